@@ -1,0 +1,40 @@
+"""Prepaid vending: one sale of energy and the STS token it produced."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Synced
+from app.models.enums import SmsStatus, VendChannel, VendStatus
+from app.models.types import ScaledDecimal
+
+
+class VendTransaction(Synced, Base):
+    __tablename__ = "vend_transaction"
+    __table_args__ = (Index("ix_vend_transaction_meter_sold", "meter_id", "sold_at"),)
+
+    receipt_number: Mapped[str] = mapped_column(String(24), unique=True)
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meter.id"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+    tariff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tariff.id"))
+    channel: Mapped[VendChannel]
+    status: Mapped[VendStatus] = mapped_column(default=VendStatus.COMPLETED)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: Energy sold in the meter's unit (kWh or m³), to 0.1.
+    energy: Mapped[Decimal] = mapped_column(ScaledDecimal(1))
+    token: Mapped[str] = mapped_column(String(20), default="", index=True)
+    token_class: Mapped[int] = mapped_column(SmallInteger, default=0)
+    token_subclass: Mapped[int] = mapped_column(SmallInteger, default=0)
+    token_tid: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    sms_status: Mapped[SmsStatus] = mapped_column(default=SmsStatus.NOT_REQUESTED)
+    operator_reference: Mapped[str] = mapped_column(String(60), default="", index=True)
+    sold_at: Mapped[datetime]
+    sold_by: Mapped[str] = mapped_column(String(40), default="")
+    failure_reason: Mapped[str] = mapped_column(Text, default="")
+    reprint_count: Mapped[int] = mapped_column(Integer, default=0)
