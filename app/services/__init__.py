@@ -1,0 +1,1 @@
+"""Use cases: plain Python, no Qt. Views call these; these use ``app.models``."""

@@ -1,0 +1,130 @@
+"""What every use case needs: the database, this desk's installation facts, who is signed in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.models.capture import SYSTEM, Actor, mark_from_server, set_actor
+from app.models.database import Database
+from app.models.enums import Role
+from app.models.ids import utcnow
+from app.services.errors import ConcurrentEditError, EnvironmentProblem
+from app.services.money import Currency
+
+
+@dataclass(frozen=True)
+class Installation:
+    agency_id: uuid.UUID
+    agency_code: str
+    agency_name: str
+    currency: Currency
+    zone: ZoneInfo
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.zone).date()
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    user_id: uuid.UUID
+    username: str
+    full_name: str
+    role: Role
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+ROLE_LABELS = {
+    Role.AGENT: "agent",
+    Role.SUPERVISOR: "superviseur",
+    Role.ADMINISTRATOR: "administrateur",
+}
+
+
+class UnitOfWork:
+    """One business transaction: commit explicitly, anything else rolls back.
+
+    Usage: ``with ctx.unit_of_work() as uow: ...; uow.commit()``.
+    """
+
+    def __init__(self, db: Database, actor: Actor, *, from_server: bool = False) -> None:
+        self._db = db
+        self._actor = actor
+        self._from_server = from_server
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._db.session()
+        set_actor(self.session, self._actor)
+        if self._from_server:
+            mark_from_server(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except StaleDataError as error:
+            self.session.rollback()
+            raise ConcurrentEditError(
+                "Cette fiche a été modifiée par un autre poste depuis son ouverture. "
+                "Rechargez-la pour voir la version enregistrée, puis refaites votre modification."
+            ) from error
+        except OperationalError as error:
+            self.session.rollback()
+            raise EnvironmentProblem(
+                "La base de données est momentanément indisponible. Réessayez dans un instant."
+            ) from error
+
+
+class ServiceContext:
+    def __init__(
+        self, db: Database, installation: Installation, user: SignedInUser | None = None
+    ) -> None:
+        self.db = db
+        self.installation = installation
+        self.user = user
+
+    @property
+    def actor(self) -> Actor:
+        if self.user is None:
+            return SYSTEM
+        return Actor(
+            username=self.user.username,
+            user_id=self.user.user_id,
+            agency_id=self.installation.agency_id,
+        )
+
+    def signed_in(self, user: SignedInUser) -> ServiceContext:
+        return ServiceContext(self.db, self.installation, user)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.actor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.db.reading() as session:
+            yield session

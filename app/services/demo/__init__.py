@@ -1,0 +1,87 @@
+"""The demo agency: ``python -m app demo --customers N`` and the first start of a new desk."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Agency, Base, InstallationSetting, NumberSeries
+from app.models.bulk import loaders
+from app.models.capture import mark_from_server
+from app.models.database import Database
+from app.services.demo.customers import Chunk, CustomerFactory, generate
+from app.services.demo.reference import DEMO_USERS, build_reference
+from app.services.errors import BusinessError
+from app.services.money import Currency
+
+__all__ = ["DEMO_USERS", "build_demo", "database_is_empty", "reset_database"]
+
+CENTRAL_CODE = "000"
+
+
+def database_is_empty(db: Database) -> bool:
+    with db.reading() as session:
+        return session.scalar(select(func.count()).select_from(Agency)) == 0
+
+
+def reset_database(db: Database) -> None:
+    """Empty every table (children first), keeping the schema."""
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
+
+
+def _write(db: Database) -> Callable[[Chunk], None]:
+    by_table = loaders(Base.metadata.tables, db.dialect)
+
+    def write(chunk: Chunk) -> None:
+        with db.engine.begin() as connection:
+            for name, rows in chunk.tables.items():
+                by_table[name].load(connection, rows)
+
+    return write
+
+
+def _record_series(session: Session, agency_code: str, factory: CustomerFactory) -> None:
+    for (series, year), last in factory.counters.per_series.items():
+        code = CENTRAL_CODE if series == "consumption_invoice" else agency_code
+        session.merge(NumberSeries(agency_code=code, series=series, year=year, last_value=last))
+
+
+def build_demo(
+    db: Database,
+    *,
+    agency_code: str,
+    currency: Currency,
+    customers: int,
+    seed: int = 2026,
+    as_of: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Fill an empty database with a demo agency. Same seed and date → same data."""
+    if not database_is_empty(db):
+        raise BusinessError(
+            "La base contient déjà des données : la démonstration ne se crée que dans une base vide "
+            "(ajoutez --reset pour la vider d'abord)."
+        )
+    as_of = as_of or date.today()
+    rng = random.Random(seed)
+    with db.session() as session:
+        mark_from_server(session)
+        reference = build_reference(session, agency_code, currency, rng)
+        session.add_all(
+            [
+                InstallationSetting(key="currency", value=currency.code),
+                InstallationSetting(key="agency_code", value=agency_code),
+                InstallationSetting(key="demo_seed", value=str(seed)),
+            ]
+        )
+        session.commit()
+        factory = CustomerFactory(reference, currency, as_of, seed)
+        generate(factory, customers, _write(db), progress=progress)
+        _record_series(session, agency_code, factory)
+        session.commit()

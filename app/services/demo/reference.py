@@ -1,0 +1,230 @@
+"""Reference data of the demo installation: agency, users, communes and streets, tariffs,
+works catalogue, technicians. Central owns these; the demo makes them so a desk works alone."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Agency,
+    Commune,
+    Street,
+    Tariff,
+    TariffBand,
+    Technician,
+    User,
+    WorksCatalogueItem,
+)
+from app.models.enums import Energy, MeterPayment, Role
+from app.services.demo.names import COMMUNES, STREET_KINDS, STREET_NAMES
+from app.services.money import Currency
+from app.services.passwords import hash_password
+
+#: Demo users: user name, full name, role, password (given in README.md).
+DEMO_USERS = (
+    ("admin", "Aristide BROU", Role.ADMINISTRATOR, "Guichet-Admin-2026"),
+    ("superviseur", "Awa KONÉ", Role.SUPERVISOR, "Guichet-Sup-2026"),
+    ("agent", "Yao KOUASSI", Role.AGENT, "Guichet-Agent-2026"),
+)
+
+#: One XOF is worth 1/655.957 EUR: the demo converts its XOF prices when installed in EUR.
+_XOF_PER_EUR = Decimal("655.957")
+
+
+def _price(xof: Decimal, currency: Currency) -> Decimal:
+    if currency.code == "XOF":
+        return xof
+    return (xof / _XOF_PER_EUR).quantize(Decimal("0.0001"))
+
+
+def _minor(xof: int, currency: Currency) -> int:
+    return currency.to_minor(_price(Decimal(xof), currency))
+
+
+@dataclass
+class DemoReference:
+    agency: Agency
+    communes: list[Commune]
+    streets_by_commune: dict[str, list[Street]]
+    tariffs: dict[tuple[Energy, MeterPayment], Tariff]
+
+
+def _tariff(
+    code: str,
+    name: str,
+    energy: Energy,
+    payment: MeterPayment,
+    fixed_xof: int,
+    bands: list[tuple[int, int | None, str]],
+    currency: Currency,
+    sts_ti: int | None = None,
+) -> Tariff:
+    tariff = Tariff(
+        code=code,
+        name=name,
+        energy=energy,
+        payment=payment,
+        fixed_charge_minor=_minor(fixed_xof, currency),
+        vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
+        valid_from=date(2020, 1, 1),
+        valid_to=None,
+        sts_tariff_index=sts_ti,
+    )
+    tariff.bands = [
+        TariffBand(lower_bound=lo, upper_bound=hi, unit_price=_price(Decimal(p), currency))
+        for lo, hi, p in bands
+    ]
+    return tariff
+
+
+def build_reference(
+    session: Session, agency_code: str, currency: Currency, rng: random.Random
+) -> DemoReference:
+    agency = Agency(
+        code=agency_code,
+        name="Agence de Cocody",
+        address="Boulevard de France, Cocody, Abidjan",
+        phone="27 22 44 10 10",
+        email="agence.cocody@guichet.example",
+    )
+    session.add(agency)
+    session.flush()
+    for username, full_name, role, password in DEMO_USERS:
+        session.add(
+            User(
+                username=username,
+                full_name=full_name,
+                role=role,
+                password_hash=hash_password(password),
+                agency_id=agency.id if role is not Role.ADMINISTRATOR else None,
+            )
+        )
+    communes: list[Commune] = []
+    streets: dict[str, list[Street]] = {}
+    for code, name, postal in COMMUNES:
+        commune = Commune(code=code, name=name, postal_code=postal)
+        session.add(commune)
+        communes.append(commune)
+        chosen = rng.sample(STREET_NAMES, 24)
+        streets[code] = [
+            Street(commune=commune, name=f"{rng.choice(STREET_KINDS)} {street}")
+            for street in chosen
+        ]
+        session.add_all(streets[code])
+    tariffs = {
+        (Energy.WATER, MeterPayment.POSTPAID): _tariff(
+            "EAU-DOM",
+            "Eau — usage domestique",
+            Energy.WATER,
+            MeterPayment.POSTPAID,
+            1500,
+            [(0, 10, "245"), (10, 30, "445"), (30, None, "690")],
+            currency,
+        ),
+        (Energy.ELECTRICITY, MeterPayment.POSTPAID): _tariff(
+            "ELEC-DOM",
+            "Électricité — domestique basse tension",
+            Energy.ELECTRICITY,
+            MeterPayment.POSTPAID,
+            2100,
+            [(0, 110, "62.5"), (110, 400, "84.75"), (400, None, "104")],
+            currency,
+        ),
+        (Energy.ELECTRICITY, MeterPayment.PREPAID): _tariff(
+            "ELEC-PRE",
+            "Électricité — prépayé",
+            Energy.ELECTRICITY,
+            MeterPayment.PREPAID,
+            0,
+            [(0, None, "79.5")],
+            currency,
+            sts_ti=1,
+        ),
+    }
+    session.add_all(tariffs.values())
+    for code, label, category, energy, unit, xof in (
+        (
+            "BR-EAU-15",
+            "Branchement eau DN 15 (jusqu'à 10 m)",
+            "Branchement",
+            Energy.WATER,
+            "u",
+            148_000,
+        ),
+        (
+            "BR-EAU-20",
+            "Branchement eau DN 20 (jusqu'à 10 m)",
+            "Branchement",
+            Energy.WATER,
+            "u",
+            186_000,
+        ),
+        (
+            "BR-ELEC-MONO",
+            "Branchement électrique monophasé",
+            "Branchement",
+            Energy.ELECTRICITY,
+            "u",
+            165_000,
+        ),
+        (
+            "BR-ELEC-TRI",
+            "Branchement électrique triphasé",
+            "Branchement",
+            Energy.ELECTRICITY,
+            "u",
+            312_000,
+        ),
+        ("TR-ML", "Tranchée et remblai (par mètre)", "Génie civil", None, "m", 6_500),
+        ("TR-CHAUSSEE", "Traversée de chaussée (par mètre)", "Génie civil", None, "m", 18_000),
+        ("DEP-CPT", "Déplacement de compteur", "Compteur", None, "u", 35_000),
+        ("POSE-CPT-PRE", "Pose d'un compteur prépayé", "Compteur", Energy.ELECTRICITY, "u", 42_000),
+        ("ETAL-CPT", "Vérification d'un compteur sur banc", "Compteur", None, "u", 15_000),
+        (
+            "REPR-FUITE",
+            "Réparation de fuite après compteur",
+            "Dépannage",
+            Energy.WATER,
+            "u",
+            22_500,
+        ),
+        ("COUPURE", "Coupure à la demande de l'abonné", "Intervention", None, "u", 5_000),
+        ("REMISE", "Remise en service", "Intervention", None, "u", 7_500),
+        (
+            "CABLE-16",
+            "Câble aluminium 16 mm² (par mètre)",
+            "Fournitures",
+            Energy.ELECTRICITY,
+            "m",
+            1_850,
+        ),
+        ("PEHD-25", "Tube PEHD 25 mm (par mètre)", "Fournitures", Energy.WATER, "m", 1_200),
+        ("COFFRET", "Coffret de comptage", "Fournitures", Energy.ELECTRICITY, "u", 28_000),
+    ):
+        session.add(
+            WorksCatalogueItem(
+                code=code,
+                label=label,
+                category=category,
+                energy=energy,
+                unit=unit,
+                unit_price_minor=_minor(xof, currency),
+                vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
+            )
+        )
+    for name, phone, speciality in (
+        ("Seydou DIARRASSOUBA", "0707112233", Energy.WATER),
+        ("Hervé GNAGNE", "0505223344", Energy.ELECTRICITY),
+        ("Lassina SORO", "0101334455", Energy.ELECTRICITY),
+        ("Théodore AKA", "0707445566", Energy.WATER),
+        ("Célestine YAPI", "0505556677", None),
+        ("Joël ZADI", "0101667788", Energy.ELECTRICITY),
+    ):
+        session.add(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id))
+    session.flush()
+    return DemoReference(agency, communes, streets, tariffs)

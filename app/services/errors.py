@@ -1,0 +1,53 @@
+"""Typed errors. A business error carries the French message shown to the agent as is."""
+
+from __future__ import annotations
+
+
+class GuichetError(Exception):
+    """Base of every error the program expects; anything else is a bug."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BusinessError(GuichetError):
+    """The agent can fix it: the message says what is wrong and what to do."""
+
+
+class ValidationError(BusinessError):
+    """Input refused; ``fields`` maps each wrong field to its own message, shown beside it."""
+
+    def __init__(self, fields: dict[str, str], message: str = "") -> None:
+        super().__init__(message or "Certains champs sont à corriger : " + ", ".join(fields))
+        self.fields = fields
+
+
+class NotFoundError(BusinessError):
+    pass
+
+
+class ConcurrentEditError(BusinessError):
+    """Someone saved the same record since it was opened: reload before saving again."""
+
+
+class PermissionDeniedError(BusinessError):
+    pass
+
+
+class SignInError(BusinessError):
+    pass
+
+
+class SignInThrottledError(SignInError):
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class EnvironmentProblem(GuichetError):
+    """Not the agent's fault and possibly temporary (server unreachable, database locked)."""
+
+
+class InstallationError(GuichetError):
+    """The configuration and the database disagree (wrong currency, unknown agency)."""

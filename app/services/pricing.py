@@ -1,0 +1,144 @@
+"""Pricing of consumption under a tariff: progressive bands, prorated fixed charge, VAT per line.
+
+Pure functions shared by the desk (estimates, demo data) and central's billing engine. Every line
+is rounded to the currency on its own (half up), and the invoice totals are the sums of the
+rounded lines, so totals always add up line by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from app.models.enums import InvoiceLineKind
+from app.services.money import Currency
+
+
+@dataclass(frozen=True)
+class Band:
+    lower: int
+    upper: int | None
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class TariffTerms:
+    label: str
+    unit: str
+    bands: tuple[Band, ...]
+    fixed_charge_minor: int
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    kind: InvoiceLineKind
+    label: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount_excl_vat_minor: int
+    vat_rate: Decimal
+    vat_minor: int
+
+    @property
+    def amount_minor(self) -> int:
+        return self.amount_excl_vat_minor + self.vat_minor
+
+
+@dataclass(frozen=True)
+class PricedInvoice:
+    lines: tuple[PricedLine, ...]
+
+    @property
+    def total_excl_vat_minor(self) -> int:
+        return sum(line.amount_excl_vat_minor for line in self.lines)
+
+    @property
+    def vat_minor(self) -> int:
+        return sum(line.vat_minor for line in self.lines)
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+
+def split_into_bands(quantity: int, bands: tuple[Band, ...]) -> list[tuple[Band, int]]:
+    """How much of ``quantity`` falls in each band (bands sorted, contiguous from 0)."""
+    if quantity < 0:
+        raise ValueError("negative consumption")
+    parts: list[tuple[Band, int]] = []
+    for band in bands:
+        top = quantity if band.upper is None else min(quantity, band.upper)
+        in_band = top - band.lower
+        if in_band > 0:
+            parts.append((band, in_band))
+    return parts
+
+
+def _line(
+    kind: InvoiceLineKind,
+    label: str,
+    quantity: Decimal,
+    unit: str,
+    unit_price: Decimal,
+    excl_minor: int,
+    vat_rate: Decimal,
+    currency: Currency,
+) -> PricedLine:
+    vat = currency.to_minor(currency.from_minor(excl_minor) * vat_rate)
+    return PricedLine(kind, label, quantity, unit, unit_price, excl_minor, vat_rate, vat)
+
+
+def band_label(band: Band, unit: str) -> str:
+    if band.upper is None:
+        return f"Consommation au-delà de {band.lower} {unit}"
+    return f"Consommation de {band.lower} à {band.upper} {unit}"
+
+
+def price_consumption(
+    terms: TariffTerms,
+    quantity: int,
+    fixed_charge_share: Fraction,
+    currency: Currency,
+) -> PricedInvoice:
+    """Lines for ``quantity`` units and the share of the monthly fixed charge (days / month)."""
+    lines: list[PricedLine] = []
+    for band, in_band in split_into_bands(quantity, terms.bands):
+        amount = Decimal(in_band) * band.unit_price
+        lines.append(
+            _line(
+                InvoiceLineKind.CONSUMPTION,
+                band_label(band, terms.unit),
+                Decimal(in_band),
+                terms.unit,
+                band.unit_price,
+                currency.to_minor(amount),
+                terms.vat_rate,
+                currency,
+            )
+        )
+    if terms.fixed_charge_minor and fixed_charge_share > 0:
+        share = Decimal(fixed_charge_share.numerator) / Decimal(fixed_charge_share.denominator)
+        monthly = currency.from_minor(terms.fixed_charge_minor)
+        label = (
+            "Prime fixe"
+            if fixed_charge_share == 1
+            else (
+                f"Prime fixe ({fixed_charge_share.numerator}/{fixed_charge_share.denominator} mois)"
+            )
+        )
+        lines.append(
+            _line(
+                InvoiceLineKind.FIXED_CHARGE,
+                label,
+                share.quantize(Decimal("0.001")),
+                "mois",
+                monthly,
+                currency.to_minor(monthly * share),
+                terms.vat_rate,
+                currency,
+            )
+        )
+    return PricedInvoice(tuple(lines))

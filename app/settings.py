@@ -1,0 +1,79 @@
+"""Every setting of the program, declared once with its type and default.
+
+Sources, strongest first: command-line flags, ``GUICHET_*`` environment variables, defaults.
+Window geometry is not here: it lives in ``QSettings`` with the views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import get_currency_precision, list_currencies
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SETTINGS_VERSION = 1
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("Guichet", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Empty: a SQLite file in the data directory. A PostgreSQL URL for an agency with several desks.
+    database_url: str = ""
+    #: Empty: the desk starts the embedded central server itself. "off": work offline.
+    central_url: str = ""
+    agency_code: str = "101"
+    currency: str = "XOF"
+    timezone: str = "Africa/Abidjan"
+    #: Demo customers created in a new, empty database on first start (0: none).
+    demo_customers: int = 2000
+    log_level: str = "INFO"
+
+    @field_validator("agency_code")
+    @classmethod
+    def _agency_code(cls, value: str) -> str:
+        if not (len(value) == 3 and value.isdigit()):
+            raise ValueError("le code agence doit faire 3 chiffres")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.upper()
+        if value not in list_currencies():
+            raise ValueError(f"devise ISO 4217 inconnue : {value}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuseau horaire inconnu : {value}") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'guichet.sqlite3').as_posix()}"
+
+    @property
+    def currency_exponent(self) -> int:
+        return int(get_currency_precision(self.currency))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "guichet.log"
