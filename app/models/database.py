@@ -75,7 +75,6 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def describe(self) -> str:

@@ -422,8 +422,9 @@ class CustomerFactory:
             invoice_id = self._invoice(chunk, account, contract, month, issued, priced)
             billed_until = month_end(month)
             paid_probability = 0.85 if back > 1 else 0.4
-            if rng.random() < paid_probability:
-                self._payment(chunk, account, invoice_id, issued, priced.total_minor)
+            paid_on = issued + timedelta(days=rng.randrange(1, 25))
+            if rng.random() < paid_probability and paid_on <= self.as_of:
+                self._payment(chunk, account, invoice_id, paid_on, priced.total_minor)
             else:
                 owed += priced.total_minor
         contract["billed_until"] = billed_until

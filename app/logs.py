@@ -1,0 +1,31 @@
+"""Logging to a rotating file in the user data directory (and to stderr for the command line)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+
+def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = True) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in list(root.handlers):
+        if getattr(handler, "_guichet", False):
+            root.removeHandler(handler)
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+    )
+    handlers: list[logging.Handler] = [file_handler]
+    if to_stderr:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        stream.setLevel(logging.WARNING)
+        handlers.append(stream)
+    for handler in handlers:
+        handler._guichet = True  # type: ignore[attr-defined]
+        root.addHandler(handler)

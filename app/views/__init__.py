@@ -1,0 +1,1 @@
+"""PySide6 screens. They call services and never open database sessions themselves."""

@@ -1,0 +1,131 @@
+"""The program's start: Qt in French, the database prepared in the background, sign-in, then the
+main window; signing out comes back to the sign-in."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
+from PySide6.QtWidgets import QApplication
+
+from app.services import auth
+from app.services.context import SignedInUser
+from app.services.installation import Desk, open_desk
+from app.settings import Settings
+from app.views.errors import install_excepthook, show_error
+from app.views.main_window import MainWindow
+from app.views.shell import Shell
+from app.views.sign_in import SignInDialog
+from app.views.tasks import Progress, TaskRunner
+from resources import RESOURCES
+
+log = logging.getLogger(__name__)
+
+
+def configure_application(app: QApplication) -> None:
+    """French everywhere, including Qt's own dialogs and buttons; the house style."""
+    app.setApplicationName("Guichet")
+    app.setOrganizationName("Guichet")
+    QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
+    translations = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    for catalogue in ("qtbase_fr",):
+        translator = QTranslator(app)
+        if translator.load(catalogue, translations):
+            app.installTranslator(translator)
+        else:
+            log.warning("Qt translation %s not found in %s", catalogue, translations)
+    app.setStyleSheet((RESOURCES / "style.qss").read_text(encoding="utf-8"))
+
+
+class Startup(QObject):
+    """Drives the session: prepare → sign in → main window → (sign out → sign in)…
+
+    Signals: ``window_shown(MainWindow)`` each time a main window opens; ``finished(int)`` with
+    the exit code when the program should stop.
+    """
+
+    window_shown = Signal(object)
+    finished = Signal(int)
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.runner = TaskRunner(self)
+        self.desk: Desk | None = None
+        self.window: MainWindow | None = None
+        self.dialog: SignInDialog | None = None
+
+    def start(self) -> None:
+        settings = self.settings
+
+        def open_and_prepare(progress: Progress) -> Desk:
+            return open_desk(settings, progress)
+
+        self.runner.submit(
+            open_and_prepare,
+            on_success=self._prepared,
+            on_failure=self._failed,
+            label="Préparation de la base de l'agence…",
+        )
+
+    def _prepared(self, desk: Desk) -> None:
+        self.desk = desk
+        self.show_sign_in()
+
+    def _failed(self, error: BaseException) -> None:
+        show_error(None, error)
+        self.finished.emit(1)
+
+    def show_sign_in(self) -> None:
+        assert self.desk is not None
+        db, installation = self.desk.db, self.desk.installation
+        self.dialog = SignInDialog(
+            lambda username, password: auth.sign_in(db, username, password),
+            self.runner,
+            f"Agence {installation.agency_code} — {installation.agency_name}",
+        )
+        self.dialog.signed_in.connect(self._signed_in)
+        self.dialog.rejected.connect(lambda: self.finished.emit(0))
+        self.dialog.show()
+
+    def _signed_in(self, user: SignedInUser) -> None:
+        assert self.desk is not None
+        ctx = self.desk.context().signed_in(user)
+        self.window = MainWindow(Shell(self.settings, ctx, self.runner))
+        self.window.signed_out.connect(self._signed_out)
+        self.window.show()
+        self.window_shown.emit(self.window)
+
+    def _signed_out(self) -> None:
+        window, self.window = self.window, None
+        if window is not None:
+            window.deleteLater()
+        self.show_sign_in()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+        if self.desk is not None:
+            self.desk.close()
+
+
+def run_gui(settings: Settings) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    configure_application(app)
+    install_excepthook(settings.log_file)
+    startup = Startup(settings)
+    exit_code = 0
+
+    def finish(code: int) -> None:
+        nonlocal exit_code
+        exit_code = code
+        app.quit()
+
+    startup.finished.connect(finish)
+    app.setQuitOnLastWindowClosed(False)
+    app.lastWindowClosed.connect(lambda: startup.window is None or finish(0))
+    startup.start()
+    app.exec()
+    startup.shutdown()
+    return exit_code

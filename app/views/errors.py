@@ -1,0 +1,67 @@
+"""How errors reach the agent.
+
+* a business error: its French message, as is;
+* an environment problem (server unreachable, database locked): the message, try again later;
+* anything else is a bug: a crash dialog that says where the log is; the traceback goes to the
+  log file, never on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.services.errors import BusinessError, EnvironmentProblem, GuichetError
+from app.views import messages
+
+log = logging.getLogger(__name__)
+
+_log_file: Path | None = None
+
+
+def show_error(parent: QWidget | None, error: BaseException) -> None:
+    if isinstance(error, BusinessError):
+        messages.warn(parent, "Opération impossible", error.message)
+    elif isinstance(error, EnvironmentProblem):
+        messages.warn(parent, "Service momentanément indisponible", error.message)
+    elif isinstance(error, GuichetError):
+        messages.warn(parent, "Configuration à corriger", error.message)
+    else:
+        report_crash(type(error), error, error.__traceback__, parent)
+
+
+def report_crash(
+    exc_type: type[BaseException],
+    error: BaseException,
+    tb: TracebackType | None,
+    parent: QWidget | None = None,
+) -> None:
+    log.error("unexpected error", exc_info=(exc_type, error, tb))
+    where = f"\n\nLe détail a été enregistré dans le journal :\n{_log_file}" if _log_file else ""
+    details = "".join(traceback.format_exception(exc_type, error, tb))
+    messages.warn(
+        parent or QApplication.activeWindow(),
+        "Erreur inattendue",
+        "Une erreur inattendue s'est produite. L'opération en cours n'a pas été enregistrée."
+        f"{where}\n\nSi le problème se reproduit, signalez-le au support informatique.",
+        details=details,
+    )
+
+
+def install_excepthook(log_file: Path) -> None:
+    """Unhandled exceptions in slots become the crash dialog instead of killing the program."""
+    global _log_file
+    _log_file = log_file
+
+    def hook(exc_type: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, error, tb)
+            return
+        report_crash(exc_type, error, tb)
+
+    sys.excepthook = hook

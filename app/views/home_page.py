@@ -1,0 +1,111 @@
+"""Accueil: the agency at a glance and the keyboard shortcuts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.overview import AgencyOverview, agency_overview
+from app.views.shell import Shell
+
+
+def _card(title: str) -> tuple[QFrame, QLabel]:
+    frame = QFrame()
+    frame.setObjectName("card")
+    layout = QVBoxLayout(frame)
+    caption = QLabel(title)
+    caption.setObjectName("cardTitle")
+    value = QLabel("…")
+    value.setObjectName("cardValue")
+    layout.addWidget(caption)
+    layout.addWidget(value)
+    return frame, value
+
+
+class HomePage(QWidget):
+    def __init__(self, shell: Shell) -> None:
+        super().__init__()
+        self.shell = shell
+        installation = shell.ctx.installation
+        user = shell.ctx.user
+        greeting = QLabel(f"Bonjour {user.full_name}" if user else "Bonjour")
+        greeting.setObjectName("pageTitle")
+        agency = QLabel(f"Agence {installation.agency_code} — {installation.agency_name}")
+        agency.setObjectName("pageSubtitle")
+
+        grid = QGridLayout()
+        grid.setSpacing(12)
+        self.values: dict[str, QLabel] = {}
+        for position, (key, title) in enumerate(
+            (
+                ("customers", "Clients"),
+                ("active_accounts", "Comptes actifs"),
+                ("outstanding", "Restant dû (dernière synchro)"),
+                ("postpaid_meters", "Compteurs postpayés posés"),
+                ("prepaid_meters", "Compteurs prépayés posés"),
+                ("cashed_today", "Encaissé aujourd'hui"),
+            )
+        ):
+            frame, value = _card(title)
+            self.values[key] = value
+            grid.addWidget(frame, position // 3, position % 3)
+
+        self.refresh_button = QPushButton("&Actualiser")
+        self.refresh_button.clicked.connect(self.refresh)
+
+        shortcuts = QLabel(
+            "<b>Raccourcis</b> : Ctrl+K rechercher un client · Ctrl+1… Ctrl+9 changer de module · "
+            "F5 actualiser · Ctrl+Maj+D se déconnecter · Ctrl+Q quitter"
+        )
+        shortcuts.setObjectName("hint")
+        shortcuts.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.addWidget(greeting)
+        layout.addWidget(agency)
+        layout.addSpacing(12)
+        layout.addLayout(grid)
+        layout.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+        layout.addWidget(shortcuts)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.refresh_button.setEnabled(False)
+        ctx = self.shell.ctx
+        self.shell.runner.submit(
+            lambda: agency_overview(ctx),
+            on_success=self._show,
+            on_failure=self._failed,
+            parent=self,
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        from app.views.errors import show_error
+
+        self.refresh_button.setEnabled(True)
+        show_error(self, error)
+
+    def _show(self, overview: AgencyOverview) -> None:
+        currency = self.shell.ctx.installation.currency
+
+        def count(n: int) -> str:
+            return f"{n:,}".replace(",", "\u202f")
+
+        self.values["customers"].setText(count(overview.customers))
+        self.values["active_accounts"].setText(count(overview.active_accounts))
+        self.values["outstanding"].setText(currency.format_minor(overview.outstanding_minor))
+        self.values["postpaid_meters"].setText(count(overview.postpaid_meters))
+        self.values["prepaid_meters"].setText(count(overview.prepaid_meters))
+        self.values["cashed_today"].setText(
+            f"{currency.format_minor(overview.cashed_today_minor)} ({overview.payments_today})"
+        )
+        self.refresh_button.setEnabled(True)

@@ -1,0 +1,216 @@
+"""The main window: navigation on the left, the global search on top, the status bar below."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app import __version__
+from app.services.central_link import CentralStatus, check_central
+from app.views import messages
+from app.views.modules import Module, available_modules
+from app.views.shell import Shell
+
+CENTRAL_CHECK_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    """Signals: ``signed_out()`` when the agent signs out; ``search_requested(str)`` when the
+    global search is validated (the customer module answers it)."""
+
+    signed_out = Signal()
+    search_requested = Signal(str)
+
+    def __init__(self, shell: Shell) -> None:
+        super().__init__()
+        self.shell = shell
+        self.setObjectName("mainWindow")
+        installation = shell.ctx.installation
+        self.setWindowTitle(
+            f"Guichet — Agence {installation.agency_code} {installation.agency_name}"
+        )
+        self._signing_out = False
+
+        role = shell.ctx.user.role if shell.ctx.user else None
+        self.modules: list[Module] = [m for m in available_modules() if role in m.roles]
+        self.pages: dict[str, QWidget] = {}
+
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setFixedWidth(200)
+        self.stack = QStackedWidget()
+        for module in self.modules:
+            item = QListWidgetItem(module.title)
+            item.setToolTip(f"{module.title} ({module.shortcut})")
+            item.setData(Qt.ItemDataRole.UserRole, module.key)
+            self.navigation.addItem(item)
+            page = module.build(shell)
+            page.setObjectName(f"page_{module.key}")
+            self.pages[module.key] = page
+            self.stack.addWidget(page)
+            shortcut = QShortcut(QKeySequence(module.shortcut), self)
+            shortcut.activated.connect(lambda key=module.key: self.show_module(key))
+        self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.navigation)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self.navigation.setCurrentRow(0)
+        self._restore_geometry()
+
+        self.central_timer = QTimer(self)
+        self.central_timer.timeout.connect(self.check_central)
+        self.central_timer.start(CENTRAL_CHECK_MS)
+        QTimer.singleShot(0, self.check_central)
+
+    # --- building ------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Recherche")
+        toolbar.setObjectName("searchBar")
+        toolbar.setMovable(False)
+        title = QLabel("Guichet")
+        title.setObjectName("toolbarTitle")
+        toolbar.addWidget(title)
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("globalSearch")
+        self.search_box.setPlaceholderText(
+            "Rechercher un client : nom, n° de compte, compteur, téléphone, adresse…  (Ctrl+K)"
+        )
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(520)
+        self.search_box.returnPressed.connect(self._search)
+        toolbar.addWidget(self.search_box)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        focus = QShortcut(QKeySequence("Ctrl+K"), self)
+        focus.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        focus.activated.connect(self.focus_search)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&Fichier")
+        sign_out = QAction("Se &déconnecter", self)
+        sign_out.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        sign_out.triggered.connect(self.sign_out)
+        file_menu.addAction(sign_out)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quitter", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&Affichage")
+        refresh = QAction("&Actualiser", self)
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.triggered.connect(self.refresh_current)
+        view_menu.addAction(refresh)
+        help_menu = self.menuBar().addMenu("A&ide")
+        about = QAction("À &propos de Guichet", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        ctx = self.shell.ctx
+        bar = self.statusBar()
+        self.agency_label = QLabel(
+            f"Agence {ctx.installation.agency_code} — {ctx.installation.agency_name}"
+        )
+        user = ctx.user
+        self.user_label = QLabel(f"{user.full_name} ({user.role_label})" if user else "")
+        self.database_label = QLabel(ctx.db.describe())
+        self.central_label = QLabel("Serveur central : vérification…")
+        for label, name in (
+            (self.agency_label, "statusAgency"),
+            (self.user_label, "statusUser"),
+            (self.database_label, "statusDatabase"),
+            (self.central_label, "statusCentral"),
+        ):
+            label.setObjectName(name)
+            bar.addPermanentWidget(label)
+
+    # --- behaviour -----------------------------------------------------------------------
+    def show_module(self, key: str) -> QWidget:
+        for row, module in enumerate(self.modules):
+            if module.key == key:
+                self.navigation.setCurrentRow(row)
+                return self.pages[key]
+        raise KeyError(key)
+
+    def current_page(self) -> QWidget:
+        return self.stack.currentWidget()
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def _search(self) -> None:
+        text = self.search_box.text().strip()
+        if text:
+            self.search_requested.emit(text)
+
+    def refresh_current(self) -> None:
+        refresh = getattr(self.current_page(), "refresh", None)
+        if callable(refresh):
+            refresh()
+
+    def check_central(self) -> None:
+        url = self.shell.settings.central_url
+        self.shell.runner.submit(
+            lambda: check_central(url), on_success=self._show_central, parent=self
+        )
+
+    def _show_central(self, status: CentralStatus) -> None:
+        self.central_label.setText(status.label)
+        self.central_label.setProperty("online", status.online)
+        self.central_label.style().unpolish(self.central_label)
+        self.central_label.style().polish(self.central_label)
+
+    def _about(self) -> None:
+        messages.inform(
+            self,
+            "À propos de Guichet",
+            f"Guichet {__version__}\nBack-office des agences régionales.\n\n"
+            f"Base : {self.shell.ctx.db.describe()}\nJournal : {self.shell.settings.log_file}",
+        )
+
+    def sign_out(self) -> None:
+        self._signing_out = True
+        self.close()
+
+    # --- geometry ------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        settings = self.shell.ui_settings()
+        geometry = settings.value("main_window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = settings.value("main_window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        settings = self.shell.ui_settings()
+        settings.setValue("main_window/geometry", self.saveGeometry())
+        settings.setValue("main_window/state", self.saveState())
+        settings.sync()
+        self.central_timer.stop()
+        super().closeEvent(event)
+        if self._signing_out:
+            self.signed_out.emit()

@@ -1,0 +1,29 @@
+"""Every message box of the program opens through these functions, so tests can answer them."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def inform(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def warn(parent: QWidget | None, title: str, text: str, details: str = "") -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
+    box.exec()
+
+
+def confirm(parent: QWidget | None, title: str, text: str, *, default_yes: bool = False) -> bool:
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    default = QMessageBox.StandardButton.Yes if default_yes else QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, buttons, default)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def retry(parent: QWidget | None, title: str, text: str) -> bool:
+    buttons = QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Cancel
+    answer = QMessageBox.warning(parent, title, text, buttons, QMessageBox.StandardButton.Retry)
+    return answer == QMessageBox.StandardButton.Retry

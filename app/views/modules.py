@@ -1,0 +1,30 @@
+"""The modules shown in the navigation: only those that work, only for the roles allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+from app.models.enums import Role
+from app.views.shell import Shell
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Module:
+    key: str
+    title: str
+    shortcut: str
+    build: Callable[[Shell], QWidget]
+    roles: frozenset[Role] = ALL_ROLES
+
+
+def available_modules() -> list[Module]:
+    from app.views.home_page import HomePage
+
+    return [
+        Module("home", "Accueil", "Ctrl+1", HomePage),
+    ]

@@ -1,0 +1,203 @@
+"""One way to run anything slow off the GUI thread.
+
+``runner.submit(fn, on_success=..., on_failure=...)`` runs ``fn`` in a pool thread and delivers
+its result or its exception back on the GUI thread. If ``fn`` takes a ``progress`` argument it
+gets a :class:`Progress` to report ``(done, total)`` and to read ``cancelled``. A progress dialog
+appears only when the work lasts more than half a second. Database writes go through a pool of
+one thread so that they never compete with each other.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog, QWidget
+from shiboken6 import isValid
+
+log = logging.getLogger(__name__)
+
+SHOW_PROGRESS_AFTER_MS = 500
+
+
+class Progress:
+    """Handed to the background function: report progress, check for cancellation."""
+
+    def __init__(self, report: Callable[[int, int], None]) -> None:
+        self._report = report
+        self._cancelled = threading.Event()
+
+    def __call__(self, done: int, total: int) -> None:
+        self._report(done, total)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+
+class _Signals(QObject):
+    succeeded = Signal(object)
+    failed = Signal(object)
+    progressed = Signal(int, int)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[..., Any], signals: _Signals, progress: Progress) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = signals
+        self.progress = progress
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            if "progress" in inspect.signature(self.fn).parameters:
+                result = self.fn(progress=self.progress)
+            else:
+                result = self.fn()
+        except BaseException as error:  # noqa: BLE001 — delivered to the GUI thread as is
+            self.signals.failed.emit(error)
+        else:
+            self.signals.succeeded.emit(result)
+
+
+class _Task(QObject):
+    """Lives on the GUI thread; receives the job's signals there (queued)."""
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        on_success: Callable[[Any], None] | None,
+        on_failure: Callable[[BaseException], None] | None,
+        label: str | None,
+        parent_widget: QWidget | None,
+        cancellable: bool,
+    ) -> None:
+        super().__init__(runner)
+        self.runner = runner
+        self.on_success = on_success
+        self.on_failure = on_failure
+        self.label = label
+        self.parent_widget = parent_widget
+        self.cancellable = cancellable
+        self.dialog: QProgressDialog | None = None
+        self.signals = _Signals()
+        self.progress = Progress(self.signals.progressed.emit)
+        self.last: tuple[int, int] = (0, 0)
+        self.signals.succeeded.connect(self._succeeded, Qt.ConnectionType.QueuedConnection)
+        self.signals.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
+        self.signals.progressed.connect(self._progressed, Qt.ConnectionType.QueuedConnection)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._show_dialog)
+        if label:
+            self.timer.start(SHOW_PROGRESS_AFTER_MS)
+
+    @Slot()
+    def _show_dialog(self) -> None:
+        if self.label is None:
+            return
+        dialog = QProgressDialog(
+            self.label, "Annuler" if self.cancellable else "", 0, 0, self.parent_widget
+        )
+        dialog.setWindowTitle("Veuillez patienter")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        if not self.cancellable:
+            dialog.setCancelButton(None)
+        else:
+            dialog.canceled.connect(self.progress.cancel)
+        self.dialog = dialog
+        self._progressed(*self.last)
+        dialog.show()
+
+    @Slot(int, int)
+    def _progressed(self, done: int, total: int) -> None:
+        self.last = (done, total)
+        if self.dialog is not None and total:
+            self.dialog.setMaximum(total)
+            self.dialog.setValue(min(done, total))
+
+    def _finish(self) -> None:
+        self.timer.stop()
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None
+        self.runner._forget(self)
+
+    def _orphaned(self) -> bool:
+        """The screen that asked is gone: its callbacks must not run."""
+        return self.parent_widget is not None and not isValid(self.parent_widget)
+
+    @Slot(object)
+    def _succeeded(self, result: Any) -> None:
+        self._finish()
+        if self._orphaned():
+            return
+        if self.on_success is not None:
+            self.on_success(result)
+
+    @Slot(object)
+    def _failed(self, error: BaseException) -> None:
+        self._finish()
+        if self._orphaned():
+            log.warning("failure after its screen closed: %r", error)
+            return
+        if self.on_failure is not None:
+            self.on_failure(error)
+        else:
+            from app.views.errors import show_error
+
+            show_error(self.parent_widget, error)
+
+
+class TaskRunner(QObject):
+    """Owns the worker threads of the program; ``shutdown()`` waits for them."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(4)
+        self.writes = QThreadPool(self)
+        self.writes.setMaxThreadCount(1)
+        self._tasks: set[_Task] = set()
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        label: str | None = None,
+        parent: QWidget | None = None,
+        write: bool = False,
+        cancellable: bool = False,
+    ) -> Progress:
+        task = _Task(self, on_success, on_failure, label, parent, cancellable)
+        self._tasks.add(task)
+        (self.writes if write else self.pool).start(_Job(fn, task.signals, task.progress))
+        return task.progress
+
+    def _forget(self, task: _Task) -> None:
+        self._tasks.discard(task)
+        task.deleteLater()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.progress.cancel()
+        self.pool.waitForDone()
+        self.writes.waitForDone()
