@@ -89,10 +89,9 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as error:
             self.session.rollback()
-            raise ConcurrentEditError(
-                "Cette fiche a été modifiée par un autre poste depuis son ouverture. "
-                "Rechargez-la pour voir la version enregistrée, puis refaites votre modification."
-            ) from error
+            from app.services.editing import STALE_MESSAGE
+
+            raise ConcurrentEditError(STALE_MESSAGE) from error
         except OperationalError as error:
             self.session.rollback()
             raise EnvironmentProblem(

@@ -66,7 +66,7 @@ def prepare(db: Database, settings: Settings, progress: Progress | None = None) 
 def load_installation(db: Database, settings: Settings) -> Installation:
     with db.reading() as session:
         stored = dict(
-            session.execute(select(InstallationSetting.key, InstallationSetting.value)).tuples().all()
+            session.execute(select(InstallationSetting.key, InstallationSetting.value)).all()
         )
         agency = session.scalars(
             select(Agency).where(Agency.code == settings.agency_code)

@@ -41,7 +41,7 @@ def agency_overview(ctx: ServiceContext) -> AgencyOverview:
                 select(Meter.payment, func.count())
                 .where(Meter.agency_id == agency, Meter.status == MeterStatus.INSTALLED)
                 .group_by(Meter.payment)
-            ).tuples().all()
+            ).all()
         )
         payments, cashed = session.execute(
             select(func.count(), func.coalesce(func.sum(Payment.amount_minor), 0)).where(
