@@ -1,0 +1,1 @@
+"""Guichet central server."""

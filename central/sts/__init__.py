@@ -1,0 +1,1 @@
+"""STS token engine (IEC 62055-41)."""
