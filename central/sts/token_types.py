@@ -75,7 +75,8 @@ def describe(token_class: int, subclass: int) -> str:
         return f"Reserved class {token_class}/{subclass}"
     class_name, kinds = names[token_class]
     try:
-        sub_name = kinds(subclass).name.replace("_", " ").title().replace(" ", "")
+        words = kinds(subclass).name.split("_")
+        sub_name = "".join(w[:1] + w[1:].lower() for w in words)
     except ValueError:
         sub_name = f"Reserved{subclass}"
     return f"{class_name}/{sub_name}"
