@@ -7,7 +7,7 @@ from .decoder import DecodedToken, KeyChange, assemble_key_change, decode_token
 from .errors import StsError, TokenRejectedError
 from .key_change import key_change_set
 from .keys import DecoderKeyCache, derive_decoder_key
-from .meter_number import MeterPan, parse_meter_number, parse_pan, pan_from_drn
+from .meter_number import MeterPan, pan_from_drn, parse_meter_number, parse_pan
 from .profile import Dkga, Ea, KeyType, MeterKeyProfile
 from .rollover import RolloverPlan, needs_rollover, plan_rollover
 from .tid import BaseDate, MonotonicUtcClock, TidAllocator

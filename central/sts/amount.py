@@ -15,6 +15,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from .errors import AmountError
 
 OFFSETS = (0, 16384, 180224, 1818624)
+SCALES = (1, 10, 100, 1000)
 MANTISSA_MAX = 0x3FFF
 MAX_STEPS = MANTISSA_MAX * 1000 + OFFSETS[3]
 
@@ -33,8 +34,7 @@ def encode_steps(steps: int) -> int:
             f"amount of {steps} steps is outside 0..{MAX_STEPS}",
             f"montant de {steps} pas hors de 0..{MAX_STEPS}",
         )
-    for exponent, offset in enumerate(OFFSETS):
-        scale = 10**exponent
+    for exponent, (offset, scale) in enumerate(zip(OFFSETS, SCALES, strict=True)):
         mantissa = max(0, -((offset - steps) // scale))
         if mantissa <= MANTISSA_MAX:
             return (exponent << 14) | mantissa
@@ -49,7 +49,7 @@ def decode_steps(field: int) -> int:
             f"champ montant {field!r} hors 16 bits",
         )
     exponent = field >> 14
-    return (field & MANTISSA_MAX) * 10**exponent + OFFSETS[exponent]
+    return (field & MANTISSA_MAX) * SCALES[exponent] + OFFSETS[exponent]
 
 
 def to_decimal(value: Number) -> Decimal:

@@ -206,7 +206,9 @@ def _decode(args: argparse.Namespace) -> int:
     try:
         last = [int(t, 0) for t in args.last_tids.replace(" ", "").split(",") if t]
     except ValueError:
-        raise UsageError(f"--last-tids must be comma-separated integers: {args.last_tids!r}")
+        raise UsageError(
+            f"--last-tids must be comma-separated integers: {args.last_tids!r}"
+        ) from None
     has_key = any((args.vending_key, args.vending_key_file, args.vending_key_env,
                    args.decoder_key))
     decoded = decode_token(_profile(args, args.ken), args.token,

@@ -9,7 +9,7 @@ typed :class:`~central.sts.errors.TokenRejectedError` carrying the meter's resul
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,7 +23,14 @@ from .errors import (
     UsedTokenError,
 )
 from .keys import DEFAULT_CACHE, DecoderKeyCache, KeySource
-from .layout import crc_matches, group_digits, parse_token, read_tid_block, token_digits, untranspose
+from .layout import (
+    crc_matches,
+    group_digits,
+    parse_token,
+    read_tid_block,
+    token_digits,
+    untranspose,
+)
 from .profile import MeterKeyProfile
 from .tid import check_key_expiry, tid_to_datetime
 from .token_types import (
@@ -140,19 +147,17 @@ def _decode_class1(digits: str, block: int, profile: MeterKeyProfile | None) -> 
 
 
 def _decode_key_change(digits: str, subclass: int, block: int) -> DecodedToken:
-    word = (block >> 16) & 0xFFFFFFFF
-    common = {"digits": digits, "token_class": 2, "subclass": subclass, "crc": block & 0xFFFF,
-              "key_word": word}
+    base = DecodedToken(digits, 2, subclass, block & 0xFFFF,
+                        key_word=(block >> 16) & 0xFFFFFFFF)
     if subclass == 3:
-        return DecodedToken(
-            **common, key_section=1, ken_nibble=(block >> 56) & 0xF, krn=(block >> 52) & 0xF,
+        return replace(
+            base, key_section=1, ken_nibble=(block >> 56) & 0xF, krn=(block >> 52) & 0xF,
             rollover=bool((block >> 51) & 1), kt=(block >> 48) & 3,
         )
     if subclass == 4:
-        return DecodedToken(**common, key_section=2, ken_nibble=(block >> 56) & 0xF,
-                            ti=(block >> 48) & 0xFF)
-    return DecodedToken(**common, key_section=3 if subclass == 8 else 4,
-                        sgc_part=(block >> 48) & 0xFFF)
+        return replace(base, key_section=2, ken_nibble=(block >> 56) & 0xF,
+                       ti=(block >> 48) & 0xFF)
+    return replace(base, key_section=3 if subclass == 8 else 4, sgc_part=(block >> 48) & 0xFFF)
 
 
 def decode_token(

@@ -11,7 +11,8 @@ Block layouts (bit 63 first):
 * key change 1st section (class 2 sub 3): 3 | KENHO 4 | KRN 4 | RO 1 | res 1 | KT 2 | NKHO 32 | CRC
 * key change 2nd section (class 2 sub 4): 4 | KENLO 4 | TI 8 (binary) | NKLO 32 | CRC
 * key change 3rd/4th section (class 2 sub 8/9): sub | SGC half 12 | key word 32 | CRC
-* class 1 subclass 0: 0 | control 36 | MfrCode 8 | CRC; subclass 1: 1 | control 28 | MfrCode 16 | CRC
+* class 1 subclass 0: 0 | control 36 | MfrCode 8 | CRC
+* class 1 subclass 1: 1 | control 28 | MfrCode 16 | CRC
 """
 
 from __future__ import annotations

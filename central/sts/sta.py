@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from .errors import ProfileError
@@ -64,7 +64,7 @@ def _tuple_of_ints(data: dict[str, object], key: str) -> tuple[int, ...]:
     return tuple(values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_tables(name: str) -> StaTables:
     """Load a shipped table set (``real`` or ``sample``) and check its stored inverses."""
     if name not in TABLE_SETS:
@@ -123,7 +123,7 @@ class _Compiled:
     last_decrypt: tuple[tuple[ByteTable, ...], ...]    # [byte][combo] S^-1 alone
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compile(tables: StaTables) -> _Compiled:
     forward = (tables.substitution_1, tables.substitution_2)
     backward = (_inverse(tables.substitution_1), _inverse(tables.substitution_2))

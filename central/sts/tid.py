@@ -14,7 +14,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
-from .errors import BaseDateExpiredError, KeyExpiredError, ProfileError, TidOutOfRangeError
+from .errors import (
+    BaseDateExpiredError,
+    KeyExpiredError,
+    ProfileError,
+    TidOutOfRangeError,
+)
 
 MAX_TID = 0xFFFFFF
 KEN_NO_EXPIRY = 0xFF

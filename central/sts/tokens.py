@@ -59,10 +59,16 @@ def encode_value(
     return encode_amount(amount, steps_per_unit, name)
 
 
+def _implicit_zero(subclass: int, amount: Number | None, value: int | None) -> bool:
+    """ClearTamperCondition carries a zero pad, so it needs neither amount nor value."""
+    no_input = amount is None and value is None
+    return subclass == ManagementSubclass.CLEAR_TAMPER_CONDITION and no_input
+
+
 def _check_tid_subclass(token_class: int, subclass: int) -> None:
     if token_class == TokenClass.TRANSFER_CREDIT and 0 <= subclass <= 3:
         return
-    if token_class == TokenClass.METER_SPECIFIC_MANAGEMENT and subclass in MANAGEMENT_TID_SUBCLASSES:
+    if token_class == 2 and subclass in MANAGEMENT_TID_SUBCLASSES:
         return
     if token_class == TokenClass.TRANSFER_CREDIT and 4 <= subclass <= 7:
         raise UnsupportedTokenError(
@@ -131,7 +137,7 @@ def issue_management(
     cache: DecoderKeyCache | None = None,
 ) -> Token:
     """Class 2 register-family token (subclasses 0, 1, 2, 5, 6)."""
-    if subclass == ManagementSubclass.CLEAR_TAMPER_CONDITION and amount is None and value is None:
+    if _implicit_zero(subclass, amount, value):
         value = 0
     field = encode_value(TokenClass.METER_SPECIFIC_MANAGEMENT, subclass, amount, value)
     tid = tid_from_datetime(issued_at, profile.base)
@@ -225,7 +231,7 @@ class TokenIssuer:
         amount: Number | None = None, value: int | None = None,
         issued_at: datetime | None = None, rnd: int | None = None,
     ) -> Token:
-        if subclass == ManagementSubclass.CLEAR_TAMPER_CONDITION and amount is None and value is None:
+        if _implicit_zero(subclass, amount, value):
             value = 0
         field = encode_value(TokenClass.METER_SPECIFIC_MANAGEMENT, subclass, amount, value)
         _check_tid_subclass(2, subclass)

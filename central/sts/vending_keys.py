@@ -136,7 +136,8 @@ class VendingKey(_Secret):
         if len(keys) != 1:
             raise VendingKeyError(
                 f"vending key file {file} must hold exactly one key line, found {len(keys)}",
-                f"le fichier de clé {file} doit contenir une seule ligne de clé, trouvé {len(keys)}",
+                f"le fichier de clé {file} doit contenir une seule ligne de clé, "
+                f"trouvé {len(keys)}",
             )
         return cls.from_hex(keys[0], label=f"file:{file.name}")
 
