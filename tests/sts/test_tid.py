@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from central.sts.errors import BaseDateExpiredError, KeyExpiredError, ProfileError, TidOutOfRangeError
+from central.sts.errors import (
+    BaseDateExpiredError,
+    KeyExpiredError,
+    ProfileError,
+    TidOutOfRangeError,
+)
 from central.sts.tid import (
     MAX_TID,
     BaseDate,
@@ -27,13 +32,16 @@ def test_worked_numbers_from_the_stsa_page() -> None:
 
 
 def test_seconds_are_truncated() -> None:
+    assert tid_from_datetime(datetime(1996, 3, 25, 13, 55, 22), BaseDate.Y1993) == 0x19EB23
     assert tid_from_datetime(datetime(1996, 3, 25, 13, 55, 22), BaseDate.Y1993) == 1698595
-    assert 1698595 == 0x19EB23
-    assert tid_from_datetime(datetime(1996, 3, 25, 13, 55, 59, 999999), BaseDate.Y1993) == 1698595
+    late = datetime(1996, 3, 25, 13, 55, 59, 999999)
+    assert tid_from_datetime(late, BaseDate.Y1993) == 1698595
 
 
 def test_stsa_example_binary_tid() -> None:
-    assert tid_from_datetime(datetime(2016, 12, 11, 15, 49), BaseDate.Y1993) == 12593749 == 0xC02A55
+    tid = tid_from_datetime(datetime(2016, 12, 11, 15, 49), BaseDate.Y1993)
+    assert tid == 12593749
+    assert tid == 0xC02A55
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,7 @@ def test_d_through_the_public_api(tables: str) -> None:
 def test_vectors_decode_back(profile_a1: MeterKeyProfile, profile_c: MeterKeyProfile) -> None:
     a1 = decode_token(profile_a1, "2371 6100 5011 8319 4197", keys=VK02)
     assert (a1.token_class, a1.subclass, a1.rnd, a1.tid, a1.value) == (0, 0, 5, 5871715, 1)
-    assert a1.tid_datetime is not None and a1.tid_datetime.isoformat() == "2004-03-01T13:55:00+00:00"
+    assert a1.tid_datetime is not None
+    assert a1.tid_datetime.isoformat() == "2004-03-01T13:55:00+00:00"
     c = decode_token(profile_c, "59386323472137426967", keys=VK04)
     assert (c.token_class, c.subclass, c.rnd, c.value) == (0, 0, 5, 1)
