@@ -185,7 +185,7 @@ def decode_token(
                 "decoding a class 0 or 2 token needs the meter profile and its key",
                 "décoder un jeton de classe 0 ou 2 exige le profil du compteur et sa clé",
             )
-        block = (cache or DEFAULT_CACHE).cipher(profile, keys).decrypt(block)
+        block = (DEFAULT_CACHE if cache is None else cache).cipher(profile, keys).decrypt(block)
     if not crc_matches(token_class, block):
         raise CrcError(
             f"token {group_digits(digits)} fails the CRC check (typing error or another "

@@ -49,7 +49,7 @@ def key_change_set(
     """The tokens, in order (1st, 2nd[, 3rd, 4th] section), moving the meter to
     ``new_profile``: its KRN, KT, TI, KEN, SGC and the key derived from ``new_keys``."""
     _check_transition(old_profile, new_profile)
-    cipher = (cache or DEFAULT_CACHE).cipher(old_profile, old_keys)
+    cipher = (DEFAULT_CACHE if cache is None else cache).cipher(old_profile, old_keys)
     key = int.from_bytes(new_decoder_key(new_profile, new_keys).secret(), "big")
     ken = new_profile.ken
     bits = new_profile.key_bytes * 8

@@ -152,7 +152,7 @@ class TidAllocator:
         clock: MonotonicUtcClock | None = None,
         last_tids: Mapping[tuple[str, int], int] | None = None,
     ) -> None:
-        self.clock = clock or MonotonicUtcClock()
+        self.clock = MonotonicUtcClock() if clock is None else clock
         self._last: dict[tuple[str, int], int] = dict(last_tids or {})
         self._lock = threading.Lock()
 

@@ -102,7 +102,7 @@ def issue_tid_token(
         rnd = secrets.randbelow(16)
     else:
         _check_field("RND", rnd, 4)
-    cipher = (cache or DEFAULT_CACHE).cipher(profile, keys)
+    cipher = (DEFAULT_CACHE if cache is None else cache).cipher(profile, keys)
     block = seal(token_class, tid_block(subclass, rnd, tid, value))
     number = transpose(cipher.encrypt(block), token_class)
     return Token(number, token_class, subclass, tid=tid, rnd=rnd, value=value)
@@ -209,8 +209,8 @@ class TokenIssuer:
     def __init__(
         self, cache: DecoderKeyCache | None = None, allocator: TidAllocator | None = None
     ) -> None:
-        self.cache = cache or DecoderKeyCache()
-        self.allocator = allocator or TidAllocator()
+        self.cache = DecoderKeyCache() if cache is None else cache
+        self.allocator = TidAllocator() if allocator is None else allocator
 
     def _tid(self, profile: MeterKeyProfile, issued_at: datetime | None) -> int:
         return self.allocator.allocate(profile.pan, profile.base, profile.ken, at=issued_at)
