@@ -34,9 +34,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _parse_int(text: str) -> int:
+    """Decimal (leading zeros allowed, as in TI 01) or 0x-prefixed hexadecimal."""
+    cleaned = text.strip().lower()
+    return int(cleaned[2:], 16) if cleaned.startswith("0x") else int(cleaned, 10)
+
+
 def _int(text: str) -> int:
     try:
-        return int(text, 0)
+        return _parse_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
@@ -204,7 +210,7 @@ def _decode(args: argparse.Namespace) -> int:
     from .decoder import decode_token
 
     try:
-        last = [int(t, 0) for t in args.last_tids.replace(" ", "").split(",") if t]
+        last = [_parse_int(t) for t in args.last_tids.replace(" ", "").split(",") if t]
     except ValueError:
         raise UsageError(
             f"--last-tids must be comma-separated integers: {args.last_tids!r}"
