@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 def _parse_int(text: str) -> int:
     """Decimal (leading zeros allowed, as in TI 01) or 0x-prefixed hexadecimal."""
     cleaned = text.strip().lower()
-    return int(cleaned[2:], 16) if cleaned.startswith("0x") else int(cleaned, 10)
+    return int(cleaned, 0) if cleaned.startswith("0x") else int(cleaned, 10)
 
 
 def _int(text: str) -> int:

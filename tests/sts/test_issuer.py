@@ -32,7 +32,9 @@ from central.sts.vending_keys import TEST_VENDING_KEY_DKGA02 as VK02
 WHEN = datetime(2004, 3, 1, 13, 55)
 
 
-@pytest.mark.parametrize(("subclass", "unit"), [(0, "kWh"), (1, "m3"), (2, "m3"), (3, "time units")])
+@pytest.mark.parametrize(
+    ("subclass", "unit"), [(0, "kWh"), (1, "m3"), (2, "m3"), (3, "time units")]
+)
 def test_credit_subclasses(profile_a1: MeterKeyProfile, subclass: int, unit: str) -> None:
     token = issue_credit(profile_a1, "12.3", WHEN, keys=VK02, subclass=subclass)
     decoded = decode_token(profile_a1, token.digits, keys=VK02)

@@ -56,7 +56,8 @@ def test_dkga04_key_depends_on_the_new_base_date(profile_b: MeterKeyProfile) -> 
 def test_misty1_rollover_set_has_four_tokens(profile_c: MeterKeyProfile) -> None:
     plan = plan_rollover(profile_c, VK04, new_krn=5)
     assert [t.subclass for t in plan.tokens] == [3, 4, 8, 9]
-    change = assemble_key_change([decode_token(profile_c, t.digits, keys=VK04) for t in plan.tokens])
+    decoded = [decode_token(profile_c, t.digits, keys=VK04) for t in plan.tokens]
+    change = assemble_key_change(decoded)
     assert change.rollover and change.krn == 5
     assert change.decoder_key == derive_decoder_key(plan.new_profile, VK04)
 
