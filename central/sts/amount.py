@@ -11,6 +11,7 @@ requested amount that has no exact encoding becomes the next larger encodable on
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from functools import lru_cache
 
 from .errors import AmountError
 
@@ -85,9 +86,19 @@ def steps_from_units(units: Number, steps_per_unit: int, unit: str = "") -> int:
     return steps
 
 
-def encode_amount(units: Number, steps_per_unit: int = 10, unit: str = "") -> int:
-    """Encode an amount in natural units (e.g. kWh with 10 steps per unit)."""
+@lru_cache(maxsize=4096, typed=True)
+def _encode_cached(units: Number, steps_per_unit: int, unit: str) -> int:
     return encode_steps(steps_from_units(units, steps_per_unit, unit))
+
+
+def encode_amount(units: Number, steps_per_unit: int = 10, unit: str = "") -> int:
+    """Encode an amount in natural units (e.g. kWh with 10 steps per unit).
+
+    Cached, as a vending platform sells the same few amounts over and over."""
+    try:
+        return _encode_cached(units, steps_per_unit, unit)
+    except TypeError:  # unhashable input, e.g. Decimal("sNaN"): no caching
+        return encode_steps(steps_from_units(units, steps_per_unit, unit))
 
 
 def decode_amount(field: int, steps_per_unit: int = 10) -> Decimal:

@@ -20,7 +20,6 @@ def _make_table() -> tuple[int, ...]:
 
 
 _TABLE = _make_table()
-_SHIFTS = (48, 40, 32, 24, 16, 8, 0)
 
 
 def crc16_modbus(data: bytes) -> int:
@@ -37,11 +36,15 @@ def _swap(reg: int) -> int:
 
 def sts_crc(head: int) -> int:
     """CRC field for the 56-bit value ``head`` (class, subclass and the 44 payload bits)."""
-    table = _TABLE
-    reg = 0xFFFF
-    for shift in _SHIFTS:
-        reg = (reg >> 8) ^ table[(reg ^ (head >> shift)) & 0xFF]
-    return _swap(reg)
+    t = _TABLE
+    reg = 0xFF ^ t[(0xFF ^ (head >> 48)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ (head >> 40)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ (head >> 32)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ (head >> 24)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ (head >> 16)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ (head >> 8)) & 0xFF]
+    reg = (reg >> 8) ^ t[(reg ^ head) & 0xFF]
+    return ((reg & 0xFF) << 8) | (reg >> 8)
 
 
 def sts_crc_c(head: int) -> int:

@@ -138,8 +138,7 @@ class DecoderKeyCache:
             self._entries.clear()
 
     def cipher(self, profile: MeterKeyProfile, keys: KeySource) -> BlockCipher:
-        tables = profile.tables if profile.ea == Ea.STA else ""
-        cache_key = (type(keys).__name__, keys.fingerprint, tables, *profile.derivation_inputs())
+        cache_key = (keys.fingerprint, profile.cache_id)
         with self._lock:
             found = self._entries.get(cache_key)
             if found is not None:

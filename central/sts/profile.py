@@ -62,6 +62,7 @@ class MeterKeyProfile:
     base_date: int = BaseDate.Y1993
     tables: str = "real"
     meter_pan: MeterPan = field(init=False, repr=False, compare=False)
+    cache_id: tuple[Any, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pan = parse_meter_number(str(self.pan))
@@ -97,10 +98,15 @@ class MeterKeyProfile:
                 f"STA table set {self.tables!r} is not one of {', '.join(TABLE_SETS)}",
                 f"jeu de tables STA {self.tables!r} : {', '.join(TABLE_SETS)} attendu",
             )
+        tables = self.tables if self.ea == Ea.STA else ""
+        object.__setattr__(self, "cache_id", (*self.derivation_inputs(), tables))
 
     @property
     def base(self) -> BaseDate:
-        return BaseDate(self.base_date)
+        """The base date as :class:`BaseDate` (``__post_init__`` stores it so)."""
+        base = self.base_date
+        assert isinstance(base, BaseDate)
+        return base
 
     @property
     def key_bytes(self) -> int:

@@ -6,8 +6,9 @@ bit i, bit 0 the least significant), rotate the key left by one.
 
 The substitution and the permutation of one round are folded into 8 byte-indexed tables
 (one per input byte, chosen by the two key bits that select that byte's tables), so a round
-is 8 lookups. Decryption regroups the inverse rounds the same way: one inverse permutation,
-15 folded "inverse-substitute then inverse-permute" rounds and a last inverse substitution.
+is one ``int.to_bytes`` and 8 lookups. Decryption regroups the inverse rounds the same way:
+one inverse permutation, 15 folded "inverse-substitute then inverse-permute" rounds and a
+last inverse substitution.
 
 The table set is configuration: ``real`` (production set, to be checked against the one
 obtained from the STS Association) or ``sample`` (printed in the standard for testing).
@@ -202,18 +203,17 @@ class StaCipher:
     def encrypt(self, block: int) -> int:
         x = block
         for t0, t1, t2, t3, t4, t5, t6, t7 in self._encrypt_rounds:
-            x = (t0[x & 255] | t1[x >> 8 & 255] | t2[x >> 16 & 255] | t3[x >> 24 & 255]
-                 | t4[x >> 32 & 255] | t5[x >> 40 & 255] | t6[x >> 48 & 255] | t7[x >> 56])
+            b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
+            x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
         return x
 
     def decrypt(self, block: int) -> int:
         t0, t1, t2, t3, t4, t5, t6, t7 = self._decrypt_first
-        x = (t0[block & 255] | t1[block >> 8 & 255] | t2[block >> 16 & 255]
-             | t3[block >> 24 & 255] | t4[block >> 32 & 255] | t5[block >> 40 & 255]
-             | t6[block >> 48 & 255] | t7[block >> 56])
+        b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
+        x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
         for t0, t1, t2, t3, t4, t5, t6, t7 in self._decrypt_rounds:
-            x = (t0[x & 255] | t1[x >> 8 & 255] | t2[x >> 16 & 255] | t3[x >> 24 & 255]
-                 | t4[x >> 32 & 255] | t5[x >> 40 & 255] | t6[x >> 48 & 255] | t7[x >> 56])
+            b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
+            x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
         t0, t1, t2, t3, t4, t5, t6, t7 = self._decrypt_last
-        return (t0[x & 255] | t1[x >> 8 & 255] | t2[x >> 16 & 255] | t3[x >> 24 & 255]
-                | t4[x >> 32 & 255] | t5[x >> 40 & 255] | t6[x >> 48 & 255] | t7[x >> 56])
+        b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
+        return t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]

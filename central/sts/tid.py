@@ -34,7 +34,7 @@ class BaseDate(IntEnum):
 
     @property
     def start(self) -> datetime:
-        return datetime(int(self), 1, 1, tzinfo=UTC)
+        return _STARTS[self]
 
     @property
     def code(self) -> str:
@@ -45,6 +45,9 @@ class BaseDate(IntEnum):
     def last_minute(self) -> datetime:
         """Start of the last minute that still has a TID (2024-11-24 20:15 for 1993)."""
         return self.start + timedelta(minutes=MAX_TID)
+
+
+_STARTS = {base: datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
 
 
 def base_date(value: int | str | BaseDate) -> BaseDate:

@@ -99,7 +99,7 @@ def issue_tid_token(
     check_tid(tid)
     check_key_expiry(tid, profile.ken, profile.base)
     if rnd is None:
-        rnd = secrets.randbelow(16)
+        rnd = secrets.token_bytes(1)[0] & 0x0F
     else:
         _check_field("RND", rnd, 4)
     cipher = (DEFAULT_CACHE if cache is None else cache).cipher(profile, keys)

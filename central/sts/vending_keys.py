@@ -46,7 +46,8 @@ class _Secret:
     def __init__(self, key: bytes, label: str = "") -> None:
         self._key = bytes(key)
         self.label = label
-        self._fingerprint = hashlib.sha256(b"guichet-sts-key-id" + self._key).digest()
+        tag = f"guichet-sts-{self.kind}:".encode()
+        self._fingerprint = hashlib.sha256(tag + self._key).digest()
 
     def secret(self) -> bytes:
         """The key bytes; call only where the key is used, never to log or display."""

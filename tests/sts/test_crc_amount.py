@@ -92,8 +92,11 @@ def test_watts_use_one_step_per_unit() -> None:
     assert decode_amount(1000, 1) == 1000
 
 
-@pytest.mark.parametrize("bad", ["1820162.5", "-0.1", "abc", "NaN", "Infinity", 10**9])
+@pytest.mark.parametrize(
+    "bad", ["1820162.5", "-0.1", "abc", "NaN", "Infinity", 10**9, Decimal("sNaN"), True, [1]]
+)
 def test_amount_refused(bad: object) -> None:
+    encode_amount(1)  # a cached 1 must not answer for True
     with pytest.raises(AmountError):
         encode_amount(bad)  # type: ignore[arg-type]
 
