@@ -14,27 +14,19 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from central.sts import (  # noqa: E402
-    DecoderKeyCache,
-    MeterKeyProfile,
-    TokenIssuer,
-    decode_token,
-    issue_credit,
-)
-from central.sts.meter_number import luhn_check_digit, pan_from_drn  # noqa: E402
-from central.sts.vending_keys import (  # noqa: E402
-    TEST_VENDING_KEY_DKGA02,
-    TEST_VENDING_KEY_DKGA04,
-    VendingKey,
-)
+if TYPE_CHECKING:
+    from central.sts import MeterKeyProfile
+    from central.sts.vending_keys import VendingKey
 
 GOAL_ISSUE_PER_SECOND = 20_000
 
 
 def meters(count: int, **fields: object) -> list[MeterKeyProfile]:
+    from central.sts import MeterKeyProfile
+    from central.sts.meter_number import luhn_check_digit, pan_from_drn
+
     profiles = []
     for serial in range(count):
         body = f"47{serial:08d}"
@@ -55,6 +47,8 @@ def timed(label: str, count: int, action: Callable[[int], object]) -> float:
 
 
 def run(name: str, profiles: list[MeterKeyProfile], keys: VendingKey, count: int) -> float:
+    from central.sts import DecoderKeyCache, decode_token, issue_credit
+
     cache = DecoderKeyCache(maxsize=len(profiles))
     for profile in profiles:
         cache.cipher(profile, keys)
@@ -80,6 +74,8 @@ def run(name: str, profiles: list[MeterKeyProfile], keys: VendingKey, count: int
 
 
 def run_issuer(profiles: list[MeterKeyProfile], keys: VendingKey, count: int) -> None:
+    from central.sts import DecoderKeyCache, TokenIssuer
+
     issuer = TokenIssuer(cache=DecoderKeyCache(maxsize=len(profiles)))
     meters_n = len(profiles)
     for profile in profiles:
@@ -93,6 +89,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50_000, help="tokens per measurement")
     parser.add_argument("--meters", type=int, default=1_000, help="distinct meters")
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from central.sts.vending_keys import (
+        TEST_VENDING_KEY_DKGA02,
+        TEST_VENDING_KEY_DKGA04,
+    )
+
     print(f"Python {platform.python_version()} on {platform.machine()}, one process/one core")
     sta = meters(args.meters)
     rate = run("EA07 STA (real tables), DKGA-02", sta, TEST_VENDING_KEY_DKGA02, args.count)
