@@ -199,6 +199,9 @@ def _key_change(args: argparse.Namespace) -> int:
         sgc=old.sgc if args.new_sgc is None else args.new_sgc,
     )
     tokens = key_change_set(old, keys, new, new_keys, rollover=args.rollover)
+    if args.verbose:
+        print(f"meter record after the set: SGC {new.sgc:06d}, TI {new.ti:02d}, KRN {new.krn}, "
+              f"KT {new.kt}, KEN {new.ken}, base date {int(new.base)}", file=sys.stderr)
     for token in tokens:
         if args.verbose:
             print(f"{token.description}: {token.grouped}", file=sys.stderr)

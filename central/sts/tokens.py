@@ -18,6 +18,7 @@ from .profile import MeterKeyProfile
 from .tid import TidAllocator, check_key_expiry, check_tid, tid_from_datetime
 from .token_types import (
     AMOUNT_UNITS,
+    CLEAR_CREDIT_REGISTERS,
     MANAGEMENT_TID_SUBCLASSES,
     ManagementSubclass,
     TestSubclass,
@@ -47,7 +48,15 @@ def encode_value(
             "indiquer soit un montant en unités naturelles, soit une valeur brute 16 bits",
         )
     if value is not None:
-        return _check_field("value", value, 16)
+        _check_field("value", value, 16)
+        is_clear_credit = (token_class, subclass) == (2, ManagementSubclass.CLEAR_CREDIT)
+        if is_clear_credit and value not in CLEAR_CREDIT_REGISTERS:
+            known = ", ".join(str(r) for r in CLEAR_CREDIT_REGISTERS)
+            raise AmountError(
+                f"ClearCredit register {value} is not one of {known} (65535 = all)",
+                f"registre ClearCredit {value} inconnu ; valeurs : {known} (65535 = tous)",
+            )
+        return value
     unit = AMOUNT_UNITS.get((token_class, subclass))
     if unit is None:
         raise AmountError(

@@ -12,6 +12,7 @@ from central.sts import (
     MonotonicUtcClock,
     TidAllocator,
     TokenIssuer,
+    clear_credit,
     clear_tamper,
     decode_token,
     issue_credit,
@@ -69,6 +70,9 @@ def test_raw_value_and_refusals(profile_a1: MeterKeyProfile) -> None:
         issue_credit(profile_a1, None, WHEN, keys=VK02, value=1, subclass=4)
     with pytest.raises(FunctionError):
         issue_tid_token(profile_a1, 2, 3, 0, 1, keys=VK02)
+    with pytest.raises(AmountError, match="ClearCredit register 7"):
+        clear_credit(profile_a1, WHEN, keys=VK02, register=7)
+    assert clear_credit(profile_a1, WHEN, keys=VK02, register=0).value == 0
 
 
 def test_tid_out_of_range(profile_a1: MeterKeyProfile) -> None:
