@@ -20,6 +20,7 @@ from .errors import (
     MfrCodeError,
     OldTokenError,
     ProfileError,
+    TokenRejectedError,
     UsedTokenError,
 )
 from .keys import DEFAULT_CACHE, DecoderKeyCache, KeySource
@@ -215,6 +216,31 @@ def decode_token(
         amount=None if unit is None else decode_amount(fields.value, unit[1]),
         unit=None if unit is None else unit[0],
     )
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """Valid or not, without exceptions: for screens that show the meter's verdict."""
+
+    valid: bool
+    decoded: DecodedToken | None = None
+    error: TokenRejectedError | None = None
+
+
+def check_token(
+    profile: MeterKeyProfile | None,
+    token: str,
+    *,
+    keys: KeySource | None = None,
+    last_tids: Collection[int] | None = None,
+    cache: DecoderKeyCache | None = None,
+) -> TokenCheck:
+    """Like :func:`decode_token`, but a rejected token is a result, not an exception."""
+    try:
+        decoded = decode_token(profile, token, keys=keys, last_tids=last_tids, cache=cache)
+    except TokenRejectedError as error:
+        return TokenCheck(False, error=error)
+    return TokenCheck(True, decoded=decoded)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from central.sts.decoder import assemble_key_change, decode_token
+from central.sts.decoder import assemble_key_change, check_token, decode_token
 from central.sts.errors import (
     CrcError,
     FunctionError,
@@ -135,6 +135,13 @@ def test_key_change_tokens_fail_under_the_new_key(profile_a1: MeterKeyProfile) -
     tokens = key_change_set(profile_a1, VK02, new, VK02)
     with pytest.raises(CrcError):
         decode_token(new, tokens[0].digits, keys=VK02)
+
+
+def test_check_token_reports_instead_of_raising(profile_a1: MeterKeyProfile) -> None:
+    good = check_token(profile_a1, A1, keys=VK02)
+    assert good.valid and good.decoded is not None and good.decoded.tid == A1_TID
+    bad = check_token(profile_a1, A1[:-1] + "8", keys=VK02)
+    assert not bad.valid and isinstance(bad.error, CrcError) and bad.decoded is None
 
 
 def test_incomplete_key_change_set(profile_a1: MeterKeyProfile) -> None:
