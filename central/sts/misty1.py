@@ -1,0 +1,162 @@
+"""MISTY1 block cipher (RFC 2994), 8 rounds, used by STS as EA11.
+
+64-bit block, 128-bit key. The STS data block is fed as 8 bytes, most significant first,
+which is simply the block as a big-endian integer here.
+"""
+
+from __future__ import annotations
+
+from .errors import ProfileError
+
+S7 = (
+    27, 50, 51, 90, 59, 16, 23, 84, 91, 26, 114, 115, 107, 44, 102, 73,
+    31, 36, 19, 108, 55, 46, 63, 74, 93, 15, 64, 86, 37, 81, 28, 4,
+    11, 70, 32, 13, 123, 53, 68, 66, 43, 30, 65, 20, 75, 121, 21, 111,
+    14, 85, 9, 54, 116, 12, 103, 83, 40, 10, 126, 56, 2, 7, 96, 41,
+    25, 18, 101, 47, 48, 57, 8, 104, 95, 120, 42, 76, 100, 69, 117, 61,
+    89, 72, 3, 87, 124, 79, 98, 60, 29, 33, 94, 39, 106, 112, 77, 58,
+    1, 109, 110, 99, 24, 119, 35, 5, 38, 118, 0, 49, 45, 122, 127, 97,
+    80, 34, 17, 6, 71, 22, 82, 78, 113, 62, 105, 67, 52, 92, 88, 125,
+)
+
+S9 = (
+    451, 203, 339, 415, 483, 233, 251, 53, 385, 185, 279, 491, 307, 9, 45, 211,
+    199, 330, 55, 126, 235, 356, 403, 472, 163, 286, 85, 44, 29, 418, 355, 280,
+    331, 338, 466, 15, 43, 48, 314, 229, 273, 312, 398, 99, 227, 200, 500, 27,
+    1, 157, 248, 416, 365, 499, 28, 326, 125, 209, 130, 490, 387, 301, 244, 414,
+    467, 221, 482, 296, 480, 236, 89, 145, 17, 303, 38, 220, 176, 396, 271, 503,
+    231, 364, 182, 249, 216, 337, 257, 332, 259, 184, 340, 299, 430, 23, 113, 12,
+    71, 88, 127, 420, 308, 297, 132, 349, 413, 434, 419, 72, 124, 81, 458, 35,
+    317, 423, 357, 59, 66, 218, 402, 206, 193, 107, 159, 497, 300, 388, 250, 406,
+    481, 361, 381, 49, 384, 266, 148, 474, 390, 318, 284, 96, 373, 463, 103, 281,
+    101, 104, 153, 336, 8, 7, 380, 183, 36, 25, 222, 295, 219, 228, 425, 82,
+    265, 144, 412, 449, 40, 435, 309, 362, 374, 223, 485, 392, 197, 366, 478, 433,
+    195, 479, 54, 238, 494, 240, 147, 73, 154, 438, 105, 129, 293, 11, 94, 180,
+    329, 455, 372, 62, 315, 439, 142, 454, 174, 16, 149, 495, 78, 242, 509, 133,
+    253, 246, 160, 367, 131, 138, 342, 155, 316, 263, 359, 152, 464, 489, 3, 510,
+    189, 290, 137, 210, 399, 18, 51, 106, 322, 237, 368, 283, 226, 335, 344, 305,
+    327, 93, 275, 461, 121, 353, 421, 377, 158, 436, 204, 34, 306, 26, 232, 4,
+    391, 493, 407, 57, 447, 471, 39, 395, 198, 156, 208, 334, 108, 52, 498, 110,
+    202, 37, 186, 401, 254, 19, 262, 47, 429, 370, 475, 192, 267, 470, 245, 492,
+    269, 118, 276, 427, 117, 268, 484, 345, 84, 287, 75, 196, 446, 247, 41, 164,
+    14, 496, 119, 77, 378, 134, 139, 179, 369, 191, 270, 260, 151, 347, 352, 360,
+    215, 187, 102, 462, 252, 146, 453, 111, 22, 74, 161, 313, 175, 241, 400, 10,
+    426, 323, 379, 86, 397, 358, 212, 507, 333, 404, 410, 135, 504, 291, 167, 440,
+    321, 60, 505, 320, 42, 341, 282, 417, 408, 213, 294, 431, 97, 302, 343, 476,
+    114, 394, 170, 150, 277, 239, 69, 123, 141, 325, 83, 95, 376, 178, 46, 32,
+    469, 63, 457, 487, 428, 68, 56, 20, 177, 363, 171, 181, 90, 386, 456, 468,
+    24, 375, 100, 207, 109, 256, 409, 304, 346, 5, 288, 443, 445, 224, 79, 214,
+    319, 452, 298, 21, 6, 255, 411, 166, 67, 136, 80, 351, 488, 289, 115, 382,
+    188, 194, 201, 371, 393, 501, 116, 460, 486, 424, 405, 31, 65, 13, 442, 50,
+    61, 465, 128, 168, 87, 441, 354, 328, 217, 261, 98, 122, 33, 511, 274, 264,
+    448, 169, 285, 432, 422, 205, 243, 92, 258, 91, 473, 324, 502, 173, 165, 58,
+    459, 310, 383, 70, 225, 30, 477, 230, 311, 506, 389, 140, 143, 64, 437, 190,
+    120, 0, 172, 272, 350, 292, 2, 444, 162, 234, 112, 508, 278, 348, 76, 450,
+)
+
+
+def fi(value: int, subkey: int) -> int:
+    """The 16-bit FI function: a 9-bit/7-bit unbalanced Feistel with S9 and S7."""
+    left9 = value >> 7
+    right7 = value & 0x7F
+    left9 = S9[left9] ^ right7
+    right7 = S7[right7] ^ (left9 & 0x7F)
+    right7 ^= subkey >> 9
+    left9 ^= subkey & 0x1FF
+    left9 = S9[left9] ^ right7
+    return (right7 << 9) | left9
+
+
+FoKeys = tuple[int, int, int, int, int, int, int]
+FlKeys = tuple[int, int]
+
+
+def _expand(key: bytes) -> tuple[tuple[FoKeys, ...], tuple[FlKeys, ...]]:
+    """Per-round subkeys from the RFC key schedule.
+
+    K[i] are the 8 key words and K'[i] = FI(K[i], K[i+1]). FO round k uses
+    KO = K[k], K[k+2], K[k+7], K[k+4] and KI = K'[k+5], K'[k+1], K'[k+3];
+    FL number k uses (K[k/2], K'[k/2+6]) when k is even and (K'[(k-1)/2+2], K[(k-1)/2+4])
+    when odd, indices mod 8. FL keys are stored as (AND-word, OR-word).
+    """
+    words = [int.from_bytes(key[i:i + 2], "big") for i in range(0, 16, 2)]
+    derived = [fi(words[i], words[(i + 1) % 8]) for i in range(8)]
+    fo_keys = tuple(
+        (words[k], words[(k + 2) % 8], words[(k + 7) % 8], words[(k + 4) % 8],
+         derived[(k + 5) % 8], derived[(k + 1) % 8], derived[(k + 3) % 8])
+        for k in range(8)
+    )
+    fl_keys: list[FlKeys] = []
+    for k in range(10):
+        half = k // 2
+        if k % 2 == 0:
+            fl_keys.append((words[half], derived[(half + 6) % 8]))
+        else:
+            fl_keys.append((derived[(half + 2) % 8], words[(half + 4) % 8]))
+    return fo_keys, tuple(fl_keys)
+
+
+def _fo(value: int, keys: FoKeys) -> int:
+    ko1, ko2, ko3, ko4, ki1, ki2, ki3 = keys
+    left = value >> 16
+    right = value & 0xFFFF
+    left = fi(left ^ ko1, ki1) ^ right
+    right = fi(right ^ ko2, ki2) ^ left
+    left = fi(left ^ ko3, ki3) ^ right
+    right ^= ko4
+    return (right << 16) | left
+
+
+def _fl(value: int, keys: FlKeys) -> int:
+    and_key, or_key = keys
+    left = value >> 16
+    right = (value & 0xFFFF) ^ (left & and_key)
+    left ^= right | or_key
+    return (left << 16) | right
+
+
+def _fl_inverse(value: int, keys: FlKeys) -> int:
+    and_key, or_key = keys
+    right = value & 0xFFFF
+    left = (value >> 16) ^ (right | or_key)
+    right ^= left & and_key
+    return (left << 16) | right
+
+
+class Misty1Cipher:
+    """MISTY1 with a 16-byte key, on 64-bit blocks given as integers."""
+
+    __slots__ = ("_fl", "_fo")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 16:
+            raise ProfileError("a MISTY1 key has 16 bytes", "une clé MISTY1 a 16 octets")
+        self._fo, self._fl = _expand(key)
+
+    def __repr__(self) -> str:
+        return "Misty1Cipher(key=<masked>)"
+
+    def encrypt(self, block: int) -> int:
+        fo, fl = self._fo, self._fl
+        d0 = block >> 32
+        d1 = block & 0xFFFFFFFF
+        for r in range(0, 8, 2):
+            d0 = _fl(d0, fl[r])
+            d1 = _fl(d1, fl[r + 1]) ^ _fo(d0, fo[r])
+            d0 ^= _fo(d1, fo[r + 1])
+        d0 = _fl(d0, fl[8])
+        d1 = _fl(d1, fl[9])
+        return (d1 << 32) | d0
+
+    def decrypt(self, block: int) -> int:
+        fo, fl = self._fo, self._fl
+        d1 = block >> 32
+        d0 = block & 0xFFFFFFFF
+        d0 = _fl_inverse(d0, fl[8])
+        d1 = _fl_inverse(d1, fl[9])
+        for r in range(6, -1, -2):
+            d0 ^= _fo(d1, fo[r + 1])
+            d1 ^= _fo(d0, fo[r])
+            d0 = _fl_inverse(d0, fl[r])
+            d1 = _fl_inverse(d1, fl[r + 1])
+        return (d0 << 32) | d1

@@ -1,0 +1,127 @@
+"""What the vending side stores about one meter's key: everything that is not secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+from .errors import ProfileError
+from .meter_number import MeterPan, parse_meter_number
+from .sta import TABLE_SETS
+from .tid import BaseDate, base_date
+
+
+class Ea(IntEnum):
+    """Encryption algorithm codes."""
+
+    STA = 7
+    MISTY1 = 11
+
+
+class Dkga(IntEnum):
+    """Decoder key generation algorithm codes."""
+
+    DES = 2
+    HMAC_SHA256 = 4
+
+
+class KeyType(IntEnum):
+    INITIALISATION = 0
+    DEFAULT = 1
+    UNIQUE = 2
+    COMMON = 3
+
+
+def _int_in(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProfileError(
+            f"{name} {value!r} is outside {low}..{high}", f"{name} {value!r} hors de {low}..{high}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class MeterKeyProfile:
+    """The non-secret key data of one meter (STS §6.5.2).
+
+    ``pan`` accepts an 18-digit MeterPAN or an 11/13-digit DRN and is normalised to the
+    18 digits. ``ken`` is the key expiry number (0xFF: never expires); it is not part of
+    the decoder key derivation. ``base_date`` is only an input of DKGA-04, but the vending
+    side always needs it to compute TIDs.
+    """
+
+    pan: str
+    sgc: int
+    ti: int
+    krn: int
+    kt: int = KeyType.UNIQUE
+    ken: int = 0xFF
+    ea: int = Ea.STA
+    dkga: int = Dkga.DES
+    base_date: int = BaseDate.Y1993
+    tables: str = "real"
+    meter_pan: MeterPan = field(init=False, repr=False, compare=False)
+    cache_id: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pan = parse_meter_number(str(self.pan))
+        object.__setattr__(self, "meter_pan", pan)
+        object.__setattr__(self, "pan", pan.digits)
+        _int_in("SGC", self.sgc, 0, 999_999)
+        _int_in("TI", self.ti, 0, 99)
+        _int_in("KT", self.kt, 0, 3)
+        _int_in("KEN", self.ken, 0, 0xFF)
+        try:
+            object.__setattr__(self, "ea", Ea(self.ea))
+        except ValueError:
+            raise ProfileError(
+                f"EA {self.ea!r} is not supported (07 STA or 11 MISTY1)",
+                f"EA {self.ea!r} non pris en charge (07 STA ou 11 MISTY1)",
+            ) from None
+        try:
+            object.__setattr__(self, "dkga", Dkga(self.dkga))
+        except ValueError:
+            raise ProfileError(
+                f"DKGA {self.dkga!r} is not supported (02 or 04)",
+                f"DKGA {self.dkga!r} non pris en charge (02 ou 04)",
+            ) from None
+        object.__setattr__(self, "base_date", base_date(self.base_date))
+        _int_in("KRN", self.krn, 1, 9 if self.dkga == Dkga.DES else 15)
+        if self.ea == Ea.MISTY1 and self.dkga != Dkga.HMAC_SHA256:
+            raise ProfileError(
+                "EA11 (MISTY1) needs a 128-bit decoder key, i.e. DKGA-04",
+                "EA11 (MISTY1) exige une clé de 128 bits, donc DKGA-04",
+            )
+        if self.tables not in TABLE_SETS:
+            raise ProfileError(
+                f"STA table set {self.tables!r} is not one of {', '.join(TABLE_SETS)}",
+                f"jeu de tables STA {self.tables!r} : {', '.join(TABLE_SETS)} attendu",
+            )
+        tables = self.tables if self.ea == Ea.STA else ""
+        object.__setattr__(self, "cache_id", (*self.derivation_inputs(), tables))
+
+    @property
+    def base(self) -> BaseDate:
+        """The base date as :class:`BaseDate` (``__post_init__`` stores it so)."""
+        base = self.base_date
+        assert isinstance(base, BaseDate)
+        return base
+
+    @property
+    def key_bytes(self) -> int:
+        """Decoder key length in bytes: 8 for STA, 16 for MISTY1."""
+        return 16 if self.ea == Ea.MISTY1 else 8
+
+    @property
+    def key_change_tokens(self) -> int:
+        """Tokens in a key change set: 2 for a 64-bit key, 4 for a 128-bit key."""
+        return 4 if self.ea == Ea.MISTY1 else 2
+
+    def derivation_inputs(self) -> tuple[Any, ...]:
+        """The fields the decoder key depends on (for caching)."""
+        base = int(self.base_date) if self.dkga == Dkga.HMAC_SHA256 else 0
+        return (self.pan, self.sgc, self.ti, self.krn, self.kt, int(self.ea), int(self.dkga), base)
+
+    def with_changes(self, **changes: Any) -> MeterKeyProfile:
+        return replace(self, **changes)
