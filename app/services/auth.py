@@ -25,7 +25,7 @@ def wait_after(failures: int) -> timedelta:
     """No wait for the first three failures, then 5 s, 10 s, 20 s… up to 5 minutes."""
     if failures < FREE_ATTEMPTS:
         return timedelta(0)
-    return min(FIRST_WAIT * 2 ** (failures - FREE_ATTEMPTS), MAX_WAIT)
+    return min(FIRST_WAIT * 2 ** min(failures - FREE_ATTEMPTS, 10), MAX_WAIT)
 
 
 def sign_in(

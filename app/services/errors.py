@@ -19,7 +19,7 @@ class ValidationError(BusinessError):
     """Input refused; ``fields`` maps each wrong field to its own message, shown beside it."""
 
     def __init__(self, fields: dict[str, str], message: str = "") -> None:
-        super().__init__(message or "Certains champs sont à corriger : " + ", ".join(fields))
+        super().__init__(message or "\n".join(fields.values()))
         self.fields = fields
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -72,7 +72,8 @@ def build_demo(
     rng = random.Random(seed)
     with db.session() as session:
         mark_from_server(session)
-        reference = build_reference(session, agency_code, currency, rng)
+        created = datetime.combine(as_of, time(6, 0), tzinfo=UTC) - timedelta(days=3650)
+        reference = build_reference(session, agency_code, currency, rng, created)
         session.add_all(
             [
                 InstallationSetting(key="currency", value=currency.code),

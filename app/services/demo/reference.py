@@ -4,9 +4,11 @@ works catalogue, technicians. Central owns these; the demo makes them so a desk 
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from app.models import (
     Agency,
     Commune,
     Street,
+    Synced,
     Tariff,
     TariffBand,
     Technician,
@@ -24,6 +27,8 @@ from app.models.enums import Energy, MeterPayment, Role
 from app.services.demo.names import COMMUNES, STREET_KINDS, STREET_NAMES
 from app.services.money import Currency
 from app.services.passwords import hash_password
+
+T = TypeVar("T", bound=Synced)
 
 #: Demo users: user name, full name, role, password (given in README.md).
 DEMO_USERS = (
@@ -46,6 +51,19 @@ def _minor(xof: int, currency: Currency) -> int:
     return currency.to_minor(_price(Decimal(xof), currency))
 
 
+class Stamper:
+    """Deterministic identities and creation times, so that the same seed gives the same rows."""
+
+    def __init__(self, rng: random.Random, at: datetime) -> None:
+        self.rng = rng
+        self.at = at
+
+    def __call__(self, row: T) -> T:
+        row.id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        row.created_at = row.updated_at = self.at
+        return row
+
+
 @dataclass
 class DemoReference:
     agency: Agency
@@ -62,57 +80,65 @@ def _tariff(
     fixed_xof: int,
     bands: list[tuple[int, int | None, str]],
     currency: Currency,
+    stamp: Stamper,
     sts_ti: int | None = None,
 ) -> Tariff:
-    tariff = Tariff(
-        code=code,
-        name=name,
-        energy=energy,
-        payment=payment,
-        fixed_charge_minor=_minor(fixed_xof, currency),
-        vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
-        valid_from=date(2020, 1, 1),
-        valid_to=None,
-        sts_tariff_index=sts_ti,
+    tariff = stamp(
+        Tariff(
+            code=code,
+            name=name,
+            energy=energy,
+            payment=payment,
+            fixed_charge_minor=_minor(fixed_xof, currency),
+            vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
+            valid_from=date(2020, 1, 1),
+            valid_to=None,
+            sts_tariff_index=sts_ti,
+        )
     )
     tariff.bands = [
-        TariffBand(lower_bound=lo, upper_bound=hi, unit_price=_price(Decimal(p), currency))
+        stamp(TariffBand(lower_bound=lo, upper_bound=hi, unit_price=_price(Decimal(p), currency)))
         for lo, hi, p in bands
     ]
     return tariff
 
 
 def build_reference(
-    session: Session, agency_code: str, currency: Currency, rng: random.Random
+    session: Session, agency_code: str, currency: Currency, rng: random.Random, at: datetime
 ) -> DemoReference:
-    agency = Agency(
-        code=agency_code,
-        name="Agence de Cocody",
-        address="Boulevard de France, Cocody, Abidjan",
-        phone="27 22 44 10 10",
-        email="agence.cocody@guichet.example",
+    stamp = Stamper(rng, at)
+    agency = stamp(
+        Agency(
+            code=agency_code,
+            name="Agence de Cocody",
+            address="Boulevard de France, Cocody, Abidjan",
+            phone="27 22 44 10 10",
+            email="agence.cocody@guichet.example",
+        )
     )
     session.add(agency)
     session.flush()
     for username, full_name, role, password in DEMO_USERS:
         session.add(
-            User(
-                username=username,
-                full_name=full_name,
-                role=role,
-                password_hash=hash_password(password),
-                agency_id=agency.id if role is not Role.ADMINISTRATOR else None,
+            stamp(
+                User(
+                    username=username,
+                    full_name=full_name,
+                    role=role,
+                    password_hash=hash_password(password),
+                    agency_id=agency.id if role is not Role.ADMINISTRATOR else None,
+                )
             )
         )
     communes: list[Commune] = []
     streets: dict[str, list[Street]] = {}
     for code, name, postal in COMMUNES:
-        commune = Commune(code=code, name=name, postal_code=postal)
+        commune = stamp(Commune(code=code, name=name, postal_code=postal))
         session.add(commune)
         communes.append(commune)
         chosen = rng.sample(STREET_NAMES, 24)
         streets[code] = [
-            Street(commune=commune, name=f"{rng.choice(STREET_KINDS)} {street}")
+            stamp(Street(commune=commune, name=f"{rng.choice(STREET_KINDS)} {street}"))
             for street in chosen
         ]
         session.add_all(streets[code])
@@ -125,6 +151,7 @@ def build_reference(
             1500,
             [(0, 10, "245"), (10, 30, "445"), (30, None, "690")],
             currency,
+            stamp,
         ),
         (Energy.ELECTRICITY, MeterPayment.POSTPAID): _tariff(
             "ELEC-DOM",
@@ -134,6 +161,7 @@ def build_reference(
             2100,
             [(0, 110, "62.5"), (110, 400, "84.75"), (400, None, "104")],
             currency,
+            stamp,
         ),
         (Energy.ELECTRICITY, MeterPayment.PREPAID): _tariff(
             "ELEC-PRE",
@@ -143,6 +171,7 @@ def build_reference(
             0,
             [(0, None, "79.5")],
             currency,
+            stamp,
             sts_ti=1,
         ),
     }
@@ -207,14 +236,16 @@ def build_reference(
         ("COFFRET", "Coffret de comptage", "Fournitures", Energy.ELECTRICITY, "u", 28_000),
     ):
         session.add(
-            WorksCatalogueItem(
-                code=code,
-                label=label,
-                category=category,
-                energy=energy,
-                unit=unit,
-                unit_price_minor=_minor(xof, currency),
-                vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
+            stamp(
+                WorksCatalogueItem(
+                    code=code,
+                    label=label,
+                    category=category,
+                    energy=energy,
+                    unit=unit,
+                    unit_price_minor=_minor(xof, currency),
+                    vat_rate=Decimal("0.18") if currency.code == "XOF" else Decimal("0.20"),
+                )
             )
         )
     for name, phone, speciality in (
@@ -225,6 +256,8 @@ def build_reference(
         ("Célestine YAPI", "0505556677", None),
         ("Joël ZADI", "0101667788", Energy.ELECTRICITY),
     ):
-        session.add(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id))
+        session.add(
+            stamp(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id))
+        )
     session.flush()
     return DemoReference(agency, communes, streets, tariffs)
