@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -161,11 +162,16 @@ class _Task(QObject):
             show_error(self.parent_widget, error)
 
 
+#: Every runner alive, so tests can check that no work outlives them.
+RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
+
+
 class TaskRunner(QObject):
     """Owns the worker threads of the program; ``shutdown()`` waits for them."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        RUNNERS.add(self)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(4)
         self.writes = QThreadPool(self)

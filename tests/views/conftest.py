@@ -1,0 +1,79 @@
+"""Qt test guards: no dialog may block a test, no background work may outlive it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, Qt, QThreadPool
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from app.settings import Settings
+from app.views import messages
+from app.views.application import configure_application
+from app.views.tasks import RUNNERS
+
+
+class Answers:
+    """Records every message box the screens asked to show, answers confirmations."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str, str]] = []
+        self.confirm_answer = True
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(messages, "inform", lambda p, t, x: self.shown.append(("info", t, x)))
+        monkeypatch.setattr(
+            messages, "warn", lambda p, t, x, details="": self.shown.append(("warn", t, x))
+        )
+        monkeypatch.setattr(
+            messages, "confirm",
+            lambda p, t, x, default_yes=False: self.shown.append(("confirm", t, x)) or self.confirm_answer,
+        )
+        monkeypatch.setattr(
+            messages, "retry", lambda p, t, x: self.shown.append(("retry", t, x)) or False
+        )
+
+    def texts(self) -> str:
+        return "\n".join(f"{t}: {x}" for _, t, x in self.shown)
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
+    recorder = Answers()
+    recorder.install(monkeypatch)
+    return recorder
+
+
+@pytest.fixture(autouse=True)
+def _no_work_outlives_the_test(qapp: QApplication, answers: Answers) -> Iterator[None]:
+    configure_application(qapp)
+    yield
+    for runner in list(RUNNERS):
+        runner.shutdown()
+        assert not runner.busy, "a background task was still running at the end of the test"
+    QThreadPool.globalInstance().waitForDone(5000)
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+@pytest.fixture
+def gui_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", central_url="off", demo_customers=25)
+
+
+def wait_idle(qtbot: QtBot) -> None:
+    """Until every runner has delivered its results on the GUI thread."""
+    qtbot.waitUntil(lambda: not any(r.busy for r in list(RUNNERS)), timeout=20000)
+
+
+def type_text(qtbot: QtBot, widget: QWidget, text: str) -> None:
+    """Type like a keyboard, accents included (QTest's keyClicks only knows ASCII)."""
+    for char in text:
+        if char.isascii():
+            qtbot.keyClicks(widget, char)
+            continue
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char))
