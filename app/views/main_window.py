@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
             "Rechercher un client : nom, n° de compte, compteur, téléphone, adresse…  (Ctrl+K)"
         )
         self.search_box.setClearButtonEnabled(True)
-        self.search_box.setMinimumWidth(520)
+        self.search_box.setMinimumWidth(360)
         self.search_box.returnPressed.connect(self._search)
         toolbar.addWidget(self.search_box)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
