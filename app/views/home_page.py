@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +25,8 @@ def _card(title: str) -> tuple[QFrame, QLabel]:
     caption.setObjectName("cardTitle")
     value = QLabel("…")
     value.setObjectName("cardValue")
+    for label in (caption, value):
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     layout.addWidget(caption)
     layout.addWidget(value)
     return frame, value

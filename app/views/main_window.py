@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QWidget,
@@ -142,7 +143,10 @@ class MainWindow(QMainWindow):
             (self.central_label, "statusCentral"),
         ):
             label.setObjectName(name)
-            bar.addPermanentWidget(label)
+            label.setToolTip(label.text())
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(60)
+            bar.addPermanentWidget(label, 1 if label is self.database_label else 0)
 
     # --- behaviour -----------------------------------------------------------------------
     def show_module(self, key: str) -> QWidget:
@@ -177,6 +181,7 @@ class MainWindow(QMainWindow):
 
     def _show_central(self, status: CentralStatus) -> None:
         self.central_label.setText(status.label)
+        self.central_label.setToolTip(status.label)
         self.central_label.setProperty("online", status.online)
         self.central_label.style().unpolish(self.central_label)
         self.central_label.style().polish(self.central_label)
