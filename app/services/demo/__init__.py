@@ -10,10 +10,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Agency, Base, InstallationSetting, NumberSeries
-from app.models.bulk import loaders
+from app.models.bulk import BulkWriter
 from app.models.capture import mark_from_server
 from app.models.database import Database
-from app.services.demo.customers import Chunk, CustomerFactory, generate
+from app.services.demo.customers import TABLES, CustomerFactory, generate
 from app.services.demo.reference import DEMO_USERS, build_reference
 from app.services.errors import BusinessError
 from app.services.money import Currency
@@ -33,17 +33,6 @@ def reset_database(db: Database) -> None:
     with db.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(delete(table))
-
-
-def _write(db: Database) -> Callable[[Chunk], None]:
-    by_table = loaders(Base.metadata.tables, db.dialect)
-
-    def write(chunk: Chunk) -> None:
-        with db.engine.begin() as connection:
-            for name, rows in chunk.tables.items():
-                by_table[name].load(connection, rows)
-
-    return write
 
 
 def _record_series(session: Session, agency_code: str, factory: CustomerFactory) -> None:
@@ -82,7 +71,9 @@ def build_demo(
             ]
         )
         session.commit()
-        factory = CustomerFactory(reference, currency, as_of, seed)
-        generate(factory, customers, _write(db), progress=progress)
+        factory = CustomerFactory(reference, currency, as_of, seed, db.dialect)
+        tables = {name: Base.metadata.tables[name] for name in TABLES}
+        with BulkWriter(db.engine, tables, rebuild_indexes=customers >= 50_000) as writer:
+            generate(factory, customers, lambda chunk: writer.put(chunk.tables), progress=progress)
         _record_series(session, agency_code, factory)
         session.commit()
