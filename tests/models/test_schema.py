@@ -26,6 +26,10 @@ def test_every_synced_table_has_identity_version_and_owner(db: Database) -> None
         assert {"id", "agency_id", "version", "created_at", "updated_at"} <= columns, table
 
 
+def test_head_constant_follows_the_scripts() -> None:
+    assert migrate.HEAD == migrate.head_revision()
+
+
 def test_upgrade_is_idempotent(db: Database) -> None:
     migrate.upgrade(db.engine)
     assert not migrate.needs_upgrade(db.engine)
