@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import User
-from app.models.ids import utcnow
 from app.models.enums import Role
+from app.models.ids import utcnow
 from app.services.auth import sign_in, wait_after
 from app.services.context import ServiceContext
 from app.services.errors import SignInError, SignInThrottledError

@@ -1,6 +1,7 @@
 import threading
 
 import pytest
+
 from app.models.database import Database
 from app.services.numbering import Series, format_number, next_counter, next_number
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.types import TypeDecorator
 
 from app.models import Base
+from app.models.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def run_migrations_online() -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Agency, Base, InstallationSetting, NumberSeries
+from app.models import Agency, Base, InstallationSetting, NumberSeries, search_index
 from app.models.bulk import BulkWriter
 from app.models.capture import mark_from_server
 from app.models.database import Database
@@ -76,4 +76,7 @@ def build_demo(
         with BulkWriter(db.engine, tables, rebuild_indexes=customers >= 50_000) as writer:
             generate(factory, customers, lambda chunk: writer.put(chunk.tables), progress=progress)
         _record_series(session, agency_code, factory)
+        session.commit()
+    with db.session() as session:
+        search_index.rebuild(session.connection(), session)
         session.commit()

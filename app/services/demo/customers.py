@@ -596,7 +596,7 @@ def generate(
     factory: CustomerFactory,
     count: int,
     write: Callable[[Chunk], None],
-    chunk_size: int = 5000,
+    chunk_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     done = 0

@@ -1,0 +1,286 @@
+"""The customer search index: one row per customer with the words an agent types to find them
+(names, account numbers, meter numbers, phones, address), kept up to date by the write path.
+
+SQLite uses an FTS5 table, PostgreSQL a ``tsvector`` with a GIN index; on both, text is stored
+already lower-cased and without accents, so "helene" finds "Hélène" the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, event, func, select, text
+from sqlalchemy.orm import Session
+
+from app.models.customers import Account, Customer, Premise
+from app.models.network import Contract, Meter, ServiceConnection
+from app.models.reference import Commune, Street
+
+TABLE = "customer_search"
+COLUMNS = ("names", "accounts", "meters", "phones", "address")
+
+_MARKS = re.compile(r"[\u0300-\u036f]")
+_SEPARATORS = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(value: str) -> str:
+    """Lower case, no accents, words separated by single spaces: "N'Guessan Hélène" →
+    "n guessan helene"."""
+    folded = _MARKS.sub("", unicodedata.normalize("NFKD", value.lower()))
+    return " ".join(_SEPARATORS.split(folded)).strip()
+
+
+def _name_words(*parts: str) -> str:
+    """Names, plus each compound name glued ("N'Guessan" → also "nguessan")."""
+    words = []
+    for part in parts:
+        if not part:
+            continue
+        words.append(normalise(part))
+        glued = normalise(part).replace(" ", "")
+        if glued != words[-1]:
+            words.append(glued)
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    customer_id: uuid.UUID
+    names: str
+    accounts: str
+    meters: str
+    phones: str
+    address: str
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "names": self.names,
+            "accounts": self.accounts,
+            "meters": self.meters,
+            "phones": self.phones,
+            "address": self.address,
+        }
+
+
+def build_documents(session: Session, customer_ids: Iterable[uuid.UUID]) -> list[SearchDocument]:
+    """The search rows of these customers, read from the database as it is in this session."""
+    ids = list(customer_ids)
+    if not ids:
+        return []
+    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+    accounts: dict[uuid.UUID, list[Account]] = {}
+    for account in session.scalars(select(Account).where(Account.customer_id.in_(ids))):
+        accounts.setdefault(account.customer_id, []).append(account)
+    account_owner = {a.id: cid for cid, items in accounts.items() for a in items}
+    premises_of: dict[uuid.UUID, set[uuid.UUID]] = {cid: set() for cid in ids}
+    for owner, items in accounts.items():
+        premises_of[owner].update(a.billing_premise_id for a in items if a.billing_premise_id)
+    meters_of: dict[uuid.UUID, list[str]] = {cid: [] for cid in ids}
+    if account_owner:
+        rows = session.execute(
+            select(Contract.account_id, ServiceConnection.premise_id, Meter.serial, Meter.sts_drn)
+            .join(ServiceConnection, ServiceConnection.id == Contract.connection_id)
+            .outerjoin(Meter, Meter.connection_id == ServiceConnection.id)
+            .where(Contract.account_id.in_(list(account_owner)))
+        ).all()
+        for account_id, premise_id, serial, drn in rows:
+            owner = account_owner[account_id]
+            premises_of[owner].add(premise_id)
+            meters_of[owner].extend(v.lower() for v in (serial, drn) if v)
+    all_premises = {p for group in premises_of.values() for p in group}
+    addresses: dict[uuid.UUID, str] = {}
+    if all_premises:
+        for premise_id, number, complement, street, commune in session.execute(
+            select(Premise.id, Premise.house_number, Premise.complement, Street.name, Commune.name)
+            .join(Commune, Commune.id == Premise.commune_id)
+            .outerjoin(Street, Street.id == Premise.street_id)
+            .where(Premise.id.in_(list(all_premises)))
+        ):
+            addresses[premise_id] = normalise(
+                " ".join(p for p in (number, street or "", complement, commune) if p)
+            )
+    documents = []
+    for customer_id in ids:
+        customer = customers.get(customer_id)
+        if customer is None:
+            continue
+        documents.append(
+            SearchDocument(
+                customer_id=customer_id,
+                names=_name_words(
+                    customer.last_name, customer.first_name, customer.organisation_name
+                ),
+                accounts=" ".join(a.number for a in accounts.get(customer_id, [])),
+                meters=" ".join(dict.fromkeys(meters_of[customer_id])),
+                phones=" ".join(p for p in (customer.phone, customer.mobile) if p),
+                address=" ".join(
+                    addresses[p] for p in sorted(premises_of[customer_id]) if p in addresses
+                ),
+            )
+        )
+    return documents
+
+
+def write_documents(connection: Connection, documents: list[SearchDocument], replace: bool) -> None:
+    if not documents:
+        return
+    if connection.dialect.name == "sqlite":
+        _write_sqlite(connection, documents, replace)
+        return
+    if replace:
+        connection.execute(
+            text(f"DELETE FROM {TABLE} WHERE customer_id = ANY(:ids)"),
+            {"ids": [d.customer_id for d in documents]},
+        )
+    connection.execute(
+        text(
+            f"INSERT INTO {TABLE} (customer_id, names, accounts, meters, phones, address) "
+            "VALUES (:customer_id, :names, :accounts, :meters, :phones, :address)"
+        ),
+        [d.values() for d in documents],
+    )
+
+
+def _write_sqlite(connection: Connection, documents: list[SearchDocument], replace: bool) -> None:
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    keys = [(d.customer_id.hex,) for d in documents]
+    raw.executemany(f"INSERT OR IGNORE INTO {TABLE}_key (customer_id) VALUES (?)", keys)
+    marks = ", ".join("?" * len(keys))
+    rowids = dict(
+        raw.execute(
+            f"SELECT customer_id, doc_rowid FROM {TABLE}_key WHERE customer_id IN ({marks})",
+            [k for (k,) in keys],
+        ).fetchall()
+    )
+    if replace:
+        raw.executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(rowids[k],) for (k,) in keys])
+    raw.executemany(
+        f"INSERT INTO {TABLE} (rowid, customer_id, names, accounts, meters, phones, address) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                rowids[d.customer_id.hex],
+                d.customer_id.hex,
+                d.names,
+                d.accounts,
+                d.meters,
+                d.phones,
+                d.address,
+            )
+            for d in documents
+        ],
+    )
+
+
+def rebuild(
+    connection: Connection, session: Session, progress: Any = None, chunk: int = 2000
+) -> int:
+    """Write the whole index again from the data (after a bulk load, or if it is damaged)."""
+    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DELETE FROM {TABLE}_key")
+    total = session.scalar(select(func.count()).select_from(Customer)) or 0
+    done = 0
+    last: uuid.UUID | None = None
+    while True:
+        query = select(Customer.id).order_by(Customer.id).limit(chunk)
+        if last is not None:
+            query = query.where(Customer.id > last)
+        ids = list(session.scalars(query))
+        if not ids:
+            break
+        write_documents(connection, build_documents(session, ids), replace=False)
+        session.expunge_all()
+        last = ids[-1]
+        done += len(ids)
+        if progress:
+            progress(done, total)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('optimize')")
+    return done
+
+
+# --- kept up to date by the write path -------------------------------------------------------
+
+_PENDING = "search_pending"
+
+
+def _customers_touched(session: Session, objects: Iterable[object]) -> set[uuid.UUID]:
+    touched: set[uuid.UUID] = set()
+    premises: set[uuid.UUID] = set()
+    connections: set[uuid.UUID] = set()
+    accounts: set[uuid.UUID] = set()
+    for obj in objects:
+        if isinstance(obj, Customer):
+            touched.add(obj.id)
+        elif isinstance(obj, Account):
+            touched.add(obj.customer_id)
+        elif isinstance(obj, Contract):
+            accounts.add(obj.account_id)
+        elif isinstance(obj, Premise):
+            premises.add(obj.id)
+        elif isinstance(obj, ServiceConnection):
+            premises.add(obj.premise_id)
+        elif isinstance(obj, Meter) and obj.connection_id is not None:
+            connections.add(obj.connection_id)
+    with session.no_autoflush:
+        if connections:
+            premises.update(
+                session.scalars(
+                    select(ServiceConnection.premise_id).where(
+                        ServiceConnection.id.in_(connections)
+                    )
+                )
+            )
+        if premises:
+            accounts.update(
+                session.scalars(
+                    select(Contract.account_id)
+                    .join(ServiceConnection, ServiceConnection.id == Contract.connection_id)
+                    .where(ServiceConnection.premise_id.in_(premises))
+                )
+            )
+            touched.update(
+                session.scalars(
+                    select(Account.customer_id).where(Account.billing_premise_id.in_(premises))
+                )
+            )
+        if accounts:
+            touched.update(
+                session.scalars(select(Account.customer_id).where(Account.id.in_(accounts)))
+            )
+    return touched
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    relevant = [
+        o
+        for o in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(o, Customer | Account | Premise | Contract | ServiceConnection | Meter)
+    ]
+    if relevant:
+        session.info.setdefault(_PENDING, set()).update(_customers_touched(session, relevant))
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh(session: Session) -> None:
+    pending: set[uuid.UUID] = session.info.pop(_PENDING, set())
+    if not pending:
+        return
+    session.flush()
+    pending |= session.info.pop(_PENDING, set())
+    documents = build_documents(session, pending)
+    write_documents(session.connection(), documents, replace=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
