@@ -68,16 +68,25 @@ def pg_template() -> Iterator[str]:
     engine.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_template: str) -> Iterator[str]:
+def _pg_copy(template: str) -> Iterator[str]:
     engine = _pg_admin_engine()
     name = f"guichet_t_{uuid.uuid4().hex[:12]}"
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    yield from _pg_copy(pg_template)
+
+
+@pytest.fixture(scope="module")
+def module_pg_url(pg_template: str) -> Iterator[str]:
+    yield from _pg_copy(pg_template)
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +117,24 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo_ctx(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[ServiceContext]:
+    """A demo agency of 300 customers shared by the read-only tests of a module."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("module_pg_url")
+    database = Database(url)
+    make_demo(database, customers=300)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), central_url="off", demo_customers=0)
+    yield ServiceContext(database, load_installation(database, settings))
     database.dispose()
 
 

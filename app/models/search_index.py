@@ -272,11 +272,10 @@ def _collect(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _refresh(session: Session) -> None:
+    session.flush()
     pending: set[uuid.UUID] = session.info.pop(_PENDING, set())
     if not pending:
         return
-    session.flush()
-    pending |= session.info.pop(_PENDING, set())
     documents = build_documents(session, pending)
     write_documents(session.connection(), documents, replace=True)
 

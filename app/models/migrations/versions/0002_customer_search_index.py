@@ -26,7 +26,7 @@ POSTGRES = (
         phones text NOT NULL, address text NOT NULL,
         document tsvector GENERATED ALWAYS AS (
             setweight(to_tsvector('simple', names), 'A')
-            || setweight(to_tsvector('simple', accounts || ' ' || meters || ' ' || phones), 'A')
+            || setweight(to_tsvector('simple', accounts || ' ' || meters || ' ' || phones), 'B')
             || setweight(to_tsvector('simple', address), 'C')) STORED)""",
     "CREATE INDEX ix_customer_search_document ON customer_search USING gin (document)",
 )

@@ -1,0 +1,137 @@
+"""Customer search on both databases, as an agent types."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from app.models import Account, Customer, Meter, Payment, Premise, search_index
+from app.models.enums import Civility, MeterPayment
+from app.services import search
+from app.services.context import ServiceContext
+from app.services.identifiers import format_account_number
+from app.services.search import search_customers
+from tests.conftest import make_demo
+
+
+@pytest.fixture
+def demo(demo_ctx: ServiceContext) -> ServiceContext:
+    return demo_ctx
+
+
+@pytest.fixture
+def own_demo(ctx: ServiceContext) -> ServiceContext:
+    """A demo database of this test's own, for tests that write."""
+    from app.services.demo import reset_database
+
+    reset_database(ctx.db)
+    make_demo(ctx.db, customers=300)
+    return ctx
+
+
+def _someone(ctx: ServiceContext) -> tuple[Customer, Account]:
+    with ctx.reading() as session:
+        customer = session.scalars(
+            select(Customer).where(Customer.first_name.like("%é%"), Customer.civility == Civility.MRS)
+            .order_by(Customer.id)
+        ).first()
+        assert customer is not None
+        account = session.scalars(select(Account).where(Account.customer_id == customer.id)).one()
+        return customer, account
+
+
+def _ids(page: search.SearchPage) -> list:
+    return [hit.customer_id for hit in page.hits]
+
+
+def test_names_without_accents_in_any_order(demo: ServiceContext) -> None:
+    customer, _ = _someone(demo)
+    first = search_index.normalise(customer.first_name)
+    last = search_index.normalise(customer.last_name)
+    for query in (f"{first} {last}", f"{last.upper()} {first}", f"{first[:3]} {last[:3]}"):
+        page = search_customers(demo, query, limit=500)
+        assert customer.id in _ids(page), query
+    hit = next(h for h in search_customers(demo, f"{last} {first}").hits if h.customer_id == customer.id)
+    assert hit.matched_field == "Nom"
+    assert hit.name.startswith("Mme ") and customer.last_name.upper() in hit.name
+
+
+def test_account_number_whole_or_partial_with_spaces(demo: ServiceContext) -> None:
+    customer, account = _someone(demo)
+    spaced = format_account_number(account.number)
+    page = search_customers(demo, spaced)
+    assert _ids(page) == [customer.id]
+    assert page.hits[0].matched_field == "N° de compte" and page.hits[0].matched_value == spaced
+    assert customer.id in _ids(search_customers(demo, account.number[:9], limit=500))
+
+
+def test_meter_serial_and_sts_number(demo: ServiceContext) -> None:
+    with demo.reading() as session:
+        meter = session.scalars(select(Meter).where(Meter.payment == MeterPayment.PREPAID)).first()
+        assert meter is not None and meter.sts_drn
+    for query in (meter.serial.lower(), meter.sts_drn):
+        page = search_customers(demo, query)
+        assert len(page.hits) == 1 and page.hits[0].matched_field == "Compteur", query
+
+
+def test_phone_with_spaces_or_country_prefix(demo: ServiceContext) -> None:
+    customer, _ = _someone(demo)
+    mobile = customer.mobile
+    spaced = " ".join(mobile[i:i + 2] for i in range(0, 10, 2))
+    for query in (mobile, spaced, "+225 " + spaced, "00225" + mobile):
+        page = search_customers(demo, query)
+        assert customer.id in _ids(page), query
+        assert next(h for h in page.hits if h.customer_id == customer.id).matched_field == "Téléphone"
+
+
+def test_address_street_number_and_commune(demo: ServiceContext) -> None:
+    customer, account = _someone(demo)
+    with demo.reading() as session:
+        premise = session.get(Premise, account.billing_premise_id)
+        assert premise is not None and premise.street is not None
+        query = f"{premise.house_number} {premise.street.name} {premise.commune.name}"
+    page = search_customers(demo, query, limit=500)
+    assert customer.id in _ids(page)
+
+
+def test_receipt_number(demo: ServiceContext) -> None:
+    with demo.reading() as session:
+        receipt, customer_id = session.execute(
+            select(Payment.receipt_number, Account.customer_id).join(Account).limit(1)
+        ).one()
+    page = search_customers(demo, receipt.lower())
+    assert [(h.customer_id, h.matched_field, h.matched_value) for h in page.hits] == [
+        (customer_id, "Reçu", receipt)
+    ]
+
+
+def test_more_results_than_the_cap_are_not_counted(demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_RESULTS", 20)
+    page = search_customers(demo, "a", limit=10)
+    assert page.total is None and len(page.hits) == 10
+    assert page.summary == "plus de 20 résultats : précisez la recherche"
+    assert search_customers(demo, "zzzqqq").summary == "aucun résultat"
+
+
+def test_the_write_path_keeps_the_index_current(own_demo: ServiceContext) -> None:
+    demo = own_demo
+    customer, _ = _someone(demo)
+    with demo.unit_of_work() as uow:
+        row = uow.session.get(Customer, customer.id)
+        assert row is not None
+        row.last_name = "Zinsou-Akpovi"
+        uow.commit()
+    assert _ids(search_customers(demo, "akpovi zinsou")) == [customer.id]
+    assert customer.id not in _ids(search_customers(demo, f"{customer.last_name} {customer.first_name}", limit=500))
+
+
+def test_a_damaged_index_is_rebuilt(own_demo: ServiceContext) -> None:
+    demo = own_demo
+    customer, account = _someone(demo)
+    with demo.db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM customer_search"))
+    assert search_customers(demo, account.number).hits == []
+    with demo.db.session() as session:
+        assert search_index.rebuild(session.connection(), session) == 300
+        session.commit()
+    assert _ids(search_customers(demo, account.number)) == [customer.id]
