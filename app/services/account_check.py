@@ -1,0 +1,41 @@
+"""The account-number check of the works office (AGT in the seeds): a typed number is answered
+with the holder's civility and name, once its check key is verified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.models import Account, Customer
+from app.services.context import ServiceContext
+from app.services.errors import NotFoundError
+from app.services.identifiers import format_account_number, validate_account_number
+from app.services.labels import label
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    account_number: str
+    civility: str
+    name: str
+    status: str
+
+
+def check_account(ctx: ServiceContext, typed: str) -> AccountCheck:
+    number = validate_account_number(typed)
+    with ctx.reading() as session:
+        row = session.execute(
+            select(Account, Customer)
+            .join(Customer, Customer.id == Account.customer_id)
+            .where(Account.number == number)
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"Aucun compte {format_account_number(number)} dans la base de l'agence."
+            )
+        account, customer = row
+        civility = customer.civility.value if customer.civility else ""
+        return AccountCheck(
+            format_account_number(number), civility, customer.display_name, label(account.status)
+        )

@@ -1,0 +1,1 @@
+"""Documents the agency hands out (receipts, quotes, letters): made once, stored as issued."""

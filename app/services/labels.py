@@ -1,0 +1,128 @@
+"""French words for the business vocabularies, as the screens and documents show them."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from app.models.enums import (
+    AccountStatus,
+    Civility,
+    ConnectionStatus,
+    ContractStatus,
+    CustomerKind,
+    Energy,
+    IdentityDocumentType,
+    InvoiceKind,
+    MeterPayment,
+    MeterStatus,
+    PaymentMethod,
+    PaymentMode,
+    ReadingKind,
+    ReadingSource,
+    Role,
+)
+
+LABELS: dict[Enum, str] = {
+    CustomerKind.PERSON: "Particulier",
+    CustomerKind.ORGANISATION: "Entreprise / organisme",
+    Civility.MR: "M.",
+    Civility.MRS: "Mme",
+    Civility.MISS: "Mlle",
+    Civility.COMPANY: "Sté",
+    IdentityDocumentType.NATIONAL_ID: "Carte nationale d'identité",
+    IdentityDocumentType.PASSPORT: "Passeport",
+    IdentityDocumentType.RESIDENCE_PERMIT: "Carte de séjour",
+    IdentityDocumentType.CONSULAR_CARD: "Carte consulaire",
+    IdentityDocumentType.DRIVING_LICENCE: "Permis de conduire",
+    IdentityDocumentType.TRADE_REGISTER: "Registre du commerce",
+    AccountStatus.ACTIVE: "Actif",
+    AccountStatus.SUSPENDED: "Suspendu",
+    AccountStatus.CLOSED: "Clos",
+    PaymentMode.CASH: "Espèces au guichet",
+    PaymentMode.CHEQUE: "Chèque",
+    PaymentMode.MOBILE_MONEY: "Mobile money",
+    PaymentMode.TRANSFER: "Virement",
+    PaymentMode.DIRECT_DEBIT: "Prélèvement",
+    PaymentMethod.CASH: "Espèces",
+    PaymentMethod.CHEQUE: "Chèque",
+    PaymentMethod.MOBILE_MONEY: "Mobile money",
+    PaymentMethod.TRANSFER: "Virement",
+    Energy.WATER: "Eau",
+    Energy.ELECTRICITY: "Électricité",
+    MeterPayment.POSTPAID: "Postpayé",
+    MeterPayment.PREPAID: "Prépayé",
+    MeterStatus.IN_STOCK: "En stock",
+    MeterStatus.INSTALLED: "Posé",
+    MeterStatus.REMOVED: "Déposé",
+    ConnectionStatus.REQUESTED: "Demandé",
+    ConnectionStatus.ACTIVE: "En service",
+    ConnectionStatus.CUT_OFF: "Coupé",
+    ConnectionStatus.REMOVED: "Supprimé",
+    ContractStatus.ACTIVE: "En cours",
+    ContractStatus.CLOSED: "Résilié",
+    ReadingSource.AGENT: "Agent",
+    ReadingSource.CUSTOMER: "Client",
+    ReadingSource.ESTIMATE: "Estimation",
+    ReadingKind.REGULAR: "Relève",
+    ReadingKind.MOVE_IN: "Emménagement",
+    ReadingKind.MOVE_OUT: "Déménagement",
+    ReadingKind.METER_INSTALLED: "Pose de compteur",
+    ReadingKind.METER_REMOVED: "Dépose de compteur",
+    ReadingKind.ROLLOVER: "Passage par zéro",
+    InvoiceKind.CONSUMPTION: "Facture",
+    InvoiceKind.WORKS: "Facture de travaux",
+    InvoiceKind.CREDIT_NOTE: "Avoir",
+    Role.AGENT: "Agent",
+    Role.SUPERVISOR: "Superviseur",
+    Role.ADMINISTRATOR: "Administrateur",
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "kind": "Type",
+    "civility": "Civilité",
+    "last_name": "Nom",
+    "first_name": "Prénom",
+    "organisation_name": "Raison sociale",
+    "phone": "Téléphone fixe",
+    "mobile": "Téléphone mobile",
+    "email": "E-mail",
+    "id_document_type": "Pièce d'identité",
+    "id_document_number": "N° de pièce",
+    "birth_date": "Date de naissance",
+    "notes": "Observations",
+    "is_active": "Actif",
+    "status": "Statut",
+    "payment_mode": "Mode de paiement",
+    "number": "Numéro",
+    "house_number": "N°",
+    "street_id": "Rue",
+    "commune_id": "Commune",
+    "complement": "Complément d'adresse",
+    "end_date": "Date de fin",
+    "start_date": "Date de début",
+    "index_value": "Index",
+    "removed_on": "Déposé le",
+    "installed_on": "Posé le",
+    "balance_minor": "Solde",
+}
+
+TABLE_LABELS: dict[str, str] = {
+    "customer": "Client",
+    "account": "Compte",
+    "premise": "Propriété",
+    "service_connection": "Branchement",
+    "meter": "Compteur",
+    "contract": "Abonnement",
+    "meter_reading": "Relève",
+    "payment": "Encaissement",
+}
+
+
+def label(value: Enum | None) -> str:
+    if value is None:
+        return ""
+    return LABELS.get(value, str(value.value))
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " "))
