@@ -20,7 +20,7 @@ from app.services.editing import get_for_edit
 from app.services.errors import ValidationError
 from app.services.identifiers import make_account_number, normalise_phone
 from app.services.numbering import Series, next_counter
-from app.services.search import format_address
+from app.services.search import format_address, search_customers
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -177,6 +177,14 @@ def find_similar(
     """Customers who may be the same: same phone, or same name at the same address."""
     identity = data.identity
     phones = [p for p in (normalise_phone(identity.phone), normalise_phone(identity.mobile)) if p]
+    wanted = normalise(
+        identity.organisation_name
+        if identity.kind is CustomerKind.ORGANISATION
+        else f"{identity.last_name} {identity.first_name}"
+    )
+    candidates = []
+    if wanted and data.address.commune_id:
+        candidates = [h.customer_id for h in search_customers(ctx, wanted, limit=50).hits]
     found: dict[uuid.UUID, SimilarCustomer] = {}
     with ctx.reading() as session:
         if phones:
@@ -186,48 +194,30 @@ def find_similar(
                 .limit(limit)
             ):
                 found[customer.id] = SimilarCustomer(
-                    customer.id,
-                    customer.display_name,
-                    _address_of(session, customer.id),
+                    customer.id, customer.display_name, _address_of(session, customer.id),
                     "même téléphone",
                 )
-        wanted = normalise(
-            identity.organisation_name
-            if identity.kind is CustomerKind.ORGANISATION
-            else f"{identity.last_name} {identity.first_name}"
-        )
-        if wanted and data.address.commune_id:
-            query = (
-                select(Customer, Premise)
-                .join(Account, Account.customer_id == Customer.id)
-                .join(Premise, Premise.id == Account.billing_premise_id)
-                .where(Premise.commune_id == data.address.commune_id)
+        rows = session.execute(
+            select(Customer, Premise)
+            .join(Account, Account.customer_id == Customer.id)
+            .join(Premise, Premise.id == Account.billing_premise_id)
+            .where(Customer.id.in_(candidates), Premise.commune_id == data.address.commune_id)
+        ).all() if candidates else []
+        for customer, premise in rows:
+            name = normalise(
+                customer.organisation_name
+                if customer.kind is CustomerKind.ORGANISATION
+                else f"{customer.last_name} {customer.first_name}"
             )
-            if data.address.street_id:
-                query = query.where(Premise.street_id == data.address.street_id)
-            if identity.kind is CustomerKind.ORGANISATION:
-                query = query.where(
-                    Customer.organisation_name.ilike(f"%{identity.organisation_name.strip()[:20]}%")
+            same_place = (
+                premise.street_id == data.address.street_id
+                and premise.house_number.strip() == data.address.house_number.strip()
+            )
+            if name == wanted and same_place and customer.id not in found:
+                found[customer.id] = SimilarCustomer(
+                    customer.id, customer.display_name, _address_of(session, customer.id),
+                    "même nom et même adresse",
                 )
-            else:
-                query = query.where(Customer.last_name.ilike(identity.last_name.strip()))
-            for customer, premise in session.execute(query.limit(200)):
-                name = normalise(
-                    customer.organisation_name
-                    if customer.kind is CustomerKind.ORGANISATION
-                    else f"{customer.last_name} {customer.first_name}"
-                )
-                same_number = (
-                    not data.address.house_number
-                    or premise.house_number == data.address.house_number.strip()
-                )
-                if name == wanted and same_number and customer.id not in found:
-                    found[customer.id] = SimilarCustomer(
-                        customer.id,
-                        customer.display_name,
-                        _address_of(session, customer.id),
-                        "même nom et même adresse",
-                    )
     return list(found.values())[:limit]
 
 

@@ -89,7 +89,7 @@ def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
             )
         events.sort(key=lambda e: (e[0], e[2]))
         as_of = account.balance_as_of
-        synced = [e for e in events if as_of is None or e[0] <= as_of]
+        synced = [] if as_of is None else [e for e in events if e[0] <= as_of]
         opening = account.balance_minor - sum(d - c for _, _, _, d, c, _ in synced)
         running = opening
         lines = []
