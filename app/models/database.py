@@ -78,11 +78,11 @@ class Database:
         finally:
             session.close()
 
-    def describe(self) -> str:
+    def describe(self, *, short: bool = False) -> str:
         """Where the data lives, for the status bar (never the password)."""
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            return f"SQLite · {url.database}"
+            return f"SQLite · {Path(url.database or '').name if short else url.database}"
         return f"PostgreSQL · {url.host or 'local'}/{url.database}"
 
     def dispose(self) -> None:

@@ -3,6 +3,7 @@ with the holder's civility and name, once its check key is verified."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -39,3 +40,13 @@ def check_account(ctx: ServiceContext, typed: str) -> AccountCheck:
         return AccountCheck(
             format_account_number(number), civility, customer.display_name, label(account.status)
         )
+
+
+def account_id_for(ctx: ServiceContext, typed: str) -> uuid.UUID:
+    """The id of the account with this number (check key verified), for a move-in."""
+    number = validate_account_number(typed)
+    with ctx.reading() as session:
+        account_id = session.scalar(select(Account.id).where(Account.number == number))
+    if account_id is None:
+        raise NotFoundError(f"Aucun compte {format_account_number(number)} dans la base de l'agence.")
+    return account_id

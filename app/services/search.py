@@ -300,6 +300,6 @@ def search_customers(
         if cid not in summaries:
             continue
         name, accounts, phone, address = summaries[cid]
-        shown = value or (address if field == "Adresse" else name)
+        shown = value or (address if field == "Adresse" else "")
         hits.append(SearchHit(cid, name, accounts, phone, address, field, shown))
     return SearchPage(hits, total)

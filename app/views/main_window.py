@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QWidget,
@@ -77,6 +76,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.navigation.setCurrentRow(0)
         self._restore_geometry()
+        if "clients" in self.pages:
+            self.search_requested.connect(self._search_customers)
 
         self.central_timer = QTimer(self)
         self.central_timer.timeout.connect(self.check_central)
@@ -144,9 +145,8 @@ class MainWindow(QMainWindow):
         ):
             label.setObjectName(name)
             label.setToolTip(label.text())
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            label.setMinimumWidth(60)
-            bar.addPermanentWidget(label, 1 if label is self.database_label else 0)
+            bar.addPermanentWidget(label)
+        self.database_label.setText(ctx.db.describe(short=True))
 
     # --- behaviour -----------------------------------------------------------------------
     def show_module(self, key: str) -> QWidget:
@@ -167,6 +167,10 @@ class MainWindow(QMainWindow):
         text = self.search_box.text().strip()
         if text:
             self.search_requested.emit(text)
+
+    def _search_customers(self, text: str) -> None:
+        page = self.show_module("clients")
+        page.search(text)  # type: ignore[attr-defined]
 
     def refresh_current(self) -> None:
         refresh = getattr(self.current_page(), "refresh", None)

@@ -27,3 +27,19 @@ def retry(parent: QWidget | None, title: str, text: str) -> bool:
     buttons = QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Cancel
     answer = QMessageBox.warning(parent, title, text, buttons, QMessageBox.StandardButton.Retry)
     return answer == QMessageBox.StandardButton.Retry
+
+
+def save_path(parent: QWidget | None, title: str, suggested: str, filter_: str) -> str:
+    """Where to save a file; empty when the agent cancels."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filter_)
+    return path
+
+
+def open_document(path: str) -> None:
+    """Open a saved document with the system's viewer (to read or print it)."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    QDesktopServices.openUrl(QUrl.fromLocalFile(path))

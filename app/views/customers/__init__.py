@@ -1,0 +1,1 @@
+"""The customer relations module (ODYSSEE Région): search, customer files, counter actions."""

@@ -1,0 +1,325 @@
+"""The counter actions on a customer file: payment, reading, move-in/move-out, meter change,
+and the account-number check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox, QWidget
+
+from app.models.enums import PaymentMethod, ReadingSource
+from app.services.account_check import account_id_for, check_account
+from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo
+from app.services.errors import ValidationError
+from app.services.labels import label
+from app.services.occupancy import change_occupant
+from app.services.payments import IssuedReceipt, open_invoices, record_payment
+from app.services.readings import (
+    NewMeterInput,
+    UnusualConsumptionError,
+    record_reading,
+    replace_meter,
+)
+from app.views import messages
+from app.views.customers.file_tabs import save_receipt
+from app.views.forms import FormDialog, combo, date_edit, read_date
+from app.views.shell import Shell
+
+
+def _index_box(maximum: int = 999_999_999) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(0, maximum)
+    box.setGroupSeparatorShown(True)
+    box.setMinimumWidth(140)
+    return box
+
+
+def _installed_meters(file: CustomerFile) -> list[MeterInfo]:
+    return [c.current_meter for p in file.premises for c in p.connections if c.current_meter]
+
+
+def _meter_text(meter: MeterInfo) -> str:
+    last = meter.last_reading
+    tail = f" — dernier index {last.index_value} le {last.reading_date:%d/%m/%Y}" if last else ""
+    return f"{label(meter.energy)} · {meter.serial}{tail}"
+
+
+class PaymentDialog(FormDialog):
+    def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
+        super().__init__(f"Encaissement — {file.identity.display_name}", shell.runner, parent,
+                         ok_text="&Encaisser et imprimer le reçu")
+        self.shell = shell
+        currency = shell.ctx.installation.currency
+        self.account = combo([(f"{a.formatted_number} (solde {currency.format_minor(a.balance_minor)})", a.account_id)
+                              for a in file.accounts])
+        self.amount = QLineEdit()
+        self.amount.setObjectName("amount")
+        self.amount.setPlaceholderText(f"montant en {currency.code}")
+        self.method = combo([(label(m), m) for m in PaymentMethod], PaymentMethod.CASH)
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText("n° de chèque, référence mobile money ou virement")
+        self.invoice = combo([("(acompte, sans facture précise)", None)])
+        for caption, field, widget in (
+            ("&Compte", "account", self.account),
+            ("&Montant", "amount", self.amount),
+            ("M&ode", "method", self.method),
+            ("&Référence", "reference", self.reference),
+            ("&Facture réglée", "invoice", self.invoice),
+        ):
+            self.errors.add_row(self.form, caption, field, widget)
+        self.account.currentIndexChanged.connect(self._load_invoices)
+        self._load_invoices()
+        self.amount.setFocus()
+        self.setMinimumWidth(520)
+
+    def _load_invoices(self) -> None:
+        account_id, ctx = self.account.currentData(), self.shell.ctx
+        currency = ctx.installation.currency
+        if account_id is None:
+            return
+
+        def fill(invoices: list[tuple[Any, str, int]]) -> None:
+            self.invoice.clear()
+            self.invoice.addItem("(acompte, sans facture précise)", None)
+            for invoice_id, number, total in invoices:
+                self.invoice.addItem(f"{number} — {currency.format_minor(total)}", (invoice_id, total))
+
+        self.shell.runner.submit(lambda: open_invoices(ctx, account_id), on_success=fill, parent=self)
+        self.invoice.currentIndexChanged.connect(self._suggest_amount)
+
+    def _suggest_amount(self) -> None:
+        chosen = self.invoice.currentData()
+        if chosen and not self.amount.text().strip():
+            self.amount.setText(str(self.shell.ctx.installation.currency.from_minor(chosen[1])))
+
+    def work(self) -> Callable[[], Any]:
+        ctx = self.shell.ctx
+        amount: Decimal = ctx.installation.currency.parse(self.amount.text()) if self.amount.text().strip() else Decimal(0)
+        account_id, method, reference = self.account.currentData(), self.method.currentData(), self.reference.text()
+        chosen = self.invoice.currentData()
+        invoice_id = chosen[0] if chosen else None
+        return lambda: record_payment(ctx, account_id, amount, method, reference, invoice_id)
+
+    def succeeded(self, result: Any) -> None:
+        assert isinstance(result, IssuedReceipt)
+        path = save_receipt(self.shell.settings.data_dir, result.filename, result.pdf)
+        messages.open_document(str(path))
+        messages.inform(self, "Encaissement enregistré",
+                        f"Reçu {result.receipt_number} enregistré et ouvert pour impression :\n{path}")
+        self.accept()
+
+
+class ReadingDialog(FormDialog):
+    def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
+        super().__init__(f"Relève — {file.identity.display_name}", shell.runner, parent)
+        self.shell = shell
+        self.confirmed = False
+        meters = _installed_meters(file)
+        self.meter = combo([(_meter_text(m), m) for m in meters])
+        self.day = date_edit(shell.ctx.installation.today())
+        self.index = _index_box()
+        self.index.setObjectName("index")
+        self.source = combo([(label(s), s) for s in (ReadingSource.AGENT, ReadingSource.CUSTOMER)])
+        self.rollover = QCheckBox("Passage par zéro (le compteur a fait le tour)")
+        self.note = QLineEdit()
+        for caption, field, widget in (
+            ("Co&mpteur", "meter", self.meter),
+            ("&Date", "reading_date", self.day),
+            ("&Index", "index_value", self.index),
+            ("&Relevé par", "source", self.source),
+            ("", "rollover", self.rollover),
+            ("&Observation", "note", self.note),
+        ):
+            self.errors.add_row(self.form, caption, field, widget)
+        self.meter.currentIndexChanged.connect(self._meter_changed)
+        self._meter_changed()
+        self.index.setFocus()
+        self.index.selectAll()
+
+    def _meter_changed(self) -> None:
+        meter: MeterInfo | None = self.meter.currentData()
+        if meter is not None:
+            self.index.setMaximum(meter.max_index)
+            if meter.last_reading:
+                self.index.setValue(meter.last_reading.index_value)
+
+    def work(self) -> Callable[[], Any]:
+        meter: MeterInfo = self.meter.currentData()
+        ctx, day, index = self.shell.ctx, read_date(self.day), self.index.value()
+        source, rollover, note, confirmed = self.source.currentData(), self.rollover.isChecked(), self.note.text(), self.confirmed
+        return lambda: record_reading(ctx, meter.meter_id, day, index, source, rollover=rollover,
+                                      confirmed_unusual=confirmed, note=note)
+
+    def refused(self, error: BaseException) -> None:
+        if isinstance(error, UnusualConsumptionError):
+            self.ok_button.setEnabled(True)
+            if messages.confirm(self, "Consommation inhabituelle", error.message):
+                self.confirmed = True
+                self.attempt()
+            return
+        super().refused(error)
+
+
+class OccupantDialog(FormDialog):
+    """Departure of the current occupant, arrival of a new one, or both, with one dated index."""
+
+    def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
+        super().__init__("Emménagement / déménagement", shell.runner, parent)
+        self.shell = shell
+        self.file = file
+        connections = [(p, c) for p in file.premises for c in p.connections if c.current_meter]
+        self.connection = combo([(f"{label(c.energy)} · {c.reference} — {p.address}", c) for p, c in connections])
+        self.day = date_edit(shell.ctx.installation.today())
+        self.index = _index_box()
+        self.leaving = QCheckBox()
+        self.arriving = QCheckBox("Nouvel occupant :")
+        self.account_number = QLineEdit()
+        self.account_number.setPlaceholderText("n° de compte du nouvel occupant")
+        self.arriving_name = QLabel()
+        for caption, field, widget in (
+            ("&Branchement", "connection", self.connection),
+            ("&Date", "day", self.day),
+            ("&Index", "index_value", self.index),
+            ("Départ", "leaving", self.leaving),
+            ("Arrivée", "account", self.arriving),
+            ("N° de &compte", "account_number", self.account_number),
+            ("", "arriving_name", self.arriving_name),
+        ):
+            self.errors.add_row(self.form, caption, field, widget)
+        self.connection.currentIndexChanged.connect(self._connection_changed)
+        self.account_number.editingFinished.connect(self._check_number)
+        self._connection_changed()
+        self.setMinimumWidth(560)
+
+    def _connection_changed(self) -> None:
+        connection: ConnectionInfo | None = self.connection.currentData()
+        if connection is None:
+            return
+        contract = connection.current_contract
+        meter = connection.current_meter
+        if meter and meter.last_reading:
+            self.index.setMaximum(meter.max_index)
+            self.index.setValue(meter.last_reading.index_value)
+        self.leaving.setEnabled(contract is not None)
+        self.leaving.setChecked(contract is not None)
+        self.leaving.setText(f"Résilier l'abonnement {contract.number} (compte {contract.account_number})"
+                             if contract else "Aucun abonnement en cours sur ce branchement")
+        self.arriving.setChecked(contract is None)
+        if contract is None and self.file.accounts:
+            self.account_number.setText(self.file.accounts[0].formatted_number)
+            self._check_number()
+
+    def _check_number(self) -> None:
+        typed, ctx = self.account_number.text(), self.shell.ctx
+        if not typed.strip():
+            self.arriving_name.clear()
+            return
+
+        def show(result: Any) -> None:
+            self.arriving_name.setText(f"{result.civility} {result.name} — compte {result.status.lower()}")
+
+        def fail(error: BaseException) -> None:
+            self.arriving_name.setText(getattr(error, "message", str(error)))
+
+        self.shell.runner.submit(lambda: check_account(ctx, typed), on_success=show, on_failure=fail, parent=self)
+
+    def work(self) -> Callable[[], Any]:
+        connection: ConnectionInfo = self.connection.currentData()
+        contract = connection.current_contract
+        leaving = (contract.contract_id, contract.version) if contract and self.leaving.isChecked() else None
+        ctx, day, index = self.shell.ctx, read_date(self.day), self.index.value()
+        typed = self.account_number.text() if self.arriving.isChecked() else ""
+        if self.arriving.isChecked() and not typed.strip():
+            raise ValidationError({"account_number": "Saisissez le n° de compte du nouvel occupant"})
+
+        def run() -> Any:
+            account_id = account_id_for(ctx, typed) if typed else None
+            return change_occupant(ctx, connection.connection_id, day, index, leaving=leaving,
+                                   arriving_account_id=account_id)
+
+        return run
+
+    def succeeded(self, result: Any) -> None:
+        parts = []
+        if result.closed_contract_id:
+            parts.append("abonnement résilié")
+        if result.opened_contract_number:
+            parts.append(f"abonnement {result.opened_contract_number} ouvert")
+        messages.inform(self, "Emménagement / déménagement", "Enregistré : " + ", ".join(parts) + ".")
+        self.accept()
+
+
+class MeterChangeDialog(FormDialog):
+    def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
+        super().__init__("Changement de compteur", shell.runner, parent)
+        self.shell = shell
+        self.meter = combo([(_meter_text(m), m) for m in _installed_meters(file)])
+        self.day = date_edit(shell.ctx.installation.today())
+        self.final_index = _index_box()
+        self.serial = QLineEdit()
+        self.serial.setPlaceholderText("EA ou EL suivi de 9 chiffres")
+        self.digits = QSpinBox()
+        self.digits.setRange(4, 9)
+        self.digits.setValue(6)
+        self.initial_index = _index_box()
+        self.make = QLineEdit()
+        for caption, field, widget in (
+            ("Compteur &déposé", "meter", self.meter),
+            ("&Date", "day", self.day),
+            ("Index de &dépose", "index_value", self.final_index),
+            ("N° du &nouveau compteur", "serial", self.serial),
+            ("Nombre de &chiffres", "digits", self.digits),
+            ("Index de &pose", "initial_index", self.initial_index),
+            ("&Marque", "make", self.make),
+        ):
+            self.errors.add_row(self.form, caption, field, widget)
+        meter: MeterInfo | None = self.meter.currentData()
+        if meter and meter.last_reading:
+            self.final_index.setValue(meter.last_reading.index_value)
+            self.digits.setValue(meter.digits)
+
+    def work(self) -> Callable[[], Any]:
+        meter: MeterInfo = self.meter.currentData()
+        ctx, day, final = self.shell.ctx, read_date(self.day), self.final_index.value()
+        new = NewMeterInput(self.serial.text(), self.digits.value(), self.initial_index.value(), self.make.text())
+        return lambda: replace_meter(ctx, meter.meter_id, meter.version, day, final, new)
+
+
+class AccountCheckDialog(FormDialog):
+    """Type an account number, read the holder's civility and name (nothing is written)."""
+
+    def __init__(self, shell: Shell, parent: QWidget | None = None) -> None:
+        super().__init__("Vérifier un numéro de compte", shell.runner, parent, ok_text="&Vérifier")
+        self.shell = shell
+        self.number = QLineEdit()
+        self.number.setObjectName("accountNumber")
+        self.number.setPlaceholderText("101 26 0000042 17")
+        self.answer = QLabel()
+        self.answer.setObjectName("accountAnswer")
+        self.errors.add_row(self.form, "N° de &compte", "account_number", self.number)
+        self.form.addRow("Titulaire", self.answer)
+        self.buttons.buttons()[1].setText("&Fermer")
+        self.setMinimumWidth(460)
+
+    def work(self) -> Callable[[], Any]:
+        ctx, typed = self.shell.ctx, self.number.text()
+        return lambda: check_account(ctx, typed)
+
+    def attempt(self) -> None:
+        self.answer.clear()
+        super().attempt()
+
+    def succeeded(self, result: Any) -> None:
+        self.answer.setText(f"{result.civility} {result.name} — {result.account_number} ({result.status.lower()})")
+        self.number.selectAll()
+
+    def refused(self, error: BaseException) -> None:
+        from app.services.errors import NotFoundError
+
+        if isinstance(error, NotFoundError):
+            self.ok_button.setEnabled(True)
+            self.answer.setText(error.message)
+            return
+        super().refused(error)

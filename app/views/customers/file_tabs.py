@@ -1,0 +1,317 @@
+"""The tabs of a customer file. Each has ``show_file(CustomerFile)``."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
+from app.services.history import HistoryLine, file_history, restore_value
+from app.services.labels import label
+from app.services.payments import PaymentLine, account_payments, reprint_receipt
+from app.services.statements import Statement, StatementLine, account_statement
+from app.views import messages
+from app.views.errors import show_error
+from app.views.format import day, moment
+from app.views.table_model import Column, ListTableModel
+
+if TYPE_CHECKING:
+    from app.views.customers.file_view import CustomerFileView
+
+
+def table(model: ListTableModel, name: str) -> QTableView:  # type: ignore[type-arg]
+    view = QTableView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().hide()
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return view
+
+
+class IdentityTab(QWidget):
+    FIELDS = (
+        ("Type", lambda i: label(i.kind)),
+        ("Civilité", lambda i: i.civility.value if i.civility else ""),
+        ("Nom", lambda i: i.last_name.upper()),
+        ("Prénom(s)", lambda i: i.first_name),
+        ("Raison sociale", lambda i: i.organisation_name),
+        ("Téléphones", lambda i: i.phones),
+        ("E-mail", lambda i: i.email),
+        ("Pièce d'identité", lambda i: f"{label(i.id_document_type)} {i.id_document_number}".strip()),
+        ("Date de naissance", lambda i: day(i.birth_date)),
+        ("Observations", lambda i: i.notes),
+    )
+
+    def __init__(self, view: CustomerFileView) -> None:
+        super().__init__()
+        form = QFormLayout(self)
+        form.setContentsMargins(12, 12, 12, 12)
+        self.values: dict[str, QLabel] = {}
+        for caption, _ in self.FIELDS:
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.values[caption] = value
+            form.addRow(f"{caption} :", value)
+
+    def show_file(self, file: CustomerFile) -> None:
+        for caption, read in self.FIELDS:
+            self.values[caption].setText(read(file.identity) or "—")
+
+
+class AccountsTab(QWidget):
+    """The accounts, the statement of the one selected, its payments with reprint."""
+
+    def __init__(self, view: CustomerFileView) -> None:
+        super().__init__()
+        self.view = view
+        self.shell = view.shell
+        currency = self.shell.ctx.installation.currency
+        self.accounts = QListWidget()
+        self.accounts.setObjectName("accountList")
+        self.accounts.setMaximumWidth(300)
+        self.as_of = QLabel()
+        self.as_of.setObjectName("statementAsOf")
+        self.statement_model: ListTableModel[StatementLine] = ListTableModel([
+            Column("Date", lambda r: day(r.day)),
+            Column("Libellé", lambda r: r.label),
+            Column("Référence", lambda r: r.reference),
+            Column("Débit", lambda r: currency.format_minor(r.debit_minor) if r.debit_minor else "", True),
+            Column("Crédit", lambda r: currency.format_minor(r.credit_minor) if r.credit_minor else "", True),
+            Column("Solde", lambda r: currency.format_minor(r.balance_minor), True),
+        ])
+        self.statement = table(self.statement_model, "statement")
+        self.payments_model: ListTableModel[PaymentLine] = ListTableModel([
+            Column("Reçu", lambda p: p.receipt_number),
+            Column("Date", lambda p: p.paid_at_local),
+            Column("Montant", lambda p: currency.format_minor(p.amount_minor), True),
+            Column("Mode", lambda p: p.method),
+            Column("Référence", lambda p: p.reference),
+            Column("Encaissé par", lambda p: p.received_by),
+        ])
+        self.payments = table(self.payments_model, "payments")
+        self.reprint = QPushButton("Réimprimer le reçu (&duplicata)")
+        self.reprint.setEnabled(False)
+        self.payments.selectionModel().selectionChanged.connect(
+            lambda *_: self.reprint.setEnabled(self.payments.currentIndex().isValid()))
+        self.reprint.clicked.connect(self._reprint)
+
+        right = QVBoxLayout()
+        right.addWidget(self.as_of)
+        right.addWidget(self.statement, 3)
+        right.addWidget(QLabel("Encaissements"))
+        right.addWidget(self.payments, 2)
+        right.addWidget(self.reprint, 0, Qt.AlignmentFlag.AlignRight)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.accounts)
+        layout.addLayout(right, 1)
+        self.accounts.currentItemChanged.connect(lambda *_: self._load_selected())
+
+    def show_file(self, file: CustomerFile) -> None:
+        currency = self.shell.ctx.installation.currency
+        selected = self.current_account()
+        self.accounts.clear()
+        for account in file.accounts:
+            item = QListWidgetItem(f"{account.formatted_number}\n{label(account.status)} · "
+                                   f"{currency.format_minor(account.balance_minor)}")
+            item.setData(Qt.ItemDataRole.UserRole, account.account_id)
+            self.accounts.addItem(item)
+            if account.account_id == selected:
+                self.accounts.setCurrentItem(item)
+        if self.accounts.currentRow() < 0 and self.accounts.count():
+            self.accounts.setCurrentRow(0)
+        else:
+            self._load_selected()
+
+    def current_account(self) -> uuid.UUID | None:
+        item = self.accounts.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _load_selected(self) -> None:
+        account_id = self.current_account()
+        if account_id is None:
+            return
+        ctx = self.shell.ctx
+        self.shell.runner.submit(
+            lambda: (account_statement(ctx, account_id), account_payments(ctx, account_id)),
+            on_success=self._show_statement, parent=self,
+        )
+
+    def _show_statement(self, result: tuple[Statement, list[PaymentLine]]) -> None:
+        statement, payments = result
+        currency = self.shell.ctx.installation.currency
+        as_of = (f"Soldes au {moment(self.shell.ctx.installation.local(statement.balance_as_of))} "
+                 "(dernière synchronisation)" if statement.balance_as_of else "Pas encore synchronisé")
+        opening = f" · solde reporté {currency.format_minor(statement.opening_minor)}" if statement.opening_minor else ""
+        self.as_of.setText(f"{as_of}{opening} · reste dû : {currency.format_minor(statement.closing_minor)}")
+        self.statement_model.set_rows(statement.lines)
+        if statement.lines:
+            self.statement.scrollToBottom()
+        self.payments_model.set_rows(payments)
+        self.reprint.setEnabled(False)
+
+    def _reprint(self) -> None:
+        index = self.payments.currentIndex()
+        if not index.isValid():
+            return
+        payment = self.payments_model.row(index.row())
+        ctx = self.shell.ctx
+        self.shell.runner.submit(lambda: reprint_receipt(ctx, payment.payment_id),
+                                 on_success=self._save_receipt, parent=self, write=True)
+
+    def _save_receipt(self, receipt) -> None:  # type: ignore[no-untyped-def]
+        path = save_receipt(self.shell.settings.data_dir, receipt.filename, receipt.pdf)
+        messages.open_document(str(path))
+        messages.inform(self, "Duplicata", f"Duplicata du reçu {receipt.receipt_number} enregistré :\n{path}")
+
+
+def save_receipt(data_dir: Path, filename: str, pdf: bytes) -> Path:
+    folder = Path(data_dir) / "recus"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / filename
+    path.write_bytes(pdf)
+    return path
+
+
+class PremisesTab(QWidget):
+    """Premises → connections → meters and contracts; the readings of the selected meter."""
+
+    def __init__(self, view: CustomerFileView) -> None:
+        super().__init__()
+        self.shell = view.shell
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("premisesTree")
+        self.tree.setHeaderLabels(["Élément", "Détail", "Depuis", "Jusqu'au"])
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.readings_title = QLabel("Sélectionnez un compteur pour voir ses relèves.")
+        self.readings_model: ListTableModel[ReadingLine] = ListTableModel([
+            Column("Date", lambda r: day(r.reading_date)),
+            Column("Index", lambda r: str(r.index_value), True),
+            Column("Consommation", lambda r: "" if r.consumption is None else str(r.consumption), True),
+            Column("Type", lambda r: label(r.kind)),
+            Column("Source", lambda r: label(r.source)),
+            Column("Saisi par", lambda r: r.recorded_by),
+        ])
+        self.readings = table(self.readings_model, "readings")
+        bottom = QWidget()
+        column = QVBoxLayout(bottom)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.readings_title)
+        column.addWidget(self.readings)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(bottom)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.tree.currentItemChanged.connect(lambda item, _old: self._selected(item))
+
+    def show_file(self, file: CustomerFile) -> None:
+        self.tree.clear()
+        first_meter: QTreeWidgetItem | None = None
+        for premise in file.premises:
+            top = QTreeWidgetItem(["Propriété", premise.address])
+            self.tree.addTopLevelItem(top)
+            for connection in premise.connections:
+                branch = QTreeWidgetItem([f"Branchement {label(connection.energy).lower()}",
+                                          f"{connection.reference} · {label(connection.status)}"])
+                top.addChild(branch)
+                for meter in connection.meters:
+                    last = meter.last_reading
+                    detail = f"{meter.serial} · {label(meter.payment)} · {label(meter.status)}"
+                    if meter.sts_drn:
+                        detail += f" · n° STS {meter.sts_drn}"
+                    if last:
+                        detail += f" · dernier index {last.index_value} le {day(last.reading_date)}"
+                    item = QTreeWidgetItem(["Compteur", detail, day(meter.installed_on), day(meter.removed_on)])
+                    item.setData(0, Qt.ItemDataRole.UserRole, meter)
+                    branch.addChild(item)
+                    first_meter = first_meter or item
+                for contract in connection.contracts:
+                    holder = "ce client" if contract.is_this_customer else f"compte {contract.account_number}"
+                    branch.addChild(QTreeWidgetItem([
+                        "Abonnement", f"{contract.number} · {contract.tariff_name} · {holder} · {label(contract.status)}",
+                        day(contract.start_date), day(contract.end_date)]))
+        self.tree.expandAll()
+        if first_meter is not None:
+            self.tree.setCurrentItem(first_meter)
+
+    def _selected(self, item: QTreeWidgetItem | None) -> None:
+        meter = item.data(0, Qt.ItemDataRole.UserRole) if item else None
+        if not isinstance(meter, MeterInfo):
+            return
+        self.readings_title.setText(f"Relèves du compteur {meter.serial}")
+        ctx = self.shell.ctx
+        self.shell.runner.submit(lambda: meter_readings(ctx, meter.meter_id),
+                                 on_success=self.readings_model.set_rows, parent=self)
+
+
+class HistoryTab(QWidget):
+    def __init__(self, view: CustomerFileView) -> None:
+        super().__init__()
+        self.view = view
+        self.shell = view.shell
+        self.model: ListTableModel[HistoryLine] = ListTableModel([
+            Column("Date", lambda h: moment(h.at)),
+            Column("Par", lambda h: h.username),
+            Column("Élément", lambda h: h.what),
+            Column("Opération", lambda h: h.operation),
+            Column("Champ", lambda h: h.field_label),
+            Column("Ancienne valeur", lambda h: h.old),
+            Column("Nouvelle valeur", lambda h: h.new),
+            Column("Motif", lambda h: h.reason),
+        ])
+        self.table = table(self.model, "history")
+        self.restore = QPushButton("&Restaurer l'ancienne valeur")
+        self.restore.setObjectName("restoreValue")
+        self.restore.setEnabled(False)
+        self.restore.setToolTip("Possible pour les champs gérés par l'agence ; la restauration est elle-même tracée.")
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        self.restore.clicked.connect(self._restore)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(self.restore, 0, Qt.AlignmentFlag.AlignRight)
+
+    def show_file(self, file: CustomerFile) -> None:
+        ctx, customer_id = self.shell.ctx, file.identity.customer_id
+        self.shell.runner.submit(lambda: file_history(ctx, customer_id), on_success=self.model.set_rows, parent=self)
+
+    def _selection(self) -> None:
+        index = self.table.currentIndex()
+        self.restore.setEnabled(index.isValid() and self.model.row(index.row()).restorable)
+
+    def _restore(self) -> None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return
+        line = self.model.row(index.row())
+        if not messages.confirm(self, "Restaurer une valeur",
+                                f"Remettre « {line.field_label} » à « {line.old} » (au lieu de « {line.new} ») ?"):
+            return
+        ctx = self.shell.ctx
+        self.shell.runner.submit(lambda: restore_value(ctx, line.entry_id, line.field),
+                                 on_success=lambda _r: self.view.refresh(),
+                                 on_failure=lambda error: show_error(self, error), parent=self, write=True)

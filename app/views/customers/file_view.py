@@ -1,0 +1,174 @@
+"""One customer file: a header with what the agent needs at a glance, the counter actions, and
+tabs (identity, accounts, premises, history). Later modules add their tabs to ``FILE_TABS``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.customer_file import CustomerFile, load_customer_file
+from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
+from app.views.errors import show_error
+from app.views.format import moment
+from app.views.shell import Shell
+
+
+@dataclass(frozen=True)
+class FileTab:
+    """A tab of the customer file: ``build(view)`` makes a widget with ``show_file(file)``."""
+
+    key: str
+    title: str
+    build: Callable[[CustomerFileView], QWidget]
+
+
+FILE_TABS: list[FileTab] = [
+    FileTab("identity", "&Identité", IdentityTab),
+    FileTab("accounts", "Comptes et &relevé", AccountsTab),
+    FileTab("premises", "&Propriétés et compteurs", PremisesTab),
+    FileTab("history", "&Historique", HistoryTab),
+]
+
+
+class CustomerFileView(QWidget):
+    """Signals: ``title_changed(str)``; ``loaded(CustomerFile)`` after each (re)load."""
+
+    title_changed = Signal(str)
+    loaded = Signal(object)
+
+    def __init__(self, shell: Shell, customer_id: uuid.UUID) -> None:
+        super().__init__()
+        self.shell = shell
+        self.customer_id = customer_id
+        self.file: CustomerFile | None = None
+        self.setObjectName("customerFile")
+
+        self.name = QLabel("Chargement…")
+        self.name.setObjectName("fileName")
+        self.summary = QLabel()
+        self.summary.setObjectName("fileSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.actions: dict[str, QPushButton] = {}
+        buttons = QHBoxLayout()
+        for key, text, keys, slot in (
+            ("edit", "&Modifier", "Ctrl+E", self.edit_identity),
+            ("pay", "&Encaisser", "Ctrl+P", self.record_payment),
+            ("reading", "Saisir une re&lève", "Ctrl+L", self.record_reading),
+            ("move", "Emménagement / &déménagement", "Ctrl+M", self.change_occupant),
+            ("meter", "Changer le &compteur", "", self.replace_meter),
+        ):
+            button = QPushButton(text)
+            button.setObjectName(f"action_{key}")
+            if keys:
+                button.setToolTip(f"{button.text().replace('&', '')} ({keys})")
+                shortcut = QShortcut(QKeySequence(keys), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
+            button.clicked.connect(slot)
+            button.setEnabled(False)
+            self.actions[key] = button
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("fileTabs")
+        self.tab_widgets: dict[str, QWidget] = {}
+        for tab in FILE_TABS:
+            widget = tab.build(self)
+            self.tab_widgets[tab.key] = widget
+            self.tabs.addTab(widget, tab.title)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(self.name)
+        layout.addWidget(self.summary)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tabs, 1)
+        self.refresh()
+
+    # --- loading -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ctx, customer_id = self.shell.ctx, self.customer_id
+        self.shell.runner.submit(
+            lambda: load_customer_file(ctx, customer_id), on_success=self._show,
+            on_failure=lambda error: show_error(self, error), parent=self,
+        )
+
+    def _show(self, file: CustomerFile) -> None:
+        self.file = file
+        identity = file.identity
+        self.name.setText(identity.display_name)
+        currency = self.shell.ctx.installation.currency
+        parts = []
+        for account in file.accounts:
+            parts.append(f"Compte {account.formatted_number} : solde {currency.format_minor(account.balance_minor)}")
+        if file.balance_as_of:
+            parts.append(f"au {moment(self.shell.ctx.installation.local(file.balance_as_of))} "
+                         "(dernière synchronisation)")
+        if identity.phones:
+            parts.append(f"Tél. {identity.phones}")
+        if file.accounts and file.accounts[0].billing_address:
+            parts.append(file.accounts[0].billing_address)
+        self.summary.setText(" · ".join(parts))
+        meters = [c.current_meter for p in file.premises for c in p.connections if c.current_meter]
+        self.actions["edit"].setEnabled(True)
+        self.actions["pay"].setEnabled(bool(file.accounts))
+        self.actions["reading"].setEnabled(bool(meters))
+        self.actions["move"].setEnabled(any(p.connections for p in file.premises))
+        self.actions["meter"].setEnabled(bool(meters))
+        for widget in self.tab_widgets.values():
+            widget.show_file(file)  # type: ignore[attr-defined]
+        self.title_changed.emit(identity.display_name)
+        self.loaded.emit(file)
+
+    # --- counter actions -----------------------------------------------------------------
+    def edit_identity(self) -> None:
+        if self.file is None:
+            return
+        from app.views.customers.identity_dialogs import EditIdentityDialog
+
+        dialog = EditIdentityDialog(self.shell, self.file.identity, self)
+        dialog.saved.connect(lambda _version: self.refresh())
+        dialog.stale.connect(self.refresh)
+        dialog.open()
+
+    def _open(self, dialog_class: type, **kwargs: object) -> None:
+        if self.file is None:
+            return
+        dialog = dialog_class(self.shell, self.file, self, **kwargs)
+        dialog.accepted.connect(self.refresh)
+        dialog.open()
+
+    def record_payment(self) -> None:
+        from app.views.customers.dialogs import PaymentDialog
+
+        self._open(PaymentDialog)
+
+    def record_reading(self) -> None:
+        from app.views.customers.dialogs import ReadingDialog
+
+        self._open(ReadingDialog)
+
+    def change_occupant(self) -> None:
+        from app.views.customers.dialogs import OccupantDialog
+
+        self._open(OccupantDialog)
+
+    def replace_meter(self) -> None:
+        from app.views.customers.dialogs import MeterChangeDialog
+
+        self._open(MeterChangeDialog)

@@ -1,0 +1,166 @@
+"""Building blocks of every form dialog: a message next to each field, Enter validates, Esc
+cancels, the work runs off the GUI thread, a business error is shown in French."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.errors import ValidationError
+from app.views.errors import show_error
+from app.views.tasks import TaskRunner
+
+
+class FieldErrors:
+    """A red message under each field that refused its value."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, QLabel] = {}
+        self.widgets: dict[str, QWidget] = {}
+
+    def add_row(self, form: QFormLayout, caption: str, field: str, widget: QWidget) -> QLabel:
+        message = QLabel()
+        message.setObjectName(f"error_{field}")
+        message.setProperty("fieldError", True)
+        message.setWordWrap(True)
+        message.hide()
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        column.addWidget(message)
+        form.addRow(caption, holder)
+        label = form.labelForField(holder)
+        if isinstance(label, QLabel):
+            label.setBuddy(widget)
+        self.labels[field] = message
+        self.widgets[field] = widget
+        return message
+
+    def clear(self) -> None:
+        for field, label in self.labels.items():
+            label.hide()
+            label.clear()
+            self._mark(self.widgets[field], False)
+
+    def show(self, errors: dict[str, str]) -> bool:
+        """Show the messages of known fields; returns whether all were placed."""
+        self.clear()
+        placed = True
+        first: QWidget | None = None
+        for field, text in errors.items():
+            label = self.labels.get(field)
+            if label is None:
+                placed = False
+                continue
+            label.setText(text)
+            label.show()
+            self._mark(self.widgets[field], True)
+            first = first or self.widgets[field]
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+        return placed
+
+    @staticmethod
+    def _mark(widget: QWidget, invalid: bool) -> None:
+        widget.setProperty("invalid", invalid)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
+class FormDialog(QDialog):
+    """A dialog whose OK runs ``submit()`` in the background, then ``succeeded(result)``."""
+
+    def __init__(self, title: str, runner: TaskRunner, parent: QWidget | None = None,
+                 ok_text: str = "&Enregistrer") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.runner = runner
+        self.errors = FieldErrors()
+        self.result_value: Any = None
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.general_error = QLabel()
+        self.general_error.setObjectName("formError")
+        self.general_error.setProperty("kind", "error")
+        self.general_error.setWordWrap(True)
+        self.general_error.hide()
+        self.buttons = QDialogButtonBox()
+        self.ok_button = self.buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok_button.setDefault(True)
+        self.buttons.addButton("Annuler", QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.accepted.connect(self.attempt)
+        self.buttons.rejected.connect(self.reject)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.addLayout(self.form)
+        self.layout_.addWidget(self.general_error)
+        self.layout_.addWidget(self.buttons)
+
+    def work(self) -> Callable[[], Any]:
+        """The function to run off the GUI thread with the values read from the form."""
+        raise NotImplementedError
+
+    def attempt(self) -> None:
+        self.errors.clear()
+        self.general_error.hide()
+        try:
+            job = self.work()
+        except ValidationError as error:
+            self.refused(error)
+            return
+        self.ok_button.setEnabled(False)
+        self.runner.submit(job, on_success=self._done, on_failure=self.refused, parent=self, write=True)
+
+    def _done(self, result: Any) -> None:
+        self.ok_button.setEnabled(True)
+        self.result_value = result
+        self.succeeded(result)
+
+    def succeeded(self, result: Any) -> None:
+        self.accept()
+
+    def refused(self, error: BaseException) -> None:
+        self.ok_button.setEnabled(True)
+        if isinstance(error, ValidationError) and self.errors.show(error.fields):
+            return
+        if isinstance(error, ValidationError):
+            self.general_error.setText(error.message)
+            self.general_error.show()
+            return
+        show_error(self, error)
+
+
+def combo(items: list[tuple[str, Any]], current: Any = None) -> QComboBox:
+    box = QComboBox()
+    for text, value in items:
+        box.addItem(text, value)
+    if current is not None:
+        index = box.findData(current)
+        box.setCurrentIndex(max(index, 0))
+    return box
+
+
+def date_edit(value: date) -> QDateEdit:
+    edit = QDateEdit(QDate(value.year, value.month, value.day))
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("dd/MM/yyyy")
+    return edit
+
+
+def read_date(edit: QDateEdit) -> date:
+    value = edit.date()
+    return date(value.year(), value.month(), value.day())
