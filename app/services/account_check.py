@@ -48,5 +48,7 @@ def account_id_for(ctx: ServiceContext, typed: str) -> uuid.UUID:
     with ctx.reading() as session:
         account_id = session.scalar(select(Account.id).where(Account.number == number))
     if account_id is None:
-        raise NotFoundError(f"Aucun compte {format_account_number(number)} dans la base de l'agence.")
+        raise NotFoundError(
+            f"Aucun compte {format_account_number(number)} dans la base de l'agence."
+        )
     return account_id

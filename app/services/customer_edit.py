@@ -194,15 +194,21 @@ def find_similar(
                 .limit(limit)
             ):
                 found[customer.id] = SimilarCustomer(
-                    customer.id, customer.display_name, _address_of(session, customer.id),
+                    customer.id,
+                    customer.display_name,
+                    _address_of(session, customer.id),
                     "même téléphone",
                 )
-        rows = session.execute(
-            select(Customer, Premise)
-            .join(Account, Account.customer_id == Customer.id)
-            .join(Premise, Premise.id == Account.billing_premise_id)
-            .where(Customer.id.in_(candidates), Premise.commune_id == data.address.commune_id)
-        ).all() if candidates else []
+        rows = (
+            session.execute(
+                select(Customer, Premise)
+                .join(Account, Account.customer_id == Customer.id)
+                .join(Premise, Premise.id == Account.billing_premise_id)
+                .where(Customer.id.in_(candidates), Premise.commune_id == data.address.commune_id)
+            ).all()
+            if candidates
+            else []
+        )
         for customer, premise in rows:
             name = normalise(
                 customer.organisation_name
@@ -215,7 +221,9 @@ def find_similar(
             )
             if name == wanted and same_place and customer.id not in found:
                 found[customer.id] = SimilarCustomer(
-                    customer.id, customer.display_name, _address_of(session, customer.id),
+                    customer.id,
+                    customer.display_name,
+                    _address_of(session, customer.id),
                     "même nom et même adresse",
                 )
     return list(found.values())[:limit]

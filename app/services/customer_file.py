@@ -4,7 +4,7 @@ connections, meters and contracts. Screens get this, never live database objects
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -379,13 +379,36 @@ def load_customer_file(ctx: ServiceContext, customer_id: uuid.UUID) -> CustomerF
 
 
 def meter_readings(ctx: ServiceContext, meter_id: uuid.UUID, limit: int = 100) -> list[ReadingLine]:
+    """Newest first; where central has not yet computed a consumption, the difference with the
+    previous index (through zero for a rollover) is shown."""
     with ctx.reading() as session:
-        return [
-            reading_line(r)
-            for r in session.scalars(
+        meter = session.get(Meter, meter_id)
+        rows = list(
+            session.scalars(
                 select(MeterReading)
                 .where(MeterReading.meter_id == meter_id)
                 .order_by(MeterReading.reading_date.desc(), MeterReading.read_at.desc())
-                .limit(limit)
+                .limit(limit + 1)
             )
-        ]
+        )
+    counted = (
+        ReadingKind.REGULAR,
+        ReadingKind.ROLLOVER,
+        ReadingKind.MOVE_OUT,
+        ReadingKind.METER_REMOVED,
+    )
+    lines = []
+    for newer, older in zip(rows, [*rows[1:], None], strict=True):
+        line = reading_line(newer)
+        if (
+            line.consumption is None
+            and older is not None
+            and meter is not None
+            and newer.kind in counted
+        ):
+            used = newer.index_value - older.index_value
+            if newer.kind is ReadingKind.ROLLOVER:
+                used += meter.max_index + 1
+            line = replace(line, consumption=used)
+        lines.append(line)
+    return lines[:limit]

@@ -21,7 +21,16 @@ def export_search_csv(ctx: ServiceContext, query: str, path: Path) -> int:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(HEADER)
             for hit in hits:
-                writer.writerow((hit.name, hit.accounts, hit.phone, hit.address, hit.matched_field, hit.matched_value))
+                writer.writerow(
+                    (
+                        hit.name,
+                        hit.accounts,
+                        hit.phone,
+                        hit.address,
+                        hit.matched_field,
+                        hit.matched_value,
+                    )
+                )
     except OSError as error:
         raise BusinessError(f"Impossible d'écrire le fichier {path} : {error.strerror}") from error
     return len(hits)

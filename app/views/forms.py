@@ -85,8 +85,13 @@ class FieldErrors:
 class FormDialog(QDialog):
     """A dialog whose OK runs ``submit()`` in the background, then ``succeeded(result)``."""
 
-    def __init__(self, title: str, runner: TaskRunner, parent: QWidget | None = None,
-                 ok_text: str = "&Enregistrer") -> None:
+    def __init__(
+        self,
+        title: str,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        ok_text: str = "&Enregistrer",
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.runner = runner
@@ -123,10 +128,17 @@ class FormDialog(QDialog):
             self.refused(error)
             return
         self.ok_button.setEnabled(False)
-        self.runner.submit(job, on_success=self._done, on_failure=self.refused, parent=self, write=True)
+        self.runner.submit(
+            job, on_success=self._done, on_failure=self.refused, parent=self, write=True
+        )
+
+    def ready(self) -> None:
+        """OK usable again, and again the button Enter presses."""
+        self.ok_button.setEnabled(True)
+        self.ok_button.setDefault(True)
 
     def _done(self, result: Any) -> None:
-        self.ok_button.setEnabled(True)
+        self.ready()
         self.result_value = result
         self.succeeded(result)
 
@@ -134,7 +146,7 @@ class FormDialog(QDialog):
         self.accept()
 
     def refused(self, error: BaseException) -> None:
-        self.ok_button.setEnabled(True)
+        self.ready()
         if isinstance(error, ValidationError) and self.errors.show(error.fields):
             return
         if isinstance(error, ValidationError):
@@ -144,13 +156,42 @@ class FormDialog(QDialog):
         show_error(self, error)
 
 
-def combo(items: list[tuple[str, Any]], current: Any = None) -> QComboBox:
-    box = QComboBox()
+class ValueCombo(QComboBox):
+    """A combo box whose items carry Python values as they are (Qt would turn a ``StrEnum``
+    into a plain string and a dataclass into an opaque wrapper)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._values: list[Any] = []
+
+    def add(self, text: str, value: Any) -> None:
+        self._values.append(value)
+        self.addItem(text)
+
+    def clear(self) -> None:
+        self._values = []
+        super().clear()
+
+    def value(self) -> Any:
+        index = self.currentIndex()
+        return self._values[index] if 0 <= index < len(self._values) else None
+
+    def index_of(self, value: Any) -> int:
+        for index, candidate in enumerate(self._values):
+            if candidate is value or (candidate == value and type(candidate) is type(value)):
+                return index
+        return -1
+
+    def set_value(self, value: Any) -> None:
+        self.setCurrentIndex(max(self.index_of(value), 0))
+
+
+def combo(items: list[tuple[str, Any]], current: Any = None) -> ValueCombo:
+    box = ValueCombo()
     for text, value in items:
-        box.addItem(text, value)
+        box.add(text, value)
     if current is not None:
-        index = box.findData(current)
-        box.setCurrentIndex(max(index, 0))
+        box.set_value(current)
     return box
 
 

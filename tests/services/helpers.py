@@ -18,7 +18,12 @@ from app.models.enums import (
 )
 from app.models.ids import utcnow
 from app.services.context import ServiceContext
-from app.services.customer_edit import AddressInput, IdentityInput, NewCustomerInput, create_customer
+from app.services.customer_edit import (
+    AddressInput,
+    IdentityInput,
+    NewCustomerInput,
+    create_customer,
+)
 from app.services.identifiers import make_meter_serial
 
 

@@ -4,13 +4,17 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Contract, Meter, MeterReading
-from app.models.enums import ContractStatus, MeterStatus, ReadingKind
+from app.models.enums import ContractStatus, Energy, MeterStatus, ReadingKind
 from app.services.context import ServiceContext
 from app.services.errors import BusinessError, ValidationError
 from app.services.identifiers import make_meter_serial
 from app.services.occupancy import change_occupant
-from app.services.readings import NewMeterInput, UnusualConsumptionError, record_reading, replace_meter
-from app.models.enums import Energy
+from app.services.readings import (
+    NewMeterInput,
+    UnusualConsumptionError,
+    record_reading,
+    replace_meter,
+)
 from tests.services.helpers import day_ago, household
 
 

@@ -23,6 +23,8 @@ class Answers:
     def __init__(self) -> None:
         self.shown: list[tuple[str, str, str]] = []
         self.confirm_answer = True
+        self.opened: list[str] = []
+        self.save_to = ""
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(messages, "inform", lambda p, t, x: self.shown.append(("info", t, x)))
@@ -36,6 +38,8 @@ class Answers:
         monkeypatch.setattr(
             messages, "retry", lambda p, t, x: self.shown.append(("retry", t, x)) or False
         )
+        monkeypatch.setattr(messages, "open_document", self.opened.append)
+        monkeypatch.setattr(messages, "save_path", lambda p, t, s, f: self.save_to)
 
     def texts(self) -> str:
         return "\n".join(f"{t}: {x}" for _, t, x in self.shown)
@@ -54,6 +58,10 @@ def _no_work_outlives_the_test(qapp: QApplication, answers: Answers) -> Iterator
     yield
     for runner in list(RUNNERS):
         runner.shutdown()
+        for _ in range(20):  # results already computed are delivered by queued signals
+            if not runner.busy:
+                break
+            QApplication.processEvents()
         assert not runner.busy, "a background task was still running at the end of the test"
     QThreadPool.globalInstance().waitForDone(5000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0

@@ -13,6 +13,7 @@ from app.models.enums import PaymentMethod, ReadingSource
 from app.services.account_check import account_id_for, check_account
 from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo
 from app.services.errors import ValidationError
+from app.services.identifiers import digits_only
 from app.services.labels import label
 from app.services.occupancy import change_occupant
 from app.services.payments import IssuedReceipt, open_invoices, record_payment
@@ -48,12 +49,23 @@ def _meter_text(meter: MeterInfo) -> str:
 
 class PaymentDialog(FormDialog):
     def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
-        super().__init__(f"Encaissement — {file.identity.display_name}", shell.runner, parent,
-                         ok_text="&Encaisser et imprimer le reçu")
+        super().__init__(
+            f"Encaissement — {file.identity.display_name}",
+            shell.runner,
+            parent,
+            ok_text="&Encaisser et imprimer le reçu",
+        )
         self.shell = shell
         currency = shell.ctx.installation.currency
-        self.account = combo([(f"{a.formatted_number} (solde {currency.format_minor(a.balance_minor)})", a.account_id)
-                              for a in file.accounts])
+        self.account = combo(
+            [
+                (
+                    f"{a.formatted_number} (solde {currency.format_minor(a.balance_minor)})",
+                    a.account_id,
+                )
+                for a in file.accounts
+            ]
+        )
         self.amount = QLineEdit()
         self.amount.setObjectName("amount")
         self.amount.setPlaceholderText(f"montant en {currency.code}")
@@ -75,30 +87,40 @@ class PaymentDialog(FormDialog):
         self.setMinimumWidth(520)
 
     def _load_invoices(self) -> None:
-        account_id, ctx = self.account.currentData(), self.shell.ctx
+        account_id, ctx = self.account.value(), self.shell.ctx
         currency = ctx.installation.currency
         if account_id is None:
             return
 
         def fill(invoices: list[tuple[Any, str, int]]) -> None:
             self.invoice.clear()
-            self.invoice.addItem("(acompte, sans facture précise)", None)
+            self.invoice.add("(acompte, sans facture précise)", None)
             for invoice_id, number, total in invoices:
-                self.invoice.addItem(f"{number} — {currency.format_minor(total)}", (invoice_id, total))
+                self.invoice.add(f"{number} — {currency.format_minor(total)}", (invoice_id, total))
 
-        self.shell.runner.submit(lambda: open_invoices(ctx, account_id), on_success=fill, parent=self)
+        self.shell.runner.submit(
+            lambda: open_invoices(ctx, account_id), on_success=fill, parent=self
+        )
         self.invoice.currentIndexChanged.connect(self._suggest_amount)
 
     def _suggest_amount(self) -> None:
-        chosen = self.invoice.currentData()
+        chosen = self.invoice.value()
         if chosen and not self.amount.text().strip():
             self.amount.setText(str(self.shell.ctx.installation.currency.from_minor(chosen[1])))
 
     def work(self) -> Callable[[], Any]:
         ctx = self.shell.ctx
-        amount: Decimal = ctx.installation.currency.parse(self.amount.text()) if self.amount.text().strip() else Decimal(0)
-        account_id, method, reference = self.account.currentData(), self.method.currentData(), self.reference.text()
-        chosen = self.invoice.currentData()
+        amount: Decimal = (
+            ctx.installation.currency.parse(self.amount.text())
+            if self.amount.text().strip()
+            else Decimal(0)
+        )
+        account_id, method, reference = (
+            self.account.value(),
+            self.method.value(),
+            self.reference.text(),
+        )
+        chosen = self.invoice.value()
         invoice_id = chosen[0] if chosen else None
         return lambda: record_payment(ctx, account_id, amount, method, reference, invoice_id)
 
@@ -106,8 +128,11 @@ class PaymentDialog(FormDialog):
         assert isinstance(result, IssuedReceipt)
         path = save_receipt(self.shell.settings.data_dir, result.filename, result.pdf)
         messages.open_document(str(path))
-        messages.inform(self, "Encaissement enregistré",
-                        f"Reçu {result.receipt_number} enregistré et ouvert pour impression :\n{path}")
+        messages.inform(
+            self,
+            "Encaissement enregistré",
+            f"Reçu {result.receipt_number} enregistré et ouvert pour impression :\n{path}",
+        )
         self.accept()
 
 
@@ -139,22 +164,35 @@ class ReadingDialog(FormDialog):
         self.index.selectAll()
 
     def _meter_changed(self) -> None:
-        meter: MeterInfo | None = self.meter.currentData()
+        meter: MeterInfo | None = self.meter.value()
         if meter is not None:
             self.index.setMaximum(meter.max_index)
             if meter.last_reading:
                 self.index.setValue(meter.last_reading.index_value)
 
     def work(self) -> Callable[[], Any]:
-        meter: MeterInfo = self.meter.currentData()
+        meter: MeterInfo = self.meter.value()
         ctx, day, index = self.shell.ctx, read_date(self.day), self.index.value()
-        source, rollover, note, confirmed = self.source.currentData(), self.rollover.isChecked(), self.note.text(), self.confirmed
-        return lambda: record_reading(ctx, meter.meter_id, day, index, source, rollover=rollover,
-                                      confirmed_unusual=confirmed, note=note)
+        source, rollover, note, confirmed = (
+            self.source.value(),
+            self.rollover.isChecked(),
+            self.note.text(),
+            self.confirmed,
+        )
+        return lambda: record_reading(
+            ctx,
+            meter.meter_id,
+            day,
+            index,
+            source,
+            rollover=rollover,
+            confirmed_unusual=confirmed,
+            note=note,
+        )
 
     def refused(self, error: BaseException) -> None:
         if isinstance(error, UnusualConsumptionError):
-            self.ok_button.setEnabled(True)
+            self.ready()
             if messages.confirm(self, "Consommation inhabituelle", error.message):
                 self.confirmed = True
                 self.attempt()
@@ -170,7 +208,9 @@ class OccupantDialog(FormDialog):
         self.shell = shell
         self.file = file
         connections = [(p, c) for p in file.premises for c in p.connections if c.current_meter]
-        self.connection = combo([(f"{label(c.energy)} · {c.reference} — {p.address}", c) for p, c in connections])
+        self.connection = combo(
+            [(f"{label(c.energy)} · {c.reference} — {p.address}", c) for p, c in connections]
+        )
         self.day = date_edit(shell.ctx.installation.today())
         self.index = _index_box()
         self.leaving = QCheckBox()
@@ -190,11 +230,13 @@ class OccupantDialog(FormDialog):
             self.errors.add_row(self.form, caption, field, widget)
         self.connection.currentIndexChanged.connect(self._connection_changed)
         self.account_number.editingFinished.connect(self._check_number)
+        self.account_number.textEdited.connect(
+            lambda text: self._check_number() if len(digits_only(text)) == 14 else self.arriving_name.clear())
         self._connection_changed()
         self.setMinimumWidth(560)
 
     def _connection_changed(self) -> None:
-        connection: ConnectionInfo | None = self.connection.currentData()
+        connection: ConnectionInfo | None = self.connection.value()
         if connection is None:
             return
         contract = connection.current_contract
@@ -204,8 +246,11 @@ class OccupantDialog(FormDialog):
             self.index.setValue(meter.last_reading.index_value)
         self.leaving.setEnabled(contract is not None)
         self.leaving.setChecked(contract is not None)
-        self.leaving.setText(f"Résilier l'abonnement {contract.number} (compte {contract.account_number})"
-                             if contract else "Aucun abonnement en cours sur ce branchement")
+        self.leaving.setText(
+            f"Résilier l'abonnement {contract.number} (compte {contract.account_number})"
+            if contract
+            else "Aucun abonnement en cours sur ce branchement"
+        )
         self.arriving.setChecked(contract is None)
         if contract is None and self.file.accounts:
             self.account_number.setText(self.file.accounts[0].formatted_number)
@@ -218,26 +263,42 @@ class OccupantDialog(FormDialog):
             return
 
         def show(result: Any) -> None:
-            self.arriving_name.setText(f"{result.civility} {result.name} — compte {result.status.lower()}")
+            self.arriving_name.setText(
+                f"{result.civility} {result.name} — compte {result.status.lower()}"
+            )
 
         def fail(error: BaseException) -> None:
             self.arriving_name.setText(getattr(error, "message", str(error)))
 
-        self.shell.runner.submit(lambda: check_account(ctx, typed), on_success=show, on_failure=fail, parent=self)
+        self.shell.runner.submit(
+            lambda: check_account(ctx, typed), on_success=show, on_failure=fail, parent=self
+        )
 
     def work(self) -> Callable[[], Any]:
-        connection: ConnectionInfo = self.connection.currentData()
+        connection: ConnectionInfo = self.connection.value()
         contract = connection.current_contract
-        leaving = (contract.contract_id, contract.version) if contract and self.leaving.isChecked() else None
+        leaving = (
+            (contract.contract_id, contract.version)
+            if contract and self.leaving.isChecked()
+            else None
+        )
         ctx, day, index = self.shell.ctx, read_date(self.day), self.index.value()
         typed = self.account_number.text() if self.arriving.isChecked() else ""
         if self.arriving.isChecked() and not typed.strip():
-            raise ValidationError({"account_number": "Saisissez le n° de compte du nouvel occupant"})
+            raise ValidationError(
+                {"account_number": "Saisissez le n° de compte du nouvel occupant"}
+            )
 
         def run() -> Any:
             account_id = account_id_for(ctx, typed) if typed else None
-            return change_occupant(ctx, connection.connection_id, day, index, leaving=leaving,
-                                   arriving_account_id=account_id)
+            return change_occupant(
+                ctx,
+                connection.connection_id,
+                day,
+                index,
+                leaving=leaving,
+                arriving_account_id=account_id,
+            )
 
         return run
 
@@ -247,7 +308,9 @@ class OccupantDialog(FormDialog):
             parts.append("abonnement résilié")
         if result.opened_contract_number:
             parts.append(f"abonnement {result.opened_contract_number} ouvert")
-        messages.inform(self, "Emménagement / déménagement", "Enregistré : " + ", ".join(parts) + ".")
+        messages.inform(
+            self, "Emménagement / déménagement", "Enregistré : " + ", ".join(parts) + "."
+        )
         self.accept()
 
 
@@ -275,15 +338,17 @@ class MeterChangeDialog(FormDialog):
             ("&Marque", "make", self.make),
         ):
             self.errors.add_row(self.form, caption, field, widget)
-        meter: MeterInfo | None = self.meter.currentData()
+        meter: MeterInfo | None = self.meter.value()
         if meter and meter.last_reading:
             self.final_index.setValue(meter.last_reading.index_value)
             self.digits.setValue(meter.digits)
 
     def work(self) -> Callable[[], Any]:
-        meter: MeterInfo = self.meter.currentData()
+        meter: MeterInfo = self.meter.value()
         ctx, day, final = self.shell.ctx, read_date(self.day), self.final_index.value()
-        new = NewMeterInput(self.serial.text(), self.digits.value(), self.initial_index.value(), self.make.text())
+        new = NewMeterInput(
+            self.serial.text(), self.digits.value(), self.initial_index.value(), self.make.text()
+        )
         return lambda: replace_meter(ctx, meter.meter_id, meter.version, day, final, new)
 
 
@@ -312,14 +377,16 @@ class AccountCheckDialog(FormDialog):
         super().attempt()
 
     def succeeded(self, result: Any) -> None:
-        self.answer.setText(f"{result.civility} {result.name} — {result.account_number} ({result.status.lower()})")
+        self.answer.setText(
+            f"{result.civility} {result.name} — {result.account_number} ({result.status.lower()})"
+        )
         self.number.selectAll()
 
     def refused(self, error: BaseException) -> None:
         from app.services.errors import NotFoundError
 
         if isinstance(error, NotFoundError):
-            self.ok_button.setEnabled(True)
+            self.ready()
             self.answer.setText(error.message)
             return
         super().refused(error)

@@ -61,7 +61,10 @@ class IdentityTab(QWidget):
         ("Raison sociale", lambda i: i.organisation_name),
         ("Téléphones", lambda i: i.phones),
         ("E-mail", lambda i: i.email),
-        ("Pièce d'identité", lambda i: f"{label(i.id_document_type)} {i.id_document_number}".strip()),
+        (
+            "Pièce d'identité",
+            lambda i: f"{label(i.id_document_type)} {i.id_document_number}".strip(),
+        ),
         ("Date de naissance", lambda i: day(i.birth_date)),
         ("Observations", lambda i: i.notes),
     )
@@ -96,28 +99,41 @@ class AccountsTab(QWidget):
         self.accounts.setMaximumWidth(300)
         self.as_of = QLabel()
         self.as_of.setObjectName("statementAsOf")
-        self.statement_model: ListTableModel[StatementLine] = ListTableModel([
-            Column("Date", lambda r: day(r.day)),
-            Column("Libellé", lambda r: r.label),
-            Column("Référence", lambda r: r.reference),
-            Column("Débit", lambda r: currency.format_minor(r.debit_minor) if r.debit_minor else "", True),
-            Column("Crédit", lambda r: currency.format_minor(r.credit_minor) if r.credit_minor else "", True),
-            Column("Solde", lambda r: currency.format_minor(r.balance_minor), True),
-        ])
+        self.statement_model: ListTableModel[StatementLine] = ListTableModel(
+            [
+                Column("Date", lambda r: day(r.day)),
+                Column("Libellé", lambda r: r.label),
+                Column("Référence", lambda r: r.reference),
+                Column(
+                    "Débit",
+                    lambda r: currency.format_minor(r.debit_minor) if r.debit_minor else "",
+                    True,
+                ),
+                Column(
+                    "Crédit",
+                    lambda r: currency.format_minor(r.credit_minor) if r.credit_minor else "",
+                    True,
+                ),
+                Column("Solde", lambda r: currency.format_minor(r.balance_minor), True),
+            ]
+        )
         self.statement = table(self.statement_model, "statement")
-        self.payments_model: ListTableModel[PaymentLine] = ListTableModel([
-            Column("Reçu", lambda p: p.receipt_number),
-            Column("Date", lambda p: p.paid_at_local),
-            Column("Montant", lambda p: currency.format_minor(p.amount_minor), True),
-            Column("Mode", lambda p: p.method),
-            Column("Référence", lambda p: p.reference),
-            Column("Encaissé par", lambda p: p.received_by),
-        ])
+        self.payments_model: ListTableModel[PaymentLine] = ListTableModel(
+            [
+                Column("Reçu", lambda p: p.receipt_number),
+                Column("Date", lambda p: p.paid_at_local),
+                Column("Montant", lambda p: currency.format_minor(p.amount_minor), True),
+                Column("Mode", lambda p: p.method),
+                Column("Référence", lambda p: p.reference),
+                Column("Encaissé par", lambda p: p.received_by),
+            ]
+        )
         self.payments = table(self.payments_model, "payments")
         self.reprint = QPushButton("Réimprimer le reçu (&duplicata)")
         self.reprint.setEnabled(False)
         self.payments.selectionModel().selectionChanged.connect(
-            lambda *_: self.reprint.setEnabled(self.payments.currentIndex().isValid()))
+            lambda *_: self.reprint.setEnabled(self.payments.currentIndex().isValid())
+        )
         self.reprint.clicked.connect(self._reprint)
 
         right = QVBoxLayout()
@@ -136,8 +152,10 @@ class AccountsTab(QWidget):
         selected = self.current_account()
         self.accounts.clear()
         for account in file.accounts:
-            item = QListWidgetItem(f"{account.formatted_number}\n{label(account.status)} · "
-                                   f"{currency.format_minor(account.balance_minor)}")
+            item = QListWidgetItem(
+                f"{account.formatted_number}\n{label(account.status)} · "
+                f"{currency.format_minor(account.balance_minor)}"
+            )
             item.setData(Qt.ItemDataRole.UserRole, account.account_id)
             self.accounts.addItem(item)
             if account.account_id == selected:
@@ -158,16 +176,27 @@ class AccountsTab(QWidget):
         ctx = self.shell.ctx
         self.shell.runner.submit(
             lambda: (account_statement(ctx, account_id), account_payments(ctx, account_id)),
-            on_success=self._show_statement, parent=self,
+            on_success=self._show_statement,
+            parent=self,
         )
 
     def _show_statement(self, result: tuple[Statement, list[PaymentLine]]) -> None:
         statement, payments = result
         currency = self.shell.ctx.installation.currency
-        as_of = (f"Soldes au {moment(self.shell.ctx.installation.local(statement.balance_as_of))} "
-                 "(dernière synchronisation)" if statement.balance_as_of else "Pas encore synchronisé")
-        opening = f" · solde reporté {currency.format_minor(statement.opening_minor)}" if statement.opening_minor else ""
-        self.as_of.setText(f"{as_of}{opening} · reste dû : {currency.format_minor(statement.closing_minor)}")
+        as_of = (
+            f"Soldes au {moment(self.shell.ctx.installation.local(statement.balance_as_of))} "
+            "(dernière synchronisation)"
+            if statement.balance_as_of
+            else "Pas encore synchronisé"
+        )
+        opening = (
+            f" · solde reporté {currency.format_minor(statement.opening_minor)}"
+            if statement.opening_minor
+            else ""
+        )
+        self.as_of.setText(
+            f"{as_of}{opening} · reste dû : {currency.format_minor(statement.closing_minor)}"
+        )
         self.statement_model.set_rows(statement.lines)
         if statement.lines:
             self.statement.scrollToBottom()
@@ -180,13 +209,19 @@ class AccountsTab(QWidget):
             return
         payment = self.payments_model.row(index.row())
         ctx = self.shell.ctx
-        self.shell.runner.submit(lambda: reprint_receipt(ctx, payment.payment_id),
-                                 on_success=self._save_receipt, parent=self, write=True)
+        self.shell.runner.submit(
+            lambda: reprint_receipt(ctx, payment.payment_id),
+            on_success=self._save_receipt,
+            parent=self,
+            write=True,
+        )
 
     def _save_receipt(self, receipt) -> None:  # type: ignore[no-untyped-def]
         path = save_receipt(self.shell.settings.data_dir, receipt.filename, receipt.pdf)
         messages.open_document(str(path))
-        messages.inform(self, "Duplicata", f"Duplicata du reçu {receipt.receipt_number} enregistré :\n{path}")
+        messages.inform(
+            self, "Duplicata", f"Duplicata du reçu {receipt.receipt_number} enregistré :\n{path}"
+        )
 
 
 def save_receipt(data_dir: Path, filename: str, pdf: bytes) -> Path:
@@ -208,14 +243,20 @@ class PremisesTab(QWidget):
         self.tree.setHeaderLabels(["Élément", "Détail", "Depuis", "Jusqu'au"])
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.readings_title = QLabel("Sélectionnez un compteur pour voir ses relèves.")
-        self.readings_model: ListTableModel[ReadingLine] = ListTableModel([
-            Column("Date", lambda r: day(r.reading_date)),
-            Column("Index", lambda r: str(r.index_value), True),
-            Column("Consommation", lambda r: "" if r.consumption is None else str(r.consumption), True),
-            Column("Type", lambda r: label(r.kind)),
-            Column("Source", lambda r: label(r.source)),
-            Column("Saisi par", lambda r: r.recorded_by),
-        ])
+        self.readings_model: ListTableModel[ReadingLine] = ListTableModel(
+            [
+                Column("Date", lambda r: day(r.reading_date)),
+                Column("Index", lambda r: str(r.index_value), True),
+                Column(
+                    "Consommation",
+                    lambda r: "" if r.consumption is None else str(r.consumption),
+                    True,
+                ),
+                Column("Type", lambda r: label(r.kind)),
+                Column("Source", lambda r: label(r.source)),
+                Column("Saisi par", lambda r: r.recorded_by),
+            ]
+        )
         self.readings = table(self.readings_model, "readings")
         bottom = QWidget()
         column = QVBoxLayout(bottom)
@@ -236,8 +277,12 @@ class PremisesTab(QWidget):
             top = QTreeWidgetItem(["Propriété", premise.address])
             self.tree.addTopLevelItem(top)
             for connection in premise.connections:
-                branch = QTreeWidgetItem([f"Branchement {label(connection.energy).lower()}",
-                                          f"{connection.reference} · {label(connection.status)}"])
+                branch = QTreeWidgetItem(
+                    [
+                        f"Branchement {label(connection.energy).lower()}",
+                        f"{connection.reference} · {label(connection.status)}",
+                    ]
+                )
                 top.addChild(branch)
                 for meter in connection.meters:
                     last = meter.last_reading
@@ -246,15 +291,28 @@ class PremisesTab(QWidget):
                         detail += f" · n° STS {meter.sts_drn}"
                     if last:
                         detail += f" · dernier index {last.index_value} le {day(last.reading_date)}"
-                    item = QTreeWidgetItem(["Compteur", detail, day(meter.installed_on), day(meter.removed_on)])
+                    item = QTreeWidgetItem(
+                        ["Compteur", detail, day(meter.installed_on), day(meter.removed_on)]
+                    )
                     item.setData(0, Qt.ItemDataRole.UserRole, meter)
                     branch.addChild(item)
                     first_meter = first_meter or item
                 for contract in connection.contracts:
-                    holder = "ce client" if contract.is_this_customer else f"compte {contract.account_number}"
-                    branch.addChild(QTreeWidgetItem([
-                        "Abonnement", f"{contract.number} · {contract.tariff_name} · {holder} · {label(contract.status)}",
-                        day(contract.start_date), day(contract.end_date)]))
+                    holder = (
+                        "ce client"
+                        if contract.is_this_customer
+                        else f"compte {contract.account_number}"
+                    )
+                    branch.addChild(
+                        QTreeWidgetItem(
+                            [
+                                "Abonnement",
+                                f"{contract.number} · {contract.tariff_name} · {holder} · {label(contract.status)}",
+                                day(contract.start_date),
+                                day(contract.end_date),
+                            ]
+                        )
+                    )
         self.tree.expandAll()
         if first_meter is not None:
             self.tree.setCurrentItem(first_meter)
@@ -265,8 +323,11 @@ class PremisesTab(QWidget):
             return
         self.readings_title.setText(f"Relèves du compteur {meter.serial}")
         ctx = self.shell.ctx
-        self.shell.runner.submit(lambda: meter_readings(ctx, meter.meter_id),
-                                 on_success=self.readings_model.set_rows, parent=self)
+        self.shell.runner.submit(
+            lambda: meter_readings(ctx, meter.meter_id),
+            on_success=self.readings_model.set_rows,
+            parent=self,
+        )
 
 
 class HistoryTab(QWidget):
@@ -274,21 +335,25 @@ class HistoryTab(QWidget):
         super().__init__()
         self.view = view
         self.shell = view.shell
-        self.model: ListTableModel[HistoryLine] = ListTableModel([
-            Column("Date", lambda h: moment(h.at)),
-            Column("Par", lambda h: h.username),
-            Column("Élément", lambda h: h.what),
-            Column("Opération", lambda h: h.operation),
-            Column("Champ", lambda h: h.field_label),
-            Column("Ancienne valeur", lambda h: h.old),
-            Column("Nouvelle valeur", lambda h: h.new),
-            Column("Motif", lambda h: h.reason),
-        ])
+        self.model: ListTableModel[HistoryLine] = ListTableModel(
+            [
+                Column("Date", lambda h: moment(h.at)),
+                Column("Par", lambda h: h.username),
+                Column("Élément", lambda h: h.what),
+                Column("Opération", lambda h: h.operation),
+                Column("Champ", lambda h: h.field_label),
+                Column("Ancienne valeur", lambda h: h.old),
+                Column("Nouvelle valeur", lambda h: h.new),
+                Column("Motif", lambda h: h.reason),
+            ]
+        )
         self.table = table(self.model, "history")
         self.restore = QPushButton("&Restaurer l'ancienne valeur")
         self.restore.setObjectName("restoreValue")
         self.restore.setEnabled(False)
-        self.restore.setToolTip("Possible pour les champs gérés par l'agence ; la restauration est elle-même tracée.")
+        self.restore.setToolTip(
+            "Possible pour les champs gérés par l'agence ; la restauration est elle-même tracée."
+        )
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.restore.clicked.connect(self._restore)
         layout = QVBoxLayout(self)
@@ -297,7 +362,9 @@ class HistoryTab(QWidget):
 
     def show_file(self, file: CustomerFile) -> None:
         ctx, customer_id = self.shell.ctx, file.identity.customer_id
-        self.shell.runner.submit(lambda: file_history(ctx, customer_id), on_success=self.model.set_rows, parent=self)
+        self.shell.runner.submit(
+            lambda: file_history(ctx, customer_id), on_success=self.model.set_rows, parent=self
+        )
 
     def _selection(self) -> None:
         index = self.table.currentIndex()
@@ -308,10 +375,17 @@ class HistoryTab(QWidget):
         if not index.isValid():
             return
         line = self.model.row(index.row())
-        if not messages.confirm(self, "Restaurer une valeur",
-                                f"Remettre « {line.field_label} » à « {line.old} » (au lieu de « {line.new} ») ?"):
+        if not messages.confirm(
+            self,
+            "Restaurer une valeur",
+            f"Remettre « {line.field_label} » à « {line.old} » (au lieu de « {line.new} ») ?",
+        ):
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(lambda: restore_value(ctx, line.entry_id, line.field),
-                                 on_success=lambda _r: self.view.refresh(),
-                                 on_failure=lambda error: show_error(self, error), parent=self, write=True)
+        self.shell.runner.submit(
+            lambda: restore_value(ctx, line.entry_id, line.field),
+            on_success=lambda _r: self.view.refresh(),
+            on_failure=lambda error: show_error(self, error),
+            parent=self,
+            write=True,
+        )

@@ -104,8 +104,10 @@ class CustomerFileView(QWidget):
     def refresh(self) -> None:
         ctx, customer_id = self.shell.ctx, self.customer_id
         self.shell.runner.submit(
-            lambda: load_customer_file(ctx, customer_id), on_success=self._show,
-            on_failure=lambda error: show_error(self, error), parent=self,
+            lambda: load_customer_file(ctx, customer_id),
+            on_success=self._show,
+            on_failure=lambda error: show_error(self, error),
+            parent=self,
         )
 
     def _show(self, file: CustomerFile) -> None:
@@ -115,10 +117,14 @@ class CustomerFileView(QWidget):
         currency = self.shell.ctx.installation.currency
         parts = []
         for account in file.accounts:
-            parts.append(f"Compte {account.formatted_number} : solde {currency.format_minor(account.balance_minor)}")
+            parts.append(
+                f"Compte {account.formatted_number} : solde {currency.format_minor(account.balance_minor)}"
+            )
         if file.balance_as_of:
-            parts.append(f"au {moment(self.shell.ctx.installation.local(file.balance_as_of))} "
-                         "(dernière synchronisation)")
+            parts.append(
+                f"au {moment(self.shell.ctx.installation.local(file.balance_as_of))} "
+                "(dernière synchronisation)"
+            )
         if identity.phones:
             parts.append(f"Tél. {identity.phones}")
         if file.accounts and file.accounts[0].billing_address:

@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDateEdit,
     QFormLayout,
     QGroupBox,
@@ -33,7 +32,7 @@ from app.services.customer_file import Identity
 from app.services.errors import ConcurrentEditError
 from app.services.labels import label
 from app.views import messages
-from app.views.forms import FieldErrors, FormDialog, combo
+from app.views.forms import FieldErrors, FormDialog, ValueCombo, combo
 from app.views.shell import Shell
 
 NO_DATE = QDate(1900, 1, 1)
@@ -44,7 +43,9 @@ class IdentityFields:
 
     def __init__(self, form: QFormLayout, errors: FieldErrors) -> None:
         self.kind = combo([(label(k), k) for k in CustomerKind])
-        self.civility = combo([("", None)] + [(label(c), c) for c in (Civility.MR, Civility.MRS, Civility.MISS)])
+        self.civility = combo(
+            [("", None)] + [(label(c), c) for c in (Civility.MR, Civility.MRS, Civility.MISS)]
+        )
         self.last_name = QLineEdit()
         self.first_name = QLineEdit()
         self.organisation_name = QLineEdit()
@@ -82,21 +83,21 @@ class IdentityFields:
         self._kind_changed()
 
     def _kind_changed(self) -> None:
-        person = self.kind.currentData() is CustomerKind.PERSON
+        person = self.kind.value() is CustomerKind.PERSON
         for widget in (self.civility, self.last_name, self.first_name, self.birth_date):
             self.form.setRowVisible(widget.parentWidget(), person)
         self.form.setRowVisible(self.organisation_name.parentWidget(), not person)
 
     def load(self, identity: IdentityInput) -> None:
-        self.kind.setCurrentIndex(self.kind.findData(identity.kind))
-        self.civility.setCurrentIndex(max(self.civility.findData(identity.civility), 0))
+        self.kind.set_value(identity.kind)
+        self.civility.set_value(identity.civility)
         self.last_name.setText(identity.last_name)
         self.first_name.setText(identity.first_name)
         self.organisation_name.setText(identity.organisation_name)
         self.mobile.setText(identity.mobile)
         self.phone.setText(identity.phone)
         self.email.setText(identity.email)
-        self.document_type.setCurrentIndex(max(self.document_type.findData(identity.id_document_type), 0))
+        self.document_type.set_value(identity.id_document_type)
         self.document_number.setText(identity.id_document_number)
         born = identity.birth_date
         self.birth_date.setDate(QDate(born.year, born.month, born.day) if born else NO_DATE)
@@ -105,15 +106,15 @@ class IdentityFields:
     def read(self) -> IdentityInput:
         born = self.birth_date.date()
         return IdentityInput(
-            kind=self.kind.currentData(),
-            civility=self.civility.currentData(),
+            kind=self.kind.value(),
+            civility=self.civility.value(),
             last_name=self.last_name.text(),
             first_name=self.first_name.text(),
             organisation_name=self.organisation_name.text(),
             phone=self.phone.text(),
             mobile=self.mobile.text(),
             email=self.email.text(),
-            id_document_type=self.document_type.currentData(),
+            id_document_type=self.document_type.value(),
             id_document_number=self.document_number.text(),
             birth_date=None if born == NO_DATE else date(born.year(), born.month(), born.day()),
             notes=self.notes.toPlainText(),
@@ -136,7 +137,12 @@ class EditIdentityDialog(FormDialog):
         self.fields.last_name.setFocus()
 
     def work(self) -> Callable[[], Any]:
-        ctx, customer_id, version, data = self.shell.ctx, self.identity.customer_id, self.identity.version, self.fields.read()
+        ctx, customer_id, version, data = (
+            self.shell.ctx,
+            self.identity.customer_id,
+            self.identity.version,
+            self.fields.read(),
+        )
         return lambda: update_identity(ctx, customer_id, version, data)
 
     def succeeded(self, result: Any) -> None:
@@ -147,10 +153,14 @@ class EditIdentityDialog(FormDialog):
         if not isinstance(error, ConcurrentEditError):
             super().refused(error)
             return
-        self.ok_button.setEnabled(True)
-        if messages.confirm(self, "Fiche modifiée entre-temps",
-                            f"{error.message}\n\nRecharger la fiche maintenant ? "
-                            "(Non : la fenêtre reste ouverte avec votre saisie.)", default_yes=True):
+        self.ready()
+        if messages.confirm(
+            self,
+            "Fiche modifiée entre-temps",
+            f"{error.message}\n\nRecharger la fiche maintenant ? "
+            "(Non : la fenêtre reste ouverte avec votre saisie.)",
+            default_yes=True,
+        ):
             self.stale.emit()
             self.reject()
 
@@ -171,7 +181,7 @@ class NewCustomerDialog(FormDialog):
         address = QGroupBox("Adresse de la propriété")
         address_form = QFormLayout(address)
         self.commune = combo([("", None)] + [(c.label, c.value) for c in communes(shell.ctx)])
-        self.street = QComboBox()
+        self.street = ValueCombo()
         self.street.setEditable(False)
         self.house_number = QLineEdit()
         self.house_number.setMaximumWidth(120)
@@ -194,24 +204,24 @@ class NewCustomerDialog(FormDialog):
 
     def _commune_changed(self) -> None:
         self.street.clear()
-        commune_id = self.commune.currentData()
+        commune_id = self.commune.value()
         if commune_id is None:
             return
-        self.street.addItem("(sans rue : préciser le complément)", None)
+        self.street.add("(sans rue : préciser le complément)", None)
         for choice in streets(self.shell.ctx, commune_id):
-            self.street.addItem(choice.label, choice.value)
+            self.street.add(choice.label, choice.value)
         self.street.setCurrentIndex(1 if self.street.count() > 1 else 0)
 
     def _input(self) -> NewCustomerInput:
         return NewCustomerInput(
             identity=self.fields.read(),
             address=AddressInput(
-                commune_id=self.commune.currentData(),
-                street_id=self.street.currentData(),
+                commune_id=self.commune.value(),
+                street_id=self.street.value(),
                 house_number=self.house_number.text(),
                 complement=self.complement.text(),
             ),
-            payment_mode=self.payment_mode.currentData(),
+            payment_mode=self.payment_mode.value(),
         )
 
     def work(self) -> Callable[[], Any]:
@@ -229,8 +239,11 @@ class NewCustomerDialog(FormDialog):
     def succeeded(self, result: Any) -> None:
         if isinstance(result, list):
             names = "\n".join(f"• {s.name} — {s.address} ({s.reason})" for s in result)
-            if messages.confirm(self, "Client peut-être déjà connu",
-                                f"Ce client ressemble à :\n{names}\n\nCréer quand même un nouveau client ?"):
+            if messages.confirm(
+                self,
+                "Client peut-être déjà connu",
+                f"Ce client ressemble à :\n{names}\n\nCréer quand même un nouveau client ?",
+            ):
                 self.confirmed_duplicates = True
                 self.attempt()
             return

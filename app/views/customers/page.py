@@ -79,7 +79,9 @@ class SearchTab(QWidget):
         top.addWidget(self.check_button)
         top.addWidget(self.export_button)
 
-        self.summary = QLabel("Tapez quelques lettres ou chiffres : les clients s'affichent au fil de la frappe.")
+        self.summary = QLabel(
+            "Tapez quelques lettres ou chiffres : les clients s'affichent au fil de la frappe."
+        )
         self.summary.setObjectName("searchSummary")
         self.model = SearchResultsModel(shell.ctx, shell.runner)
         self.table = ResultsTable()
@@ -134,8 +136,11 @@ class SearchTab(QWidget):
 
     def _searched(self, page: SearchPage) -> None:
         self.export_button.setEnabled(bool(page.hits))
-        self.summary.setText(page.summary.capitalize() if self.model.query else
-                             "Tapez quelques lettres ou chiffres : les clients s'affichent au fil de la frappe.")
+        self.summary.setText(
+            page.summary.capitalize()
+            if self.model.query
+            else "Tapez quelques lettres ou chiffres : les clients s'affichent au fil de la frappe."
+        )
         if page.hits:
             self.table.selectRow(0)
 
@@ -159,14 +164,17 @@ class SearchTab(QWidget):
 
     def export(self) -> None:
         query = self.model.query
-        path = messages.save_path(self, "Exporter les résultats", str(Path.home() / "clients.csv"),
-                                  "Fichiers CSV (*.csv)")
+        path = messages.save_path(
+            self, "Exporter les résultats", str(Path.home() / "clients.csv"), "Fichiers CSV (*.csv)"
+        )
         if not path:
             return
         ctx = self.shell.ctx
         self.shell.runner.submit(
             lambda: export_search_csv(ctx, query, Path(path)),
-            on_success=lambda n: messages.inform(self, "Export terminé", f"{n} client(s) exporté(s) dans {path}"),
+            on_success=lambda n: messages.inform(
+                self, "Export terminé", f"{n} client(s) exporté(s) dans {path}"
+            ),
             parent=self,
         )
 
@@ -215,7 +223,9 @@ class ClientsPage(QWidget):
             self.tabs.setCurrentWidget(self.files[customer_id])
             return self.files[customer_id]
         view = CustomerFileView(self.shell, customer_id)
-        view.title_changed.connect(lambda title, v=view: self.tabs.setTabText(self.tabs.indexOf(v), title))
+        view.title_changed.connect(
+            lambda title, v=view: self.tabs.setTabText(self.tabs.indexOf(v), title)
+        )
         self.files[customer_id] = view
         self.tabs.addTab(view, "Chargement…")
         self.tabs.setCurrentWidget(view)

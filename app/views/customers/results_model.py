@@ -109,12 +109,18 @@ class SearchResultsModel(QAbstractTableModel):
                 hit.accounts,
                 hit.phone,
                 hit.address,
-                f"{hit.matched_field} : {hit.matched_value}" if hit.matched_value else hit.matched_field,
+                f"{hit.matched_field} : {hit.matched_value}"
+                if hit.matched_value
+                else hit.matched_field,
             )[index.column()]
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,  # noqa: N802
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None
