@@ -265,11 +265,20 @@ class CreatedCustomer:
 
 def create_customer(ctx: ServiceContext, data: NewCustomerInput) -> CreatedCustomer:
     """Customer, account (numbered in the agency's series) and premise, all or nothing."""
-    identity = validate_identity(data.identity, ctx.installation.today())
     today = ctx.installation.today()
     agency_id = ctx.installation.agency_id
     with ctx.unit_of_work() as uow:
-        validate_address(uow.session, data.address)
+        errors: dict[str, str] = {}
+        try:
+            identity = validate_identity(data.identity, today)
+        except ValidationError as error:
+            errors |= error.fields
+        try:
+            validate_address(uow.session, data.address)
+        except ValidationError as error:
+            errors |= error.fields
+        if errors:
+            raise ValidationError(errors)
         customer = Customer(
             agency_id=agency_id,
             **{field: getattr(identity, field) for field in IdentityInput.__dataclass_fields__},

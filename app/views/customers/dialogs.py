@@ -84,7 +84,7 @@ class PaymentDialog(FormDialog):
         self.account.currentIndexChanged.connect(self._load_invoices)
         self._load_invoices()
         self.amount.setFocus()
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(600)
 
     def _load_invoices(self) -> None:
         account_id, ctx = self.account.value(), self.shell.ctx
@@ -233,7 +233,7 @@ class OccupantDialog(FormDialog):
         self.account_number.textEdited.connect(
             lambda text: self._check_number() if len(digits_only(text)) == 14 else self.arriving_name.clear())
         self._connection_changed()
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(720)
 
     def _connection_changed(self) -> None:
         connection: ConnectionInfo | None = self.connection.value()

@@ -1,0 +1,169 @@
+"""Customer search and file opening on a large demo database (e.g. 1,000,000 customers).
+
+Service level: every keystroke of realistic queries (names, partial names, account numbers,
+meter serials and STS numbers, phones, streets) → p50 / p95 / max. Screen level (offscreen Qt):
+time from the typing pause to the first results in the table, time to open a customer file,
+resident memory after browsing 100 files.
+
+    python bench/bench_search.py --database-url sqlite:////path/guichet.sqlite3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+import uuid
+
+import psutil
+from sqlalchemy import func, select
+
+from app.models import Account, Customer, Meter, Premise
+from app.models.database import Database
+from app.models.enums import MeterPayment
+from app.services.customer_file import load_customer_file
+from app.services.identifiers import format_account_number
+from app.services.installation import load_installation
+from app.services.search import format_phone, search_customers
+from app.settings import Settings
+
+
+def _samples(db: Database, rng: random.Random, count: int) -> dict[str, list[str]]:
+    with db.reading() as session:
+        total = session.scalar(select(func.count()).select_from(Customer)) or 0
+        picks = [rng.randrange(total) for _ in range(count)]
+        customers = [session.scalars(select(Customer).order_by(Customer.id).offset(p).limit(1)).one() for p in picks[:count]]
+        ids = [c.id for c in customers]
+        accounts = list(session.scalars(select(Account).where(Account.customer_id.in_(ids))))
+        meters = list(session.scalars(select(Meter).where(Meter.payment == MeterPayment.POSTPAID).limit(2000)))
+        prepaid = list(session.scalars(select(Meter).where(Meter.payment == MeterPayment.PREPAID).limit(2000)))
+        premises = list(session.scalars(select(Premise).where(Premise.id.in_([a.billing_premise_id for a in accounts]))))
+        streets = [f"{p.house_number} {p.street.name} {p.commune.name}" for p in premises if p.street]
+    people = [c for c in customers if c.last_name]
+    return {
+        "full names": [f"{c.first_name} {c.last_name}" for c in people[:10]],
+        "partial names": [f"{c.last_name[:4]} {c.first_name[:3]}" for c in people[10:20]],
+        "account numbers": [format_account_number(a.number) for a in accounts[:10]],
+        "meter serials": [m.serial for m in rng.sample(meters, 5)] + [m.sts_drn or "" for m in rng.sample(prepaid, 5)],
+        "phones": [format_phone(c.mobile) for c in customers[20:30]],
+        "streets": streets[:10],
+    }
+
+
+def _keystrokes(query: str) -> list[str]:
+    return [query[:n] for n in range(2, len(query) + 1) if query[n - 1] != " "]
+
+
+def service_level(ctx: object, samples: dict[str, list[str]]) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    for kind, queries in samples.items():
+        for query in queries:
+            for typed in _keystrokes(query):
+                started = time.perf_counter()
+                search_customers(ctx, typed)  # type: ignore[arg-type]
+                timings.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _report(title: str, values: list[float]) -> None:
+    values = sorted(values)
+    p95 = values[max(0, int(len(values) * 0.95) - 1)]
+    print(f"  {title:<18} n={len(values):>4}  p50 {statistics.median(values):6.1f} ms  "
+          f"p95 {p95:6.1f} ms  max {values[-1]:6.1f} ms")
+
+
+def screen_level(ctx: object, samples: dict[str, list[str]], ids: list[uuid.UUID]) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.views.application import configure_application
+    from app.views.customers.page import ClientsPage
+    from app.views.shell import Shell
+    from app.views.tasks import TaskRunner
+
+    app = QApplication.instance() or QApplication([])
+    configure_application(app)  # type: ignore[arg-type]
+    runner = TaskRunner()
+    settings = Settings(central_url="off")
+    page = ClientsPage(Shell(settings, ctx, runner))  # type: ignore[arg-type]
+    page.resize(1200, 800)
+    page.show()
+
+    def wait(signal: object, timeout_ms: int = 10_000) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)  # type: ignore[attr-defined]
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        signal.disconnect(loop.quit)  # type: ignore[attr-defined]
+
+    first_results = []
+    for queries in samples.values():
+        for query in queries[:5]:
+            page.search_tab.box.setText(query)
+            started = time.perf_counter()
+            page.search_tab.run_search()
+            wait(page.search_tab.model.searched)
+            app.processEvents()
+            first_results.append((time.perf_counter() - started) * 1000)
+    _report("first results", first_results)
+
+    process = psutil.Process()
+    opens = []
+    rss_before = process.memory_info().rss
+    for customer_id in ids[:100]:
+        started = time.perf_counter()
+        view = page.open_file(customer_id)
+        wait(view.loaded)  # type: ignore[attr-defined]
+        app.processEvents()
+        opens.append((time.perf_counter() - started) * 1000)
+        page.close_tab(page.tabs.indexOf(view))
+        app.processEvents()
+    runner.shutdown()
+    app.processEvents()
+    _report("open file (screen)", opens)
+    print(f"  RSS after 100 files: {process.memory_info().rss / 2**20:.0f} MiB "
+          f"(before browsing {rss_before / 2**20:.0f} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-screen", action="store_true")
+    args = parser.parse_args()
+    db = Database(args.database_url)
+    settings = Settings(database_url=args.database_url, central_url="off")
+    from app.services.context import ServiceContext
+
+    ctx = ServiceContext(db, load_installation(db, settings))
+    with db.reading() as session:
+        customers = session.scalar(select(func.count()).select_from(Customer))
+    rng = random.Random(args.seed)
+    samples = _samples(db, rng, 60)
+    print(f"database {db.describe()} — {customers:,} customers")
+    search_customers(ctx, "warm up")
+    timings = service_level(ctx, samples)
+    print("search per keystroke (service level):")
+    for kind, values in timings.items():
+        _report(kind, values)
+    _report("all", [v for values in timings.values() for v in values])
+    with db.reading() as session:
+        ids = list(session.scalars(select(Customer.id).order_by(func.random()).limit(100)))
+    opens = []
+    for customer_id in ids:
+        started = time.perf_counter()
+        load_customer_file(ctx, customer_id)
+        opens.append((time.perf_counter() - started) * 1000)
+    print("customer file (service level):")
+    _report("open file", opens)
+    if not args.no_screen:
+        print("screen (offscreen Qt):")
+        screen_level(ctx, samples, ids)
+    print(f"process RSS {psutil.Process().memory_info().rss / 2**20:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
