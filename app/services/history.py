@@ -29,7 +29,7 @@ from app.services.context import ServiceContext
 from app.services.errors import BusinessError, NotFoundError
 from app.services.labels import TABLE_LABELS, field_label
 
-_MODELS = {mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers}
+_MODELS: dict[str, Any] = {mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers}
 _HIDDEN = {"id", "version", "created_at", "updated_at", "agency_id", "password_hash"}
 _OPERATIONS = {
     JournalOperation.INSERT: "création",
@@ -86,8 +86,8 @@ def _shown(session: Session, field: str, value: Any) -> str:
     if value is None or value == "":
         return "—"
     if field in ("commune_id", "street_id"):
-        model = Commune if field == "commune_id" else Street
-        row = session.get(model, uuid.UUID(str(value)))
+        key = uuid.UUID(str(value))
+        row = session.get(Commune, key) if field == "commune_id" else session.get(Street, key)
         return row.name if row else str(value)
     if isinstance(value, bool):
         return "oui" if value else "non"

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -138,7 +138,7 @@ def _index_rows(
         query = f"SELECT {columns} FROM {TABLE} WHERE {match} LIMIT :limit OFFSET :offset"
     else:
         query = f"SELECT {columns} FROM {TABLE} WHERE {match} ORDER BY {order} LIMIT :limit OFFSET :offset"
-    rows = session.execute(text(query), params | {"limit": limit, "offset": offset}).all()
+    rows = list(session.execute(text(query), params | {"limit": limit, "offset": offset}).all())
     return rows, total
 
 
@@ -175,7 +175,7 @@ def _prefix_range(column: Any, prefix: str) -> Any:
     return (column >= prefix) & (column < upper)
 
 
-def _number_lookups(prefix: str) -> list[tuple[str, Select[Any]]]:
+def _number_lookups(prefix: str) -> list[tuple[str, Any]]:
     code = prefix[:2]
     by_account = {
         "RC": (Payment.receipt_number, Payment.account_id, "Reçu"),

@@ -124,7 +124,7 @@ def run_gui(settings: Settings) -> int:
 
     startup.finished.connect(finish)
     app.setQuitOnLastWindowClosed(False)
-    app.lastWindowClosed.connect(lambda: startup.window is None or finish(0))
+    app.lastWindowClosed.connect(lambda: None if startup.window is None else finish(0))
     startup.start()
     app.exec()
     startup.shutdown()

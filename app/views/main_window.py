@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
                 return self.pages[key]
         raise KeyError(key)
 
-    def current_page(self) -> QWidget:
+    def current_page(self) -> QWidget | None:
         return self.stack.currentWidget()
 
     def focus_search(self) -> None:

@@ -104,7 +104,7 @@ def test_edit_the_identity_and_read_it_back(qtbot: QtBot, window: MainWindow, ho
     from app.views.customers.identity_dialogs import EditIdentityDialog
 
     view = open_file(qtbot, window, "kone helene")
-    qtbot.mouseClick(view.actions["edit"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.action_buttons["edit"], Qt.MouseButton.LeftButton)
     dialog = dialog_of(EditIdentityDialog)
     email = dialog.fields.email  # type: ignore[attr-defined]
     email.clear()
@@ -129,7 +129,7 @@ def test_a_stale_edit_is_refused_and_the_file_reloads(
     from app.views.customers.identity_dialogs import EditIdentityDialog
 
     view = open_file(qtbot, window, "kone helene")
-    qtbot.mouseClick(view.actions["edit"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.action_buttons["edit"], Qt.MouseButton.LeftButton)
     dialog = dialog_of(EditIdentityDialog)
     identity = load_customer_file(ctx, home.customer_id).identity
     update_identity(ctx, home.customer_id, identity.version,
@@ -170,7 +170,7 @@ def test_record_a_reading_with_the_unusual_check(
     from app.views.customers.dialogs import ReadingDialog
 
     view = open_file(qtbot, window, "kone helene")
-    qtbot.mouseClick(view.actions["reading"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.action_buttons["reading"], Qt.MouseButton.LeftButton)
     dialog = dialog_of(ReadingDialog)
     index = dialog.index  # type: ignore[attr-defined]
     assert index.value() == 220, "the last index is proposed"
@@ -202,7 +202,7 @@ def test_move_out_then_move_in_from_the_file(
     newcomer = create_customer(ctx, new_customer_input(ctx, last_name="Traoré", first_name="Moussa",
                                                        civility=Civility.MR, mobile="0505050505"))
     view = open_file(qtbot, window, "kone helene")
-    qtbot.mouseClick(view.actions["move"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.action_buttons["move"], Qt.MouseButton.LeftButton)
     dialog = dialog_of(OccupantDialog)
     assert dialog.leaving.isChecked() and "Résilier l'abonnement" in dialog.leaving.text()  # type: ignore[attr-defined]
     dialog.arriving.setChecked(True)  # type: ignore[attr-defined]

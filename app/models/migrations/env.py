@@ -1,6 +1,6 @@
 """Alembic environment: runs on the connection handed over by ``app.models.migrate``."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.types import TypeDecorator
@@ -12,7 +12,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column types as their storage type, so revisions never depend on app code."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl_instance

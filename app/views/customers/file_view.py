@@ -62,7 +62,7 @@ class CustomerFileView(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.actions: dict[str, QPushButton] = {}
+        self.action_buttons: dict[str, QPushButton] = {}
         buttons = QHBoxLayout()
         for key, text, keys, slot in (
             ("edit", "&Modifier", "Ctrl+E", self.edit_identity),
@@ -80,7 +80,7 @@ class CustomerFileView(QWidget):
                 shortcut.activated.connect(slot)
             button.clicked.connect(slot)
             button.setEnabled(False)
-            self.actions[key] = button
+            self.action_buttons[key] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
 
@@ -131,11 +131,11 @@ class CustomerFileView(QWidget):
             parts.append(file.accounts[0].billing_address)
         self.summary.setText(" · ".join(parts))
         meters = [c.current_meter for p in file.premises for c in p.connections if c.current_meter]
-        self.actions["edit"].setEnabled(True)
-        self.actions["pay"].setEnabled(bool(file.accounts))
-        self.actions["reading"].setEnabled(bool(meters))
-        self.actions["move"].setEnabled(any(p.connections for p in file.premises))
-        self.actions["meter"].setEnabled(bool(meters))
+        self.action_buttons["edit"].setEnabled(True)
+        self.action_buttons["pay"].setEnabled(bool(file.accounts))
+        self.action_buttons["reading"].setEnabled(bool(meters))
+        self.action_buttons["move"].setEnabled(any(p.connections for p in file.premises))
+        self.action_buttons["meter"].setEnabled(bool(meters))
         for widget in self.tab_widgets.values():
             widget.show_file(file)  # type: ignore[attr-defined]
         self.title_changed.emit(identity.display_name)

@@ -85,8 +85,13 @@ class IdentityFields:
     def _kind_changed(self) -> None:
         person = self.kind.value() is CustomerKind.PERSON
         for widget in (self.civility, self.last_name, self.first_name, self.birth_date):
-            self.form.setRowVisible(widget.parentWidget(), person)
-        self.form.setRowVisible(self.organisation_name.parentWidget(), not person)
+            self._row_visible(widget, person)
+        self._row_visible(self.organisation_name, not person)
+
+    def _row_visible(self, widget: QWidget, visible: bool) -> None:
+        holder = widget.parentWidget()
+        if holder is not None:
+            self.form.setRowVisible(holder, visible)
 
     def load(self, identity: IdentityInput) -> None:
         self.kind.set_value(identity.kind)

@@ -235,6 +235,8 @@ class ClientsPage(QWidget):
         if index <= 0:
             return
         widget = self.tabs.widget(index)
+        if widget is None:
+            return
         self.tabs.removeTab(index)
         self.files = {k: v for k, v in self.files.items() if v is not widget}
         widget.deleteLater()
