@@ -18,7 +18,9 @@ def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[s
 def test_db_upgrade_then_demo_then_refusal_on_a_full_database(tmp_path: Path) -> None:
     upgraded = run("db", "upgrade", data_dir=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "révision 0001" in upgraded.stdout
+    from app.models.migrate import HEAD
+
+    assert f"révision {HEAD} (dernière : {HEAD})" in upgraded.stdout
     demo = run("demo", "--customers", "120", "--as-of", "2026-11-15", data_dir=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "120 clients" in demo.stdout
