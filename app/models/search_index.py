@@ -73,9 +73,25 @@ def build_documents(session: Session, customer_ids: Iterable[uuid.UUID]) -> list
     ids = list(customer_ids)
     if not ids:
         return []
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))}
-    accounts: dict[uuid.UUID, list[Account]] = {}
-    for account in session.scalars(select(Account).where(Account.customer_id.in_(ids))):
+    customers = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Customer.id,
+                Customer.last_name,
+                Customer.first_name,
+                Customer.organisation_name,
+                Customer.phone,
+                Customer.mobile,
+            ).where(Customer.id.in_(ids))
+        )
+    }
+    accounts: dict[uuid.UUID, list[Any]] = {}
+    for account in session.execute(
+        select(Account.id, Account.customer_id, Account.number, Account.billing_premise_id).where(
+            Account.customer_id.in_(ids)
+        )
+    ):
         accounts.setdefault(account.customer_id, []).append(account)
     account_owner = {a.id: cid for cid, items in accounts.items() for a in items}
     premises_of: dict[uuid.UUID, set[uuid.UUID]] = {cid: set() for cid in ids}
