@@ -84,6 +84,13 @@ def screen_level(ctx: object, samples: dict[str, list[str]], ids: list[uuid.UUID
     from app.views.shell import Shell
     from app.views.tasks import TaskRunner
 
+    from app.views import messages
+
+    def report(_parent: object, title: str, text: str, details: str = "") -> None:
+        print(f"  !! {title}: {text}\n{details}")
+
+    messages.warn = report  # type: ignore[assignment]
+    messages.inform = lambda _parent, title, text: print(f"  {title}: {text}")  # type: ignore[assignment]
     app = QApplication.instance() or QApplication([])
     configure_application(app)  # type: ignore[arg-type]
     runner = TaskRunner()

@@ -46,6 +46,7 @@ FIELD_LABELS = {
 }
 _HUMAN_NUMBER = re.compile(r"^(DV|DI|FT|FC|CR|RC|RP|AB)\d*(-\d*)*$")
 _DIGITS_ONLY = re.compile(r"^[\d\s+().\-/]+$")
+_STOP_WORDS = frozenset({"de", "des", "du", "la", "le", "les", "et", "en", "au", "aux", "sur"})
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,13 @@ def plan_query(query: str) -> _Plan:
             return _Plan("empty", ())
         variants = dict.fromkeys((digits, normalise_phone(digits)))
         return _Plan("digits", tuple(variants))
-    words = tuple(w for w in normalise(stripped).split() if w)
-    return _Plan("words", words) if words else _Plan("empty", ())
+    words = [w for w in normalise(stripped).split() if w]
+    meaningful = [w for w in words if len(w) >= 2 and w not in _STOP_WORDS]
+    if meaningful:
+        # A single letter (a word being typed) or "de", "la"… would match half the base and make
+        # the index scan it: they are left out while other words narrow the search.
+        words = meaningful
+    return _Plan("words", tuple(dict.fromkeys(words))) if words else _Plan("empty", ())
 
 
 # --- the index, per database ---------------------------------------------------------------

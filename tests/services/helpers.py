@@ -72,7 +72,8 @@ def household(ctx: ServiceContext, readings: list[tuple[int, int]] | None = None
         contract = Contract(agency_id=agency, number=f"AB-T-{uuid.uuid4().hex[:8]}", account_id=created.account_id,
                             connection_id=connection.id, tariff_id=tariff.id, start_date=today - timedelta(days=400))
         session.add(contract)
-        for days_ago, index in readings or [(150, 100), (120, 130), (90, 160), (60, 190), (30, 220)]:
+        defaults = [(150, 100), (120, 130), (90, 160), (60, 190), (30, 220)]
+        for days_ago, index in defaults if readings is None else readings:
             day = today - timedelta(days=days_ago)
             session.add(MeterReading(agency_id=agency, meter_id=meter.id, reading_date=day, read_at=utcnow(),
                                      index_value=index, source=ReadingSource.AGENT, kind=ReadingKind.REGULAR))

@@ -93,3 +93,10 @@ def test_audit_records_who_changed_the_identity(ctx: ServiceContext) -> None:
     assert entry.changes["number"] == [None, number]
     assert entry.username == "système"
     assert created.account_number == number
+
+
+def test_a_meter_without_readings_has_an_empty_history(ctx: ServiceContext) -> None:
+    from app.services.customer_file import meter_readings
+
+    home = household(ctx, readings=[])
+    assert meter_readings(ctx, home.meter_id) == []

@@ -135,3 +135,9 @@ def test_a_damaged_index_is_rebuilt(own_demo: ServiceContext) -> None:
         assert search_index.rebuild(session.connection(), session) == 300
         session.commit()
     assert _ids(search_customers(demo, account.number)) == [customer.id]
+
+
+def test_a_letter_being_typed_does_not_widen_the_search() -> None:
+    assert search.plan_query("12 rue des j").terms == ("12", "rue")
+    assert search.plan_query("k").terms == ("k",)
+    assert search.plan_query("de la").terms == ("de", "la")
