@@ -391,6 +391,8 @@ def meter_readings(ctx: ServiceContext, meter_id: uuid.UUID, limit: int = 100) -
                 .limit(limit + 1)
             )
         )
+    if not rows:
+        return []
     counted = (
         ReadingKind.REGULAR,
         ReadingKind.ROLLOVER,
