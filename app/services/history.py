@@ -29,7 +29,9 @@ from app.services.context import ServiceContext
 from app.services.errors import BusinessError, NotFoundError
 from app.services.labels import TABLE_LABELS, field_label
 
-_MODELS: dict[str, Any] = {mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers}
+_MODELS: dict[str, Any] = {
+    mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers
+}
 _HIDDEN = {"id", "version", "created_at", "updated_at", "agency_id", "password_hash"}
 _OPERATIONS = {
     JournalOperation.INSERT: "création",

@@ -16,7 +16,7 @@ from app.models.capture import set_reason
 from app.models.enums import AccountStatus, PaymentMethod
 from app.models.ids import utcnow
 from app.services.context import ServiceContext
-from app.services.documents.receipt import ReceiptData, render_receipt
+from app.services.documents.receipt import ReceiptData
 from app.services.errors import BusinessError, NotFoundError, ValidationError
 from app.services.identifiers import format_account_number
 from app.services.labels import label
@@ -38,6 +38,13 @@ class IssuedReceipt:
     receipt_number: str
     pdf: bytes
     filename: str
+
+
+def _render(data: ReceiptData, *, duplicate: bool = False) -> bytes:
+    # reportlab takes a noticeable time to import: only when a receipt is printed.
+    from app.services.documents.receipt_pdf import render_receipt
+
+    return render_receipt(data, duplicate=duplicate)
 
 
 def outstanding_minor(session: Session, account: Account) -> int:
@@ -140,7 +147,7 @@ def record_payment(
         )
         session.add(payment)
         session.flush()
-        pdf = render_receipt(_receipt_data(ctx, session, payment))
+        pdf = _render(_receipt_data(ctx, session, payment))
         filename = f"recu-{payment.receipt_number}.pdf"
         document = Document(
             agency_id=ctx.installation.agency_id,
@@ -182,7 +189,7 @@ def reprint_receipt(ctx: ServiceContext, payment_id: uuid.UUID) -> IssuedReceipt
             assert document is not None
             set_reason(session, f"réimpression du reçu {payment.receipt_number} (duplicata)")
             document.reprint_count += 1
-        pdf = render_receipt(data, duplicate=True)
+        pdf = _render(data, duplicate=True)
         uow.commit()
         return IssuedReceipt(
             payment.id, payment.receipt_number, pdf, f"recu-{payment.receipt_number}-duplicata.pdf"

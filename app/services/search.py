@@ -48,11 +48,38 @@ _HUMAN_NUMBER = re.compile(r"^(DV|DI|FT|FC|CR|RC|RP|AB)\d*(-\d*)*$")
 _DIGITS_ONLY = re.compile(r"^[\d\s+().\-/]+$")
 #: Words in so many addresses that they cannot narrow a search (and would make the index merge
 #: hundreds of thousands of entries): left out whenever another word is typed.
-_STOP_WORDS = frozenset({
-    "de", "des", "du", "la", "le", "les", "et", "en", "au", "aux", "sur",
-    "rue", "avenue", "boulevard", "bd", "allee", "impasse", "chemin", "place", "cite", "villa",
-    "lot", "ilot", "appartement", "apt", "residence", "immeuble", "bat",
-})
+_STOP_WORDS = frozenset(
+    {
+        "de",
+        "des",
+        "du",
+        "la",
+        "le",
+        "les",
+        "et",
+        "en",
+        "au",
+        "aux",
+        "sur",
+        "rue",
+        "avenue",
+        "boulevard",
+        "bd",
+        "allee",
+        "impasse",
+        "chemin",
+        "place",
+        "cite",
+        "villa",
+        "lot",
+        "ilot",
+        "appartement",
+        "apt",
+        "residence",
+        "immeuble",
+        "bat",
+    }
+)
 
 
 @dataclass(frozen=True)

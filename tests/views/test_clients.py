@@ -117,7 +117,7 @@ def test_edit_the_identity_and_read_it_back(qtbot: QtBot, window: MainWindow, ho
     type_text(qtbot, email, "helene.kone@mail.example")
     with qtbot.waitSignal(view.loaded, timeout=10000):
         qtbot.keyClick(email, Qt.Key.Key_Return)
-    assert view.tab_widgets["identity"].values["E-mail"].text() == "helene.kone@mail.example"  # type: ignore[attr-defined]
+    assert view.tab("identity").values["E-mail"].text() == "helene.kone@mail.example"  # type: ignore[attr-defined]
 
 
 def test_a_stale_edit_is_refused_and_the_file_reloads(
@@ -156,7 +156,7 @@ def test_cash_a_payment_and_see_it_on_the_statement(
         qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert answers.shown[-1][1] == "Encaissement enregistré"
     assert answers.opened and Path(answers.opened[-1]).read_bytes().startswith(b"%PDF")
-    accounts = view.tab_widgets["accounts"]
+    accounts = view.tab("accounts")
     wait_idle(qtbot)
     payments = accounts.payments_model  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: payments.rowCount() == 1)
@@ -185,7 +185,7 @@ def test_record_a_reading_with_the_unusual_check(
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(index, Qt.Key.Key_Return)
     assert answers.shown[-1][1] == "Consommation inhabituelle"
-    premises = view.tab_widgets["premises"]
+    premises = view.tab("premises")
     qtbot.waitUntil(lambda: premises.readings_model.rowCount() == 6, timeout=10000)  # type: ignore[attr-defined]
     model = premises.readings_model  # type: ignore[attr-defined]
     assert (model.data(model.index(0, 1)), model.data(model.index(0, 2))) == ("900", "680")
@@ -248,8 +248,8 @@ def test_history_restores_an_agency_value(
     update_identity(ctx, home.customer_id, identity.version,
                     replace(IdentityInput.from_identity(identity), email="ancienne@mail.example"))
     view = open_file(qtbot, window, "kone helene")
-    history = view.tab_widgets["history"]
-    view.tabs.setCurrentWidget(history)
+    view.tabs.setCurrentIndex(3)
+    history = view.tab("history")
     model = history.model  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=10000)
     row = next(r for r in range(model.rowCount()) if model.row(r).field == "email" and model.row(r).operation == "modification")
@@ -257,7 +257,7 @@ def test_history_restores_an_agency_value(
     assert history.restore.isEnabled()  # type: ignore[attr-defined]
     with qtbot.waitSignal(view.loaded, timeout=10000):
         qtbot.mouseClick(history.restore, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert view.tab_widgets["identity"].values["E-mail"].text() == "—"  # type: ignore[attr-defined]
+    assert view.tab("identity").values["E-mail"].text() == "—"  # type: ignore[attr-defined]
 
 
 def test_export_the_results_to_csv(

@@ -231,7 +231,10 @@ class OccupantDialog(FormDialog):
         self.connection.currentIndexChanged.connect(self._connection_changed)
         self.account_number.editingFinished.connect(self._check_number)
         self.account_number.textEdited.connect(
-            lambda text: self._check_number() if len(digits_only(text)) == 14 else self.arriving_name.clear())
+            lambda text: (
+                self._check_number() if len(digits_only(text)) == 14 else self.arriving_name.clear()
+            )
+        )
         self._connection_changed()
         self.setMinimumWidth(720)
 

@@ -348,7 +348,9 @@ class HistoryTab(QWidget):
             ]
         )
         self.table = table(self.model, "history")
-        self.empty = QLabel("Aucune modification enregistrée pour ce dossier depuis sa reprise dans Guichet.")
+        self.empty = QLabel(
+            "Aucune modification enregistrée pour ce dossier depuis sa reprise dans Guichet."
+        )
         self.empty.setObjectName("hint")
         self.empty.hide()
         self.restore = QPushButton("&Restaurer l'ancienne valeur")

@@ -87,10 +87,14 @@ class CustomerFileView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("fileTabs")
         self.tab_widgets: dict[str, QWidget] = {}
+        self._holders: dict[str, QWidget] = {}
         for tab in FILE_TABS:
-            widget = tab.build(self)
-            self.tab_widgets[tab.key] = widget
-            self.tabs.addTab(widget, tab.title)
+            holder = QWidget()
+            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+            self._holders[tab.key] = holder
+            self.tabs.addTab(holder, tab.title)
+        self.tabs.currentChanged.connect(lambda index: self.tab(FILE_TABS[index].key))
+        self.tab(FILE_TABS[0].key)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -99,6 +103,20 @@ class CustomerFileView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.tabs, 1)
         self.refresh()
+
+    def tab(self, key: str) -> QWidget:
+        """The tab's content, built the first time it is needed (opening a file stays quick)."""
+        widget = self.tab_widgets.get(key)
+        if widget is None:
+            spec = next(t for t in FILE_TABS if t.key == key)
+            widget = spec.build(self)
+            self.tab_widgets[key] = widget
+            layout = self._holders[key].layout()
+            assert layout is not None
+            layout.addWidget(widget)
+            if self.file is not None:
+                widget.show_file(self.file)  # type: ignore[attr-defined]
+        return widget
 
     # --- loading -------------------------------------------------------------------------
     def refresh(self) -> None:
