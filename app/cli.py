@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--as-of", type=date.fromisoformat, help="date de référence AAAA-MM-JJ")
     demo.add_argument("--reset", action="store_true", help="vider la base d'abord")
 
+    search = commands.add_parser("search", help="index de recherche des clients")
+    search_commands = search.add_subparsers(dest="search_command", required=True)
+    search_commands.add_parser("rebuild", help="reconstruire l'index (s'il est endommagé)")
+
     db = commands.add_parser("db", help="base de données")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="mettre le schéma à jour")
@@ -112,6 +116,23 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from app.models import search_index
+    from app.services.installation import open_database
+
+    db = open_database(settings)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done:,} / {total:,} clients indexés".replace(",", " "), end="", flush=True)
+
+    with db.session() as session:
+        count = search_index.rebuild(session.connection(), session, progress)
+        session.commit()
+    print(f"\nIndex de recherche reconstruit : {count} clients en {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -135,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(settings, args)
         if args.command == "db":
             return _db(settings, args)
+        if args.command == "search":
+            return _search(settings, args)
     except GuichetError as error:
         print(error.message, file=sys.stderr)
         return 1

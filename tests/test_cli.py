@@ -29,6 +29,9 @@ def test_db_upgrade_then_demo_then_refusal_on_a_full_database(tmp_path: Path) ->
     assert "déjà des données" in again.stderr and "Traceback" not in again.stderr
     reset = run("demo", "--customers", "10", "--reset", data_dir=tmp_path)
     assert reset.returncode == 0, reset.stderr
+    rebuilt = run("search", "rebuild", data_dir=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Index de recherche reconstruit : 10 clients" in rebuilt.stdout
 
 
 def test_bad_configuration_is_a_clear_message(tmp_path: Path) -> None:
