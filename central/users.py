@@ -54,7 +54,7 @@ def _find(session: Session, username: str) -> User:
 
 
 def _codes(session: Session) -> dict[uuid.UUID, str]:
-    return dict(session.execute(select(Agency.id, Agency.code)).tuples().all())
+    return {row[0]: row[1] for row in session.execute(select(Agency.id, Agency.code))}
 
 
 def _info(user: User, codes: dict[uuid.UUID, str]) -> UserInfo:
