@@ -22,6 +22,22 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 _FIELDS = ("request_id", "agency", "method", "path", "status", "duration_ms", "client")
 
 
+def stamp_request_ids() -> None:
+    """Records made while a request is served carry its id, wherever they are formatted."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "_stamps_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id.get()
+        return record
+
+    factory._stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -30,9 +46,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        current = request_id.get()
-        if current is not None:
-            entry["request_id"] = current
         for name in _FIELDS:
             value = record.__dict__.get(name)
             if value is not None:
@@ -45,6 +58,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     level: str = "INFO", *, log_file: Path | None = None, to_stderr: bool = True
 ) -> None:
+    stamp_request_ids()
     root = logging.getLogger()
     root.setLevel(level.upper())
     for handler in list(root.handlers):

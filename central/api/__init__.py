@@ -18,6 +18,7 @@ from central.api.errors import install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
 from central.api.routes import admin, agency, reference, system
 from central.database import installation_currency, open_database
+from central.logs import stamp_request_ids
 from central.settings import CentralSettings
 
 DESCRIPTION = """Serveur central de Guichet (ODYSSEE Central) : référentiel, données des agences,
@@ -36,6 +37,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The application on ``db`` (opened from the settings, already migrated, when not given)."""
+    stamp_request_ids()
     database = db or open_database(settings, upgrade=False)
     owned = db is None
 
