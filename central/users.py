@@ -14,7 +14,6 @@ from app.models.database import Database
 from app.models.enums import Role
 from app.services.context import ROLE_LABELS, UnitOfWork
 from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.passwords import hash_password
 from central.actors import ADMINISTRATION
 from central.agencies import find_agency
 
@@ -34,6 +33,14 @@ class UserInfo:
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+
+def _hash(password: str) -> str:
+    # Imported here: app.services.passwords computes an Argon2 hash when imported (~0.4 s),
+    # which every server start would otherwise pay.
+    from app.services.passwords import hash_password
+
+    return hash_password(password)
 
 
 def _check_password(password: str) -> None:
@@ -90,7 +97,7 @@ def add_user(
             username=username,
             full_name=full_name.strip(),
             role=role,
-            password_hash=hash_password(password),
+            password_hash=_hash(password),
             agency_id=agency_id,
         )
         session.add(user)
@@ -122,5 +129,5 @@ def set_active(db: Database, username: str, active: bool) -> UserInfo:
 def set_password(db: Database, username: str, password: str) -> None:
     _check_password(password)
     with UnitOfWork(db, ADMINISTRATION) as uow:
-        _find(uow.session, username).password_hash = hash_password(password)
+        _find(uow.session, username).password_hash = _hash(password)
         uow.commit()
