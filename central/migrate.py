@@ -4,6 +4,7 @@ each with its version table (``alembic_version`` and ``alembic_version_central``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -12,9 +13,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from app.models import migrate as shared
+from central.models import CentralBase
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version_central"
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Autogenerate looks at central's own tables only, never at the shared schema."""
+    if type_ == "table":
+        return name in CentralBase.metadata.tables
+    return True
 
 
 def alembic_config() -> Config:

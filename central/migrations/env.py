@@ -5,19 +5,13 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.types import TypeDecorator
 
+from central.migrate import include_name
 from central.models import CentralBase
 
 VERSION_TABLE = "alembic_version_central"
 
 config = context.config
 target_metadata = CentralBase.metadata
-
-
-def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Autogenerate looks at central's own tables only, never at the shared schema."""
-    if type_ == "table":
-        return name in target_metadata.tables
-    return True
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
