@@ -13,23 +13,26 @@ table and set of columns, each checked against the version the change was comput
 from __future__ import annotations
 
 import json
-import operator
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+)
 
 from app.models import AuditEntry, Base, SyncJournalEntry
 from app.models.base import SCHEMA_VERSION
-from app.models.bulk import BulkLoader
 from app.models.capture import Actor
 from app.models.enums import JournalOperation
 from app.models.types import ScaledDecimal
 from app.services.errors import ConcurrentEditError
+from central.copying import FastLoader
 from central.ids import IdMaker
 from central.jsonish import json_converter, jsonable
 from central.models import CentralBase
@@ -39,37 +42,6 @@ _JOURNAL_COLUMNS = (
     '"transaction_id", "at", "agency_id", "table_name", "row_id", "operation", '
     '"base_version", "new_version", "changes", "schema_version"'
 )
-
-
-class FastLoader(BulkLoader):
-    """``BulkLoader`` with rows taken by ``itemgetter`` and converters run only where the
-    dialect needs one; ``skip`` leaves columns to the database, ``raw`` takes values as given."""
-
-    def __init__(
-        self, table: Table, dialect: str, skip: Iterable[str] = (), raw: Iterable[str] = ()
-    ) -> None:
-        super().__init__(table, dialect)
-        skipped, raws = set(skip), set(raw)
-        self.columns = [c for c in self.columns if c not in skipped]
-        self.converters = [
-            (name, None if name in raws else conv)
-            for name, conv in self.converters
-            if name not in skipped
-        ]
-        self._get = operator.itemgetter(*self.columns)
-        self._convert = [(i, conv) for i, (_, conv) in enumerate(self.converters) if conv]
-
-    def tuples(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        get, convert = self._get, self._convert
-        if not convert:
-            return [get(row) for row in rows]
-        out = []
-        for row in rows:
-            values = list(get(row))
-            for i, conv in convert:
-                values[i] = conv(values[i])
-            out.append(tuple(values))
-        return out
 
 
 @dataclass
@@ -187,7 +159,7 @@ class BulkWriter:
                 f"INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                 f"SELECT %s, %s, t.agency_id, '{table_name}', t.id, 'insert', 0, t.version, "
                 f"json_build_object({pairs}), {SCHEMA_VERSION} "
-                f'FROM "{table_name}" AS t WHERE t.id = ANY(%s) ORDER BY t.id'
+                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id'
             )
         _execute(connection, self._sql[key], [transaction_id, now, [r["id"] for r in rows]])
 
@@ -206,8 +178,8 @@ class BulkWriter:
             if key not in self._sql:
                 types = [table.c[c].type.compile(dialect=connection.dialect) for c in columns]
                 arrays = ", ".join(
-                    ["%s::uuid[]", "%s::integer[]"]
-                    + [f"%s::{t}[]" for t in types] + [f"%s::{t}[]" for t in types]
+                    ["%b::uuid[]", "%b::integer[]"]
+                    + [f"%b::{t}[]" for t in types] + [f"%b::{t}[]" for t in types]
                 )
                 names = ", ".join(
                     ["_id", "_base"] + [f'"{c}"' for c in columns] + [f'"_old_{c}"' for c in columns]
@@ -241,7 +213,10 @@ class BulkWriter:
             connection,
             "INSERT INTO audit_entry (id, at, agency_id, user_id, username, transaction_id, "
             "table_name, row_id, operation, changes, reason) "
-            "SELECT gen_random_uuid(), j.at, j.agency_id, %s, %s, j.transaction_id, j.table_name, "
+            # The audit id is the transaction id (time-ordered) with the journal seq as its
+            # tail: unique, and it keeps the audit index filling in order.
+            "SELECT overlay(j.transaction_id::text PLACING lpad(to_hex(j.seq), 12, '0') "
+            "FROM 25 FOR 12)::uuid, j.at, j.agency_id, %s, %s, j.transaction_id, j.table_name, "
             "j.row_id, j.operation, j.changes, %s FROM sync_journal AS j "
             "WHERE j.transaction_id = %s ORDER BY j.seq",
             [actor.user_id, actor.username, reason[:200], transaction_id],

@@ -186,25 +186,21 @@ def _write(
     now: datetime,
     outcome: ChunkOutcome,
 ) -> None:
+    """Rows are built first and numbered last: the number series row is the one lock chunks
+    share, so another chunk's transaction waits for this one only from here to its commit."""
     year = setup.issued_on.year
     label = setup.period.label
     ids = writer.ids
     ids.start_batch()
     changes = ChangeSet()
     ledger = []
-    first = reserve(connection, CentralSeries.CONSUMPTION_INVOICE, year, len(bills))
-    first_note = (
-        reserve(connection, CentralSeries.CREDIT_NOTE, year, outcome.credit_notes)
-        if outcome.credit_notes
-        else 0
-    )
     due = due_date(setup.issued_on, setup.payment_terms_days)
     deltas: dict[uuid.UUID, int] = {}
-    for offset, (bill, average) in enumerate(bills):
+    invoices: list[dict[str, object]] = []
+    for bill, average in bills:
         contract = bill.contract
-        number = format_number(CentralSeries.CONSUMPTION_INVOICE, year, first + offset)
-        outcome.numbers.append(number)
-        invoice, lines = invoice_rows(bill, number, label, setup.issued_on, due, ids, now)
+        invoice, lines = invoice_rows(bill, "", label, setup.issued_on, due, ids, now)
+        invoices.append(invoice)
         changes.insert("invoice", invoice)
         for line in lines:
             changes.insert("invoice_line", line)
@@ -216,10 +212,10 @@ def _write(
             {"billed_until": (contract.billed_until, bill.window.end)},
         )
         deltas[contract.account_id] = deltas.get(contract.account_id, 0) + invoice["total_minor"]
+    notes: list[dict[str, object]] = []
     for issued in (i for group in credited.values() for i in group):
-        number = format_number(CentralSeries.CREDIT_NOTE, year, first_note)
-        first_note += 1
-        note, lines = credit_note_rows(issued, number, setup.issued_on, ids, now)
+        note, lines = credit_note_rows(issued, "", setup.issued_on, ids, now)
+        notes.append(note)
         changes.insert("invoice", note)
         for line in lines:
             changes.insert("invoice_line", line)
@@ -229,7 +225,9 @@ def _write(
             {"status": (InvoiceStatus(row["status"]), InvoiceStatus.CREDITED)},
         )
         deltas[row["account_id"]] = deltas.get(row["account_id"], 0) + note["total_minor"]
-    add_balance_updates(connection, changes, deltas, now)
+    _number(connection, CentralSeries.CONSUMPTION_INVOICE, year, invoices, outcome.numbers)
+    _number(connection, CentralSeries.CREDIT_NOTE, year, notes, [])
+    add_balance_updates(connection, changes, deltas, now, recompute=False)
     writer.write(
         connection, changes, actor=BILLING, now=now, transaction_id=new_id(),
         reason=setup.reason, order=INSERT_ORDER,
@@ -237,12 +235,38 @@ def _write(
     writer.loader(BilledPeriod.__tablename__).load(connection, ledger)
 
 
+def _number(
+    connection: Connection,
+    series: CentralSeries,
+    year: int,
+    rows: list[dict[str, object]],
+    numbers: list[str],
+) -> None:
+    if not rows:
+        return
+    first = reserve(connection, series, year, len(rows))
+    for offset, row in enumerate(rows):
+        row["number"] = format_number(series, year, first + offset)
+        numbers.append(str(row["number"]))
+
+
 def add_balance_updates(
-    connection: Connection, changes: ChangeSet, deltas: dict[uuid.UUID, int], now: datetime
+    connection: Connection,
+    changes: ChangeSet,
+    deltas: dict[uuid.UUID, int],
+    now: datetime,
+    *,
+    recompute: bool = True,
 ) -> int:
-    """Account balances recomputed from what is stored, plus the rows about to be written."""
+    """Account balances moved by the rows about to be written: from a recomputation of what is
+    stored (``recompute``), or from the stored balance (the billing run: every writer of
+    invoices and payments keeps balances up to date, and ``balances refresh`` repairs drift)."""
     states = loading.accounts(connection, deltas, lock=True)
-    computed = loading.computed_balances(connection, deltas)
+    computed = (
+        loading.computed_balances(connection, deltas)
+        if recompute
+        else {account_id: state.balance_minor for account_id, state in states.items()}
+    )
     changed = 0
     for account_id, delta in deltas.items():
         state = states[account_id]

@@ -10,6 +10,7 @@ a contract leaves the selection once ``billed_until`` covers the period, and the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -91,8 +92,10 @@ class BillingEngine:
         *,
         chunk_size: int = 2000,
         payment_terms_days: int = 20,
+        workers: int = 2,
     ) -> None:
         self.db = db
+        self.workers = max(1, workers)
         self.currency = currency
         self.chunk_size = chunk_size
         self.payment_terms_days = payment_terms_days
@@ -152,30 +155,44 @@ class BillingEngine:
         fault: Fault | None,
         started: float,
     ) -> None:
+        """Chunks one after the other, or on PostgreSQL in ``workers`` threads: while one
+        chunk is written by the server, the next one is planned in Python (psycopg releases
+        the GIL while it waits). Pages are taken in id order under a lock; the number series
+        row makes the writes follow one another, so numbers stay gapless."""
         setup = BillingSetup(
             period, issued_on, tariffs, self.currency, self.payment_terms_days, run_id,
             reason=f"Facturation {period}" + (f" (lot {run_id})" if run_id else ""),
         )
-        writer = None if run_id is None else BulkWriter(self.db.dialect)
-        cursor: uuid.UUID | None = None
-        while postpaid:
-            with self._chunk_connection(writing=writer is not None) as connection:
-                contracts = contract_page(
-                    connection, after=cursor, limit=self.chunk_size, period_end=period.end,
-                    tariff_ids=postpaid, agency_id=agency_id, lock=writer is not None,
-                )
-                if not contracts:
-                    break
-                outcome = bill_chunk(connection, contracts, setup, writer, utcnow())
-                cursor = contracts[-1].id
-                if run_id is not None:
-                    _count_chunk(connection, run_id, outcome, cursor)
-                    if fault is not None:
-                        fault(report.chunks + 1)
-            report.add(outcome)
-            report.seconds = time.perf_counter() - started
-            if progress is not None:
-                progress(report)
+        writing = run_id is not None
+        state = _Progress(report, progress, started)
+        if not postpaid:
+            return
+
+        def work() -> None:
+            writer = BulkWriter(self.db.dialect) if writing else None
+            while not state.stop.is_set():
+                with self._chunk_connection(writing=writing) as connection:
+                    with state.pages:
+                        contracts = contract_page(
+                            connection, after=state.cursor, limit=self.chunk_size,
+                            period_end=period.end, tariff_ids=postpaid, agency_id=agency_id,
+                            lock=writing,
+                        )
+                        if not contracts:
+                            return
+                        state.cursor = contracts[-1].id
+                    outcome = bill_chunk(connection, contracts, setup, writer, utcnow())
+                    if run_id is not None:
+                        number = _count_chunk(connection, run_id, outcome, contracts[-1].id)
+                        if fault is not None:
+                            fault(number)
+                state.done(outcome)
+
+        workers = self.workers if writing and self.db.dialect == "postgresql" else 1
+        if workers == 1:
+            work()
+        else:
+            _run_in_threads(work, workers, state.stop)
         report.seconds = time.perf_counter() - started
 
     @contextmanager
@@ -247,9 +264,10 @@ def _agency_id(connection: Connection, code: str | None) -> uuid.UUID | None:
 
 def _count_chunk(
     connection: Connection, run_id: uuid.UUID, outcome: ChunkOutcome, cursor: uuid.UUID
-) -> None:
+) -> int:
+    """Adds the chunk to the run's counters (same transaction); returns the chunk's number."""
     run = BillingRun.__table__.c
-    connection.execute(
+    return int(connection.execute(
         update(BillingRun)
         .where(run.id == run_id)
         .values(
@@ -261,7 +279,54 @@ def _count_chunk(
             total_minor=run.total_minor + outcome.total_minor,
             last_contract_id=cursor,
         )
-    )
+        .returning(run.chunks)
+    ).scalar_one())
+
+
+class _Progress:
+    """What the workers share: the page cursor, the report, the stop signal."""
+
+    def __init__(self, report: BillingReport, progress: Progress | None, started: float) -> None:
+        self.report = report
+        self.progress = progress
+        self.started = started
+        self.cursor: uuid.UUID | None = None
+        self.pages = threading.Lock()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def done(self, outcome: ChunkOutcome) -> None:
+        with self._lock:
+            self.report.add(outcome)
+            self.report.seconds = time.perf_counter() - self.started
+            if self.progress is not None:
+                self.progress(self.report)
+
+
+def _run_in_threads(work: Callable[[], None], count: int, stop: threading.Event) -> None:
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised in the calling thread below
+            errors.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=guarded, name=f"billing-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except BaseException:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def recent_runs(db: Database, limit: int = 20) -> list[BillingRun]:

@@ -10,7 +10,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, String, and_, func, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
 
 from app.models import Account, Contract, Invoice, InvoiceLine, Meter, MeterReading, Payment
 from app.models.enums import InvoiceKind, InvoiceStatus, ReadingSource
@@ -26,6 +41,18 @@ _invoice = Invoice.__table__
 _line = InvoiceLine.__table__
 _account = Account.__table__
 _payment = Payment.__table__
+
+
+def among(
+    connection: Connection, column: ColumnElement[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter whatever the chunk
+    size, so the statement is parsed and planned once instead of carrying thousands of
+    placeholders."""
+    if connection.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(list(values))
 
 
 def contract_page(
@@ -47,7 +74,7 @@ def contract_page(
             c.end_date, c.billed_until, c.version, c.move_in_reading_id,
         )
         .where(
-            c.tariff_id.in_(list(tariff_ids)),
+            among(connection, c.tariff_id, tariff_ids),
             c.start_date <= period_end,
             or_(
                 c.billed_until.is_(None),
@@ -66,25 +93,40 @@ def contract_page(
         query = query.where(c.agency_id == agency_id)
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update(of=_contract)
-    return [ContractFacts._make(row) for row in connection.execute(query)]
+    return [ContractFacts._make(row) for row in connection.execute(query).all()]
 
 
 def ledger_states(
     connection: Connection, contract_ids: list[uuid.UUID], before_period: str
 ) -> dict[uuid.UUID, BillingState]:
-    """The latest billed period of each contract, as a billing state."""
+    """The latest billed period of each contract (before ``before_period``), as a state."""
     if not contract_ids:
         return {}
     led = _ledger.c
-    inner = _ledger.alias("later")
-    latest = (
-        select(func.max(inner.c.period))
-        .where(inner.c.contract_id == led.contract_id, inner.c.period < before_period)
-        .scalar_subquery()
-    )
-    query = select(_ledger).where(led.contract_id.in_(contract_ids), led.period == latest)
+    if connection.dialect.name == "postgresql":
+        # One backward step on the (contract, period) key per contract.
+        ids = select(
+            func.unnest(bindparam("ids", contract_ids, type_=postgresql.ARRAY(Uuid())))
+            .column_valued("contract_id")
+        ).subquery("wanted")
+        latest = (
+            select(_ledger)
+            .where(led.contract_id == ids.c.contract_id, led.period < before_period)
+            .order_by(led.period.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        query = select(latest).select_from(ids).join(latest, true())
+    else:
+        inner = _ledger.alias("later")
+        newest = (
+            select(func.max(inner.c.period))
+            .where(inner.c.contract_id == led.contract_id, inner.c.period < before_period)
+            .scalar_subquery()
+        )
+        query = select(_ledger).where(led.contract_id.in_(contract_ids), led.period == newest)
     states: dict[uuid.UUID, BillingState] = {}
-    for row in connection.execute(query).mappings():
+    for row in connection.execute(query).mappings().all():
         states[row["contract_id"]] = BillingState(
             end=_point(row, "end"),
             is_estimated=row["is_estimated"],
@@ -110,8 +152,8 @@ def meters_of(
         return found
     query = select(
         m.connection_id, m.id, m.digits, m.initial_index, m.installed_on, m.removed_on
-    ).where(m.connection_id.in_(list(connection_ids)))
-    for connection_id, *facts in connection.execute(query):
+    ).where(among(connection, m.connection_id, connection_ids))
+    for connection_id, *facts in connection.execute(query).all():
         found[connection_id].append(MeterFacts(*facts))
     return found
 
@@ -127,14 +169,14 @@ def real_readings(
     query = (
         select(r.id, r.meter_id, r.reading_date, r.index_value, type_coerce(r.kind, String))
         .where(
-            r.meter_id.in_(list(meter_ids)),
+            among(connection, r.meter_id, meter_ids),
             r.reading_date >= since,
             r.reading_date <= until,
             type_coerce(r.source, String) != ReadingSource.ESTIMATE.value,
         )
     )
     rank = KIND_RANK
-    for reading_id, meter_id, day, index, kind in connection.execute(query):
+    for reading_id, meter_id, day, index, kind in connection.execute(query).all():
         found[meter_id].append(Reading(reading_id, meter_id, day, index, rank[kind], False, kind))
     for own in found.values():
         own.sort(key=lambda x: (x.day, x.rank))
@@ -160,7 +202,7 @@ def estimated_invoices(
     rows = connection.execute(
         select(_invoice)
         .where(
-            i.contract_id.in_(list(since_by_contract)),
+            among(connection, i.contract_id, since_by_contract),
             i.kind == InvoiceKind.CONSUMPTION,
             i.status == InvoiceStatus.ISSUED,
             i.is_estimated.is_(True),
@@ -183,8 +225,9 @@ def invoice_lines(
     found: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if not invoice_ids:
         return found
-    query = select(_line).where(_line.c.invoice_id.in_(invoice_ids)).order_by(_line.c.position)
-    for row in connection.execute(query).mappings():
+    query = select(_line).where(among(connection, _line.c.invoice_id, invoice_ids)).order_by(
+        _line.c.position)
+    for row in connection.execute(query).mappings().all():
         found[row["invoice_id"]].append(dict(row))
     return found
 
@@ -203,11 +246,11 @@ def accounts(
 ) -> dict[uuid.UUID, AccountState]:
     a = _account.c
     query = select(a.id, a.agency_id, a.version, a.balance_minor, a.balance_as_of).where(
-        a.id.in_(list(account_ids))
+        among(connection, a.id, account_ids)
     )
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    return {row[0]: AccountState(*row) for row in connection.execute(query)}
+    return {row[0]: AccountState(*row) for row in connection.execute(query).all()}
 
 
 def computed_balances(
@@ -220,13 +263,13 @@ def computed_balances(
     if not ids:
         return owed
     invoiced = select(_invoice.c.account_id, func.sum(_invoice.c.total_minor)).where(
-        _invoice.c.account_id.in_(ids)
+        among(connection, _invoice.c.account_id, ids)
     ).group_by(_invoice.c.account_id)
-    for account_id, total in connection.execute(invoiced):
+    for account_id, total in connection.execute(invoiced).all():
         owed[account_id] += int(total or 0)
     paid = select(_payment.c.account_id, func.sum(_payment.c.amount_minor)).where(
-        _payment.c.account_id.in_(ids), _payment.c.is_cancelled.is_(False)
+        among(connection, _payment.c.account_id, ids), _payment.c.is_cancelled.is_(False)
     ).group_by(_payment.c.account_id)
-    for account_id, total in connection.execute(paid):
+    for account_id, total in connection.execute(paid).all():
         owed[account_id] -= int(total or 0)
     return owed

@@ -17,6 +17,13 @@ from central.billing.plan import ContractBill
 
 NewId = Callable[[], uuid.UUID]
 
+# Enum columns are written by value (plain strings are cheaper to convert in bulk).
+_CONSUMPTION = InvoiceKind.CONSUMPTION.value
+_CREDIT_NOTE = InvoiceKind.CREDIT_NOTE.value
+_ISSUED = InvoiceStatus.ISSUED.value
+_ESTIMATE = ReadingSource.ESTIMATE.value
+_REGULAR = ReadingKind.REGULAR.value
+
 
 def synced(new_id: NewId, agency_id: uuid.UUID | None, now: datetime) -> dict[str, Any]:
     return {"id": new_id(), "agency_id": agency_id, "version": 1, "created_at": now,
@@ -36,8 +43,8 @@ def invoice_rows(
     priced: PricedInvoice = bill.priced
     invoice = synced(new_id, contract.agency_id, now) | {
         "number": number,
-        "kind": InvoiceKind.CONSUMPTION,
-        "status": InvoiceStatus.ISSUED,
+        "kind": _CONSUMPTION,
+        "status": _ISSUED,
         "account_id": contract.account_id,
         "contract_id": contract.id,
         "works_quote_id": None,
@@ -56,7 +63,7 @@ def invoice_rows(
         synced(new_id, contract.agency_id, now) | {
             "invoice_id": invoice["id"],
             "position": position,
-            "kind": line.kind,
+            "kind": line.kind.value,
             "label": line.label,
             "quantity": line.quantity,
             "unit": line.unit,
@@ -82,8 +89,8 @@ def estimate_reading_row(
         "reading_date": end.day,
         "read_at": now,
         "index_value": end.value,
-        "source": ReadingSource.ESTIMATE,
-        "kind": ReadingKind.REGULAR,
+        "source": _ESTIMATE,
+        "kind": _REGULAR,
         "consumption": bill.estimated_units,
         "recorded_by": "facturation",
         "note": (
@@ -129,8 +136,8 @@ def credit_note_rows(
     row = original.row
     note = synced(new_id, row["agency_id"], now) | {
         "number": number,
-        "kind": InvoiceKind.CREDIT_NOTE,
-        "status": InvoiceStatus.ISSUED,
+        "kind": _CREDIT_NOTE,
+        "status": _ISSUED,
         "account_id": row["account_id"],
         "contract_id": row["contract_id"],
         "works_quote_id": None,
