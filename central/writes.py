@@ -42,6 +42,16 @@ _JOURNAL_COLUMNS = (
     '"transaction_id", "at", "agency_id", "table_name", "row_id", "operation", '
     '"base_version", "new_version", "changes", "schema_version"'
 )
+#: Ends a ``WITH j AS (INSERT INTO sync_journal … RETURNING *)``: the audit entries of those
+#: journal entries. The audit id is the transaction id (time-ordered) with the journal seq as
+#: its tail: unique, and the audit index fills in order.
+_AUDIT_FROM_JOURNAL = (
+    "INSERT INTO audit_entry (id, at, agency_id, user_id, username, transaction_id, "
+    "table_name, row_id, operation, changes, reason) "
+    "SELECT overlay(j.transaction_id::text PLACING lpad(to_hex(j.seq), 12, '0') FROM 25 FOR 12)"
+    "::uuid, j.at, j.agency_id, %s, %s, j.transaction_id, j.table_name, j.row_id, j.operation, "
+    "j.changes, %s FROM j ORDER BY j.seq"
+)
 
 
 @dataclass
@@ -113,31 +123,59 @@ class BulkWriter:
         transaction_id: uuid.UUID,
         reason: str = "",
         order: Sequence[str] = (),
+        last: Sequence[str] = (),
+        before_last: Callable[[Connection], None] | None = None,
     ) -> None:
-        """Inserts (tables in ``order`` first), updates, then their journal and audit entries."""
+        """Inserts (tables in ``order`` first), updates, and their journal and audit entries.
+
+        On PostgreSQL the entries of the tables in ``last`` are recorded after
+        ``before_last(connection)`` has run: a chunk numbers its invoices there, at the end of
+        its transaction, so that the number series lock is held only briefly."""
         names = list(order) + [t for t in changes.inserts if t not in set(order)]
+        if self.dialect != "postgresql":
+            if before_last is not None:
+                before_last(connection)
+            self._write_here(connection, changes, names, actor, now, transaction_id, reason)
+            return
+        audit = [actor.user_id, actor.username, reason[:200]]
+        for table in names:
+            if changes.inserts.get(table):
+                self.loader(table).load(connection, changes.inserts[table])
+        for table in names:
+            if changes.inserts.get(table) and table not in last:
+                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                         transaction_id, audit)
+        for table, updates in changes.updates.items():
+            if updates:
+                self._pg_update(connection, table, updates, now, transaction_id, audit)
+        if before_last is not None:
+            before_last(connection)
+        for table in last:
+            if changes.inserts.get(table):
+                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                         transaction_id, audit)
+
+    def _write_here(
+        self,
+        connection: Connection,
+        changes: ChangeSet,
+        names: list[str],
+        actor: Actor,
+        now: datetime,
+        transaction_id: uuid.UUID,
+        reason: str,
+    ) -> None:
         journal: list[dict[str, Any]] = []
         for table in names:
             rows = changes.inserts.get(table)
-            if not rows:
-                continue
-            self.loader(table).load(connection, rows)
-            if self.dialect == "postgresql":
-                self._pg_journal_inserts(connection, table, rows, now, transaction_id)
-            else:
+            if rows:
+                self.loader(table).load(connection, rows)
                 journal.extend(self._inserted_entries(table, rows))
         for table, updates in changes.updates.items():
-            if not updates:
-                continue
-            if self.dialect == "postgresql":
-                self._pg_update(connection, table, updates, now, transaction_id)
-            else:
+            if updates:
                 self._sqlite_update(connection, table, updates, now)
                 journal.extend(_updated_entries(table, updates))
-        if self.dialect == "postgresql":
-            self._pg_audit(connection, actor, transaction_id, reason)
-        else:
-            self._record(connection, journal, actor, now, transaction_id, reason)
+        self._record(connection, journal, actor, now, transaction_id, reason)
 
     # --- PostgreSQL: journal and audit built by the server --------------------------------
     def _pg_journal_inserts(
@@ -147,6 +185,7 @@ class BulkWriter:
         rows: list[dict[str, Any]],
         now: datetime,
         transaction_id: uuid.UUID,
+        audit: list[Any],
     ) -> None:
         key = ("insert", table_name)
         if key not in self._sql:
@@ -156,12 +195,14 @@ class BulkWriter:
                 if c.name not in _BOOKKEEPING
             )
             self._sql[key] = (
-                f"INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
+                f"WITH j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                 f"SELECT %s, %s, t.agency_id, '{table_name}', t.id, 'insert', 0, t.version, "
                 f"json_build_object({pairs}), {SCHEMA_VERSION} "
-                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id'
+                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id '
+                f"RETURNING *) {_AUDIT_FROM_JOURNAL}"
             )
-        _execute(connection, self._sql[key], [transaction_id, now, [r["id"] for r in rows]])
+        _execute(connection, self._sql[key],
+                 [transaction_id, now, [r["id"] for r in rows], *audit])
 
     def _pg_update(
         self,
@@ -170,6 +211,7 @@ class BulkWriter:
         updates: list[_Update],
         now: datetime,
         transaction_id: uuid.UUID,
+        audit: list[Any],
     ) -> None:
         table = self.tables[table_name]
         converters = dict(self.loader(table_name).converters)
@@ -194,33 +236,18 @@ class BulkWriter:
                     f"WITH v AS (SELECT * FROM unnest({arrays}) AS v({names})), "
                     f'u AS (UPDATE "{table_name}" AS t SET {assign}, "version" = v._base + 1, '
                     f'"updated_at" = %s FROM v WHERE t."id" = v._id AND t."version" = v._base '
-                    f'RETURNING t."id", t."agency_id") '
-                    f"INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
+                    f'RETURNING t."id", t."agency_id"), '
+                    f"j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                     f"SELECT %s, %s, u.agency_id, '{table_name}', u.id, 'update', v._base, "
                     f"v._base + 1, json_build_object({pairs}), {SCHEMA_VERSION} "
-                    f"FROM u JOIN v ON v._id = u.id ORDER BY u.id"
+                    f"FROM u JOIN v ON v._id = u.id ORDER BY u.id RETURNING *) "
+                    f"{_AUDIT_FROM_JOURNAL}"
                 )
             new = [_converted(converters[c], [item.changes[c][1] for item in items]) for c in columns]
             old = [_converted(converters[c], [item.changes[c][0] for item in items]) for c in columns]
             params = [[i.row_id for i in items], [i.base_version for i in items], *new, *old,
-                      now, transaction_id, now]
+                      now, transaction_id, now, *audit]
             _check(table_name, len(items), _execute(connection, self._sql[key], params))
-
-    def _pg_audit(
-        self, connection: Connection, actor: Actor, transaction_id: uuid.UUID, reason: str
-    ) -> None:
-        _execute(
-            connection,
-            "INSERT INTO audit_entry (id, at, agency_id, user_id, username, transaction_id, "
-            "table_name, row_id, operation, changes, reason) "
-            # The audit id is the transaction id (time-ordered) with the journal seq as its
-            # tail: unique, and it keeps the audit index filling in order.
-            "SELECT overlay(j.transaction_id::text PLACING lpad(to_hex(j.seq), 12, '0') "
-            "FROM 25 FOR 12)::uuid, j.at, j.agency_id, %s, %s, j.transaction_id, j.table_name, "
-            "j.row_id, j.operation, j.changes, %s FROM sync_journal AS j "
-            "WHERE j.transaction_id = %s ORDER BY j.seq",
-            [actor.user_id, actor.username, reason[:200], transaction_id],
-        )
 
     # --- SQLite: journal and audit built here ---------------------------------------------
     def _inserted_entries(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

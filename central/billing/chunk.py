@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -186,8 +187,9 @@ def _write(
     now: datetime,
     outcome: ChunkOutcome,
 ) -> None:
-    """Rows are built first and numbered last: the number series row is the one lock chunks
-    share, so another chunk's transaction waits for this one only from here to its commit."""
+    """Rows are built and written first, numbered last: the number series row is the one lock
+    chunks share (it keeps numbers gapless), so another chunk's transaction waits for this one
+    only from the numbering to its commit."""
     year = setup.issued_on.year
     label = setup.period.label
     ids = writer.ids
@@ -196,7 +198,7 @@ def _write(
     ledger = []
     due = due_date(setup.issued_on, setup.payment_terms_days)
     deltas: dict[uuid.UUID, int] = {}
-    invoices: list[dict[str, object]] = []
+    invoices: list[dict[str, Any]] = []
     for bill, average in bills:
         contract = bill.contract
         invoice, lines = invoice_rows(bill, "", label, setup.issued_on, due, ids, now)
@@ -212,7 +214,7 @@ def _write(
             {"billed_until": (contract.billed_until, bill.window.end)},
         )
         deltas[contract.account_id] = deltas.get(contract.account_id, 0) + invoice["total_minor"]
-    notes: list[dict[str, object]] = []
+    notes: list[dict[str, Any]] = []
     for issued in (i for group in credited.values() for i in group):
         note, lines = credit_note_rows(issued, "", setup.issued_on, ids, now)
         notes.append(note)
@@ -225,12 +227,19 @@ def _write(
             {"status": (InvoiceStatus(row["status"]), InvoiceStatus.CREDITED)},
         )
         deltas[row["account_id"]] = deltas.get(row["account_id"], 0) + note["total_minor"]
-    _number(connection, CentralSeries.CONSUMPTION_INVOICE, year, invoices, outcome.numbers)
-    _number(connection, CentralSeries.CREDIT_NOTE, year, notes, [])
+    for row in (*invoices, *notes):
+        row["number"] = f"~{row['id'].hex[-23:]}"  # unique until numbered, in this transaction
+
+    def number(connection: Connection) -> None:
+        _number(connection, CentralSeries.CONSUMPTION_INVOICE, year, invoices, outcome.numbers)
+        _number(connection, CentralSeries.CREDIT_NOTE, year, notes, [])
+        if connection.dialect.name == "postgresql":
+            _renumber(connection, [*invoices, *notes])
+
     add_balance_updates(connection, changes, deltas, now, recompute=False)
     writer.write(
         connection, changes, actor=BILLING, now=now, transaction_id=new_id(),
-        reason=setup.reason, order=INSERT_ORDER,
+        reason=setup.reason, order=INSERT_ORDER, last=("invoice",), before_last=number,
     )
     writer.loader(BilledPeriod.__tablename__).load(connection, ledger)
 
@@ -239,7 +248,7 @@ def _number(
     connection: Connection,
     series: CentralSeries,
     year: int,
-    rows: list[dict[str, object]],
+    rows: list[dict[str, Any]],
     numbers: list[str],
 ) -> None:
     if not rows:
@@ -247,7 +256,20 @@ def _number(
     first = reserve(connection, series, year, len(rows))
     for offset, row in enumerate(rows):
         row["number"] = format_number(series, year, first + offset)
-        numbers.append(str(row["number"]))
+        numbers.append(row["number"])
+
+
+def _renumber(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Gives the invoices already written (PostgreSQL) their numbers."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoice AS i SET number = v.number FROM unnest(%b::uuid[], %b::text[]) "
+            "AS v(id, number) WHERE i.id = v.id",
+            [[row["id"] for row in rows], [row["number"] for row in rows]],
+        )
+        assert cursor.rowcount == len(rows)
 
 
 def add_balance_updates(

@@ -249,7 +249,8 @@ def accounts(
         among(connection, a.id, account_ids)
     )
     if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+        # In id order: two chunks sharing an account wait for each other, never deadlock.
+        query = query.order_by(a.id).with_for_update()
     return {row[0]: AccountState(*row) for row in connection.execute(query).all()}
 
 
