@@ -111,8 +111,13 @@ def _prepare(
         args = ["agency", "ensure", agency_code, agency_name, "--credential-file", str(secret_file)]
         if agency_id is not None:
             args += ["--id", str(agency_id)]
-        done = subprocess.run(_command(data_dir, *args), capture_output=True, text=True,
-                              timeout=timeout, env=_environment(currency), check=False)
+        try:
+            done = subprocess.run(_command(data_dir, *args), capture_output=True, text=True,
+                                  timeout=timeout, env=_environment(currency), check=False)
+        except subprocess.TimeoutExpired as error:
+            raise EmbeddedCentralError(
+                f"Le serveur central local n'a pas pu être préparé en {timeout:g} s."
+            ) from error
         if done.returncode != 0:
             reason = (done.stderr.strip().splitlines() or ["raison inconnue"])[-1]
             raise EmbeddedCentralError(f"Le serveur central local n'a pas pu être préparé : {reason}")

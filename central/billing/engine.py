@@ -34,6 +34,8 @@ from central.writes import BulkWriter
 
 log = logging.getLogger(__name__)
 
+#: SQLite takes at most 32 766 parameters in a statement (IN lists of a chunk).
+SQLITE_MAX_CHUNK = 10_000
 #: Session-level PostgreSQL advisory lock: one billing run at a time on a database.
 _ADVISORY_KEY = 0x6775696368657401
 
@@ -71,8 +73,10 @@ class BillingReport:
         self.total_minor += outcome.total_minor
         self.credited_minor += outcome.credited_minor
         if outcome.numbers:
-            self.first_number = self.first_number or outcome.numbers[0]
-            self.last_number = outcome.numbers[-1]
+            # Chunks may report out of order (threads); numbers are zero-padded, so they sort.
+            first, last = outcome.numbers[0], outcome.numbers[-1]
+            self.first_number = min(self.first_number or first, first)
+            self.last_number = max(self.last_number or last, last)
 
     @property
     def per_second(self) -> float:
@@ -96,6 +100,8 @@ class BillingEngine:
     ) -> None:
         self.db = db
         self.workers = max(1, workers)
+        if db.dialect == "sqlite":
+            chunk_size = min(chunk_size, SQLITE_MAX_CHUNK)
         self.currency = currency
         self.chunk_size = chunk_size
         self.payment_terms_days = payment_terms_days
