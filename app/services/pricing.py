@@ -97,6 +97,14 @@ def band_label(band: Band, unit: str) -> str:
     return f"Consommation de {band.lower} à {band.upper} {unit}"
 
 
+def fixed_charge_label(share: Fraction) -> str:
+    if share == 1:
+        return "Prime fixe"
+    if share.denominator == 1:
+        return f"Prime fixe ({share.numerator} mois)"
+    return f"Prime fixe ({share.numerator}/{share.denominator} mois)"
+
+
 def price_consumption(
     terms: TariffTerms,
     quantity: int,
@@ -122,13 +130,7 @@ def price_consumption(
     if terms.fixed_charge_minor and fixed_charge_share > 0:
         share = Decimal(fixed_charge_share.numerator) / Decimal(fixed_charge_share.denominator)
         monthly = currency.from_minor(terms.fixed_charge_minor)
-        label = (
-            "Prime fixe"
-            if fixed_charge_share == 1
-            else (
-                f"Prime fixe ({fixed_charge_share.numerator}/{fixed_charge_share.denominator} mois)"
-            )
-        )
+        label = fixed_charge_label(fixed_charge_share)
         lines.append(
             _line(
                 InvoiceLineKind.FIXED_CHARGE,

@@ -1,0 +1,66 @@
+"""The central API: ``create_app(settings)`` builds the FastAPI application.
+
+Routers are plain ``APIRouter`` objects: ``create_app(settings, routers=[...])`` mounts more of
+them (the sync protocol adds its own this way) behind the same authentication, error format,
+logging and size limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+
+from app.models.database import Database
+from central.api.errors import install_error_handlers
+from central.api.middleware import BodyLimit, RequestContext
+from central.api.routes import admin, agency, reference, system
+from central.database import installation_currency, open_database
+from central.logs import stamp_request_ids
+from central.settings import CentralSettings
+
+DESCRIPTION = """Serveur central de Guichet (ODYSSEE Central) : référentiel, données des agences,
+facturation. Chaque requête porte un identifiant de connexion (`Authorization: Bearer …`) :
+celui d'une agence ne donne accès qu'aux données de cette agence."""
+
+
+def default_routers() -> list[APIRouter]:
+    return [system.router, reference.router, agency.router, admin.router]
+
+
+def create_app(
+    settings: CentralSettings,
+    *,
+    db: Database | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The application on ``db`` (opened from the settings, already migrated, when not given)."""
+    stamp_request_ids()
+    database = db or open_database(settings, upgrade=False)
+    owned = db is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            database.dispose()
+
+    app = FastAPI(
+        title="Guichet — serveur central",
+        description=DESCRIPTION,
+        version=system.package_version(),
+        lifespan=lifespan,
+        middleware=[
+            Middleware(RequestContext),
+            Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
+        ],
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.currency = installation_currency(database, settings)
+    install_error_handlers(app)
+    for router in (*default_routers(), *routers):
+        app.include_router(router)
+    return app

@@ -1,0 +1,342 @@
+"""``python -m central bill``: every postpaid contract with days left to bill in the period, in
+chunks of contracts taken by id (keyset), each chunk committed with its invoices.
+
+Memory is bounded by the chunk size. A run that fails leaves its committed chunks billed and is
+marked failed in the run ledger; running the period again bills the rest, and nothing twice:
+a contract leaves the selection once ``billed_until`` covers the period, and the
+(contract, period) ledger key refuses a second invoice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Connection, select, text, update
+
+from app.models import Agency
+from app.models.database import Database
+from app.models.ids import utcnow
+from app.services.errors import BusinessError, NotFoundError
+from app.services.money import Currency
+from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
+from central.billing.loading import contract_page
+from central.billing.period import ONE_DAY, Period
+from central.billing.tariffs import TariffBook
+from central.models import BillingRun, RunStatus
+from central.writes import BulkWriter
+
+log = logging.getLogger(__name__)
+
+#: SQLite takes at most 32 766 parameters in a statement (IN lists of a chunk).
+SQLITE_MAX_CHUNK = 10_000
+#: Session-level PostgreSQL advisory lock: one billing run at a time on a database.
+_ADVISORY_KEY = 0x6775696368657401
+
+
+@dataclass
+class BillingReport:
+    period: str
+    issued_on: date
+    agency_code: str | None
+    dry_run: bool
+    run_id: uuid.UUID | None = None
+    resumed_from: uuid.UUID | None = None
+    chunks: int = 0
+    contracts: int = 0
+    invoices: int = 0
+    credit_notes: int = 0
+    estimated: int = 0
+    total_excl_vat_minor: int = 0
+    vat_minor: int = 0
+    total_minor: int = 0
+    credited_minor: int = 0
+    first_number: str | None = None
+    last_number: str | None = None
+    seconds: float = 0.0
+    numbers: list[str] = field(default_factory=list, repr=False)
+
+    def add(self, outcome: ChunkOutcome) -> None:
+        self.chunks += 1
+        self.contracts += outcome.contracts
+        self.invoices += outcome.invoices
+        self.credit_notes += outcome.credit_notes
+        self.estimated += outcome.estimated
+        self.total_excl_vat_minor += outcome.total_excl_vat_minor
+        self.vat_minor += outcome.vat_minor
+        self.total_minor += outcome.total_minor
+        self.credited_minor += outcome.credited_minor
+        if outcome.numbers:
+            # Chunks may report out of order (threads); numbers are zero-padded, so they sort.
+            first, last = outcome.numbers[0], outcome.numbers[-1]
+            self.first_number = min(self.first_number or first, first)
+            self.last_number = max(self.last_number or last, last)
+
+    @property
+    def per_second(self) -> float:
+        return self.invoices / self.seconds if self.seconds else 0.0
+
+
+Progress = Callable[[BillingReport], None]
+#: Test hook called inside each chunk's transaction, before it commits (raise to simulate a crash).
+Fault = Callable[[int], None]
+
+
+class BillingEngine:
+    def __init__(
+        self,
+        db: Database,
+        currency: Currency,
+        *,
+        chunk_size: int = 2000,
+        payment_terms_days: int = 20,
+        workers: int = 2,
+    ) -> None:
+        self.db = db
+        self.workers = max(1, workers)
+        if db.dialect == "sqlite":
+            chunk_size = min(chunk_size, SQLITE_MAX_CHUNK)
+        self.currency = currency
+        self.chunk_size = chunk_size
+        self.payment_terms_days = payment_terms_days
+
+    def run(
+        self,
+        period: Period,
+        issued_on: date,
+        *,
+        agency_code: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        fault: Fault | None = None,
+    ) -> BillingReport:
+        if issued_on <= period.end:
+            raise BusinessError(
+                f"La période {period} n'est pas terminée : elle se facture à partir du "
+                f"{(period.end + ONE_DAY).isoformat()}."
+            )
+        report = BillingReport(period.label, issued_on, agency_code, dry_run)
+        started = time.perf_counter()
+        with self.db.reading() as session:
+            agency_id = _agency_id(session.connection(), agency_code)
+            tariffs = TariffBook.load(session)
+        postpaid = tariffs.postpaid_ids()
+        if dry_run:
+            self._loop(report, period, issued_on, agency_id, tariffs, postpaid, None, progress,
+                       None, started)
+            return report
+        with self._exclusive():
+            run_id, resumed = self._open_run(period, issued_on, agency_code)
+            report.run_id, report.resumed_from = run_id, resumed
+            log.info("billing run %s for %s started (agency %s)", run_id, period,
+                     agency_code or "toutes")
+            try:
+                self._loop(report, period, issued_on, agency_id, tariffs, postpaid, run_id,
+                           progress, fault, started)
+            except BaseException as error:
+                self._close_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+                log.exception("billing run %s failed after %d invoices", run_id, report.invoices)
+                raise
+            self._close_run(run_id, RunStatus.COMPLETED, "")
+        log.info("billing run %s completed: %d invoices in %.1f s", run_id, report.invoices,
+                 report.seconds)
+        return report
+
+    def _loop(
+        self,
+        report: BillingReport,
+        period: Period,
+        issued_on: date,
+        agency_id: uuid.UUID | None,
+        tariffs: TariffBook,
+        postpaid: list[uuid.UUID],
+        run_id: uuid.UUID | None,
+        progress: Progress | None,
+        fault: Fault | None,
+        started: float,
+    ) -> None:
+        """Chunks one after the other, or on PostgreSQL in ``workers`` threads: while one
+        chunk is written by the server, the next one is planned in Python (psycopg releases
+        the GIL while it waits). Pages are taken in id order under a lock; the number series
+        row makes the writes follow one another, so numbers stay gapless."""
+        setup = BillingSetup(
+            period, issued_on, tariffs, self.currency, self.payment_terms_days, run_id,
+            reason=f"Facturation {period}" + (f" (lot {run_id})" if run_id else ""),
+        )
+        writing = run_id is not None
+        state = _Progress(report, progress, started)
+        if not postpaid:
+            return
+
+        def work() -> None:
+            writer = BulkWriter(self.db.dialect) if writing else None
+            while not state.stop.is_set():
+                with self._chunk_connection(writing=writing) as connection:
+                    with state.pages:
+                        contracts = contract_page(
+                            connection, after=state.cursor, limit=self.chunk_size,
+                            period_end=period.end, tariff_ids=postpaid, agency_id=agency_id,
+                            lock=writing,
+                        )
+                        if not contracts:
+                            return
+                        state.cursor = contracts[-1].id
+                    outcome = bill_chunk(connection, contracts, setup, writer, utcnow())
+                    if run_id is not None:
+                        number = _count_chunk(connection, run_id, outcome, contracts[-1].id)
+                        if fault is not None:
+                            fault(number)
+                state.done(outcome)
+
+        workers = self.workers if writing and self.db.dialect == "postgresql" else 1
+        if workers == 1:
+            work()
+        else:
+            _run_in_threads(work, workers, state.stop)
+        report.seconds = time.perf_counter() - started
+
+    @contextmanager
+    def _chunk_connection(self, *, writing: bool) -> Iterator[Connection]:
+        if writing:
+            with self.db.engine.begin() as connection:
+                yield connection
+        else:
+            with self.db.reading() as session:
+                yield session.connection()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One run at a time on PostgreSQL (a crashed process releases the lock with its
+        connection). On SQLite the database write lock serialises chunks anyway."""
+        if self.db.dialect != "postgresql":
+            yield
+            return
+        with self.db.engine.connect() as connection:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": _ADVISORY_KEY}).scalar_one()
+            connection.commit()
+            if not got:
+                raise BusinessError("Une facturation est déjà en cours sur cette base : "
+                                    "attendez qu'elle se termine.")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY})
+                connection.commit()
+
+    def _open_run(
+        self, period: Period, issued_on: date, agency_code: str | None
+    ) -> tuple[uuid.UUID, uuid.UUID | None]:
+        with self.db.session() as session, session.begin():
+            unfinished = session.scalars(
+                select(BillingRun.id)
+                .where(
+                    BillingRun.period == period.label,
+                    BillingRun.agency_code.is_(None) if agency_code is None
+                    else BillingRun.agency_code == agency_code,
+                    BillingRun.status != RunStatus.COMPLETED,
+                )
+                .order_by(BillingRun.started_at.desc())
+            ).first()
+            run = BillingRun(period=period.label, agency_code=agency_code, issued_on=issued_on,
+                             resumed_from=unfinished)
+            session.add(run)
+            session.flush()
+            return run.id, unfinished
+
+    def _close_run(self, run_id: uuid.UUID, status: RunStatus, error: str) -> None:
+        with self.db.engine.begin() as connection:
+            connection.execute(
+                update(BillingRun)
+                .where(BillingRun.id == run_id)
+                .values(status=status, finished_at=utcnow(), error=error[:2000])
+            )
+
+
+def _agency_id(connection: Connection, code: str | None) -> uuid.UUID | None:
+    if code is None:
+        return None
+    found = connection.execute(select(Agency.id).where(Agency.code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"L'agence {code} n'existe pas.")
+    return found
+
+
+def _count_chunk(
+    connection: Connection, run_id: uuid.UUID, outcome: ChunkOutcome, cursor: uuid.UUID
+) -> int:
+    """Adds the chunk to the run's counters (same transaction); returns the chunk's number."""
+    run = BillingRun.__table__.c
+    return int(connection.execute(
+        update(BillingRun)
+        .where(run.id == run_id)
+        .values(
+            chunks=run.chunks + 1,
+            contracts=run.contracts + outcome.contracts,
+            invoices=run.invoices + outcome.invoices,
+            credit_notes=run.credit_notes + outcome.credit_notes,
+            estimated=run.estimated + outcome.estimated,
+            total_minor=run.total_minor + outcome.total_minor,
+            last_contract_id=cursor,
+        )
+        .returning(run.chunks)
+    ).scalar_one())
+
+
+class _Progress:
+    """What the workers share: the page cursor, the report, the stop signal."""
+
+    def __init__(self, report: BillingReport, progress: Progress | None, started: float) -> None:
+        self.report = report
+        self.progress = progress
+        self.started = started
+        self.cursor: uuid.UUID | None = None
+        self.pages = threading.Lock()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def done(self, outcome: ChunkOutcome) -> None:
+        with self._lock:
+            self.report.add(outcome)
+            self.report.seconds = time.perf_counter() - self.started
+            if self.progress is not None:
+                self.progress(self.report)
+
+
+def _run_in_threads(work: Callable[[], None], count: int, stop: threading.Event) -> None:
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised in the calling thread below
+            errors.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=guarded, name=f"billing-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except BaseException:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if errors:
+        raise errors[0]
+
+
+def recent_runs(db: Database, limit: int = 20) -> list[BillingRun]:
+    with db.reading() as session:
+        return list(
+            session.scalars(select(BillingRun).order_by(BillingRun.started_at.desc()).limit(limit))
+        )

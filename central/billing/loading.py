@@ -1,0 +1,276 @@
+"""The queries of one billing chunk: a page of contracts (keyset on id) and what billing needs
+around them, selected column by column (no ORM objects: memory stays proportional to a chunk)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
+
+from app.models import Account, Contract, Invoice, InvoiceLine, Meter, MeterReading, Payment
+from app.models.enums import InvoiceKind, InvoiceStatus, ReadingSource
+from central.billing.consumption import KIND_RANK, MeterFacts, Point, Reading
+from central.billing.plan import BillingState, ContractFacts
+from central.models import BilledPeriod
+
+_contract = Contract.__table__
+_meter = Meter.__table__
+_reading = MeterReading.__table__
+_ledger = BilledPeriod.__table__
+_invoice = Invoice.__table__
+_line = InvoiceLine.__table__
+_account = Account.__table__
+_payment = Payment.__table__
+
+
+def among(
+    connection: Connection, column: ColumnElement[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter whatever the chunk
+    size, so the statement is parsed and planned once instead of carrying thousands of
+    placeholders."""
+    if connection.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(list(values))
+
+
+def contract_page(
+    connection: Connection,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+    period_end: date,
+    tariff_ids: Collection[uuid.UUID],
+    agency_id: uuid.UUID | None,
+    lock: bool,
+) -> list[ContractFacts]:
+    """The next contracts (by id) under a postpaid tariff with days left to bill up to the end
+    of the period."""
+    c = _contract.c
+    query = (
+        select(
+            c.id, c.agency_id, c.account_id, c.connection_id, c.tariff_id, c.start_date,
+            c.end_date, c.billed_until, c.version, c.move_in_reading_id,
+        )
+        .where(
+            among(connection, c.tariff_id, tariff_ids),
+            c.start_date <= period_end,
+            or_(
+                c.billed_until.is_(None),
+                and_(
+                    c.billed_until < period_end,
+                    or_(c.end_date.is_(None), c.billed_until < c.end_date),
+                ),
+            ),
+        )
+        .order_by(c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(c.id > after)
+    if agency_id is not None:
+        query = query.where(c.agency_id == agency_id)
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update(of=_contract)
+    return [ContractFacts._make(row) for row in connection.execute(query).all()]
+
+
+def ledger_states(
+    connection: Connection, contract_ids: list[uuid.UUID], before_period: str
+) -> dict[uuid.UUID, BillingState]:
+    """The latest billed period of each contract (before ``before_period``), as a state."""
+    if not contract_ids:
+        return {}
+    led = _ledger.c
+    if connection.dialect.name == "postgresql":
+        # One backward step on the (contract, period) key per contract.
+        ids = select(
+            func.unnest(bindparam("ids", contract_ids, type_=postgresql.ARRAY(Uuid())))
+            .column_valued("contract_id")
+        ).subquery("wanted")
+        latest = (
+            select(_ledger)
+            .where(led.contract_id == ids.c.contract_id, led.period < before_period)
+            .order_by(led.period.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        query = select(latest).select_from(ids).join(latest, true())
+    else:
+        inner = _ledger.alias("later")
+        newest = (
+            select(func.max(inner.c.period))
+            .where(inner.c.contract_id == led.contract_id, inner.c.period < before_period)
+            .scalar_subquery()
+        )
+        query = select(_ledger).where(led.contract_id.in_(contract_ids), led.period == newest)
+    states: dict[uuid.UUID, BillingState] = {}
+    for row in connection.execute(query).mappings().all():
+        states[row["contract_id"]] = BillingState(
+            end=_point(row, "end"),
+            is_estimated=row["is_estimated"],
+            anchor=_point(row, "anchor"),
+            anchor_since=row["anchor_since"],
+        )
+    return states
+
+
+def _point(row: RowMapping, prefix: str) -> Point | None:
+    meter = row[f"{prefix}_meter_id"]
+    if meter is None:
+        return None
+    return Point(meter, row[f"{prefix}_day"], row[f"{prefix}_index"])
+
+
+def meters_of(
+    connection: Connection, connection_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[MeterFacts]]:
+    m = _meter.c
+    found: dict[uuid.UUID, list[MeterFacts]] = defaultdict(list)
+    if not connection_ids:
+        return found
+    query = select(
+        m.connection_id, m.id, m.digits, m.initial_index, m.installed_on, m.removed_on
+    ).where(among(connection, m.connection_id, connection_ids))
+    for connection_id, *facts in connection.execute(query).all():
+        found[connection_id].append(MeterFacts(*facts))
+    return found
+
+
+def real_readings(
+    connection: Connection, meter_ids: Collection[uuid.UUID], since: date, until: date
+) -> dict[uuid.UUID, list[Reading]]:
+    """Agent and customer readings of the meters on ``since``..``until``, in order per meter."""
+    r = _reading.c
+    found: dict[uuid.UUID, list[Reading]] = defaultdict(list)
+    if not meter_ids:
+        return found
+    query = (
+        select(r.id, r.meter_id, r.reading_date, r.index_value, type_coerce(r.kind, String))
+        .where(
+            among(connection, r.meter_id, meter_ids),
+            r.reading_date >= since,
+            r.reading_date <= until,
+            type_coerce(r.source, String) != ReadingSource.ESTIMATE.value,
+        )
+    )
+    rank = KIND_RANK
+    for reading_id, meter_id, day, index, kind in connection.execute(query).all():
+        found[meter_id].append(Reading(reading_id, meter_id, day, index, rank[kind], False, kind))
+    for own in found.values():
+        own.sort(key=lambda x: (x.day, x.rank))
+    return found
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    """An issued invoice with its lines, as rows (to credit it)."""
+
+    row: dict[str, Any]
+    lines: list[dict[str, Any]]
+
+
+def estimated_invoices(
+    connection: Connection, since_by_contract: Mapping[uuid.UUID, date]
+) -> dict[uuid.UUID, list[IssuedInvoice]]:
+    """Issued estimated consumption invoices of the contracts from their first estimated day."""
+    found: dict[uuid.UUID, list[IssuedInvoice]] = defaultdict(list)
+    if not since_by_contract:
+        return found
+    i = _invoice.c
+    rows = connection.execute(
+        select(_invoice)
+        .where(
+            among(connection, i.contract_id, since_by_contract),
+            i.kind == InvoiceKind.CONSUMPTION,
+            i.status == InvoiceStatus.ISSUED,
+            i.is_estimated.is_(True),
+        )
+        .order_by(i.period_start)
+    ).mappings().all()
+    chosen = [
+        dict(row) for row in rows
+        if row["period_start"] >= since_by_contract[row["contract_id"]]
+    ]
+    lines = invoice_lines(connection, [row["id"] for row in chosen])
+    for row in chosen:
+        found[row["contract_id"]].append(IssuedInvoice(row, lines.get(row["id"], [])))
+    return found
+
+
+def invoice_lines(
+    connection: Connection, invoice_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    found: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    if not invoice_ids:
+        return found
+    query = select(_line).where(among(connection, _line.c.invoice_id, invoice_ids)).order_by(
+        _line.c.position)
+    for row in connection.execute(query).mappings().all():
+        found[row["invoice_id"]].append(dict(row))
+    return found
+
+
+@dataclass(frozen=True)
+class AccountState:
+    id: uuid.UUID
+    agency_id: uuid.UUID | None
+    version: int
+    balance_minor: int
+    balance_as_of: datetime | None
+
+
+def accounts(
+    connection: Connection, account_ids: Collection[uuid.UUID], *, lock: bool
+) -> dict[uuid.UUID, AccountState]:
+    a = _account.c
+    query = select(a.id, a.agency_id, a.version, a.balance_minor, a.balance_as_of).where(
+        among(connection, a.id, account_ids)
+    )
+    if lock and connection.dialect.name == "postgresql":
+        # In id order: two chunks sharing an account wait for each other, never deadlock.
+        query = query.order_by(a.id).with_for_update()
+    return {row[0]: AccountState(*row) for row in connection.execute(query).all()}
+
+
+def computed_balances(
+    connection: Connection, account_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """What each account owes: every invoice (credit notes are negative) less every payment
+    that was not cancelled."""
+    ids = list(account_ids)
+    owed: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
+    if not ids:
+        return owed
+    invoiced = select(_invoice.c.account_id, func.sum(_invoice.c.total_minor)).where(
+        among(connection, _invoice.c.account_id, ids)
+    ).group_by(_invoice.c.account_id)
+    for account_id, total in connection.execute(invoiced).all():
+        owed[account_id] += int(total or 0)
+    paid = select(_payment.c.account_id, func.sum(_payment.c.amount_minor)).where(
+        among(connection, _payment.c.account_id, ids), _payment.c.is_cancelled.is_(False)
+    ).group_by(_payment.c.account_id)
+    for account_id, total in connection.execute(paid).all():
+        owed[account_id] -= int(total or 0)
+    return owed

@@ -1,0 +1,175 @@
+"""The rows one billed contract produces: the invoice and its lines, the estimate reading, the
+ledger row; and the credit note that cancels an issued invoice."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from app.models.enums import InvoiceKind, InvoiceStatus, ReadingKind, ReadingSource
+from app.services.pricing import PricedInvoice
+from central.billing.consumption import Point
+from central.billing.loading import IssuedInvoice
+from central.billing.plan import ContractBill
+
+NewId = Callable[[], uuid.UUID]
+
+# Enum columns are written by value (plain strings are cheaper to convert in bulk).
+_CONSUMPTION = InvoiceKind.CONSUMPTION.value
+_CREDIT_NOTE = InvoiceKind.CREDIT_NOTE.value
+_ISSUED = InvoiceStatus.ISSUED.value
+_ESTIMATE = ReadingSource.ESTIMATE.value
+_REGULAR = ReadingKind.REGULAR.value
+
+
+def synced(new_id: NewId, agency_id: uuid.UUID | None, now: datetime) -> dict[str, Any]:
+    return {"id": new_id(), "agency_id": agency_id, "version": 1, "created_at": now,
+            "updated_at": now}
+
+
+def invoice_rows(
+    bill: ContractBill,
+    number: str,
+    period: str,
+    issued_on: date,
+    due_on: date,
+    new_id: NewId,
+    now: datetime,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    contract = bill.contract
+    priced: PricedInvoice = bill.priced
+    invoice = synced(new_id, contract.agency_id, now) | {
+        "number": number,
+        "kind": _CONSUMPTION,
+        "status": _ISSUED,
+        "account_id": contract.account_id,
+        "contract_id": contract.id,
+        "works_quote_id": None,
+        "credited_invoice_id": None,
+        "period": period,
+        "period_start": bill.window.start,
+        "period_end": bill.window.end,
+        "issued_on": issued_on,
+        "due_on": due_on,
+        "total_excl_vat_minor": priced.total_excl_vat_minor,
+        "vat_minor": priced.vat_minor,
+        "total_minor": priced.total_minor,
+        "is_estimated": bill.is_estimated,
+    }
+    lines = [
+        synced(new_id, contract.agency_id, now) | {
+            "invoice_id": invoice["id"],
+            "position": position,
+            "kind": line.kind.value,
+            "label": line.label,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "unit_price": line.unit_price,
+            "amount_excl_vat_minor": line.amount_excl_vat_minor,
+            "vat_rate": line.vat_rate,
+            "vat_minor": line.vat_minor,
+            "amount_minor": line.amount_minor,
+        }
+        for position, line in enumerate(priced.lines, start=1)
+    ]
+    return invoice, lines
+
+
+def estimate_reading_row(
+    bill: ContractBill, new_id: NewId, now: datetime, average: Fraction
+) -> dict[str, Any]:
+    assert bill.estimate is not None
+    start, end = bill.estimate
+    days = (end.day - start.day).days
+    return synced(new_id, bill.contract.agency_id, now) | {
+        "meter_id": end.meter_id,
+        "reading_date": end.day,
+        "read_at": now,
+        "index_value": end.value,
+        "source": _ESTIMATE,
+        "kind": _REGULAR,
+        "consumption": bill.estimated_units,
+        "recorded_by": "facturation",
+        "note": (
+            f"Estimation : {bill.estimated_units} sur {days} jour(s) "
+            f"(moyenne {float(average):.3f} par jour)"
+        ),
+    }
+
+
+def _point_columns(prefix: str, point: Point | None) -> dict[str, Any]:
+    return {
+        f"{prefix}_meter_id": point.meter_id if point else None,
+        f"{prefix}_day": point.day if point else None,
+        f"{prefix}_index": point.value if point else None,
+    }
+
+
+def ledger_row(
+    bill: ContractBill, period: str, invoice_id: uuid.UUID, run_id: uuid.UUID | None
+) -> dict[str, Any]:
+    estimated = bill.is_estimated
+    return (
+        {
+            "contract_id": bill.contract.id,
+            "period": period,
+            "invoice_id": invoice_id,
+            "run_id": run_id,
+            "window_start": bill.window.start,
+            "window_end": bill.window.end,
+            "is_estimated": estimated,
+            "anchor_since": bill.anchor_since if estimated else None,
+        }
+        | _point_columns("base", bill.window.base)
+        | _point_columns("end", bill.end)
+        | _point_columns("anchor", bill.anchor if estimated else None)
+    )
+
+
+def credit_note_rows(
+    original: IssuedInvoice, number: str, issued_on: date, new_id: NewId, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A credit note mirroring ``original`` line by line (negative quantities and amounts)."""
+    row = original.row
+    note = synced(new_id, row["agency_id"], now) | {
+        "number": number,
+        "kind": _CREDIT_NOTE,
+        "status": _ISSUED,
+        "account_id": row["account_id"],
+        "contract_id": row["contract_id"],
+        "works_quote_id": None,
+        "credited_invoice_id": row["id"],
+        "period": row["period"],
+        "period_start": row["period_start"],
+        "period_end": row["period_end"],
+        "issued_on": issued_on,
+        "due_on": None,
+        "total_excl_vat_minor": -row["total_excl_vat_minor"],
+        "vat_minor": -row["vat_minor"],
+        "total_minor": -row["total_minor"],
+        "is_estimated": False,
+    }
+    lines = [
+        synced(new_id, row["agency_id"], now) | {
+            "invoice_id": note["id"],
+            "position": line["position"],
+            "kind": line["kind"],
+            "label": f"Avoir sur {row['number']} — {line['label']}"[:200],
+            "quantity": -line["quantity"],
+            "unit": line["unit"],
+            "unit_price": line["unit_price"],
+            "amount_excl_vat_minor": -line["amount_excl_vat_minor"],
+            "vat_rate": line["vat_rate"],
+            "vat_minor": -line["vat_minor"],
+            "amount_minor": -line["amount_minor"],
+        }
+        for line in original.lines
+    ]
+    return note, lines
+
+
+def due_date(issued_on: date, terms_days: int) -> date:
+    return issued_on + timedelta(days=terms_days)

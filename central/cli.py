@@ -1,0 +1,221 @@
+"""Command line: ``python -m central [options] COMMAND``.
+
+Exit codes: 0 done, 1 refused or failed (one French line on stderr, details in the log file),
+2 usage error. Never a traceback on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError as SettingsError
+from sqlalchemy.exc import OperationalError
+
+from app.models.enums import Role
+from app.services.errors import GuichetError
+from central.logs import configure_logging
+from central.settings import CentralSettings
+
+PROG = "python -m central"
+log = logging.getLogger("central.cli")
+
+_TRANSLATIONS = (
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+    (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+     r"argument \1 : choix invalide \2 (possibles : \3)"),
+    (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
+    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
+)
+
+
+def _french(message: str) -> str:
+    for pattern, replacement in _TRANSLATIONS:
+        translated, count = re.subn(pattern, replacement, message)
+        if count:
+            return translated
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog} : erreur d'utilisation : {_french(message)} (voir --help)",
+              file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _period(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"« {text} » (attendu AAAA-MM)")
+    return text
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"« {text} » (attendu AAAA-MM-JJ)") from error
+
+
+def _agency_code(text: str) -> str:
+    if not re.fullmatch(r"\d{3}", text):
+        raise argparse.ArgumentTypeError(f"« {text} » (code agence : 3 chiffres)")
+    return text
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"« {text} » (identifiant UUID attendu)") from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Guichet — serveur central (ODYSSEE Central)")
+    parser.add_argument("--config", dest="config_file", help="fichier de configuration TOML")
+    parser.add_argument("--database-url", help="base centrale (PostgreSQL ou SQLite)")
+    parser.add_argument("--data-dir", help="dossier des données (base SQLite, journaux)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING…")
+    parser.add_argument("--currency", help="devise ISO 4217 de l'installation (XOF, EUR…)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                     metavar="COMMANDE")
+
+    serve = commands.add_parser("serve", help="lancer le serveur HTTP")
+    serve.add_argument("--host", help="adresse d'écoute (défaut 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port d'écoute")
+    serve.add_argument("--watch-parent", type=int, metavar="PID",
+                       help="s'arrêter quand ce processus se termine (serveur embarqué)")
+
+    db = commands.add_parser("db", help="schéma de la base")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands.add_parser("upgrade", help="mettre le schéma à jour")
+    db_commands.add_parser("current", help="afficher les révisions du schéma")
+
+    agency = commands.add_parser("agency", help="agences et identifiants de connexion")
+    agency_commands = agency.add_subparsers(dest="agency_command", required=True,
+                                            parser_class=_Parser)
+    add = agency_commands.add_parser("add", help="créer une agence (affiche son identifiant)")
+    ensure = agency_commands.add_parser(
+        "ensure", help="créer l'agence si besoin et son identifiant dans un fichier (embarqué)")
+    for sub in (add, ensure):
+        sub.add_argument("code", type=_agency_code)
+        sub.add_argument("name")
+        sub.add_argument("--id", type=_uuid, help="identifiant UUID de l'agence (celui du poste)")
+        sub.add_argument("--credential-file", type=Path, required=sub is ensure,
+                         help="écrire l'identifiant dans ce fichier (droits 0600) au lieu de "
+                         "l'afficher")
+    credential = agency_commands.add_parser("credential", help="nouvel identifiant d'agence")
+    credential.add_argument("code", type=_agency_code)
+    credential.add_argument("--revoke-others", action="store_true",
+                            help="révoquer les identifiants existants de l'agence")
+    credential.add_argument("--credential-file", type=Path)
+    agency_commands.add_parser("list", help="lister les agences")
+
+    admin = commands.add_parser("admin", help="identifiants d'administration")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True,
+                                          parser_class=_Parser)
+    admin_create = admin_commands.add_parser("create", help="créer un identifiant d'administration")
+    admin_create.add_argument("--label", default="", help="à quoi ou à qui il sert")
+
+    user = commands.add_parser("user", help="agents (transmis aux postes par synchronisation)")
+    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    user_add = user_commands.add_parser("add", help="créer un agent")
+    user_add.add_argument("username")
+    user_add.add_argument("--name", required=True, help="nom complet")
+    user_add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    user_add.add_argument("--agency", type=_agency_code, help="agence (absent : siège)")
+    user_password = user_commands.add_parser("password", help="changer le mot de passe")
+    user_password.add_argument("username")
+    for sub in (user_add, user_password):
+        sub.add_argument("--password-stdin", action="store_true",
+                         help="lire le mot de passe sur l'entrée standard")
+    user_list = user_commands.add_parser("list", help="lister les agents")
+    user_list.add_argument("--agency", type=_agency_code)
+    for name, text in (("disable", "désactiver un agent"), ("enable", "réactiver un agent")):
+        user_commands.add_parser(name, help=text).add_argument("username")
+
+    bill = commands.add_parser("bill", help="facturer les consommations d'une période")
+    bill.add_argument("--period", type=_period, required=True, help="période AAAA-MM")
+    bill.add_argument("--agency", type=_agency_code, help="limiter à une agence")
+    bill.add_argument("--dry-run", action="store_true", help="simuler : ne rien écrire")
+    bill.add_argument("--issued-on", type=_day, help="date d'émission (défaut : aujourd'hui)")
+    bill.add_argument("--chunk-size", type=int, help="abonnements par transaction")
+
+    commands.add_parser("runs", help="journal des facturations")
+
+    invoice = commands.add_parser("invoice", help="factures")
+    invoice_commands = invoice.add_subparsers(dest="invoice_command", required=True,
+                                              parser_class=_Parser)
+    correct = invoice_commands.add_parser(
+        "correct", help="corriger une facture de consommation (avoir + nouvelle facture)")
+    correct.add_argument("number")
+    correct.add_argument("--reason", default="", help="motif (journal d'audit)")
+    correct.add_argument("--issued-on", type=_day)
+
+    balances = commands.add_parser("balances", help="soldes des comptes")
+    balances_commands = balances.add_subparsers(dest="balances_command", required=True,
+                                                parser_class=_Parser)
+    refresh = balances_commands.add_parser("refresh", help="recalculer les soldes")
+    refresh.add_argument("--agency", type=_agency_code)
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> CentralSettings:
+    overrides = {
+        key: value
+        for key in ("config_file", "database_url", "data_dir", "log_level", "currency", "host",
+                    "port", "billing_chunk_size")
+        if (value := getattr(args, key, None)) is not None
+    }
+    if getattr(args, "chunk_size", None) is not None:
+        overrides["billing_chunk_size"] = args.chunk_size
+    return CentralSettings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args)
+    except SettingsError as error:
+        problem = error.errors()[0]
+        where = ".".join(map(str, problem["loc"]))
+        print(f"Configuration invalide ({where}) : {problem['msg']}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:
+        print(f"Configuration invalide : {error}", file=sys.stderr)
+        return 2
+    serving = args.command == "serve"
+    try:
+        configure_logging(settings.log_level, log_file=settings.log_file, to_stderr=serving)
+    except OSError as error:
+        print(f"Journal impossible à écrire dans {settings.log_file} : {error}", file=sys.stderr)
+        return 1
+    from central.commands import run
+
+    try:
+        return run(settings, args)
+    except GuichetError as error:
+        log.warning("refused: %s", error.message)
+        print(error.message, file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        log.exception("database unreachable")
+        first = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        print(f"Base de données injoignable ou refusée : {first}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+    except Exception as error:
+        log.exception("unexpected error")
+        print(f"Erreur inattendue : {type(error).__name__}: {error} "
+              f"(détails dans {settings.log_file})".replace("\n", " "), file=sys.stderr)
+        return 1

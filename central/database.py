@@ -1,0 +1,49 @@
+"""Opening the central database: both schemas at their head, and the installation's currency
+fixed at creation and checked on every start."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import InstallationSetting
+from app.models.database import Database
+from app.services.errors import InstallationError
+from app.services.money import Currency
+from central import migrate
+from central.settings import CentralSettings
+
+ROLE_KEY = "installation_role"
+CURRENCY_KEY = "currency"
+
+
+def open_database(settings: CentralSettings, *, upgrade: bool = True) -> Database:
+    """The central database, migrated when ``upgrade`` (the server and commands do it on start)."""
+    db = Database(settings.resolved_database_url)
+    try:
+        if upgrade and migrate.needs_upgrade(db.engine):
+            migrate.upgrade(db.engine)
+        installation_currency(db, settings)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def installation_currency(db: Database, settings: CentralSettings) -> Currency:
+    """The currency this database was created with; stored on first use, refused if changed."""
+    with db.session() as session, session.begin():
+        stored = dict(
+            session.execute(select(InstallationSetting.key, InstallationSetting.value)).all()
+        )
+        currency = stored.get(CURRENCY_KEY)
+        if currency is None:
+            session.add(InstallationSetting(key=CURRENCY_KEY, value=settings.currency))
+            if ROLE_KEY not in stored:
+                session.add(InstallationSetting(key=ROLE_KEY, value="central"))
+            currency = settings.currency
+    if currency != settings.currency:
+        raise InstallationError(
+            f"Cette base centrale a été créée en {currency} et la configuration demande "
+            f"{settings.currency}. Corrigez la devise (GUICHET_CENTRAL_CURRENCY)."
+        )
+    return Currency.of(currency)

@@ -1,0 +1,118 @@
+"""Settings of the central server, declared once with their types and defaults.
+
+Sources, strongest first: command-line flags, ``GUICHET_CENTRAL_*`` environment variables, the
+configuration file (TOML, given by ``--config`` or ``GUICHET_CENTRAL_CONFIG_FILE``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import list_currencies
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "GUICHET_CENTRAL_"
+CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"
+DEFAULT_PORT = 8470
+MEBIBYTE = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("GuichetCentral", appauthor=False))
+
+
+class CentralSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    #: TOML file with any of the settings below (flat keys, e.g. ``port = 8470``).
+    config_file: Path | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Empty: a SQLite file in the data directory (embedded use). PostgreSQL in production.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    log_level: str = "INFO"
+    #: ISO 4217 currency of the installation (fixed when the database is created).
+    currency: str = "XOF"
+    timezone: str = "Africa/Abidjan"
+    #: Requests with a larger body are refused (413).
+    max_request_bytes: int = Field(20 * MEBIBYTE, ge=1024)
+    #: Contracts billed per transaction: memory is bounded by this, not by the data size.
+    billing_chunk_size: int = Field(2000, ge=1, le=100_000)
+    #: Days between the issue date and the due date of an invoice.
+    payment_terms_days: int = Field(20, ge=0, le=365)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file(init_settings)
+        if config_file is not None:
+            if not config_file.is_file():
+                raise ValueError(f"fichier de configuration introuvable : {config_file}")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.upper()
+        if value not in list_currencies():
+            raise ValueError(f"devise ISO 4217 inconnue : {value}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuseau horaire inconnu : {value}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"niveau de journal inconnu : {value}")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'central.sqlite3').as_posix()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "central.log"
+
+
+def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    given: Any = None
+    if isinstance(init_settings, InitSettingsSource):
+        given = init_settings.init_kwargs.get("config_file")
+    given = given or os.environ.get(CONFIG_FILE_VARIABLE)
+    return Path(given) if given else None

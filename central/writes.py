@@ -1,0 +1,368 @@
+"""Bulk writes that keep the write path's promise: every row central inserts or updates in bulk
+gets its audit entry and its sync journal entry in the same transaction, with the same content an
+ORM flush would record (``app.models.capture``: ``{field: [old, new]}``, base and new version), so
+agencies download central's changes like any other.
+
+Rows go in with ``COPY`` (PostgreSQL) or ``executemany`` (SQLite). On PostgreSQL the journal and
+audit entries are then built by the server from the rows just written (``INSERT … SELECT
+json_build_object(…)``), which keeps Python out of the per-field work at millions of rows; on
+SQLite (the embedded server, small volumes) they are built here. Updates are one statement per
+table and set of columns, each checked against the version the change was computed from.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+)
+
+from app.models import AuditEntry, Base, SyncJournalEntry
+from app.models.base import SCHEMA_VERSION
+from app.models.capture import Actor
+from app.models.enums import JournalOperation
+from app.models.types import ScaledDecimal
+from app.services.errors import ConcurrentEditError
+from central.copying import FastLoader
+from central.ids import IdMaker
+from central.jsonish import json_converter, jsonable
+from central.models import CentralBase
+
+_BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
+_JOURNAL_COLUMNS = (
+    '"transaction_id", "at", "agency_id", "table_name", "row_id", "operation", '
+    '"base_version", "new_version", "changes", "schema_version"'
+)
+#: Ends a ``WITH j AS (INSERT INTO sync_journal … RETURNING *)``: the audit entries of those
+#: journal entries. The audit id is the transaction id (time-ordered) with the journal seq as
+#: its tail: unique, and the audit index fills in order.
+_AUDIT_FROM_JOURNAL = (
+    "INSERT INTO audit_entry (id, at, agency_id, user_id, username, transaction_id, "
+    "table_name, row_id, operation, changes, reason) "
+    "SELECT overlay(j.transaction_id::text PLACING lpad(to_hex(j.seq), 12, '0') FROM 25 FOR 12)"
+    "::uuid, j.at, j.agency_id, %s, %s, j.transaction_id, j.table_name, j.row_id, j.operation, "
+    "j.changes, %s FROM j ORDER BY j.seq"
+)
+
+
+@dataclass
+class _Update:
+    row_id: uuid.UUID
+    agency_id: uuid.UUID | None
+    base_version: int
+    changes: dict[str, tuple[Any, Any]]
+
+
+@dataclass
+class ChangeSet:
+    """Rows to insert (every column given) and updates, per table, of one transaction."""
+
+    inserts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    updates: dict[str, list[_Update]] = field(default_factory=lambda: defaultdict(list))
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        self.inserts[table].append(row)
+
+    def update(
+        self,
+        table: str,
+        row_id: uuid.UUID,
+        agency_id: uuid.UUID | None,
+        base_version: int,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None:
+        self.updates[table].append(_Update(row_id, agency_id, base_version, dict(changes)))
+
+    def __len__(self) -> int:
+        return sum(map(len, self.inserts.values())) + sum(map(len, self.updates.values()))
+
+
+def _pg_json_value(column: Column[Any], alias: str, name: str | None = None) -> str:
+    """SQL giving a column's value in the journal's JSON form (scaled decimals as text)."""
+    ref = f'{alias}."{name or column.name}"'
+    if isinstance(column.type, ScaledDecimal):
+        return f"trim_scale({ref}::numeric / {10**column.type.scale})::text"
+    return ref
+
+
+class BulkWriter:
+    """Writes change sets on one dialect; build it once and reuse it (it prepares converters)."""
+
+    def __init__(self, dialect: str, tables: Mapping[str, Table] | None = None) -> None:
+        self.dialect = dialect
+        self.tables = dict(tables or {**Base.metadata.tables, **CentralBase.metadata.tables})
+        self._loaders: dict[str, FastLoader] = {}
+        self._sql: dict[tuple[str, ...], str] = {}
+        journal: Table = SyncJournalEntry.__table__  # type: ignore[assignment]
+        audit: Table = AuditEntry.__table__  # type: ignore[assignment]
+        self._journal = FastLoader(journal, dialect, skip=["seq"], raw=["changes"])
+        self._audit = FastLoader(audit, dialect, raw=["changes"])
+        self.ids = IdMaker()
+
+    def loader(self, table: str) -> FastLoader:
+        if table not in self._loaders:
+            self._loaders[table] = FastLoader(self.tables[table], self.dialect)
+        return self._loaders[table]
+
+    def write(
+        self,
+        connection: Connection,
+        changes: ChangeSet,
+        *,
+        actor: Actor,
+        now: datetime,
+        transaction_id: uuid.UUID,
+        reason: str = "",
+        order: Sequence[str] = (),
+        last: Sequence[str] = (),
+        before_last: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Inserts (tables in ``order`` first), updates, and their journal and audit entries.
+
+        On PostgreSQL the entries of the tables in ``last`` are recorded after
+        ``before_last(connection)`` has run: a chunk numbers its invoices there, at the end of
+        its transaction, so that the number series lock is held only briefly."""
+        names = list(order) + [t for t in changes.inserts if t not in set(order)]
+        if self.dialect != "postgresql":
+            if before_last is not None:
+                before_last(connection)
+            self._write_here(connection, changes, names, actor, now, transaction_id, reason)
+            return
+        audit = [actor.user_id, actor.username, reason[:200]]
+        for table in names:
+            if changes.inserts.get(table):
+                self.loader(table).load(connection, changes.inserts[table])
+        for table in names:
+            if changes.inserts.get(table) and table not in last:
+                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                         transaction_id, audit)
+        for table, updates in changes.updates.items():
+            if updates:
+                self._pg_update(connection, table, updates, now, transaction_id, audit)
+        if before_last is not None:
+            before_last(connection)
+        for table in last:
+            if changes.inserts.get(table):
+                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                         transaction_id, audit)
+
+    def _write_here(
+        self,
+        connection: Connection,
+        changes: ChangeSet,
+        names: list[str],
+        actor: Actor,
+        now: datetime,
+        transaction_id: uuid.UUID,
+        reason: str,
+    ) -> None:
+        journal: list[dict[str, Any]] = []
+        for table in names:
+            rows = changes.inserts.get(table)
+            if rows:
+                self.loader(table).load(connection, rows)
+                journal.extend(self._inserted_entries(table, rows))
+        for table, updates in changes.updates.items():
+            if updates:
+                self._sqlite_update(connection, table, updates, now)
+                journal.extend(_updated_entries(table, updates))
+        self._record(connection, journal, actor, now, transaction_id, reason)
+
+    # --- PostgreSQL: journal and audit built by the server --------------------------------
+    def _pg_journal_inserts(
+        self,
+        connection: Connection,
+        table_name: str,
+        rows: list[dict[str, Any]],
+        now: datetime,
+        transaction_id: uuid.UUID,
+        audit: list[Any],
+    ) -> None:
+        key = ("insert", table_name)
+        if key not in self._sql:
+            pairs = ", ".join(
+                f"'{c.name}', json_build_array(NULL, {_pg_json_value(c, 't')})"
+                for c in self.tables[table_name].columns
+                if c.name not in _BOOKKEEPING
+            )
+            self._sql[key] = (
+                f"WITH j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
+                f"SELECT %s, %s, t.agency_id, '{table_name}', t.id, 'insert', 0, t.version, "
+                f"json_build_object({pairs}), {SCHEMA_VERSION} "
+                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id '
+                f"RETURNING *) {_AUDIT_FROM_JOURNAL}"
+            )
+        _execute(connection, self._sql[key],
+                 [transaction_id, now, [r["id"] for r in rows], *audit])
+
+    def _pg_update(
+        self,
+        connection: Connection,
+        table_name: str,
+        updates: list[_Update],
+        now: datetime,
+        transaction_id: uuid.UUID,
+        audit: list[Any],
+    ) -> None:
+        table = self.tables[table_name]
+        converters = dict(self.loader(table_name).converters)
+        for columns, items in _grouped(updates).items():
+            key = ("update", table_name, *columns)
+            if key not in self._sql:
+                types = [table.c[c].type.compile(dialect=connection.dialect) for c in columns]
+                arrays = ", ".join(
+                    ["%b::uuid[]", "%b::integer[]"]
+                    + [f"%b::{t}[]" for t in types] + [f"%b::{t}[]" for t in types]
+                )
+                names = ", ".join(
+                    ["_id", "_base"] + [f'"{c}"' for c in columns] + [f'"_old_{c}"' for c in columns]
+                )
+                assign = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+                pairs = ", ".join(
+                    f"'{c}', json_build_array({_pg_json_value(table.c[c], 'v', '_old_' + c)}, "
+                    f"{_pg_json_value(table.c[c], 'v')})"
+                    for c in columns
+                )
+                self._sql[key] = (
+                    f"WITH v AS (SELECT * FROM unnest({arrays}) AS v({names})), "
+                    f'u AS (UPDATE "{table_name}" AS t SET {assign}, "version" = v._base + 1, '
+                    f'"updated_at" = %s FROM v WHERE t."id" = v._id AND t."version" = v._base '
+                    f'RETURNING t."id", t."agency_id"), '
+                    f"j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
+                    f"SELECT %s, %s, u.agency_id, '{table_name}', u.id, 'update', v._base, "
+                    f"v._base + 1, json_build_object({pairs}), {SCHEMA_VERSION} "
+                    f"FROM u JOIN v ON v._id = u.id ORDER BY u.id RETURNING *) "
+                    f"{_AUDIT_FROM_JOURNAL}"
+                )
+            new = [_converted(converters[c], [item.changes[c][1] for item in items]) for c in columns]
+            old = [_converted(converters[c], [item.changes[c][0] for item in items]) for c in columns]
+            params = [[i.row_id for i in items], [i.base_version for i in items], *new, *old,
+                      now, transaction_id, now, *audit]
+            _check(table_name, len(items), _execute(connection, self._sql[key], params))
+
+    # --- SQLite: journal and audit built here ---------------------------------------------
+    def _inserted_entries(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        columns = [
+            (c.name, json_converter(c.type))
+            for c in self.tables[table].columns
+            if c.name not in _BOOKKEEPING
+        ]
+        return [
+            _entry(table, row["id"], row["agency_id"], JournalOperation.INSERT, 0, row["version"],
+                   {n: [None, row[n] if conv is None else conv(row[n])] for n, conv in columns})
+            for row in rows
+        ]
+
+    def _sqlite_update(
+        self, connection: Connection, table_name: str, updates: list[_Update], now: datetime
+    ) -> None:
+        converters = dict(self.loader(table_name).converters)
+        stamp = converters["updated_at"]
+        at = now if stamp is None else stamp(now)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        for columns, items in _grouped(updates).items():
+            assign = ", ".join(f'"{c}" = ?' for c in columns)
+            sql = (
+                f'UPDATE "{table_name}" SET {assign}, "version" = ?, "updated_at" = ? '
+                f'WHERE "id" = ? AND "version" = ?'
+            )
+            rows = [
+                (
+                    *(_converted(converters[c], [item.changes[c][1]])[0] for c in columns),
+                    item.base_version + 1, at, item.row_id.hex, item.base_version,
+                )
+                for item in items
+            ]
+            cursor = raw.cursor()
+            cursor.executemany(sql, rows)
+            changed = cursor.rowcount
+            cursor.close()
+            _check(table_name, len(items), changed)
+
+    def _record(
+        self,
+        connection: Connection,
+        entries: list[dict[str, Any]],
+        actor: Actor,
+        now: datetime,
+        transaction_id: uuid.UUID,
+        reason: str,
+    ) -> None:
+        journal_rows = []
+        audit_rows = []
+        for entry in entries:
+            text = json.dumps(entry["changes"])
+            common = {"agency_id": entry["agency_id"], "transaction_id": transaction_id,
+                      "at": now, "table_name": entry["table_name"], "row_id": entry["row_id"],
+                      "operation": entry["operation"], "changes": text}
+            journal_rows.append(common | {
+                "base_version": entry["base_version"], "new_version": entry["new_version"],
+                "schema_version": SCHEMA_VERSION, "batch_number": None,
+            })
+            audit_rows.append(common | {
+                "id": self.ids(), "user_id": actor.user_id, "username": actor.username,
+                "reason": reason[:200],
+            })
+        self._journal.load(connection, journal_rows)
+        self._audit.load(connection, audit_rows)
+
+
+def _grouped(updates: list[_Update]) -> dict[tuple[str, ...], list[_Update]]:
+    groups: dict[tuple[str, ...], list[_Update]] = defaultdict(list)
+    for item in updates:
+        groups[tuple(sorted(item.changes))].append(item)
+    return groups
+
+
+def _converted(conv: Callable[[Any], Any] | None, values: list[Any]) -> list[Any]:
+    return values if conv is None else [None if v is None else conv(v) for v in values]
+
+
+def _execute(connection: Connection, sql: str, params: Sequence[Any]) -> int:
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _check(table: str, expected: int, changed: int) -> None:
+    if changed != expected:
+        raise ConcurrentEditError(
+            f"{expected - changed} ligne(s) de {table} ont été modifiées pendant le traitement : "
+            "relancez-le."
+        )
+
+
+def _updated_entries(table: str, updates: list[_Update]) -> list[dict[str, Any]]:
+    return [
+        _entry(table, item.row_id, item.agency_id, JournalOperation.UPDATE, item.base_version,
+               item.base_version + 1,
+               {k: [jsonable(old), jsonable(new)] for k, (old, new) in item.changes.items()})
+        for item in updates
+    ]
+
+
+def _entry(
+    table: str,
+    row_id: uuid.UUID,
+    agency_id: uuid.UUID | None,
+    operation: JournalOperation,
+    base_version: int,
+    new_version: int,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "table_name": table, "row_id": row_id, "agency_id": agency_id, "operation": operation,
+        "base_version": base_version, "new_version": new_version, "changes": changes,
+    }
