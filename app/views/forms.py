@@ -195,8 +195,16 @@ def combo(items: list[tuple[str, Any]], current: Any = None) -> ValueCombo:
     return box
 
 
+class DateField(QDateEdit):
+    """A date entry where Tab goes to the next field, like everywhere else in a form (Qt's
+    own moves from day to month to year; the arrow keys still do that)."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002, N802 (Qt override)
+        return QWidget.focusNextPrevChild(self, next)
+
+
 def date_edit(value: date) -> QDateEdit:
-    edit = QDateEdit(QDate(value.year, value.month, value.day))
+    edit = DateField(QDate(value.year, value.month, value.day))
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("dd/MM/yyyy")
     return edit

@@ -297,3 +297,35 @@ def test_new_customer_dialog_warns_of_a_duplicate(
     assert answers.shown[0][1] == "Client peut-être déjà connu" and "même téléphone" in answers.shown[0][2]
     view = page.tabs.currentWidget()
     qtbot.waitUntil(lambda: view.name.text() == "Mme DIALLO Aminata", timeout=10000)  # type: ignore[attr-defined]
+
+
+def test_tab_follows_the_form_and_escape_cancels(qtbot: QtBot, window: MainWindow, home: Household) -> None:
+    from app.views.customers.identity_dialogs import NewCustomerDialog
+
+    page = clients(window)
+    page.new_customer()
+    dialog = dialog_of(NewCustomerDialog)
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    fields = dialog.fields  # type: ignore[attr-defined]
+    expected = [fields.kind, fields.civility, fields.last_name, fields.first_name, fields.mobile,
+                fields.phone, fields.email, fields.document_type, fields.document_number,
+                fields.birth_date, fields.notes, dialog.commune, dialog.street,  # type: ignore[attr-defined]
+                dialog.house_number, dialog.complement, dialog.payment_mode]  # type: ignore[attr-defined]
+    fields.kind.setFocus()
+    qtbot.waitUntil(fields.kind.hasFocus)
+    seen: list[object] = []
+    for _ in range(40):  # a date field takes one Tab per part (day, month, year)
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        if focused.objectName() == "qt_spinbox_lineedit":
+            focused = focused.parentWidget()
+        if not seen or seen[-1] is not focused:
+            seen.append(focused)
+        if focused is dialog.payment_mode:  # type: ignore[attr-defined]
+            break
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert seen == expected
+    with qtbot.waitSignal(dialog.rejected):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert page.tabs.count() == 1, "nothing was created"

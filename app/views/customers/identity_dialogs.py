@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
-    QDateEdit,
     QFormLayout,
     QGroupBox,
     QLineEdit,
@@ -32,7 +31,7 @@ from app.services.customer_file import Identity
 from app.services.errors import ConcurrentEditError
 from app.services.labels import label
 from app.views import messages
-from app.views.forms import FieldErrors, FormDialog, ValueCombo, combo
+from app.views.forms import DateField, FieldErrors, FormDialog, ValueCombo, combo
 from app.views.shell import Shell
 
 NO_DATE = QDate(1900, 1, 1)
@@ -55,7 +54,7 @@ class IdentityFields:
         self.email = QLineEdit()
         self.document_type = combo([("", None)] + [(label(t), t) for t in IdentityDocumentType])
         self.document_number = QLineEdit()
-        self.birth_date = QDateEdit()
+        self.birth_date = DateField()
         self.birth_date.setDisplayFormat("dd/MM/yyyy")
         self.birth_date.setMinimumDate(NO_DATE)
         self.birth_date.setSpecialValueText("non renseignée")
