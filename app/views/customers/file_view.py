@@ -93,7 +93,7 @@ class CustomerFileView(QWidget):
             QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
             self._holders[tab.key] = holder
             self.tabs.addTab(holder, tab.title)
-        self.tabs.currentChanged.connect(lambda index: self.tab(FILE_TABS[index].key))
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.tab(FILE_TABS[0].key)
 
         layout = QVBoxLayout(self)
@@ -103,6 +103,11 @@ class CustomerFileView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.tabs, 1)
         self.refresh()
+
+    def _tab_changed(self, index: int) -> None:
+        # Also emitted while the widget is being torn down: build only for an agent's click.
+        if 0 <= index < len(FILE_TABS) and self.isVisible():
+            self.tab(FILE_TABS[index].key)
 
     def tab(self, key: str) -> QWidget:
         """The tab's content, built the first time it is needed (opening a file stays quick)."""
