@@ -79,12 +79,11 @@ def screen_level(ctx: object, samples: dict[str, list[str]], ids: list[uuid.UUID
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.views import messages
     from app.views.application import configure_application
     from app.views.customers.page import ClientsPage
     from app.views.shell import Shell
     from app.views.tasks import TaskRunner
-
-    from app.views import messages
 
     def report(_parent: object, title: str, text: str, details: str = "") -> None:
         print(f"  !! {title}: {text}\n{details}")
