@@ -21,6 +21,22 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("Guichet", appauthor=False))
 
 
+def check_currency(value: str) -> str:
+    """An ISO 4217 code (upper case), or a French refusal."""
+    value = value.upper()
+    if value not in list_currencies():
+        raise ValueError(f"devise ISO 4217 inconnue : {value}")
+    return value
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"fuseau horaire inconnu : {value}") from exc
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_", extra="forbid")
 
@@ -43,22 +59,8 @@ class Settings(BaseSettings):
             raise ValueError("le code agence doit faire 3 chiffres")
         return value
 
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        value = value.upper()
-        if value not in list_currencies():
-            raise ValueError(f"devise ISO 4217 inconnue : {value}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"fuseau horaire inconnu : {value}") from exc
-        return value
+    _currency = field_validator("currency")(check_currency)
+    _timezone = field_validator("timezone")(check_timezone)
 
     @property
     def resolved_database_url(self) -> str:

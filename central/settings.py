@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from babel.numbers import list_currencies
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -21,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from app.settings import check_currency, check_timezone
 
 ENV_PREFIX = "GUICHET_CENTRAL_"
 CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"
@@ -70,22 +71,8 @@ class CentralSettings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        value = value.upper()
-        if value not in list_currencies():
-            raise ValueError(f"devise ISO 4217 inconnue : {value}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"fuseau horaire inconnu : {value}") from exc
-        return value
+    _currency = field_validator("currency")(check_currency)
+    _timezone = field_validator("timezone")(check_timezone)
 
     @field_validator("log_level")
     @classmethod

@@ -8,7 +8,7 @@ head of the migration scripts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine, inspect, text
 
@@ -22,6 +22,19 @@ HEAD = "0002"
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """The search index is made by hand-written DDL (FTS5, tsvector): not compared to models."""
     return not (type_ == "table" and name is not None and name.startswith("customer_search"))
+
+
+def render_item(type_: str, obj: object, _autogen_context: object) -> str | Literal[False]:
+    """Alembic autogenerate hook: our column types rendered as their storage type, so that
+    revisions never depend on application code."""
+    from sqlalchemy.types import TypeDecorator
+
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl_instance
+        if getattr(impl, "timezone", False):
+            return "sa.DateTime(timezone=True)"
+        return f"sa.{impl!r}"
+    return False
 
 
 def alembic_config() -> Config:

@@ -1,10 +1,8 @@
 """Alembic environment of the central-only tables (own metadata, own version table)."""
 
-from typing import Any, Literal
-
 from alembic import context
-from sqlalchemy.types import TypeDecorator
 
+from app.models.migrate import render_item
 from central.migrate import include_name
 from central.models import CentralBase
 
@@ -12,16 +10,6 @@ VERSION_TABLE = "alembic_version_central"
 
 config = context.config
 target_metadata = CentralBase.metadata
-
-
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Render our column types as their storage type, so revisions never depend on app code."""
-    if type_ == "type" and isinstance(obj, TypeDecorator):
-        impl = obj.impl_instance
-        if getattr(impl, "timezone", False):
-            return "sa.DateTime(timezone=True)"
-        return f"sa.{impl!r}"
-    return False
 
 
 def run_migrations_online() -> None:
