@@ -24,12 +24,14 @@ from app.models import (
     InterventionRequest,
     Invoice,
     Letter,
+    Meter,
     Payment,
     Premise,
     Street,
     VendTransaction,
     WorksQuote,
 )
+from app.models.enums import ContractStatus
 from app.models.search_index import TABLE, normalise
 from app.services.context import ServiceContext
 from app.services.identifiers import digits_only, format_account_number, normalise_phone
@@ -46,6 +48,7 @@ FIELD_LABELS = {
 }
 _HUMAN_NUMBER = re.compile(r"^(DV|DI|FT|FC|CR|RC|RP|AB)\d*(-\d*)*$")
 _DIGITS_ONLY = re.compile(r"^[\d\s+().\-/]+$")
+_SERIAL = re.compile(r"^(EA|EL)\d*$")
 #: Words in so many addresses that they cannot narrow a search (and would make the index merge
 #: hundreds of thousands of entries): left out whenever another word is typed.
 _STOP_WORDS = frozenset(
@@ -121,6 +124,8 @@ def plan_query(query: str) -> _Plan:
     upper = stripped.upper().replace(" ", "")
     if _HUMAN_NUMBER.match(upper) and len(upper) >= 4:
         return _Plan("number", (upper,))
+    if _SERIAL.match(upper) and len(upper) >= 3:
+        return _Plan("serial", (upper,))
     if _DIGITS_ONLY.match(stripped):
         digits = digits_only(stripped)
         if len(digits) < 2:
@@ -256,6 +261,79 @@ def _number_lookups(prefix: str) -> list[tuple[str, Any]]:
     ]
 
 
+# --- account, phone and meter numbers: prefix ranges on their own indexes --------------------
+# A B-tree range stops after the first few hundred entries, where a full-text prefix would
+# gather every account starting with "101" before it could count them.
+
+
+def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
+    limit = MAX_RESULTS + 1
+    by_meter = (
+        select(Account.customer_id)
+        .join(Contract, Contract.account_id == Account.id)
+        .join(Meter, Meter.connection_id == Contract.connection_id)
+        .where(Contract.status == ContractStatus.ACTIVE)
+    )
+    if plan.kind == "serial":
+        return [
+            (
+                "Compteur",
+                by_meter.add_columns(Meter.serial)
+                .where(_prefix_range(Meter.serial, plan.terms[0]))
+                .order_by(Meter.serial)
+                .limit(limit),
+            )
+        ]
+    lookups: list[tuple[str, Any]] = []
+    for term in plan.terms:
+        lookups.append(
+            (
+                "N° de compte",
+                select(Account.customer_id, Account.number)
+                .where(_prefix_range(Account.number, term))
+                .order_by(Account.number)
+                .limit(limit),
+            )
+        )
+        for column in (Customer.mobile, Customer.phone):
+            lookups.append(
+                (
+                    "Téléphone",
+                    select(Customer.id, column)
+                    .where(_prefix_range(column, term))
+                    .order_by(column)
+                    .limit(limit),
+                )
+            )
+        lookups.append(
+            (
+                "Compteur",
+                by_meter.add_columns(Meter.sts_drn)
+                .where(_prefix_range(Meter.sts_drn, term))
+                .order_by(Meter.sts_drn)
+                .limit(limit),
+            )
+        )
+    return lookups
+
+
+def _shown_identifier(label: str, value: str) -> str:
+    if label == "N° de compte" and len(value) == 14:
+        return format_account_number(value)
+    if label == "Téléphone":
+        return format_phone(value)
+    return value
+
+
+def _identifier_matches(session: Session, plan: _Plan) -> list[tuple[uuid.UUID, str, str]]:
+    found: dict[tuple[uuid.UUID, str, str], bool] = {}
+    for label, statement in _identifier_lookups(plan):
+        for customer_id, value in session.execute(statement):
+            found.setdefault((customer_id, label, value), value in plan.terms)
+    exact_first = sorted(found.items(), key=lambda item: (not item[1], item[0][2]))
+    return [(cid, label, _shown_identifier(label, value)) for (cid, label, value), _ in exact_first]
+
+
 # --- what the screen shows for each customer ------------------------------------------------
 
 
@@ -316,10 +394,15 @@ def search_customers(
     if plan.kind == "empty":
         return SearchPage([], 0)
     with ctx.reading() as session:
-        if plan.kind == "number":
-            matches: list[tuple[uuid.UUID, str, str]] = []
-            for label, statement in _number_lookups(plan.terms[0]):
-                matches.extend((cid, label, number) for cid, number in session.execute(statement))
+        if plan.kind in ("number", "digits", "serial"):
+            if plan.kind == "number":
+                matches = [
+                    (cid, label, number)
+                    for label, statement in _number_lookups(plan.terms[0])
+                    for cid, number in session.execute(statement)
+                ]
+            else:
+                matches = _identifier_matches(session, plan)
             total = len(matches) if len(matches) <= MAX_RESULTS else None
             page = matches[offset : offset + limit]
         else:

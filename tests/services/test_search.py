@@ -127,14 +127,15 @@ def test_the_write_path_keeps_the_index_current(own_demo: ServiceContext) -> Non
 
 def test_a_damaged_index_is_rebuilt(own_demo: ServiceContext) -> None:
     demo = own_demo
-    customer, account = _someone(demo)
+    customer, _account = _someone(demo)
+    name = f"{search_index.normalise(customer.first_name)} {search_index.normalise(customer.last_name)}"
     with demo.db.engine.begin() as connection:
         connection.execute(text("DELETE FROM customer_search"))
-    assert search_customers(demo, account.number).hits == []
+    assert search_customers(demo, name).hits == []
     with demo.db.session() as session:
         assert search_index.rebuild(session.connection(), session) == 300
         session.commit()
-    assert _ids(search_customers(demo, account.number)) == [customer.id]
+    assert customer.id in _ids(search_customers(demo, name))
 
 
 def test_a_letter_being_typed_does_not_widen_the_search() -> None:
