@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 
 @dataclass(frozen=True)
 class CentralStatus:
@@ -20,6 +18,8 @@ OFFLINE = CentralStatus(False, "Hors ligne : aucun serveur central configuré")
 def check_central(url: str, timeout: float = 3.0) -> CentralStatus:
     if not url or url == "off":
         return OFFLINE
+    import httpx  # in the worker thread, off the program's start
+
     try:
         response = httpx.get(url.rstrip("/") + "/health", timeout=timeout)
     except httpx.HTTPError:

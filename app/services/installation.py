@@ -11,7 +11,6 @@ from sqlalchemy import select
 from app.models import Agency, InstallationSetting, migrate
 from app.models.database import Database
 from app.services.context import Installation, ServiceContext
-from app.services.demo import build_demo, database_is_empty
 from app.services.errors import InstallationError
 from app.services.money import Currency
 from app.settings import Settings
@@ -51,6 +50,9 @@ def open_database(settings: Settings) -> Database:
 
 
 def prepare(db: Database, settings: Settings, progress: Progress | None = None) -> Installation:
+    # The demo generator is only needed on a first start: not imported on the others.
+    from app.services.demo import build_demo, database_is_empty
+
     currency = Currency.of(settings.currency)
     if database_is_empty(db):
         build_demo(
