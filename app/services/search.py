@@ -157,33 +157,68 @@ def _tsquery(plan: _Plan) -> str:
     return " & ".join(f"'{t}':*" for t in plan.terms)
 
 
+_COLUMNS = "customer_id, names, accounts, meters, phones, address"
+
+
 def _index_rows(
     session: Session, plan: _Plan, offset: int, limit: int
 ) -> tuple[list[Any], int | None]:
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        match = f"{TABLE} MATCH :q"
-        params: dict[str, Any] = {"q": _fts5_expression(plan)}
-        order = f"bm25({TABLE}, 0, 10, 6, 6, 6, 2)"
-    else:
-        match = "document @@ to_tsquery('simple', :q)"
-        params = {"q": _tsquery(plan)}
-        order = "ts_rank(document, to_tsquery('simple', :q)) DESC"
+    if session.get_bind().dialect.name == "sqlite":
+        return _fts5_rows(session, plan, offset, limit)
+    return _tsvector_rows(session, plan, offset, limit)
+
+
+def _fts5_rows(
+    session: Session, plan: _Plan, offset: int, limit: int
+) -> tuple[list[Any], int | None]:
+    match = f"{TABLE} MATCH :q"
+    params: dict[str, Any] = {"q": _fts5_expression(plan), "limit": limit, "offset": offset}
     counted = session.execute(
-        text(
-            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {match} LIMIT {MAX_RESULTS + 1}) AS m"
-        ),
+        text(f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {match} LIMIT {MAX_RESULTS + 1})"),
         params,
     ).scalar_one()
     total = counted if counted <= MAX_RESULTS else None
-    columns = "customer_id, names, accounts, meters, phones, address"
+    # Past the cap, ranking is not worth its cost: index order until the agent types more.
+    order = "" if total is None else f"ORDER BY bm25({TABLE}, 0, 10, 6, 6, 6, 2)"
+    rows = session.execute(
+        text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE {match} {order} LIMIT :limit OFFSET :offset"),
+        params,
+    ).all()
+    return list(rows), total
+
+
+def _tsvector_rows(
+    session: Session, plan: _Plan, offset: int, limit: int
+) -> tuple[list[Any], int | None]:
+    """One pass over the GIN index (the costly part) gives at most ``MAX_RESULTS + 1`` keys;
+    ranking and reading the page then go through the primary key."""
+    query = {"q": _tsquery(plan)}
+    ids = list(
+        session.execute(
+            text(
+                f"SELECT customer_id FROM {TABLE} WHERE document @@ to_tsquery('simple', :q) "
+                f"LIMIT {MAX_RESULTS + 1}"
+            ),
+            query,
+        ).scalars()
+    )
+    total = len(ids) if len(ids) <= MAX_RESULTS else None
     if total is None:
-        # Too many to rank usefully: the first ones in index order, until the agent types more.
-        query = f"SELECT {columns} FROM {TABLE} WHERE {match} LIMIT :limit OFFSET :offset"
-    else:
-        query = f"SELECT {columns} FROM {TABLE} WHERE {match} ORDER BY {order} LIMIT :limit OFFSET :offset"
-    rows = list(session.execute(text(query), params | {"limit": limit, "offset": offset}).all())
-    return rows, total
+        wanted = ids[offset : offset + limit]
+        rows = session.execute(
+            text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids)"), {"ids": wanted}
+        ).all()
+        order = {customer_id: index for index, customer_id in enumerate(wanted)}
+        return sorted(rows, key=lambda row: order[row.customer_id]), None
+    rows = session.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids) "
+            "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC, customer_id "
+            "LIMIT :limit OFFSET :offset"
+        ),
+        query | {"ids": ids, "limit": limit, "offset": offset},
+    ).all()
+    return list(rows), total
 
 
 def _matched(plan: _Plan, row: Any) -> tuple[str, str]:
