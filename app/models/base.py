@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 }
 
 #: Incremented with every Alembic revision that changes a synchronised table's shape.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):

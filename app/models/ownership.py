@@ -45,6 +45,8 @@ TABLE_OWNER: dict[str, Owner] = {
     "letter": Owner.AGENCY,
     "document": Owner.AGENCY,
     "vend_transaction": Owner.CENTRAL,
+    "sync_conflict": Owner.SHARED,
+    "sync_parked": Owner.SHARED,
 }
 
 FIELD_OWNER: dict[tuple[str, str], Owner] = {

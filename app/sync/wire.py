@@ -1,0 +1,172 @@
+"""What travels between a desk and central, identical on both sides.
+
+Values take their JSON form by column type (UUID, decimal and dates as text, enums by value,
+binary as base64) and come back to the exact Python value. Payloads are hashed over their
+canonical bytes: JSON with sorted keys, no spaces, UTF-8.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import gzip
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, LargeBinary, Table, or_
+from sqlalchemy.types import Enum as EnumType
+
+from app.models import Base
+from app.models.ownership import TABLE_OWNER
+
+PROTOCOL = 1
+_CHECKSUM_MOD = 1 << 64
+
+
+@cache
+def synced_tables() -> tuple[Table, ...]:
+    """Every synchronised table, parents before children."""
+    return tuple(t for t in Base.metadata.sorted_tables if t.name in TABLE_OWNER)
+
+
+@cache
+def table(name: str) -> Table:
+    for candidate in synced_tables():
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def table_rank(name: str) -> int:
+    return [t.name for t in synced_tables()].index(name)
+
+
+def scope(tbl: Table, agency_id: uuid.UUID) -> ColumnElement[bool]:
+    """The rows of ``tbl`` an agency holds: its own and the shared reference rows."""
+    column = tbl.c.agency_id
+    return or_(column == agency_id, column.is_(None))
+
+
+def to_wire(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str | float):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict | list):
+        return value
+    raise TypeError(f"no wire form for {type(value).__name__}")
+
+
+def from_wire(tbl: Table, column: str, value: Any) -> Any:
+    """The Python value of ``column`` from its wire form."""
+    if value is None:
+        return None
+    type_ = tbl.c[column].type
+    if isinstance(type_, JSON):
+        return value
+    if isinstance(type_, LargeBinary):
+        return base64.b64decode(value)
+    if isinstance(type_, EnumType) and type_.enum_class is not None:
+        return type_.enum_class(value)
+    python_type = _python_type(tbl.name, column)
+    if python_type is uuid.UUID:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+    if python_type is Decimal:
+        return Decimal(value)
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if python_type is bool:
+        return bool(value)
+    if python_type is int:
+        return int(value)
+    return value
+
+
+@cache
+def _python_type(table_name: str, column: str) -> type | None:
+    try:
+        return table(table_name).c[column].type.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
+
+
+def binary_columns(table_name: str) -> frozenset[str]:
+    """Columns the journal does not carry in full (it notes ``<n octets>``): read from the row."""
+    return frozenset(c.name for c in table(table_name).columns if isinstance(c.type, LargeBinary))
+
+
+def row_to_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: to_wire(value) for key, value in row.items()}
+
+
+def row_from_wire(tbl: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: from_wire(tbl, key, value) for key, value in row.items() if key in tbl.c}
+
+
+def canonical(payload: Any) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pack(payload: Any) -> tuple[bytes, str, bytes]:
+    """(canonical bytes, their SHA-256, gzip of them) of a payload."""
+    data = canonical(payload)
+    return data, sha256_hex(data), gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def unpack(body: bytes, expected_sha256: str | None = None) -> Any:
+    """The payload of a gzip body; ``ValueError`` when it is not gzip, not JSON or not the
+    expected hash."""
+    try:
+        data = gzip.decompress(body)
+    except (OSError, EOFError) as error:
+        raise ValueError("contenu compressé illisible") from error
+    if expected_sha256 is not None and sha256_hex(data) != expected_sha256:
+        raise ValueError("empreinte SHA-256 différente : contenu altéré")
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise ValueError("contenu JSON illisible") from error
+
+
+class Checksum:
+    """Order-independent checksum of (key, version) pairs: the sum, modulo 2**64, of the first
+    eight bytes of SHA-256 of ``"{id}:{version}"``; with the row count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._sum = 0
+
+    def add(self, row_id: uuid.UUID | str, version: int) -> None:
+        digest = hashlib.sha256(f"{row_id}:{version}".encode()).digest()
+        self._sum = (self._sum + int.from_bytes(digest[:8], "big")) % _CHECKSUM_MOD
+        self.count += 1
+
+    def update(self, pairs: Iterable[tuple[uuid.UUID | str, int]]) -> Checksum:
+        for row_id, version in pairs:
+            self.add(row_id, version)
+        return self
+
+    @property
+    def hexdigest(self) -> str:
+        return f"{self._sum:016x}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "checksum": self.hexdigest}
