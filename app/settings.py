@@ -6,6 +6,7 @@ Window geometry is not here: it lives in ``QSettings`` with the views.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: Empty: the desk starts the embedded central server itself. "off": work offline.
     central_url: str = ""
+    #: This agency's credential on the configured central (empty: read from the credential file
+    #: ``central-agence-CODE.credential`` of the data directory).
+    central_credential: str = ""
+    #: The night's synchronisation must have completed by this local time (HH:MM).
+    sync_deadline: str = "07:30"
     agency_code: str = "101"
     currency: str = "XOF"
     timezone: str = "Africa/Abidjan"
@@ -57,6 +63,15 @@ class Settings(BaseSettings):
     def _agency_code(cls, value: str) -> str:
         if not (len(value) == 3 and value.isdigit()):
             raise ValueError("le code agence doit faire 3 chiffres")
+        return value
+
+    @field_validator("sync_deadline")
+    @classmethod
+    def _sync_deadline(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("l'heure limite de synchronisation s'écrit HH:MM") from exc
         return value
 
     _currency = field_validator("currency")(check_currency)
