@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     search_commands = search.add_subparsers(dest="search_command", required=True)
     search_commands.add_parser("rebuild", help="reconstruire l'index (s'il est endommagé)")
 
+    sync = commands.add_parser(
+        "sync", help="synchroniser avec le serveur central",
+        description="Codes de sortie : 0 réussie, 1 échec, 2 configuration, 3 réussie mais des "
+                    "conflits ou des lignes en attente attendent un superviseur, 130 interrompue.")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="montrer ce qu'une vraie synchronisation enverrait et appliquerait")
+    sync_commands = sync.add_subparsers(dest="sync_command")
+    export = sync_commands.add_parser("export-bundle", help="écrire les lots à envoyer dans un fichier")
+    export.add_argument("file", help="fichier de lots à porter au site central")
+    imported = sync_commands.add_parser("import-bundle", help="appliquer la réponse du site central")
+    imported.add_argument("file", help="fichier de réponse produit par le site central")
+
     db = commands.add_parser("db", help="base de données")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="mettre le schéma à jour")
@@ -158,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(settings, args)
         if args.command == "search":
             return _search(settings, args)
+        if args.command == "sync":
+            from app.sync.command import sync_command
+
+            return sync_command(settings, args)
     except GuichetError as error:
         print(error.message, file=sys.stderr)
         return 1

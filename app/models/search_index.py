@@ -299,3 +299,28 @@ def _refresh(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def refresh_rows(session: Session, touched: dict[str, set[uuid.UUID]]) -> None:
+    """Brings the index up to date after rows were written without the ORM (rows applied from
+    central), given the ids written per table."""
+    models = {"customer": Customer, "account": Account, "premise": Premise, "contract": Contract,
+              "service_connection": ServiceConnection, "meter": Meter}
+    objects: list[object] = []
+    for table, model in models.items():
+        ids = list(touched.get(table, ()))
+        for start in range(0, len(ids), 500):
+            objects.extend(session.scalars(select(model).where(model.id.in_(ids[start:start + 500]))))
+    if not objects:
+        return
+    customers = _customers_touched(session, objects)
+    customers.update(touched.get("customer", ()))
+    present = set()
+    listed = list(customers)
+    for start in range(0, len(listed), 500):
+        present.update(session.scalars(
+            select(Customer.id).where(Customer.id.in_(listed[start:start + 500]))))
+    documents = build_documents(session, present)
+    write_documents(session.connection(), documents, replace=True)
+    for obj in objects:
+        session.expunge(obj)

@@ -1,0 +1,189 @@
+"""Applying central's changes on the desk: one page of commits and its cursor in one
+transaction, with the write path's capture off (rows from central are not journaled again).
+
+An entry is applied when it is newer than the row (version), skipped when the desk already has
+it; a shared field the desk changed since its last upload keeps the local value (central decides
+at the next upload). An entry that cannot be applied is parked with its dependents, and the page
+goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from app.models import SyncJournalEntry, SyncOutboxBatch, SyncParked
+from app.models.capture import mark_from_server
+from app.models.ownership import Owner, owner_of
+from app.models.search_index import refresh_rows
+from app.sync import wire
+
+_BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
+
+
+@dataclass
+class ApplyCounts:
+    applied: int = 0
+    skipped: int = 0
+    kept_local: int = 0
+    parked: int = 0
+    touched: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, other: ApplyCounts) -> None:
+        self.applied += other.applied
+        self.skipped += other.skipped
+        self.kept_local += other.kept_local
+        self.parked += other.parked
+
+
+class CannotApply(Exception):
+    pass
+
+
+class DeskApplier:
+    """Applies entries on one session (the caller commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        mark_from_server(session)
+        self.counts = ApplyCounts()
+        self._parked_rows: set[uuid.UUID] = set(session.scalars(
+            select(SyncParked.row_id).where(SyncParked.side == "desk",
+                                            SyncParked.status == "parked")
+        ))
+        self._pending = _pending_local_fields(session)
+
+    def apply_commit(self, commit: dict[str, Any]) -> None:
+        entries = commit["entries"]
+        blocker = next((self._blocker(e) for e in entries if self._blocker(e)), None)
+        if blocker is not None:
+            self._park(commit, entries, "dépend d'une ligne en attente", blocker)
+            return
+        savepoint = self.session.begin_nested()
+        try:
+            for entry in entries:
+                self._apply(entry, commit)
+            savepoint.commit()
+        except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError, ValueError) as error:
+            savepoint.rollback()
+            self._park(commit, entries, _describe(error), None)
+
+    def _blocker(self, entry: dict[str, Any]) -> uuid.UUID | None:
+        row = uuid.UUID(entry["row"])
+        if row in self._parked_rows:
+            return row
+        try:
+            tbl = wire.table(entry["table"])
+        except KeyError:
+            return None
+        for column in tbl.columns:
+            if column.foreign_keys and column.name in entry["changes"]:
+                value = entry["changes"][column.name][1]
+                if value is not None and uuid.UUID(value) in self._parked_rows:
+                    return uuid.UUID(value)
+        return None
+
+    def _apply(self, entry: dict[str, Any], commit: dict[str, Any]) -> None:
+        tbl = wire.table(entry["table"])
+        row_id = uuid.UUID(entry["row"])
+        current = self.session.execute(select(tbl.c.version).where(tbl.c.id == row_id)).scalar()
+        op = entry["op"]
+        moment = datetime.fromisoformat(entry.get("at") or commit["at"])
+        if op == "delete":
+            if current is None:
+                self.counts.skipped += 1
+                return
+            self.session.execute(delete(tbl).where(tbl.c.id == row_id))
+            self._done(tbl, row_id)
+            return
+        if current is not None and current >= entry["new"]:
+            self.counts.skipped += 1
+            return
+        values = {
+            name: wire.from_wire(tbl, name, pair[1])
+            for name, pair in entry["changes"].items()
+            if name not in _BOOKKEEPING
+        }
+        unknown = set(values) - set(tbl.c.keys())
+        if unknown:
+            raise CannotApply(f"champs inconnus de {tbl.name} : {', '.join(sorted(unknown))}")
+        if current is None:
+            if op != "insert":
+                raise CannotApply(f"ligne absente de {tbl.name} ({row_id})")
+            self.session.execute(insert(tbl).values(
+                id=row_id, version=entry["new"], created_at=moment, updated_at=moment, **values))
+        else:
+            local = self._pending.get(row_id, set())
+            kept = {name for name in values
+                    if name in local and owner_of(tbl.name, name) is not Owner.CENTRAL}
+            if kept:
+                self.counts.kept_local += 1
+            for name in kept:
+                values.pop(name)
+            self.session.execute(update(tbl).where(tbl.c.id == row_id).values(
+                version=entry["new"], updated_at=moment, **values))
+        self._done(tbl, row_id)
+
+    def _done(self, tbl: Table, row_id: uuid.UUID) -> None:
+        self.counts.applied += 1
+        self.counts.touched[tbl.name].add(row_id)
+
+    def _park(self, commit: dict[str, Any], entries: list[dict[str, Any]], error: str,
+              blocker: uuid.UUID | None) -> None:
+        """Parks a whole commit: the failing entry with its error, the others blocked by it (or
+        every entry blocked by the parked row it depends on)."""
+        first = uuid.UUID(entries[0]["row"]) if entries else None
+        for position, entry in enumerate(entries):
+            row_id = uuid.UUID(entry["row"])
+            if blocker is not None:
+                reason, blocked_by = error, blocker
+            elif position == 0:
+                reason, blocked_by = error, None
+            else:
+                reason, blocked_by = "même transaction qu'une ligne en attente", first
+            self.session.add(SyncParked(
+                side="desk", transaction_id=uuid.UUID(commit["tx"]), seq=int(commit["no"]),
+                table_name=entry["table"], row_id=row_id, operation=entry["op"],
+                entry={**entry, "commit": {k: commit[k] for k in ("no", "tx", "at")}},
+                error=reason, blocked_by=blocked_by,
+            ))
+            self._parked_rows.add(row_id)
+            self.counts.parked += 1
+        self.session.flush()
+
+    def finish(self) -> ApplyCounts:
+        """Refreshes the customer search index for the rows written."""
+        refresh_rows(self.session, self.counts.touched)
+        counts, self.counts = self.counts, ApplyCounts()
+        return counts
+
+
+def _pending_local_fields(session: Session) -> dict[uuid.UUID, set[str]]:
+    """Fields the desk changed that central has not acknowledged yet, per row."""
+    acked = select(SyncOutboxBatch.number).where(SyncOutboxBatch.acked_at.is_not(None))
+    rows = session.execute(
+        select(SyncJournalEntry.row_id, SyncJournalEntry.changes).where(
+            (SyncJournalEntry.batch_number.is_(None))
+            | SyncJournalEntry.batch_number.not_in(acked)
+        )
+    ).all()
+    pending: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for row_id, changes in rows:
+        pending[row_id].update(changes)
+    return pending
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, IntegrityError):
+        return "contrainte non respectée (ligne parente absente ou doublon) : " + str(
+            error.orig).splitlines()[0][:200]
+    if isinstance(error, KeyError):
+        return f"table ou champ inconnu : {error}"
+    return str(error).splitlines()[0][:300]

@@ -1,0 +1,167 @@
+"""Bootstrap of a new or damaged desk: the agency's rows from central loaded into a database
+built aside, page after page (an interruption resumes where it stopped), brought up to date by
+the changes after the snapshot's cursor, then swapped in whole: nobody sees half an agency.
+
+Rows read while central keeps changing are newer than some of the changes replayed after the
+snapshot's cursor; applying by version makes the replay idempotent, so the result is the
+consistent state at the last page's cursor.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+
+from app.models import InstallationSetting, migrate, search_index
+from app.models.database import Database
+from app.models.ids import utcnow
+from app.services.errors import EnvironmentProblem
+from app.sync import state, wire
+from app.sync.client import CentralClient
+from app.sync.download import download
+
+PAGE_ROWS = 5000
+_TABLE = "bootstrap.table"
+_AFTER = "bootstrap.after"
+_DONE = "bootstrap.loaded"
+ASIDE_SUFFIX = ".amorcage"
+
+
+def aside_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(database=f"{parsed.database}{ASIDE_SUFFIX}").render_as_string(False)
+    return parsed.set(database=f"{parsed.database}_amorcage").render_as_string(False)
+
+
+def _ensure_pg_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                       {"n": parsed.database})
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        admin.dispose()
+
+
+def build_aside(db: Database, client: CentralClient, *,
+                progress: Callable[[int, int], None] | None = None,
+                cancelled: Callable[[], bool] = lambda: False) -> Database | None:
+    """Loads (or goes on loading) the aside database; None when cancelled before the end."""
+    url = aside_url(db.url)
+    if make_url(url).get_backend_name() != "sqlite":
+        _ensure_pg_database(url)
+    aside = Database(url)
+    migrate.upgrade(aside.engine)
+    with aside.session() as session:
+        if not state.get(session, state.CURSOR):
+            snapshot = client.snapshot()
+            state.put_cursor(session, int(snapshot["cursor"]), str(snapshot.get("anchor") or ""))
+            _copy_installation(db, session)
+            session.commit()
+    tables = list(wire.synced_tables())
+    for index, tbl in enumerate(tables):
+        with aside.session() as session:
+            if state.get(session, _DONE).split(",").count(tbl.name):
+                continue
+            after = state.get(session, _AFTER) if state.get(session, _TABLE) == tbl.name else ""
+        while True:
+            if cancelled():
+                aside.engine.dispose()
+                return None
+            page = client.rows(tbl.name, after or None, PAGE_ROWS)
+            with aside.session() as session:
+                rows = [wire.row_from_wire(tbl, r) for r in page["rows"]]
+                if rows:
+                    session.execute(insert(tbl), rows)
+                after = page.get("next_after") or ""
+                state.put(session, _TABLE, tbl.name)
+                state.put(session, _AFTER, after)
+                if not after:
+                    done = [n for n in state.get(session, _DONE).split(",") if n]
+                    state.put(session, _DONE, ",".join([*done, tbl.name]))
+                session.commit()
+            if not after:
+                break
+        if progress:
+            progress(index + 1, len(tables))
+    download(aside, client, cancelled=cancelled)
+    with aside.session() as session:
+        search_index.rebuild(session.connection(), session)
+        session.commit()
+    return aside
+
+
+def _copy_installation(db: Database, aside_session: object) -> None:
+    with db.session() as session:
+        settings = [(s.key, s.value) for s in session.scalars(select(InstallationSetting))]
+    for key, value in settings:
+        aside_session.merge(InstallationSetting(key=key, value=value))  # type: ignore[attr-defined]
+
+
+def swap_in(db: Database, aside: Database) -> Path | str:
+    """Puts the aside database in the desk's place; returns where the old one was kept."""
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    aside.engine.dispose()
+    db.engine.dispose()
+    parsed = make_url(db.url)
+    if parsed.get_backend_name() == "sqlite":
+        _checkpoint(make_url(aside.url).database or "")
+        current = Path(parsed.database or "")
+        kept = current.with_name(f"{current.name}.avant-amorcage-{stamp}")
+        _checkpoint(str(current))
+        if current.exists():
+            os.replace(current, kept)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{current}{suffix}").unlink(missing_ok=True)
+        os.replace(make_url(aside.url).database or "", current)
+        return kept
+    kept_name = f"{parsed.database}_avant_amorcage_{stamp.replace('-', '_')}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            busy = connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ), {"n": parsed.database})
+            if busy:
+                raise EnvironmentProblem(
+                    "Amorçage terminé mais non installé : fermez Guichet sur les autres postes "
+                    "de l'agence puis relancez la synchronisation.")
+            connection.exec_driver_sql(
+                f'ALTER DATABASE "{parsed.database}" RENAME TO "{kept_name}"')
+            connection.exec_driver_sql(
+                f'ALTER DATABASE "{make_url(aside.url).database}" RENAME TO "{parsed.database}"')
+    finally:
+        admin.dispose()
+    return kept_name
+
+
+def _checkpoint(path: str) -> None:
+    if not path or not Path(path).exists():
+        return
+    engine: Engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    finally:
+        engine.dispose()
+
+
+def needs_bootstrap(db: Database, agency_id: uuid.UUID) -> bool:
+    """A desk that has never received anything and holds no customer of its agency."""
+    from app.models import Customer
+
+    with db.session() as session:
+        if state.cursor(session) > 0:
+            return False
+        return session.scalar(select(Customer.id).where(Customer.agency_id == agency_id)
+                              .limit(1)) is None

@@ -1,0 +1,85 @@
+"""``python -m app sync``: unattended from the operating system's scheduler.
+
+Exit codes: 0 succeeded, 1 failed (message on stderr), 2 configuration, 3 succeeded but
+conflicts or parked rows await a supervisor, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.models import SyncConflict, SyncParked
+from app.models.sync import ConflictStatus, ParkedStatus
+from app.services.installation import open_database, prepare
+from app.settings import Settings
+from app.sync.endpoint import configured_endpoint, start_embedded_endpoint
+from app.sync.runner import SyncProgress, run_sync
+
+log = logging.getLogger("app.sync")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_ATTENTION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _awaiting(db: Any) -> int:
+    with db.session() as session:
+        conflicts = session.scalar(select(func.count()).select_from(SyncConflict)
+                                   .where(SyncConflict.status == ConflictStatus.OPEN)) or 0
+        parked = session.scalar(select(func.count()).select_from(SyncParked)
+                                .where(SyncParked.status == ParkedStatus.PARKED)) or 0
+    return conflicts + parked
+
+
+def sync_command(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings)
+    installation = prepare(db, settings)
+    if args.sync_command in ("export-bundle", "import-bundle"):
+        from app.sync import bundle
+
+        if args.sync_command == "export-bundle":
+            print(bundle.export_bundle(db, installation, args.file))
+        else:
+            print(bundle.import_bundle(db, installation, args.file))
+        return EXIT_OK
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    with ExitStack() as stack:
+        endpoint = configured_endpoint(settings)
+        if endpoint is None:
+            endpoint, handle = start_embedded_endpoint(settings, installation)
+            stack.callback(handle.stop)
+
+        def show(progress: SyncProgress) -> None:
+            total = f"/{progress.total}" if progress.total else ""
+            print(f"[{progress.label}] {progress.done}{total} {progress.detail}".rstrip(),
+                  flush=True)
+
+        try:
+            outcome = run_sync(db, installation, endpoint, data_dir=settings.data_dir,
+                               dry_run=args.dry_run, trigger="scheduler" if not sys.stdin.isatty()
+                               else "command", progress=show, cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.set()
+            return EXIT_INTERRUPTED
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    if args.dry_run:
+        print(json.dumps(outcome.report, ensure_ascii=False, indent=2, default=str))
+    stream = sys.stdout if outcome.status == "succeeded" else sys.stderr
+    print(outcome.message, file=stream)
+    log.info("sync %s: %s", outcome.status, outcome.message)
+    if outcome.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if outcome.status != "succeeded":
+        return EXIT_FAILED
+    if not args.dry_run and _awaiting(db):
+        return EXIT_ATTENTION
+    return EXIT_OK

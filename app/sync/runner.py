@@ -1,0 +1,267 @@
+"""One synchronisation run, phase after phase, recorded in the ledger.
+
+backup → (adoption | bootstrap) → upload → close (central integrates and bills) → download →
+reconcile. Network and central problems end the run as ``failed`` with a French message; the
+next run resumes where this one stopped (every step is committed as it goes and idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.models.database import Database
+from app.services.context import Installation
+from app.services.errors import GuichetError
+from app.sync import adoption, bootstrap, state
+from app.sync.backup import take_backup
+from app.sync.client import CentralClient
+from app.sync.download import CentralRestored, download
+from app.sync.endpoint import Endpoint
+from app.sync.ledger import Ledger, Phase
+from app.sync.reconcile import reconcile
+from app.sync.upload import dry_run as upload_dry_run
+from app.sync.upload import upload
+
+log = logging.getLogger("app.sync")
+
+LABELS = {
+    "backup": "Sauvegarde",
+    "adoption": "Adoption",
+    "bootstrap": "Amorçage",
+    "upload": "Envoi",
+    "close": "Facturation centrale",
+    "download": "Réception",
+    "reconcile": "Rapprochement",
+}
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str
+    label: str
+    done: int
+    total: int | None
+    detail: str = ""
+
+
+@dataclass
+class SyncOutcome:
+    run_id: uuid.UUID
+    status: str
+    message: str
+    rows_up: int = 0
+    rows_down: int = 0
+    conflicts: int = 0
+    parked: int = 0
+    mismatches: list[str] = field(default_factory=list)
+    restarted: bool = False
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class _Run:
+    def __init__(self, db: Database, installation: Installation, client: CentralClient,
+                 data_dir: Path, dry_run: bool, trigger: str,
+                 progress: Callable[[SyncProgress], None] | None,
+                 cancel: threading.Event | None) -> None:
+        self.db, self.installation, self.client = db, installation, client
+        self.data_dir, self.dry_run = data_dir, dry_run
+        self._progress = progress
+        self._cancel = cancel
+        self.ledger = Ledger(db, trigger=trigger, dry_run=dry_run)
+        self.outcome = SyncOutcome(self.ledger.run_id, "running", "")
+
+    def cancelled(self) -> bool:
+        return self._cancel is not None and self._cancel.is_set()
+
+    def tell(self, phase: str, done: int, total: int | None, detail: str = "") -> None:
+        if self._progress is not None:
+            self._progress(SyncProgress(phase, LABELS[phase], done, total, detail))
+
+    def phase(self, name: str) -> Phase:
+        if self.cancelled():
+            raise Interrupted()
+        current = Phase(name, LABELS[name])
+        self._retries_before = self.client.retries
+        self._bytes_before = self.client.bytes_sent + self.client.bytes_received
+        self.ledger.start(current)
+        self.tell(name, 0, None)
+        return current
+
+    def done(self, current: Phase, status: str = "done") -> None:
+        current.retries = self.client.retries - self._retries_before
+        current.bytes = self.client.bytes_sent + self.client.bytes_received - self._bytes_before
+        self.ledger.add(retries=current.retries)
+        self.ledger.finish(current, status)
+        self.tell(current.name, 1, 1, current.detail)
+
+    # --- phases ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        agency_code, agency_id = self.installation.agency_code, self.installation.agency_id
+        with self.db.session() as session:
+            cursor, anchor = state.cursor(session), state.get(session, state.ANCHOR)
+        central = self.client.state(cursor, anchor or None)
+        if not self.dry_run:
+            current = self.phase("backup")
+            current.detail = str(take_backup(self.db, self.data_dir).name)
+            self.done(current)
+        if not central.get("adopted") and not adoption.adoption_done(self.db) and not self.dry_run:
+            current = self.phase("adoption")
+            current.rows = adoption.seal_adoption(
+                self.db, agency_code, agency_id, int(central["last_batch"]),
+                progress=lambda d, t: self.tell("adoption", d, t))
+            self.done(current)
+        elif central.get("adopted") and bootstrap.needs_bootstrap(self.db, agency_id) \
+                and not self.dry_run:
+            self._bootstrap()
+            return
+        self._check_history(central)
+        current = self.phase("upload")
+        if self.dry_run:
+            sent = upload_dry_run(self.db, self.client, agency_code)
+            self.outcome.report["upload"] = {"rows": sent.rows, "applied": sent.applied,
+                                             "skipped": sent.skipped, "merged": sent.merged,
+                                             "conflicts": sent.conflicts, "parked": sent.parked,
+                                             "refused": sent.refused, "details": sent.details}
+        else:
+            sent = upload(self.db, self.client, agency_code,
+                          progress=lambda d, t: self.tell("upload", d, t),
+                          cancelled=self.cancelled)
+            if not central.get("adopted") and not adoption.adoption_done(self.db):
+                self.client.adopted()
+                adoption.mark_adopted(self.db)
+        current.rows = sent.rows
+        current.detail = (f"{sent.batches} lot(s), {sent.rows} ligne(s) ; conflits {sent.conflicts}"
+                          f", en attente {sent.parked}, fusionnées {sent.merged}")
+        self.outcome.rows_up = sent.rows
+        self.outcome.conflicts += sent.conflicts
+        self.outcome.parked += sent.parked
+        self.ledger.add(rows_up=sent.rows, bytes_up=sent.bytes, conflicts=sent.conflicts,
+                        parked=sent.parked)
+        self.done(current)
+        if self.cancelled():
+            raise Interrupted()
+        if not self.dry_run:
+            current = self.phase("close")
+            closed = self.client.close()
+            billed = closed.get("billed") or {}
+            current.rows = int(billed.get("invoices", 0) or 0)
+            current.detail = (f"période {billed.get('period', '—')} : {current.rows} facture(s)"
+                              if billed else "rien à facturer")
+            self.done(current)
+        current = self.phase("download")
+        try:
+            got = download(self.db, self.client, dry_run=self.dry_run,
+                           progress=lambda d, t: self.tell("download", d, t),
+                           cancelled=self.cancelled)
+        except CentralRestored:
+            got = self._after_restore()
+        counts = got.counts
+        assert counts is not None
+        current.rows = counts.applied
+        current.detail = (f"{got.commits} validation(s) centrale(s) ; appliquées {counts.applied}, "
+                          f"déjà présentes {counts.skipped}, en attente {counts.parked}")
+        self.outcome.rows_down = counts.applied
+        self.outcome.parked += counts.parked
+        self.outcome.report["download"] = {"commits": got.commits, "applied": counts.applied,
+                                           "skipped": counts.skipped, "parked": counts.parked,
+                                           "kept_local": counts.kept_local}
+        self.ledger.add(rows_down=counts.applied, parked=counts.parked)
+        self.done(current)
+        if self.cancelled():
+            raise Interrupted()
+        current = self.phase("reconcile")
+        result = reconcile(self.db, self.client, agency_id, repair=not self.dry_run)
+        self.outcome.mismatches = result.mismatches
+        current.rows = result.repaired_rows
+        current.detail = (f"{result.tables} tables comparées ; écarts : "
+                          f"{', '.join(result.mismatches) or 'aucun'}")
+        self.done(current, "warning" if result.mismatches else "done")
+
+    def _check_history(self, central: dict[str, Any]) -> None:
+        """A central restored from backup: its generation or the desk's cursor anchor differ."""
+        with self.db.session() as session:
+            known = state.get(session, state.GENERATION)
+            restored = (known and known != central["generation"]) or not central.get(
+                "anchor_ok", True)
+            if restored:
+                log.warning("central restored from a backup: cursor set back to %s",
+                            central.get("head"))
+                state.put_cursor(session, min(state.cursor(session), int(central["head"])), "")
+                self.outcome.restarted = True
+            state.put(session, state.GENERATION, str(central["generation"]))
+            if not self.dry_run:
+                session.commit()
+
+    def _after_restore(self) -> Any:
+        central = self.client.state()
+        self._check_history({**central, "anchor_ok": False})
+        return download(self.db, self.client, dry_run=self.dry_run, cancelled=self.cancelled)
+
+    def _bootstrap(self) -> None:
+        current = self.phase("bootstrap")
+        aside = bootstrap.build_aside(self.db, self.client,
+                                      progress=lambda d, t: self.tell("bootstrap", d, t),
+                                      cancelled=self.cancelled)
+        if aside is None:
+            raise Interrupted()
+        current.detail = "base construite à part, mise en place"
+        self.ledger.finish(current)
+        kept = bootstrap.swap_in(self.db, aside)
+        self.outcome.report["bootstrap"] = {"previous": str(kept)}
+        self.outcome.restarted = True
+
+
+def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, data_dir: Path,
+             dry_run: bool = False, trigger: str = "manual",
+             progress: Callable[[SyncProgress], None] | None = None,
+             cancel: threading.Event | None = None,
+             client: CentralClient | None = None) -> SyncOutcome:
+    own_client = client is None
+    client = client or CentralClient(endpoint)
+    run = _Run(db, installation, client, data_dir, dry_run, trigger, progress, cancel)
+    outcome = run.outcome
+    try:
+        run.run()
+    except Interrupted:
+        outcome.status, outcome.message = "interrupted", "Synchronisation interrompue à la demande."
+    except GuichetError as error:
+        outcome.status, outcome.message = "failed", error.message
+    except Exception as error:
+        log.exception("synchronisation failed")
+        outcome.status = "failed"
+        outcome.message = f"Synchronisation en échec : erreur inattendue ({type(error).__name__})."
+    else:
+        outcome.status = "succeeded"
+        outcome.message = _summary(outcome, dry_run)
+    finally:
+        if own_client:
+            client.close_connection()
+    if outcome.restarted and "bootstrap" in outcome.report:
+        outcome.message = ("Amorçage terminé : la base de l'agence a été remplacée ; "
+                           "redémarrez Guichet.")
+    try:
+        run.ledger.end(outcome.status, "" if outcome.status == "succeeded" else outcome.message,
+                       outcome.mismatches)
+    except Exception:  # the bootstrap swapped the file under the ledger
+        log.warning("ledger not updated after the run", exc_info=True)
+    return outcome
+
+
+def _summary(outcome: SyncOutcome, dry_run: bool) -> str:
+    head = "Simulation terminée" if dry_run else "Synchronisation terminée"
+    text = (f"{head} : {outcome.rows_up} ligne(s) envoyée(s), {outcome.rows_down} reçue(s), "
+            f"{outcome.conflicts} conflit(s), {outcome.parked} en attente")
+    if outcome.mismatches:
+        text += f", écarts corrigés : {', '.join(outcome.mismatches)}"
+    return text + "."
