@@ -1,0 +1,212 @@
+"""The desk's side of the exchange, without a server: batches, applying central's pages,
+parking, checksums and the backup."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.models import (
+    Customer,
+    Street,
+    SyncJournalEntry,
+    SyncOutboxBatch,
+    SyncParked,
+)
+from app.models.enums import PaymentMethod
+from app.services.context import ServiceContext
+from app.services.customer_edit import IdentityInput, update_identity
+from app.services.payments import record_payment
+from app.services.search import search_customers
+from app.sync import outbox, state, wire
+from app.sync.backup import take_backup
+from app.sync.download import apply_page
+from app.sync.reconcile import local_checksums
+from tests.services.helpers import household
+
+
+def _entries(body: bytes) -> list[dict]:
+    return wire.unpack(body)["entries"]
+
+
+def test_batches_never_split_a_transaction_and_carry_binary_columns(ctx: ServiceContext) -> None:
+    home = household(ctx)
+    receipt = record_payment(ctx, home.account_id, Decimal("1500"), PaymentMethod.CASH)
+    with ctx.db.session() as session:
+        pending = outbox.pending_entries(session)
+        sealed = outbox.seal(session, "101", central_last=0, limit=1)
+        session.commit()
+    assert sum(b.rows for b in sealed) == pending > 0
+    by_tx: dict[str, set[int]] = {}
+    for batch in sealed:
+        payload = wire.unpack(batch.body, batch.sha256)
+        assert payload["number"] == batch.number and payload["agency"] == "101"
+        for entry in payload["entries"]:
+            by_tx.setdefault(entry["tx"], set()).add(batch.number)
+    assert all(len(numbers) == 1 for numbers in by_tx.values())
+    assert [b.number for b in sealed] == list(range(1, len(sealed) + 1))
+    document = next(e for b in sealed for e in _entries(b.body) if e["table"] == "document")
+    assert base64.b64decode(document["changes"]["content"][1]) == receipt.pdf
+    with ctx.db.session() as session:
+        assert outbox.pending_entries(session) == 0
+        assert outbox.seal(session, "101", central_last=0) == []
+        again = outbox.unacknowledged(session, central_last=0)
+        assert [(b.number, b.sha256, b.body) for b in again] == [
+            (b.number, b.sha256, b.body) for b in sealed]
+
+
+def test_numbering_follows_central_and_renumbers_after_a_desk_restore(ctx: ServiceContext) -> None:
+    household(ctx)
+    with ctx.db.session() as session:
+        first = outbox.seal(session, "101", central_last=7)
+        session.commit()
+    assert first[0].number == 8
+    with ctx.db.session() as session:
+        outbox.renumber_after(session, "101", central_last=9)
+        session.commit()
+        numbers = list(session.scalars(select(SyncOutboxBatch.number).order_by(SyncOutboxBatch.number)))
+        carried = set(session.scalars(select(SyncJournalEntry.batch_number)))
+    assert numbers[0] == 10 and carried == set(numbers)
+    with ctx.db.session() as session:
+        batch = outbox.unacknowledged(session, central_last=9)[0]
+    assert wire.unpack(batch.body, batch.sha256)["number"] == 10
+
+
+def _commit(no: int, *entries: dict) -> dict:
+    return {"no": no, "tx": str(uuid.uuid4()), "at": "2026-11-21T20:00:00+00:00",
+            "entries": list(entries)}
+
+
+def _street_entry(row: uuid.UUID, commune: uuid.UUID | str, name: str, *, op: str = "insert",
+                  base: int = 0, new: int = 1) -> dict:
+    changes = {"name": [None, name]} if op == "update" else {
+        "name": [None, name], "commune_id": [None, str(commune)], "agency_id": [None, None]}
+    return {"seq": 1, "tx": "", "table": "street", "row": str(row), "op": op, "base": base,
+            "new": new, "at": "2026-11-21T20:00:00+00:00", "schema": 2, "changes": changes}
+
+
+def test_a_page_applies_by_version_with_its_cursor_and_replays_as_nothing(ctx: ServiceContext) -> None:
+    with ctx.db.session() as session:
+        commune = session.scalars(select(Street.commune_id)).first()
+    street = uuid.uuid4()
+    page = {"commits": [_commit(5, _street_entry(street, commune, "Rue des Jardins")),
+                        _commit(6, _street_entry(street, commune, "Rue des Jardins Nord",
+                                                 op="update", base=1, new=2))]}
+    with ctx.db.session() as session:
+        counts = apply_page(session, page)
+        session.commit()
+    assert counts.applied == 2
+    with ctx.db.session() as session:
+        row = session.get(Street, street)
+        assert row is not None and (row.name, row.version) == ("Rue des Jardins Nord", 2)
+        assert state.cursor(session) == 6
+        assert session.scalar(select(func.count()).select_from(SyncJournalEntry)
+                              .where(SyncJournalEntry.row_id == street)) == 0
+        again = apply_page(session, page)
+        session.commit()
+    assert (again.applied, again.skipped) == (0, 2)
+
+
+def test_a_row_without_its_parent_is_parked_with_what_depends_on_it(ctx: ServiceContext) -> None:
+    orphan, child_of_orphan = uuid.uuid4(), uuid.uuid4()
+    with ctx.db.session() as session:
+        commune = session.scalars(select(Street.commune_id)).first()
+    missing_commune = uuid.uuid4()
+    fine = uuid.uuid4()
+    page = {"commits": [
+        _commit(1, _street_entry(orphan, missing_commune, "Rue Perdue")),
+        _commit(2, _street_entry(orphan, missing_commune, "Rue Perdue 2", op="update", base=1, new=2)),
+        _commit(3, _street_entry(fine, commune, "Rue Trouvée")),
+    ]}
+    with ctx.db.session() as session:
+        counts = apply_page(session, page)
+        session.commit()
+    assert (counts.applied, counts.parked) == (1, 2)
+    with ctx.db.session() as session:
+        parked = session.scalars(select(SyncParked).order_by(SyncParked.seq)).all()
+        assert [p.row_id for p in parked] == [orphan, orphan]
+        assert "contrainte" in parked[0].error and parked[1].blocked_by == orphan
+        assert session.get(Street, fine) is not None and session.get(Street, orphan) is None
+        assert state.cursor(session) == 3
+    del child_of_orphan
+
+
+def test_a_shared_field_changed_here_and_not_yet_sent_keeps_the_local_value(ctx: ServiceContext) -> None:
+    home = household(ctx)
+    _all_sent(ctx)
+    with ctx.reading() as session:
+        customer = session.get(Customer, home.customer_id)
+        assert customer is not None
+        version = customer.version
+    update_identity(ctx, home.customer_id, version, IdentityInput(
+        civility=customer.civility, last_name="Koné", first_name="Hélène", mobile="07 99 99 99 99"))
+    entry = {"seq": 1, "tx": "", "table": "customer", "row": str(home.customer_id), "op": "update",
+             "base": version, "new": version + 5, "at": "2026-11-21T20:00:00+00:00", "schema": 2,
+             "changes": {"mobile": ["07 01 02 03 04", "05 55 55 55 55"],
+                         "email": ["", "helene@example.ci"]}}
+    with ctx.db.session() as session:
+        counts = apply_page(session, {"commits": [_commit(9, entry)]})
+        session.commit()
+    assert counts.kept_local == 1
+    with ctx.reading() as session:
+        customer = session.get(Customer, home.customer_id)
+        assert customer is not None
+        assert customer.mobile.replace(" ", "") == "0799999999"
+        assert customer.email == "helene@example.ci"
+
+
+def _all_sent(ctx: ServiceContext) -> None:
+    with ctx.db.session() as session:
+        sent = outbox.seal(session, "101", central_last=0)
+        outbox.acknowledge(session, sent[-1].number)
+        session.commit()
+
+
+def test_rows_applied_from_central_are_found_by_the_search(ctx: ServiceContext) -> None:
+    home = household(ctx)
+    _all_sent(ctx)
+    with ctx.reading() as session:
+        customer = session.get(Customer, home.customer_id)
+        assert customer is not None
+        version = customer.version
+    entry = {"seq": 1, "tx": "", "table": "customer", "row": str(home.customer_id), "op": "update",
+             "base": version, "new": version + 1, "at": "2026-11-21T20:00:00+00:00", "schema": 2,
+             "changes": {"last_name": ["Koné", "Zadi-Bléhoué"]}}
+    with ctx.db.session() as session:
+        apply_page(session, {"commits": [_commit(3, entry)]})
+        session.commit()
+    found = search_customers(ctx, "bleh")
+    assert [r.customer_id for r in found.hits] == [home.customer_id]
+
+
+def test_checksums_ignore_order_and_see_a_version_change(ctx: ServiceContext) -> None:
+    pairs = [(uuid.uuid4(), n) for n in range(50)]
+    assert wire.Checksum().update(pairs).as_dict() == wire.Checksum().update(reversed(pairs)).as_dict()
+    assert wire.Checksum().update(pairs).hexdigest != wire.Checksum().update(
+        [*pairs[:-1], (pairs[-1][0], 99)]).hexdigest
+    home = household(ctx)
+    with ctx.db.session() as session:
+        before = local_checksums(session, ctx.installation.agency_id)
+    with ctx.reading() as session:
+        customer = session.get(Customer, home.customer_id)
+        assert customer is not None
+    update_identity(ctx, home.customer_id, customer.version, IdentityInput(
+        civility=customer.civility, last_name="Koné", first_name="Hélène", mobile="07 11 11 11 11"))
+    with ctx.db.session() as session:
+        after = local_checksums(session, ctx.installation.agency_id)
+    assert before["customer"]["count"] == after["customer"]["count"]
+    assert before["customer"] != after["customer"] and before["account"] == after["account"]
+
+
+def test_the_backup_is_a_readable_copy(ctx: ServiceContext, tmp_path: Path) -> None:
+    if ctx.db.engine.dialect.name != "sqlite":
+        return
+    household(ctx)
+    copy = take_backup(ctx.db, tmp_path)
+    with sqlite3.connect(copy) as check:
+        assert check.execute("select count(*) from customer").fetchone() == (1,)
