@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import SyncJournalEntry
 from app.models.database import Database
 from app.sync import outbox, state, wire
+from app.sync.faults import checkpoint
 
 ROWS_PER_BATCH = 2000
 _TABLE = "adoption.table"
@@ -64,6 +65,7 @@ def seal_adoption(db: Database, agency_code: str, agency_id: uuid.UUID, central_
                 state.put(session, _TABLE, tbl.name)
                 state.put(session, _AFTER, str(rows[-1]["id"]))
                 session.commit()
+                checkpoint("adoption.sealed")
                 sealed_rows += len(rows)
                 if progress:
                     progress(index, len(tables))

@@ -24,6 +24,7 @@ from app.services.errors import EnvironmentProblem
 from app.sync import state, wire
 from app.sync.client import CentralClient
 from app.sync.download import download
+from app.sync.faults import checkpoint
 
 PAGE_ROWS = 5000
 _TABLE = "bootstrap.table"
@@ -89,11 +90,13 @@ def build_aside(db: Database, client: CentralClient, *,
                     done = [n for n in state.get(session, _DONE).split(",") if n]
                     state.put(session, _DONE, ",".join([*done, tbl.name]))
                 session.commit()
+            checkpoint("bootstrap.page")
             if not after:
                 break
         if progress:
             progress(index + 1, len(tables))
     download(aside, client, cancelled=cancelled)
+    checkpoint("bootstrap.loaded")
     with aside.session() as session:
         search_index.rebuild(session.connection(), session)
         session.commit()

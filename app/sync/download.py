@@ -12,6 +12,7 @@ from app.models.database import Database
 from app.sync import state
 from app.sync.apply import ApplyCounts, DeskApplier
 from app.sync.client import CentralClient
+from app.sync.faults import checkpoint
 
 PAGE_ENTRIES = 2000
 
@@ -57,7 +58,9 @@ def download(db: Database, client: CentralClient, *, dry_run: bool = False,
             else:
                 with db.session() as session:
                     report.counts.add(apply_page(session, page))
+                    checkpoint("download.applied")
                     session.commit()
+                checkpoint("download.committed")
             report.pages += 1
             report.commits += len(page["commits"])
             cursor = int(page.get("next") or cursor)

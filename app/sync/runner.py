@@ -23,6 +23,7 @@ from app.sync.backup import take_backup
 from app.sync.client import CentralClient
 from app.sync.download import CentralRestored, download
 from app.sync.endpoint import Endpoint
+from app.sync.faults import checkpoint
 from app.sync.ledger import Ledger, Phase
 from app.sync.reconcile import reconcile
 from app.sync.upload import dry_run as upload_dry_run
@@ -153,6 +154,7 @@ class _Run:
             raise Interrupted()
         if not self.dry_run:
             current = self.phase("close")
+            checkpoint("close.before")
             closed = self.client.close()
             billed = closed.get("billed") or {}
             current.rows = int(billed.get("invoices", 0) or 0)
@@ -217,6 +219,7 @@ class _Run:
             raise Interrupted()
         current.detail = "base construite à part, mise en place"
         self.ledger.finish(current)
+        checkpoint("bootstrap.before_swap")
         kept = bootstrap.swap_in(self.db, aside)
         self.outcome.report["bootstrap"] = {"previous": str(kept)}
         self.outcome.restarted = True

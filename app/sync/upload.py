@@ -14,6 +14,7 @@ from typing import Any
 from app.models.database import Database
 from app.sync import outbox, state
 from app.sync.client import CentralClient, CentralError
+from app.sync.faults import checkpoint
 
 _MAX_RESTARTS = 5
 
@@ -48,13 +49,16 @@ def upload(db: Database, client: CentralClient, agency_code: str, *,
             outbox.renumber_after(session, agency_code, last)
             outbox.seal(session, agency_code, last)
             state.put(session, state.LAST_ACKED, str(last))
+            checkpoint("upload.sealing")
             session.commit()
             batches = outbox.unacknowledged(session, last)
         restart = False
         for done, batch in enumerate(batches, start=1):
             if cancelled():
                 return report
+            checkpoint("upload.before_send")
             answer = client.send_batch(batch.number, batch.body, batch.sha256, batch.rows)
+            checkpoint("upload.sent")
             if answer.get("_status") == 409:
                 restart = True
                 break
@@ -67,6 +71,7 @@ def upload(db: Database, client: CentralClient, agency_code: str, *,
                 outbox.acknowledge(session, batch.number)
                 state.put(session, state.LAST_ACKED, str(batch.number))
                 session.commit()
+            checkpoint("upload.acked")
             if progress:
                 progress(done, len(batches))
         if not restart:
