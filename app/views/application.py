@@ -17,6 +17,7 @@ from app.views.errors import install_excepthook, show_error
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.sign_in import SignInDialog
+from app.views.sync.connection import CentralConnection
 from app.views.tasks import Progress, TaskRunner
 from resources import RESOURCES
 
@@ -52,6 +53,9 @@ class Startup(QObject):
         super().__init__()
         self.settings = settings
         self.runner = TaskRunner(self)
+        #: The central server of the whole program (embedded, configured or none), kept across
+        #: sign-ins and stopped at the end.
+        self.central = CentralConnection(settings, self)
         self.desk: Desk | None = None
         self.window: MainWindow | None = None
         self.dialog: SignInDialog | None = None
@@ -71,6 +75,7 @@ class Startup(QObject):
 
     def _prepared(self, desk: Desk) -> None:
         self.desk = desk
+        self.central.start(desk.installation, self.runner)
         self.show_sign_in()
 
     def _failed(self, error: BaseException) -> None:
@@ -92,7 +97,7 @@ class Startup(QObject):
     def _signed_in(self, user: SignedInUser) -> None:
         assert self.desk is not None
         ctx = self.desk.context().signed_in(user)
-        self.window = MainWindow(Shell(self.settings, ctx, self.runner))
+        self.window = MainWindow(Shell(self.settings, ctx, self.runner, self.central))
         self.window.signed_out.connect(self._signed_out)
         self.window.show()
         self.window_shown.emit(self.window)
@@ -105,6 +110,7 @@ class Startup(QObject):
 
     def shutdown(self) -> None:
         self.runner.shutdown()
+        self.central.stop()
         if self.desk is not None:
             self.desk.close()
 

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.services.central_link import CentralStatus, check_central
+from app.services.central_link import OFFLINE, CentralStatus, check_central
 from app.views import messages
 from app.views.modules import Module, available_modules
 from app.views.shell import Shell
+from app.views.sync.connection import CentralState
 
 CENTRAL_CHECK_MS = 60_000
 
@@ -82,6 +83,11 @@ class MainWindow(QMainWindow):
         self.central_timer = QTimer(self)
         self.central_timer.timeout.connect(self.check_central)
         self.central_timer.start(CENTRAL_CHECK_MS)
+        if shell.central is not None:
+            shell.central.changed.connect(self.check_central)
+        sync_page = self.pages.get("sync")
+        if sync_page is not None:
+            sync_page.warning_changed.connect(self._show_sync_warning)  # type: ignore[attr-defined]
         QTimer.singleShot(0, self.check_central)
 
     # --- building ------------------------------------------------------------------------
@@ -137,7 +143,9 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"{user.full_name} ({user.role_label})" if user else "")
         self.database_label = QLabel(ctx.db.describe())
         self.central_label = QLabel("Serveur central : vérification…")
+        self.sync_warning_label = QLabel("")
         for label, name in (
+            (self.sync_warning_label, "statusSyncWarning"),
             (self.agency_label, "statusAgency"),
             (self.user_label, "statusUser"),
             (self.database_label, "statusDatabase"),
@@ -147,6 +155,10 @@ class MainWindow(QMainWindow):
             label.setToolTip(label.text())
             bar.addPermanentWidget(label)
         self.database_label.setText(ctx.db.describe(short=True))
+        self.sync_warning_label.setStyleSheet(
+            "#statusSyncWarning { color: #9a4d00; font-weight: bold; }"
+        )
+        self.sync_warning_label.hide()
 
     # --- behaviour -----------------------------------------------------------------------
     def show_module(self, key: str) -> QWidget:
@@ -178,14 +190,38 @@ class MainWindow(QMainWindow):
             refresh()
 
     def check_central(self) -> None:
-        url = self.shell.settings.central_url
-        self.shell.runner.submit(
-            lambda: check_central(url), on_success=self._show_central, parent=self
-        )
+        """The central server this session uses (the embedded one when none is configured)."""
+        connection = self.shell.central
+        if connection is None:
+            url = self.shell.settings.central_url
+        elif connection.state is CentralState.READY:
+            url = connection.url
+        elif connection.state is CentralState.OFFLINE:
+            self._show_central(OFFLINE)
+            return
+        else:
+            self._show_central(CentralStatus(False, connection.status_text()), connection.message)
+            return
+        embedded = connection is not None and connection.embedded
 
-    def _show_central(self, status: CentralStatus) -> None:
+        def check() -> CentralStatus:
+            status = check_central(url)
+            if embedded and status.online:
+                return CentralStatus(True, "Serveur central local connecté")
+            if embedded:
+                return CentralStatus(False, "Serveur central local injoignable")
+            return status
+
+        self.shell.runner.submit(check, on_success=self._show_central, parent=self)
+
+    def _show_sync_warning(self, text: str) -> None:
+        self.sync_warning_label.setText("⚠ Synchronisation de la nuit non aboutie" if text else "")
+        self.sync_warning_label.setToolTip(text)
+        self.sync_warning_label.setVisible(bool(text))
+
+    def _show_central(self, status: CentralStatus, why: str = "") -> None:
         self.central_label.setText(status.label)
-        self.central_label.setToolTip(status.label)
+        self.central_label.setToolTip(why or status.label)
         self.central_label.setProperty("online", status.online)
         self.central_label.style().unpolish(self.central_label)
         self.central_label.style().polish(self.central_label)
@@ -220,6 +256,11 @@ class MainWindow(QMainWindow):
         settings.setValue("main_window/state", self.saveState())
         settings.sync()
         self.central_timer.stop()
+        if self.shell.central is not None:
+            self.shell.central.changed.disconnect(self.check_central)
+        sync_page = self.pages.get("sync")
+        if sync_page is not None:
+            sync_page.stop_sync()  # type: ignore[attr-defined]
         super().closeEvent(event)
         if self._signing_out:
             self.signed_out.emit()

@@ -25,8 +25,10 @@ class Module:
 def available_modules() -> list[Module]:
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
+    from app.views.sync.page import SyncPage
 
     return [
         Module("home", "Accueil", "Ctrl+1", HomePage),
         Module("clients", "Clients", "Ctrl+2", ClientsPage),
+        Module("sync", "Synchronisation", "Ctrl+9", SyncPage),
     ]

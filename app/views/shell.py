@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 
@@ -11,12 +12,17 @@ from app.services.context import ServiceContext
 from app.settings import Settings
 from app.views.tasks import TaskRunner
 
+if TYPE_CHECKING:
+    from app.views.sync.connection import CentralConnection
+
 
 @dataclass
 class Shell:
     settings: Settings
     ctx: ServiceContext
     runner: TaskRunner
+    #: The central server of the program's session (None: the configured one, resolved when used).
+    central: CentralConnection | None = None
 
     def ui_settings(self) -> QSettings:
         """Window geometry and column widths: per machine, next to the local data."""

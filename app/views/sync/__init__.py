@@ -1,0 +1,1 @@
+"""The Synchronisation page and the link to the central server it uses."""
