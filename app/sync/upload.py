@@ -57,7 +57,7 @@ def upload(db: Database, client: CentralClient, agency_code: str, *,
             if cancelled():
                 return report
             checkpoint("upload.before_send")
-            answer = client.send_batch(batch.number, batch.body, batch.sha256, batch.rows)
+            answer = _send(client, batch)
             checkpoint("upload.sent")
             if answer.get("_status") == 409:
                 restart = True
@@ -77,6 +77,17 @@ def upload(db: Database, client: CentralClient, agency_code: str, *,
         if not restart:
             return report
     raise CentralError("Le serveur central refuse la numérotation des lots de cette agence.")
+
+
+def _send(client: CentralClient, batch: outbox.Sealed) -> dict[str, Any]:
+    """A batch damaged on the way (central answers ``bad_batch``) is sent once more."""
+    try:
+        return client.send_batch(batch.number, batch.body, batch.sha256, batch.rows)
+    except CentralError as error:
+        if error.code != "bad_batch":
+            raise
+        client.retries += 1
+        return client.send_batch(batch.number, batch.body, batch.sha256, batch.rows)
 
 
 def dry_run(db: Database, client: CentralClient, agency_code: str) -> UploadReport:

@@ -1,0 +1,236 @@
+"""Faults against the real server on 127.0.0.1: the desk killed at every step and at random,
+the server killed mid-run, requests dropped, duplicated, reordered and corrupted, central
+restored from a backup, the desk's clock hours off. After each: nothing lost, nothing twice,
+both sides equal."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from app.models import MeterReading, Payment, SyncOutboxBatch
+from app.models.database import Database
+from app.sync import outbox
+from app.sync.client import CentralClient
+from tests.sync.conftest import ROOT, Central, Desk
+from tests.sync.world import assert_same, central_edit, customers, day_of_business, open_conflicts
+
+KILL_POINTS = ["upload.sealing", "upload.before_send", "upload.sent", "upload.acked",
+               "close.before", "download.applied", "download.committed"]
+
+
+def _count(db: Database, model: type) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _desk_process(desk: Desk, kill_at: str | None = None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")}
+    env.update(GUICHET_CENTRAL_CREDENTIAL=desk.endpoint.credential, GUICHET_DEMO_CUSTOMERS="0")
+    if kill_at:
+        env["GUICHET_SYNC_KILL_AT"] = kill_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "--data-dir", str(desk.data_dir), "--database-url",
+         desk.db.url, "--central-url", desk.endpoint.url, "sync"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _same_everywhere(desk: Desk, central: Central) -> None:
+    central_db = Database(central.db_url)
+    try:
+        assert _count(central_db, Payment) == _count(desk.db, Payment)
+        assert _count(central_db, MeterReading) == _count(desk.db, MeterReading)
+        assert_same(desk, central_db)
+    finally:
+        central_db.dispose()
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_the_desk_killed_at_each_step_resumes(desk: Desk, central: Central, point: str) -> None:
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 3)
+    killed = _desk_process(desk, f"{point}:1")
+    output = killed.communicate(timeout=180)[0].decode()
+    assert killed.returncode == 137, output
+    desk.db.dispose()
+    resumed = _desk_process(desk)
+    output = resumed.communicate(timeout=180)[0].decode()
+    assert resumed.returncode == 0, output
+    _same_everywhere(desk, central)
+
+
+def test_twenty_random_kills_of_desk_and_server(desk: Desk, central: Central) -> None:
+    assert desk.sync().status == "succeeded"
+    chance = random.Random(20261122)
+    for cycle in range(20):
+        day_of_business(desk, 2)
+        process = _desk_process(desk)
+        time.sleep(chance.uniform(0.2, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(60)
+        if cycle % 4 == 3:
+            central.kill()
+            central.start()
+        desk.db.dispose()
+    final = _desk_process(desk)
+    output = final.communicate(timeout=300)[0].decode()
+    assert final.returncode == 0, output
+    _same_everywhere(desk, central)
+
+
+def test_the_server_killed_mid_upload_then_back(desk: Desk, central: Central) -> None:
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 6)
+    with desk.db.session() as session:
+        outbox.seal(session, "101", 0, limit=3)
+        session.commit()
+    calls = {"n": 0}
+
+    def kill_after_two(request: httpx.Request) -> None:
+        if request.url.path.endswith("/batches/" + request.url.path.rsplit("/", 1)[-1]) and \
+                request.method == "POST":
+            calls["n"] += 1
+            if calls["n"] == 3:
+                central.kill()
+
+    client = desk.client(attempts=2, backoff=0.01)
+    client._http.event_hooks["request"].append(kill_after_two)  # noqa: SLF001
+    failed = desk.sync(client=client)
+    assert failed.status == "failed" and "central" in failed.message
+    central.start()
+    assert desk.sync().status == "succeeded"
+    _same_everywhere(desk, central)
+
+
+class _Flaky(httpx.HTTPTransport):
+    """Drops, duplicates, loses answers and corrupts bodies, by plan."""
+
+    def __init__(self, plan: dict[str, int]) -> None:
+        super().__init__()
+        self.plan = dict(plan)
+        self.seen: list[tuple[str, str]] = []
+
+    def _take(self, fault: str) -> bool:
+        if self.plan.get(fault, 0) > 0:
+            self.plan[fault] -= 1
+            return True
+        return False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        is_batch = request.method == "POST" and "/batches/" in request.url.path
+        if self._take("drop"):
+            raise httpx.ConnectError("dropped", request=request)
+        if is_batch and self._take("corrupt"):
+            body = bytearray(request.read())
+            body[len(body) // 2] ^= 0xFF
+            request = httpx.Request(request.method, request.url, headers=request.headers,
+                                    content=bytes(body))
+        if is_batch and self._take("duplicate"):
+            super().handle_request(httpx.Request(request.method, request.url,
+                                                 headers=request.headers, content=request.read()))
+        response = super().handle_request(request)
+        if is_batch and self._take("lose_answer"):
+            response.read()
+            raise httpx.ReadError("answer lost", request=request)
+        return response
+
+
+@pytest.mark.parametrize("plan", [{"drop": 3}, {"duplicate": 2}, {"lose_answer": 2},
+                                  {"corrupt": 1}, {"drop": 1, "lose_answer": 1, "duplicate": 1}])
+def test_dropped_duplicated_lost_and_corrupted_requests(desk: Desk, central: Central,
+                                                        plan: dict[str, int]) -> None:
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 4)
+    transport = _Flaky(plan)
+    client = CentralClient(desk.endpoint, transport=transport, backoff=0.01)
+    outcome = desk.sync(client=client)
+    assert outcome.status == "succeeded", outcome.message
+    assert not any(transport.plan.values())
+    _same_everywhere(desk, central)
+
+
+def test_batches_arriving_out_of_order_are_refused_then_sent_in_order(
+        desk: Desk, central: Central) -> None:
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 6)
+    with desk.db.session() as session:
+        sealed = outbox.seal(session, "101", 0, limit=3)
+        session.commit()
+    assert len(sealed) >= 2
+    with desk.client() as client:
+        last = int(client.state()["last_batch"])
+        second = sealed[1]
+        answer = client.send_batch(second.number, second.body, second.sha256, second.rows)
+        assert answer["_status"] == 409 and int(client.state()["last_batch"]) == last
+    assert desk.sync().status == "succeeded"
+    _same_everywhere(desk, central)
+
+
+def _pg_admin(url: str) -> Any:
+    return create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+
+
+def test_central_restored_from_a_backup_gets_everything_again(desk: Desk, central: Central) -> None:
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 3)
+    assert desk.sync().status == "succeeded"
+    name = central.db_url.rsplit("/", 1)[1]
+    admin = _pg_admin(central.db_url)
+    central.stop()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}_bak" TEMPLATE "{name}"'))
+    central.start()
+    day_of_business(desk, 3)
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 2)
+    with desk.db.session() as session:
+        sent_before = session.scalar(select(func.max(SyncOutboxBatch.number)))
+    central.stop()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        connection.execute(text(f'ALTER DATABASE "{name}_bak" RENAME TO "{name}"'))
+    admin.dispose()
+    central.command("db", "restored")
+    central.start()
+    outcome = desk.sync()
+    assert outcome.status == "succeeded", outcome.message
+    assert outcome.restarted
+    with desk.db.session() as session:
+        assert session.scalar(select(func.max(SyncOutboxBatch.number))) >= sent_before
+    _same_everywhere(desk, central)
+
+
+def test_a_desk_clock_hours_off_changes_nothing_to_who_wins(
+        desk: Desk, central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert desk.sync().status == "succeeded"
+    import app.models.capture as capture
+    import app.models.ids as ids
+
+    skewed = ids.utcnow() + timedelta(hours=7)
+    monkeypatch.setattr(capture, "utcnow", lambda: skewed)
+    someone = customers(desk.db)[1]
+    from tests.sync.world import edit_mobile
+
+    edit_mobile(desk, someone.id, "07 33 33 33 33")
+    monkeypatch.undo()
+    central_db = Database(central.db_url)
+    try:
+        central_edit(central_db, someone.id, mobile="0544444444")
+        outcome = desk.sync()
+        assert outcome.status == "succeeded" and outcome.conflicts == 1
+        [queued] = open_conflicts(central_db)
+        assert queued.current_value == "0544444444"
+    finally:
+        central_db.dispose()
