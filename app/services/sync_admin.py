@@ -62,6 +62,7 @@ PHASE_STATUS_LABELS: dict[str, str] = {
     "succeeded": "Terminée",
     "done": "Terminée",
     "failed": "Échouée",
+    "warning": "Écarts corrigés",
     "skipped": "Sans objet",
     "interrupted": "Interrompue",
 }
@@ -69,6 +70,8 @@ PHASE_STATUS_LABELS: dict[str, str] = {
 TRIGGER_LABELS: dict[str, str] = {
     "manual": "Manuelle",
     "scheduled": "Planifiée",
+    "scheduler": "Planifiée",
+    "command": "Ligne de commande",
     "cli": "Ligne de commande",
 }
 
@@ -88,6 +91,28 @@ PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 
 EMPTY_VALUE = "(vide)"
+
+
+#: Columns that appear in synchronised rows beyond those the customer screens name.
+_MORE_FIELD_LABELS = {
+    "read_on": "Date de relève",
+    "amount_minor": "Montant",
+    "paid_at": "Date d'encaissement",
+    "meter_id": "Compteur",
+    "account_id": "Compte",
+    "customer_id": "Client",
+    "premise_id": "Propriété",
+    "connection_id": "Branchement",
+    "contract_id": "Abonnement",
+    "tariff_id": "Tarif",
+    "method": "Moyen de paiement",
+    "reference": "Référence",
+    "*": "Suppression de la ligne",
+}
+
+
+def sync_field_label(field: str) -> str:
+    return _MORE_FIELD_LABELS.get(field) or field_label(field)
 
 
 def phase_label(name: str) -> str:
@@ -196,7 +221,7 @@ def _phase(raw: dict[str, Any]) -> PhaseRecord:
     seconds = raw.get("seconds")
     return PhaseRecord(
         name=name,
-        label=phase_label(name),
+        label=str(raw.get("label") or phase_label(name)),
         status=status,
         status_label=PHASE_STATUS_LABELS.get(status, status),
         started_at=_moment(raw.get("started_at")),
@@ -366,7 +391,7 @@ def _conflict(row: SyncConflict) -> ConflictRecord:
         table_label=table_label(row.table_name),
         row_id=row.row_id,
         field=field,
-        field_label="Suppression de la ligne" if field == "*" else field_label(field),
+        field_label=sync_field_label(field),
         old_text=readable(row.old_value),
         incoming_text=readable(row.incoming_value),
         current_text=readable(row.current_value),
@@ -510,7 +535,7 @@ def _changes_text(entry: dict[str, Any]) -> str:
     parts = []
     for field, pair in changes.items():
         new = pair[1] if isinstance(pair, list) and len(pair) == 2 else pair
-        parts.append(f"{field_label(field)} : {readable(new)}")
+        parts.append(f"{sync_field_label(field)} : {readable(new)}")
     return " · ".join(parts)
 
 

@@ -288,8 +288,9 @@ def test_progress_bars_follow_the_phases_and_the_button_waits(
     assert fake.calls[0]["dry_run"] is True and fake.calls[0]["trigger"] == "manual"
     assert not page.sync_button.isEnabled() and page.stop_button.isEnabled()
     assert not page.dry_run.isEnabled()
-    titles = [page.phase_grid.itemAtPosition(r, 0).widget().text()  # type: ignore[union-attr]
-              for r in range(page.phase_grid.rowCount())]
+    grid = page.phase_grid
+    cells = [grid.itemAtPosition(0, c) for c in range(grid.columnCount())]
+    titles = [cell.widget().text() for cell in cells if cell is not None]  # type: ignore[union-attr]
     assert titles == ["Sauvegarde", "Adoption", "Envoi", "Facturation centrale", "Réception",
                       "Rapprochement"]
     rows = page.phase_rows

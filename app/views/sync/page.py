@@ -60,6 +60,19 @@ HISTORY_PAGE = 50
 WARNING_CHECK_MS = 5 * 60_000
 LIVE_REFRESH_MS = 2_000
 RECENT_RUN = timedelta(hours=2)
+PHASE_STYLE = """
+QProgressBar { border: 1px solid #b8c2cf; border-radius: 3px; background: white;
+               text-align: center; min-height: 20px; }
+QProgressBar::chunk { background: #4a7fc1; }
+QProgressBar[phaseState="done"]::chunk { background: #2e7d32; }
+QProgressBar[phaseState="done"] { color: white; }
+QProgressBar[phaseState="failed"]::chunk { background: #c62828; }
+QProgressBar[phaseState="failed"] { border: 1px solid #c62828; color: white; font-weight: bold; }
+QProgressBar[phaseState="interrupted"]::chunk { background: #d9822b; }
+QProgressBar[phaseState="interrupted"] { color: white; font-weight: bold; }
+QLabel[phaseTitle="true"] { font-weight: bold; color: #1f3a5f; }
+QLabel[phaseDetail="true"] { color: #4a5868; font-size: 9pt; }
+"""
 #: The phases always shown, in order; the others appear when a run goes through them.
 STANDARD_PHASES = ("backup", "upload", "close", "download", "reconcile")
 PHASE_ORDER = ("bootstrap", "backup", "adoption", "upload", "close", "download", "reconcile")
@@ -78,6 +91,10 @@ def duration(seconds: float | None) -> str:
         return f"{minutes} min {rest:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{fmt.count(n)} {one if n <= 1 else many}"
 
 
 def size(octets: int) -> str:
@@ -100,6 +117,7 @@ def _table(name: str) -> QTableView:
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
     table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(24)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
@@ -123,20 +141,31 @@ class _Relay(QObject):
     progressed = Signal(object)
 
 
+class _Content(QWidget):
+    """The page inside its scroll area: it takes the height it is given (no taller because of a
+    wrapped label), and scrolls only below its minimum."""
+
+    def heightForWidth(self, _width: int) -> int:  # noqa: N802 (Qt override)
+        return -1
+
+
 class PhaseRow:
     def __init__(self, name: str, label: str) -> None:
         self.name = name
         self.title = QLabel(label)
         self.title.setObjectName(f"phase_{name}_title")
+        self.title.setProperty("phaseTitle", True)
         self.bar = QProgressBar()
         self.bar.setObjectName(f"phase_{name}")
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setTextVisible(True)
         self.bar.setFormat("—")
-        self.bar.setMinimumWidth(220)
+        self.bar.setMinimumWidth(70)
         self.detail = QLabel("")
         self.detail.setObjectName(f"phase_{name}_detail")
+        self.detail.setProperty("phaseDetail", True)
+        self.detail.setWordWrap(True)
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state = "waiting"
 
@@ -144,7 +173,7 @@ class PhaseRow:
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setFormat("—")
-        self.detail.setText("")
+        self.set_detail("")
         self._mark("waiting")
 
     def show(self, done: int, total: int | None, detail: str) -> None:
@@ -156,7 +185,14 @@ class PhaseRow:
             self.bar.setRange(0, total)
             self.bar.setValue(min(done, total))
             self.bar.setFormat(f"{fmt.count(min(done, total))} / {fmt.count(total)}")
-        self.detail.setText(detail)
+        self.set_detail(detail)
+
+    def set_detail(self, detail: str) -> None:
+        # File names and identifiers may break after - _ . / so that no detail is cut.
+        breakable = detail
+        for mark in ("-", "_", "/", "."):
+            breakable = breakable.replace(mark, mark + "\u200b")
+        self.detail.setText(breakable)
         self.detail.setToolTip(detail)
 
     def finish(self, state: str) -> None:
@@ -164,14 +200,10 @@ class PhaseRow:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
             self.bar.setFormat("Terminé")
-        elif state == "failed":
-            if self.bar.maximum() == 0:
-                self.bar.setRange(0, 1)
-            self.bar.setFormat("Échec")
-        elif state == "interrupted":
-            if self.bar.maximum() == 0:
-                self.bar.setRange(0, 1)
-            self.bar.setFormat("Arrêté")
+        elif state in ("failed", "interrupted"):
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1)
+            self.bar.setFormat("Échec" if state == "failed" else "Arrêté")
         self._mark(state)
 
     def _mark(self, state: str) -> None:
@@ -249,9 +281,11 @@ class SyncPage(QWidget):
         controls.addStretch(1)
 
         self.phase_box = QGroupBox("Déroulement")
+        self.phase_box.setObjectName("syncPhasesBox")
+        self.phase_box.setStyleSheet(PHASE_STYLE)
         self.phase_grid = QGridLayout(self.phase_box)
-        self.phase_grid.setColumnStretch(2, 1)
-        self.phase_grid.setHorizontalSpacing(12)
+        self.phase_grid.setHorizontalSpacing(14)
+        self.phase_grid.setVerticalSpacing(4)
         self.phase_rows: dict[str, PhaseRow] = {}
         for name in STANDARD_PHASES:
             self._phase_row(name)
@@ -279,7 +313,7 @@ class SyncPage(QWidget):
         top.addLayout(controls)
         top.addWidget(self.phase_box)
         top.addWidget(self.result_label)
-        content = QWidget()
+        content = _Content()
         content.setObjectName("syncContent")
         layout = QVBoxLayout(content)
         layout.setContentsMargins(24, 20, 24, 20)
@@ -287,6 +321,8 @@ class SyncPage(QWidget):
         layout.addWidget(self.tabs, 1)
         # In a window smaller than the page, the page scrolls instead of growing the window.
         scroll = QScrollArea()
+        scroll.setObjectName("syncScroll")
+        scroll.setStyleSheet("#syncScroll, #syncContent { background: #f5f7fa; }")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(content)
@@ -320,10 +356,13 @@ class SyncPage(QWidget):
         for each in ordered:
             for widget in (each.title, each.bar, each.detail):
                 self.phase_grid.removeWidget(widget)
-        for position, each in enumerate(ordered):
-            self.phase_grid.addWidget(each.title, position, 0)
-            self.phase_grid.addWidget(each.bar, position, 1)
-            self.phase_grid.addWidget(each.detail, position, 2)
+        for column in range(len(PHASE_ORDER) + 1):
+            self.phase_grid.setColumnStretch(column, 0)
+        for column, each in enumerate(ordered):
+            self.phase_grid.addWidget(each.title, 0, column)
+            self.phase_grid.addWidget(each.bar, 1, column)
+            self.phase_grid.addWidget(each.detail, 2, column, Qt.AlignmentFlag.AlignTop)
+            self.phase_grid.setColumnStretch(column, 1)
         return row
 
     def _build_history(self) -> QWidget:
@@ -333,14 +372,15 @@ class SyncPage(QWidget):
             Column("Statut", self._status_text),
             Column("Type", lambda r: r.trigger_label + (" · simulation" if r.dry_run else "")),
             Column("Durée", lambda r: duration(r.seconds), align_right=True),
-            Column("Lignes envoyées", lambda r: fmt.count(r.rows_up), align_right=True),
-            Column("Lignes reçues", lambda r: fmt.count(r.rows_down), align_right=True),
+            Column("Envoyées", lambda r: fmt.count(r.rows_up), align_right=True),
+            Column("Reçues", lambda r: fmt.count(r.rows_down), align_right=True),
             Column("Volume", lambda r: f"{size(r.bytes_up)} ↑ {size(r.bytes_down)} ↓",
                    align_right=True),
             Column("Reprises", lambda r: fmt.count(r.retries), align_right=True),
             Column("Conflits", lambda r: fmt.count(r.conflicts), align_right=True),
             Column("En attente", lambda r: fmt.count(r.parked), align_right=True),
-            Column("Écarts", lambda r: ", ".join(r.mismatches) or "aucun"),
+            Column("Écarts", lambda r: ", ".join(map(sync_admin.table_label, r.mismatches))
+                   or "aucun"),
         ])
         self.history_table = _table("syncHistory")
         self.history_table.setModel(self.history_model)
@@ -429,11 +469,13 @@ class SyncPage(QWidget):
         for button in (self.keep_current, self.take_incoming, self.custom_value):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.show_resolved)
         tab = QWidget()
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.conflicts_summary)
+        heading = QHBoxLayout()
+        heading.addWidget(self.conflicts_summary, 1)
+        heading.addWidget(self.show_resolved, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading)
         layout.addWidget(self.conflicts_table, 1)
         layout.addLayout(buttons)
         self._enable_conflict_actions()
@@ -473,11 +515,13 @@ class SyncPage(QWidget):
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.discard_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.show_settled)
         tab = QWidget()
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.parked_summary)
+        heading = QHBoxLayout()
+        heading.addWidget(self.parked_summary, 1)
+        heading.addWidget(self.show_settled, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading)
         layout.addWidget(self.parked_table, 1)
         layout.addLayout(buttons)
         self._enable_parked_actions()
@@ -562,7 +606,8 @@ class SyncPage(QWidget):
             self.history_summary.setText("Aucune synchronisation n'a encore été faite sur ce poste.")
         else:
             self.history_summary.setText(
-                f"{fmt.count(len(rows))} synchronisation(s) affichée(s) sur {fmt.count(page.total)}"
+                f"{plural(len(rows), 'synchronisation affichée', 'synchronisations affichées')} "
+                f"sur {fmt.count(page.total)}"
             )
         position = next((i for i, r in enumerate(rows) if selected and r.id == selected.id), 0)
         if rows:
@@ -619,9 +664,9 @@ class SyncPage(QWidget):
         )
         if open_count:
             self.conflicts_summary.setText(
-                f"{fmt.count(open_count)} conflit(s) à décider. Tant qu'il n'est pas décidé, la "
-                "valeur en place au site central reste. Votre décision part au site central à la "
-                "prochaine synchronisation."
+                f"{plural(open_count, 'conflit', 'conflits')} à décider. Tant qu'un conflit n'est "
+                "pas décidé, la valeur en place au site central reste. Votre décision part au "
+                "site central à la prochaine synchronisation."
             )
         else:
             self.conflicts_summary.setText("Aucun conflit à décider.")
@@ -647,8 +692,9 @@ class SyncPage(QWidget):
         )
         if waiting:
             self.parked_summary.setText(
-                f"{fmt.count(waiting)} ligne(s) n'ont pas pu être appliquées. Elles ne bloquent "
-                "rien d'autre. Corrigez la cause (par exemple la fiche manquante) puis "
+                ("1 ligne n'a pas pu être appliquée. Elle ne bloque" if waiting == 1 else
+                 f"{fmt.count(waiting)} lignes n'ont pas pu être appliquées. Elles ne bloquent")
+                + " rien d'autre. Corrigez la cause (par exemple la fiche manquante) puis "
                 "« Réessayer », ou « Abandonner »."
             )
         else:
@@ -819,7 +865,11 @@ class SyncPage(QWidget):
         for other in self.phase_rows.values():
             if other is not row and other.state == "running":
                 other.finish("done")
-        row.show(progress.done, progress.total, progress.detail or progress.label)
+        if progress.total == 1 and progress.done == 1:  # the runner's "phase done"
+            row.finish("done")
+            row.set_detail(progress.detail)
+            return
+        row.show(progress.done, progress.total, progress.detail)
 
     def _end_run(self) -> None:
         self.running = False
@@ -837,17 +887,7 @@ class SyncPage(QWidget):
             if row.state == "running":
                 row.finish(final)
         ok = outcome.status == "succeeded"
-        figures = (
-            f"{fmt.count(outcome.rows_up)} ligne(s) envoyée(s), "
-            f"{fmt.count(outcome.rows_down)} reçue(s)"
-        )
-        if outcome.conflicts:
-            figures += f", {fmt.count(outcome.conflicts)} conflit(s) à décider"
-        if outcome.parked:
-            figures += f", {fmt.count(outcome.parked)} ligne(s) en attente"
-        if outcome.mismatches:
-            figures += f", écarts corrigés : {', '.join(outcome.mismatches)}"
-        text = outcome.message if not ok else f"{outcome.message} ({figures})."
+        text = outcome.message
         color = "#1b6e20" if ok and not (outcome.conflicts or outcome.parked) else (
             "#9a4d00" if ok or outcome.status == "interrupted" else "#b00020"
         )
