@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+import central.sync.numbering  # noqa: F401  (numbers the commits of central's sessions)
 from app.models import InstallationSetting
 from app.models.database import Database
 from app.services.errors import InstallationError

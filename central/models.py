@@ -1,5 +1,6 @@
-"""Tables only the central server has: agency credentials, the billing run ledger and the billing
-state of each contract and period.
+"""Tables only the central server has: agency credentials, the billing run ledger, the billing
+state of each contract and period, and the synchronisation records (batches received, commit
+numbering, database generation, per-agency state).
 
 They live on their own declarative base and metadata, migrated by ``central/migrations`` with
 their own version table, so that the shared schema (``app.models``) stays the one the desks have.
@@ -11,8 +12,19 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, MetaData, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.models.base import NAMING_CONVENTION
@@ -112,3 +124,66 @@ class BilledPeriod(CentralBase):
     anchor_day: Mapped[date | None]
     anchor_index: Mapped[int | None] = mapped_column(BigInteger)
     anchor_since: Mapped[date | None]
+
+
+class SyncBatch(CentralBase):
+    """An agency's upload batch central committed: the proof that it is applied once."""
+
+    __tablename__ = "sync_batch"
+    __table_args__ = (UniqueConstraint("agency_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agency_id: Mapped[uuid.UUID]
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    #: ``changes`` or ``adoption``.
+    kind: Mapped[str] = mapped_column(String(10), default="changes")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The answer given when it was applied (counts per outcome).
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CommitCounter(CentralBase):
+    """The single numbering point of central's commits: one row, taken last in a transaction."""
+
+    __tablename__ = "sync_commit_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncCommit(CentralBase):
+    """A numbered central transaction that wrote journal entries, in commit order."""
+
+    __tablename__ = "sync_commit"
+
+    no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    #: The agency whose upload it applied unchanged (its desk already has these rows).
+    origin_agency_id: Mapped[uuid.UUID | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatabaseGeneration(CentralBase):
+    """The identity of this copy of the database: changed after a restore from backup, so the
+    desks know that commits they saw may be gone."""
+
+    __tablename__ = "sync_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[uuid.UUID]
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgencySyncState(CentralBase):
+    """Where synchronisation stands for one agency; its row is also the agency's upload lock."""
+
+    __tablename__ = "sync_agency"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    #: Adoption closed (``POST adopted``): no adoption batch is accepted any more.
+    adopted: Mapped[bool] = mapped_column(default=False)
+    #: Last period billed by ``POST close`` for this agency.
+    last_billed_period: Mapped[str | None] = mapped_column(String(7))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -49,6 +49,8 @@ class CentralSettings(BaseSettings):
     timezone: str = "Africa/Abidjan"
     #: Requests with a larger body are refused (413).
     max_request_bytes: int = Field(20 * MEBIBYTE, ge=1024)
+    #: Limit of a synchronisation batch body (gzip; documents travel inside).
+    max_batch_bytes: int = Field(512 * MEBIBYTE, ge=1024)
     #: Contracts billed per transaction: memory is bounded by this, not by the data size.
     billing_chunk_size: int = Field(2000, ge=1, le=100_000)
     #: Days between the issue date and the due date of an invoice.

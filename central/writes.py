@@ -36,6 +36,7 @@ from central.copying import FastLoader
 from central.ids import IdMaker
 from central.jsonish import json_converter, jsonable
 from central.models import CentralBase
+from central.sync.numbering import numbered, stamp
 
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 _JOURNAL_COLUMNS = (
@@ -126,7 +127,8 @@ class BulkWriter:
         last: Sequence[str] = (),
         before_last: Callable[[Connection], None] | None = None,
     ) -> None:
-        """Inserts (tables in ``order`` first), updates, and their journal and audit entries.
+        """Inserts (tables in ``order`` first), updates, and their journal and audit entries;
+        then the transaction's commit number (the writer's transaction commits right after).
 
         On PostgreSQL the entries of the tables in ``last`` are recorded after
         ``before_last(connection)`` has run: a chunk numbers its invoices there, at the end of
@@ -136,7 +138,24 @@ class BulkWriter:
             if before_last is not None:
                 before_last(connection)
             self._write_here(connection, changes, names, actor, now, transaction_id, reason)
-            return
+        else:
+            self._write_pg(connection, changes, names, actor, now, transaction_id, reason, last,
+                           before_last)
+        if len(changes) and numbered(connection):
+            stamp(connection, [(transaction_id, None)])
+
+    def _write_pg(
+        self,
+        connection: Connection,
+        changes: ChangeSet,
+        names: list[str],
+        actor: Actor,
+        now: datetime,
+        transaction_id: uuid.UUID,
+        reason: str,
+        last: Sequence[str],
+        before_last: Callable[[Connection], None] | None,
+    ) -> None:
         audit = [actor.user_id, actor.username, reason[:200]]
         for table in names:
             if changes.inserts.get(table):

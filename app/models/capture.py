@@ -144,6 +144,19 @@ def _record(
     )
 
 
+def record(
+    session: Session,
+    obj: Synced,
+    operation: JournalOperation,
+    changes: dict[str, Any],
+    base_version: int,
+    new_version: int,
+) -> None:
+    """Audits and journals a change written with the capture off (``from_server``): central
+    applying an agency's rows keeps the versions the desk gave them and records them itself."""
+    _record(session, obj, operation, changes, base_version, new_version)
+
+
 def _captured(obj: object) -> bool:
     return isinstance(obj, Synced) and type(obj).__synced__
 

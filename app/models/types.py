@@ -20,6 +20,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -49,6 +53,10 @@ class ScaledDecimal(TypeDecorator[Decimal]):
     def __init__(self, scale: int) -> None:
         super().__init__()
         self.scale = scale
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
 
     def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
         if value is None:

@@ -1,8 +1,8 @@
 """The central API: ``create_app(settings)`` builds the FastAPI application.
 
 Routers are plain ``APIRouter`` objects: ``create_app(settings, routers=[...])`` mounts more of
-them (the sync protocol adds its own this way) behind the same authentication, error format,
-logging and size limit.
+them behind the same authentication, error format, logging and size limit (the synchronisation
+protocol is one of the default routers, with a larger size limit for its batches).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from app.models.database import Database
 from central.api.errors import install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
-from central.api.routes import admin, agency, reference, system
+from central.api.routes import admin, agency, reference, sync, system
 from central.database import installation_currency, open_database
 from central.logs import stamp_request_ids
 from central.settings import CentralSettings
@@ -26,8 +26,11 @@ facturation. Chaque requête porte un identifiant de connexion (`Authorization: 
 celui d'une agence ne donne accès qu'aux données de cette agence."""
 
 
+BATCH_PATH = r"^/agencies/\d{3}/sync/batches/"
+
+
 def default_routers() -> list[APIRouter]:
-    return [system.router, reference.router, agency.router, admin.router]
+    return [system.router, reference.router, agency.router, sync.router, admin.router]
 
 
 def create_app(
@@ -54,7 +57,8 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestContext),
-            Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
+            Middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                       larger=((BATCH_PATH, settings.max_batch_bytes),)),
         ],
     )
     app.state.settings = settings

@@ -102,15 +102,24 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuses request bodies above ``max_bytes`` with a JSON 413, whether the client announced
-    the length or streams the body in chunks."""
+    """Refuses request bodies above ``max_bytes`` (or the limit of the first ``larger`` path
+    pattern that matches) with a JSON 413, whether the client announced the length or streams
+    the body in chunks."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
 
-    def _refusal(self) -> dict[str, Any]:
-        megabytes = self.max_bytes / (1024 * 1024)
+    def _limit(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
+
+    def _refusal(self, limit: int) -> dict[str, Any]:
+        megabytes = limit / (1024 * 1024)
         return error_body(
             "payload_too_large",
             f"Requête trop volumineuse : la limite est de {megabytes:g} Mo.",
@@ -122,9 +131,10 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         rid = request_id.get() or ""
+        limit = self._limit(scope.get("path") or "")
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_json(send, 413, self._refusal(), rid)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, self._refusal(limit), rid)
             return
         received = 0
         exceeded = False
@@ -136,7 +146,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     raise _TooLarge
             return message
@@ -150,10 +160,10 @@ class BodyLimit:
                 await send(message)
             elif not replaced:
                 replaced = True
-                await _send_json(send, 413, self._refusal(), rid)
+                await _send_json(send, 413, self._refusal(limit), rid)
 
         try:
             await self.app(scope, limited_receive, watch)
         except _TooLarge:
             if not (replaced or started):
-                await _send_json(send, 413, self._refusal(), rid)
+                await _send_json(send, 413, self._refusal(limit), rid)

@@ -47,7 +47,7 @@ async def test_health_version_and_docs_need_no_credential(client: httpx.AsyncCli
     assert version["name"] == "guichet-central" and version["currency"] == "XOF"
     from app.models.migrate import HEAD
 
-    assert version["schema"] == {"shared": HEAD, "central": "c0001"}
+    assert version["schema"] == {"shared": HEAD, "central": "c0002"}
     assert "swagger" in (await client.get("/docs")).text.lower()
     spec = (await client.get("/openapi.json")).json()
     assert "/agencies/{code}/customers" in spec["paths"]

@@ -58,7 +58,7 @@ def test_real_server(cdb: Database, tmp_path: Path) -> None:
             too_big = client.post("/agencies/101/works-invoices", headers=mine,
                                   content=b"x" * (21 * 1024 * 1024))
             assert too_big.status_code == 413 and too_big.json()["error"] == "payload_too_large"
-            assert client.get("/version").json()["schema"]["central"] == "c0001"
+            assert client.get("/version").json()["schema"]["central"] == "c0002"
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=20)

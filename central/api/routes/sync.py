@@ -1,0 +1,113 @@
+"""The synchronisation protocol, ``/agencies/{code}/sync/…`` (docs/sync.md): for the agency's
+credential or the administrator; every answer speaks of that agency's rows only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.models.ids import utcnow
+from central.api.deps import Db, Scope
+from central.api.errors import ApiError, error_response
+from central.sync import changes, reconcile, snapshot
+from central.sync.batches import BatchRefused, read_batch, receive_batch
+from central.sync.closing import close
+from central.sync.numbering import head
+from central.sync.state import Agency, generation, last_batch, locked_state, read_state
+
+router = APIRouter(prefix="/agencies/{code}/sync", tags=["synchronisation"])
+Cursor = Annotated[int, Query(ge=0, description="Dernier numéro de commit appliqué")]
+
+
+def _agency(scope: Any) -> Agency:
+    return Agency(scope.id, scope.code)
+
+
+@router.get("/state", summary="Où en est la synchronisation de l'agence")
+def state(scope: Scope, db: Db, cursor: Annotated[int | None, Query(ge=0)] = None,
+          anchor: str | None = None) -> dict[str, Any]:
+    with db.reading() as session:
+        connection = session.connection()
+        found = read_state(session, scope.id)
+        return {
+            "generation": str(generation(session)),
+            "last_batch": last_batch(session, scope.id),
+            "head": head(connection),
+            "anchor_ok": changes.anchor_ok(connection, cursor, anchor),
+            "adopted": bool(found is not None and found.adopted),
+            "server_time": utcnow().isoformat(),
+        }
+
+
+@router.post("/batches/{number}", summary="Recevoir un lot de changements (gzip)")
+async def batch(
+    request: Request,
+    scope: Scope,
+    db: Db,
+    number: Annotated[int, Path(ge=1)],
+    sha256: Annotated[str | None, Header(alias="X-Batch-Sha256")] = None,
+    rows: Annotated[str | None, Header(alias="X-Batch-Rows")] = None,
+    dry_run: bool = False,
+) -> Any:
+    agency = _agency(scope)
+    body = await request.body()
+    try:
+        parsed = read_batch(agency, number, body, sha256, rows)
+        return await run_in_threadpool(receive_batch, db, agency, parsed, dry_run=dry_run)
+    except BatchRefused as refused:
+        return refused_response(refused)
+
+
+@router.post("/adopted", summary="Clore l'adoption des données du poste")
+def adopted(scope: Scope, db: Db) -> dict[str, Any]:
+    with db.session() as session, session.begin():
+        locked_state(session, scope.id).adopted = True
+    return {"adopted": True}
+
+
+@router.post("/close", summary="Fin de l'envoi : facturer ce qui est dû pour l'agence")
+def close_upload(request: Request, scope: Scope, db: Db) -> dict[str, Any]:
+    settings = request.app.state.settings
+    today = utcnow().astimezone(settings.zone).date()
+    return close(db, request.app.state.currency, _agency(scope), today,
+                 chunk_size=settings.billing_chunk_size,
+                 payment_terms_days=settings.payment_terms_days)
+
+
+@router.get("/changes", summary="Changements du central après un numéro de commit")
+def changes_after(scope: Scope, db: Db, after: Cursor = 0,
+                  limit: Annotated[int, Query(ge=1, le=20_000)] = 2000,
+                  anchor: str | None = None) -> dict[str, Any]:
+    with db.reading() as session:
+        return changes.changes_after(session.connection(), scope.id, after, limit, anchor)
+
+
+@router.get("/snapshot", summary="Point de départ d'une initialisation du poste")
+def snapshot_head(scope: Scope, db: Db) -> dict[str, Any]:
+    with db.reading() as session:
+        return snapshot.snapshot(session.connection())
+
+
+@router.get("/rows/{table}", summary="Lignes de l'agence d'une table, par pages")
+def rows(scope: Scope, db: Db, table: str, after: uuid.UUID | None = None,
+         limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+    with db.reading() as session:
+        try:
+            return snapshot.rows_page(session.connection(), table, scope.id, after, limit)
+        except KeyError as error:
+            raise ApiError(404, "not_found", f"Table inconnue ou non synchronisée : {table}.") \
+                from error
+
+
+@router.get("/reconcile", summary="Comptes et sommes de contrôle par table")
+def reconciliation(scope: Scope, db: Db) -> dict[str, Any]:
+    with db.reading() as session:
+        return reconcile.reconcile(session.connection(), scope.id)
+
+
+def refused_response(refused: BatchRefused) -> JSONResponse:
+    return error_response(refused.status, refused.code, refused.message, **refused.extra)

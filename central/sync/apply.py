@@ -1,0 +1,325 @@
+"""Applying an agency's entries on central (docs/sync.md, "How central applies an entry").
+
+Each desk transaction is applied in a savepoint, its entries in order. An entry that fails
+parks its whole transaction; one that touches a parked row, or points at one, waits with it.
+Every entry gets one outcome: ``applied``, ``skipped``, ``merged``, ``conflict``, ``parked`` or
+``refused``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.models import SCHEMA_VERSION, SyncConflict, Synced, SyncParked
+from app.models.ownership import TABLE_OWNER, Owner
+from app.models.sync import ParkedStatus
+from app.sync import wire
+from central.sync import conflicts, parking
+from central.sync.merge import changed_since, decide
+from central.sync.parking import ParkedIndex, ParkError
+from central.sync.recording import Recorder
+from central.sync.state import Agency
+from central.sync.tables import (
+    BOOKKEEPING,
+    UnknownTable,
+    get_value,
+    jsonable,
+    model_of,
+    parent_columns,
+    set_value,
+)
+
+OUTCOMES = ("applied", "skipped", "merged", "conflict", "parked", "refused")
+_MAX_RETRY_ROUNDS = 50
+
+
+@dataclass
+class Failure:
+    index: int
+    error: str
+
+
+@dataclass
+class Outcome:
+    entry: dict[str, Any]
+    outcome: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.entry.get("seq"), "table": self.entry.get("table"),
+                "row": self.entry.get("row"), "outcome": self.outcome, "detail": self.detail}
+
+
+def transactions(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Entries grouped by desk transaction, in the order the transactions first appear."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for entry in entries:
+        groups.setdefault(entry.get("tx"), []).append(entry)
+    return list(groups.values())
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ParkError):
+        return str(error)
+    if isinstance(error, SQLAlchemyError):
+        origin = getattr(error, "orig", None) or error
+        first = str(origin).strip().splitlines()[0] if str(origin).strip() else type(error).__name__
+        return f"refusée par la base centrale : {first}"[:1000]
+    return f"écriture impossible : {type(error).__name__}: {error}"[:1000]
+
+
+@dataclass
+class Applier:
+    session: Session
+    agency: Agency
+    batch_number: int | None
+    adoption: bool = False
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.index = ParkedIndex(self.session, self.agency.id)
+
+    # --- batches --------------------------------------------------------------------------
+    def apply(self, entries: list[dict[str, Any]]) -> None:
+        for group in transactions(entries):
+            self.apply_transaction(group)
+
+    def counts(self) -> dict[str, int]:
+        found = dict.fromkeys(OUTCOMES, 0)
+        for item in self.outcomes:
+            found[item.outcome] += 1
+        return {"applied": found["applied"], "skipped": found["skipped"],
+                "merged": found["merged"], "conflicts": found["conflict"],
+                "parked": found["parked"], "refused": found["refused"]}
+
+    def apply_transaction(self, entries: list[dict[str, Any]]) -> None:
+        recorder = Recorder(self.session, self.agency.id)
+        blocker = self.index.blocker(entries)
+        if blocker is not None:
+            parking.park(recorder, self.index, entries, 0,
+                         f"en attente de l'entrée parquée {blocker}", self.batch_number, blocker)
+            self.outcomes.extend(Outcome(e, "parked", "en attente") for e in entries)
+            return
+        done, failure = self._attempt(recorder, entries)
+        if failure is None:
+            self.outcomes.extend(done)
+            return
+        parked = Recorder(self.session, self.agency.id)
+        parking.park(parked, self.index, entries, failure.index, failure.error, self.batch_number)
+        self.outcomes.extend(
+            Outcome(e, "parked", failure.error if i == failure.index else "transaction parquée")
+            for i, e in enumerate(entries)
+        )
+
+    def _attempt(self, recorder: Recorder, entries: list[dict[str, Any]]
+                 ) -> tuple[list[Outcome], Failure | None]:
+        position = 0
+        done: list[Outcome] = []
+        try:
+            with self.session.begin_nested():
+                for entry in entries:
+                    done.append(self.apply_entry(recorder, entry))
+                    position += 1
+        except Exception as error:  # any failure parks the transaction, never the batch
+            return [], Failure(position, _error_text(error))
+        return done, None
+
+    # --- one entry ------------------------------------------------------------------------
+    def apply_entry(self, recorder: Recorder, entry: dict[str, Any]) -> Outcome:
+        if int(entry.get("schema") or 0) > SCHEMA_VERSION:
+            raise ParkError(f"schéma {entry.get('schema')} plus récent que celui du central "
+                            f"({SCHEMA_VERSION}) : mettez le central à jour")
+        name = entry["table"]
+        try:
+            model = model_of(name)
+        except UnknownTable as error:
+            raise ParkError(f"table inconnue du central : {name}") from error
+        table = wire.table(name)
+        changes: dict[str, Any] = entry.get("changes") or {}
+        unknown = sorted(set(changes) - set(table.c.keys()))
+        if unknown:
+            raise ParkError(f"champ(s) inconnu(s) de {name} : {', '.join(unknown)}")
+        incoming = {
+            column: (wire.from_wire(table, column, pair[0]), wire.from_wire(table, column, pair[1]))
+            for column, pair in changes.items() if column not in BOOKKEEPING
+        }
+        row_id = uuid.UUID(str(entry["row"]))
+        operation = entry["op"]
+        obj = self.session.get(model, row_id)
+        if operation == "insert":
+            return self._insert(recorder, entry, model, obj, row_id, incoming)
+        if operation == "update":
+            return self._update(recorder, entry, obj, incoming)
+        if operation == "delete":
+            return self._delete(recorder, entry, obj)
+        raise ParkError(f"opération inconnue : {operation}")
+
+    def _foreign(self, obj: Synced) -> bool:
+        if obj.agency_id == self.agency.id:
+            return False
+        return not (self.adoption and obj.agency_id is None)
+
+    def _check_parents(self, name: str, values: dict[str, Any]) -> None:
+        for column, parent in parent_columns(name).items():
+            value = values.get(column)
+            if value is not None and self.session.get(model_of(parent), value) is None:
+                raise ParkError(f"ligne parente absente : {parent} {value}")
+
+    def _insert(self, recorder: Recorder, entry: dict[str, Any], model: type[Synced],
+                obj: Synced | None, row_id: uuid.UUID,
+                incoming: dict[str, tuple[Any, Any]]) -> Outcome:
+        name = entry["table"]
+        if obj is not None:
+            if self._foreign(obj):
+                return Outcome(entry, "refused", "ligne d'une autre agence")
+            if obj.version == int(entry["new"]):
+                return Outcome(entry, "skipped", "déjà présente dans cette version")
+            if self.adoption:
+                return Outcome(entry, "skipped", "version différente : ligne du central gardée")
+            return self._merge(recorder, entry, obj, incoming, 0)
+        values = {column: new for column, (_old, new) in incoming.items()}
+        owner = values.get("agency_id")
+        if not self.adoption:
+            if TABLE_OWNER[name] is Owner.CENTRAL:
+                return Outcome(entry, "refused", "table gérée par le central")
+            if owner != self.agency.id:
+                return Outcome(entry, "refused", "ligne d'une autre agence")
+        elif owner not in (None, self.agency.id):
+            return Outcome(entry, "refused", "ligne d'une autre agence")
+        self._check_parents(name, values)
+        row = model()
+        row.id = row_id
+        row.version = int(entry["new"])
+        table = wire.table(name)
+        for column in ("created_at", "updated_at"):
+            raw = (entry.get("changes") or {}).get(column, [None, None])[1] or entry.get("at")
+            if raw:
+                set_value(row, column, wire.from_wire(table, column, raw))
+        for column, value in values.items():
+            set_value(row, column, value)
+        recorder.insert(row)
+        return Outcome(entry, "applied")
+
+    def _update(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None,
+                incoming: dict[str, tuple[Any, Any]]) -> Outcome:
+        if obj is None:
+            raise ParkError(f"ligne absente du central : {entry['table']} {entry['row']}")
+        if self._foreign(obj):
+            return Outcome(entry, "refused", "ligne d'une autre agence")
+        base, new = int(entry["base"]), int(entry["new"])
+        if obj.version != base:
+            if obj.version == new and self._already(obj, incoming):
+                return Outcome(entry, "skipped", "déjà appliquée")
+            return self._merge(recorder, entry, obj, incoming, base)
+        name = entry["table"]
+        current = {column: get_value(obj, column) for column in incoming}
+        decision = decide(name, incoming, current, None, adoption=self.adoption)
+        self._check_parents(name, decision.apply)
+        before = self._watched(obj)
+        recorder.update(obj, decision.apply, new)
+        if decision.refused:
+            also = {c: [jsonable(v), jsonable(current[c])] for c, v in decision.refused.items()}
+            recorder.update(obj, {}, max(obj.version, new) + 1, central=True, also=also)
+        self._after_write(recorder, obj, before)
+        if decision.refused:
+            return Outcome(entry, "refused", "champ(s) gérés par le central : "
+                           + ", ".join(sorted(decision.refused)))
+        return Outcome(entry, "applied")
+
+    def _already(self, obj: Synced, incoming: dict[str, tuple[Any, Any]]) -> bool:
+        return all(get_value(obj, column) == new for column, (_old, new) in incoming.items())
+
+    def _merge(self, recorder: Recorder, entry: dict[str, Any], obj: Synced,
+               incoming: dict[str, tuple[Any, Any]], base: int) -> Outcome:
+        name = entry["table"]
+        table = wire.table(name)
+        since = changed_since(self.session, name, obj.id, base)
+        current = {column: get_value(obj, column) for column in incoming}
+        decision = decide(name, incoming, current, since)
+        self._check_parents(name, decision.apply)
+        also: dict[str, list[Any]] = {
+            column: [old, jsonable(get_value(obj, column))]
+            for column, old in since.items()
+            if column in table.c and column not in BOOKKEEPING
+        }
+        for column, value in (decision.refused | {c: n for c, (_o, n) in
+                                                  decision.conflicts.items()}).items():
+            also[column] = [jsonable(value), jsonable(current[column])]
+        for column, (old, new) in decision.conflicts.items():
+            conflicts.open_conflict(recorder, obj, column, base, old, new, self.batch_number)
+        before = self._watched(obj)
+        recorder.update(obj, decision.apply, max(obj.version, int(entry["new"])) + 1,
+                        central=True, also=also)
+        self._after_write(recorder, obj, before)
+        if decision.conflicts:
+            return Outcome(entry, "conflict", "conflit sur " + ", ".join(sorted(decision.conflicts)))
+        return Outcome(entry, "merged", "fusion avec les changements du central")
+
+    def _delete(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None) -> Outcome:
+        if obj is None:
+            return Outcome(entry, "skipped", "déjà absente")
+        if self._foreign(obj):
+            return Outcome(entry, "refused", "ligne d'une autre agence")
+        if not self.adoption and TABLE_OWNER[entry["table"]] is Owner.CENTRAL:
+            recorder.resend(obj)
+            return Outcome(entry, "refused", "table gérée par le central")
+        base = int(entry["base"])
+        if obj.version == base:
+            recorder.delete(obj, int(entry["new"]))
+            return Outcome(entry, "applied")
+        conflicts.open_conflict(recorder, obj, conflicts.WHOLE_ROW, base, None, None,
+                                self.batch_number)
+        recorder.resend(obj)
+        return Outcome(entry, "conflict", "suppression d'une ligne changée au central")
+
+    # --- rows whose change acts: resolutions and retries ---------------------------------
+    @staticmethod
+    def _watched(obj: Synced) -> Any:
+        return getattr(obj, "status", None)
+
+    def _after_write(self, recorder: Recorder, obj: Synced, before: Any) -> None:
+        if isinstance(obj, SyncConflict) and conflicts.became_resolved(before, obj):
+            conflicts.resolve(recorder, obj)
+        elif isinstance(obj, SyncParked) and obj.status != before:
+            if obj.status is ParkedStatus.RETRY:
+                self.retry(obj.transaction_id)
+            elif obj.status is ParkedStatus.DISCARDED:
+                self.discard(obj.transaction_id)
+
+    def discard(self, transaction_id: uuid.UUID) -> None:
+        group = parking.waiting_group(self.session, self.agency.id, transaction_id)
+        parking.settle(Recorder(self.session, self.agency.id), group, ParkedStatus.DISCARDED)
+        self.index.forget(group)
+
+    def retry(self, transaction_id: uuid.UUID) -> None:
+        """Applies a parked transaction again, then those that waited for it."""
+        queue = [transaction_id]
+        rounds = 0
+        while queue and rounds < _MAX_RETRY_ROUNDS:
+            rounds += 1
+            group = parking.waiting_group(self.session, self.agency.id, queue.pop(0))
+            if not group:
+                continue
+            self.index.forget(group)
+            entries = [dict(item.entry) for item in group]
+            recorder = Recorder(self.session, self.agency.id)
+            blocker = self.index.blocker(entries)
+            if blocker is not None:
+                failure: Failure | None = Failure(0, f"en attente de l'entrée parquée {blocker}")
+            else:
+                _done, failure = self._attempt(recorder, entries)
+            settled = Recorder(self.session, self.agency.id)
+            if failure is None:
+                parking.settle(settled, group, ParkedStatus.APPLIED, {})
+                queue.extend(parking.dependents(self.session, self.agency.id,
+                                                [item.id for item in group]))
+                continue
+            errors = {group[failure.index].id: failure.error}
+            parking.settle(settled, group, ParkedStatus.PARKED, errors)
+            for item in group:
+                self.index.rows.setdefault(item.row_id, item.id)

@@ -1,0 +1,133 @@
+"""Parked entries: a desk transaction that could not be applied waits whole, with its error,
+and so does every later transaction touching one of its rows or pointing at one of them
+(docs/sync.md, "Parking"). They are retried or discarded when a desk says so."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import SyncParked
+from app.models.ids import utcnow
+from app.models.sync import ParkedStatus
+from central.sync.recording import Recorder
+from central.sync.tables import UnknownTable, parent_columns
+
+WAITING = (ParkedStatus.PARKED, ParkedStatus.RETRY)
+
+
+class ParkError(Exception):
+    """An entry that cannot be applied; its message (French) is kept with it."""
+
+
+class ParkedIndex:
+    """``{row id: parked entry id}`` of an agency's waiting entries."""
+
+    def __init__(self, session: Session, agency_id: uuid.UUID) -> None:
+        self.rows: dict[uuid.UUID, uuid.UUID] = dict(session.execute(
+            select(SyncParked.row_id, SyncParked.id).where(
+                SyncParked.agency_id == agency_id, SyncParked.side == "central",
+                SyncParked.status.in_(WAITING))
+        ).all())
+
+    def blocker(self, entries: list[dict[str, Any]]) -> uuid.UUID | None:
+        """The parked entry one of these entries depends on (same row, or a parent)."""
+        for entry in entries:
+            found = self._parked(entry.get("row"))
+            if found is not None:
+                return found
+            try:
+                parents = parent_columns(entry["table"])
+            except (UnknownTable, KeyError):
+                continue
+            for column in parents:
+                pair = entry.get("changes", {}).get(column)
+                if isinstance(pair, list) and len(pair) == 2:
+                    found = self._parked(pair[1])
+                    if found is not None:
+                        return found
+        return None
+
+    def _parked(self, value: Any) -> uuid.UUID | None:
+        key = _uuid(value)
+        return None if key is None else self.rows.get(key)
+
+    def forget(self, parked: list[SyncParked]) -> None:
+        for item in parked:
+            if self.rows.get(item.row_id) == item.id:
+                del self.rows[item.row_id]
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def park(recorder: Recorder, index: ParkedIndex, entries: list[dict[str, Any]], failing: int,
+         error: str, batch_number: int | None, blocked_by: uuid.UUID | None = None
+         ) -> list[SyncParked]:
+    """One parked row per entry: the failing one with its error, the others blocked by it (or
+    all blocked by ``blocked_by``, the entry they wait for)."""
+    order = [failing] + [i for i in range(len(entries)) if i != failing]
+    parked: dict[int, SyncParked] = {}
+    for position in order:
+        entry = entries[position]
+        first = position == failing
+        row = SyncParked(
+            agency_id=recorder.agency_id, side="central", batch_number=batch_number,
+            transaction_id=_uuid(entry.get("tx")) or uuid.UUID(int=0),
+            seq=int(entry.get("seq") or 0), table_name=str(entry.get("table"))[:40],
+            row_id=_uuid(entry.get("row")) or uuid.UUID(int=0),
+            operation=str(entry.get("op"))[:10], entry=entry,
+            error=error if first or blocked_by is not None else "",
+            blocked_by=blocked_by if blocked_by is not None or first else parked[failing].id,
+            status=ParkedStatus.PARKED, version=1,
+        )
+        recorder.insert(row, central=True)
+        parked[position] = row
+        index.rows.setdefault(row.row_id, row.id)
+    return [parked[i] for i in range(len(entries))]
+
+
+def waiting_group(session: Session, agency_id: uuid.UUID,
+                  transaction_id: uuid.UUID) -> list[SyncParked]:
+    return list(session.scalars(
+        select(SyncParked).where(SyncParked.agency_id == agency_id,
+                                 SyncParked.side == "central",
+                                 SyncParked.transaction_id == transaction_id,
+                                 SyncParked.status.in_(WAITING))
+        .order_by(SyncParked.seq)
+    ))
+
+
+def dependents(session: Session, agency_id: uuid.UUID, blockers: list[uuid.UUID]
+               ) -> list[uuid.UUID]:
+    """Transactions parked waiting for one of ``blockers``."""
+    if not blockers:
+        return []
+    return list(dict.fromkeys(session.scalars(
+        select(SyncParked.transaction_id).where(
+            SyncParked.agency_id == agency_id, SyncParked.blocked_by.in_(blockers),
+            SyncParked.status == ParkedStatus.PARKED)
+        .order_by(SyncParked.seq)
+    )))
+
+
+def settle(recorder: Recorder, group: list[SyncParked], status: ParkedStatus,
+           errors: dict[uuid.UUID, str] | None = None) -> None:
+    """Moves a group to ``status`` as central changes (the desk downloads them)."""
+    now = utcnow()
+    for item in group:
+        values: dict[str, Any] = {"status": status}
+        if status is not ParkedStatus.PARKED:
+            values["resolved_at"] = now
+        if errors is not None:
+            values["error"] = errors.get(item.id, "")
+        if all(getattr(item, k) == v for k, v in values.items()):
+            continue
+        recorder.update(item, values, item.version + 1, central=True)

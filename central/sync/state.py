@@ -1,0 +1,62 @@
+"""Where synchronisation stands: the database generation and each agency's state, whose row is
+also the lock that makes an agency's uploads follow one another (and only that agency's)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models.ids import utcnow
+from central.models import AgencySyncState, DatabaseGeneration, SyncBatch
+
+
+def generation(session: Session) -> uuid.UUID:
+    return session.scalars(
+        select(DatabaseGeneration.generation).where(DatabaseGeneration.id == 1)
+    ).one()
+
+
+def rotate_generation(session: Session) -> uuid.UUID:
+    """A new generation: after a restore, desks must not trust the commits they saw."""
+    fresh = uuid.uuid4()
+    session.execute(
+        update(DatabaseGeneration).where(DatabaseGeneration.id == 1)
+        .values(generation=fresh, since=utcnow())
+    )
+    return fresh
+
+
+def locked_state(session: Session, agency_id: uuid.UUID) -> AgencySyncState:
+    """The agency's state row, locked until the end of the transaction (created if needed)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AgencySyncState).values(agency_id=agency_id, adopted=False, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["agency_id"])
+    )
+    return session.scalars(
+        select(AgencySyncState).where(AgencySyncState.agency_id == agency_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def read_state(session: Session, agency_id: uuid.UUID) -> AgencySyncState | None:
+    return session.get(AgencySyncState, agency_id)
+
+
+def last_batch(session: Session, agency_id: uuid.UUID) -> int:
+    return int(session.scalar(
+        select(func.coalesce(func.max(SyncBatch.number), 0)).where(SyncBatch.agency_id == agency_id)
+    ) or 0)
+
+
+@dataclass(frozen=True)
+class Agency:
+    """The agency a request or a bundle speaks for."""
+
+    id: uuid.UUID
+    code: str
