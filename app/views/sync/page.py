@@ -842,9 +842,14 @@ class SyncPage(QWidget):
         )
         self._enable_sync()
         self.live_timer.start()
+        QTimer.singleShot(LIVE_REFRESH_MS // 4, self._refresh_if_running)
         self.shell.runner.submit(
             work, on_success=self._finished, on_failure=self._crashed, parent=self
         )
+
+    def _refresh_if_running(self) -> None:
+        if self.running:
+            self.load_history()
 
     def _remove_phase(self, name: str) -> None:
         row = self.phase_rows.pop(name)
