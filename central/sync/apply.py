@@ -308,7 +308,7 @@ class Applier:
             self.index.forget(group)
             entries = [dict(item.entry) for item in group]
             recorder = Recorder(self.session, self.agency.id)
-            blocker = self.index.blocker(entries)
+            blocker = self.index.blocker(entries, before=min(item.seq for item in group))
             if blocker is not None:
                 failure: Failure | None = Failure(0, f"en attente de l'entrée parquée {blocker}")
             else:
@@ -322,4 +322,4 @@ class Applier:
             errors = {group[failure.index].id: failure.error}
             parking.settle(settled, group, ParkedStatus.PARKED, errors)
             for item in group:
-                self.index.rows.setdefault(item.row_id, item.id)
+                self.index.add(item.row_id, item.seq, item.id)

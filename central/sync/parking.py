@@ -24,19 +24,27 @@ class ParkError(Exception):
 
 
 class ParkedIndex:
-    """``{row id: parked entry id}`` of an agency's waiting entries."""
+    """``{row id: [(seq, parked entry id)]}`` of an agency's waiting entries."""
 
     def __init__(self, session: Session, agency_id: uuid.UUID) -> None:
-        self.rows: dict[uuid.UUID, uuid.UUID] = dict(session.execute(
-            select(SyncParked.row_id, SyncParked.id).where(
+        self.rows: dict[uuid.UUID, list[tuple[int, uuid.UUID]]] = {}
+        for row_id, seq, parked_id in session.execute(
+            select(SyncParked.row_id, SyncParked.seq, SyncParked.id).where(
                 SyncParked.agency_id == agency_id, SyncParked.side == "central",
-                SyncParked.status.in_(WAITING))
-        ).all())
+                SyncParked.status.in_(WAITING)).order_by(SyncParked.seq)
+        ):
+            self.add(row_id, seq, parked_id)
 
-    def blocker(self, entries: list[dict[str, Any]]) -> uuid.UUID | None:
-        """The parked entry one of these entries depends on (same row, or a parent)."""
+    def add(self, row_id: uuid.UUID, seq: int, parked_id: uuid.UUID) -> None:
+        self.rows.setdefault(row_id, []).append((seq, parked_id))
+
+    def blocker(self, entries: list[dict[str, Any]], before: int | None = None
+                ) -> uuid.UUID | None:
+        """The parked entry one of these entries depends on (same row, or a parent); with
+        ``before``, only entries parked before that desk order count (a retried transaction
+        does not wait for what waits for it)."""
         for entry in entries:
-            found = self._parked(entry.get("row"))
+            found = self._parked(entry.get("row"), before)
             if found is not None:
                 return found
             try:
@@ -46,19 +54,26 @@ class ParkedIndex:
             for column in parents:
                 pair = entry.get("changes", {}).get(column)
                 if isinstance(pair, list) and len(pair) == 2:
-                    found = self._parked(pair[1])
+                    found = self._parked(pair[1], before)
                     if found is not None:
                         return found
         return None
 
-    def _parked(self, value: Any) -> uuid.UUID | None:
+    def _parked(self, value: Any, before: int | None) -> uuid.UUID | None:
         key = _uuid(value)
-        return None if key is None else self.rows.get(key)
+        for seq, parked_id in self.rows.get(key, []) if key is not None else []:
+            if before is None or seq < before:
+                return parked_id
+        return None
 
     def forget(self, parked: list[SyncParked]) -> None:
+        ids = {item.id for item in parked}
         for item in parked:
-            if self.rows.get(item.row_id) == item.id:
-                del self.rows[item.row_id]
+            kept = [pair for pair in self.rows.get(item.row_id, []) if pair[1] not in ids]
+            if kept:
+                self.rows[item.row_id] = kept
+            else:
+                self.rows.pop(item.row_id, None)
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -90,7 +105,7 @@ def park(recorder: Recorder, index: ParkedIndex, entries: list[dict[str, Any]], 
         )
         recorder.insert(row, central=True)
         parked[position] = row
-        index.rows.setdefault(row.row_id, row.id)
+        index.add(row.row_id, row.seq, row.id)
     return [parked[i] for i in range(len(entries))]
 
 

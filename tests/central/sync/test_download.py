@@ -1,0 +1,85 @@
+"""Download: an agency's changes in commit order, whole commits per page, in its scope, without
+the echoes of its own uploads; anchors tell a desk whether its cursor still means something."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.models import Account, Customer
+from app.models.capture import SYSTEM
+from app.services.context import UnitOfWork
+from tests.central.sync.kit import Central, Desk
+
+
+def _edit(central: Central, model: Any, row_id: uuid.UUID, **values: Any) -> None:
+    with UnitOfWork(central.db, SYSTEM) as uow:
+        row = uow.session.get(model, row_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        uow.commit()
+
+
+def _customer(central: Central, code: str) -> uuid.UUID:
+    with central.db.reading() as session:
+        account = session.get(Account, central.subs[code].account_id)
+        assert account is not None
+        return account.customer_id
+
+
+def _all(desk: Desk, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    commits: list[dict[str, Any]] = []
+    cursor = after
+    while True:
+        page = desk.get("changes", after=cursor, limit=limit)
+        commits += page["commits"]
+        assert page["next"] >= cursor
+        cursor = page["next"]
+        if not page["more"]:
+            return commits, cursor
+
+
+def test_changes_come_in_commit_order_in_scope_and_without_echoes(central: Central) -> None:
+    desk, other = central.desks["101"], central.desks["102"]
+    start = desk.get("state")["head"]
+    customer_101, customer_102 = _customer(central, "101"), _customer(central, "102")
+    _edit(central, Customer, customer_101, notes="premier")
+    echoed = uuid.uuid4()
+    desk.send([desk.insert("customer", {"last_name": "Écho"}, row=echoed)])
+    _edit(central, Customer, customer_102, notes="autre agence")
+    _edit(central, Account, central.subs["101"].account_id, payment_mode="transfer")
+    page = desk.get("changes", after=start)
+    numbers = [c["no"] for c in page["commits"]]
+    assert numbers == sorted(numbers) and len(numbers) == 2
+    rows = [[e["row"] for e in c["entries"]] for c in page["commits"]]
+    assert rows == [[str(customer_101)], [str(central.subs["101"].account_id)]]
+    first = page["commits"][0]["entries"][0]
+    assert first["changes"]["notes"] == ["", "premier"]
+    assert (first["op"], first["base"], first["new"], first["table"]) == (
+        "update", 1, 2, "customer")
+    assert page["head"] == desk.get("state")["head"] and page["next"] == page["head"]
+    assert page["more"] is False
+    theirs = other.get("changes", after=start)
+    assert [[e["row"] for e in c["entries"]] for c in theirs["commits"]] == [[str(customer_102)]]
+    assert all(str(echoed) != e["row"] for c in other.get("changes", after=0)["commits"]
+               for e in c["entries"])
+
+
+def test_pages_hold_whole_commits_and_add_up_to_the_whole(central: Central) -> None:
+    desk = central.desks["101"]
+    whole = desk.get("changes", after=0, limit=20000)
+    assert whole["more"] is False and len(whole["commits"]) >= 3
+    paged, cursor = _all(desk, 0, 1)
+    assert paged == whole["commits"] and cursor == whole["head"]
+    sizes = [len(c["entries"]) for c in whole["commits"]]
+    assert max(sizes) > 1, "a commit bigger than the limit must still come whole"
+
+
+def test_anchors_tell_whether_a_cursor_is_still_the_same_commit(central: Central) -> None:
+    desk = central.desks["101"]
+    snapshot = desk.get("snapshot")
+    cursor, anchor = snapshot["cursor"], snapshot["anchor"]
+    assert desk.get("state", cursor=cursor, anchor=anchor)["anchor_ok"] is True
+    assert desk.get("state", cursor=cursor, anchor=str(uuid.uuid4()))["anchor_ok"] is False
+    assert desk.get("state", cursor=cursor + 1000, anchor=anchor)["anchor_ok"] is False
+    assert desk.get("changes", after=cursor, anchor=anchor)["anchor_ok"] is True
