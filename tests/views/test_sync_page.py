@@ -353,6 +353,87 @@ def test_a_real_synchronisation_against_the_embedded_central(
     assert central.state is CentralState.STOPPED
 
 
+def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
+    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, tmp_path: Path,
+    answers: Answers,
+) -> None:
+    """Desk and central change the same mobile number; the run queues a conflict, the supervisor
+    takes the agency's value on this page, and the next runs carry it to central and back."""
+    from dataclasses import replace
+
+    from app.models import Customer
+    from app.models.capture import Actor, set_actor
+    from app.models.database import Database
+    from app.services.customer_edit import update_identity
+    from app.services.customer_file import load_customer_file
+    from tests.services.helpers import household
+
+    home = household(ctx)
+    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0)
+    central = CentralConnection(app_settings)
+    runner = TaskRunner()
+    central.start(ctx.installation, runner)
+    central_db = Database(f"sqlite:///{(app_settings.data_dir / 'central.sqlite3').as_posix()}")
+    try:
+        qtbot.waitUntil(lambda: central.state is not CentralState.STARTING, timeout=90000)
+        assert central.state is CentralState.READY, central.message
+        page = sync_page(open_window("superviseur", central, app_settings))
+
+        def run() -> Any:
+            with qtbot.waitSignal(page.run_finished, timeout=300000) as finished:
+                qtbot.keyClick(page, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+            wait_idle(qtbot)
+            outcome = finished.args[0]
+            assert outcome is not None and outcome.status == "succeeded", outcome.message
+            return outcome
+
+        run()
+        file = load_customer_file(ctx, home.customer_id)
+        identity = file.identity
+        update_identity(ctx, home.customer_id, identity.version,
+                        replace(_identity_input(identity), mobile="07 11 11 11 11"))
+        with central_db.session() as session:
+            set_actor(session, Actor(username="siège"))
+            theirs = session.get(Customer, home.customer_id)
+            assert theirs is not None
+            theirs.mobile = "0522222222"
+            session.commit()
+
+        assert run().conflicts == 1
+        assert page.tabs.tabText(1) == "&Conflits (1)"
+        page.tabs.setCurrentWidget(page.conflicts_tab)
+        model = page.conflicts_model
+        assert [model.index(0, c).data() for c in (1, 2, 5)] == ["Client", "Téléphone mobile",
+                                                                 "0522222222"]
+        assert model.index(0, 4).data().replace(" ", "") == "0711111111"
+        page.conflicts_table.setFocus()
+        page.take_incoming.click()
+        qtbot.waitUntil(lambda: model.rowCount() == 0)
+
+        run()  # the resolution goes up; central applies the agency's value
+        with central_db.session() as session:
+            theirs = session.get(Customer, home.customer_id)
+            assert theirs is not None and theirs.mobile.replace(" ", "") == "0711111111"
+            resolved = session.scalars(select(SyncConflict)).one()
+            assert resolved.status is ConflictStatus.RESOLVED and resolved.resolved_by == "superviseur"
+        run()  # and comes back down
+        with ctx.db.session() as session:
+            mine = session.get(Customer, home.customer_id)
+            assert mine is not None and mine.mobile.replace(" ", "") == "0711111111"
+        assert page.history_model.rowCount() == 4
+        assert [kind for kind, _, _ in answers.shown] == ["confirm"]
+    finally:
+        central_db.dispose()
+        central.stop()
+        runner.shutdown()
+
+
+def _identity_input(identity: Any) -> Any:
+    from app.services.customer_edit import IdentityInput
+
+    return IdentityInput.from_identity(identity)
+
+
 # --- the embedded central at program start ------------------------------------------------
 def test_the_program_starts_and_stops_its_embedded_central(qtbot: QtBot, tmp_path: Path) -> None:
     from app.views.application import Startup

@@ -658,6 +658,7 @@ class SyncPage(QWidget):
     def _show_conflicts(self, loaded: tuple[list[ConflictRecord], int]) -> None:
         conflicts, open_count = loaded
         self.conflicts_model.set_rows(conflicts)
+        assert self.conflicts_tab is not None
         self.tabs.setTabText(
             self.tabs.indexOf(self.conflicts_tab),
             f"&Conflits ({open_count})" if open_count else "&Conflits",
@@ -686,6 +687,7 @@ class SyncPage(QWidget):
     def _show_parked(self, loaded: tuple[list[ParkedRecord], int]) -> None:
         parked, waiting = loaded
         self.parked_model.set_rows(parked)
+        assert self.parked_tab is not None
         self.tabs.setTabText(
             self.tabs.indexOf(self.parked_tab),
             f"&Lignes en attente ({waiting})" if waiting else "&Lignes en attente",
