@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_commands.add_parser("upgrade", help="mettre le schéma à jour")
     db_commands.add_parser("current", help="afficher les révisions du schéma")
+    db_commands.add_parser(
+        "restored", help="après une restauration de sauvegarde : nouvelle génération de la base "
+        "(les postes repartent d'un état sûr)")
 
     agency = commands.add_parser("agency", help="agences et identifiants de connexion")
     agency_commands = agency.add_subparsers(dest="agency_command", required=True,
@@ -150,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     bill.add_argument("--chunk-size", type=int, help="abonnements par transaction")
 
     commands.add_parser("runs", help="journal des facturations")
+
+    sync = commands.add_parser("sync", help="synchronisation par fichiers (ligne coupée)")
+    sync_commands = sync.add_subparsers(dest="sync_command", required=True, parser_class=_Parser)
+    bundle_in = sync_commands.add_parser(
+        "import-bundle", help="appliquer le paquet d'un poste et écrire la réponse")
+    bundle_in.add_argument("file", type=Path, help="paquet du poste (.zip)")
+    bundle_in.add_argument("--reply", type=Path, required=True,
+                           help="paquet réponse à rapporter au poste (.zip)")
+    bundle_out = sync_commands.add_parser(
+        "export-bundle", help="écrire les changements du central pour une agence")
+    bundle_out.add_argument("--agency", type=_agency_code, required=True)
+    bundle_out.add_argument("--after", type=int, default=0,
+                            help="dernier numéro de commit appliqué par le poste")
+    bundle_out.add_argument("file", type=Path, help="paquet à écrire (.zip)")
 
     invoice = commands.add_parser("invoice", help="factures")
     invoice_commands = invoice.add_subparsers(dest="invoice_command", required=True,

@@ -25,6 +25,8 @@ from central.billing.period import Period
 from central.credentials import issue_admin_credential
 from central.database import installation_currency, open_database
 from central.settings import CentralSettings
+from central.sync.bundle import export_bundle, import_bundle
+from central.sync.state import rotate_generation
 from central.users import add_user, list_users, set_active, set_password
 
 
@@ -43,6 +45,7 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
             "runs": _runs,
             "invoice": _invoice,
             "balances": _balances,
+            "sync": _sync,
         }[args.command]
         return handler(db, settings, args)
     finally:
@@ -52,6 +55,14 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
 def _db(settings: CentralSettings, args: argparse.Namespace) -> int:
     db = Database(settings.resolved_database_url)
     try:
+        if args.db_command == "restored":
+            if migrate.needs_upgrade(db.engine):
+                migrate.upgrade(db.engine)
+            with db.session() as session, session.begin():
+                fresh = rotate_generation(session)
+            print(f"Base déclarée restaurée : nouvelle génération {fresh}. Les postes "
+                  "reprendront la synchronisation depuis un état sûr.")
+            return 0
         if args.db_command == "upgrade":
             migrate.upgrade(db.engine)
             installation_currency(db, settings)
@@ -217,6 +228,23 @@ def _balances(db: Database, _settings: CentralSettings, args: argparse.Namespace
             agency_id = find_agency(session, args.agency).id
     done = refresh_all_balances(db, agency_id)
     print(f"Soldes recalculés : {done.accounts} comptes, {done.changed} modifiés.")
+    return 0
+
+
+def _sync(db: Database, _settings: CentralSettings, args: argparse.Namespace) -> int:
+    if args.sync_command == "import-bundle":
+        manifest = import_bundle(db, args.file, args.reply)
+        for answer in manifest["answers"]:
+            body = answer["answer"]
+            outcome = body.get("status") or body.get("error")
+            print(f"  lot {answer['number']} : {outcome}"
+                  + (f" ({body['message']})" if "message" in body else ""))
+    else:
+        manifest = export_bundle(db, args.agency, args.after, args.file)
+    commits = sum(page["commits"] for page in manifest["changes"])
+    target = args.reply if args.sync_command == "import-bundle" else args.file
+    print(f"Agence {manifest['agency']} : {commits} commit(s) du central jusqu'au n° "
+          f"{manifest['state']['head']} écrits dans {target}.")
     return 0
 
 
