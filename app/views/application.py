@@ -109,7 +109,8 @@ class Startup(QObject):
         self.show_sign_in()
 
     def shutdown(self) -> None:
-        self.runner.shutdown()
+        self.central.closing()
+        self.runner.shutdown()  # a synchronisation under way ends its step with the server up
         self.central.stop()
         if self.desk is not None:
             self.desk.close()

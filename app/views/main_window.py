@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.central_timer = QTimer(self)
         self.central_timer.timeout.connect(self.check_central)
         self.central_timer.start(CENTRAL_CHECK_MS)
+        self._follows_central = shell.central is not None
         if shell.central is not None:
             shell.central.changed.connect(self.check_central)
         sync_page = self.pages.get("sync")
@@ -256,7 +257,8 @@ class MainWindow(QMainWindow):
         settings.setValue("main_window/state", self.saveState())
         settings.sync()
         self.central_timer.stop()
-        if self.shell.central is not None:
+        if self.shell.central is not None and self._follows_central:
+            self._follows_central = False
             self.shell.central.changed.disconnect(self.check_central)
         sync_page = self.pages.get("sync")
         if sync_page is not None:

@@ -463,3 +463,41 @@ def test_the_program_starts_and_stops_its_embedded_central(qtbot: QtBot, tmp_pat
         startup.shutdown()
     assert not handle.is_running(), "the embedded server stops with the program"
     assert startup.central.state is CentralState.STOPPED
+
+
+def test_an_embedded_central_that_failed_is_said_and_started_again(
+    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, tmp_path: Path,
+    answers: Answers,
+) -> None:
+    from central.embedded import credential_file
+
+    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0)
+    app_settings.data_dir.mkdir(parents=True)
+    credential_file(app_settings.data_dir, "101").write_text("gc1.101.x\n")
+    broken = app_settings.data_dir / "central.sqlite3"
+    broken.write_bytes(b"this is not a database" * 100)
+    central = CentralConnection(app_settings)
+    runner = TaskRunner()
+    central.start(ctx.installation, runner)
+    try:
+        qtbot.waitUntil(lambda: central.state is not CentralState.STARTING, timeout=90000)
+        assert central.state is CentralState.FAILED
+        window = open_window("superviseur", central, app_settings)
+        page = sync_page(window)
+        assert page.central_label.text().startswith(
+            "Synchronisation impossible : Le serveur central local s'est arrêté au démarrage")
+        assert "Traceback" not in page.central_label.text()
+        assert status_bar(window)["statusCentral"].text() == "Serveur central indisponible"
+        broken.unlink()
+        credential_file(app_settings.data_dir, "101").unlink()
+        assert page.sync_button.isEnabled()
+        page.sync_button.click()
+        assert not page.running, "the click starts the server again, not a run"
+        qtbot.waitUntil(lambda: central.state is CentralState.READY, timeout=90000)
+        qtbot.waitUntil(lambda: status_bar(window)["statusCentral"].text()
+                        == "Serveur central local connecté", timeout=10000)
+        assert page.central_label.text().startswith("Ce poste se synchronise avec le serveur central local")
+        assert answers.shown == []
+    finally:
+        central.stop()
+        runner.shutdown()

@@ -10,6 +10,7 @@ Signals: ``changed()`` each time the state moves (starting → ready, failed, st
 from __future__ import annotations
 
 import logging
+import threading
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,8 @@ class CentralConnection(QObject):
         self.handle: EmbeddedCentral | None = None
         #: Why there is no endpoint (offline, failed), in French.
         self.message = ""
+        #: Set when the program closes: a server still starting is stopped by its worker.
+        self._closing = threading.Event()
 
     @property
     def embedded(self) -> bool:
@@ -85,16 +88,20 @@ class CentralConnection(QObject):
             self._set(CentralState.READY)
             return
         settings = self.settings
+        closing = self._closing
         self._set(CentralState.STARTING)
-        runner.submit(
-            lambda: start_embedded_endpoint(settings, installation),
-            on_success=self._started,
-            on_failure=self._failed,
-        )
+
+        def start() -> tuple[Endpoint, EmbeddedCentral]:
+            endpoint, handle = start_embedded_endpoint(settings, installation)
+            if closing.is_set():  # the program ended while it started: nobody will stop it
+                handle.stop()
+            return endpoint, handle
+
+        runner.submit(start, on_success=self._started, on_failure=self._failed)
 
     def _started(self, started: tuple[Endpoint, EmbeddedCentral]) -> None:
         endpoint, handle = started
-        if self.state is CentralState.STOPPED:  # the program closed while it was starting
+        if self._closing.is_set():  # the program closed while it was starting
             handle.stop()
             return
         self.endpoint, self.handle = endpoint, handle
@@ -102,17 +109,32 @@ class CentralConnection(QObject):
         self._set(CentralState.READY)
 
     def _failed(self, error: BaseException) -> None:
-        if self.state is CentralState.STOPPED:
+        if self._closing.is_set():
             return
         if isinstance(error, GuichetError):
-            message = error.message
+            log.warning("embedded central did not start: %s", error.message)
+            message = self._readable(error.message)
         else:
             log.error("embedded central did not start", exc_info=error)
             message = "Le serveur central local n'a pas pu démarrer (voir le journal)."
         self._set(CentralState.FAILED, message)
 
+    def _readable(self, message: str) -> str:
+        """The server's own log lines (a traceback) stay in its log, not on screen."""
+        if len(message) <= 240 and "Traceback" not in message:
+            return message
+        head = message.split(" : ", 1)[0].rstrip(".")
+        where = self.settings.data_dir / "logs" / "central-embedded.log"
+        return f"{head}. Détail dans le journal : {where}."
+
+    def closing(self) -> None:
+        """The program is ending: a server still starting will be stopped as soon as it is up.
+        Call before waiting for the workers, then ``stop()``."""
+        self._closing.set()
+
     def stop(self) -> None:
         """Stops the embedded server (waits for it a few seconds)."""
+        self._closing.set()
         handle, self.handle = self.handle, None
         self.endpoint = None if self.embedded else self.endpoint
         self._set(CentralState.STOPPED)

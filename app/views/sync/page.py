@@ -562,13 +562,18 @@ class SyncPage(QWidget):
             )
         elif state is CentralState.FAILED:
             text = f"Synchronisation impossible : {connection.message}"
+            if connection.embedded:
+                text += " « Synchroniser maintenant » essaie de le démarrer de nouveau."
         else:
             text = "Le serveur central n'est pas disponible."
         self.central_label.setText(text)
         self._enable_sync()
 
     def _enable_sync(self) -> None:
-        ready = self.connection.state is CentralState.READY
+        connection = self.connection
+        ready = connection.state is CentralState.READY or (
+            connection.state is CentralState.FAILED and connection.embedded
+        )
         self.sync_button.setEnabled(ready and not self.running)
         self.dry_run.setEnabled(not self.running)
         self.stop_button.setEnabled(self.running)
@@ -809,6 +814,9 @@ class SyncPage(QWidget):
         if self.running:
             return
         endpoint = self.connection.endpoint
+        if self.connection.state is CentralState.FAILED and self.connection.embedded:
+            self.connection.start(self.shell.ctx.installation, self.shell.runner)
+            return
         if self.connection.state is not CentralState.READY or endpoint is None:
             messages.warn(self, "Synchronisation impossible", self.central_label.text())
             return
