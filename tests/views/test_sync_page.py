@@ -301,8 +301,8 @@ def test_progress_bars_follow_the_phases_and_the_button_waits(
     page.start_sync()  # a second start while running does nothing
     assert len(fake.calls) == 1
     assert not fake.calls[0]["cancel"].is_set()
-    qtbot.keyClick(page.stop_button, Qt.Key.Key_Space)
-    assert fake.calls[0]["cancel"].is_set(), "Arrêter reaches the runner"
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    assert fake.calls[0]["cancel"].is_set(), "Arrêter (Esc) reaches the runner"
     assert not page.stop_button.isEnabled()
     assert page.result_label.text().startswith("Arrêt demandé")
     with qtbot.waitSignal(page.run_finished, timeout=20000):

@@ -258,10 +258,10 @@ class SyncPage(QWidget):
         self.sync_button.setToolTip("Envoyer, recevoir et rapprocher les données (Ctrl+R)")
         self.sync_button.setDefault(True)
         self.sync_button.clicked.connect(self.start_sync)
-        self.stop_button = QPushButton("&Arrêter")
+        self.stop_button = QPushButton("Arrêter")
         self.stop_button.setObjectName("syncStop")
         self.stop_button.setToolTip(
-            "Arrêter après l'étape en cours : ce qui est enregistré le reste"
+            "Arrêter après l'étape en cours : ce qui est enregistré le reste (Échap)"
         )
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_sync)
@@ -272,6 +272,8 @@ class SyncPage(QWidget):
         )
         shortcut = QShortcut(QKeySequence("Ctrl+R"), self)
         shortcut.activated.connect(self.start_sync)
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.activated.connect(self.stop_sync)
 
         controls = QHBoxLayout()
         controls.addWidget(self.sync_button)
@@ -387,7 +389,7 @@ class SyncPage(QWidget):
         self.history_table.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self._show_run(current.row())
         )
-        self.more_button = QPushButton("Synchronisations plus an&ciennes")
+        self.more_button = QPushButton("Synchronisations &plus anciennes")
         self.more_button.setEnabled(False)
         self.more_button.clicked.connect(lambda: self.load_history(more=True))
         self.history_summary = QLabel("")
@@ -454,7 +456,7 @@ class SyncPage(QWidget):
         self.conflicts_table.selectionModel().currentRowChanged.connect(
             lambda *_: self._enable_conflict_actions()
         )
-        self.show_resolved = QCheckBox("Afficher aussi les conflits ré&solus")
+        self.show_resolved = QCheckBox("Afficher aussi les conflits résol&us")
         self.show_resolved.toggled.connect(lambda _on: self.load_conflicts())
         self.keep_current = QPushButton("Garder la valeur &en place")
         self.take_incoming = QPushButton("Prendre la valeur &reçue")
