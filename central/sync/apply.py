@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from app.models import SCHEMA_VERSION, SyncConflict, Synced, SyncParked
 from app.models.ownership import TABLE_OWNER, Owner
 from app.models.sync import ParkedStatus
+from app.services.errors import GuichetError
 from app.sync import wire
-from central.sync import conflicts, parking
+from central.sync import conflicts, integration, parking
 from central.sync.merge import changed_since, decide
 from central.sync.parking import ParkedIndex, ParkError
 from central.sync.recording import Recorder
@@ -66,6 +67,8 @@ def transactions(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _error_text(error: Exception) -> str:
     if isinstance(error, ParkError):
         return str(error)
+    if isinstance(error, GuichetError):
+        return error.message
     if isinstance(error, SQLAlchemyError):
         origin = getattr(error, "orig", None) or error
         first = str(origin).strip().splitlines()[0] if str(origin).strip() else type(error).__name__
@@ -118,16 +121,28 @@ class Applier:
 
     def _attempt(self, recorder: Recorder, entries: list[dict[str, Any]]
                  ) -> tuple[list[Outcome], Failure | None]:
+        works = [] if self.adoption else integration.works_invoices(entries)
+        integrated = {position for invoice in works for position in invoice.members}
+        done: dict[int, Outcome] = {}
         position = 0
-        done: list[Outcome] = []
         try:
             with self.session.begin_nested():
                 for entry in entries:
-                    done.append(self.apply_entry(recorder, entry))
+                    if position not in integrated:
+                        done[position] = self.apply_entry(recorder, entry)
                     position += 1
+                for invoice in works:
+                    position = invoice.invoice
+                    integration.integrate(recorder, entries, invoice)
+                    for member in invoice.members:
+                        done[member] = Outcome(entries[member], "applied",
+                                               "facture de travaux intégrée")
+                position = 0
+                integration.refresh_balances(
+                    recorder, integration.payment_accounts(recorder, entries))
         except Exception as error:  # any failure parks the transaction, never the batch
             return [], Failure(position, _error_text(error))
-        return done, None
+        return [done[i] for i in range(len(entries))], None
 
     # --- one entry ------------------------------------------------------------------------
     def apply_entry(self, recorder: Recorder, entry: dict[str, Any]) -> Outcome:

@@ -42,7 +42,7 @@ class Recorder:
         use_transaction(self.session, tx, origin)
         set_reason(self.session, self.session.info.get("sync_reason", ""))
 
-    def _as_central(self) -> None:
+    def as_central(self) -> None:
         if self.central_tx is None:
             self.central_tx = new_id()
         self._as(self.central_tx, None)
@@ -50,7 +50,7 @@ class Recorder:
     def record(self, obj: Synced, operation: JournalOperation, changes: Changes, base: int,
                new: int, *, central: bool) -> None:
         if central:
-            self._as_central()
+            self.as_central()
         else:
             self._as(self.agency_tx, self.agency_id)
         record(self.session, obj, operation, changes, base, new)
