@@ -70,6 +70,7 @@ QProgressBar[phaseState="failed"]::chunk { background: #c62828; }
 QProgressBar[phaseState="failed"] { border: 1px solid #c62828; color: white; font-weight: bold; }
 QProgressBar[phaseState="interrupted"]::chunk { background: #d9822b; }
 QProgressBar[phaseState="interrupted"] { color: white; font-weight: bold; }
+QProgressBar[phaseState="skipped"] { color: #8a96a3; background: #f0f2f5; }
 QLabel[phaseTitle="true"] { font-weight: bold; color: #1f3a5f; }
 QLabel[phaseDetail="true"] { color: #4a5868; font-size: 9pt; }
 """
@@ -200,6 +201,10 @@ class PhaseRow:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
             self.bar.setFormat("Terminé")
+        elif state == "skipped":
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
+            self.bar.setFormat("Sans objet")
         elif state in ("failed", "interrupted"):
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
@@ -233,6 +238,8 @@ class SyncPage(QWidget):
         self.running = False
         self.cancel_event: _CancelEvent | None = None
         self.last_outcome: Any = None
+        #: The run to select when the history comes back (the one just made here).
+        self._select_run_id: Any = None
         self.warning = ""
         self.relay = _Relay(self)
         self.relay.progressed.connect(self._progressed)
@@ -351,6 +358,11 @@ class SyncPage(QWidget):
             return row
         row = PhaseRow(name, sync_admin.phase_label(name))
         self.phase_rows[name] = row
+        self._layout_phases()
+        return row
+
+    def _layout_phases(self) -> None:
+        """The phases side by side in the order a run goes through them."""
         ordered = sorted(
             self.phase_rows.values(),
             key=lambda r: PHASE_ORDER.index(r.name) if r.name in PHASE_ORDER else len(PHASE_ORDER),
@@ -365,7 +377,6 @@ class SyncPage(QWidget):
             self.phase_grid.addWidget(each.bar, 1, column)
             self.phase_grid.addWidget(each.detail, 2, column, Qt.AlignmentFlag.AlignTop)
             self.phase_grid.setColumnStretch(column, 1)
-        return row
 
     def _build_history(self) -> QWidget:
         local = self.shell.ctx.installation.local
@@ -606,6 +617,7 @@ class SyncPage(QWidget):
 
     def _show_history(self, page: RunHistoryPage, more: bool) -> None:
         selected = self._selected_run()
+        wanted = self._select_run_id or (selected.id if selected else None)
         rows = list(self.history_model.rows) + list(page.runs) if more else list(page.runs)
         self.history_model.set_rows(rows)
         self.more_button.setEnabled(len(rows) < page.total)
@@ -616,7 +628,9 @@ class SyncPage(QWidget):
                 f"{plural(len(rows), 'synchronisation affichée', 'synchronisations affichées')} "
                 f"sur {fmt.count(page.total)}"
             )
-        position = next((i for i, r in enumerate(rows) if selected and r.id == selected.id), 0)
+        position = next((i for i, r in enumerate(rows) if r.id == wanted), 0)
+        if any(r.id == self._select_run_id for r in rows):
+            self._select_run_id = None
         if rows:
             self.history_table.selectRow(position)
             self._show_run(position)
@@ -867,7 +881,9 @@ class SyncPage(QWidget):
         row = self.phase_rows.pop(name)
         for widget in (row.title, row.bar, row.detail):
             self.phase_grid.removeWidget(widget)
+            widget.hide()
             widget.deleteLater()
+        self._layout_phases()
 
     def stop_sync(self) -> None:
         if self.cancel_event is not None and self.running:
@@ -903,6 +919,9 @@ class SyncPage(QWidget):
         for row in self.phase_rows.values():
             if row.state == "running":
                 row.finish(final)
+            elif row.state == "waiting" and outcome.status == "succeeded":
+                row.finish("skipped")  # not part of this run (a simulation makes no backup)
+        self._select_run_id = outcome.run_id
         ok = outcome.status == "succeeded"
         text = outcome.message
         color = "#1b6e20" if ok and not (outcome.conflicts or outcome.parked) else (
