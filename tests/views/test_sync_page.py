@@ -346,6 +346,17 @@ def test_a_real_synchronisation_against_the_embedded_central(
         assert page.phases_model.rowCount() >= 4
         assert not page.banner.isVisible(), "the night's warning goes once a run succeeded"
         assert not status_bar(window)["statusSyncWarning"].isVisible()
+
+        page.dry_run.setChecked(True)
+        with qtbot.waitSignal(page.run_finished, timeout=300000) as simulated:
+            page.sync_button.click()
+        assert simulated.args[0].status == "succeeded", simulated.args[0].message
+        assert page.result_label.text().startswith("Simulation terminée")
+        assert page.phase_rows["backup"].bar.text() == "Sans objet", "a simulation backs nothing up"
+        wait_idle(qtbot)
+        assert page.history_model.rowCount() == 2
+        assert page.history_table.currentIndex().row() == 0, "the run just made is selected"
+        assert page.history_model.index(0, 2).data() == "Manuelle · simulation"
         assert answers.shown == []
     finally:
         central.stop()
