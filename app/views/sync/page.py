@@ -146,8 +146,9 @@ class _Content(QWidget):
     """The page inside its scroll area: it takes the height it is given (no taller because of a
     wrapped label), and scrolls only below its minimum."""
 
-    def heightForWidth(self, _width: int) -> int:  # noqa: N802 (Qt override)
-        return -1
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt override)
+        layout = self.layout()
+        return layout.minimumHeightForWidth(width) if layout is not None else -1
 
 
 class PhaseRow:
