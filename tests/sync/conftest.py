@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.models import migrate
 from app.models.database import Database
 from app.services.context import Installation, ServiceContext
 from app.services.installation import load_installation
@@ -123,6 +124,7 @@ def make_desk(central: Central, url: str, folder: Path, customers: int,
               demo: bool = True) -> Desk:
     folder.mkdir(parents=True, exist_ok=True)
     db = Database(url)
+    migrate.upgrade(db.engine)
     if demo:
         make_demo(db, customers=customers)
     settings = Settings(data_dir=folder, central_url=central.url, demo_customers=0)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+import central.sync.numbering  # noqa: F401  (central numbers the commits of its sessions)
 from app.models import Customer, Meter, SyncConflict
 from app.models.capture import Actor, set_actor
 from app.models.database import Database
