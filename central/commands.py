@@ -234,17 +234,16 @@ def _balances(db: Database, _settings: CentralSettings, args: argparse.Namespace
 def _sync(db: Database, _settings: CentralSettings, args: argparse.Namespace) -> int:
     if args.sync_command == "import-bundle":
         manifest = import_bundle(db, args.file, args.reply)
-        for answer in manifest["answers"]:
-            body = answer["answer"]
-            outcome = body.get("status") or body.get("error")
-            print(f"  lot {answer['number']} : {outcome}"
-                  + (f" ({body['message']})" if "message" in body else ""))
+        for result in manifest["results"]:
+            outcome = result.get("status") or result.get("error")
+            print(f"  lot {result['number']} : {outcome}"
+                  + (f" ({result['message']})" if "message" in result else ""))
     else:
         manifest = export_bundle(db, args.agency, args.after, args.file)
-    commits = sum(page["commits"] for page in manifest["changes"])
+    commits = sum(page["commits"] for page in manifest["pages"])
     target = args.reply if args.sync_command == "import-bundle" else args.file
     print(f"Agence {manifest['agency']} : {commits} commit(s) du central jusqu'au n° "
-          f"{manifest['state']['head']} écrits dans {target}.")
+          f"{manifest['head']} écrits dans {target}.")
     return 0
 
 

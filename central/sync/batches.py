@@ -3,11 +3,10 @@ recorded in one database transaction, once; under the agency's lock only."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.database import Database
@@ -15,7 +14,7 @@ from app.sync import wire
 from central.models import AgencySyncState, SyncBatch
 from central.sync.apply import Applier
 from central.sync.recording import prepare_session
-from central.sync.state import Agency, last_batch, locked_state
+from central.sync.state import Agency, agency_has_rows, last_batch, locked_state
 
 KINDS = ("changes", "adoption")
 _ENTRY_KEYS = ("seq", "tx", "table", "row", "op", "base", "new", "changes")
@@ -78,15 +77,6 @@ def read_batch(agency: Agency, number: int, body: bytes, sha256: str | None,
     return Batch(number, sha256.strip().lower(), payload.get("kind", "changes"), entries)
 
 
-def _agency_has_rows(session: Session, agency_id: uuid.UUID) -> bool:
-    for table in wire.synced_tables():
-        if table.name == "agency":
-            continue
-        if session.scalar(select(exists().where(table.c.agency_id == agency_id))):
-            return True
-    return False
-
-
 def _check_adoption(session: Session, agency: Agency, state: AgencySyncState, last: int) -> None:
     refused = BatchRefused(409, "adoption_refused",
                            "Adoption refusée : le central a déjà des données de cette agence. "
@@ -94,7 +84,7 @@ def _check_adoption(session: Session, agency: Agency, state: AgencySyncState, la
     if state.adopted:
         raise refused
     if last == 0:
-        if _agency_has_rows(session, agency.id):
+        if agency_has_rows(session, agency.id):
             raise refused
         return
     kinds = set(session.scalars(select(SyncBatch.kind).where(SyncBatch.agency_id == agency.id)))

@@ -23,8 +23,8 @@ from central.sync.numbering import head
 from central.sync.state import Agency, generation, last_batch
 
 MANIFEST = "manifest.json"
-DESK_KIND = "desk-bundle"
-REPLY_KIND = "central-reply"
+DESK_KIND = "guichet-desk-bundle"
+REPLY_KIND = "guichet-central-reply"
 PAGE_ENTRIES = 2000
 
 
@@ -47,7 +47,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path, kind: str) -> dict[str, 
         raise _refuse(path, "manifest.json absent ou illisible") from error
     if not isinstance(manifest, dict) or manifest.get("kind") != kind:
         raise _refuse(path, f"ce n'est pas un paquet « {kind} »")
-    if manifest.get("protocol") != wire.PROTOCOL:
+    if manifest.get("protocol", wire.PROTOCOL) != wire.PROTOCOL:
         raise _refuse(path, f"protocole {manifest.get('protocol')} non pris en charge")
     return manifest
 
@@ -61,7 +61,7 @@ def import_bundle(db: Database, bundle: Path, reply: Path) -> dict[str, Any]:
     with archive:
         manifest = read_manifest(archive, bundle, DESK_KIND)
         agency = find_agency(db, str(manifest.get("agency")))
-        answers = []
+        results = []
         for item in sorted(manifest.get("batches") or [], key=lambda b: int(b["number"])):
             number = int(item["number"])
             try:
@@ -71,26 +71,28 @@ def import_bundle(db: Database, bundle: Path, reply: Path) -> dict[str, Any]:
             try:
                 batch = read_batch(agency, number, body, str(item.get("sha256") or ""),
                                    item.get("rows"))
-                answers.append({"number": number, "http": 200,
-                                "answer": receive_batch(db, agency, batch)})
+                results.append({**receive_batch(db, agency, batch), "number": number,
+                                "http": 200})
             except BatchRefused as refused:
-                answers.append({"number": number, "http": refused.status,
-                                "answer": {"error": refused.code, "message": refused.message,
-                                           **refused.extra}})
+                results.append({"error": refused.code, "message": refused.message,
+                                **refused.extra, "number": number, "http": refused.status})
     cursor = int(manifest.get("cursor") or 0)
-    return write_reply(db, agency, reply, cursor, manifest.get("anchor"), answers)
+    return write_reply(db, agency, reply, cursor, manifest.get("anchor"), results)
 
 
 def write_reply(db: Database, agency: Agency, reply: Path, after: int, anchor: str | None,
-                answers: list[dict[str, Any]]) -> dict[str, Any]:
-    """A reply bundle: the answers, the state, and the changes after ``after`` in pages."""
+                results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A reply bundle: the answer to each batch, the state, and the changes after ``after``
+    in pages."""
     pages = []
     with db.reading() as session:
         connection = session.connection()
-        state = {"generation": str(generation(session)),
-                 "last_batch": last_batch(session, agency.id), "head": head(connection),
-                 "anchor_ok": anchor_ok(connection, after, anchor),
-                 "server_time": utcnow().isoformat()}
+        manifest: dict[str, Any] = {
+            "kind": REPLY_KIND, "protocol": wire.PROTOCOL, "agency": agency.code,
+            "generation": str(generation(session)), "last_batch": last_batch(session, agency.id),
+            "head": head(connection), "anchor_ok": anchor_ok(connection, after, anchor),
+            "after": after, "server_time": utcnow().isoformat(), "results": results, "pages": [],
+        }
         cursor = after
         while True:
             page = changes_after(connection, agency.id, cursor, PAGE_ENTRIES, anchor)
@@ -98,17 +100,14 @@ def write_reply(db: Database, agency: Agency, reply: Path, after: int, anchor: s
             cursor = page["next"]
             if not page["more"]:
                 break
-    manifest: dict[str, Any] = {"kind": REPLY_KIND, "protocol": wire.PROTOCOL,
-                                "agency": agency.code, "state": state, "answers": answers,
-                                "changes": []}
     reply.parent.mkdir(parents=True, exist_ok=True)
     partial = reply.with_name(reply.name + ".partiel")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
         for number, page in enumerate(pages, start=1):
             _data, digest, packed = wire.pack(page)
-            name = f"changes/{number:06d}.json.gz"
+            name = f"changes/{number:04d}.json.gz"
             archive.writestr(name, packed)
-            manifest["changes"].append({"file": name, "sha256": digest, "after": page["after"],
+            manifest["pages"].append({"file": name, "sha256": digest, "after": page["after"],
                                         "next": page["next"], "commits": len(page["commits"])})
         archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
     partial.replace(reply)

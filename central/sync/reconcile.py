@@ -18,6 +18,8 @@ def reconcile(connection: Connection, agency_id: uuid.UUID) -> dict[str, Any]:
     for table in wire.synced_tables():
         checksum = wire.Checksum()
         query = select(table.c.id, table.c.version).where(wire.scope(table, agency_id))
+        if table.name == "sync_parked":
+            query = query.where(table.c.side != "desk")
         result = connection.execution_options(yield_per=_PAGE).execute(query)
         for partition in result.partitions():
             checksum.update((row_id, version) for row_id, version in partition)

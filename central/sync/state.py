@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models.ids import utcnow
+from app.sync import wire
 from central.models import AgencySyncState, DatabaseGeneration, SyncBatch
 
 
@@ -46,6 +47,27 @@ def locked_state(session: Session, agency_id: uuid.UUID) -> AgencySyncState:
 
 def read_state(session: Session, agency_id: uuid.UUID) -> AgencySyncState | None:
     return session.get(AgencySyncState, agency_id)
+
+
+def agency_has_rows(session: Session, agency_id: uuid.UUID) -> bool:
+    """Whether central holds rows of this agency (its own ``agency`` row aside)."""
+    for table in wire.synced_tables():
+        if table.name == "agency":
+            continue
+        if session.scalar(select(exists().where(table.c.agency_id == agency_id))):
+            return True
+    return False
+
+
+def adopted(session: Session, agency_id: uuid.UUID) -> bool:
+    """No adoption is expected from the desk: it was closed (``POST adopted``), or central
+    already held the agency's rows without one (they are bootstrapped from central)."""
+    found = read_state(session, agency_id)
+    if found is not None and found.adopted:
+        return True
+    adopting = session.scalar(select(exists().where(
+        SyncBatch.agency_id == agency_id, SyncBatch.kind == "adoption")))
+    return not adopting and agency_has_rows(session, agency_id)
 
 
 def last_batch(session: Session, agency_id: uuid.UUID) -> int:

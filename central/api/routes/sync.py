@@ -17,7 +17,7 @@ from central.sync import changes, reconcile, snapshot
 from central.sync.batches import BatchRefused, read_batch, receive_batch
 from central.sync.closing import close
 from central.sync.numbering import head
-from central.sync.state import Agency, generation, last_batch, locked_state, read_state
+from central.sync.state import Agency, adopted, generation, last_batch, locked_state
 
 router = APIRouter(prefix="/agencies/{code}/sync", tags=["synchronisation"])
 Cursor = Annotated[int, Query(ge=0, description="Dernier numéro de commit appliqué")]
@@ -32,13 +32,12 @@ def state(scope: Scope, db: Db, cursor: Annotated[int | None, Query(ge=0)] = Non
           anchor: str | None = None) -> dict[str, Any]:
     with db.reading() as session:
         connection = session.connection()
-        found = read_state(session, scope.id)
         return {
             "generation": str(generation(session)),
             "last_batch": last_batch(session, scope.id),
             "head": head(connection),
             "anchor_ok": changes.anchor_ok(connection, cursor, anchor),
-            "adopted": bool(found is not None and found.adopted),
+            "adopted": adopted(session, scope.id),
             "server_time": utcnow().isoformat(),
         }
 
@@ -63,7 +62,7 @@ async def batch(
 
 
 @router.post("/adopted", summary="Clore l'adoption des données du poste")
-def adopted(scope: Scope, db: Db) -> dict[str, Any]:
+def close_adoption(scope: Scope, db: Db) -> dict[str, Any]:
     with db.session() as session, session.begin():
         locked_state(session, scope.id).adopted = True
     return {"adopted": True}

@@ -23,6 +23,7 @@ def _new_agency(central: Central) -> Desk:
 
 def test_adoption_takes_every_row_as_it_is_then_closes(central: Central) -> None:
     desk = _new_agency(central)
+    assert desk.get("state")["adopted"] is False
     with central.db.reading() as session:
         tariff = session.scalars(select(Tariff).limit(1)).one()
     commune, customer, account = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -60,6 +61,7 @@ def test_adoption_takes_every_row_as_it_is_then_closes(central: Central) -> None
 def test_adoption_is_refused_where_central_already_has_the_agencys_rows(
         central: Central) -> None:
     desk = central.desks["101"]
+    assert desk.get("state")["adopted"] is True, "nothing to adopt: the desk bootstraps"
     refused = desk.post(desk.payload([desk.insert("customer", {"last_name": "X"})],
                                      kind="adoption"))
     assert refused.status_code == 409 and refused.json()["error"] == "adoption_refused"

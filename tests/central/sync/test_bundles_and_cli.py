@@ -30,12 +30,11 @@ def _desk_bundle(desk: Desk, path: Path, payloads: list[dict[str, Any]], cursor:
             _data, digest, packed = wire.pack(payload)
             name = f"batches/{payload['number']:06d}.json.gz"
             archive.writestr(name, packed)
-            batches.append({"number": payload["number"], "kind": payload["kind"],
-                            "rows": len(payload["entries"]),
+            batches.append({"number": payload["number"], "rows": len(payload["entries"]),
                             "sha256": "0" * 64 if payload["number"] == tamper else digest,
                             "file": name})
         archive.writestr("manifest.json", json.dumps({
-            "kind": "desk-bundle", "protocol": 1, "agency": desk.code, "cursor": cursor,
+            "kind": "guichet-desk-bundle", "agency": desk.code, "cursor": cursor,
             "anchor": None, "generation": None, "batches": batches}))
     return path
 
@@ -44,7 +43,7 @@ def _reply(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         pages = [wire.unpack(archive.read(item["file"]), item["sha256"])
-                 for item in manifest["changes"]]
+                 for item in manifest["pages"]]
     return manifest, pages
 
 
@@ -60,11 +59,14 @@ def test_a_bundle_is_applied_like_the_endpoint_and_the_reply_carries_the_changes
                 "--reply", str(tmp_path / "reponse.zip")) == 0
     assert "lot 1 : applied" in capsys.readouterr().out
     manifest, pages = _reply(tmp_path / "reponse.zip")
-    assert [(a["number"], a["http"]) for a in manifest["answers"]] == [(1, 200), (2, 200),
+    assert manifest["kind"] == "guichet-central-reply"
+    assert [(a["number"], a["http"]) for a in manifest["results"]] == [(1, 200), (2, 200),
                                                                           (3, 400)]
-    assert manifest["answers"][0]["answer"]["applied"] == 1
-    assert manifest["answers"][2]["answer"]["error"] == "bad_batch"
-    assert manifest["state"]["last_batch"] == 2 and manifest["state"]["anchor_ok"] is True
+    assert manifest["results"][0]["status"] == "applied"
+    assert manifest["results"][0]["applied"] == 1
+    assert manifest["results"][2]["error"] == "bad_batch"
+    assert manifest["last_batch"] == 2 and manifest["anchor_ok"] is True
+    assert manifest["generation"] == desk.get("state")["generation"]
     with central.db.reading() as session:
         assert [session.get(Customer, r) is not None for r in rows] == [True, True, False]
     assert pages[-1]["more"] is False and pages[0]["after"] == cursor
@@ -74,7 +76,7 @@ def test_a_bundle_is_applied_like_the_endpoint_and_the_reply_carries_the_changes
     assert _cli(central, tmp_path, "sync", "import-bundle", str(bundle),
                 "--reply", str(tmp_path / "encore.zip")) == 0
     again, _ = _reply(tmp_path / "encore.zip")
-    assert [a["answer"].get("status") for a in again["answers"][:2]] == ["duplicate", "duplicate"]
+    assert [a.get("status") for a in again["results"][:2]] == ["duplicate", "duplicate"]
 
 
 def test_export_bundle_writes_central_changes_after_a_cursor(
@@ -85,7 +87,7 @@ def test_export_bundle_writes_central_changes_after_a_cursor(
     assert _cli(central, tmp_path, "sync", "export-bundle", "--agency", "102", "--after", "0",
                 str(path)) == 0
     manifest, pages = _reply(path)
-    assert manifest["agency"] == "102" and manifest["answers"] == []
+    assert manifest["agency"] == "102" and manifest["results"] == []
     assert [c for p in pages for c in p["commits"]] == expected
     assert _cli(central, tmp_path, "sync", "export-bundle", "--agency", "999", str(path)) == 1
 
