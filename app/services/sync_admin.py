@@ -18,7 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from app.models.base import Base
 from app.models.enums import Role
 from app.models.ids import utcnow
 from app.models.sync import (
@@ -37,6 +39,7 @@ from app.services.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from app.services.identifiers import format_account_number
 from app.services.labels import TABLE_LABELS, field_label
 
 #: The phases of a run in the order they happen, with their names on screen.
@@ -134,6 +137,36 @@ def readable(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+_CAPTION_COLUMNS = ("display_name", "number", "receipt_number", "serial", "reference", "name")
+
+
+def _model_for(table: str) -> type[Any] | None:
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table:
+            return mapper.class_  # type: ignore[no-any-return]
+    return None
+
+
+def row_caption(session: Session, table: str, row_id: uuid.UUID) -> str:
+    """Which row it is, as a person names it (a customer's name, an account number…)."""
+    model = _model_for(table)
+    row = session.get(model, row_id) if model is not None else None
+    if row is None:
+        return f"ligne absente de ce poste (…{str(row_id)[-8:]})"
+    if table == "account":
+        return format_account_number(row.number)
+    if table == "meter_reading":
+        meter_model = _model_for("meter")
+        meter = session.get(meter_model, row.meter_id) if meter_model is not None else None
+        serial = f"compteur {meter.serial}, " if meter is not None else ""
+        return f"{serial}relève du {row.reading_date:%d/%m/%Y}"
+    for column in _CAPTION_COLUMNS:
+        value = getattr(row, column, None)
+        if isinstance(value, str) and value.strip():
+            return value
+    return f"…{str(row_id)[-8:]}"
 
 
 def may_supervise(ctx: ServiceContext) -> bool:
@@ -363,6 +396,7 @@ class ConflictRecord:
     table_name: str
     table_label: str
     row_id: uuid.UUID
+    row_caption: str
     field: str
     field_label: str
     old_text: str
@@ -379,7 +413,7 @@ class ConflictRecord:
     current_value: Any
 
 
-def _conflict(row: SyncConflict) -> ConflictRecord:
+def _conflict(row: SyncConflict, caption: str = "") -> ConflictRecord:
     field = row.field
     return ConflictRecord(
         id=row.id,
@@ -390,6 +424,7 @@ def _conflict(row: SyncConflict) -> ConflictRecord:
         table_name=row.table_name,
         table_label=table_label(row.table_name),
         row_id=row.row_id,
+        row_caption=caption,
         field=field,
         field_label=sync_field_label(field),
         old_text=readable(row.old_value),
@@ -429,7 +464,10 @@ def list_conflicts(
             query = query.order_by(SyncConflict.resolved_at.desc(), SyncConflict.id)
         else:
             query = query.order_by(SyncConflict.created_at, SyncConflict.id)
-        return [_conflict(r) for r in session.scalars(query.limit(limit))]
+        return [
+            _conflict(r, row_caption(session, r.table_name, r.row_id))
+            for r in session.scalars(query.limit(limit))
+        ]
 
 
 def count_open_conflicts(ctx: ServiceContext) -> int:
@@ -497,7 +535,7 @@ def resolve_conflict(
         row.resolved_at = utcnow()
         row.note = note.strip()
         uow.commit()
-        return _conflict(row)
+        return _conflict(row, row_caption(uow.session, row.table_name, row.row_id))
 
 
 # --- parked rows ----------------------------------------------------------------------------
@@ -514,6 +552,7 @@ class ParkedRecord:
     table_name: str
     table_label: str
     row_id: uuid.UUID
+    row_caption: str
     operation: str
     operation_label: str
     error: str
@@ -539,7 +578,7 @@ def _changes_text(entry: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _parked(row: SyncParked) -> ParkedRecord:
+def _parked(row: SyncParked, caption: str = "") -> ParkedRecord:
     return ParkedRecord(
         id=row.id,
         version=row.version,
@@ -552,6 +591,7 @@ def _parked(row: SyncParked) -> ParkedRecord:
         table_name=row.table_name,
         table_label=table_label(row.table_name),
         row_id=row.row_id,
+        row_caption=caption,
         operation=row.operation,
         operation_label=_OPERATION_LABELS.get(row.operation, row.operation),
         error=row.error or ("Bloquée par une ligne en attente" if row.blocked_by else ""),
@@ -574,7 +614,10 @@ def list_parked(
         if statuses:
             query = query.where(SyncParked.status.in_(list(statuses)))
         query = query.order_by(SyncParked.seq, SyncParked.created_at, SyncParked.id)
-        return [_parked(r) for r in session.scalars(query.limit(limit))]
+        return [
+            _parked(r, row_caption(session, r.table_name, r.row_id))
+            for r in session.scalars(query.limit(limit))
+        ]
 
 
 def count_parked(ctx: ServiceContext) -> int:

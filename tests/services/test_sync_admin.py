@@ -186,6 +186,7 @@ def test_the_queue_shows_what_collided(ctx: ServiceContext) -> None:
     [conflict] = list_conflicts(ctx)
     assert conflict.id == conflict_id
     assert (conflict.table_label, conflict.field_label) == ("Client", "Téléphone mobile")
+    assert conflict.row_caption.startswith("ligne absente de ce poste")
     assert (conflict.old_text, conflict.incoming_text, conflict.current_text) == (
         "0701020304", "0505050505", "0707070707")
     assert list_conflicts(ctx, ConflictStatus.RESOLVED) == []
@@ -303,3 +304,20 @@ def test_rows_parked_on_this_desk_stay_on_this_desk(ctx: ServiceContext) -> None
     assert retry_parked(supervisor(ctx), failing, version[failing]) == 2
     assert journal_for(ctx, failing) == [] and journal_for(ctx, blocked) == []
     assert {r.id for r in list_parked(ctx, [ParkedStatus.RETRY])} == {failing, blocked}
+
+
+def test_rows_are_named_as_a_person_names_them(ctx: ServiceContext) -> None:
+    from tests.services.helpers import household
+
+    home = household(ctx)
+    from_central(ctx, SyncConflict(
+        agency_id=ctx.installation.agency_id, table_name="customer", row_id=home.customer_id,
+        field="mobile", base_version=1, current_version=2, old_value="a", incoming_value="b",
+        current_value="c"))
+    from_central(ctx, SyncConflict(
+        agency_id=ctx.installation.agency_id, table_name="account", row_id=home.account_id,
+        field="status", base_version=1, current_version=2, old_value="active",
+        incoming_value="suspended", current_value="closed"))
+    captions = {c.table_name: c.row_caption for c in list_conflicts(ctx)}
+    assert captions["customer"] == "KONÉ Hélène"
+    assert captions["account"].replace(" ", "") == home.account_number

@@ -159,7 +159,8 @@ def test_a_supervisor_resolves_a_conflict_and_it_is_journaled(
     page.tabs.setCurrentWidget(page.conflicts_tab)
     assert page.tabs.tabText(1) == "&Conflits (1)"
     row = [page.conflicts_model.index(0, c).data() for c in range(1, 7)]
-    assert row == ["Client", "Téléphone mobile", "0701", "0505", "0707", "À décider"]
+    absent = f"ligne absente de ce poste (…{str(conflict.row_id)[-8:]})"
+    assert row == [f"Client {absent}", "Téléphone mobile", "0701", "0505", "0707", "À décider"]
     answers.confirm_answer = False
     page.take_incoming.click()
     wait_idle(qtbot)
@@ -227,8 +228,9 @@ def test_parked_rows_are_retried_or_discarded_after_confirmation(
     page.tabs.setCurrentWidget(page.parked_tab)
     assert page.tabs.tabText(2) == "&Lignes en attente (2)"
     model = page.parked_model
-    assert [model.index(0, c).data() for c in (1, 2, 3, 4, 5, 6, 7)] == [
-        "Site central", "3", "Relève", "Création", "En attente", "compteur inconnu", "Index : 1234"]
+    assert [model.index(0, c).data() for c in (1, 2, 4, 5, 6, 7)] == [
+        "Site central", "3", "Création", "En attente", "compteur inconnu", "Index : 1234"]
+    assert model.index(0, 3).data().startswith("Relève ligne absente de ce poste")
     answers.confirm_answer = False
     page.discard_button.click()
     wait_idle(qtbot)
@@ -414,8 +416,8 @@ def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
         assert page.tabs.tabText(1) == "&Conflits (1)"
         page.tabs.setCurrentWidget(page.conflicts_tab)
         model = page.conflicts_model
-        assert [model.index(0, c).data() for c in (1, 2, 5)] == ["Client", "Téléphone mobile",
-                                                                 "0522222222"]
+        assert [model.index(0, c).data() for c in (1, 2, 5)] == [
+            "Client KONÉ Hélène", "Téléphone mobile", "0522222222"]
         assert model.index(0, 4).data().replace(" ", "") == "0711111111"
         page.conflicts_table.setFocus()
         page.take_incoming.click()

@@ -456,7 +456,7 @@ class SyncPage(QWidget):
         local = self.shell.ctx.installation.local
         self.conflicts_model: ListTableModel[ConflictRecord] = ListTableModel([
             Column("Détecté le", lambda c: fmt.moment(local(c.detected_at))),
-            Column("Élément", lambda c: c.table_label),
+            Column("Élément", lambda c: f"{c.table_label} {c.row_caption}".strip()),
             Column("Champ", lambda c: c.field_label),
             Column("Valeur d'origine", lambda c: c.old_text),
             Column("Valeur reçue (agence)", lambda c: c.incoming_text),
@@ -501,7 +501,7 @@ class SyncPage(QWidget):
             Column("Mise en attente le", lambda p: fmt.moment(local(p.parked_at))),
             Column("Où", lambda p: p.side_label),
             Column("Lot", lambda p: str(p.batch_number or ""), align_right=True),
-            Column("Élément", lambda p: p.table_label),
+            Column("Élément", lambda p: f"{p.table_label} {p.row_caption}".strip()),
             Column("Opération", lambda p: p.operation_label),
             Column("Statut", lambda p: p.status_label),
             Column("Erreur", lambda p: p.error),
