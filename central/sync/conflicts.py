@@ -4,7 +4,6 @@ up from a desk (docs/sync.md, "Resolution travelling up")."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from app.models import SyncConflict, Synced
@@ -58,7 +57,3 @@ def resolve(recorder: Recorder, conflict: SyncConflict) -> None:
 
 def became_resolved(before: Any, conflict: SyncConflict) -> bool:
     return before != ConflictStatus.RESOLVED and conflict.status is ConflictStatus.RESOLVED
-
-
-def conflict_of(session: Any, conflict_id: uuid.UUID) -> SyncConflict | None:
-    return session.get(SyncConflict, conflict_id)  # type: ignore[no-any-return]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import inspect
 
 from app.models import Base, Synced
 from app.models.jsonable import to_jsonable
@@ -36,11 +36,6 @@ def model_of(table_name: str) -> type[Synced]:
         return _models()[table_name]
     except KeyError as error:
         raise UnknownTable(table_name) from error
-
-
-def table_of(table_name: str) -> Table:
-    model_of(table_name)
-    return wire.table(table_name)
 
 
 @cache

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import uuid
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Customer, SyncJournalEntry
+from app.sync import wire
+from central.api import create_app
 from central.models import SyncBatch, SyncCommit
-from tests.central.sync.kit import Central
+from central.settings import CentralSettings
+from tests.central.sync.kit import Central, Desk, TestClient
 
 
 def _customer(central: Central, customer_id: uuid.UUID) -> Customer | None:
@@ -104,3 +108,18 @@ def test_dry_run_answers_with_details_and_changes_nothing(central: Central) -> N
         assert session.scalar(select(func.count()).select_from(SyncJournalEntry)) == journal_before
     assert desk.send(payload["entries"])["applied"] == 1
     assert _customer(central, row) is not None
+
+
+def test_batches_have_their_own_size_limit(central: Central, tmp_path: Path) -> None:
+    settings = CentralSettings(data_dir=tmp_path, database_url=central.db.url,
+                               max_request_bytes=1024, max_batch_bytes=1024 * 1024)
+    with TestClient(create_app(settings, db=central.db)) as small:
+        desk = Desk("101", central.desks["101"].agency_id, central.desks["101"].credential,
+                    small)
+        notes = "".join(f"{n:08x}" for n in range(400))
+        payload = desk.payload([desk.insert("customer", {"last_name": "Gros", "notes": notes})])
+        assert len(wire.pack(payload)[2]) > 1024
+        assert desk.post(payload).status_code == 200
+        other = small.post("/agencies/101/works-invoices", content=b"x" * 2048,
+                           headers={**desk.auth, "Content-Type": "application/json"})
+        assert other.status_code == 413
