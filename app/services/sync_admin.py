@@ -10,6 +10,7 @@ or an administrator may make them.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 
 EMPTY_VALUE = "(vide)"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 #: Columns that appear in synchronised rows beyond those the customer screens name.
@@ -136,6 +139,14 @@ def readable(value: Any) -> str:
         return "Non"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{moment:%d/%m/%Y %H:%M}" + (" UTC" if moment.utcoffset() == timedelta(0) else "")
     return str(value)
 
 
@@ -154,7 +165,7 @@ def row_caption(session: Session, table: str, row_id: uuid.UUID) -> str:
     model = _model_for(table)
     row = session.get(model, row_id) if model is not None else None
     if row is None:
-        return f"ligne absente de ce poste (…{str(row_id)[-8:]})"
+        return "— introuvable sur ce poste"
     if table == "account":
         return format_account_number(row.number)
     if table == "meter_reading":

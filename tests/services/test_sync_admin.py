@@ -179,6 +179,9 @@ def test_values_read_as_a_person_reads_them() -> None:
     assert readable(None) == "(vide)" and readable("") == "(vide)"
     assert readable(True) == "Oui" and readable(12500) == "12500"
     assert readable({"b": 1, "a": "é"}) == '{"a": "é", "b": 1}'
+    assert readable("2026-11-21") == "21/11/2026"
+    assert readable("2026-11-21T18:02:03.123456+00:00") == "21/11/2026 18:02 UTC"
+    assert readable("2026-11-21 est une date") == "2026-11-21 est une date"
 
 
 def test_the_queue_shows_what_collided(ctx: ServiceContext) -> None:
@@ -186,7 +189,7 @@ def test_the_queue_shows_what_collided(ctx: ServiceContext) -> None:
     [conflict] = list_conflicts(ctx)
     assert conflict.id == conflict_id
     assert (conflict.table_label, conflict.field_label) == ("Client", "Téléphone mobile")
-    assert conflict.row_caption.startswith("ligne absente de ce poste")
+    assert conflict.row_caption == "— introuvable sur ce poste"
     assert (conflict.old_text, conflict.incoming_text, conflict.current_text) == (
         "0701020304", "0505050505", "0707070707")
     assert list_conflicts(ctx, ConflictStatus.RESOLVED) == []

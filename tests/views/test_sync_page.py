@@ -159,8 +159,8 @@ def test_a_supervisor_resolves_a_conflict_and_it_is_journaled(
     page.tabs.setCurrentWidget(page.conflicts_tab)
     assert page.tabs.tabText(1) == "&Conflits (1)"
     row = [page.conflicts_model.index(0, c).data() for c in range(1, 7)]
-    absent = f"ligne absente de ce poste (…{str(conflict.row_id)[-8:]})"
-    assert row == [f"Client {absent}", "Téléphone mobile", "0701", "0505", "0707", "À décider"]
+    assert row == ["Client — introuvable sur ce poste", "Téléphone mobile", "0701", "0505", "0707",
+                   "À décider"]
     answers.confirm_answer = False
     page.take_incoming.click()
     wait_idle(qtbot)
@@ -230,7 +230,7 @@ def test_parked_rows_are_retried_or_discarded_after_confirmation(
     model = page.parked_model
     assert [model.index(0, c).data() for c in (1, 2, 4, 5, 6, 7)] == [
         "Site central", "3", "Création", "En attente", "compteur inconnu", "Index : 1234"]
-    assert model.index(0, 3).data().startswith("Relève ligne absente de ce poste")
+    assert model.index(0, 3).data() == "Relève — introuvable sur ce poste"
     answers.confirm_answer = False
     page.discard_button.click()
     wait_idle(qtbot)

@@ -125,6 +125,15 @@ def _table(name: str) -> QTableView:
     return table
 
 
+def _fit_columns(table: QTableView, widest: int = 260) -> None:
+    """Columns as wide as their contents, none wider than ``widest`` (the tooltip shows all)."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.resizeColumnsToContents()
+    for column in range(header.count() - 1):
+        header.resizeSection(column, min(header.sectionSize(column), widest))
+
+
 class _CancelEvent(threading.Event):
     """The page's Arrêter button, or the program closing (the runner cancels its tasks)."""
 
@@ -455,12 +464,12 @@ class SyncPage(QWidget):
     def _build_conflicts(self) -> QWidget:
         local = self.shell.ctx.installation.local
         self.conflicts_model: ListTableModel[ConflictRecord] = ListTableModel([
-            Column("Détecté le", lambda c: fmt.moment(local(c.detected_at))),
+            Column("Date", lambda c: fmt.moment(local(c.detected_at))),
             Column("Élément", lambda c: f"{c.table_label} {c.row_caption}".strip()),
             Column("Champ", lambda c: c.field_label),
-            Column("Valeur d'origine", lambda c: c.old_text),
-            Column("Valeur reçue (agence)", lambda c: c.incoming_text),
-            Column("Valeur en place (central)", lambda c: c.current_text),
+            Column("Origine", lambda c: c.old_text),
+            Column("Reçue (agence)", lambda c: c.incoming_text),
+            Column("En place (central)", lambda c: c.current_text),
             Column("Décision", lambda c: self._decision_text(c)),
         ])
         self.conflicts_table = _table("syncConflicts")
@@ -479,6 +488,10 @@ class SyncPage(QWidget):
         self.conflicts_summary = QLabel("")
         self.conflicts_summary.setObjectName("hint")
         self.conflicts_summary.setWordWrap(True)
+        self.conflict_detail = QLabel("")
+        self.conflict_detail.setObjectName("conflictDetail")
+        self.conflict_detail.setWordWrap(True)
+        self.conflict_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
         for button in (self.keep_current, self.take_incoming, self.custom_value):
             buttons.addWidget(button)
@@ -491,6 +504,7 @@ class SyncPage(QWidget):
         heading.addWidget(self.show_resolved, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(heading)
         layout.addWidget(self.conflicts_table, 1)
+        layout.addWidget(self.conflict_detail)
         layout.addLayout(buttons)
         self._enable_conflict_actions()
         return tab
@@ -498,7 +512,7 @@ class SyncPage(QWidget):
     def _build_parked(self) -> QWidget:
         local = self.shell.ctx.installation.local
         self.parked_model: ListTableModel[ParkedRecord] = ListTableModel([
-            Column("Mise en attente le", lambda p: fmt.moment(local(p.parked_at))),
+            Column("Date", lambda p: fmt.moment(local(p.parked_at))),
             Column("Où", lambda p: p.side_label),
             Column("Lot", lambda p: str(p.batch_number or ""), align_right=True),
             Column("Élément", lambda p: f"{p.table_label} {p.row_caption}".strip()),
@@ -525,6 +539,10 @@ class SyncPage(QWidget):
         self.parked_summary = QLabel("")
         self.parked_summary.setObjectName("hint")
         self.parked_summary.setWordWrap(True)
+        self.parked_detail = QLabel("")
+        self.parked_detail.setObjectName("parkedDetail")
+        self.parked_detail.setWordWrap(True)
+        self.parked_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.discard_button)
@@ -537,6 +555,7 @@ class SyncPage(QWidget):
         heading.addWidget(self.show_settled, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(heading)
         layout.addWidget(self.parked_table, 1)
+        layout.addWidget(self.parked_detail)
         layout.addLayout(buttons)
         self._enable_parked_actions()
         return tab
@@ -550,6 +569,18 @@ class SyncPage(QWidget):
         if datetime.now(UTC) - run.started_at < RECENT_RUN:
             return "En cours ailleurs"
         return "Interrompue"
+
+    @staticmethod
+    def _conflict_text(c: ConflictRecord) -> str:
+        """The whole conflict in one sentence, values in full."""
+        text = (
+            f"{c.table_label} {c.row_caption} — {c.field_label} : valeur d'origine « {c.old_text} », "
+            f"reçue de l'agence « {c.incoming_text} », en place au site central "
+            f"« {c.current_text} »."
+        )
+        if c.status is not ConflictStatus.OPEN:
+            text += f" Décision : {c.choice_label.lower()} « {c.chosen_text} » ({c.resolved_by})."
+        return text
 
     @staticmethod
     def _decision_text(conflict: ConflictRecord) -> str:
@@ -680,6 +711,7 @@ class SyncPage(QWidget):
     def _show_conflicts(self, loaded: tuple[list[ConflictRecord], int]) -> None:
         conflicts, open_count = loaded
         self.conflicts_model.set_rows(conflicts)
+        _fit_columns(self.conflicts_table, 190)
         assert self.conflicts_tab is not None
         self.tabs.setTabText(
             self.tabs.indexOf(self.conflicts_tab),
@@ -709,6 +741,7 @@ class SyncPage(QWidget):
     def _show_parked(self, loaded: tuple[list[ParkedRecord], int]) -> None:
         parked, waiting = loaded
         self.parked_model.set_rows(parked)
+        _fit_columns(self.parked_table, 240)
         assert self.parked_tab is not None
         self.tabs.setTabText(
             self.tabs.indexOf(self.parked_tab),
@@ -736,6 +769,7 @@ class SyncPage(QWidget):
 
     def _enable_conflict_actions(self) -> None:
         conflict = self._current_conflict()
+        self.conflict_detail.setText(self._conflict_text(conflict) if conflict else "")
         open_ = conflict is not None and conflict.status is ConflictStatus.OPEN
         for button in (self.keep_current, self.take_incoming):
             button.setEnabled(open_)
@@ -787,6 +821,12 @@ class SyncPage(QWidget):
 
     def _enable_parked_actions(self) -> None:
         parked = self._current_parked()
+        self.parked_detail.setText(
+            f"{parked.operation_label} de « {parked.table_label} {parked.row_caption} » "
+            f"(lot {parked.batch_number or '—'}) : {parked.error or 'sans erreur enregistrée'}. "
+            f"{parked.changes_text}".strip()
+            if parked else ""
+        )
         waiting = parked is not None and parked.status is ParkedStatus.PARKED
         self.retry_button.setEnabled(waiting)
         self.discard_button.setEnabled(waiting)
