@@ -366,6 +366,30 @@ def test_a_real_synchronisation_against_the_embedded_central(
     assert central.state is CentralState.STOPPED
 
 
+def test_a_central_that_does_not_answer_is_said_in_french(
+    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, settings: Settings,
+    answers: Answers,
+) -> None:
+    """The real runner against a configured central where nothing listens."""
+    from central.embedded import free_port
+
+    window = open_window("agent", configured(ctx, settings, f"http://127.0.0.1:{free_port()}"))
+    page = sync_page(window)
+    with qtbot.waitSignal(page.run_finished, timeout=300000) as finished:
+        page.sync_button.click()
+    outcome = finished.args[0]
+    assert outcome is not None and outcome.status == "failed"
+    text = page.result_label.text()
+    assert text == outcome.message and "Traceback" not in text
+    assert "serveur central" in text
+    assert page.sync_button.isEnabled()
+    wait_idle(qtbot)
+    assert page.history_model.index(0, 1).data() == "Échouée"
+    assert page.run_error.text() == outcome.message
+    assert page.banner.isVisible()
+    assert answers.shown == [], "said on the page, no box to dismiss"
+
+
 def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
     qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, tmp_path: Path,
     answers: Answers,
