@@ -113,7 +113,7 @@ def test_the_night_warning_shows_on_the_page_and_the_status_bar(
 
 
 def test_history_lists_runs_and_selecting_one_shows_its_phases(
-    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext
+    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, qtmodeltester: Any
 ) -> None:
     from datetime import UTC, datetime, timedelta
     with ctx.db.session() as session, session.begin():
@@ -145,6 +145,8 @@ def test_history_lists_runs_and_selecting_one_shows_its_phases(
     assert [phases.index(r, 0).data() for r in range(phases.rowCount())] == ["Sauvegarde", "Envoi"]
     assert phases.index(0, 4).data() == "1,0 Mo" and phases.index(1, 5).data() == "1"
     assert page.run_error.text() == ""
+    qtmodeltester.check(model)
+    qtmodeltester.check(phases)
 
 
 # --- conflicts and parked rows ------------------------------------------------------------
@@ -221,7 +223,8 @@ def parked_rows(ctx: ServiceContext) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def test_parked_rows_are_retried_or_discarded_after_confirmation(
-    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, answers: Answers
+    qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext, answers: Answers,
+    qtmodeltester: Any,
 ) -> None:
     failing, blocked = parked_rows(ctx)
     page = sync_page(open_window("superviseur"))
@@ -231,6 +234,8 @@ def test_parked_rows_are_retried_or_discarded_after_confirmation(
     assert [model.index(0, c).data() for c in (1, 2, 4, 5, 6, 7)] == [
         "Site central", "3", "Création", "En attente", "compteur inconnu", "Index : 1234"]
     assert model.index(0, 3).data() == "Relève — introuvable sur ce poste"
+    qtmodeltester.check(model)
+    qtmodeltester.check(page.conflicts_model)
     answers.confirm_answer = False
     page.discard_button.click()
     wait_idle(qtbot)
