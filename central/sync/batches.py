@@ -3,6 +3,7 @@ recorded in one database transaction, once; under the agency's lock only."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ from central.sync.recording import prepare_session
 from central.sync.state import Agency, agency_has_rows, last_batch, locked_state
 
 KINDS = ("changes", "adoption")
+#: Largest uncompressed batch accepted.
+MAX_UNCOMPRESSED = 1 << 30
+_CHUNK = 16 << 20
 _ENTRY_KEYS = ("seq", "tx", "table", "row", "op", "base", "new", "changes")
 
 
@@ -44,13 +48,33 @@ def _bad(message: str) -> BatchRefused:
                                           "renvoyez-le.")
 
 
+def _bounded(body: bytes) -> bytes:
+    """The body again, once its uncompressed size is known to stay under the limit (a small
+    body must not inflate into gigabytes)."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    size = 0
+    pending = body
+    try:
+        while pending:
+            size += len(inflater.decompress(pending, _CHUNK))
+            if size > MAX_UNCOMPRESSED:
+                raise _bad(f"contenu décompressé au-delà de {MAX_UNCOMPRESSED >> 20} Mo")
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                pending = inflater.unused_data
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    except zlib.error:
+        return body
+    return body
+
+
 def read_batch(agency: Agency, number: int, body: bytes, sha256: str | None,
                rows: str | int | None) -> Batch:
     """The batch in a request body, checked against its headers; ``BatchRefused`` (400)."""
     if not sha256:
         raise _bad("empreinte X-Batch-Sha256 manquante")
     try:
-        payload = wire.unpack(body, sha256.strip().lower())
+        payload = wire.unpack(_bounded(body), sha256.strip().lower())
     except ValueError as error:
         raise _bad(str(error)) from error
     if not isinstance(payload, dict) or not isinstance(payload.get("entries"), list):

@@ -6,6 +6,7 @@ import gzip
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Customer, SyncJournalEntry
@@ -13,6 +14,7 @@ from app.sync import wire
 from central.api import create_app
 from central.models import SyncBatch, SyncCommit
 from central.settings import CentralSettings
+from central.sync import batches
 from tests.central.sync.kit import Central, Desk, TestClient
 
 
@@ -123,3 +125,15 @@ def test_batches_have_their_own_size_limit(central: Central, tmp_path: Path) -> 
         other = small.post("/agencies/101/works-invoices", content=b"x" * 2048,
                            headers={**desk.auth, "Content-Type": "application/json"})
         assert other.status_code == 413
+
+
+def test_a_body_that_inflates_beyond_the_limit_is_refused(
+        central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batches, "MAX_UNCOMPRESSED", 4096)
+    desk = central.desks["101"]
+    row = uuid.uuid4()
+    payload = desk.payload([desk.insert("customer", {"last_name": "Gonflé", "notes": "x" * 8000},
+                                        row=row)])
+    response = desk.post(payload)
+    assert response.status_code == 400 and "décompressé" in response.json()["message"]
+    assert _customer(central, row) is None
