@@ -403,7 +403,7 @@ class SyncPage(QWidget):
             Column("Conflits", lambda r: fmt.count(r.conflicts), align_right=True),
             Column("En attente", lambda r: fmt.count(r.parked), align_right=True),
             Column("Écarts", lambda r: ", ".join(map(sync_admin.table_label, r.mismatches))
-                   or "aucun"),
+                   or ("aucun" if r.status == "succeeded" else "")),
         ])
         self.history_table = _table("syncHistory")
         self.history_table.setModel(self.history_model)
