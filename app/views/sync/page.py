@@ -971,6 +971,10 @@ class SyncPage(QWidget):
         self.result_label.setStyleSheet(f"#syncResult {{ color: {color}; font-weight: bold; }}")
         self.result_label.setText(text)
         self.refresh()
+        if "bootstrap" in (getattr(outcome, "report", None) or {}):
+            # The agency's database was replaced by central's copy: this session still holds
+            # the old one.
+            messages.inform(self, "Redémarrer Guichet", outcome.message)
         self.run_finished.emit(outcome)
 
     def _crashed(self, error: BaseException) -> None:
