@@ -216,12 +216,15 @@ class MainWindow(QMainWindow):
         self.shell.runner.submit(check, on_success=self._show_central, parent=self)
 
     def _show_sync_warning(self, text: str) -> None:
-        self.sync_warning_label.setText("⚠ Synchronisation de la nuit non aboutie" if text else "")
+        self.sync_warning_label.setText("⚠ Nuit non synchronisée" if text else "")
         self.sync_warning_label.setToolTip(text)
+        self.sync_warning_label.setMinimumWidth(self.sync_warning_label.sizeHint().width())
         self.sync_warning_label.setVisible(bool(text))
 
     def _show_central(self, status: CentralStatus, why: str = "") -> None:
         self.central_label.setText(status.label)
+        # The status bar does not always widen a permanent label whose text grew.
+        self.central_label.setMinimumWidth(self.central_label.sizeHint().width())
         self.central_label.setToolTip(why or status.label)
         self.central_label.setProperty("online", status.online)
         self.central_label.style().unpolish(self.central_label)

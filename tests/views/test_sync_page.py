@@ -108,7 +108,7 @@ def test_the_night_warning_shows_on_the_page_and_the_status_bar(
     assert qtbot_wait.isVisible(), "no run ever succeeded on this desk"
     assert page.banner.text().startswith("La synchronisation de la nuit n'a pas abouti avant 07:30")
     warning = status_bar(window)["statusSyncWarning"]
-    assert warning.isVisible() and warning.text() == "⚠ Synchronisation de la nuit non aboutie"
+    assert warning.isVisible() and warning.text() == "⚠ Nuit non synchronisée"
     assert warning.toolTip() == page.banner.text()
 
 
