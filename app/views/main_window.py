@@ -159,6 +159,8 @@ class MainWindow(QMainWindow):
         self.sync_warning_label.setStyleSheet(
             "#statusSyncWarning { color: #9a4d00; font-weight: bold; }"
         )
+        self.sync_warning_label.setTextFormat(Qt.TextFormat.RichText)
+        self.sync_warning_label.linkActivated.connect(self.show_module)
         self.sync_warning_label.hide()
 
     # --- behaviour -----------------------------------------------------------------------
@@ -216,8 +218,12 @@ class MainWindow(QMainWindow):
         self.shell.runner.submit(check, on_success=self._show_central, parent=self)
 
     def _show_sync_warning(self, text: str) -> None:
-        self.sync_warning_label.setText("⚠ Nuit non synchronisée" if text else "")
-        self.sync_warning_label.setToolTip(text)
+        """The night's run is late: a link to the Synchronisation page, the reason in its tip."""
+        self.sync_warning_label.setText(
+            '<a href="sync" style="color: #9a4d00; text-decoration: none;">'
+            "⚠ Nuit non synchronisée</a>" if text else ""
+        )
+        self.sync_warning_label.setToolTip(f"{text}\n(cliquez pour ouvrir la page)" if text else "")
         self.sync_warning_label.setMinimumWidth(self.sync_warning_label.sizeHint().width())
         self.sync_warning_label.setVisible(bool(text))
 
