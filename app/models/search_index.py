@@ -304,8 +304,9 @@ def _forget(session: Session) -> None:
 def refresh_rows(session: Session, touched: dict[str, set[uuid.UUID]]) -> None:
     """Brings the index up to date after rows were written without the ORM (rows applied from
     central), given the ids written per table."""
-    models = {"customer": Customer, "account": Account, "premise": Premise, "contract": Contract,
-              "service_connection": ServiceConnection, "meter": Meter}
+    models: dict[str, type[Customer | Account | Premise | Contract | ServiceConnection | Meter]] = {
+        "customer": Customer, "account": Account, "premise": Premise, "contract": Contract,
+        "service_connection": ServiceConnection, "meter": Meter}
     objects: list[object] = []
     for table, model in models.items():
         ids = list(touched.get(table, ()))
@@ -315,7 +316,7 @@ def refresh_rows(session: Session, touched: dict[str, set[uuid.UUID]]) -> None:
         return
     customers = _customers_touched(session, objects)
     customers.update(touched.get("customer", ()))
-    present = set()
+    present: set[uuid.UUID] = set()
     listed = list(customers)
     for start in range(0, len(listed), 500):
         present.update(session.scalars(

@@ -187,3 +187,41 @@ def _describe(error: Exception) -> str:
     if isinstance(error, KeyError):
         return f"table ou champ inconnu : {error}"
     return str(error).splitlines()[0][:300]
+
+
+def retry_parked_on_desk(session: Session) -> tuple[int, int]:
+    """Applies again the desk's parked entries a supervisor asked to retry, a transaction at a
+    time in their order; returns (applied, still parked)."""
+    from app.models.ids import utcnow
+    from app.models.sync import ParkedStatus
+
+    rows = session.scalars(
+        select(SyncParked).where(SyncParked.side == "desk", SyncParked.status == ParkedStatus.RETRY)
+        .order_by(SyncParked.seq, SyncParked.created_at)
+    ).all()
+    groups: dict[uuid.UUID, list[SyncParked]] = {}
+    for row in rows:
+        groups.setdefault(row.transaction_id, []).append(row)
+    applier = DeskApplier(session)
+    applied = still = 0
+    for items in groups.values():
+        savepoint = session.begin_nested()
+        try:
+            for item in items:
+                applier._apply(item.entry, item.entry["commit"])  # noqa: SLF001
+            savepoint.commit()
+        except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError,
+                ValueError) as error:
+            savepoint.rollback()
+            for position, item in enumerate(items):
+                item.status = ParkedStatus.PARKED
+                if position == 0:
+                    item.error = _describe(error)
+            still += len(items)
+            continue
+        for item in items:
+            item.status = ParkedStatus.APPLIED
+            item.resolved_at = utcnow()
+        applied += len(items)
+    applier.finish()
+    return applied, still

@@ -28,15 +28,16 @@ def export_bundle(db: Database, installation: Installation, path: str | Path) ->
         outbox.seal(session, installation.agency_code, last)
         session.commit()
         batches = outbox.unacknowledged(session, last)
+        listed: list[dict[str, object]] = []
         manifest = {"kind": DESK_KIND, "agency": installation.agency_code,
                     "generation": state.get(session, state.GENERATION),
                     "cursor": state.cursor(session), "anchor": state.get(session, state.ANCHOR),
-                    "batches": []}
+                    "batches": listed}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for batch in batches:
             name = f"batches/{batch.number:06d}.json.gz"
             archive.writestr(name, batch.body)
-            manifest["batches"].append({"number": batch.number, "sha256": batch.sha256,
+            listed.append({"number": batch.number, "sha256": batch.sha256,
                                         "rows": batch.rows, "file": name})
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
     rows = sum(b.rows for b in batches)

@@ -7,6 +7,7 @@ wrong comes back as ``CentralError`` with a French message, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ import httpx
 
 from app.services.errors import EnvironmentProblem
 from app.sync.endpoint import Endpoint
+
+log = logging.getLogger("app.sync")
 
 _RETRY_STATUS = frozenset({502, 503, 504})
 #: Billing a month at close may take minutes.
@@ -85,7 +88,8 @@ class CentralClient:
                 last_problem = "le serveur central ne répond pas (délai dépassé)"
                 continue
             except httpx.TransportError as error:
-                last_problem = f"connexion au serveur central impossible ({type(error).__name__})"
+                log.info("central unreachable: %r", error)
+                last_problem = "connexion au serveur central impossible ou coupée"
                 continue
             content = kwargs.get("content")
             self.bytes_sent += len(content) if isinstance(content, bytes) else 0

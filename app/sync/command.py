@@ -21,7 +21,7 @@ from app.models import SyncConflict, SyncParked
 from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.installation import open_database, prepare
 from app.settings import Settings
-from app.sync.endpoint import configured_endpoint, start_embedded_endpoint
+from app.sync.endpoint import NoCentral, configured_endpoint, start_embedded_endpoint
 from app.sync.runner import SyncProgress, run_sync
 
 log = logging.getLogger("app.sync")
@@ -50,12 +50,16 @@ def sync_command(settings: Settings, args: argparse.Namespace) -> int:
             print(bundle.import_bundle(db, installation, args.file))
         return EXIT_OK
     cancel = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     with ExitStack() as stack:
-        endpoint = configured_endpoint(settings)
+        try:
+            endpoint = configured_endpoint(settings)
+        except NoCentral as error:
+            print(error.message, file=sys.stderr)
+            return EXIT_CONFIG
         if endpoint is None:
             endpoint, handle = start_embedded_endpoint(settings, installation)
             stack.callback(handle.stop)
+        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
 
         def show(progress: SyncProgress) -> None:
             total = f"/{progress.total}" if progress.total else ""

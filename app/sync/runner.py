@@ -19,6 +19,7 @@ from app.models.database import Database
 from app.services.context import Installation
 from app.services.errors import GuichetError
 from app.sync import adoption, bootstrap, state
+from app.sync.apply import retry_parked_on_desk
 from app.sync.backup import take_backup
 from app.sync.client import CentralClient
 from app.sync.download import CentralRestored, download
@@ -102,6 +103,8 @@ class _Run:
         current.retries = self.client.retries - self._retries_before
         current.bytes = self.client.bytes_sent + self.client.bytes_received - self._bytes_before
         self.ledger.add(retries=current.retries)
+        self.ledger.totals["bytes_up"] = self.client.bytes_sent
+        self.ledger.totals["bytes_down"] = self.client.bytes_received
         self.ledger.finish(current, status)
         self.tell(current.name, 1, 1, current.detail)
 
@@ -147,7 +150,7 @@ class _Run:
         self.outcome.rows_up = sent.rows
         self.outcome.conflicts += sent.conflicts
         self.outcome.parked += sent.parked
-        self.ledger.add(rows_up=sent.rows, bytes_up=sent.bytes, conflicts=sent.conflicts,
+        self.ledger.add(rows_up=sent.rows, conflicts=sent.conflicts,
                         parked=sent.parked)
         self.done(current)
         if self.cancelled():
@@ -162,6 +165,11 @@ class _Run:
                               if billed else "rien à facturer")
             self.done(current)
         current = self.phase("download")
+        if not self.dry_run:
+            with self.db.session() as session:
+                retried, _still = retry_parked_on_desk(session)
+                session.commit()
+            self.outcome.report["retried_on_desk"] = retried
         try:
             got = download(self.db, self.client, dry_run=self.dry_run,
                            progress=lambda d, t: self.tell("download", d, t),

@@ -210,3 +210,25 @@ def test_the_backup_is_a_readable_copy(ctx: ServiceContext, tmp_path: Path) -> N
     copy = take_backup(ctx.db, tmp_path)
     with sqlite3.connect(copy) as check:
         assert check.execute("select count(*) from customer").fetchone() == (1,)
+
+
+def test_a_parked_row_asked_again_is_applied_once_its_parent_exists(ctx: ServiceContext) -> None:
+    from app.models import Commune
+    from app.models.sync import ParkedStatus
+    from app.sync.apply import retry_parked_on_desk
+
+    late_commune, street = uuid.uuid4(), uuid.uuid4()
+    with ctx.db.session() as session:
+        apply_page(session, {"commits": [_commit(1, _street_entry(street, late_commune, "Rue Tardive"))]})
+        session.commit()
+    with ctx.db.session() as session:
+        session.add(Commune(id=late_commune, code="NEW01", name="Nouvelle commune"))
+        for parked in session.scalars(select(SyncParked)):
+            parked.status = ParkedStatus.RETRY
+        session.commit()
+    with ctx.db.session() as session:
+        assert retry_parked_on_desk(session) == (1, 0)
+        session.commit()
+    with ctx.db.session() as session:
+        assert session.get(Street, street) is not None
+        assert session.scalars(select(SyncParked.status)).all() == [ParkedStatus.APPLIED]

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from app.models import MeterReading, Payment, SyncOutboxBatch
+from app.models import MeterReading, Payment, SyncOutboxBatch, SyncRun
 from app.models.database import Database
 from app.sync import outbox
 from app.sync.client import CentralClient
@@ -78,11 +78,15 @@ def test_twenty_random_kills_of_desk_and_server(desk: Desk, central: Central) ->
         time.sleep(chance.uniform(0.2, 2.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-        process.wait(60)
+        process.communicate(timeout=60)
         if cycle % 4 == 3:
             central.kill()
             central.start()
         desk.db.dispose()
+    with desk.db.session() as session:
+        cut_short = session.scalar(select(func.count()).select_from(SyncRun)
+                                   .where(SyncRun.status == "running"))
+    assert cut_short >= 5, "the kills should land inside runs, not only before them"
     final = _desk_process(desk)
     output = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, output
@@ -104,9 +108,9 @@ def test_the_server_killed_mid_upload_then_back(desk: Desk, central: Central) ->
             if calls["n"] == 3:
                 central.kill()
 
-    client = desk.client(attempts=2, backoff=0.01)
-    client._http.event_hooks["request"].append(kill_after_two)  # noqa: SLF001
-    failed = desk.sync(client=client)
+    with desk.client(attempts=2, backoff=0.01) as client:
+        client._http.event_hooks["request"].append(kill_after_two)  # noqa: SLF001
+        failed = desk.sync(client=client)
     assert failed.status == "failed" and "central" in failed.message
     central.start()
     assert desk.sync().status == "succeeded"
@@ -153,9 +157,12 @@ def test_dropped_duplicated_lost_and_corrupted_requests(desk: Desk, central: Cen
                                                         plan: dict[str, int]) -> None:
     assert desk.sync().status == "succeeded"
     day_of_business(desk, 4)
+    with desk.db.session() as session:
+        assert len(outbox.seal(session, "101", 0, limit=4)) >= 3
+        session.commit()
     transport = _Flaky(plan)
-    client = CentralClient(desk.endpoint, transport=transport, backoff=0.01)
-    outcome = desk.sync(client=client)
+    with CentralClient(desk.endpoint, transport=transport, backoff=0.01) as client:
+        outcome = desk.sync(client=client)
     assert outcome.status == "succeeded", outcome.message
     assert not any(transport.plan.values())
     _same_everywhere(desk, central)
