@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import uuid
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -136,7 +137,7 @@ def unpack(body: bytes, expected_sha256: str | None = None) -> Any:
     expected hash."""
     try:
         data = gzip.decompress(body)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError("contenu compressé illisible") from error
     if expected_sha256 is not None and sha256_hex(data) != expected_sha256:
         raise ValueError("empreinte SHA-256 différente : contenu altéré")

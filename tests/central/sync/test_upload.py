@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 from pathlib import Path
 
@@ -71,6 +72,13 @@ def test_same_number_with_another_content_and_gaps_are_refused(central: Central)
     assert _batches(central) == 1
 
 
+def _flip_middle_byte(body: bytes) -> bytes:
+    """A body damaged in transit: the gzip header is intact, the deflate stream is not."""
+    damaged = bytearray(body)
+    damaged[len(damaged) // 2] ^= 0xFF
+    return bytes(damaged)
+
+
 def test_corrupt_or_inconsistent_bodies_are_refused_and_nothing_is_applied(
         central: Central) -> None:
     desk = central.desks["101"]
@@ -78,6 +86,7 @@ def test_corrupt_or_inconsistent_bodies_are_refused_and_nothing_is_applied(
     payload = desk.payload([desk.insert("customer", {"last_name": "Altéré"}, row=row)])
     cases = [
         desk.post(payload, body=b"not gzip at all"),
+        desk.post(payload, body=_flip_middle_byte(gzip.compress(json.dumps(payload).encode() * 50))),
         desk.post(payload, body=gzip.compress(b"{not json")),
         desk.post(payload, sha="0" * 64),
         desk.post(payload, rows=2),
