@@ -61,7 +61,7 @@ def _column_keys(obj: Synced) -> list[str]:
     return [attr.key for attr in inspect(obj).mapper.column_attrs]
 
 
-def _fill_defaults(obj: Synced) -> None:
+def fill_defaults(obj: Synced) -> None:
     """Give every unset column its scalar default (or NULL) now, so the journal holds the row."""
     state = inspect(obj)
     for attr in state.mapper.column_attrs:
@@ -175,7 +175,7 @@ def _capture(session: Session, _flush_context: Any, _instances: Any) -> None:
         obj.updated_at = obj.updated_at or now
         if obj.version is None:
             obj.version = 1
-        _fill_defaults(obj)
+        fill_defaults(obj)
         if not from_server:
             _record(session, obj, JournalOperation.INSERT, _insert_changes(obj), 0, obj.version)
     for obj in list(session.dirty):

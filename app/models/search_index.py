@@ -226,6 +226,9 @@ def rebuild(
 # --- kept up to date by the write path -------------------------------------------------------
 
 _PENDING = "search_pending"
+#: ``session.info[WITHOUT_INDEX] = True``: this session keeps no search index (central's sync
+#: apply: central never searches customers, and desks build their own index).
+WITHOUT_INDEX = "without_search_index"
 
 
 def _customers_touched(session: Session, objects: Iterable[object]) -> set[uuid.UUID]:
@@ -277,6 +280,8 @@ def _customers_touched(session: Session, objects: Iterable[object]) -> set[uuid.
 
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
+    if session.info.get(WITHOUT_INDEX):
+        return
     relevant = [
         o
         for o in (*session.new, *session.dirty, *session.deleted)

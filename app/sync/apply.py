@@ -61,19 +61,22 @@ class DeskApplier:
         self._pending = _pending_local_fields(session)
 
     def apply_commit(self, commit: dict[str, Any]) -> None:
-        entries = commit["entries"]
+        entries = _parents_first(commit["entries"])
         blocker = next((self._blocker(e) for e in entries if self._blocker(e)), None)
         if blocker is not None:
-            self._park(commit, entries, "dépend d'une ligne en attente", blocker)
+            self._park(commit, entries, f"dépend de la ligne en attente {blocker}", blocker)
             return
         savepoint = self.session.begin_nested()
+        failing = entries[0] if entries else None
         try:
             for entry in entries:
+                failing = entry
                 self._apply(entry, commit)
             savepoint.commit()
-        except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError, ValueError) as error:
+        except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError,
+                ValueError) as error:
             savepoint.rollback()
-            self._park(commit, entries, _describe(error), None)
+            self._park(commit, entries, _describe(error), None, failing)
 
     def _blocker(self, entry: dict[str, Any]) -> uuid.UUID | None:
         row = uuid.UUID(entry["row"])
@@ -136,15 +139,16 @@ class DeskApplier:
         self.counts.touched[tbl.name].add(row_id)
 
     def _park(self, commit: dict[str, Any], entries: list[dict[str, Any]], error: str,
-              blocker: uuid.UUID | None) -> None:
+              blocker: uuid.UUID | None, failing: dict[str, Any] | None = None) -> None:
         """Parks a whole commit: the failing entry with its error, the others blocked by it (or
         every entry blocked by the parked row it depends on)."""
-        first = uuid.UUID(entries[0]["row"]) if entries else None
-        for position, entry in enumerate(entries):
+        failing = failing or (entries[0] if entries else None)
+        first = uuid.UUID(failing["row"]) if failing else None
+        for entry in entries:
             row_id = uuid.UUID(entry["row"])
             if blocker is not None:
                 reason, blocked_by = error, blocker
-            elif position == 0:
+            elif entry is failing:
                 reason, blocked_by = error, None
             else:
                 reason, blocked_by = "même transaction qu'une ligne en attente", first
@@ -163,6 +167,20 @@ class DeskApplier:
         refresh_rows(self.session, self.counts.touched)
         counts, self.counts = self.counts, ApplyCounts()
         return counts
+
+
+def _parents_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A commit's entries with parent tables first (deletes last, children first): a commit is
+    applied whole, so its order inside does not matter to the result, only to the foreign
+    keys checked statement by statement."""
+    def rank(entry: dict[str, Any]) -> tuple[int, int]:
+        try:
+            position = wire.table_rank(entry["table"])
+        except ValueError:
+            position = 0
+        return (1, -position) if entry["op"] == "delete" else (0, position)
+
+    return sorted(entries, key=rank)
 
 
 def _pending_local_fields(session: Session) -> dict[uuid.UUID, set[str]]:

@@ -45,7 +45,12 @@ def table(name: str) -> Table:
 
 
 def table_rank(name: str) -> int:
-    return [t.name for t in synced_tables()].index(name)
+    return _ranks()[name] if name in _ranks() else [].index(name)
+
+
+@cache
+def _ranks() -> dict[str, int]:
+    return {t.name: position for position, t in enumerate(synced_tables())}
 
 
 def scope(tbl: Table, agency_id: uuid.UUID) -> ColumnElement[bool]:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -86,11 +87,49 @@ class Applier:
 
     def __post_init__(self) -> None:
         self.index = ParkedIndex(self.session, self.agency.id)
+        self._loaded: list[Synced] = []
+        self._absent: set[tuple[type[Synced], uuid.UUID]] = set()
+        self._accounts: set[uuid.UUID] = set()
 
     # --- batches --------------------------------------------------------------------------
     def apply(self, entries: list[dict[str, Any]]) -> None:
-        for group in transactions(entries):
-            self.apply_transaction(group)
+        self._prefetch(entries)
+        groups = transactions(entries)
+        if not self._apply_all_at_once(groups):
+            for group in groups:
+                self.apply_transaction(group)
+        if self._accounts:
+            integration.refresh_balances(Recorder(self.session, self.agency.id), self._accounts)
+
+    def _prefetch(self, entries: list[dict[str, Any]]) -> None:
+        """Loads every row the batch touches or points at in one query per table, so that
+        applying an entry costs no lookup round trip (rows that do not exist are noted)."""
+        wanted: dict[type[Synced], set[uuid.UUID]] = {}
+        for entry in entries:
+            try:
+                model = model_of(entry["table"])
+                parents = parent_columns(entry["table"])
+            except (UnknownTable, KeyError):
+                continue
+            wanted.setdefault(model, set()).add(uuid.UUID(str(entry["row"])))
+            for column, parent in parents.items():
+                pair = (entry.get("changes") or {}).get(column)
+                if pair and pair[1]:
+                    wanted.setdefault(model_of(parent), set()).add(uuid.UUID(str(pair[1])))
+        for model, ids in wanted.items():
+            listed = list(ids)
+            found: set[uuid.UUID] = set()
+            for start in range(0, len(listed), 1000):
+                rows = list(self.session.scalars(
+                    select(model).where(model.id.in_(listed[start:start + 1000]))))
+                self._loaded.extend(rows)
+                found.update(row.id for row in rows)
+            self._absent.update((model, row_id) for row_id in ids - found)
+
+    def get(self, model: type[Synced], row_id: uuid.UUID) -> Synced | None:
+        if (model, row_id) in self._absent:
+            return None
+        return self.session.get(model, row_id)
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(OUTCOMES, 0)
@@ -108,6 +147,12 @@ class Applier:
                          f"en attente de l'entrée parquée {blocker}", self.batch_number, blocker)
             self.outcomes.extend(Outcome(e, "parked", "en attente") for e in entries)
             return
+        recorder.eager = False
+        done, failure = self._attempt(recorder, entries)
+        if failure is None:
+            self.outcomes.extend(done)
+            return
+        recorder = Recorder(self.session, self.agency.id)
         done, failure = self._attempt(recorder, entries)
         if failure is None:
             self.outcomes.extend(done)
@@ -121,28 +166,52 @@ class Applier:
 
     def _attempt(self, recorder: Recorder, entries: list[dict[str, Any]]
                  ) -> tuple[list[Outcome], Failure | None]:
+        progress = [0]
+        try:
+            with self.session.begin_nested():
+                done = self._apply_group(recorder, entries, progress)
+        except Exception as error:  # any failure parks the transaction, never the batch
+            return [], Failure(progress[0], _error_text(error))
+        return done, None
+
+    def _apply_group(self, recorder: Recorder, entries: list[dict[str, Any]],
+                     progress: list[int]) -> list[Outcome]:
+        """Applies one desk transaction (no savepoint of its own); ``progress[0]`` follows the
+        entry being applied, for the error message."""
         works = [] if self.adoption else integration.works_invoices(entries)
         integrated = {position for invoice in works for position in invoice.members}
         done: dict[int, Outcome] = {}
-        position = 0
+        for position, entry in enumerate(entries):
+            progress[0] = position
+            if position not in integrated:
+                done[position] = self.apply_entry(recorder, entry)
+        for invoice in works:
+            progress[0] = invoice.invoice
+            integration.integrate(recorder, entries, invoice)
+            for member in invoice.members:
+                done[member] = Outcome(entries[member], "applied", "facture de travaux intégrée")
+        progress[0] = 0
+        self._accounts.update(integration.payment_accounts(recorder, entries))
+        return [done[i] for i in range(len(entries))]
+
+    def _apply_all_at_once(self, groups: list[list[dict[str, Any]]]) -> bool:
+        """The usual night: nothing parked, nothing failing. Every transaction is applied in one
+        savepoint and one flush; at the first failure everything is undone and the caller
+        applies transaction by transaction (each in its own savepoint, parking what fails)."""
+        if any(self.index.blocker(group) is not None for group in groups):
+            return False
+        outcomes: list[Outcome] = []
         try:
             with self.session.begin_nested():
-                for entry in entries:
-                    if position not in integrated:
-                        done[position] = self.apply_entry(recorder, entry)
-                    position += 1
-                for invoice in works:
-                    position = invoice.invoice
-                    integration.integrate(recorder, entries, invoice)
-                    for member in invoice.members:
-                        done[member] = Outcome(entries[member], "applied",
-                                               "facture de travaux intégrée")
-                position = 0
-                integration.refresh_balances(
-                    recorder, integration.payment_accounts(recorder, entries))
-        except Exception as error:  # any failure parks the transaction, never the batch
-            return [], Failure(position, _error_text(error))
-        return [done[i] for i in range(len(entries))], None
+                for group in groups:
+                    outcomes.extend(self._apply_group(
+                        Recorder(self.session, self.agency.id, eager=False), group, [0]))
+        except Exception:  # noqa: BLE001  (the careful path says which entry failed and why)
+            self._accounts.clear()
+            self.index = ParkedIndex(self.session, self.agency.id)
+            return False
+        self.outcomes.extend(outcomes)
+        return True
 
     # --- one entry ------------------------------------------------------------------------
     def apply_entry(self, recorder: Recorder, entry: dict[str, Any]) -> Outcome:
@@ -165,7 +234,7 @@ class Applier:
         }
         row_id = uuid.UUID(str(entry["row"]))
         operation = entry["op"]
-        obj = self.session.get(model, row_id)
+        obj = self.get(model, row_id)
         if operation == "insert":
             return self._insert(recorder, entry, model, obj, row_id, incoming)
         if operation == "update":
@@ -182,7 +251,7 @@ class Applier:
     def _check_parents(self, name: str, values: dict[str, Any]) -> None:
         for column, parent in parent_columns(name).items():
             value = values.get(column)
-            if value is not None and self.session.get(model_of(parent), value) is None:
+            if value is not None and self.get(model_of(parent), value) is None:
                 raise ParkError(f"ligne parente absente : {parent} {value}")
 
     def _insert(self, recorder: Recorder, entry: dict[str, Any], model: type[Synced],
@@ -218,6 +287,7 @@ class Applier:
         for column, value in values.items():
             set_value(row, column, value)
         recorder.insert(row)
+        self._absent.discard((model, row_id))
         return Outcome(entry, "applied")
 
     def _update(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None,

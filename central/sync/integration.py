@@ -100,7 +100,9 @@ def payment_accounts(recorder: Recorder, entries: list[dict[str, Any]]) -> set[u
         pair = entry["changes"].get("account_id")
         if pair:
             found.update(uuid.UUID(str(v)) for v in pair if v)
-        row = recorder.session.get(Payment, uuid.UUID(str(entry["row"])))
+            continue
+        with recorder.session.no_autoflush:
+            row = recorder.session.get(Payment, uuid.UUID(str(entry["row"])))
         if row is not None:
             found.add(row.account_id)
     return found

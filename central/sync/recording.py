@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import Synced
-from app.models.capture import mark_from_server, record, set_actor, set_reason
+from app.models.capture import fill_defaults, mark_from_server, record, set_actor, set_reason
 from app.models.enums import JournalOperation
 from app.models.ids import new_id
+from app.models.search_index import WITHOUT_INDEX
 from central.actors import agency_actor
 from central.sync.numbering import use_transaction
 from central.sync.tables import BOOKKEEPING, get_value, jsonable, set_value, whole_row
@@ -24,6 +25,7 @@ Changes = dict[str, list[Any]]
 
 def prepare_session(session: Session, agency_code: str, reason: str) -> None:
     mark_from_server(session)
+    session.info[WITHOUT_INDEX] = True
     set_actor(session, agency_actor(agency_code))
     session.info["sync_reason"] = reason
 
@@ -32,9 +34,12 @@ class Recorder:
     """Writes of one desk transaction: as the agency's (echo skipped by its download) or as
     central's (downloaded)."""
 
-    def __init__(self, session: Session, agency_id: uuid.UUID) -> None:
+    def __init__(self, session: Session, agency_id: uuid.UUID, *, eager: bool = True) -> None:
         self.session = session
         self.agency_id = agency_id
+        #: Flush each write at once (a failure then names its entry); otherwise the writes
+        #: of a transaction go in one flush, grouped per table.
+        self.eager = eager
         self.agency_tx = new_id()
         self.central_tx: uuid.UUID | None = None
 
@@ -58,7 +63,10 @@ class Recorder:
     def insert(self, obj: Synced, *, central: bool = False) -> None:
         """Adds a row (its version already set) and journals it as an insert."""
         self.session.add(obj)
-        self.session.flush()
+        if self.eager:
+            self.session.flush()
+        else:
+            fill_defaults(obj)
         changes = {k: [None, jsonable(v)] for k, v in whole_row(obj).items() if k not in BOOKKEEPING}
         self.record(obj, JournalOperation.INSERT, changes, 0, obj.version, central=central)
 
@@ -73,7 +81,8 @@ class Recorder:
                 changes[column] = [jsonable(old), jsonable(value)]
                 set_value(obj, column, value)
         obj.version = new_version
-        self.session.flush()
+        if self.eager:
+            self.session.flush()
         self.record(obj, JournalOperation.UPDATE, changes, base, new_version, central=central)
         return changes
 
