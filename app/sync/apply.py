@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,9 @@ class CannotApply(Exception):
     pass
 
 
+_FAILURES = (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError, ValueError)
+
+
 class DeskApplier:
     """Applies entries on one session (the caller commits)."""
 
@@ -62,21 +65,39 @@ class DeskApplier:
 
     def apply_commit(self, commit: dict[str, Any]) -> None:
         entries = _parents_first(commit["entries"])
-        blocker = next((self._blocker(e) for e in entries if self._blocker(e)), None)
-        if blocker is not None:
-            self._park(commit, entries, f"dépend de la ligne en attente {blocker}", blocker)
-            return
+        for entry in entries:
+            blocker = self._blocker(entry)
+            if blocker is not None:
+                self._park(commit, entries, f"dépend de la ligne en attente {blocker}", blocker)
+                return
         savepoint = self.session.begin_nested()
-        failing = entries[0] if entries else None
+        writer = _CommitWriter(self, commit)
         try:
-            for entry in entries:
-                failing = entry
-                self._apply(entry, commit)
+            writer.run(entries)
             savepoint.commit()
-        except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError,
-                ValueError) as error:
+        except _FAILURES as error:
             savepoint.rollback()
-            self._park(commit, entries, _describe(error), None, failing)
+            self._park(commit, entries, _describe(error), None, self._find_failing(commit, entries))
+            return
+        writer.count()
+
+    def _find_failing(self, commit: dict[str, Any], entries: list[dict[str, Any]]
+                      ) -> dict[str, Any] | None:
+        """The entry a failed commit stumbled on: applied again one by one, then undone."""
+        savepoint = self.session.begin_nested()
+        writer = _CommitWriter(self, commit, one_by_one=True)
+        try:
+            writer.run(entries)
+        except _FAILURES:
+            return writer.current
+        finally:
+            savepoint.rollback()
+        return None
+
+    def _apply(self, entry: dict[str, Any], commit: dict[str, Any]) -> None:
+        writer = _CommitWriter(self, commit, one_by_one=True)
+        writer.run([entry])
+        writer.count()
 
     def _blocker(self, entry: dict[str, Any]) -> uuid.UUID | None:
         row = uuid.UUID(entry["row"])
@@ -92,51 +113,6 @@ class DeskApplier:
                 if value is not None and uuid.UUID(value) in self._parked_rows:
                     return uuid.UUID(value)
         return None
-
-    def _apply(self, entry: dict[str, Any], commit: dict[str, Any]) -> None:
-        tbl = wire.table(entry["table"])
-        row_id = uuid.UUID(entry["row"])
-        current = self.session.execute(select(tbl.c.version).where(tbl.c.id == row_id)).scalar()
-        op = entry["op"]
-        moment = datetime.fromisoformat(entry.get("at") or commit["at"])
-        if op == "delete":
-            if current is None:
-                self.counts.skipped += 1
-                return
-            self.session.execute(delete(tbl).where(tbl.c.id == row_id))
-            self._done(tbl, row_id)
-            return
-        if current is not None and current >= entry["new"]:
-            self.counts.skipped += 1
-            return
-        values = {
-            name: wire.from_wire(tbl, name, pair[1])
-            for name, pair in entry["changes"].items()
-            if name not in _BOOKKEEPING
-        }
-        unknown = set(values) - set(tbl.c.keys())
-        if unknown:
-            raise CannotApply(f"champs inconnus de {tbl.name} : {', '.join(sorted(unknown))}")
-        if current is None:
-            if op != "insert":
-                raise CannotApply(f"ligne absente de {tbl.name} ({row_id})")
-            self.session.execute(insert(tbl).values(
-                id=row_id, version=entry["new"], created_at=moment, updated_at=moment, **values))
-        else:
-            local = self._pending.get(row_id, set())
-            kept = {name for name in values
-                    if name in local and owner_of(tbl.name, name) is not Owner.CENTRAL}
-            if kept:
-                self.counts.kept_local += 1
-            for name in kept:
-                values.pop(name)
-            self.session.execute(update(tbl).where(tbl.c.id == row_id).values(
-                version=entry["new"], updated_at=moment, **values))
-        self._done(tbl, row_id)
-
-    def _done(self, tbl: Table, row_id: uuid.UUID) -> None:
-        self.counts.applied += 1
-        self.counts.touched[tbl.name].add(row_id)
 
     def _park(self, commit: dict[str, Any], entries: list[dict[str, Any]], error: str,
               blocker: uuid.UUID | None, failing: dict[str, Any] | None = None) -> None:
@@ -167,6 +143,107 @@ class DeskApplier:
         refresh_rows(self.session, self.counts.touched)
         counts, self.counts = self.counts, ApplyCounts()
         return counts
+
+
+class _CommitWriter:
+    """Writes one commit's entries: the versions of its rows read in one query per table,
+    consecutive inserts of a table sent together, updates and deletes one by one."""
+
+    def __init__(self, applier: DeskApplier, commit: dict[str, Any], *,
+                 one_by_one: bool = False) -> None:
+        self.applier = applier
+        self.commit = commit
+        self.one_by_one = one_by_one
+        self.connection = applier.session.connection()
+        self.current: dict[str, Any] | None = None
+        self.applied: list[tuple[str, uuid.UUID]] = []
+        self.skipped = 0
+        self.kept_local = 0
+        self._queue: list[dict[str, Any]] = []
+        self._queue_key: tuple[str, frozenset[str]] | None = None
+
+    def _versions(self, entries: list[dict[str, Any]]) -> dict[tuple[str, uuid.UUID], int]:
+        wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for entry in entries:
+            wanted[entry["table"]].add(uuid.UUID(entry["row"]))
+        versions: dict[tuple[str, uuid.UUID], int] = {}
+        for name, ids in wanted.items():
+            tbl = wire.table(name)
+            listed = list(ids)
+            for start in range(0, len(listed), 500):
+                for row_id, version in self.connection.execute(
+                        select(tbl.c.id, tbl.c.version).where(tbl.c.id.in_(listed[start:start + 500]))):
+                    versions[(name, row_id)] = version
+        return versions
+
+    def _flush(self) -> None:
+        if self._queue and self._queue_key is not None:
+            self.connection.execute(insert(wire.table(self._queue_key[0])), self._queue)
+        self._queue, self._queue_key = [], None
+
+    def run(self, entries: list[dict[str, Any]]) -> None:
+        versions = self._versions(entries)
+        for entry in entries:
+            self.current = entry
+            self._one(entry, versions)
+            if self.one_by_one:
+                self._flush()
+        self._flush()
+
+    def _one(self, entry: dict[str, Any], versions: dict[tuple[str, uuid.UUID], int]) -> None:
+        tbl = wire.table(entry["table"])
+        row_id = uuid.UUID(entry["row"])
+        key = (tbl.name, row_id)
+        current = versions.get(key)
+        moment = datetime.fromisoformat(entry.get("at") or self.commit["at"])
+        if entry["op"] == "delete":
+            if current is None:
+                self.skipped += 1
+                return
+            self._flush()
+            self.connection.execute(delete(tbl).where(tbl.c.id == row_id))
+            versions.pop(key, None)
+            self.applied.append(key)
+            return
+        if current is not None and current >= entry["new"]:
+            self.skipped += 1
+            return
+        values = {name: wire.from_wire(tbl, name, pair[1])
+                  for name, pair in entry["changes"].items() if name not in _BOOKKEEPING}
+        unknown = set(values) - set(tbl.c.keys())
+        if unknown:
+            raise CannotApply(f"champs inconnus de {tbl.name} : {', '.join(sorted(unknown))}")
+        if current is None:
+            if entry["op"] != "insert":
+                raise CannotApply(f"ligne absente de {tbl.name} ({row_id})")
+            row = {"id": row_id, "version": entry["new"], "created_at": moment,
+                   "updated_at": moment, **values}
+            queue_key = (tbl.name, frozenset(row))
+            if queue_key != self._queue_key:
+                self._flush()
+                self._queue_key = queue_key
+            self._queue.append(row)
+        else:
+            self._flush()
+            local = self.applier._pending.get(row_id, set())  # noqa: SLF001
+            kept = {name for name in values
+                    if name in local and owner_of(tbl.name, name) is not Owner.CENTRAL}
+            if kept:
+                self.kept_local += 1
+            for name in kept:
+                values.pop(name)
+            self.connection.execute(update(tbl).where(tbl.c.id == row_id).values(
+                version=entry["new"], updated_at=moment, **values))
+        versions[key] = entry["new"]
+        self.applied.append(key)
+
+    def count(self) -> None:
+        counts = self.applier.counts
+        counts.applied += len(self.applied)
+        counts.skipped += self.skipped
+        counts.kept_local += self.kept_local
+        for name, row_id in self.applied:
+            counts.touched[name].add(row_id)
 
 
 def _parents_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

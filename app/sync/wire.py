@@ -45,7 +45,11 @@ def table(name: str) -> Table:
 
 
 def table_rank(name: str) -> int:
-    return _ranks()[name] if name in _ranks() else [].index(name)
+    """Position of a table, parents first (``ValueError`` for a table that is not synced)."""
+    try:
+        return _ranks()[name]
+    except KeyError as error:
+        raise ValueError(name) from error
 
 
 @cache

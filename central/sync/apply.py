@@ -99,7 +99,8 @@ class Applier:
             for group in groups:
                 self.apply_transaction(group)
         if self._accounts:
-            integration.refresh_balances(Recorder(self.session, self.agency.id), self._accounts)
+            integration.refresh_balances(Recorder(self.session, self.agency.id, eager=False),
+                                         self._accounts)
 
     def _prefetch(self, entries: list[dict[str, Any]]) -> None:
         """Loads every row the batch touches or points at in one query per table, so that
