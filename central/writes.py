@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -126,21 +126,25 @@ class BulkWriter:
         order: Sequence[str] = (),
         last: Sequence[str] = (),
         before_last: Callable[[Connection], None] | None = None,
+        unaudited: Collection[str] = (),
     ) -> None:
         """Inserts (tables in ``order`` first), updates, and their journal and audit entries;
         then the transaction's commit number (the writer's transaction commits right after).
 
-        On PostgreSQL the entries of the tables in ``last`` are recorded after
-        ``before_last(connection)`` has run: a chunk numbers its invoices there, at the end of
-        its transaction, so that the number series lock is held only briefly."""
+        On PostgreSQL the rows of the tables in ``last`` (in that order) are inserted and
+        journaled after ``before_last(connection)`` has run: a chunk numbers its invoices
+        there, late in its transaction, so that the number series lock is held only while
+        they are written. Rows inserted in ``unaudited`` tables get their journal entry but
+        no audit entry of their own (an invoice's audit entry stands for its lines)."""
         names = list(order) + [t for t in changes.inserts if t not in set(order)]
         if self.dialect != "postgresql":
             if before_last is not None:
                 before_last(connection)
-            self._write_here(connection, changes, names, actor, now, transaction_id, reason)
+            self._write_here(connection, changes, names, actor, now, transaction_id, reason,
+                             unaudited)
         else:
             self._write_pg(connection, changes, names, actor, now, transaction_id, reason, last,
-                           before_last)
+                           before_last, unaudited)
         if len(changes) and numbered(connection):
             stamp(connection, [(transaction_id, None)])
 
@@ -155,24 +159,26 @@ class BulkWriter:
         reason: str,
         last: Sequence[str],
         before_last: Callable[[Connection], None] | None,
+        unaudited: Collection[str],
     ) -> None:
         audit = [actor.user_id, actor.username, reason[:200]]
-        for table in names:
-            if changes.inserts.get(table):
-                self.loader(table).load(connection, changes.inserts[table])
-        for table in names:
-            if changes.inserts.get(table) and table not in last:
-                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
-                                         transaction_id, audit)
+        first = [t for t in names if t not in last and changes.inserts.get(t)]
+        for table in first:
+            self.loader(table).load(connection, changes.inserts[table])
+        for table in first:
+            self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                     transaction_id, audit, table not in unaudited)
         for table, updates in changes.updates.items():
             if updates:
                 self._pg_update(connection, table, updates, now, transaction_id, audit)
         if before_last is not None:
             before_last(connection)
-        for table in last:
-            if changes.inserts.get(table):
-                self._pg_journal_inserts(connection, table, changes.inserts[table], now,
-                                         transaction_id, audit)
+        final = [t for t in last if changes.inserts.get(t)]
+        for table in final:
+            self.loader(table).load(connection, changes.inserts[table])
+        for table in final:
+            self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+                                     transaction_id, audit, table not in unaudited)
 
     def _write_here(
         self,
@@ -183,6 +189,7 @@ class BulkWriter:
         now: datetime,
         transaction_id: uuid.UUID,
         reason: str,
+        unaudited: Collection[str],
     ) -> None:
         journal: list[dict[str, Any]] = []
         for table in names:
@@ -194,7 +201,7 @@ class BulkWriter:
             if updates:
                 self._sqlite_update(connection, table, updates, now)
                 journal.extend(_updated_entries(table, updates))
-        self._record(connection, journal, actor, now, transaction_id, reason)
+        self._record(connection, journal, actor, now, transaction_id, reason, unaudited)
 
     # --- PostgreSQL: journal and audit built by the server --------------------------------
     def _pg_journal_inserts(
@@ -205,23 +212,26 @@ class BulkWriter:
         now: datetime,
         transaction_id: uuid.UUID,
         audit: list[Any],
+        audited: bool = True,
     ) -> None:
-        key = ("insert", table_name)
+        key = ("insert", table_name, str(audited))
         if key not in self._sql:
             pairs = ", ".join(
                 f"'{c.name}', json_build_array(NULL, {_pg_json_value(c, 't')})"
                 for c in self.tables[table_name].columns
                 if c.name not in _BOOKKEEPING
             )
-            self._sql[key] = (
-                f"WITH j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
+            journal = (
+                f"INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                 f"SELECT %s, %s, t.agency_id, '{table_name}', t.id, 'insert', 0, t.version, "
                 f"json_build_object({pairs}), {SCHEMA_VERSION} "
-                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id '
-                f"RETURNING *) {_AUDIT_FROM_JOURNAL}"
+                f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id'
+            )
+            self._sql[key] = (
+                f"WITH j AS ({journal} RETURNING *) {_AUDIT_FROM_JOURNAL}" if audited else journal
             )
         _execute(connection, self._sql[key],
-                 [transaction_id, now, [r["id"] for r in rows], *audit])
+                 [transaction_id, now, [r["id"] for r in rows], *(audit if audited else [])])
 
     def _pg_update(
         self,
@@ -316,6 +326,7 @@ class BulkWriter:
         now: datetime,
         transaction_id: uuid.UUID,
         reason: str,
+        unaudited: Collection[str] = (),
     ) -> None:
         journal_rows = []
         audit_rows = []
@@ -328,6 +339,8 @@ class BulkWriter:
                 "base_version": entry["base_version"], "new_version": entry["new_version"],
                 "schema_version": SCHEMA_VERSION, "batch_number": None,
             })
+            if entry["operation"] is JournalOperation.INSERT and entry["table_name"] in unaudited:
+                continue
             audit_rows.append(common | {
                 "id": self.ids(), "user_id": actor.user_id, "username": actor.username,
                 "reason": reason[:200],

@@ -187,9 +187,11 @@ def _write(
     now: datetime,
     outcome: ChunkOutcome,
 ) -> None:
-    """Rows are built and written first, numbered last: the number series row is the one lock
+    """Rows are built first; the ledger, estimate readings and updates are written, then the
+    invoices are numbered and written with their lines: the number series row is the one lock
     chunks share (it keeps numbers gapless), so another chunk's transaction waits for this one
-    only from the numbering to its commit."""
+    only from the numbering to its commit. Lines are journaled but not audited one by one: the
+    invoice's audit entry stands for them."""
     year = setup.issued_on.year
     label = setup.period.label
     ids = writer.ids
@@ -227,21 +229,19 @@ def _write(
             {"status": (InvoiceStatus(row["status"]), InvoiceStatus.CREDITED)},
         )
         deltas[row["account_id"]] = deltas.get(row["account_id"], 0) + note["total_minor"]
-    for row in (*invoices, *notes):
-        row["number"] = f"~{row['id'].hex[-23:]}"  # unique until numbered, in this transaction
 
     def number(connection: Connection) -> None:
         _number(connection, CentralSeries.CONSUMPTION_INVOICE, year, invoices, outcome.numbers)
         _number(connection, CentralSeries.CREDIT_NOTE, year, notes, [])
-        if connection.dialect.name == "postgresql":
-            _renumber(connection, [*invoices, *notes])
 
     add_balance_updates(connection, changes, deltas, now, recompute=False)
+    # The ledger first: its key refuses a second invoice before anything else is written.
+    writer.loader(BilledPeriod.__tablename__).load(connection, ledger)
     writer.write(
         connection, changes, actor=BILLING, now=now, transaction_id=new_id(),
-        reason=setup.reason, order=INSERT_ORDER, last=("invoice",), before_last=number,
+        reason=setup.reason, order=INSERT_ORDER, last=("invoice", "invoice_line"),
+        before_last=number, unaudited=("invoice_line",),
     )
-    writer.loader(BilledPeriod.__tablename__).load(connection, ledger)
 
 
 def _number(
@@ -257,19 +257,6 @@ def _number(
     for offset, row in enumerate(rows):
         row["number"] = format_number(series, year, first + offset)
         numbers.append(row["number"])
-
-
-def _renumber(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Gives the invoices already written (PostgreSQL) their numbers."""
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        cursor.execute(
-            "UPDATE invoice AS i SET number = v.number FROM unnest(%b::uuid[], %b::text[]) "
-            "AS v(id, number) WHERE i.id = v.id",
-            [[row["id"] for row in rows], [row["number"] for row in rows]],
-        )
-        assert cursor.rowcount == len(rows)
 
 
 def add_balance_updates(
