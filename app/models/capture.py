@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE
 
@@ -35,6 +35,12 @@ class Actor:
 
 
 SYSTEM = Actor(username="système")
+
+
+#: ``session.info[JOURNAL_ROWS] = []``: journal entries are gathered there and inserted with one
+#: statement at the next flush, not as ORM objects (central applying thousands of rows; the
+#: journal's key comes from the database, which makes ORM inserts fetch it row by row).
+JOURNAL_ROWS = "journal_rows"
 
 
 def mark_from_server(session: Session) -> None:
@@ -129,19 +135,23 @@ def _record(
             reason=session.info.get("reason", ""),
         )
     )
-    session.add(
-        SyncJournalEntry(
-            transaction_id=tx,
-            agency_id=obj.agency_id,
-            table_name=table,
-            row_id=obj.id,
-            operation=operation,
-            base_version=base_version,
-            new_version=new_version,
-            changes=changes,
-            schema_version=SCHEMA_VERSION,
-        )
-    )
+    entry = {
+        "transaction_id": tx,
+        "at": utcnow(),
+        "agency_id": obj.agency_id,
+        "table_name": table,
+        "row_id": obj.id,
+        "operation": operation,
+        "base_version": base_version,
+        "new_version": new_version,
+        "changes": changes,
+        "schema_version": SCHEMA_VERSION,
+    }
+    pending = session.info.get(JOURNAL_ROWS)
+    if pending is None:
+        session.add(SyncJournalEntry(**entry))
+    else:
+        pending.append(entry)
 
 
 def record(
@@ -201,6 +211,21 @@ def _capture(session: Session, _flush_context: Any, _instances: Any) -> None:
             if key not in _BOOKKEEPING and key != "id"
         }
         _record(session, obj, JournalOperation.DELETE, changes, obj.version, obj.version + 1)
+
+
+@event.listens_for(Session, "before_flush")
+def _write_gathered_journal(session: Session, _flush_context: Any, _instances: Any) -> None:
+    pending = session.info.get(JOURNAL_ROWS)
+    if pending:
+        session.connection().execute(insert(SyncJournalEntry), list(pending))
+        pending.clear()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_gathered_journal(session: Session, _previous: Any) -> None:
+    pending = session.info.get(JOURNAL_ROWS)
+    if pending:
+        pending.clear()
 
 
 @event.listens_for(Session, "after_commit")

@@ -12,7 +12,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import Synced
-from app.models.capture import fill_defaults, mark_from_server, record, set_actor, set_reason
+from app.models.capture import (
+    JOURNAL_ROWS,
+    fill_defaults,
+    mark_from_server,
+    record,
+    set_actor,
+    set_reason,
+)
 from app.models.enums import JournalOperation
 from app.models.ids import new_id
 from app.models.search_index import WITHOUT_INDEX
@@ -26,6 +33,7 @@ Changes = dict[str, list[Any]]
 def prepare_session(session: Session, agency_code: str, reason: str) -> None:
     mark_from_server(session)
     session.info[WITHOUT_INDEX] = True
+    session.info[JOURNAL_ROWS] = []
     set_actor(session, agency_actor(agency_code))
     session.info["sync_reason"] = reason
 
