@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import Enum as SAEnum
 
-from app.models.bulk import BulkLoader
+from app.models.bulk import BulkLoader, _enum_value
 from app.models.types import ScaledDecimal, UTCDateTime
 
 
@@ -42,6 +42,11 @@ def _pg_type(column: Column[Any]) -> str:
     raise TypeError(f"no COPY type for {column}")
 
 
+def _fast_enum(value: Any) -> Any:
+    """``_enum_value`` with the common case first: bulk rows carry enum values as plain str."""
+    return value if value.__class__ is str else _enum_value(value)
+
+
 class FastLoader(BulkLoader):
     """``BulkLoader`` with rows taken by ``itemgetter`` and converters run only where the
     dialect needs one; ``skip`` leaves columns to the database, ``raw`` takes values as given."""
@@ -53,7 +58,7 @@ class FastLoader(BulkLoader):
         skipped, raws = set(skip), set(raw)
         self.columns = [c for c in self.columns if c not in skipped]
         self.converters = [
-            (name, None if name in raws else conv)
+            (name, None if name in raws else _fast_enum if conv is _enum_value else conv)
             for name, conv in self.converters
             if name not in skipped
         ]

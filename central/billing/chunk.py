@@ -36,6 +36,7 @@ from central.billing.rows import (
     estimate_reading_row,
     invoice_rows,
     ledger_row,
+    totals,
 )
 from central.billing.tariffs import TariffBook
 from central.models import BilledPeriod
@@ -166,9 +167,10 @@ def bill_chunk(
     outcome = ChunkOutcome(contracts=len(contracts), invoices=len(bills))
     for bill, _ in bills:
         outcome.estimated += bill.is_estimated
-        outcome.total_excl_vat_minor += bill.priced.total_excl_vat_minor
-        outcome.vat_minor += bill.priced.vat_minor
-        outcome.total_minor += bill.priced.total_minor
+        excl, vat, total = totals(bill.priced)
+        outcome.total_excl_vat_minor += excl
+        outcome.vat_minor += vat
+        outcome.total_minor += total
     for issued in credited.values():
         outcome.credit_notes += len(issued)
         outcome.credited_minor += sum(i.row["total_minor"] for i in issued)

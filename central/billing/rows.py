@@ -9,7 +9,13 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from app.models.enums import InvoiceKind, InvoiceStatus, ReadingKind, ReadingSource
+from app.models.enums import (
+    InvoiceKind,
+    InvoiceLineKind,
+    InvoiceStatus,
+    ReadingKind,
+    ReadingSource,
+)
 from app.services.pricing import PricedInvoice
 from central.billing.consumption import Point
 from central.billing.loading import IssuedInvoice
@@ -23,11 +29,21 @@ _CREDIT_NOTE = InvoiceKind.CREDIT_NOTE.value
 _ISSUED = InvoiceStatus.ISSUED.value
 _ESTIMATE = ReadingSource.ESTIMATE.value
 _REGULAR = ReadingKind.REGULAR.value
+_LINE_KIND = {kind: kind.value for kind in InvoiceLineKind}
 
 
 def synced(new_id: NewId, agency_id: uuid.UUID | None, now: datetime) -> dict[str, Any]:
     return {"id": new_id(), "agency_id": agency_id, "version": 1, "created_at": now,
             "updated_at": now}
+
+
+def totals(priced: PricedInvoice) -> tuple[int, int, int]:
+    """(total excluding VAT, VAT, total) of a priced invoice: the sums of its lines."""
+    excl = vat = 0
+    for line in priced.lines:
+        excl += line.amount_excl_vat_minor
+        vat += line.vat_minor
+    return excl, vat, excl + vat
 
 
 def invoice_rows(
@@ -39,9 +55,15 @@ def invoice_rows(
     new_id: NewId,
     now: datetime,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    # Dict literals (no merging), built once per row: this runs for every invoice and line.
     contract = bill.contract
-    priced: PricedInvoice = bill.priced
-    invoice = synced(new_id, contract.agency_id, now) | {
+    agency_id = contract.agency_id
+    lines_in = bill.priced.lines
+    excl, vat, total = totals(bill.priced)
+    invoice_id = new_id()
+    invoice = {
+        "id": invoice_id, "agency_id": agency_id, "version": 1, "created_at": now,
+        "updated_at": now,
         "number": number,
         "kind": _CONSUMPTION,
         "status": _ISSUED,
@@ -54,16 +76,18 @@ def invoice_rows(
         "period_end": bill.window.end,
         "issued_on": issued_on,
         "due_on": due_on,
-        "total_excl_vat_minor": priced.total_excl_vat_minor,
-        "vat_minor": priced.vat_minor,
-        "total_minor": priced.total_minor,
-        "is_estimated": bill.is_estimated,
+        "total_excl_vat_minor": excl,
+        "vat_minor": vat,
+        "total_minor": total,
+        "is_estimated": bill.estimate is not None,
     }
     lines = [
-        synced(new_id, contract.agency_id, now) | {
-            "invoice_id": invoice["id"],
+        {
+            "id": new_id(), "agency_id": agency_id, "version": 1, "created_at": now,
+            "updated_at": now,
+            "invoice_id": invoice_id,
             "position": position,
-            "kind": line.kind.value,
+            "kind": _LINE_KIND[line.kind],
             "label": line.label,
             "quantity": line.quantity,
             "unit": line.unit,
@@ -71,9 +95,9 @@ def invoice_rows(
             "amount_excl_vat_minor": line.amount_excl_vat_minor,
             "vat_rate": line.vat_rate,
             "vat_minor": line.vat_minor,
-            "amount_minor": line.amount_minor,
+            "amount_minor": line.amount_excl_vat_minor + line.vat_minor,
         }
-        for position, line in enumerate(priced.lines, start=1)
+        for position, line in enumerate(lines_in, start=1)
     ]
     return invoice, lines
 
