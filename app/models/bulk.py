@@ -96,12 +96,14 @@ def write_stored(connection: Connection, table: Table, rows: Sequence[Mapping[st
         return
     columns = [c.name for c in table.columns]
     order = itemgetter(*columns)
-    _send(connection, table.name, columns, [order(row) for row in rows])
+    send_stored(connection, table.name, columns, [order(row) for row in rows])
 
 
-def _send(
+def send_stored(
     connection: Connection, table: str, columns: list[str], data: list[tuple[Any, ...]]
 ) -> None:
+    """Tuples in storage form, in ``columns`` order: ``executemany`` on SQLite, ``COPY`` on
+    PostgreSQL."""
     raw = connection.connection.driver_connection
     assert raw is not None
     names = ", ".join(f'"{c}"' for c in columns)

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app.models import InstallationSetting, migrate, search_index
+from app.models.bulk import send_stored
 from app.models.database import Database
 from app.models.ids import utcnow
 from app.services.errors import EnvironmentProblem
@@ -26,7 +27,7 @@ from app.sync.client import CentralClient
 from app.sync.download import download
 from app.sync.faults import checkpoint
 
-PAGE_ROWS = 5000
+PAGE_ROWS = 20000
 _TABLE = "bootstrap.table"
 _AFTER = "bootstrap.after"
 _DONE = "bootstrap.loaded"
@@ -78,11 +79,16 @@ def build_aside(db: Database, client: CentralClient, *,
             if cancelled():
                 aside.engine.dispose()
                 return None
-            page = client.rows(tbl.name, after or None, PAGE_ROWS)
+            page = client.rows(tbl.name, after or None, PAGE_ROWS, stored=True)
             with aside.session() as session:
-                rows = [wire.row_from_wire(tbl, r) for r in page["rows"]]
-                if rows:
-                    session.execute(insert(tbl), rows)
+                if page["rows"]:
+                    if page["columns"] != [c.name for c in tbl.columns]:
+                        raise EnvironmentProblem(
+                            f"Amorçage impossible : la table {tbl.name} du serveur central n'a "
+                            "pas les mêmes colonnes que ce poste (versions différentes).")
+                    converters = wire.stored_loader(tbl, aside.engine.dialect.name)
+                    send_stored(session.connection(), tbl.name, page["columns"],
+                                wire.stored_tuples(converters, page["rows"]))
                 after = page.get("next_after") or ""
                 state.put(session, _TABLE, tbl.name)
                 state.put(session, _AFTER, after)

@@ -138,8 +138,11 @@ class CentralClient:
     def snapshot(self) -> dict[str, Any]:
         return self._request("GET", "/snapshot")
 
-    def rows(self, table: str, after: str | None, limit: int) -> dict[str, Any]:
+    def rows(self, table: str, after: str | None, limit: int,
+             stored: bool = False) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
+        if stored:
+            params["form"] = "stored"
         if after:
             params["after"] = after
         return self._request("GET", f"/rows/{table}", params=params)

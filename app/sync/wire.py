@@ -14,17 +14,18 @@ import hashlib
 import json
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, LargeBinary, Table, or_
+from sqlalchemy import JSON, Boolean, ColumnElement, LargeBinary, Table, or_
 from sqlalchemy.types import Enum as EnumType
 
 from app.models import Base
 from app.models.ownership import TABLE_OWNER
+from app.models.types import UTCDateTime
 
 PROTOCOL = 1
 _CHECKSUM_MOD = 1 << 64
@@ -180,3 +181,54 @@ class Checksum:
 
     def as_dict(self) -> dict[str, Any]:
         return {"count": self.count, "checksum": self.hexdigest}
+
+
+def stored_loader(tbl: Table, dialect: str) -> list[Callable[[Any], Any] | None]:
+    """Per column, what turns a value of a bootstrap page (the storage form: hex UUIDs, UTC
+    timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff``, scaled decimals as integers, enum values,
+    base64 for binary) into what the database's bulk load takes (None: as it is)."""
+    converters: list[Callable[[Any], Any] | None] = []
+    for column in tbl.columns:
+        type_ = column.type
+        if isinstance(type_, JSON):
+            converters.append(_json_text)
+        elif isinstance(type_, LargeBinary):
+            converters.append(_from_base64)
+        elif dialect == "sqlite" and isinstance(type_, Boolean):
+            converters.append(_as_int)
+        elif dialect != "sqlite" and isinstance(type_, UTCDateTime):
+            converters.append(_utc_text)
+        else:
+            converters.append(None)
+    return converters
+
+
+def stored_tuples(converters: list[Callable[[Any], Any] | None],
+                  rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    if not any(converters):
+        return [tuple(row) for row in rows]
+    pairs = [(i, c) for i, c in enumerate(converters) if c is not None]
+    out = []
+    for row in rows:
+        for position, convert in pairs:
+            value = row[position]
+            if value is not None:
+                row[position] = convert(value)
+        out.append(tuple(row))
+    return out
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _from_base64(value: str) -> bytes:
+    return base64.b64decode(value)
+
+
+def _as_int(value: Any) -> int:
+    return int(value)
+
+
+def _utc_text(value: str) -> str:
+    return value + "+00"

@@ -3,11 +3,14 @@ scope in id order, page by page (docs/sync.md §8-9)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import JSON, Connection, Date, LargeBinary, Uuid, select
 
+from app.models.types import UTCDateTime
 from app.sync import wire
 from central.sync.numbering import anchor_of, head
 
@@ -30,3 +33,64 @@ def rows_page(connection: Connection, table_name: str, agency_id: uuid.UUID,
     more = len(rows) > limit
     rows = rows[:limit]
     return {"rows": rows, "next_after": rows[-1]["id"] if more else None}
+
+
+def _pg_expression(column: Any) -> str:
+    name = f't."{column.name}"'
+    type_ = column.type
+    if isinstance(type_, Uuid):
+        return f"replace({name}::text, '-', '')"
+    if isinstance(type_, UTCDateTime):
+        return f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if isinstance(type_, Date):
+        return f"to_char({name}, 'YYYY-MM-DD')"
+    if isinstance(type_, LargeBinary):
+        return f"translate(encode({name}, 'base64'), E'\\n', '')"
+    return name
+
+
+def stored_page(connection: Connection, table_name: str, agency_id: uuid.UUID,
+                after: str | None, limit: int) -> bytes:
+    """A page of rows in the storage form (``wire.stored_loader``), already as JSON bytes:
+    ``{"columns", "rows": [[…]], "next_after"}``. On PostgreSQL the server builds the JSON."""
+    table = wire.table(table_name)
+    columns = [c.name for c in table.columns]
+    after_id = uuid.UUID(after) if after else None
+    if connection.dialect.name == "postgresql":
+        values = ", ".join(_pg_expression(c) for c in table.columns)
+        condition = '(t0."agency_id" = %(agency)s OR t0."agency_id" IS NULL)'
+        if after_id is not None:
+            condition += ' AND t0."id" > %(after)s'
+        sql = (f"SELECT coalesce(json_agg(json_build_array({values}) ORDER BY t.id), '[]')::text,"
+               f" count(*), replace((array_agg(t.id ORDER BY t.id DESC))[1]::text, '-', '') "
+               f'FROM (SELECT * FROM "{table.name}" t0 WHERE {condition} '
+               f'ORDER BY t0."id" LIMIT %(limit)s) t')
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(sql, {"agency": agency_id, "after": after_id, "limit": limit})
+            rows_json, count, last = cursor.fetchone()
+        more = count == limit
+        head = json.dumps({"columns": columns, "next_after": last if more else None})
+        return (head[:-1] + ', "rows": ' + rows_json + "}").encode()
+    query = select(*table.columns).where(wire.scope(table, agency_id)).order_by(table.c.id)
+    if after_id is not None:
+        query = query.where(table.c.id > after_id)
+    compiled = query.limit(limit).compile(connection)
+    raw = connection.connection.driver_connection
+    fixes = [(i, c.type) for i, c in enumerate(table.columns)
+             if isinstance(c.type, JSON | LargeBinary)]
+    rows: list[list[Any]] = []
+    for record in raw.execute(str(compiled), list(compiled.params.values())):  # type: ignore[union-attr]
+        row = list(record)
+        for position, type_ in fixes:
+            if row[position] is None:
+                continue
+            if isinstance(type_, JSON):
+                row[position] = json.loads(row[position])
+            else:
+                row[position] = base64.b64encode(row[position]).decode("ascii")
+        rows.append(row)
+    more = len(rows) == limit
+    return json.dumps({"columns": columns, "rows": rows,
+                       "next_after": rows[-1][columns.index("id")] if more and rows else None}
+                      ).encode()

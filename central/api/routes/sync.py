@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -93,9 +93,18 @@ def snapshot_head(scope: Scope, db: Db) -> dict[str, Any]:
 
 @router.get("/rows/{table}", summary="Lignes de l'agence d'une table, par pages")
 def rows(scope: Scope, db: Db, table: str, after: uuid.UUID | None = None,
-         limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+         limit: Annotated[int, Query(ge=1, le=50000)] = 1000,
+         form: Annotated[str, Query(pattern="^(wire|stored)$")] = "wire") -> Any:
+    """``form=stored``: columns and rows as arrays in storage form (bootstrap; see
+    ``wire.stored_loader``), up to 50,000 rows a page; otherwise rows as objects in wire form."""
     with db.reading() as session:
         try:
+            if form == "stored":
+                return Response(snapshot.stored_page(
+                    session.connection(), table, scope.id,
+                    None if after is None else after.hex, limit), media_type="application/json")
+            if limit > 5000:
+                raise ApiError(422, "limit_too_large", "Au plus 5 000 lignes par page.")
             return snapshot.rows_page(session.connection(), table, scope.id, after, limit)
         except KeyError as error:
             raise ApiError(404, "not_found", f"Table inconnue ou non synchronisée : {table}.") \
