@@ -111,7 +111,7 @@ def _update_changes(obj: Synced) -> dict[str, list[Any]]:
     return changes
 
 
-def _record(
+def record(
     session: Session,
     obj: Synced,
     operation: JournalOperation,
@@ -119,6 +119,9 @@ def _record(
     base_version: int,
     new_version: int,
 ) -> None:
+    """Audits and journals one change. The capture calls it on every flush; central applying an
+    agency's rows with the capture off (``from_server``) calls it itself, keeping the versions
+    the desk gave them."""
     actor: Actor = session.info.get("actor", SYSTEM)
     tx = _transaction_id(session)
     table = obj.__tablename__  # type: ignore[attr-defined]
@@ -154,19 +157,6 @@ def _record(
         pending.append(entry)
 
 
-def record(
-    session: Session,
-    obj: Synced,
-    operation: JournalOperation,
-    changes: dict[str, Any],
-    base_version: int,
-    new_version: int,
-) -> None:
-    """Audits and journals a change written with the capture off (``from_server``): central
-    applying an agency's rows keeps the versions the desk gave them and records them itself."""
-    _record(session, obj, operation, changes, base_version, new_version)
-
-
 def _captured(obj: object) -> bool:
     return isinstance(obj, Synced) and type(obj).__synced__
 
@@ -187,7 +177,7 @@ def _capture(session: Session, _flush_context: Any, _instances: Any) -> None:
             obj.version = 1
         fill_defaults(obj)
         if not from_server:
-            _record(session, obj, JournalOperation.INSERT, _insert_changes(obj), 0, obj.version)
+            record(session, obj, JournalOperation.INSERT, _insert_changes(obj), 0, obj.version)
     for obj in list(session.dirty):
         if not _captured(obj) or not session.is_modified(obj, include_collections=False):
             continue
@@ -199,7 +189,7 @@ def _capture(session: Session, _flush_context: Any, _instances: Any) -> None:
         base = obj.version
         obj.version = base + 1
         obj.updated_at = now
-        _record(session, obj, JournalOperation.UPDATE, changes, base, obj.version)
+        record(session, obj, JournalOperation.UPDATE, changes, base, obj.version)
     if from_server:
         return
     for obj in list(session.deleted):
@@ -210,7 +200,7 @@ def _capture(session: Session, _flush_context: Any, _instances: Any) -> None:
             for key in _column_keys(obj)
             if key not in _BOOKKEEPING and key != "id"
         }
-        _record(session, obj, JournalOperation.DELETE, changes, obj.version, obj.version + 1)
+        record(session, obj, JournalOperation.DELETE, changes, obj.version, obj.version + 1)
 
 
 @event.listens_for(Session, "before_flush")

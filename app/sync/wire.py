@@ -8,7 +8,6 @@ canonical bytes: JSON with sorted keys, no spaces, UTF-8.
 from __future__ import annotations
 
 import base64
-import enum
 import gzip
 import hashlib
 import json
@@ -24,6 +23,7 @@ from sqlalchemy import JSON, Boolean, ColumnElement, LargeBinary, Table, or_
 from sqlalchemy.types import Enum as EnumType
 
 from app.models import Base
+from app.models.jsonable import to_jsonable
 from app.models.ownership import TABLE_OWNER
 from app.models.types import UTCDateTime
 
@@ -65,19 +65,12 @@ def scope(tbl: Table, agency_id: uuid.UUID) -> ColumnElement[bool]:
 
 
 def to_wire(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str | float):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    """The journal's JSON form (``to_jsonable``), except binary, which travels whole (base64)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | float):
         return value
-    raise TypeError(f"no wire form for {type(value).__name__}")
+    return to_jsonable(value)
 
 
 def from_wire(tbl: Table, column: str, value: Any) -> Any:
