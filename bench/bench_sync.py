@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +23,21 @@ from app.models import MeterReading, Payment, SyncOutboxBatch, SyncRun
 from app.models.database import Database
 from app.sync import outbox
 from app.sync.client import CentralClient
-from tests.sync.conftest import ROOT, Central, Desk
+from tests.sync.conftest import ROOT, Central, Desk, make_desk
 from tests.sync.world import assert_same, central_edit, customers, day_of_business, open_conflicts
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """The desk on SQLite here (the suite's time); the twenty random kills run on both."""
+    return sqlite_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def both_desks(request: pytest.FixtureRequest, central: Central, tmp_path: Path) -> Desk:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    return make_desk(central, url, tmp_path / "desk-both", customers=20)
+
 
 KILL_POINTS = ["upload.sealing", "upload.before_send", "upload.sent", "upload.acked",
                "close.before", "download.applied", "download.committed"]
@@ -69,7 +83,8 @@ def test_the_desk_killed_at_each_step_resumes(desk: Desk, central: Central, poin
     _same_everywhere(desk, central)
 
 
-def test_twenty_random_kills_of_desk_and_server(desk: Desk, central: Central) -> None:
+def test_twenty_random_kills_of_desk_and_server(both_desks: Desk, central: Central) -> None:
+    desk = both_desks
     assert desk.sync().status == "succeeded"
     chance = random.Random(20261122)
     for cycle in range(20):
