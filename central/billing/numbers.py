@@ -7,9 +7,10 @@ Consumption invoices keep the series the desks' demo data starts
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import NumberSeries
@@ -44,6 +45,39 @@ def reserve(connection: Connection, series: CentralSeries, year: int, count: int
         .returning(NumberSeries.last_value)
     ).scalar_one()
     return int(last) - count + 1
+
+
+def parse_number(number: str) -> tuple[CentralSeries, int, int] | None:
+    """(series, year, counter) of a number in one of central's series; None for any other."""
+    for series, prefix in PREFIX.items():
+        if number.startswith(prefix):
+            year, dash, counter = number[len(prefix):].partition("-")
+            if dash and year.isdigit() and len(counter) == 8 and counter.isdigit():
+                return series, int(year), int(counter)
+    return None
+
+
+def cover(connection: Connection, numbers: Iterable[str]) -> None:
+    """Moves central's series past numbers issued elsewhere in them (the history an agency
+    brings when it is adopted), so the next invoice central numbers does not take one of them."""
+    highest: dict[tuple[CentralSeries, int], int] = {}
+    for number in numbers:
+        parsed = parse_number(number)
+        if parsed is not None:
+            series, year, counter = parsed
+            highest[series, year] = max(highest.get((series, year), 0), counter)
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for (series, year), counter in highest.items():
+        connection.execute(
+            insert(NumberSeries)
+            .values(agency_code=CENTRAL_CODE, series=series.value, year=year, last_value=counter)
+            .on_conflict_do_update(
+                index_elements=["agency_code", "series", "year"],
+                set_={"last_value": func.max(NumberSeries.last_value, counter)
+                      if connection.dialect.name == "sqlite"
+                      else func.greatest(NumberSeries.last_value, counter)},
+            )
+        )
 
 
 def format_number(series: CentralSeries, year: int, counter: int) -> str:

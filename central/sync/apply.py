@@ -21,6 +21,7 @@ from app.models.ownership import TABLE_OWNER, Owner
 from app.models.sync import ParkedStatus
 from app.services.errors import GuichetError
 from app.sync import wire
+from central.billing.numbers import cover
 from central.sync import conflicts, integration, parking
 from central.sync.merge import changed_since, decide
 from central.sync.parking import ParkedIndex, ParkError
@@ -90,6 +91,7 @@ class Applier:
         self._loaded: list[Synced] = []
         self._absent: set[tuple[type[Synced], uuid.UUID]] = set()
         self._accounts: set[uuid.UUID] = set()
+        self._numbers: list[str] = []
 
     # --- batches --------------------------------------------------------------------------
     def apply(self, entries: list[dict[str, Any]]) -> None:
@@ -101,6 +103,8 @@ class Applier:
         if self._accounts:
             integration.refresh_balances(Recorder(self.session, self.agency.id, eager=False),
                                          self._accounts)
+        if self._numbers:
+            cover(self.session.connection(), self._numbers)
 
     def _prefetch(self, entries: list[dict[str, Any]]) -> None:
         """Loads every row the batch touches or points at in one query per table, so that
@@ -289,6 +293,8 @@ class Applier:
             set_value(row, column, value)
         recorder.insert(row)
         self._absent.discard((model, row_id))
+        if name == "invoice" and values.get("number"):
+            self._numbers.append(str(values["number"]))
         return Outcome(entry, "applied")
 
     def _update(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.models import Account, Commune, Customer, Invoice, Tariff
 from app.services.money import Currency
 from central.agencies import add_agency
+from central.billing.numbers import CentralSeries, reserve
 from central.sync.closing import close
 from central.sync.state import Agency
 from tests.central.sync.kit import Central, Desk
@@ -58,6 +59,26 @@ def test_adoption_takes_every_row_as_it_is_then_closes(central: Central) -> None
     assert late.status_code == 409 and late.json()["error"] == "adoption_refused"
 
 
+def test_invoices_an_agency_brings_move_centrals_series_past_their_numbers(
+        central: Central) -> None:
+    desk = _new_agency(central)
+    customer, account = uuid.uuid4(), uuid.uuid4()
+    history = [
+        desk.insert("customer", {"last_name": "Historique"}, row=customer),
+        desk.insert("account", {"number": "A1030000002", "customer_id": customer,
+                                "opened_on": date(2024, 1, 1)}, row=account),
+        *(desk.insert("invoice", {"number": number, "kind": "consumption", "status": "issued",
+                                  "account_id": account, "issued_on": date(2026, 10, 5),
+                                  "period": "2026-09"})
+          for number in ("FC2026-00000041", "FC2026-00000007", "FC2025-00000900", "W1032026-9")),
+    ]
+    assert desk.send(history, kind="adoption")["applied"] == 6
+    with central.db.engine.begin() as connection:
+        assert reserve(connection, CentralSeries.CONSUMPTION_INVOICE, 2026, 2) == 42
+        assert reserve(connection, CentralSeries.CONSUMPTION_INVOICE, 2025, 1) == 901
+        assert reserve(connection, CentralSeries.CREDIT_NOTE, 2026, 1) == 1
+
+
 def test_adoption_is_refused_where_central_already_has_the_agencys_rows(
         central: Central) -> None:
     desk = central.desks["101"]
@@ -70,19 +91,21 @@ def test_adoption_is_refused_where_central_already_has_the_agencys_rows(
 
 def test_close_bills_the_previous_month_once_for_that_agency_only(central: Central) -> None:
     desk = central.desks["101"]
-    response = desk.client.post(desk.url("close"), headers=desk.auth)
-    assert response.status_code == 200, response.text
-    billed = response.json()["billed"]
-    assert set(billed) >= {"period", "invoices", "credit_notes"}
     agency = Agency(desk.agency_id, "101")
     first = close(central.db, Currency.of("XOF"), agency, date(2026, 12, 5))
     assert first["billed"]["period"] == "2026-11" and first["billed"]["invoices"] == 1
     again = close(central.db, Currency.of("XOF"), agency, date(2026, 12, 9))
     assert again["billed"]["invoices"] == 0 and again["billed"]["already"] is True
+    # The endpoint closes the month before today's (whatever today is): November is not billed
+    # a second time.
+    response = desk.client.post(desk.url("close"), headers=desk.auth)
+    assert response.status_code == 200, response.text
+    assert set(response.json()["billed"]) >= {"period", "invoices", "credit_notes"}
     with central.db.reading() as session:
         by_agency = dict(session.execute(select(Invoice.agency_id, func.count())
+                                         .where(Invoice.period == "2026-11")
                                          .group_by(Invoice.agency_id)).all())
     assert by_agency == {desk.agency_id: 1}
     invoices = [e for c in desk.get("changes", after=0)["commits"] for e in c["entries"]
-                if e["table"] == "invoice"]
-    assert len(invoices) == 1 and invoices[0]["changes"]["period"][1] == "2026-11"
+                if e["table"] == "invoice" and e["changes"]["period"][1] == "2026-11"]
+    assert len(invoices) == 1
