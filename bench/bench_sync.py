@@ -164,6 +164,7 @@ def bootstrap(central_db: str, folder: Path) -> tuple[Database, Endpoint, object
     with desk.session() as session:
         rows = session.scalar(select(func.count()).select_from(Account))
     print(f"  desk file {size:.0f} MiB, {rows} accounts")
+    print_run(desk, "bootstrap run", seconds)
     return desk, endpoint, installation, seconds
 
 
@@ -254,6 +255,8 @@ def main() -> None:
         process.wait(30)
         if not args.central_db and not args.keep:
             drop_pg(name)
+        elif args.keep:
+            print(f"(central database kept: {name})")
         print(f"(files in {folder})")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -120,7 +121,7 @@ def loaders(tables: Mapping[str, Table], dialect: str) -> dict[str, BulkLoader]:
     return {name: BulkLoader(table, dialect) for name, table in tables.items()}
 
 
-__all__ = ["BulkLoader", "loaders"]
+__all__ = ["BulkLoader", "create_indexes", "drop_secondary_indexes", "loaders", "send_stored"]
 
 
 _FINISHED = object()
@@ -153,7 +154,7 @@ class BulkWriter:
         self._pragmas("PRAGMA cache_size=-262144", "PRAGMA foreign_keys=OFF")
         if self.rebuild_indexes:
             with self.connection.begin():
-                self.saved_indexes = _drop_secondary_indexes(self.connection, list(self.tables))
+                self.saved_indexes = drop_secondary_indexes(self.connection, list(self.tables))
         self.thread.start()
         return self
 
@@ -198,7 +199,7 @@ class BulkWriter:
             raise self.error
 
 
-def _drop_secondary_indexes(connection: Connection, tables: list[str]) -> list[str]:
+def drop_secondary_indexes(connection: Connection, tables: list[str]) -> list[str]:
     """Drop the plain (non-constraint) indexes of ``tables``; returns the DDL to build them."""
     if connection.dialect.name == "sqlite":
         marks = ", ".join("?" * len(tables))
@@ -217,3 +218,12 @@ def _drop_secondary_indexes(connection: Connection, tables: list[str]) -> list[s
     for name, _ddl in found:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     return [ddl for _name, ddl in found]
+
+
+def create_indexes(connection: Connection, ddl: Sequence[str]) -> None:
+    """Builds indexes dropped by ``drop_secondary_indexes`` again; one already there is left as
+    it is (a load that resumes after an interruption)."""
+    for statement in ddl:
+        connection.exec_driver_sql(
+            re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX IF NOT EXISTS ", statement, count=1)
+        )

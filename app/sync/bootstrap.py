@@ -9,17 +9,21 @@ consistent state at the last page's cursor.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app.models import InstallationSetting, migrate, search_index
-from app.models.bulk import send_stored
-from app.models.database import Database
+from app.models.bulk import create_indexes, drop_secondary_indexes, send_stored
+from app.models.database import Database, make_engine
 from app.models.ids import utcnow
 from app.services.errors import EnvironmentProblem
 from app.sync import state, wire
@@ -31,6 +35,7 @@ PAGE_ROWS = 20000
 _TABLE = "bootstrap.table"
 _AFTER = "bootstrap.after"
 _DONE = "bootstrap.loaded"
+_INDEXES = "bootstrap.indexes"
 ASIDE_SUFFIX = ".amorcage"
 
 
@@ -57,56 +62,101 @@ def _ensure_pg_database(url: str) -> None:
 def build_aside(db: Database, client: CentralClient, *,
                 progress: Callable[[int, int], None] | None = None,
                 cancelled: Callable[[], bool] = lambda: False) -> Database | None:
-    """Loads (or goes on loading) the aside database; None when cancelled before the end."""
+    """Loads (or goes on loading) the aside database; None when cancelled before the end.
+
+    The aside is nobody's database yet, so it is filled the fast way: secondary indexes dropped
+    at the start and built once at the end (their DDL kept in ``sync_state`` so a resumed load
+    still builds them), foreign keys not checked row by row on SQLite (central sends consistent
+    rows; a child read before a parent that arrived later is completed by the replay), and the
+    next page fetched while this one is written."""
     url = aside_url(db.url)
     if make_url(url).get_backend_name() != "sqlite":
         _ensure_pg_database(url)
     aside = Database(url)
     migrate.upgrade(aside.engine)
+    tables = list(wire.synced_tables())
     with aside.session() as session:
         if not state.get(session, state.CURSOR):
             snapshot = client.snapshot()
             state.put_cursor(session, int(snapshot["cursor"]), str(snapshot.get("anchor") or ""))
             _copy_installation(db, session)
+            dropped = drop_secondary_indexes(session.connection(), [t.name for t in tables])
+            state.put(session, _INDEXES, json.dumps(dropped))
             session.commit()
-    tables = list(wire.synced_tables())
-    for index, tbl in enumerate(tables):
-        with aside.session() as session:
-            if state.get(session, _DONE).split(",").count(tbl.name):
-                continue
-            after = state.get(session, _AFTER) if state.get(session, _TABLE) == tbl.name else ""
-        while True:
-            if cancelled():
-                aside.engine.dispose()
-                return None
-            page = client.rows(tbl.name, after or None, PAGE_ROWS, stored=True)
-            with aside.session() as session:
-                if page["rows"]:
-                    if page["columns"] != [c.name for c in tbl.columns]:
-                        raise EnvironmentProblem(
-                            f"Amorçage impossible : la table {tbl.name} du serveur central n'a "
-                            "pas les mêmes colonnes que ce poste (versions différentes).")
-                    converters = wire.stored_loader(tbl, aside.engine.dialect.name)
-                    send_stored(session.connection(), tbl.name, page["columns"],
-                                wire.stored_tuples(converters, page["rows"]))
-                after = page.get("next_after") or ""
-                state.put(session, _TABLE, tbl.name)
-                state.put(session, _AFTER, after)
-                if not after:
-                    done = [n for n in state.get(session, _DONE).split(",") if n]
-                    state.put(session, _DONE, ",".join([*done, tbl.name]))
-                session.commit()
-            checkpoint("bootstrap.page")
-            if not after:
-                break
-        if progress:
-            progress(index + 1, len(tables))
+    loader = _loading_engine(url)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="amorcage") as fetcher:
+            for index, tbl in enumerate(tables):
+                if not _load_table(aside, loader, client, fetcher, tbl, cancelled):
+                    aside.engine.dispose()
+                    return None
+                if progress:
+                    progress(index + 1, len(tables))
+    finally:
+        loader.dispose()
+    with aside.session() as session:
+        create_indexes(session.connection(), json.loads(state.get(session, _INDEXES, "[]")))
+        state.put(session, _INDEXES, "[]")
+        session.commit()
     download(aside, client, cancelled=cancelled)
     checkpoint("bootstrap.loaded")
     with aside.session() as session:
         search_index.rebuild(session.connection(), session)
         session.commit()
     return aside
+
+
+def _loading_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _bulk(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.execute("PRAGMA cache_size=-262144")
+            cursor.close()
+
+    return engine
+
+
+def _load_table(aside: Database, loader: Engine, client: CentralClient,
+                fetcher: ThreadPoolExecutor, tbl: Table, cancelled: Callable[[], bool]) -> bool:
+    """Every page of one table (from where an interrupted load stopped); False when cancelled."""
+    with aside.session() as session:
+        if state.get(session, _DONE).split(",").count(tbl.name):
+            return True
+        after = state.get(session, _AFTER) if state.get(session, _TABLE) == tbl.name else ""
+    names = [c.name for c in tbl.columns]
+    converters = wire.stored_loader(tbl, aside.engine.dialect.name)
+    coming: Future[dict[str, Any]] = fetcher.submit(
+        client.rows, tbl.name, after or None, PAGE_ROWS, stored=True)
+    while True:
+        if cancelled():
+            coming.cancel()
+            return False
+        page = coming.result()
+        after = page.get("next_after") or ""
+        if after:
+            coming = fetcher.submit(client.rows, tbl.name, after, PAGE_ROWS, stored=True)
+        with loader.begin() as connection:
+            if page["rows"]:
+                if page["columns"] != names:
+                    raise EnvironmentProblem(
+                        f"Amorçage impossible : la table {tbl.name} du serveur central n'a "
+                        "pas les mêmes colonnes que ce poste (versions différentes).")
+                send_stored(connection, tbl.name, names,
+                            wire.stored_tuples(converters, page["rows"]))
+            with Session(connection) as session:
+                state.put(session, _TABLE, tbl.name)
+                state.put(session, _AFTER, after)
+                if not after:
+                    done = [n for n in state.get(session, _DONE).split(",") if n]
+                    state.put(session, _DONE, ",".join([*done, tbl.name]))
+                session.flush()
+        checkpoint("bootstrap.page")
+        if not after:
+            return True
 
 
 def _copy_installation(db: Database, aside_session: object) -> None:
