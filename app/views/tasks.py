@@ -10,6 +10,7 @@ one thread so that they never compete with each other.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import threading
 import weakref
@@ -44,16 +45,22 @@ class Progress:
 
 
 class _Signals(QObject):
-    succeeded = Signal(object)
-    failed = Signal(object)
-    progressed = Signal(int, int)
+    """The one object workers emit on: it lives as long as its runner (whose ``shutdown``
+    waits for the workers), so no worker ever emits on, or is last to release, an object of
+    the GUI thread that is going away. Each signal names its task by number."""
+
+    succeeded = Signal(int, object)
+    failed = Signal(int, object)
+    progressed = Signal(int, int, int)
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[..., Any], signals: _Signals, progress: Progress) -> None:
+    def __init__(self, fn: Callable[..., Any], signals: _Signals, key: int,
+                 progress: Progress) -> None:
         super().__init__()
         self.fn = fn
         self.signals = signals
+        self.key = key
         self.progress = progress
         self.setAutoDelete(True)
 
@@ -64,9 +71,9 @@ class _Job(QRunnable):
             else:
                 result = self.fn()
         except BaseException as error:  # noqa: BLE001 — delivered to the GUI thread as is
-            self.signals.failed.emit(error)
+            self.signals.failed.emit(self.key, error)
         else:
-            self.signals.succeeded.emit(result)
+            self.signals.succeeded.emit(self.key, result)
 
 
 class _Task(QObject):
@@ -89,12 +96,10 @@ class _Task(QObject):
         self.parent_widget = parent_widget
         self.cancellable = cancellable
         self.dialog: QProgressDialog | None = None
-        self.signals = _Signals()
-        self.progress = Progress(self.signals.progressed.emit)
+        self.key = next(runner.keys)
+        signals = runner.signals
+        self.progress = Progress(lambda done, total: signals.progressed.emit(self.key, done, total))
         self.last: tuple[int, int] = (0, 0)
-        self.signals.succeeded.connect(self._succeeded, Qt.ConnectionType.QueuedConnection)
-        self.signals.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
-        self.signals.progressed.connect(self._progressed, Qt.ConnectionType.QueuedConnection)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._show_dialog)
@@ -176,7 +181,31 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(4)
         self.writes = QThreadPool(self)
         self.writes.setMaxThreadCount(1)
-        self._tasks: set[_Task] = set()
+        self._tasks: dict[int, _Task] = {}
+        self.keys = itertools.count(1)
+        self.signals = _Signals(self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self.signals.succeeded.connect(self._succeeded, queued)
+        self.signals.failed.connect(self._failed, queued)
+        self.signals.progressed.connect(self._progressed, queued)
+
+    @Slot(int, object)
+    def _succeeded(self, key: int, result: Any) -> None:
+        task = self._tasks.get(key)
+        if task is not None:
+            task._succeeded(result)
+
+    @Slot(int, object)
+    def _failed(self, key: int, error: Any) -> None:
+        task = self._tasks.get(key)
+        if task is not None:
+            task._failed(error)
+
+    @Slot(int, int, int)
+    def _progressed(self, key: int, done: int, total: int) -> None:
+        task = self._tasks.get(key)
+        if task is not None:
+            task._progressed(done, total)
 
     def submit(
         self,
@@ -190,12 +219,13 @@ class TaskRunner(QObject):
         cancellable: bool = False,
     ) -> Progress:
         task = _Task(self, on_success, on_failure, label, parent, cancellable)
-        self._tasks.add(task)
-        (self.writes if write else self.pool).start(_Job(fn, task.signals, task.progress))
+        self._tasks[task.key] = task
+        (self.writes if write else self.pool).start(
+            _Job(fn, self.signals, task.key, task.progress))
         return task.progress
 
     def _forget(self, task: _Task) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task.key, None)
         task.deleteLater()
 
     @property
@@ -203,7 +233,7 @@ class TaskRunner(QObject):
         return bool(self._tasks)
 
     def shutdown(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             task.progress.cancel()
         self.pool.waitForDone()
         self.writes.waitForDone()

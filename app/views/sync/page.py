@@ -251,7 +251,9 @@ class SyncPage(QWidget):
         #: The run to select when the history comes back (the one just made here).
         self._select_run_id: Any = None
         self.warning = ""
-        self.relay = _Relay(self)
+        # Owned by the runner, which outlives the page and waits for its workers: a run still
+        # reporting when the page closes never emits on a deleted object.
+        self.relay = _Relay(self.shell.runner)
         self.relay.progressed.connect(self._progressed)
 
         title = QLabel("Synchronisation")
