@@ -5,6 +5,7 @@ never losing what the desk has not sent yet, and reported in the ledger."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +31,9 @@ def _rows_in_scope(tbl: Table, agency_id: uuid.UUID) -> Any:
 
 
 def local_checksums(session: Session, agency_id: uuid.UUID) -> dict[str, dict[str, Any]]:
-    sums: dict[str, dict[str, Any]] = {}
-    for tbl in wire.synced_tables():
-        checksum = wire.Checksum()
-        for row_id, version in session.execute(_rows_in_scope(tbl, agency_id)):
-            checksum.add(row_id, version)
-        sums[tbl.name] = checksum.as_dict()
-    return sums
+    connection = session.connection()
+    return {tbl.name: wire.checksum_of(connection, _rows_in_scope(tbl, agency_id))
+            for tbl in wire.synced_tables()}
 
 
 @dataclass
@@ -49,9 +46,12 @@ class ReconcileReport:
 def reconcile(db: Database, client: CentralClient, agency_id: uuid.UUID, *,
               repair: bool = True) -> ReconcileReport:
     report = ReconcileReport()
-    theirs = client.reconcile()["tables"]
-    with db.session() as session:
-        ours = local_checksums(session, agency_id)
+    # Both sides count at the same time: central's answer is awaited in a thread meanwhile.
+    with ThreadPoolExecutor(1, thread_name_prefix="rapprochement") as asking:
+        answer = asking.submit(client.reconcile)
+        with db.reading() as session:
+            ours = local_checksums(session, agency_id)
+        theirs = answer.result()["tables"]
     report.tables = len(ours)
     for tbl in wire.synced_tables():
         if ours.get(tbl.name) != theirs.get(tbl.name):

@@ -19,7 +19,21 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, LargeBinary, Table, or_
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.types import Enum as EnumType
 
 from app.models import Base
@@ -174,6 +188,39 @@ class Checksum:
 
     def as_dict(self) -> dict[str, Any]:
         return {"count": self.count, "checksum": self.hexdigest}
+
+
+#: The first eight bytes of SHA-256 of ``"{id}:{version}"`` as a signed bigint, computed by
+#: PostgreSQL (the sum of signed values is the same modulo 2**64 as the sum of unsigned ones).
+_PG_PAIR_HASH = (
+    "('x' || left(encode(sha256(convert_to(pairs.id::text || ':' || pairs.version::text, "
+    "'UTF8')), 'hex'), 16))::bit(64)::bigint"
+)
+#: The canonical text of a UUID stored by SQLite as 32 hex digits, with its version.
+_SQLITE_PAIR_TEXT = (
+    "lower(substr(pairs.id, 1, 8) || '-' || substr(pairs.id, 9, 4) || '-' || "
+    "substr(pairs.id, 13, 4) || '-' || substr(pairs.id, 17, 4) || '-' || "
+    "substr(pairs.id, 21)) || ':' || pairs.version"
+)
+
+
+def checksum_of(connection: Connection, pairs: Select[Any]) -> dict[str, Any]:
+    """``Checksum`` of the ``(id, version)`` rows a query selects, computed where the rows are:
+    entirely by PostgreSQL, or from texts SQLite builds (only the hashing is done here)."""
+    sub = pairs.subquery("pairs")
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(
+            select(func.count(), func.coalesce(func.sum(literal_column(_PG_PAIR_HASH, BigInteger)), 0))
+            .select_from(sub)
+        ).one()
+        return {"count": int(found[0]), "checksum": f"{int(found[1]) % _CHECKSUM_MOD:016x}"}
+    texts = connection.execute(select(literal_column(_SQLITE_PAIR_TEXT, String)).select_from(sub))
+    count, total = 0, 0
+    sha256, from_bytes = hashlib.sha256, int.from_bytes
+    for partition in texts.scalars().partitions(20_000):
+        count += len(partition)
+        total += sum(from_bytes(sha256(t.encode()).digest()[:8], "big") for t in partition)
+    return {"count": count, "checksum": f"{total % _CHECKSUM_MOD:016x}"}
 
 
 def stored_loader(tbl: Table, dialect: str) -> list[Callable[[Any], Any] | None]:

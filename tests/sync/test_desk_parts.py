@@ -232,3 +232,17 @@ def test_a_parked_row_asked_again_is_applied_once_its_parent_exists(ctx: Service
     with ctx.db.session() as session:
         assert session.get(Street, street) is not None
         assert session.scalars(select(SyncParked.status)).all() == [ParkedStatus.APPLIED]
+
+
+def test_checksums_made_by_the_database_equal_the_reference_computation(
+        ctx: ServiceContext) -> None:
+    household(ctx)
+    agency_id = ctx.installation.agency_id
+    with ctx.db.session() as session:
+        ours = local_checksums(session, agency_id)
+        for name in ("customer", "account", "meter_reading", "tariff"):
+            tbl = wire.table(name)
+            pairs = session.execute(select(tbl.c.id, tbl.c.version)
+                                    .where(wire.scope(tbl, agency_id))).all()
+            assert pairs, name
+            assert ours[name] == wire.Checksum().update(pairs).as_dict(), name
