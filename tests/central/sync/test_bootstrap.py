@@ -61,3 +61,28 @@ def test_reconcile_checksums_equal_the_wire_checksum_of_the_scope(central: Centr
     theirs = central.desks["102"].get("reconcile")["tables"]
     assert theirs["customer"]["count"] == 1
     assert theirs["customer"]["checksum"] != answer["customer"]["checksum"]
+
+
+def test_stored_pages_keep_the_agencys_rows_when_others_come_between(central: Central) -> None:
+    ours, theirs = central.desks["101"], central.desks["102"]
+    for n in range(4):
+        ours.send([ours.insert("customer", {"last_name": f"Nôtre {n}"})])
+        for m in range(3):
+            theirs.send([theirs.insert("customer", {"last_name": f"Autre {n}.{m}"})])
+    pages, rows, after = 0, [], None
+    while True:
+        page = ours.get("rows/customer", limit=2, form="stored",
+                        **({"after": after} if after else {}))
+        pages += 1
+        rows += page["rows"]
+        after = page["next_after"]
+        if after is None:
+            break
+    names = page["columns"]
+    with central.db.reading() as session:
+        expected = [c.hex for c in session.scalars(
+            select(Customer.id).where(Customer.agency_id == ours.agency_id)
+            .order_by(Customer.id))]
+    ids = [r[wire.table("customer").c.keys().index("id")] for r in rows]
+    assert ids == expected and len(ids) == 5, "no row lost nor taken from another agency"
+    assert pages >= 3 and names == wire.table("customer").c.keys()
