@@ -61,8 +61,10 @@ def _ensure_pg_database(url: str) -> None:
 
 def build_aside(db: Database, client: CentralClient, *,
                 progress: Callable[[int, int], None] | None = None,
-                cancelled: Callable[[], bool] = lambda: False) -> Database | None:
+                cancelled: Callable[[], bool] = lambda: False,
+                loaded: Callable[[int], None] = lambda rows: None) -> Database | None:
     """Loads (or goes on loading) the aside database; None when cancelled before the end.
+    ``loaded(rows)`` is told each page's row count once it is committed.
 
     The aside is nobody's database yet, so it is filled the fast way: secondary indexes dropped
     at the start and built once at the end (their DDL kept in ``sync_state`` so a resumed load
@@ -87,7 +89,7 @@ def build_aside(db: Database, client: CentralClient, *,
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="amorcage") as fetcher:
             for index, tbl in enumerate(tables):
-                if not _load_table(aside, loader, client, fetcher, tbl, cancelled):
+                if not _load_table(aside, loader, client, fetcher, tbl, cancelled, loaded):
                     aside.engine.dispose()
                     return None
                 if progress:
@@ -121,7 +123,8 @@ def _loading_engine(url: str) -> Engine:
 
 
 def _load_table(aside: Database, loader: Engine, client: CentralClient,
-                fetcher: ThreadPoolExecutor, tbl: Table, cancelled: Callable[[], bool]) -> bool:
+                fetcher: ThreadPoolExecutor, tbl: Table, cancelled: Callable[[], bool],
+                loaded: Callable[[int], None]) -> bool:
     """Every page of one table (from where an interrupted load stopped); False when cancelled."""
     with aside.session() as session:
         if state.get(session, _DONE).split(",").count(tbl.name):
@@ -154,6 +157,7 @@ def _load_table(aside: Database, loader: Engine, client: CentralClient,
                     done = [n for n in state.get(session, _DONE).split(",") if n]
                     state.put(session, _DONE, ",".join([*done, tbl.name]))
                 session.flush()
+        loaded(len(page["rows"]))
         checkpoint("bootstrap.page")
         if not after:
             return True

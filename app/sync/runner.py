@@ -220,13 +220,18 @@ class _Run:
 
     def _bootstrap(self) -> None:
         current = self.phase("bootstrap")
+
+        def loaded(rows: int) -> None:
+            current.rows += rows
+
         aside = bootstrap.build_aside(self.db, self.client,
                                       progress=lambda d, t: self.tell("bootstrap", d, t),
-                                      cancelled=self.cancelled)
+                                      cancelled=self.cancelled, loaded=loaded)
         if aside is None:
             raise Interrupted()
         current.detail = "base construite à part, mise en place"
-        self.ledger.finish(current)
+        self.ledger.add(rows_down=current.rows)
+        self.done(current)
         checkpoint("bootstrap.before_swap")
         kept = bootstrap.swap_in(self.db, aside)
         self.outcome.report["bootstrap"] = {"previous": str(kept)}

@@ -123,6 +123,12 @@ def test_the_same_field_changed_on_both_sides_waits_for_a_supervisor(
         central_db.dispose()
 
 
+def _indexes(db: Database) -> set[tuple[str, str]]:
+    with db.engine.connect() as connection:
+        return {(name, table) for name, table in connection.exec_driver_sql(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
+
+
 def test_a_new_desk_is_bootstrapped_from_central(desk: Desk, central: Central,
                                                  tmp_path: Path) -> None:
     assert desk.sync().status == "succeeded"
@@ -132,6 +138,7 @@ def test_a_new_desk_is_bootstrapped_from_central(desk: Desk, central: Central,
     fresh = make_desk(central, fresh_url, tmp_path / "nouveau", customers=0)
     (tmp_path / "nouveau" / "credential").write_text(desk.endpoint.credential)
     fresh.endpoint = desk.endpoint
+    indexes = _indexes(fresh.db)
     outcome = fresh.sync()
     assert outcome.status == "succeeded", outcome.message
     assert "bootstrap" in outcome.report
@@ -140,6 +147,12 @@ def test_a_new_desk_is_bootstrapped_from_central(desk: Desk, central: Central,
     try:
         assert _count(reopened, Customer) == _count(desk.db, Customer)
         assert _count(reopened, Payment) == _count(desk.db, Payment)
+        assert _indexes(reopened) == indexes, "indexes dropped for the load are back"
+        with reopened.session() as session:
+            run = session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc())).first()
+        assert run is not None
+        phase = next(p for p in run.phases if p["name"] == "bootstrap")
+        assert phase["rows"] >= _count(reopened, Customer) > 0 and phase["bytes"] > 0
         central_db = Database(central.db_url)
         try:
             assert_same(Desk(reopened, fresh.installation, fresh.endpoint, fresh.data_dir),
