@@ -4,6 +4,7 @@ cursor in one transaction (a replayed page changes nothing: entries are applied 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -48,11 +49,20 @@ def download(db: Database, client: CentralClient, *, dry_run: bool = False,
     with db.session() as session:
         cursor = state.cursor(session)
     held = db.session() if dry_run else None
+    # The next page is asked for while this one is applied (its cursor is known from the page).
+    fetcher = ThreadPoolExecutor(1, thread_name_prefix="reception")
     try:
-        while not cancelled():
-            page = client.changes(cursor, limit)
+        coming = None if cancelled() else fetcher.submit(client.changes, cursor, limit)
+        while coming is not None:
+            page = coming.result()
+            coming = None
             if not page.get("anchor_ok", True):
                 raise CentralRestored()
+            following = int(page.get("next") or cursor)
+            if page["commits"]:
+                following = int(page["commits"][-1]["no"])
+            if page.get("more") and not cancelled():
+                coming = fetcher.submit(client.changes, following, limit)
             if held is not None:
                 report.counts.add(apply_page(held, page))
             else:
@@ -63,14 +73,11 @@ def download(db: Database, client: CentralClient, *, dry_run: bool = False,
                 checkpoint("download.committed")
             report.pages += 1
             report.commits += len(page["commits"])
-            cursor = int(page.get("next") or cursor)
-            if page["commits"]:
-                cursor = int(page["commits"][-1]["no"])
+            cursor = following
             if progress:
                 progress(cursor, int(page.get("head", cursor)))
-            if not page.get("more"):
-                break
     finally:
+        fetcher.shutdown(wait=True, cancel_futures=True)
         if held is not None:
             held.rollback()
             held.close()
