@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.models import SCHEMA_VERSION, SyncConflict, Synced, SyncParked
+from app.models import SCHEMA_VERSION, SyncConflict, Synced, SyncJournalEntry, SyncParked
 from app.models.ownership import TABLE_OWNER, Owner
 from app.models.sync import ParkedStatus
 from app.services.errors import GuichetError
 from app.sync import wire
 from central.billing.numbers import cover
+from central.models import SyncCommit
 from central.sync import conflicts, integration, parking
 from central.sync.merge import changed_since, decide
 from central.sync.parking import ParkedIndex, ParkError
@@ -305,7 +306,8 @@ class Applier:
             return Outcome(entry, "refused", "ligne d'une autre agence")
         base, new = int(entry["base"]), int(entry["new"])
         if obj.version != base:
-            if obj.version == new and self._already(obj, incoming):
+            if obj.version == new and self._already(obj, incoming) \
+                    and self._echo(entry["table"], obj.id, new):
                 return Outcome(entry, "skipped", "déjà appliquée")
             return self._merge(recorder, entry, obj, incoming, base)
         name = entry["table"]
@@ -325,6 +327,19 @@ class Applier:
 
     def _already(self, obj: Synced, incoming: dict[str, tuple[Any, Any]]) -> bool:
         return all(get_value(obj, column) == new for column, (_old, new) in incoming.items())
+
+    def _echo(self, table_name: str, row_id: uuid.UUID, version: int) -> bool:
+        """Central's version ``version`` of the row is this agency's own change: the same
+        number reached by an edit made at central (with equal values for the incoming fields
+        by chance) is not, and its other fields must travel back by a merge."""
+        j = SyncJournalEntry
+        origin = self.session.execute(
+            select(SyncCommit.origin_agency_id)
+            .join(j, j.transaction_id == SyncCommit.transaction_id)
+            .where(j.row_id == row_id, j.table_name == table_name, j.new_version == version)
+            .order_by(j.seq.desc()).limit(1)
+        ).first()
+        return origin is not None and origin[0] == self.agency.id
 
     def _merge(self, recorder: Recorder, entry: dict[str, Any], obj: Synced,
                incoming: dict[str, tuple[Any, Any]], base: int) -> Outcome:

@@ -111,3 +111,21 @@ def _untouched_customer(desk: Desk, central_db: Database) -> uuid.UUID:
         if waiting is None and _values(desk.db, candidate) == _values(central_db, candidate):
             return candidate
     reject()
+
+
+def test_the_same_change_on_both_sides_still_brings_centrals_other_fields(
+        quiet_desk: Desk, central: Central) -> None:
+    """Both sides reach the same version number with the same value in the desk's field: the
+    desk's change is not an echo of itself, so central's other change must still come down."""
+    desk = quiet_desk
+    central_db = Database(central.db_url)
+    try:
+        customer_id = _untouched_customer(desk, central_db)
+        _desk_edit(desk, customer_id, {"email": "meme@example.ci"})
+        central_edit(central_db, customer_id, email="meme@example.ci", notes="Note du central")
+        assert desk.sync().status == "succeeded"
+        ours, theirs = _values(desk.db, customer_id), _values(central_db, customer_id)
+        assert theirs["email"] == "meme@example.ci" and theirs["notes"] == "Note du central"
+        assert ours == theirs
+    finally:
+        central_db.dispose()
