@@ -20,6 +20,8 @@ def _make_table() -> tuple[int, ...]:
 
 
 _TABLE = _make_table()
+#: The byte table of the reflected 0xA001 CRC, for callers that inline :func:`sts_crc`.
+CRC_TABLE = _TABLE
 
 
 def crc16_modbus(data: bytes) -> int:
@@ -45,6 +47,43 @@ def sts_crc(head: int) -> int:
     reg = (reg >> 8) ^ t[(reg ^ (head >> 8)) & 0xFF]
     reg = (reg >> 8) ^ t[(reg ^ head) & 0xFF]
     return ((reg & 0xFF) << 8) | (reg >> 8)
+
+
+def _linear_table(size: int, shift: int) -> list[int]:
+    """CRC field contribution of ``index << shift`` alone, for every index below ``size``.
+
+    The CRC is affine over GF(2) (and so is the final byte swap): the CRC of a value is
+    the CRC of zero XOR the contributions of its parts. Built by linearity from the single
+    bits: entry i = entry (i without its lowest bit) XOR the lowest bit's contribution."""
+    zero = sts_crc(0)
+    table = [0] * size
+    for i in range(1, size):
+        low = i & -i
+        table[i] = table[i ^ low] ^ sts_crc(low << shift) ^ zero
+    return table
+
+
+class TidCrc:
+    """The CRC field of a TID-family block from its fields, in four table lookups:
+    ``crc = ZERO ^ HEAD[class|sub|rnd] ^ TID_HIGH[tid >> 12] ^ TID_LOW[tid & 0xFFF]
+    ^ VALUE[value]``; 77,824 small entries, built on first use."""
+
+    def __init__(self) -> None:
+        self.zero = sts_crc(0)
+        self.head = _linear_table(1 << 10, 40)       # class (2) | subclass (4) | RND (4)
+        self.tid_high = _linear_table(1 << 12, 28)
+        self.tid_low = _linear_table(1 << 12, 16)
+        self.value = _linear_table(1 << 16, 0)
+
+
+_TID_CRC: TidCrc | None = None
+
+
+def tid_crc_tables() -> TidCrc:
+    global _TID_CRC
+    if _TID_CRC is None:
+        _TID_CRC = TidCrc()
+    return _TID_CRC
 
 
 def sts_crc_c(head: int) -> int:

@@ -52,13 +52,18 @@ def control_block(profile: MeterKeyProfile) -> str:
     return f"{profile.kt:01d}{profile.sgc:06d}{profile.ti:02d}{profile.krn:01d}FFFFFF"
 
 
+def dkga02_block(profile: MeterKeyProfile) -> int:
+    """X = PANBlock XOR CONTROLBlock, the block DKGA-02 encrypts, as a 64-bit integer."""
+    return int(pan_block(profile), 16) ^ int(control_block(profile), 16)
+
+
 def dkga02(vending_key: bytes, profile: MeterKeyProfile) -> bytes:
     if len(vending_key) != 8:
         raise VendingKeyError(
             "DKGA-02 needs a 64-bit (16 hex digits) vending key",
             "DKGA-02 exige une clé de vente de 64 bits (16 chiffres hexadécimaux)",
         )
-    block = _xor(bytes.fromhex(pan_block(profile)), bytes.fromhex(control_block(profile)))
+    block = profile.dkga02_block.to_bytes(8, "big")
     encrypted = DES.new(vending_key, DES.MODE_ECB).encrypt(block)
     return _xor(_xor(encrypted, block), vending_key)
 
@@ -91,14 +96,73 @@ def dkga04(vending_key: bytes, profile: MeterKeyProfile) -> bytes:
             "DKGA-04 needs a 160-bit (40 hex digits) vending key",
             "DKGA-04 exige une clé de vente de 160 bits (40 chiffres hexadécimaux)",
         )
-    digest = hmac.new(vending_key, dkga04_message(profile), hashlib.sha256).digest()
+    digest = hmac.new(vending_key, profile.dkga04_message, hashlib.sha256).digest()
     return digest[: profile.key_bytes]
 
 
+KeySource = VendingKey | DecoderKey
+
+
+class _Deriver:
+    """Per vending key, what every derivation with it reuses: the DES cipher keyed with it
+    (DKGA-02) or the HMAC-SHA-256 inner and outer states after the padded key (DKGA-04,
+    RFC 2104's own precomputation). Held only by :data:`_DERIVERS`, keyed by fingerprint.
+    """
+
+    __slots__ = ("des_encrypt", "inner", "key_int", "outer")
+
+    def __init__(self, raw: bytes) -> None:
+        self.key_int = int.from_bytes(raw, "big")
+        self.des_encrypt = DES.new(raw, DES.MODE_ECB).encrypt if len(raw) == 8 else None
+        self.inner = self.outer = None
+        if len(raw) == 20:
+            padded = raw.ljust(64, b"\x00")
+            self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+            self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+
+_DERIVERS: dict[bytes, _Deriver] = {}
+_DERIVERS_MAX = 64
+
+
+def _deriver(vending_key: VendingKey) -> _Deriver:
+    found = _DERIVERS.get(vending_key.fingerprint)
+    if found is None:
+        if len(_DERIVERS) >= _DERIVERS_MAX:
+            _DERIVERS.clear()
+        found = _DERIVERS[vending_key.fingerprint] = _Deriver(vending_key.secret())
+    return found
+
+
+def derive_key_int(profile: MeterKeyProfile, vending_key: VendingKey) -> int:
+    """The decoder key as a big-endian integer (the per-token fast path).
+
+    DKGA-02: DK = DES_VK(X) XOR X XOR VK. DKGA-04: the first 8 or 16 bytes of
+    HMAC-SHA-256(VK, message)."""
+    deriver = _DERIVERS.get(vending_key.fingerprint) or _deriver(vending_key)
+    if profile.dkga == Dkga.DES:
+        encrypt = deriver.des_encrypt
+        if encrypt is None:
+            return int.from_bytes(dkga02(vending_key.secret(), profile), "big")  # length error
+        x = profile.dkga02_block
+        return int.from_bytes(encrypt(x.to_bytes(8, "big")), "big") ^ x ^ deriver.key_int
+    if deriver.inner is None or deriver.outer is None:
+        return int.from_bytes(dkga04(vending_key.secret(), profile), "big")  # length error
+    inner = deriver.inner.copy()
+    inner.update(profile.dkga04_message)
+    outer = deriver.outer.copy()
+    outer.update(inner.digest())
+    return int.from_bytes(outer.digest()[: profile.key_bytes], "big")
+
+
 def derive_decoder_key(profile: MeterKeyProfile, vending_key: VendingKey) -> DecoderKey:
-    raw = vending_key.secret()
-    key = dkga02(raw, profile) if profile.dkga == Dkga.DES else dkga04(raw, profile)
-    return DecoderKey(key)
+    return DecoderKey(derive_key_int(profile, vending_key).to_bytes(profile.key_bytes, "big"))
+
+
+def _cipher_for(profile: MeterKeyProfile, key: int) -> BlockCipher:
+    if profile.ea == Ea.MISTY1:
+        return Misty1Cipher(key.to_bytes(16, "big"))
+    return StaCipher(key, load_tables(profile.tables))
 
 
 def make_cipher(profile: MeterKeyProfile, decoder_key: DecoderKey) -> BlockCipher:
@@ -110,17 +174,23 @@ def make_cipher(profile: MeterKeyProfile, decoder_key: DecoderKey) -> BlockCiphe
             f"EA{int(profile.ea):02d} exige une clé de décodeur de {profile.key_bytes * 8} bits, "
             f"reçu {len(raw) * 8} bits",
         )
-    if profile.ea == Ea.MISTY1:
-        return Misty1Cipher(raw)
-    return StaCipher(raw, load_tables(profile.tables))
+    return _cipher_for(profile, int.from_bytes(raw, "big"))
 
 
-KeySource = VendingKey | DecoderKey
+def build_cipher(profile: MeterKeyProfile, keys: KeySource) -> BlockCipher:
+    """A cipher for ``profile``: the decoder key derived from a vending key, or given."""
+    if isinstance(keys, VendingKey):
+        return _cipher_for(profile, derive_key_int(profile, keys))
+    return make_cipher(profile, keys)
+
 
 
 class DecoderKeyCache:
     """LRU cache of ready-to-use ciphers per meter key, keyed by the derivation inputs, the
     table set and a one-way fingerprint of the vending/decoder key (never the key itself).
+
+    ``maxsize=0`` caches nothing: every token derives its meter's key (what a platform with
+    more meters than it can keep keys for does); ``misses`` still counts the derivations.
     """
 
     def __init__(self, maxsize: int = 10_000) -> None:
@@ -138,15 +208,22 @@ class DecoderKeyCache:
             self._entries.clear()
 
     def cipher(self, profile: MeterKeyProfile, keys: KeySource) -> BlockCipher:
+        if not self.maxsize:
+            self.misses += 1
+            return build_cipher(profile, keys)
         cache_key = (keys.fingerprint, profile.cache_id)
-        with self._lock:
-            found = self._entries.get(cache_key)
-            if found is not None:
-                self._entries.move_to_end(cache_key)
-                self.hits += 1
-                return found
-        decoder_key = derive_decoder_key(profile, keys) if isinstance(keys, VendingKey) else keys
-        built = make_cipher(profile, decoder_key)
+        entries = self._entries
+        found = entries.get(cache_key)
+        if found is not None:
+            # No lock on a hit: each call is atomic; an entry evicted between the two by
+            # another thread is simply not moved to the end.
+            try:
+                entries.move_to_end(cache_key)
+            except KeyError:
+                pass
+            self.hits += 1
+            return found
+        built = build_cipher(profile, keys)
         with self._lock:
             self.misses += 1
             self._entries[cache_key] = built

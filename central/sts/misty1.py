@@ -2,9 +2,18 @@
 
 64-bit block, 128-bit key. The STS data block is fed as 8 bytes, most significant first,
 which is simply the block as a big-endian integer here.
+
+Speed: FI is split at its key addition into two 65,536-entry tables, ``FI(x, k) =
+_G[_H[x] ^ rot7(k)]`` (``_H`` is the S9/S7 half before the key, ``_G`` the S9 half
+after it, ``rot7`` moves the key's 9 low bits above its 7 high bits to line up with the
+table's layout), and the data stays in four 16-bit halves, so a block is 48 table
+lookups and some XORs, and the key schedule 8 FI evaluations.
 """
 
 from __future__ import annotations
+
+import struct
+from functools import cache
 
 from .errors import ProfileError
 
@@ -67,96 +76,115 @@ def fi(value: int, subkey: int) -> int:
     return (right7 << 9) | left9
 
 
-FoKeys = tuple[int, int, int, int, int, int, int]
-FlKeys = tuple[int, int]
+@cache
+def _fi_tables() -> tuple[list[int], list[int]]:
+    """(_H, _G): FI before and after its key addition (built once, on first use)."""
+    before = []
+    for value in range(1 << 16):
+        right7 = value & 0x7F
+        left9 = S9[value >> 7] ^ right7
+        right7 = S7[right7] ^ (left9 & 0x7F)
+        before.append((left9 << 7) | right7)
+    after = []
+    for value in range(1 << 16):
+        right7 = value & 0x7F
+        after.append((right7 << 9) | (S9[value >> 7] ^ right7))
+    return before, after
 
 
-def _expand(key: bytes) -> tuple[tuple[FoKeys, ...], tuple[FlKeys, ...]]:
-    """Per-round subkeys from the RFC key schedule.
-
-    K[i] are the 8 key words and K'[i] = FI(K[i], K[i+1]). FO round k uses
-    KO = K[k], K[k+2], K[k+7], K[k+4] and KI = K'[k+5], K'[k+1], K'[k+3];
-    FL number k uses (K[k/2], K'[k/2+6]) when k is even and (K'[(k-1)/2+2], K[(k-1)/2+4])
-    when odd, indices mod 8. FL keys are stored as (AND-word, OR-word).
-    """
-    words = [int.from_bytes(key[i:i + 2], "big") for i in range(0, 16, 2)]
-    derived = [fi(words[i], words[(i + 1) % 8]) for i in range(8)]
-    fo_keys = tuple(
-        (words[k], words[(k + 2) % 8], words[(k + 7) % 8], words[(k + 4) % 8],
-         derived[(k + 5) % 8], derived[(k + 1) % 8], derived[(k + 3) % 8])
-        for k in range(8)
-    )
-    fl_keys: list[FlKeys] = []
-    for k in range(10):
-        half = k // 2
-        if k % 2 == 0:
-            fl_keys.append((words[half], derived[(half + 6) % 8]))
-        else:
-            fl_keys.append((derived[(half + 2) % 8], words[(half + 4) % 8]))
-    return fo_keys, tuple(fl_keys)
+def _rot7(subkey: int) -> int:
+    """The FI subkey laid out like ``_H``'s entries: 9 low bits on top, 7 high bits below."""
+    return ((subkey & 0x1FF) << 7) | (subkey >> 9)
 
 
-def _fo(value: int, keys: FoKeys) -> int:
-    ko1, ko2, ko3, ko4, ki1, ki2, ki3 = keys
-    left = value >> 16
-    right = value & 0xFFFF
-    left = fi(left ^ ko1, ki1) ^ right
-    right = fi(right ^ ko2, ki2) ^ left
-    left = fi(left ^ ko3, ki3) ^ right
-    right ^= ko4
-    return (right << 16) | left
-
-
-def _fl(value: int, keys: FlKeys) -> int:
-    and_key, or_key = keys
-    left = value >> 16
-    right = (value & 0xFFFF) ^ (left & and_key)
-    left ^= right | or_key
-    return (left << 16) | right
-
-
-def _fl_inverse(value: int, keys: FlKeys) -> int:
-    and_key, or_key = keys
-    right = value & 0xFFFF
-    left = (value >> 16) ^ (right | or_key)
-    right ^= left & and_key
-    return (left << 16) | right
+_UNPACK_KEY = struct.Struct(">8H").unpack
 
 
 class Misty1Cipher:
     """MISTY1 with a 16-byte key, on 64-bit blocks given as integers."""
 
-    __slots__ = ("_fl", "_fo")
+    __slots__ = ("_fl", "_g", "_h", "_rounds")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 16:
             raise ProfileError("a MISTY1 key has 16 bytes", "une clé MISTY1 a 16 octets")
-        self._fo, self._fl = _expand(key)
+        h, g = self._h, self._g = _fi_tables()
+        k = _UNPACK_KEY(key)
+        k0, k1, k2, k3, k4, k5, k6, k7 = k
+        # K'[i] = FI(K[i], K[i+1]); the FL functions use it as is, FI rotated (``d``).
+        kp = [g[h[k[i]] ^ _rot7(k[(i + 1) % 8])] for i in range(8)]
+        d = [_rot7(x) for x in kp]
+        # Per pair of rounds: FL keys of d0 and d1 (AND, OR), then the two FO rounds
+        # (KO1..KO4, rotated KI1..KI3).
+        self._rounds = (
+            (k0, kp[6], kp[2], k4,
+             k0, k2, k7, k4, d[5], d[1], d[3],
+             k1, k3, k0, k5, d[6], d[2], d[4]),
+            (k1, kp[7], kp[3], k5,
+             k2, k4, k1, k6, d[7], d[3], d[5],
+             k3, k5, k2, k7, d[0], d[4], d[6]),
+            (k2, kp[0], kp[4], k6,
+             k4, k6, k3, k0, d[1], d[5], d[7],
+             k5, k7, k4, k1, d[2], d[6], d[0]),
+            (k3, kp[1], kp[5], k7,
+             k6, k0, k5, k2, d[3], d[7], d[1],
+             k7, k1, k6, k3, d[4], d[0], d[2]),
+        )
+        self._fl = (k4, kp[2], kp[6], k0)
 
     def __repr__(self) -> str:
         return "Misty1Cipher(key=<masked>)"
 
     def encrypt(self, block: int) -> int:
-        fo, fl = self._fo, self._fl
-        d0 = block >> 32
-        d1 = block & 0xFFFFFFFF
-        for r in range(0, 8, 2):
-            d0 = _fl(d0, fl[r])
-            d1 = _fl(d1, fl[r + 1]) ^ _fo(d0, fo[r])
-            d0 ^= _fo(d1, fo[r + 1])
-        d0 = _fl(d0, fl[8])
-        d1 = _fl(d1, fl[9])
-        return (d1 << 32) | d0
+        h, g = self._h, self._g
+        a, b = (block >> 48) & 0xFFFF, (block >> 32) & 0xFFFF       # D0
+        c, d = (block >> 16) & 0xFFFF, block & 0xFFFF                # D1
+        for (and0, or0, and1, or1, o1, o2, o3, o4, i1, i2, i3,
+             p1, p2, p3, p4, j1, j2, j3) in self._rounds:
+            b ^= a & and0                                           # FL(D0)
+            a ^= b | or0
+            d ^= c & and1                                           # FL(D1)
+            c ^= d | or1
+            left = g[h[a ^ o1] ^ i1] ^ b                            # D1 ^= FO(D0)
+            right = g[h[b ^ o2] ^ i2] ^ left
+            left = g[h[left ^ o3] ^ i3] ^ right
+            c ^= right ^ o4
+            d ^= left
+            left = g[h[c ^ p1] ^ j1] ^ d                            # D0 ^= FO(D1)
+            right = g[h[d ^ p2] ^ j2] ^ left
+            left = g[h[left ^ p3] ^ j3] ^ right
+            a ^= right ^ p4
+            b ^= left
+        and0, or0, and1, or1 = self._fl
+        b ^= a & and0
+        a ^= b | or0
+        d ^= c & and1
+        c ^= d | or1
+        return (c << 48) | (d << 32) | (a << 16) | b
 
     def decrypt(self, block: int) -> int:
-        fo, fl = self._fo, self._fl
-        d1 = block >> 32
-        d0 = block & 0xFFFFFFFF
-        d0 = _fl_inverse(d0, fl[8])
-        d1 = _fl_inverse(d1, fl[9])
-        for r in range(6, -1, -2):
-            d0 ^= _fo(d1, fo[r + 1])
-            d1 ^= _fo(d0, fo[r])
-            d0 = _fl_inverse(d0, fl[r])
-            d1 = _fl_inverse(d1, fl[r + 1])
-        return (d0 << 32) | d1
+        h, g = self._h, self._g
+        c, d = (block >> 48) & 0xFFFF, (block >> 32) & 0xFFFF       # D1
+        a, b = (block >> 16) & 0xFFFF, block & 0xFFFF                # D0
+        and0, or0, and1, or1 = self._fl
+        a ^= b | or0                                                # FL^-1(D0)
+        b ^= a & and0
+        c ^= d | or1                                                # FL^-1(D1)
+        d ^= c & and1
+        for (and0, or0, and1, or1, o1, o2, o3, o4, i1, i2, i3,
+             p1, p2, p3, p4, j1, j2, j3) in reversed(self._rounds):
+            left = g[h[c ^ p1] ^ j1] ^ d                            # D0 ^= FO(D1)
+            right = g[h[d ^ p2] ^ j2] ^ left
+            left = g[h[left ^ p3] ^ j3] ^ right
+            a ^= right ^ p4
+            b ^= left
+            left = g[h[a ^ o1] ^ i1] ^ b                            # D1 ^= FO(D0)
+            right = g[h[b ^ o2] ^ i2] ^ left
+            left = g[h[left ^ o3] ^ i3] ^ right
+            c ^= right ^ o4
+            d ^= left
+            a ^= b | or0                                            # FL^-1(D0)
+            b ^= a & and0
+            c ^= d | or1                                            # FL^-1(D1)
+            d ^= c & and1
+        return (a << 48) | (b << 32) | (c << 16) | d

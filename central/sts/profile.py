@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from enum import IntEnum
 from typing import Any
 
@@ -117,6 +118,20 @@ class MeterKeyProfile:
     def key_change_tokens(self) -> int:
         """Tokens in a key change set: 2 for a 64-bit key, 4 for a 128-bit key."""
         return 4 if self.ea == Ea.MISTY1 else 2
+
+    @cached_property
+    def dkga02_block(self) -> int:
+        """PANBlock XOR CONTROLBlock, the block DKGA-02 encrypts (computed once)."""
+        from .keys import dkga02_block
+
+        return dkga02_block(self)
+
+    @cached_property
+    def dkga04_message(self) -> bytes:
+        """The HMAC-SHA-256 message of DKGA-04 (computed once)."""
+        from .keys import dkga04_message
+
+        return dkga04_message(self)
 
     def derivation_inputs(self) -> tuple[Any, ...]:
         """The fields the decoder key depends on (for caching)."""

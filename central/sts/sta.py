@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from itertools import chain, product
 
 from .errors import ProfileError
 
@@ -56,6 +57,11 @@ class StaTables:
                     f"STA table set {self.name!r}: {label} is not a permutation of 0..{size - 1}",
                     f"jeu de tables STA {self.name!r} : {label} n'est pas une permutation",
                 )
+
+    @cached_property
+    def compiled(self) -> _Compiled:
+        """The folded round tables of this set (built once per set)."""
+        return _compile(self)
 
 
 def _tuple_of_ints(data: dict[str, object], key: str) -> tuple[int, ...]:
@@ -116,12 +122,43 @@ def _substitute_byte(value: int, combo: int, tables: tuple[tuple[int, ...], ...]
     return (high << 4) | low
 
 
+def _rotl16(value: int, count: int) -> int:
+    return ((value << count) | (value >> (16 - count))) & 0xFFFF if count else value
+
+
+def _by_selector(per_byte: tuple[tuple[ByteTable, ...], ...]) -> list[RoundTables]:
+    """All 65,536 table choices of one round, indexed by the round's 16-bit selector.
+
+    Entry ``s`` holds the tables of bytes 0..7, byte j taking its combo from selector bits
+    2j and 2j+1. ``itertools.product`` over bytes 7..0 enumerates them in index order.
+    """
+    return [t[::-1] for t in product(*(per_byte[j] for j in range(7, -1, -1)))]  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class _Compiled:
+    """Round tables of one table set, indexed by 16-bit round selectors (built lazily)."""
+
     encrypt: tuple[tuple[ByteTable, ...], ...]          # [byte][combo] S then P
-    first_decrypt: tuple[ByteTable, ...]               # [byte] P^-1 alone
+    first_decrypt: RoundTables                         # [byte] P^-1 alone
     middle_decrypt: tuple[tuple[ByteTable, ...], ...]  # [byte][combo] S^-1 then P^-1
     last_decrypt: tuple[tuple[ByteTable, ...], ...]    # [byte][combo] S^-1 alone
+
+    @cached_property
+    def encrypt_chains(self) -> list[tuple[RoundTables, ...]]:
+        """[s] -> round tables for selectors s, rotl(s, 1), rotl(s, 2), rotl(s, 3)."""
+        full = _by_selector(self.encrypt)
+        return [tuple(full[_rotl16(s, k)] for k in range(4)) for s in range(1 << 16)]
+
+    @cached_property
+    def decrypt_chains(self) -> list[tuple[RoundTables, ...]]:
+        """[s] -> inverse round tables for selectors rotl(s, 3), rotl(s, 2), rotl(s, 1), s."""
+        full = _by_selector(self.middle_decrypt)
+        return [tuple(full[_rotl16(s, k)] for k in range(3, -1, -1)) for s in range(1 << 16)]
+
+    @cached_property
+    def decrypt_last(self) -> list[RoundTables]:
+        return _by_selector(self.last_decrypt)
 
 
 @cache
@@ -146,7 +183,7 @@ def _compile(tables: StaTables) -> _Compiled:
               for c in range(4))
         for j in range(8)
     )
-    return _Compiled(encrypt, inverse_perm, middle, last)
+    return _Compiled(encrypt, inverse_perm, middle, last)  # type: ignore[arg-type]
 
 
 def round_keys(decoder_key: int) -> tuple[int, ...]:
@@ -160,28 +197,49 @@ def round_keys(decoder_key: int) -> tuple[int, ...]:
     return tuple(keys)
 
 
-def _combos(key: int) -> list[int]:
-    """Per byte j, the table choice: bit 0 = key bit 8j+3, bit 1 = key bit 8j+7."""
-    return [((key >> (8 * j + 3)) & 1) | (((key >> (8 * j + 7)) & 1) << 1) for j in range(8)]
+def _selector_tables() -> tuple[tuple[int, ...], ...]:
+    """Per decoder key byte j: byte value -> its bits of the four packed round selectors.
+
+    The selector of round r has bit n = bit 4n+3 of K_r (the bit that picks nibble n's
+    substitution table). K_r = rotl(rotr(NOT DK, 12), r), so that is bit 4(n+3) + 3-r
+    (mod 64) of NOT DK: selectors 0..3 gather every fourth bit of NOT DK, and selector
+    r + 4 is selector r rotated left by one (16 bits). Selector r goes to bits 16r..16r+15.
+    """
+    tables = []
+    for j in range(8):
+        table = []
+        for value in range(256):
+            packed = 0
+            for bit in range(8):
+                if not value >> bit & 1:                     # NOT DK
+                    r = 3 - bit % 4
+                    n = (2 * j + bit // 4 - 3) % 16
+                    packed |= 1 << (16 * r + n)
+            table.append(packed)
+        tables.append(tuple(table))
+    return tuple(tables)
 
 
-def _schedule(
-    per_byte: tuple[tuple[ByteTable, ...], ...], keys: tuple[int, ...]
-) -> tuple[RoundTables, ...]:
-    rounds = []
-    for key in keys:
-        c = _combos(key)
-        rounds.append(
-            (per_byte[0][c[0]], per_byte[1][c[1]], per_byte[2][c[2]], per_byte[3][c[3]],
-             per_byte[4][c[4]], per_byte[5][c[5]], per_byte[6][c[6]], per_byte[7][c[7]])
-        )
-    return tuple(rounds)
+_G0, _G1, _G2, _G3, _G4, _G5, _G6, _G7 = _selector_tables()
+
+
+def selectors(decoder_key: int) -> tuple[int, int, int, int]:
+    """The 16-bit table selectors of rounds 0..3 (round 4k+r uses selector r rotated by k)."""
+    b0, b1, b2, b3, b4, b5, b6, b7 = decoder_key.to_bytes(8, "little")
+    packed = (_G0[b0] | _G1[b1] | _G2[b2] | _G3[b3] | _G4[b4] | _G5[b5] | _G6[b6]
+              | _G7[b7])
+    return (packed & 0xFFFF, (packed >> 16) & 0xFFFF, (packed >> 32) & 0xFFFF, packed >> 48)
 
 
 class StaCipher:
-    """EA07 for one 64-bit decoder key; build once per key and reuse (it is cached)."""
+    """EA07 for one 64-bit decoder key.
 
-    __slots__ = ("_decrypt_first", "_decrypt_last", "_decrypt_rounds", "_encrypt_rounds",
+    The key set-up is 8 table lookups (the four round selectors); the 16 rounds' tables
+    of each direction are picked on the first encryption or decryption, so a cipher built
+    for one token costs little and a cached one runs at full speed.
+    """
+
+    __slots__ = ("_compiled", "_decrypt_rounds", "_encrypt_rounds", "_selectors",
                  "tables_name")
 
     def __init__(self, decoder_key: int | bytes, tables: StaTables) -> None:
@@ -189,31 +247,46 @@ class StaCipher:
             if len(decoder_key) != 8:
                 raise ProfileError("an STA decoder key has 8 bytes", "une clé STA a 8 octets")
             decoder_key = int.from_bytes(decoder_key, "big")
-        compiled = _compile(tables)
-        keys = round_keys(decoder_key)
+        self._compiled = tables.compiled
+        self._selectors = selectors(decoder_key)
+        self._encrypt_rounds: tuple[RoundTables, ...] | None = None
+        self._decrypt_rounds: tuple[RoundTables, ...] | None = None
         self.tables_name = tables.name
-        self._encrypt_rounds = _schedule(compiled.encrypt, keys)
-        self._decrypt_first = compiled.first_decrypt
-        self._decrypt_rounds = _schedule(compiled.middle_decrypt, keys[:0:-1])
-        self._decrypt_last = _schedule(compiled.last_decrypt, keys[:1])[0]
 
     def __repr__(self) -> str:
         return f"StaCipher(tables={self.tables_name!r}, key=<masked>)"
 
+    def _encrypt_schedule(self) -> tuple[RoundTables, ...]:
+        chains = self._compiled.encrypt_chains
+        s0, s1, s2, s3 = self._selectors
+        rounds = tuple(chain.from_iterable(zip(chains[s0], chains[s1], chains[s2], chains[s3])))
+        self._encrypt_rounds = rounds
+        return rounds
+
+    def _decrypt_schedule(self) -> tuple[RoundTables, ...]:
+        compiled = self._compiled
+        chains = compiled.decrypt_chains
+        s0, s1, s2, s3 = self._selectors
+        # Rounds 15..1 with the inverse tables, then round 0's inverse substitution alone.
+        rounds = list(chain.from_iterable(zip(chains[s3], chains[s2], chains[s1], chains[s0])))
+        rounds[-1] = compiled.decrypt_last[s0]
+        self._decrypt_rounds = rounds = tuple(rounds)
+        return rounds
+
     def encrypt(self, block: int) -> int:
+        rounds = self._encrypt_rounds or self._encrypt_schedule()
         x = block
-        for t0, t1, t2, t3, t4, t5, t6, t7 in self._encrypt_rounds:
+        for t0, t1, t2, t3, t4, t5, t6, t7 in rounds:
             b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
             x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
         return x
 
     def decrypt(self, block: int) -> int:
-        t0, t1, t2, t3, t4, t5, t6, t7 = self._decrypt_first
+        rounds = self._decrypt_rounds or self._decrypt_schedule()
+        t0, t1, t2, t3, t4, t5, t6, t7 = self._compiled.first_decrypt
         b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
         x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
-        for t0, t1, t2, t3, t4, t5, t6, t7 in self._decrypt_rounds:
+        for t0, t1, t2, t3, t4, t5, t6, t7 in rounds:
             b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
             x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
-        t0, t1, t2, t3, t4, t5, t6, t7 = self._decrypt_last
-        b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
-        return t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
+        return x

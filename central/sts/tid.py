@@ -34,7 +34,7 @@ class BaseDate(IntEnum):
 
     @property
     def start(self) -> datetime:
-        return _STARTS[self]
+        return _STARTS[self._value_]
 
     @property
     def code(self) -> str:
@@ -47,7 +47,9 @@ class BaseDate(IntEnum):
         return self.start + timedelta(minutes=MAX_TID)
 
 
-_STARTS = {base: datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
+# Keyed by the plain year: hashing an enum member runs Python code, an int does not.
+_STARTS = {int(base): datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
+_NAIVE_STARTS = {year: start.replace(tzinfo=None) for year, start in _STARTS.items()}
 
 
 def base_date(value: int | str | BaseDate) -> BaseDate:
@@ -73,8 +75,10 @@ def to_utc(moment: datetime) -> datetime:
 
 def tid_from_datetime(moment: datetime, base: BaseDate) -> int:
     """Whole minutes (seconds truncated) from the base date to ``moment``."""
-    delta = to_utc(moment) - base.start
-    minutes = (delta.days * 86400 + delta.seconds) // 60
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    delta = moment - _NAIVE_STARTS[base._value_]
+    minutes = delta.days * 1440 + delta.seconds // 60
     if minutes < 0:
         raise TidOutOfRangeError(
             f"{moment:%Y-%m-%d %H:%M} is before the base date {int(base)}-01-01",

@@ -82,7 +82,7 @@ def describe(token_class: int, subclass: int) -> str:
     return f"{class_name}/{sub_name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Token:
     """An issued token. ``value`` is the raw 16-bit field where the layout has one."""
 
@@ -92,6 +92,20 @@ class Token:
     tid: int | None = None
     rnd: int | None = None
     value: int | None = None
+
+    def __init__(
+        self, number: int, token_class: int, subclass: int, tid: int | None = None,
+        rnd: int | None = None, value: int | None = None,
+    ) -> None:
+        # Frozen: no attribute assignment; the instance dictionary is filled directly,
+        # which costs a third of the generated __init__'s object.__setattr__ calls.
+        fields = self.__dict__
+        fields["number"] = number
+        fields["token_class"] = token_class
+        fields["subclass"] = subclass
+        fields["tid"] = tid
+        fields["rnd"] = rnd
+        fields["value"] = value
 
     @property
     def digits(self) -> str:

@@ -13,9 +13,17 @@ from datetime import datetime
 from .amount import Number, encode_amount
 from .errors import AmountError, FunctionError, UnsupportedTokenError
 from .keys import DEFAULT_CACHE, DecoderKeyCache, KeySource
-from .layout import class1_block, seal, tid_block, transpose
+from .crc import TidCrc, tid_crc_tables
+from .layout import class1_block, seal, transpose
 from .profile import MeterKeyProfile
-from .tid import TidAllocator, check_key_expiry, check_tid, tid_from_datetime
+from .tid import (
+    KEN_NO_EXPIRY,
+    MAX_TID,
+    TidAllocator,
+    check_key_expiry,
+    check_tid,
+    tid_from_datetime,
+)
 from .token_types import (
     AMOUNT_UNITS,
     CLEAR_CREDIT_REGISTERS,
@@ -91,6 +99,35 @@ def _check_tid_subclass(token_class: int, subclass: int) -> None:
     )
 
 
+class _RandomNibbles:
+    """RND nibbles from the system's CSPRNG, drawn 4 KiB at a time instead of one system
+    call per token. ``next()`` on a bytes iterator is atomic, so threads may share it."""
+
+    def __init__(self, chunk: int = 4096) -> None:
+        self._chunk = chunk
+        self._bytes = iter(b"")
+
+    def next(self) -> int:
+        value = next(self._bytes, None)
+        if value is None:
+            self._bytes = iter(secrets.token_bytes(self._chunk))
+            value = next(self._bytes)
+        return value & 0x0F
+
+
+_RND = _RandomNibbles()
+_TID_CRC: TidCrc | None = None
+
+
+def _tid_crc() -> TidCrc:
+    global _TID_CRC
+    _TID_CRC = tid_crc_tables()
+    return _TID_CRC
+
+_MASK64 = (1 << 64) - 1
+_CLASS_BITS = 3 << 27
+
+
 def issue_tid_token(
     profile: MeterKeyProfile,
     token_class: int,
@@ -102,18 +139,35 @@ def issue_tid_token(
     rnd: int | None = None,
     cache: DecoderKeyCache | None = None,
 ) -> Token:
-    """Encrypt a class 0 or TID-bearing class 2 token for ``profile``."""
-    _check_tid_subclass(token_class, subclass)
-    _check_field("value", value, 16)
-    check_tid(tid)
-    check_key_expiry(tid, profile.ken, profile.base)
+    """Encrypt a class 0 or TID-bearing class 2 token for ``profile``.
+
+    The hot path of the vending platform: the checks are inlined and fall back to the
+    functions that raise the typed errors, and the CRC and class-bit transposition are
+    written out (``layout.seal``/``layout.transpose`` are the readable forms)."""
+    if not ((token_class == 0 and 0 <= subclass <= 3)
+            or (token_class == 2 and subclass in MANAGEMENT_TID_SUBCLASSES)):
+        _check_tid_subclass(token_class, subclass)
+    if type(value) is not int or not 0 <= value <= 0xFFFF:
+        _check_field("value", value, 16)
+    if type(tid) is not int or not 0 <= tid <= MAX_TID:
+        check_tid(tid)
+    ken = profile.ken
+    if ken != KEN_NO_EXPIRY and tid >> 16 > ken:
+        check_key_expiry(tid, ken, profile.base)
     if rnd is None:
-        rnd = secrets.token_bytes(1)[0] & 0x0F
-    else:
+        rnd = _RND.next()
+    elif type(rnd) is not int or not 0 <= rnd <= 0x0F:
         _check_field("RND", rnd, 4)
     cipher = (DEFAULT_CACHE if cache is None else cache).cipher(profile, keys)
-    block = seal(token_class, tid_block(subclass, rnd, tid, value))
-    number = transpose(cipher.encrypt(block), token_class)
+    # The CRC over class | subclass | RND | TID | value, by linearity (crc.TidCrc).
+    c = _TID_CRC or _tid_crc()
+    head = (token_class << 8) | (subclass << 4) | rnd
+    crc = (c.zero ^ c.head[head] ^ c.tid_high[tid >> 12] ^ c.tid_low[tid & 0xFFF]
+           ^ c.value[value])
+    block = (((head << 24 | tid) << 16 | value) << 16 | crc) & _MASK64
+    ciphertext = cipher.encrypt(block)
+    number = (((ciphertext >> 27) & 3) << 64) | (ciphertext & ~_CLASS_BITS & _MASK64) | (
+        token_class << 27)
     return Token(number, token_class, subclass, tid=tid, rnd=rnd, value=value)
 
 

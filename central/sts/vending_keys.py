@@ -46,8 +46,7 @@ class _Secret:
     def __init__(self, key: bytes, label: str = "") -> None:
         self._key = bytes(key)
         self.label = label
-        tag = f"guichet-sts-{self.kind}:".encode()
-        self._fingerprint = hashlib.sha256(tag + self._key).digest()
+        self._fingerprint: bytes | None = None
 
     def secret(self) -> bytes:
         """The key bytes; call only where the key is used, never to log or display."""
@@ -56,6 +55,9 @@ class _Secret:
     @property
     def fingerprint(self) -> bytes:
         """A one-way identifier of the key, used as a cache key instead of the key."""
+        if self._fingerprint is None:
+            tag = f"guichet-sts-{self.kind}:".encode()
+            self._fingerprint = hashlib.sha256(tag + self._key).digest()
         return self._fingerprint
 
     @property
@@ -75,7 +77,7 @@ class _Secret:
         return hmac.compare_digest(self._key, other._key)
 
     def __hash__(self) -> int:
-        return hash(self._fingerprint)
+        return hash(self.fingerprint)
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError(f"{type(self).__name__} must not be pickled")
