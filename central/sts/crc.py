@@ -64,16 +64,17 @@ def _linear_table(size: int, shift: int) -> list[int]:
 
 
 class TidCrc:
-    """The CRC field of a TID-family block from its fields, in four table lookups:
+    """The CRC field of a TID-family block from its fields, in five table lookups:
     ``crc = ZERO ^ HEAD[class|sub|rnd] ^ TID_HIGH[tid >> 12] ^ TID_LOW[tid & 0xFFF]
-    ^ VALUE[value]``; 77,824 small entries, built on first use."""
+    ^ VALUE_HIGH[value >> 8] ^ VALUE_LOW[value & 0xFF]``; 9,728 entries, built on first use."""
 
     def __init__(self) -> None:
         self.zero = sts_crc(0)
         self.head = _linear_table(1 << 10, 40)       # class (2) | subclass (4) | RND (4)
         self.tid_high = _linear_table(1 << 12, 28)
         self.tid_low = _linear_table(1 << 12, 16)
-        self.value = _linear_table(1 << 16, 0)
+        self.value_high = _linear_table(1 << 8, 8)
+        self.value_low = _linear_table(1 << 8, 0)
 
 
 _TID_CRC: TidCrc | None = None

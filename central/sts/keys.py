@@ -10,6 +10,7 @@ length-prefixed label (DKGA, base date, EA, TI), a zero byte, a length-prefixed 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import threading
@@ -217,10 +218,8 @@ class DecoderKeyCache:
         if found is not None:
             # No lock on a hit: each call is atomic; an entry evicted between the two by
             # another thread is simply not moved to the end.
-            try:
+            with contextlib.suppress(KeyError):
                 entries.move_to_end(cache_key)
-            except KeyError:
-                pass
             self.hits += 1
             return found
         built = build_cipher(profile, keys)

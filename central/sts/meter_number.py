@@ -12,6 +12,7 @@ IIN + DRN, so the way a PAN is split only matters for the MfrCode and the DRN ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import CheckDigitError, MeterNumberError
 
@@ -37,6 +38,9 @@ def _require_digits(text: str, what: str, lengths: tuple[int, ...]) -> str:
     return cleaned
 
 
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def luhn_check_digit(payload: str) -> int:
     """Luhn digit for ``payload``; the rightmost payload digit is the first one doubled."""
     if not (payload.isascii() and payload.isdigit()):
@@ -44,14 +48,11 @@ def luhn_check_digit(payload: str) -> int:
             f"Luhn payload {payload!r} must contain digits only",
             f"Données Luhn {payload!r} : uniquement des chiffres",
         )
-    total = 0
-    for position, char in enumerate(reversed(payload)):
-        digit = ord(char) - 48
-        if position % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    # Doubled digits (the rightmost and every second one leftwards) become the digit sum
+    # of their double; summing the ASCII codes then adds 48 per digit.
+    reverse = payload[::-1]
+    codes = (reverse[0::2].translate(_LUHN_DOUBLED) + reverse[1::2]).encode("ascii")
+    total = sum(codes) - 48 * len(codes)
     return (10 - total % 10) % 10
 
 
@@ -71,11 +72,11 @@ class MeterPan:
     iin: str
     drn: str
 
-    @property
+    @cached_property
     def check_digit(self) -> int:
         return luhn_check_digit(self.iin + self.drn)
 
-    @property
+    @cached_property
     def digits(self) -> str:
         return f"{self.iin}{self.drn}{self.check_digit}"
 

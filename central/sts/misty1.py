@@ -3,17 +3,18 @@
 64-bit block, 128-bit key. The STS data block is fed as 8 bytes, most significant first,
 which is simply the block as a big-endian integer here.
 
-Speed: FI is split at its key addition into two 65,536-entry tables, ``FI(x, k) =
-_G[_H[x] ^ rot7(k)]`` (``_H`` is the S9/S7 half before the key, ``_G`` the S9 half
-after it, ``rot7`` moves the key's 9 low bits above its 7 high bits to line up with the
-table's layout), and the data stays in four 16-bit halves, so a block is 48 table
-lookups and some XORs, and the key schedule 8 FI evaluations.
+Speed: FI is rewritten as ``w = _P[x >> 7] ^ _Q[x & 0x7F] ^ rot7(k)`` then
+``FI = S9[w >> 7] ^ _U[w & 0x7F]``: the S9/S7 half before the key addition splits into a
+512- and a 128-entry table (its two halves only mix by XOR), ``rot7`` lays the subkey out
+the same way (its 9 low bits above its 7 high bits), and the S9 half after the key is
+S9 plus a 128-entry table. The tables stay small, so they stay in the processor's cache
+(65,536-entry tables of the whole halves ran slower on a loaded machine). The data stays
+in four 16-bit halves; the key schedule is 8 FI evaluations.
 """
 
 from __future__ import annotations
 
 import struct
-from functools import cache
 
 from .errors import ProfileError
 
@@ -76,20 +77,9 @@ def fi(value: int, subkey: int) -> int:
     return (right7 << 9) | left9
 
 
-@cache
-def _fi_tables() -> tuple[list[int], list[int]]:
-    """(_H, _G): FI before and after its key addition (built once, on first use)."""
-    before = []
-    for value in range(1 << 16):
-        right7 = value & 0x7F
-        left9 = S9[value >> 7] ^ right7
-        right7 = S7[right7] ^ (left9 & 0x7F)
-        before.append((left9 << 7) | right7)
-    after = []
-    for value in range(1 << 16):
-        right7 = value & 0x7F
-        after.append((right7 << 9) | (S9[value >> 7] ^ right7))
-    return before, after
+_P = tuple((S9[high] << 7) | (S9[high] & 0x7F) for high in range(512))
+_Q = tuple((low << 7) | (S7[low] ^ low) for low in range(128))
+_U = tuple((low << 9) | low for low in range(128))
 
 
 def _rot7(subkey: int) -> int:
@@ -103,16 +93,19 @@ _UNPACK_KEY = struct.Struct(">8H").unpack
 class Misty1Cipher:
     """MISTY1 with a 16-byte key, on 64-bit blocks given as integers."""
 
-    __slots__ = ("_fl", "_g", "_h", "_rounds")
+    __slots__ = ("_fl", "_rounds")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 16:
             raise ProfileError("a MISTY1 key has 16 bytes", "une clé MISTY1 a 16 octets")
-        h, g = self._h, self._g = _fi_tables()
         k = _UNPACK_KEY(key)
         k0, k1, k2, k3, k4, k5, k6, k7 = k
         # K'[i] = FI(K[i], K[i+1]); the FL functions use it as is, FI rotated (``d``).
-        kp = [g[h[k[i]] ^ _rot7(k[(i + 1) % 8])] for i in range(8)]
+        kp = []
+        for i in range(8):
+            x = k[i]
+            w = _P[x >> 7] ^ _Q[x & 0x7F] ^ _rot7(k[(i + 1) % 8])
+            kp.append(S9[w >> 7] ^ _U[w & 0x7F])
         d = [_rot7(x) for x in kp]
         # Per pair of rounds: FL keys of d0 and d1 (AND, OR), then the two FO rounds
         # (KO1..KO4, rotated KI1..KI3).
@@ -136,7 +129,7 @@ class Misty1Cipher:
         return "Misty1Cipher(key=<masked>)"
 
     def encrypt(self, block: int) -> int:
-        h, g = self._h, self._g
+        p, q, s9, u = _P, _Q, S9, _U
         a, b = (block >> 48) & 0xFFFF, (block >> 32) & 0xFFFF       # D0
         c, d = (block >> 16) & 0xFFFF, block & 0xFFFF                # D1
         for (and0, or0, and1, or1, o1, o2, o3, o4, i1, i2, i3,
@@ -145,14 +138,26 @@ class Misty1Cipher:
             a ^= b | or0
             d ^= c & and1                                           # FL(D1)
             c ^= d | or1
-            left = g[h[a ^ o1] ^ i1] ^ b                            # D1 ^= FO(D0)
-            right = g[h[b ^ o2] ^ i2] ^ left
-            left = g[h[left ^ o3] ^ i3] ^ right
+            w = a ^ o1                            # D1 ^= FO(D0)
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i1
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ b
+            w = b ^ o2
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i2
+            right = s9[w >> 7] ^ u[w & 0x7F] ^ left
+            w = left ^ o3
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i3
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ right
             c ^= right ^ o4
             d ^= left
-            left = g[h[c ^ p1] ^ j1] ^ d                            # D0 ^= FO(D1)
-            right = g[h[d ^ p2] ^ j2] ^ left
-            left = g[h[left ^ p3] ^ j3] ^ right
+            w = c ^ p1                            # D0 ^= FO(D1)
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j1
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ d
+            w = d ^ p2
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j2
+            right = s9[w >> 7] ^ u[w & 0x7F] ^ left
+            w = left ^ p3
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j3
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ right
             a ^= right ^ p4
             b ^= left
         and0, or0, and1, or1 = self._fl
@@ -163,7 +168,7 @@ class Misty1Cipher:
         return (c << 48) | (d << 32) | (a << 16) | b
 
     def decrypt(self, block: int) -> int:
-        h, g = self._h, self._g
+        p, q, s9, u = _P, _Q, S9, _U
         c, d = (block >> 48) & 0xFFFF, (block >> 32) & 0xFFFF       # D1
         a, b = (block >> 16) & 0xFFFF, block & 0xFFFF                # D0
         and0, or0, and1, or1 = self._fl
@@ -173,14 +178,26 @@ class Misty1Cipher:
         d ^= c & and1
         for (and0, or0, and1, or1, o1, o2, o3, o4, i1, i2, i3,
              p1, p2, p3, p4, j1, j2, j3) in reversed(self._rounds):
-            left = g[h[c ^ p1] ^ j1] ^ d                            # D0 ^= FO(D1)
-            right = g[h[d ^ p2] ^ j2] ^ left
-            left = g[h[left ^ p3] ^ j3] ^ right
+            w = c ^ p1                            # D0 ^= FO(D1)
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j1
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ d
+            w = d ^ p2
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j2
+            right = s9[w >> 7] ^ u[w & 0x7F] ^ left
+            w = left ^ p3
+            w = p[w >> 7] ^ q[w & 0x7F] ^ j3
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ right
             a ^= right ^ p4
             b ^= left
-            left = g[h[a ^ o1] ^ i1] ^ b                            # D1 ^= FO(D0)
-            right = g[h[b ^ o2] ^ i2] ^ left
-            left = g[h[left ^ o3] ^ i3] ^ right
+            w = a ^ o1                            # D1 ^= FO(D0)
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i1
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ b
+            w = b ^ o2
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i2
+            right = s9[w >> 7] ^ u[w & 0x7F] ^ left
+            w = left ^ o3
+            w = p[w >> 7] ^ q[w & 0x7F] ^ i3
+            left = s9[w >> 7] ^ u[w & 0x7F] ^ right
             c ^= right ^ o4
             d ^= left
             a ^= b | or0                                            # FL^-1(D0)

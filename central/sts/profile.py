@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from enum import IntEnum
+from functools import cached_property
 from typing import Any
 
 from .errors import ProfileError

@@ -259,7 +259,7 @@ class StaCipher:
     def _encrypt_schedule(self) -> tuple[RoundTables, ...]:
         chains = self._compiled.encrypt_chains
         s0, s1, s2, s3 = self._selectors
-        rounds = tuple(chain.from_iterable(zip(chains[s0], chains[s1], chains[s2], chains[s3])))
+        rounds = tuple(chain.from_iterable(zip(chains[s0], chains[s1], chains[s2], chains[s3], strict=True)))
         self._encrypt_rounds = rounds
         return rounds
 
@@ -268,10 +268,11 @@ class StaCipher:
         chains = compiled.decrypt_chains
         s0, s1, s2, s3 = self._selectors
         # Rounds 15..1 with the inverse tables, then round 0's inverse substitution alone.
-        rounds = list(chain.from_iterable(zip(chains[s3], chains[s2], chains[s1], chains[s0])))
+        rounds = list(chain.from_iterable(
+            zip(chains[s3], chains[s2], chains[s1], chains[s0], strict=True)))
         rounds[-1] = compiled.decrypt_last[s0]
-        self._decrypt_rounds = rounds = tuple(rounds)
-        return rounds
+        schedule = self._decrypt_rounds = tuple(rounds)
+        return schedule
 
     def encrypt(self, block: int) -> int:
         rounds = self._encrypt_rounds or self._encrypt_schedule()

@@ -11,9 +11,9 @@ import secrets
 from datetime import datetime
 
 from .amount import Number, encode_amount
+from .crc import TidCrc, tid_crc_tables
 from .errors import AmountError, FunctionError, UnsupportedTokenError
 from .keys import DEFAULT_CACHE, DecoderKeyCache, KeySource
-from .crc import TidCrc, tid_crc_tables
 from .layout import class1_block, seal, transpose
 from .profile import MeterKeyProfile
 from .tid import (
@@ -163,7 +163,7 @@ def issue_tid_token(
     c = _TID_CRC or _tid_crc()
     head = (token_class << 8) | (subclass << 4) | rnd
     crc = (c.zero ^ c.head[head] ^ c.tid_high[tid >> 12] ^ c.tid_low[tid & 0xFFF]
-           ^ c.value[value])
+           ^ c.value_high[value >> 8] ^ c.value_low[value & 0xFF])
     block = (((head << 24 | tid) << 16 | value) << 16 | crc) & _MASK64
     ciphertext = cipher.encrypt(block)
     number = (((ciphertext >> 27) & 3) << 64) | (ciphertext & ~_CLASS_BITS & _MASK64) | (

@@ -1,0 +1,159 @@
+"""The speed-ups of the engine against plain readings of the same rules: the MISTY1 FI
+tables against RFC 2994's FI/FO/FL, the CRC by linearity against the byte-wise CRC, the
+per-token key derivation (reused DES cipher / HMAC states) against a fresh HMAC and DES,
+a token issued with its key derived per token against the same token from a cached key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import FrozenInstanceError
+
+import pytest
+from Crypto.Cipher import DES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from central.sts.crc import sts_crc, tid_crc_tables
+from central.sts.decoder import decode_token
+from central.sts.errors import VendingKeyError
+from central.sts.keys import DecoderKeyCache, control_block, derive_decoder_key, pan_block
+from central.sts.misty1 import S7, S9, Misty1Cipher
+from central.sts.profile import MeterKeyProfile
+from central.sts.token_types import Token
+from central.sts.tokens import issue_tid_token
+from central.sts.vending_keys import TEST_VENDING_KEY_DKGA02, TEST_VENDING_KEY_DKGA04, VendingKey
+
+from .test_roundtrip import ALGORITHMS, kinds, profiles
+
+u64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
+
+
+def _fi(value: int, subkey: int) -> int:
+    left9, right7 = value >> 7, value & 0x7F
+    left9 = S9[left9] ^ right7
+    right7 = S7[right7] ^ (left9 & 0x7F)
+    right7 ^= subkey >> 9
+    left9 ^= subkey & 0x1FF
+    left9 = S9[left9] ^ right7
+    return (right7 << 9) | left9
+
+
+def reference_misty1(key: bytes, block: int) -> int:
+    """RFC 2994 section 2 read literally (key schedule, FO, FL, 8 rounds)."""
+    k = [int.from_bytes(key[i:i + 2], "big") for i in range(0, 16, 2)]
+    kp = [_fi(k[i], k[(i + 1) % 8]) for i in range(8)]
+
+    def fo(value: int, i: int) -> int:
+        left, right = value >> 16, value & 0xFFFF
+        left = _fi(left ^ k[i], kp[(i + 5) % 8]) ^ right
+        right = _fi(right ^ k[(i + 2) % 8], kp[(i + 1) % 8]) ^ left
+        left = _fi(left ^ k[(i + 7) % 8], kp[(i + 3) % 8]) ^ right
+        right ^= k[(i + 4) % 8]
+        return (right << 16) | left
+
+    def fl(value: int, i: int) -> int:
+        left, right = value >> 16, value & 0xFFFF
+        if i % 2 == 0:
+            right ^= left & k[i // 2]
+            left ^= right | kp[(i // 2 + 6) % 8]
+        else:
+            right ^= left & kp[((i - 1) // 2 + 2) % 8]
+            left ^= right | k[((i - 1) // 2 + 4) % 8]
+        return (left << 16) | right
+
+    d0, d1 = block >> 32, block & 0xFFFFFFFF
+    for i in range(0, 8, 2):
+        d0 = fl(d0, i)
+        d1 = fl(d1, i + 1)
+        d1 ^= fo(d0, i)
+        d0 ^= fo(d1, i + 1)
+    d0, d1 = fl(d0, 8), fl(d1, 9)
+    return (d1 << 32) | d0
+
+
+def test_reference_misty1_gives_the_rfc_vector() -> None:
+    key = bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert reference_misty1(key, 0x0123456789ABCDEF) == 0x8B1DA5F56AB3D07C
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=16, max_size=16), block=u64)
+def test_table_driven_misty1_matches_the_rfc_reading(key: bytes, block: int) -> None:
+    cipher = Misty1Cipher(key)
+    ciphertext = cipher.encrypt(block)
+    assert ciphertext == reference_misty1(key, block)
+    assert cipher.decrypt(ciphertext) == block
+
+
+@settings(max_examples=300, deadline=None)
+@given(token_class=st.integers(0, 3), subclass=st.integers(0, 15), rnd=st.integers(0, 15),
+       tid=st.integers(0, 0xFFFFFF), value=st.integers(0, 0xFFFF))
+def test_crc_by_linearity_matches_the_bytewise_crc(
+    token_class: int, subclass: int, rnd: int, tid: int, value: int
+) -> None:
+    tables = tid_crc_tables()
+    head = (token_class << 8) | (subclass << 4) | rnd
+    fast = (tables.zero ^ tables.head[head] ^ tables.tid_high[tid >> 12]
+            ^ tables.tid_low[tid & 0xFFF] ^ tables.value_high[value >> 8]
+            ^ tables.value_low[value & 0xFF])
+    assert fast == sts_crc((head << 40) | (tid << 16) | value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_derivation_matches_a_fresh_des_and_hmac(data: st.DataObject) -> None:
+    dkga, ea, tables = data.draw(st.sampled_from(ALGORITHMS))
+    profile = data.draw(profiles(dkga, ea, tables))
+    raw = data.draw(st.binary(min_size=8 if dkga == 2 else 20, max_size=8 if dkga == 2 else 20))
+    key = VendingKey(raw)
+    if dkga == 2:
+        x = bytes.fromhex(pan_block(profile))
+        x = bytes(a ^ b for a, b in zip(x, bytes.fromhex(control_block(profile)), strict=True))
+        e = DES.new(raw, DES.MODE_ECB).encrypt(x)
+        expected = bytes(a ^ b ^ c for a, b, c in zip(e, x, raw, strict=True))
+    else:
+        from central.sts.keys import dkga04_message
+
+        digest = hmac.new(raw, dkga04_message(profile), hashlib.sha256).digest()
+        expected = digest[: profile.key_bytes]
+    assert derive_decoder_key(profile, key).secret() == expected
+
+
+@pytest.mark.parametrize(("dkga", "ea", "tables"), ALGORITHMS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_token_with_key_derived_per_token_equals_cached_key_token(
+    dkga: int, ea: int, tables: str, data: st.DataObject
+) -> None:
+    profile = data.draw(profiles(dkga, ea, tables))
+    token_class, subclass = data.draw(kinds)
+    tid, value, rnd = (data.draw(st.integers(0, 0xFFFFFF)), data.draw(st.integers(0, 0xFFFF)),
+                       data.draw(st.integers(0, 15)))
+    keys = TEST_VENDING_KEY_DKGA02 if dkga == 2 else TEST_VENDING_KEY_DKGA04
+    no_cache, cache = DecoderKeyCache(maxsize=0), DecoderKeyCache(maxsize=4)
+    derived = issue_tid_token(profile, token_class, subclass, value, tid, keys=keys, rnd=rnd,
+                              cache=no_cache)
+    cached = issue_tid_token(profile, token_class, subclass, value, tid, keys=keys, rnd=rnd,
+                             cache=cache)
+    assert derived == cached
+    assert (no_cache.misses, len(no_cache), cache.misses) == (1, 0, 1)
+    decoded = decode_token(profile, derived.digits, keys=keys, cache=no_cache)
+    assert (decoded.tid, decoded.value, decoded.rnd) == (tid, value, rnd)
+
+
+def test_a_wrong_length_vending_key_is_refused_on_the_fast_path(
+    profile_a1: MeterKeyProfile, profile_b: MeterKeyProfile
+) -> None:
+    with pytest.raises(VendingKeyError, match="DKGA-02"):
+        derive_decoder_key(profile_a1, TEST_VENDING_KEY_DKGA04)
+    with pytest.raises(VendingKeyError, match="DKGA-04"):
+        derive_decoder_key(profile_b, TEST_VENDING_KEY_DKGA02)
+
+
+def test_token_stays_frozen_with_its_own_init() -> None:
+    token = Token(12, 0, 0, tid=5, rnd=3, value=7)
+    assert token == Token(12, 0, 0, 5, 3, 7) and hash(token) == hash(Token(12, 0, 0, 5, 3, 7))
+    assert repr(token) == "Token(number=12, token_class=0, subclass=0, tid=5, rnd=3, value=7)"
+    with pytest.raises(FrozenInstanceError):
+        token.number = 13  # type: ignore[misc]
