@@ -104,7 +104,9 @@ class DecodedToken:
         return rows
 
 
-def _check_memory(tid: int, last_tids: Collection[int] | None) -> None:
+def _check_memory(
+    tid: int, last_tids: Collection[int] | None, memory_size: int | None = None
+) -> None:
     if not last_tids:
         return
     if tid in last_tids:
@@ -112,6 +114,8 @@ def _check_memory(tid: int, last_tids: Collection[int] | None) -> None:
             f"TID {tid} was already used on this meter",
             f"le TID {tid} a déjà été utilisé sur ce compteur",
         )
+    if memory_size is not None and len(last_tids) < memory_size:
+        return  # the store is not full: its empty slots are the oldest entries
     oldest = min(last_tids)
     if tid < oldest:
         raise OldTokenError(
@@ -168,12 +172,15 @@ def decode_token(
     keys: KeySource | None = None,
     last_tids: Collection[int] | None = None,
     cache: DecoderKeyCache | None = None,
+    memory_size: int | None = None,
 ) -> DecodedToken:
     """Decode ``token`` for a meter, or raise the error the meter would report.
 
     ``last_tids`` are the TIDs the meter remembers: a token whose TID is among them is
-    USED, one older than all of them is OLD. ``profile`` and ``keys`` may be None only
-    for class 1 tokens, which are not encrypted.
+    USED, one older than all of them is OLD. With ``memory_size`` (the number of TIDs the
+    meter's store holds), OLD applies only once the store is full, as on a meter whose
+    store starts empty. ``profile`` and ``keys`` may be None only for class 1 tokens,
+    which are not encrypted.
     """
     number = parse_token(token)
     digits = token_digits(number)
@@ -208,7 +215,7 @@ def decode_token(
     ):
         raise _function_error(token_class, subclass)
     check_key_expiry(fields.tid, profile.ken, profile.base)
-    _check_memory(fields.tid, last_tids)
+    _check_memory(fields.tid, last_tids, memory_size)
     unit = AMOUNT_UNITS.get((token_class, subclass))
     return DecodedToken(
         digits, token_class, subclass, fields.crc, rnd=fields.rnd, tid=fields.tid,
@@ -234,10 +241,12 @@ def check_token(
     keys: KeySource | None = None,
     last_tids: Collection[int] | None = None,
     cache: DecoderKeyCache | None = None,
+    memory_size: int | None = None,
 ) -> TokenCheck:
     """Like :func:`decode_token`, but a rejected token is a result, not an exception."""
     try:
-        decoded = decode_token(profile, token, keys=keys, last_tids=last_tids, cache=cache)
+        decoded = decode_token(profile, token, keys=keys, last_tids=last_tids, cache=cache,
+                               memory_size=memory_size)
     except TokenRejectedError as error:
         return TokenCheck(False, error=error)
     return TokenCheck(True, decoded=decoded)

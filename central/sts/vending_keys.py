@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -172,3 +173,59 @@ TEST_VENDING_KEY_DKGA04 = VendingKey(
     bytes.fromhex("abababababababab949494949494949401234567"),
     label="TEST KEY - public compliance vector, not secret",
 )
+
+
+class VendingKeyRing:
+    """The vending keys of an installation, one per key revision: SGC, KRN and DKGA.
+
+    ``from_directory`` reads files named ``sgc<SGC>-krn<KRN>-dkga<02|04>.key`` (each one
+    key, owner-only, as :meth:`VendingKey.from_file` demands). ``test_keys`` answers the
+    public compliance-vector keys for every meter: for demonstrations and tests only.
+    """
+
+    def __init__(self, keys: dict[tuple[int, int, int], VendingKey] | None = None,
+                 *, test_keys: bool = False) -> None:
+        self._keys = dict(keys or {})
+        self.test_keys = test_keys
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> VendingKeyRing:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise VendingKeyError(
+                f"vending key directory {folder} does not exist",
+                f"le dossier des clés de vente {folder} n'existe pas",
+            )
+        keys: dict[tuple[int, int, int], VendingKey] = {}
+        for file in sorted(folder.glob("*.key")):
+            match = _KEY_FILE_NAME.fullmatch(file.name)
+            if match is None:
+                raise VendingKeyError(
+                    f"vending key file name {file.name} is not sgc<SGC>-krn<KRN>-dkga<NN>.key",
+                    f"nom de fichier de clé {file.name} : sgc<SGC>-krn<KRN>-dkga<NN>.key attendu",
+                )
+            sgc, krn, dkga = (int(group) for group in match.groups())
+            keys[(sgc, krn, dkga)] = VendingKey.from_file(file)
+        return cls(keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def key_for(self, sgc: int, krn: int, dkga: int) -> VendingKey:
+        """The vending key of one key revision, or a :class:`VendingKeyError`."""
+        if self.test_keys:
+            return TEST_VENDING_KEY_DKGA02 if int(dkga) == 2 else TEST_VENDING_KEY_DKGA04
+        found = self._keys.get((int(sgc), int(krn), int(dkga)))
+        if found is None:
+            raise VendingKeyError(
+                f"no vending key for SGC {sgc:06d}, KRN {krn}, DKGA-{int(dkga):02d}",
+                f"aucune clé de vente pour le SGC {sgc:06d}, KRN {krn}, DKGA-{int(dkga):02d}",
+            )
+        return found
+
+    def __repr__(self) -> str:
+        kind = "TEST KEYS" if self.test_keys else f"{len(self._keys)} keys"
+        return f"VendingKeyRing(<{kind}, masked>)"
+
+
+_KEY_FILE_NAME = re.compile(r"sgc(\d{1,6})-krn(\d{1,2})-dkga(02|04)\.key")

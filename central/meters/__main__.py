@@ -1,0 +1,3 @@
+from central.meters.cli import main
+
+raise SystemExit(main())
