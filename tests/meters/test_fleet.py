@@ -12,7 +12,11 @@ import pytest
 
 from central.meters import Fleet, MeterStore, UnknownMeterError
 from central.sts import MeterKeyProfile, issue_credit, key_change_set
-from central.sts.vending_keys import TEST_VENDING_KEY_DKGA02, TEST_VENDING_KEY_DKGA04, VendingKeyRing
+from central.sts.vending_keys import (
+    TEST_VENDING_KEY_DKGA02,
+    TEST_VENDING_KEY_DKGA04,
+    VendingKeyRing,
+)
 
 from .conftest import DRN_A, DRN_B, START, Clock, record
 
