@@ -15,6 +15,7 @@ from central.sts.vending_keys import (
     TEST_VENDING_KEY_DKGA04,
     DecoderKey,
     VendingKey,
+    VendingKeyRing,
 )
 
 SECRET = "0123456789abcdef"
@@ -91,3 +92,34 @@ def test_equality_without_exposing_the_key() -> None:
     assert VendingKey.from_hex(SECRET) == VendingKey.from_hex(SECRET.upper())
     assert VendingKey.from_hex(SECRET) != VendingKey.from_hex("ab" * 8)
     assert VendingKey.from_hex(SECRET).fingerprint != bytes.fromhex(SECRET)
+
+
+def test_key_ring_reads_one_key_per_revision(tmp_path: Path) -> None:
+    _write(tmp_path / "sgc123456-krn2-dkga02.key", f"{SECRET}\n", 0o600)
+    _write(tmp_path / "sgc123456-krn3-dkga04.key", "ab" * 20 + "\n", 0o600)
+    ring = VendingKeyRing.from_directory(tmp_path)
+    assert len(ring) == 2
+    assert ring.key_for(123456, 2, 2).secret().hex() == SECRET
+    assert ring.key_for(123456, 3, 4).bits == 160
+    with pytest.raises(VendingKeyError, match="aucune clé de vente pour le SGC 123456, KRN 4"):
+        ring.key_for(123456, 4, 2)
+    assert SECRET not in repr(ring)
+
+
+def test_key_ring_refuses_open_files_and_odd_names(tmp_path: Path) -> None:
+    _write(tmp_path / "sgc123456-krn2-dkga02.key", f"{SECRET}\n", 0o644)
+    with pytest.raises(VendingKeyError, match="chmod 600"):
+        VendingKeyRing.from_directory(tmp_path)
+    (tmp_path / "sgc123456-krn2-dkga02.key").unlink()
+    _write(tmp_path / "revision2.key", f"{SECRET}\n", 0o600)
+    with pytest.raises(VendingKeyError, match="sgc<SGC>-krn<KRN>-dkga<NN>.key"):
+        VendingKeyRing.from_directory(tmp_path)
+    with pytest.raises(VendingKeyError, match="n'existe pas"):
+        VendingKeyRing.from_directory(tmp_path / "missing")
+
+
+def test_key_ring_of_test_keys_is_labelled() -> None:
+    ring = VendingKeyRing(test_keys=True)
+    assert ring.key_for(1, 1, 2) is TEST_VENDING_KEY_DKGA02
+    assert ring.key_for(1, 1, 4) is TEST_VENDING_KEY_DKGA04
+    assert "TEST KEYS" in repr(ring)
