@@ -29,6 +29,9 @@ from .store import MeterStore
 log = logging.getLogger("central.meters")
 
 DEFAULT_CONSUMPTION_W = 300
+#: Above this many meters a CRC failure is not tried against every other meter's key (it
+#: would cost a decryption per meter); the answer is then the plain CRC error.
+OTHER_METER_SEARCH_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Fleet:
         return report
 
     def _others(self) -> Iterator[tuple[str, MeterKeyProfile, DecoderKey]]:
+        if self.store.count() > OTHER_METER_SEARCH_LIMIT:
+            return
         for state in self.store.all():
             yield state.drn, state.profile, state.key
 

@@ -98,6 +98,10 @@ class MeterStore:
             rows = connection.execute("SELECT state FROM meter ORDER BY drn").fetchall()
         return [MeterState.from_json(json.loads(text)) for (text,) in rows]
 
+    def count(self) -> int:
+        with closing(self._connect()) as connection:
+            return int(connection.execute("SELECT count(*) FROM meter").fetchone()[0])
+
     def drns(self) -> set[str]:
         with closing(self._connect()) as connection:
             return {drn for (drn,) in connection.execute("SELECT drn FROM meter")}

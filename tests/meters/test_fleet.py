@@ -170,3 +170,10 @@ def test_the_store_file_is_readable_by_its_owner_only(fleet: Fleet) -> None:
     assert fleet.store.path.stat().st_mode & 0o077 == 0
     assert "masked" in repr(fleet.store.get(DRN_A))
     assert fleet.store.get(DRN_A).decoder_key not in str(fleet.state(DRN_A))
+
+
+def test_large_fleets_answer_a_plain_crc_error(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from central.meters import fleet as fleet_module
+
+    monkeypatch.setattr(fleet_module, "OTHER_METER_SEARCH_LIMIT", 1)
+    assert fleet.enter(DRN_A, credit(DRN_B, "10")).code == "crc"
