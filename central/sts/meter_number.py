@@ -11,8 +11,7 @@ IIN + DRN, so the way a PAN is split only matters for the MfrCode and the DRN ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 from .errors import CheckDigitError, MeterNumberError
 
@@ -71,14 +70,13 @@ class MeterPan:
 
     iin: str
     drn: str
+    check_digit: int = field(init=False, repr=False, compare=False)
+    digits: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def check_digit(self) -> int:
-        return luhn_check_digit(self.iin + self.drn)
-
-    @cached_property
-    def digits(self) -> str:
-        return f"{self.iin}{self.drn}{self.check_digit}"
+    def __post_init__(self) -> None:
+        check = luhn_check_digit(self.iin + self.drn)
+        object.__setattr__(self, "check_digit", check)
+        object.__setattr__(self, "digits", f"{self.iin}{self.drn}{check}")
 
     @property
     def mfr_code(self) -> int:

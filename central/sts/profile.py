@@ -34,6 +34,11 @@ class KeyType(IntEnum):
     COMMON = 3
 
 
+# Plain-int look-ups: calling an enum class runs Python code, a dict look-up does not.
+_EAS = {int(member): member for member in Ea}
+_DKGAS = {int(member): member for member in Dkga}
+
+
 def _int_in(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ProfileError(
@@ -74,15 +79,16 @@ class MeterKeyProfile:
         _int_in("KT", self.kt, 0, 3)
         _int_in("KEN", self.ken, 0, 0xFF)
         try:
-            object.__setattr__(self, "ea", Ea(self.ea))
-        except ValueError:
+            object.__setattr__(self, "ea", _EAS[self.ea] if type(self.ea) is int else Ea(self.ea))
+        except (KeyError, ValueError):
             raise ProfileError(
                 f"EA {self.ea!r} is not supported (07 STA or 11 MISTY1)",
                 f"EA {self.ea!r} non pris en charge (07 STA ou 11 MISTY1)",
             ) from None
         try:
-            object.__setattr__(self, "dkga", Dkga(self.dkga))
-        except ValueError:
+            object.__setattr__(self, "dkga",
+                               _DKGAS[self.dkga] if type(self.dkga) is int else Dkga(self.dkga))
+        except (KeyError, ValueError):
             raise ProfileError(
                 f"DKGA {self.dkga!r} is not supported (02 or 04)",
                 f"DKGA {self.dkga!r} non pris en charge (02 ou 04)",

@@ -50,10 +50,15 @@ class BaseDate(IntEnum):
 # Keyed by the plain year: hashing an enum member runs Python code, an int does not.
 _STARTS = {int(base): datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
 _NAIVE_STARTS = {year: start.replace(tzinfo=None) for year, start in _STARTS.items()}
+_BY_YEAR = {int(base): base for base in BaseDate}
 
 
 def base_date(value: int | str | BaseDate) -> BaseDate:
     """Accept 1993/2014/2035 (int or str) or the short forms 93/14/35."""
+    if type(value) is BaseDate:
+        return value
+    if type(value) is int and value in _BY_YEAR:
+        return _BY_YEAR[value]
     text = str(int(value)) if isinstance(value, int) else str(value).strip()
     if len(text) == 2 and text.isdigit():
         text = ("19" if text == "93" else "20") + text
