@@ -239,7 +239,7 @@ class StaCipher:
     for one token costs little and a cached one runs at full speed.
     """
 
-    __slots__ = ("_compiled", "_decrypt_rounds", "_encrypt_rounds", "_selectors",
+    __slots__ = ("_compiled", "_decrypt_rounds", "_encrypt_rounds", "_selectors", "_used",
                  "tables_name")
 
     def __init__(self, decoder_key: int | bytes, tables: StaTables) -> None:
@@ -251,16 +251,28 @@ class StaCipher:
         self._selectors = selectors(decoder_key)
         self._encrypt_rounds: tuple[RoundTables, ...] | None = None
         self._decrypt_rounds: tuple[RoundTables, ...] | None = None
+        self._used = 0
         self.tables_name = tables.name
 
     def __repr__(self) -> str:
         return f"StaCipher(tables={self.tables_name!r}, key=<masked>)"
 
+    def _keep(self, rounds: tuple[RoundTables, ...], used: int) -> tuple[RoundTables, ...] | None:
+        """The schedule to store, from the second use of a direction on: the rounds' tables
+        copied into this cipher's own tuples. The shared ones are scattered over the chain
+        table, and with thousands of cached ciphers each round would miss the processor's
+        cache; a cipher built for one token never pays for the copy."""
+        if not self._used & used:
+            self._used |= used
+            return None
+        return tuple(tuple(list(tables)) for tables in rounds)  # type: ignore[misc]
+
     def _encrypt_schedule(self) -> tuple[RoundTables, ...]:
         chains = self._compiled.encrypt_chains
         s0, s1, s2, s3 = self._selectors
-        rounds = tuple(chain.from_iterable(zip(chains[s0], chains[s1], chains[s2], chains[s3], strict=True)))
-        self._encrypt_rounds = rounds
+        rounds = tuple(chain.from_iterable(
+            zip(chains[s0], chains[s1], chains[s2], chains[s3], strict=True)))
+        self._encrypt_rounds = self._keep(rounds, 1)
         return rounds
 
     def _decrypt_schedule(self) -> tuple[RoundTables, ...]:
@@ -271,7 +283,8 @@ class StaCipher:
         rounds = list(chain.from_iterable(
             zip(chains[s3], chains[s2], chains[s1], chains[s0], strict=True)))
         rounds[-1] = compiled.decrypt_last[s0]
-        schedule = self._decrypt_rounds = tuple(rounds)
+        schedule = tuple(rounds)
+        self._decrypt_rounds = self._keep(schedule, 2)
         return schedule
 
     def encrypt(self, block: int) -> int:

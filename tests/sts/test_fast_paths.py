@@ -157,3 +157,19 @@ def test_token_stays_frozen_with_its_own_init() -> None:
     assert repr(token) == "Token(number=12, token_class=0, subclass=0, tid=5, rnd=3, value=7)"
     with pytest.raises(FrozenInstanceError):
         token.number = 13  # type: ignore[misc]
+
+
+@settings(max_examples=30, deadline=None)
+@given(key=u64, blocks=st.lists(u64, min_size=3, max_size=3))
+def test_sta_cipher_gives_the_same_answers_once_it_keeps_its_own_schedule(
+    key: int, blocks: list[int]
+) -> None:
+    """First use reads the shared chain table, later uses the cipher's own copy."""
+    from central.sts.sta import StaCipher, load_tables
+
+    cipher, fresh = StaCipher(key, load_tables("real")), StaCipher(key, load_tables("real"))
+    for block in blocks:
+        ciphertext = cipher.encrypt(block)
+        assert ciphertext == StaCipher(key, load_tables("real")).encrypt(block)
+        assert cipher.decrypt(ciphertext) == block == fresh.decrypt(ciphertext)
+    assert cipher._encrypt_rounds is not None and cipher._decrypt_rounds is not None
