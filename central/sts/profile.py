@@ -68,7 +68,9 @@ class MeterKeyProfile:
     base_date: int = BaseDate.Y1993
     tables: str = "real"
     meter_pan: MeterPan = field(init=False, repr=False, compare=False)
-    cache_id: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+    #: The derivation inputs and table set as one string: a cache key whose hash is
+    #: computed once (a tuple's is recomputed at every look-up).
+    cache_id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pan = parse_meter_number(str(self.pan))
@@ -106,7 +108,8 @@ class MeterKeyProfile:
                 f"jeu de tables STA {self.tables!r} : {', '.join(TABLE_SETS)} attendu",
             )
         tables = self.tables if self.ea == Ea.STA else ""
-        object.__setattr__(self, "cache_id", (*self.derivation_inputs(), tables))
+        object.__setattr__(self, "cache_id",
+                           "|".join(map(str, (*self.derivation_inputs(), tables))))
 
     @property
     def base(self) -> BaseDate:
