@@ -10,6 +10,11 @@ is one ``int.to_bytes`` and 8 lookups. Decryption regroups the inverse rounds th
 one inverse permutation, 15 folded "inverse-substitute then inverse-permute" rounds and a
 last inverse substitution.
 
+Key set-up is cheap enough to do for every token: the 16 bits that pick a round's tables
+(its "selector") come from the decoder key in 8 lookups for rounds 0..3, round r + 4 using
+round r's selector rotated by one; a table of all 65,536 selectors' round tables, chained
+by rotation, then gives the 16 rounds in 4 lookups (see :func:`selectors`).
+
 The table set is configuration: ``real`` (production set, to be checked against the one
 obtained from the STS Association) or ``sample`` (printed in the standard for testing).
 """
