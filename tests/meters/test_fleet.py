@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from central.meters import Fleet, MeterStore, UnknownMeterError
+from central.meters import Fleet, MeterRecord, MeterStore, UnknownMeterError
 from central.sts import MeterKeyProfile, issue_credit, key_change_set
 from central.sts.vending_keys import (
     TEST_VENDING_KEY_DKGA02,
@@ -177,3 +177,17 @@ def test_large_fleets_answer_a_plain_crc_error(fleet: Fleet, monkeypatch: pytest
 
     monkeypatch.setattr(fleet_module, "OTHER_METER_SEARCH_LIMIT", 1)
     assert fleet.enter(DRN_A, credit(DRN_B, "10")).code == "crc"
+
+
+def test_a_token_past_the_meters_key_expiry_is_refused(tmp_path: Path, clock: Clock) -> None:
+    """KEN is the meter's, not part of the key: a vending side that ignored it (KEN 255)
+    issues a token the meter (KEN 100, i.e. TIDs up to 2026-07-31) refuses."""
+    fleet = Fleet(MeterStore(tmp_path / "m.sqlite3"), clock=clock)
+    expiring = MeterRecord(drn=DRN_A, iin="600727", sgc=123456, ti=1, krn=1, ken=100,
+                           base_date=2014)
+    fleet.load_records([expiring], VendingKeyRing(test_keys=True))
+    answer = fleet.enter(DRN_A, credit(DRN_A, "5"))                 # issued 2026-12-05
+    assert (answer.accepted, answer.code, answer.meter_code) == (False, "key_expired", 11)
+    assert "la clé du compteur a expiré" in answer.message
+    before = issue_credit(profile(DRN_A), "5", START.replace(month=3), keys=VK).digits
+    assert fleet.enter(DRN_A, before).accepted
