@@ -181,7 +181,7 @@ def test_large_fleets_answer_a_plain_crc_error(fleet: Fleet, monkeypatch: pytest
 
 def test_a_token_past_the_meters_key_expiry_is_refused(tmp_path: Path, clock: Clock) -> None:
     """KEN is the meter's, not part of the key: a vending side that ignored it (KEN 255)
-    issues a token the meter (KEN 100, i.e. TIDs up to 2026-07-31) refuses."""
+    issues a token the meter (KEN 100, i.e. TIDs up to 2026-08-02) refuses."""
     fleet = Fleet(MeterStore(tmp_path / "m.sqlite3"), clock=clock)
     expiring = MeterRecord(drn=DRN_A, iin="600727", sgc=123456, ti=1, krn=1, ken=100,
                            base_date=2014)
