@@ -37,6 +37,7 @@ class KeyType(IntEnum):
 # Plain-int look-ups: calling an enum class runs Python code, a dict look-up does not.
 _EAS = {int(member): member for member in Ea}
 _DKGAS = {int(member): member for member in Dkga}
+_KT_TYPES = (int, KeyType)
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> int:
@@ -68,18 +69,18 @@ class MeterKeyProfile:
     base_date: int = BaseDate.Y1993
     tables: str = "real"
     meter_pan: MeterPan = field(init=False, repr=False, compare=False)
-    #: The derivation inputs and table set as one string: a cache key whose hash is
-    #: computed once (a tuple's is recomputed at every look-up).
-    cache_id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pan = parse_meter_number(str(self.pan))
         object.__setattr__(self, "meter_pan", pan)
         object.__setattr__(self, "pan", pan.digits)
-        _int_in("SGC", self.sgc, 0, 999_999)
-        _int_in("TI", self.ti, 0, 99)
-        _int_in("KT", self.kt, 0, 3)
-        _int_in("KEN", self.ken, 0, 0xFF)
+        sgc, ti, kt, ken = self.sgc, self.ti, self.kt, self.ken
+        if not (type(sgc) is int and 0 <= sgc <= 999_999 and type(ti) is int and 0 <= ti <= 99
+                and type(kt) in _KT_TYPES and 0 <= kt <= 3 and type(ken) is int and 0 <= ken <= 0xFF):
+            _int_in("SGC", sgc, 0, 999_999)          # one of them raises its own message
+            _int_in("TI", ti, 0, 99)
+            _int_in("KT", kt, 0, 3)
+            _int_in("KEN", ken, 0, 0xFF)
         try:
             object.__setattr__(self, "ea", _EAS[self.ea] if type(self.ea) is int else Ea(self.ea))
         except (KeyError, ValueError):
@@ -107,9 +108,18 @@ class MeterKeyProfile:
                 f"STA table set {self.tables!r} is not one of {', '.join(TABLE_SETS)}",
                 f"jeu de tables STA {self.tables!r} : {', '.join(TABLE_SETS)} attendu",
             )
-        tables = self.tables if self.ea == Ea.STA else ""
-        object.__setattr__(self, "cache_id",
-                           "|".join(map(str, (*self.derivation_inputs(), tables))))
+
+    @property
+    def cache_id(self) -> str:
+        """The derivation inputs and table set as one string, made on first use: a cache key
+        whose hash is computed once (a tuple's is recomputed at every look-up)."""
+        found: str | None = self.__dict__.get("_cache_id")
+        if found is None:
+            pan, sgc, ti, krn, kt, ea, dkga, base = self.derivation_inputs()
+            tables = self.tables if self.ea == Ea.STA else ""
+            found = f"{pan}|{sgc}|{ti}|{krn}|{kt}|{ea}|{dkga}|{base}|{tables}"
+            self.__dict__["_cache_id"] = found
+        return found
 
     @property
     def base(self) -> BaseDate:

@@ -96,7 +96,8 @@ def test_class1_refusals() -> None:
 @pytest.mark.parametrize(
     "fields",
     [{"sgc": 1_000_000}, {"ti": 100}, {"krn": 10}, {"krn": 0}, {"kt": 4}, {"ken": 256},
-     {"ea": 9}, {"dkga": 3}, {"ea": 11, "dkga": 2}, {"tables": "prod"}, {"base_date": 2000}],
+     {"ea": 9}, {"dkga": 3}, {"ea": 11, "dkga": 2}, {"tables": "prod"}, {"base_date": 2000},
+     {"sgc": True}, {"kt": True}, {"ti": 1.0}],
 )
 def test_profile_refusals(fields: dict[str, object]) -> None:
     base: dict[str, object] = {"pan": "600727000000000009", "sgc": 1, "ti": 1, "krn": 1}
