@@ -182,14 +182,16 @@ def _bill(db: Database, settings: CentralSettings, args: argparse.Namespace) -> 
     currency = installation_currency(db, settings)
     engine = BillingEngine(db, currency, chunk_size=settings.billing_chunk_size,
                            payment_terms_days=settings.payment_terms_days)
-    issued_on = args.issued_on or utcnow().astimezone(settings.zone).date()
+    today = utcnow().astimezone(settings.zone).date()
+    issued_on = args.issued_on or today
 
     def progress(report: BillingReport) -> None:
         print(f"\r  {report.invoices:,} factures ({report.per_second:,.0f}/s)".replace(",", " "),
               end="", file=sys.stderr, flush=True)
 
     report = engine.run(Period.parse(args.period), issued_on, agency_code=args.agency,
-                        dry_run=args.dry_run, progress=progress if sys.stderr.isatty() else None)
+                        dry_run=args.dry_run, progress=progress if sys.stderr.isatty() else None,
+                        today=today)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print_report(report, currency)

@@ -66,6 +66,8 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    #: Left ``running`` by a process that died; found and marked by ``settle_dead_runs``.
+    INTERRUPTED = "interrupted"
 
 
 class BillingRun(CentralBase):
@@ -93,6 +95,9 @@ class BillingRun(CentralBase):
     #: The unfinished run of the same period this one took over from.
     resumed_from: Mapped[uuid.UUID | None]
     error: Mapped[str] = mapped_column(Text, default="")
+    #: The machine and process running it (a dead run is found by its process).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class BilledPeriod(CentralBase):

@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 }
 
 #: Incremented with every Alembic revision that changes a synchronised table's shape.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Base(DeclarativeBase):

@@ -15,6 +15,7 @@ from app.models.enums import (
     CustomerKind,
     IdentityDocumentType,
     PaymentMode,
+    PremiseCategory,
 )
 from app.models.reference import Commune, Street
 
@@ -77,6 +78,10 @@ class Premise(Synced, Base):
     complement: Mapped[str] = mapped_column(String(120), default="")
     #: Cadastral or land-plot reference ("lot", "îlot").
     plot_reference: Mapped[str] = mapped_column(String(40), default="")
+    #: Its use: the estimates of a never-read meter start from its category's average.
+    category: Mapped[PremiseCategory] = mapped_column(
+        default=PremiseCategory.DOMESTIC, server_default=PremiseCategory.DOMESTIC.value
+    )
     owner_customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customer.id"), index=True
     )

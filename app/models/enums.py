@@ -8,6 +8,15 @@ class Energy(StrEnum):
     ELECTRICITY = "electricity"
 
 
+class PremiseCategory(StrEnum):
+    """Use of a premise: estimates of never-read meters and tariffs' categories speak of it."""
+
+    DOMESTIC = "domestic"
+    COMMERCIAL = "commercial"
+    INDUSTRIAL = "industrial"
+    PUBLIC = "public"
+
+
 class MeterPayment(StrEnum):
     POSTPAID = "postpaid"
     PREPAID = "prepaid"

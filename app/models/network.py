@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, SmallInteger, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Synced
@@ -130,6 +130,10 @@ class Tariff(Synced, Base):
     valid_to: Mapped[date | None]
     #: STS tariff index of prepaid meters sold under this tariff.
     sts_tariff_index: Mapped[int | None] = mapped_column(SmallInteger)
+    #: Premise categories (``PremiseCategory`` values) the tariff is for; empty: any.
+    customer_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Prepaid: the share of each purchase kept to recover the account's arrears (0.25 = 25 %).
+    arrears_recovery_share: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
 
     bands: Mapped[list[TariffBand]] = relationship(
         back_populates="tariff", order_by="TariffBand.lower_bound", cascade="all, delete-orphan"
@@ -146,5 +150,7 @@ class TariffBand(Synced, Base):
     upper_bound: Mapped[int | None] = mapped_column(BigInteger)
     #: Price of one unit (m³ or kWh) in the currency's major unit, up to 4 decimals.
     unit_price: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    #: The social (lifeline) band: the first band, at a subsidised price.
+    is_social: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     tariff: Mapped[Tariff] = relationship(back_populates="bands")

@@ -17,8 +17,11 @@ from app.services.money import Currency
 
 @dataclass(frozen=True)
 class Band:
-    lower: int
-    upper: int | None
+    """Bounds are whole units for a month; prorated bounds (``central.billing.tariffs``) may
+    carry up to three decimals."""
+
+    lower: int | Decimal
+    upper: int | Decimal | None
     unit_price: Decimal
 
 
@@ -64,11 +67,16 @@ class PricedInvoice:
         return sum(line.amount_minor for line in self.lines)
 
 
-def split_into_bands(quantity: int, bands: tuple[Band, ...]) -> list[tuple[Band, int]]:
+Quantity = int | Decimal
+
+
+def split_into_bands(
+    quantity: Quantity, bands: tuple[Band, ...]
+) -> list[tuple[Band, Quantity]]:
     """How much of ``quantity`` falls in each band (bands sorted, contiguous from 0)."""
     if quantity < 0:
         raise ValueError("negative consumption")
-    parts: list[tuple[Band, int]] = []
+    parts: list[tuple[Band, Quantity]] = []
     for band in bands:
         top = quantity if band.upper is None else min(quantity, band.upper)
         in_band = top - band.lower
@@ -91,10 +99,17 @@ def _line(
     return PricedLine(kind, label, quantity, unit, unit_price, excl_minor, vat_rate, vat)
 
 
+def bound_text(value: int | Decimal) -> str:
+    """A band bound as printed on an invoice: ``10``, ``6,667``."""
+    if isinstance(value, int) or value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f").replace(".", ",")
+
+
 def band_label(band: Band, unit: str) -> str:
     if band.upper is None:
-        return f"Consommation au-delà de {band.lower} {unit}"
-    return f"Consommation de {band.lower} à {band.upper} {unit}"
+        return f"Consommation au-delà de {bound_text(band.lower)} {unit}"
+    return f"Consommation de {bound_text(band.lower)} à {bound_text(band.upper)} {unit}"
 
 
 def fixed_charge_label(share: Fraction) -> str:
@@ -107,9 +122,11 @@ def fixed_charge_label(share: Fraction) -> str:
 
 def price_consumption(
     terms: TariffTerms,
-    quantity: int,
+    quantity: Quantity,
     fixed_charge_share: Fraction,
     currency: Currency,
+    *,
+    suffix: str = "",
 ) -> PricedInvoice:
     """Lines for ``quantity`` units and the share of the monthly fixed charge (days / month)."""
     lines: list[PricedLine] = []
@@ -118,7 +135,7 @@ def price_consumption(
         lines.append(
             _line(
                 InvoiceLineKind.CONSUMPTION,
-                band_label(band, terms.unit),
+                band_label(band, terms.unit) + suffix,
                 Decimal(in_band),
                 terms.unit,
                 band.unit_price,
@@ -130,7 +147,7 @@ def price_consumption(
     if terms.fixed_charge_minor and fixed_charge_share > 0:
         share = Decimal(fixed_charge_share.numerator) / Decimal(fixed_charge_share.denominator)
         monthly = currency.from_minor(terms.fixed_charge_minor)
-        label = fixed_charge_label(fixed_charge_share)
+        label = fixed_charge_label(fixed_charge_share) + suffix
         lines.append(
             _line(
                 InvoiceLineKind.FIXED_CHARGE,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -18,8 +18,8 @@ from app.models.ids import new_id
 from app.services.money import Currency
 from central.actors import BILLING
 from central.billing import loading
-from central.billing.consumption import HISTORY_DAYS, MeterFacts, Reading, daily_average
-from central.billing.numbers import CentralSeries, format_number, reserve
+from central.billing.consumption import HISTORY_DAYS, MeterFacts, Reading, measured_average
+from central.billing.numbers import CentralSeries, check_follows, format_number, reserve
 from central.billing.period import Period
 from central.billing.plan import (
     BillingState,
@@ -58,6 +58,9 @@ class BillingSetup:
     payment_terms_days: int
     run_id: uuid.UUID | None
     reason: str
+    #: Average use per day of each (premise category, energy), loaded the first time a chunk
+    #: has a never-read meter to estimate (shared by the run's threads).
+    categories: loading.CategoryAverages = field(default_factory=loading.CategoryAverages)
 
 
 @dataclass
@@ -98,9 +101,17 @@ def _merge(
         readings[meter_id] = merged
 
 
+class Estimate(NamedTuple):
+    """The daily average an estimate used, and whether it is the premise category's (the meter
+    has no history of its own)."""
+
+    average: Fraction
+    from_category: bool = False
+
+
 def plan_chunk(
     connection: Connection, contracts: Sequence[ContractFacts], setup: BillingSetup
-) -> list[tuple[ContractBill, Fraction]]:
+) -> list[tuple[ContractBill, Estimate]]:
     """Every contract's bill (and the daily average its estimate used), in contract order."""
     if not contracts:
         return []
@@ -115,6 +126,7 @@ def plan_chunk(
         return ms, {m.id: readings.get(m.id, []) for m in ms}
 
     prepared: dict[uuid.UUID, Prepared] = {}
+    from_category: set[uuid.UUID] = set()
     retry: list[ContractFacts] = []
     for contract in contracts:
         ms, rd = own(contract)
@@ -122,7 +134,7 @@ def plan_chunk(
         if not state.known and state.end is None and ms:
             retry.append(contract)
             continue
-        plan = prepare(contract, state, ms, rd, period)
+        plan = prepare(contract, state, ms, rd, period, setup.tariffs)
         if plan is not None:
             prepared[contract.id] = plan
     estimating = [p.contract for p in prepared.values() if p.to_estimate is not None]
@@ -136,17 +148,35 @@ def plan_chunk(
         _merge(readings, loading.real_readings(connection, wanted, earliest, period.end))
         for contract in retry:
             ms, rd = own(contract)
-            plan = prepare(contract, fallback_state(contract, rd), ms, rd, period)
+            plan = prepare(contract, fallback_state(contract, rd), ms, rd, period, setup.tariffs)
             if plan is not None:
                 prepared[contract.id] = plan
+        never_read: list[ContractFacts] = []
         for plan in prepared.values():
             if plan.to_estimate is not None:
                 ms, rd = own(plan.contract)
-                averages[plan.contract.id] = daily_average(ms, rd, plan.window.end)
+                history = measured_average(ms, rd, plan.window.end)
+                if history is None:
+                    never_read.append(plan.contract)
+                else:
+                    averages[plan.contract.id] = history
+        if never_read:
+            by_category = setup.categories.get(connection, period.end)
+            kinds = loading.connection_categories(connection, [c.connection_id for c in never_read])
+            for contract in never_read:
+                kind = kinds.get(contract.connection_id)
+                averages[contract.id] = by_category.average(kind)
+                from_category.add(contract.id)
+    handed_over = loading.handed_over(
+        connection,
+        [p.contract for p in prepared.values()
+         if p.contract.end_date is not None and p.contract.end_date == p.window.end],
+    )
     return [
         (
-            finish(prepared[c.id], averages.get(c.id, Fraction(0)), setup.tariffs, setup.currency),
-            averages.get(c.id, Fraction(0)),
+            finish(prepared[c.id], averages.get(c.id, Fraction(0)), setup.tariffs, setup.currency,
+                   handed_over=c.id in handed_over),
+            Estimate(averages.get(c.id, Fraction(0)), c.id in from_category),
         )
         for c in contracts
         if c.id in prepared
@@ -182,7 +212,7 @@ def bill_chunk(
 
 def _write(
     connection: Connection,
-    bills: list[tuple[ContractBill, Fraction]],
+    bills: list[tuple[ContractBill, Estimate]],
     credited: dict[uuid.UUID, list[loading.IssuedInvoice]],
     setup: BillingSetup,
     writer: BulkWriter,
@@ -203,7 +233,7 @@ def _write(
     due = due_date(setup.issued_on, setup.payment_terms_days)
     deltas: dict[uuid.UUID, int] = {}
     invoices: list[dict[str, Any]] = []
-    for bill, average in bills:
+    for bill, estimate in bills:
         contract = bill.contract
         invoice, lines = invoice_rows(bill, "", label, setup.issued_on, due, ids, now)
         invoices.append(invoice)
@@ -211,7 +241,7 @@ def _write(
         for line in lines:
             changes.insert("invoice_line", line)
         if bill.estimate is not None:
-            changes.insert("meter_reading", estimate_reading_row(bill, ids, now, average))
+            changes.insert("meter_reading", estimate_reading_row(bill, ids, now, *estimate))
         ledger.append(ledger_row(bill, label, invoice["id"], setup.run_id))
         changes.update(
             "contract", contract.id, contract.agency_id, contract.version,
@@ -256,6 +286,7 @@ def _number(
     if not rows:
         return
     first = reserve(connection, series, year, len(rows))
+    check_follows(connection, series, year, first, rows[0]["issued_on"])
     for offset, row in enumerate(rows):
         row["number"] = format_number(series, year, first + offset)
         numbers.append(row["number"])

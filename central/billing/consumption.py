@@ -161,6 +161,17 @@ def daily_average(
     days: int = HISTORY_DAYS,
 ) -> Fraction:
     """Average units per day over the real readings of the last ``days`` days before ``until``."""
+    return measured_average(meters, readings, until, days) or Fraction(0)
+
+
+def measured_average(
+    meters: Sequence[MeterFacts],
+    readings: Mapping[uuid.UUID, Sequence[Reading]],
+    until: date,
+    days: int = HISTORY_DAYS,
+) -> Fraction | None:
+    """Like ``daily_average``, but None when no two real readings a day apart or more measure
+    anything in those days (a meter never read, or read once)."""
     since = until - timedelta(days=days)
     units = 0
     elapsed = 0
@@ -172,7 +183,7 @@ def daily_average(
                 continue
             units += step(previous.value, current.value, meter.modulus)
             elapsed += gap
-    return Fraction(units, elapsed) if elapsed else Fraction(0)
+    return Fraction(units, elapsed) if elapsed else None
 
 
 def estimate_units(average: Fraction, days: int) -> int:

@@ -22,17 +22,17 @@ from app.services.errors import BusinessError, NotFoundError
 from app.services.money import Currency
 from central.actors import ADMINISTRATION
 from central.billing import loading
-from central.billing.chunk import add_balance_updates
-from central.billing.consumption import HISTORY_DAYS, Point, daily_average, measure
-from central.billing.numbers import CentralSeries, format_number, reserve
+from central.billing.chunk import Estimate, add_balance_updates
+from central.billing.consumption import HISTORY_DAYS, Point, measured_average
+from central.billing.numbers import CentralSeries, check_follows, format_number, reserve
 from central.billing.plan import (
     BillingState,
     ContractBill,
     ContractFacts,
-    Prepared,
     Window,
     fallback_state,
     finish,
+    measured_window,
 )
 from central.billing.rows import credit_note_rows, due_date, estimate_reading_row, invoice_rows
 from central.billing.rows import ledger_row as make_ledger_row
@@ -105,10 +105,13 @@ def correct_invoice(
         writer = BulkWriter(connection.dialect.name)
         changes = ChangeSet()
         year = issued_on.year
-        note_number = format_number(CentralSeries.CREDIT_NOTE, year,
-                                    reserve(connection, CentralSeries.CREDIT_NOTE, year, 1))
-        new_number = format_number(CentralSeries.CONSUMPTION_INVOICE, year,
-                                   reserve(connection, CentralSeries.CONSUMPTION_INVOICE, year, 1))
+        numbers = {}
+        for series in (CentralSeries.CREDIT_NOTE, CentralSeries.CONSUMPTION_INVOICE):
+            first = reserve(connection, series, year, 1)
+            check_follows(connection, series, year, first, issued_on)
+            numbers[series] = format_number(series, year, first)
+        note_number = numbers[CentralSeries.CREDIT_NOTE]
+        new_number = numbers[CentralSeries.CONSUMPTION_INVOICE]
         lines = loading.invoice_lines(connection, [row["id"]])[row["id"]]
         note, note_lines = credit_note_rows(
             loading.IssuedInvoice(dict(row), lines), note_number, issued_on, writer.ids, now
@@ -121,7 +124,7 @@ def correct_invoice(
             for item in rows:
                 changes.insert(table, item)
         if bill.estimate is not None:
-            changes.insert("meter_reading", estimate_reading_row(bill, writer.ids, now, average))
+            changes.insert("meter_reading", estimate_reading_row(bill, writer.ids, now, *average))
         changes.update("invoice", row["id"], row["agency_id"], row["version"],
                        {"status": (InvoiceStatus.ISSUED, InvoiceStatus.CREDITED)})
         add_balance_updates(
@@ -172,13 +175,23 @@ def _recompute(
     window: Window,
     tariffs: TariffBook,
     currency: Currency,
-) -> tuple[ContractBill, Fraction]:
+) -> tuple[ContractBill, Estimate]:
     meters = loading.meters_of(connection, [contract.connection_id]).get(contract.connection_id, [])
     since = min(window.start, window.base.day if window.base else window.start)
     readings = loading.real_readings(connection, [m.id for m in meters],
                                      since - timedelta(days=HISTORY_DAYS), window.end)
     own = {m.id: readings.get(m.id, []) for m in meters}
-    measured = measure(meters, own, window.base, window.start, window.end)
-    prepared = Prepared(contract, window, measured.units, measured.end, measured.to_estimate)
-    average = daily_average(meters, own, window.end) if measured.to_estimate else Fraction(0)
-    return finish(prepared, average, tariffs, currency), average
+    prepared = measured_window(contract, window, meters, own, tariffs)
+    average = Fraction(0)
+    from_category = False
+    if prepared.to_estimate is not None:
+        history = measured_average(meters, own, window.end)
+        if history is None:
+            kind = loading.connection_categories(connection, [contract.connection_id])
+            table = loading.category_averages(connection, window.end)
+            history, from_category = table.average(kind.get(contract.connection_id)), True
+        average = history
+    ending = [contract] if contract.end_date is not None and contract.end_date == window.end else []
+    handed_over = contract.id in loading.handed_over(connection, ending)
+    bill = finish(prepared, average, tariffs, currency, handed_over=handed_over)
+    return bill, Estimate(average, from_category)

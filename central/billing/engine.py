@@ -10,6 +10,8 @@ a contract leaves the selection once ``billed_until`` covers the period, and the
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -27,6 +29,7 @@ from app.services.errors import BusinessError, NotFoundError
 from app.services.money import Currency
 from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
 from central.billing.loading import contract_page
+from central.billing.numbers import CentralSeries, last_issue
 from central.billing.period import ONE_DAY, Period
 from central.billing.tariffs import TariffBook
 from central.models import BillingRun, RunStatus
@@ -115,17 +118,18 @@ class BillingEngine:
         dry_run: bool = False,
         progress: Progress | None = None,
         fault: Fault | None = None,
+        today: date | None = None,
     ) -> BillingReport:
-        if issued_on <= period.end:
-            raise BusinessError(
-                f"La période {period} n'est pas terminée : elle se facture à partir du "
-                f"{(period.end + ONE_DAY).isoformat()}."
-            )
+        """Bills ``period`` with invoices dated ``issued_on``. ``today`` (the installation's
+        date, by default the UTC date) decides whether the period is over: a run dated after a
+        month that has not ended yet is refused (a move-out's final invoice has its own path)."""
+        check_dates(period, issued_on, today or utcnow().date())
         report = BillingReport(period.label, issued_on, agency_code, dry_run)
         started = time.perf_counter()
         with self.db.reading() as session:
             agency_id = _agency_id(session.connection(), agency_code)
             tariffs = TariffBook.load(session)
+            check_series_dates(session.connection(), issued_on)
         postpaid = tariffs.postpaid_ids()
         if dry_run:
             self._loop(report, period, issued_on, agency_id, tariffs, postpaid, None, progress,
@@ -233,6 +237,8 @@ class BillingEngine:
     def _open_run(
         self, period: Period, issued_on: date, agency_code: str | None
     ) -> tuple[uuid.UUID, uuid.UUID | None]:
+        # Under the run lock (PostgreSQL): a run still marked running is a dead process's.
+        settle_dead_runs(self.db, holding_lock=True)
         with self.db.session() as session, session.begin():
             unfinished = session.scalars(
                 select(BillingRun.id)
@@ -245,7 +251,8 @@ class BillingEngine:
                 .order_by(BillingRun.started_at.desc())
             ).first()
             run = BillingRun(period=period.label, agency_code=agency_code, issued_on=issued_on,
-                             resumed_from=unfinished)
+                             resumed_from=unfinished, host=socket.gethostname()[:255],
+                             pid=os.getpid())
             session.add(run)
             session.flush()
             return run.id, unfinished
@@ -256,6 +263,38 @@ class BillingEngine:
                 update(BillingRun)
                 .where(BillingRun.id == run_id)
                 .values(status=status, finished_at=utcnow(), error=error[:2000])
+            )
+
+
+def check_dates(period: Period, issued_on: date, today: date) -> None:
+    """A period is billed once it is over, with invoices dated after it and not in the future."""
+    if today <= period.end:
+        raise BusinessError(
+            f"La période {period} n'est pas terminée (nous sommes le {today.isoformat()}) : "
+            f"elle se facture à partir du {(period.end + ONE_DAY).isoformat()}."
+        )
+    if issued_on <= period.end:
+        raise BusinessError(
+            f"La date d'émission {issued_on.isoformat()} tombe dans la période {period} : "
+            f"les factures d'une période sont émises après son dernier jour."
+        )
+    if issued_on > today:
+        raise BusinessError(
+            f"La date d'émission {issued_on.isoformat()} est dans le futur "
+            f"(nous sommes le {today.isoformat()})."
+        )
+
+
+def check_series_dates(connection: Connection, issued_on: date) -> None:
+    """Refuses a run dated before the last invoice or credit note of its year's series: within a
+    series, numbers and issue dates both increase."""
+    for series in CentralSeries:
+        last = last_issue(connection, series, issued_on.year)
+        if last is not None and last[1] > issued_on:
+            raise BusinessError(
+                f"Date d'émission {issued_on.isoformat()} antérieure à celle de {last[0]} "
+                f"({last[1].isoformat()}) : dans une série, numéros et dates d'émission "
+                "croissent ensemble. Émettez à cette date ou après."
             )
 
 
@@ -335,7 +374,70 @@ def _run_in_threads(work: Callable[[], None], count: int, stop: threading.Event)
         raise errors[0]
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _run_lock_free(db: Database) -> bool:
+    """No process holds the billing run lock (PostgreSQL): no run is in progress."""
+    with db.engine.connect() as connection:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                 {"k": _ADVISORY_KEY}).scalar_one()
+        if got:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY})
+        connection.commit()
+        return bool(got)
+
+
+def settle_dead_runs(db: Database, *, holding_lock: bool = False) -> int:
+    """Marks ``interrupted`` the runs left ``running`` by a process that died (killed by the
+    system, machine restarted). On PostgreSQL a live run holds the advisory lock, so a running
+    run while the lock is free is dead; on SQLite its process is looked up on this machine.
+    Returns how many were marked."""
+    with db.reading() as session:
+        running = session.execute(
+            select(BillingRun.id, BillingRun.host, BillingRun.pid)
+            .where(BillingRun.status == RunStatus.RUNNING)
+        ).all()
+    if not running:
+        return 0
+    if db.dialect == "postgresql":
+        dead = [r.id for r in running] if holding_lock or _run_lock_free(db) else []
+    else:
+        here = socket.gethostname()[:255]
+        dead = [r.id for r in running
+                if r.host == here and r.pid is not None and r.pid != os.getpid()
+                and not _process_alive(r.pid)]
+    if not dead:
+        return 0
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(BillingRun)
+            .where(BillingRun.id.in_(dead), BillingRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.INTERRUPTED, finished_at=utcnow(),
+                    error="Processus arrêté pendant la facturation (tué ou machine arrêtée).")
+        )
+    log.warning("billing runs %s marked interrupted (their process is gone)", dead)
+    return len(dead)
+
+
+def resume_command(run: BillingRun) -> str:
+    """The command that finishes what an interrupted or failed run left."""
+    agency = f" --agency {run.agency_code}" if run.agency_code else ""
+    return (f"python -m central bill --period {run.period}{agency} "
+            f"--issued-on {run.issued_on.isoformat()}")
+
+
 def recent_runs(db: Database, limit: int = 20) -> list[BillingRun]:
+    settle_dead_runs(db)
     with db.reading() as session:
         return list(
             session.scalars(select(BillingRun).order_by(BillingRun.started_at.desc()).limit(limit))

@@ -3,16 +3,20 @@ around them, selected column by column (no ORM objects: memory stays proportiona
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     RowMapping,
     String,
     Uuid,
@@ -27,9 +31,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from app.models import Account, Contract, Invoice, InvoiceLine, Meter, MeterReading, Payment
-from app.models.enums import InvoiceKind, InvoiceStatus, ReadingSource
-from central.billing.consumption import KIND_RANK, MeterFacts, Point, Reading
+from app.models import (
+    Account,
+    Contract,
+    Invoice,
+    InvoiceLine,
+    Meter,
+    MeterReading,
+    Payment,
+    Premise,
+    ServiceConnection,
+)
+from app.models.enums import InvoiceKind, InvoiceLineKind, InvoiceStatus, ReadingSource
+from central.billing.consumption import HISTORY_DAYS, KIND_RANK, MeterFacts, Point, Reading
 from central.billing.plan import BillingState, ContractFacts
 from central.models import BilledPeriod
 
@@ -41,6 +55,8 @@ _invoice = Invoice.__table__
 _line = InvoiceLine.__table__
 _account = Account.__table__
 _payment = Payment.__table__
+_connection = ServiceConnection.__table__
+_premise = Premise.__table__
 
 
 def among(
@@ -274,3 +290,112 @@ def computed_balances(
     for account_id, total in connection.execute(paid).all():
         owed[account_id] -= int(total or 0)
     return owed
+
+
+def handed_over(connection: Connection, ending: Collection[ContractFacts]) -> set[uuid.UUID]:
+    """The contracts among ``ending`` (each ending on its window's last day) whose connection
+    has another contract starting the day they end: that day is the next occupant's."""
+    if not ending:
+        return set()
+    c = _contract.c
+    wanted = {(e.connection_id, e.end_date): e.id for e in ending}
+    query = select(c.id, c.connection_id, c.start_date).where(
+        among(connection, c.connection_id, {e.connection_id for e in ending})
+    )
+    found: set[uuid.UUID] = set()
+    for other_id, connection_id, start in connection.execute(query).all():
+        own = wanted.get((connection_id, start))
+        if own is not None and own != other_id:
+            found.add(own)
+    return found
+
+
+Kind = tuple[str, str]
+
+
+def connection_categories(
+    connection: Connection, connection_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Kind]:
+    """(premise category, energy) of each service connection."""
+    if not connection_ids:
+        return {}
+    sc, p = _connection.c, _premise.c
+    query = (
+        select(sc.id, type_coerce(p.category, String), type_coerce(sc.energy, String))
+        .join_from(_connection, _premise, p.id == sc.premise_id)
+        .where(among(connection, sc.id, connection_ids))
+    )
+    return {row[0]: (row[1], row[2]) for row in connection.execute(query).all()}
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """Average use per day of each (premise category, energy), from the invoices of the last
+    year billed on real readings; an energy's overall average stands in for a category with no
+    such invoice."""
+
+    by_kind: dict[Kind, Fraction]
+    by_energy: dict[str, Fraction]
+
+    def average(self, kind: Kind | None) -> Fraction:
+        if kind is None:
+            return Fraction(0)
+        found = self.by_kind.get(kind)
+        return found if found is not None else self.by_energy.get(kind[1], Fraction(0))
+
+
+def category_averages(connection: Connection, until: date) -> CategoryTable:
+    i, line, c, sc, p = _invoice.c, _line.c, _contract.c, _connection.c, _premise.c
+    since = until - timedelta(days=HISTORY_DAYS)
+    if connection.dialect.name == "postgresql":
+        days: ColumnElement[Any] = type_coerce(i.period_end - i.period_start, Integer) + 1
+    else:
+        days = func.julianday(i.period_end) - func.julianday(i.period_start) + 1
+    kind = (type_coerce(p.category, String), type_coerce(sc.energy, String))
+    billed = (
+        _invoice.join(_contract, c.id == i.contract_id)
+        .join(_connection, sc.id == c.connection_id)
+        .join(_premise, p.id == sc.premise_id)
+    )
+    real = (
+        i.kind == InvoiceKind.CONSUMPTION,
+        i.status == InvoiceStatus.ISSUED,
+        i.is_estimated.is_(False),
+        i.period_end > since,
+        i.period_end <= until,
+    )
+    used: dict[Kind, Decimal] = {}
+    for category, energy, quantity in connection.execute(
+        select(*kind, func.sum(line.quantity))
+        .select_from(billed.join(_line, line.invoice_id == i.id))
+        .where(*real, line.kind == InvoiceLineKind.CONSUMPTION)
+        .group_by(*kind)
+    ).all():
+        used[(category, energy)] = Decimal(quantity or 0)
+    elapsed: dict[Kind, int] = {}
+    for category, energy, total in connection.execute(
+        select(*kind, func.sum(days)).select_from(billed).where(*real).group_by(*kind)
+    ).all():
+        elapsed[(category, energy)] = int(total or 0)
+    by_kind = {k: Fraction(used.get(k, Decimal(0))) / n for k, n in elapsed.items() if n > 0}
+    by_energy: dict[str, Fraction] = {}
+    for energy in {k[1] for k in elapsed}:
+        n = sum(v for k, v in elapsed.items() if k[1] == energy)
+        if n > 0:
+            by_energy[energy] = sum(
+                (Fraction(v) for k, v in used.items() if k[1] == energy), Fraction(0)) / n
+    return CategoryTable(by_kind, by_energy)
+
+
+class CategoryAverages:
+    """The category table of a run, loaded the first time a chunk needs it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._table: CategoryTable | None = None
+
+    def get(self, connection: Connection, until: date) -> CategoryTable:
+        with self._lock:
+            if self._table is None:
+                self._table = category_averages(connection, until)
+            return self._table

@@ -8,12 +8,14 @@ Consumption invoices keep the series the desks' demo data starts
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.models import NumberSeries
+from app.models import Invoice, NumberSeries
+from app.services.errors import BusinessError
 
 CENTRAL_CODE = "000"
 
@@ -82,3 +84,34 @@ def cover(connection: Connection, numbers: Iterable[str]) -> None:
 
 def format_number(series: CentralSeries, year: int, counter: int) -> str:
     return f"{PREFIX[series]}{year}-{counter:08d}"
+
+
+def last_issue(connection: Connection, series: CentralSeries, year: int) -> tuple[str, date] | None:
+    """(number, issue date) of the highest number issued in a series (one index step)."""
+    inv = Invoice.__table__.c
+    row = connection.execute(
+        select(inv.number, inv.issued_on)
+        .where(inv.number >= format_number(series, year, 0),
+               inv.number <= format_number(series, year, 99_999_999))
+        .order_by(inv.number.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def check_follows(
+    connection: Connection, series: CentralSeries, year: int, first: int, issued_on: date
+) -> None:
+    """In the transaction that reserved ``first`` (the series row is locked): the number before
+    it must not carry a later issue date."""
+    if first <= 1:
+        return
+    inv = Invoice.__table__.c
+    previous = format_number(series, year, first - 1)
+    day = connection.execute(select(inv.issued_on).where(inv.number == previous)).scalar()
+    if day is not None and day > issued_on:
+        raise BusinessError(
+            f"Date d'émission {issued_on.isoformat()} antérieure à celle de {previous} "
+            f"({day.isoformat()}) : dans une série, numéros et dates d'émission croissent "
+            "ensemble."
+        )

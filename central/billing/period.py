@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -64,8 +63,3 @@ def fixed_charge_share(start: date, end: date) -> Fraction:
         share += Fraction((last - day).days + 1, calendar.monthrange(day.year, day.month)[1])
         day = last + ONE_DAY
     return share
-
-
-def band_months(share: Fraction) -> int:
-    """How many monthly band widths an invoice covering ``share`` months uses (at least one)."""
-    return max(1, math.ceil(share))

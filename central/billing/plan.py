@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
 from app.services.money import Currency
-from app.services.pricing import PricedInvoice
+from app.services.pricing import PricedInvoice, Quantity
 from central.billing.consumption import (
     MeterFacts,
     Point,
@@ -28,7 +29,7 @@ from central.billing.consumption import (
     measure,
 )
 from central.billing.period import ONE_DAY, Period, fixed_charge_share
-from central.billing.tariffs import TariffBook, TariffVersion, priced
+from central.billing.tariffs import TariffBook, TariffVersion, exact, priced
 
 
 class ContractFacts(NamedTuple):
@@ -74,6 +75,9 @@ class Prepared:
     measured_units: int
     end: Point | None
     to_estimate: MeterFacts | None
+    #: (first day of a tariff version starting inside the window, units measured up to a real
+    #: reading taken at that change), for the changes that have such a reading.
+    measured_at: tuple[tuple[date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,18 +154,58 @@ def prepare(
     meters: Sequence[MeterFacts],
     readings: Mapping[uuid.UUID, Sequence[Reading]],
     period: Period,
+    tariffs: TariffBook | None = None,
 ) -> Prepared | None:
     window = window_for(contract, state, period, readings)
     if window is None:
         return None
+    return measured_window(contract, window, meters, readings, tariffs)
+
+
+def measured_window(
+    contract: ContractFacts,
+    window: Window,
+    meters: Sequence[MeterFacts],
+    readings: Mapping[uuid.UUID, Sequence[Reading]],
+    tariffs: TariffBook | None,
+) -> Prepared:
     measured = measure(meters, readings, window.base, window.start, window.end)
-    return Prepared(contract, window, measured.units, measured.end, measured.to_estimate)
+    at: list[tuple[date, int]] = []
+    if tariffs is not None:
+        for _, _, last in tariffs.segments(contract.tariff_id, window.start, window.end)[:-1]:
+            reading_day = change_reading_day(readings, last)
+            if reading_day is not None:
+                upto = measure(meters, readings, window.base, window.start, reading_day)
+                at.append((last + ONE_DAY, upto.units))
+    return Prepared(contract, window, measured.units, measured.end, measured.to_estimate,
+                    tuple(at))
+
+
+def change_reading_day(
+    readings: Mapping[uuid.UUID, Sequence[Reading]], last_old_day: date
+) -> date | None:
+    """The day of a real reading taken at a tariff change: on the old version's last day or the
+    new version's first day (the later one when both exist)."""
+    days = {last_old_day, last_old_day + ONE_DAY}
+    found = [r.day for own in readings.values() for r in own if r.day in days]
+    return max(found) if found else None
 
 
 def finish(
-    prepared: Prepared, average: Fraction, tariffs: TariffBook, currency: Currency
+    prepared: Prepared,
+    average: Fraction,
+    tariffs: TariffBook,
+    currency: Currency,
+    *,
+    handed_over: bool = False,
 ) -> ContractBill:
-    """The priced bill; ``average`` (units per day) is used only when an estimate is needed."""
+    """The priced bill; ``average`` (units per day) is used only when an estimate is needed.
+
+    The fixed charge and the band widths are prorated by the days of occupancy: a contract
+    ``handed_over`` (another one starts on the same connection the day it ends) does not pay
+    its last day, which is the next occupant's first. When a tariff version starts inside the
+    window, each version prices its own days: the consumption up to a real reading taken at the
+    change, else the consumption split by days (rounded half up to the thousandth)."""
     window = prepared.window
     estimate = None
     estimated_units = 0
@@ -173,8 +217,14 @@ def finish(
         estimate = estimate_point(meter, end, estimated_units, window.end)
         end = estimate[1]
     units = prepared.measured_units + estimated_units
-    tariff = tariffs.in_force(prepared.contract.tariff_id, window.end)
-    share = fixed_charge_share(window.start, window.end)
+    occupied_until = window.end - ONE_DAY if handed_over else window.end
+    segments = tariffs.segments(prepared.contract.tariff_id, window.start, window.end)
+    tariff = segments[-1][0]
+    if len(segments) == 1:
+        bill = priced(tariff.terms, units, fixed_charge_share(window.start, occupied_until),
+                      currency)
+    else:
+        bill = _priced_by_version(prepared, segments, units, occupied_until, currency)
     return ContractBill(
         contract=prepared.contract,
         window=window,
@@ -183,5 +233,37 @@ def finish(
         estimated_units=estimated_units,
         estimate=estimate,
         end=end,
-        priced=priced(tariff.terms, units, share, currency),
+        priced=bill,
     )
+
+
+def _priced_by_version(
+    prepared: Prepared,
+    segments: Sequence[tuple[TariffVersion, date, date]],
+    units: int,
+    occupied_until: date,
+    currency: Currency,
+) -> PricedInvoice:
+    window = prepared.window
+    days = (window.end - window.start).days + 1
+    measured = dict(prepared.measured_at)
+    reached = [Decimal(0)]
+    for _, _, last in segments[:-1]:
+        change = last + ONE_DAY
+        if change in measured:
+            point = Decimal(measured[change])
+        else:
+            point = exact(Fraction(units * ((last - window.start).days + 1), days))
+        reached.append(min(max(point, reached[-1]), Decimal(units)))
+    reached.append(Decimal(units))
+    lines = []
+    for number, (version, first, last) in enumerate(segments):
+        quantity = reached[number + 1] - reached[number]
+        share = fixed_charge_share(first, min(last, occupied_until))
+        suffix = f" — du {first:%d/%m/%Y} au {last:%d/%m/%Y}"
+        lines.extend(priced(version.terms, _whole(quantity), share, currency, suffix).lines)
+    return PricedInvoice(tuple(lines))
+
+
+def _whole(quantity: Decimal) -> Quantity:
+    return int(quantity) if quantity == quantity.to_integral_value() else quantity

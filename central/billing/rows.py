@@ -103,8 +103,11 @@ def invoice_rows(
 
 
 def estimate_reading_row(
-    bill: ContractBill, new_id: NewId, now: datetime, average: Fraction
+    bill: ContractBill, new_id: NewId, now: datetime, average: Fraction,
+    from_category: bool = False,
 ) -> dict[str, Any]:
+    """The estimate as a reading; its note says what the estimate rests on (the meter's own
+    history, or its premise category's average when the meter was never read)."""
     assert bill.estimate is not None
     start, end = bill.estimate
     days = (end.day - start.day).days
@@ -119,7 +122,8 @@ def estimate_reading_row(
         "recorded_by": "facturation",
         "note": (
             f"Estimation : {bill.estimated_units} sur {days} jour(s) "
-            f"(moyenne {float(average):.3f} par jour)"
+            f"(moyenne {'de la catégorie du local, compteur jamais relevé, ' if from_category else ''}"
+            f"{float(average):.3f} par jour)"
         ),
     }
 

@@ -1,5 +1,7 @@
-"""Tariffs as billing sees them: each contract is priced under the version of its tariff (same
-code) in force on the last day billed."""
+"""Tariffs as billing sees them: each contract is priced under the versions of its tariff (same
+code) in force over the days billed. Band widths are monthly; an invoice covering another number
+of days has them prorated by days (``width × days / days in the month``, rounded half up to the
+thousandth), like the fixed charge."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 
@@ -16,8 +19,11 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Tariff
 from app.models.enums import Energy, MeterPayment
 from app.services.money import Currency
-from app.services.pricing import Band, PricedInvoice, TariffTerms, price_consumption
-from central.billing.period import band_months
+from app.services.pricing import Band, PricedInvoice, Quantity, TariffTerms, price_consumption
+from central.billing.period import ONE_DAY
+
+#: Prorated band bounds and split quantities keep three decimals (the lines' quantity scale).
+THOUSANDTH = Decimal("0.001")
 
 UNITS = {Energy.WATER: "m³", Energy.ELECTRICITY: "kWh"}
 
@@ -46,12 +52,26 @@ def terms_of(tariff: Tariff) -> TariffTerms:
     )
 
 
-def scale_bands(terms: TariffTerms, months: int) -> TariffTerms:
-    """Monthly bands widened for an invoice covering several months (catch-up, correction)."""
-    if months == 1:
+def exact(value: Fraction) -> Decimal:
+    """A fraction rounded half up to the thousandth."""
+    quotient = Decimal(value.numerator) / Decimal(value.denominator)
+    return quotient.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
+
+
+def _prorated(bound: int | Decimal, share: Fraction) -> int | Decimal:
+    scaled = exact(Fraction(bound) * share)
+    return int(scaled) if scaled == scaled.to_integral_value() else scaled
+
+
+def prorate_bands(terms: TariffTerms, share: Fraction) -> TariffTerms:
+    """Monthly band widths for an invoice covering ``share`` months of days (each calendar month
+    counting its days over its length): ``bound × share``, rounded half up to the thousandth.
+    A 20-day window of a 30-day month has the band 0–10 become 0–6.667."""
+    if share == 1 or share <= 0:
         return terms
     bands = tuple(
-        Band(b.lower * months, None if b.upper is None else b.upper * months, b.unit_price)
+        Band(_prorated(b.lower, share), None if b.upper is None else _prorated(b.upper, share),
+             b.unit_price)
         for b in terms.bands
     )
     return replace(terms, bands=bands)
@@ -81,6 +101,27 @@ class TariffBook:
     def postpaid_ids(self) -> list[uuid.UUID]:
         return [v.id for v in self.by_id.values() if v.payment is MeterPayment.POSTPAID]
 
+    def segments(
+        self, tariff_id: uuid.UUID, start: date, end: date
+    ) -> list[tuple[TariffVersion, date, date]]:
+        """The versions in force over ``start``..``end``, each with its own days (one item when
+        no version starts inside the window, which is nearly always)."""
+        own = self.by_id[tariff_id]
+        versions = self._by_code[(own.code, own.agency_id)]
+        cuts = [v.valid_from for v in versions if start < v.valid_from <= end]
+        if not cuts:
+            return [(self.in_force(tariff_id, end), start, end)]
+        found: list[tuple[TariffVersion, date, date]] = []
+        first = start
+        for cut in [*sorted(set(cuts)), end + ONE_DAY]:
+            version = self.in_force(tariff_id, cut - ONE_DAY)
+            if found and found[-1][0].id == version.id:
+                found[-1] = (version, found[-1][1], cut - ONE_DAY)
+            else:
+                found.append((version, first, cut - ONE_DAY))
+            first = cut
+        return found
+
     def in_force(self, tariff_id: uuid.UUID, day: date) -> TariffVersion:
         """The version of the contract's tariff in force on ``day`` (its own row if none is)."""
         own = self.by_id[tariff_id]
@@ -91,6 +132,9 @@ class TariffBook:
 
 
 @lru_cache(maxsize=65536)
-def priced(terms: TariffTerms, units: int, share: Fraction, currency: Currency) -> PricedInvoice:
-    """Pricing is pure and most invoices repeat the same few (units, share): cache it."""
-    return price_consumption(scale_bands(terms, band_months(share)), units, share, currency)
+def priced(
+    terms: TariffTerms, units: Quantity, share: Fraction, currency: Currency, suffix: str = ""
+) -> PricedInvoice:
+    """Pricing is pure and most invoices repeat the same few (units, share): cache it. Bands
+    and the fixed charge are both prorated by ``share`` (months of days billed)."""
+    return price_consumption(prorate_bands(terms, share), units, share, currency, suffix=suffix)

@@ -36,7 +36,7 @@ def close(db: Database, currency: Currency, agency: Agency, today: date, *,
                            payment_terms_days=payment_terms_days)
     for attempt in range(_BUSY_TRIES):
         try:
-            report = engine.run(period, today, agency_code=agency.code)
+            report = engine.run(period, today, agency_code=agency.code, today=today)
             break
         except BusinessError as error:
             if "déjà en cours" not in error.message or attempt == _BUSY_TRIES - 1:

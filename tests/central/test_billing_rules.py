@@ -147,10 +147,14 @@ def test_fixed_charge_prorated_at_move_in(cdb: Database) -> None:
     world.read(sub.meter_id, NOV_30, 60)
     world.bill("2026-11")
     invoice = only_invoice(world, sub.contract_id)
-    # 21 days of 30: 1 500 × 21/30 = 1 050 (VAT 189).
-    assert amounts(invoice) == [("consumption", 2450, 441), ("fixed_charge", 1050, 189)]
+    # 21 days of 30: fixed charge 1 500 × 21/30 = 1 050 (VAT 189), and the bands prorated the
+    # same way (width × 21/30): 0–7 and 7–21 m³. 10 m³ = 7 × 245 = 1 715 (VAT 308.7 → 309)
+    # + 3 × 445 = 1 335 (VAT 240.3 → 240).
+    assert amounts(invoice) == [("consumption", 1715, 309), ("consumption", 1335, 240),
+                                ("fixed_charge", 1050, 189)]
+    assert invoice.lines[0].label == "Consommation de 0 à 7 m³"
     assert invoice.lines[-1].label == "Prime fixe (7/10 mois)"
-    assert invoice.period_start == date(2026, 11, 10) and invoice.total_minor == 4130
+    assert invoice.period_start == date(2026, 11, 10) and invoice.total_minor == 4838
 
 
 def test_fixed_charge_prorated_at_move_out_and_nothing_after(cdb: Database) -> None:
@@ -162,9 +166,11 @@ def test_fixed_charge_prorated_at_move_out_and_nothing_after(cdb: Database) -> N
     world.move_out(sub.contract_id, date(2026, 11, 12))
     world.bill("2026-11")
     invoice = only_invoice(world, sub.contract_id)
-    # 5 m³ (VAT 220.5 → 221) and 12 days of 30 of fixed charge: 600 (VAT 108).
-    assert amounts(invoice) == [("consumption", 1225, 221), ("fixed_charge", 600, 108)]
-    assert invoice.period_end == date(2026, 11, 12) and invoice.total_minor == 2154
+    # 12 days of 30: fixed charge 600 (VAT 108), bands × 12/30 = 0–4 and 4–12 m³.
+    # 5 m³ = 4 × 245 = 980 (VAT 176.4 → 176) + 1 × 445 (VAT 80.1 → 80).
+    assert amounts(invoice) == [("consumption", 980, 176), ("consumption", 445, 80),
+                                ("fixed_charge", 600, 108)]
+    assert invoice.period_end == date(2026, 11, 12) and invoice.total_minor == 2389
     assert world.bill("2026-12").invoices == 0
 
 

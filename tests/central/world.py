@@ -34,6 +34,7 @@ from app.models.enums import (
     MeterPayment,
     MeterStatus,
     PaymentMethod,
+    PremiseCategory,
     ReadingKind,
     ReadingSource,
 )
@@ -93,13 +94,15 @@ class World:
         digits: int = 5,
         initial_index: int = 0,
         prepaid: bool = False,
+        category: PremiseCategory = PremiseCategory.DOMESTIC,
     ) -> Subscription:
         self._counter += 1
         n = self._counter
         with UnitOfWork(self.db, SYSTEM) as uow:
             s = uow.session
             customer = Customer(agency_id=self.agency_id, last_name=f"Client {n}")
-            premise = Premise(agency_id=self.agency_id, commune_id=self.commune_id)
+            premise = Premise(agency_id=self.agency_id, commune_id=self.commune_id,
+                              category=category)
             s.add_all([customer, premise])
             s.flush()
             account = Account(agency_id=self.agency_id, number=f"A{self.agency_id.hex[:6]}{n:06d}",
@@ -182,6 +185,7 @@ class World:
     def bill(self, period: str, issued_on: date | None = None, **kwargs: object) -> BillingReport:
         engine = BillingEngine(self.db, self.currency, chunk_size=int(kwargs.pop("chunk_size", 100)))
         when = issued_on or Period.parse(period).end + timedelta(days=5)
+        kwargs.setdefault("today", when)  # the run is made on its issue day
         return engine.run(Period.parse(period), when, **kwargs)  # type: ignore[arg-type]
 
     def invoices(self, contract_id: uuid.UUID) -> list[Invoice]:
