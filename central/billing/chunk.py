@@ -20,7 +20,7 @@ from central.actors import BILLING
 from central.billing import loading
 from central.billing.consumption import HISTORY_DAYS, MeterFacts, Reading, measured_average
 from central.billing.numbers import CentralSeries, check_follows, format_number, reserve
-from central.billing.period import Period
+from central.billing.period import ONE_DAY, Period
 from central.billing.plan import (
     BillingState,
     ContractBill,
@@ -161,7 +161,9 @@ def plan_chunk(
                 else:
                     averages[plan.contract.id] = history
         if never_read:
-            by_category = setup.categories.get(connection, period.end)
+            # Invoices before the period: this run's own never count (same result whatever
+            # the chunk that needs the table first).
+            by_category = setup.categories.get(connection, period.start - ONE_DAY)
             kinds = loading.connection_categories(connection, [c.connection_id for c in never_read])
             for contract in never_read:
                 kind = kinds.get(contract.connection_id)

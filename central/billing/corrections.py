@@ -188,7 +188,7 @@ def _recompute(
         history = measured_average(meters, own, window.end)
         if history is None:
             kind = loading.connection_categories(connection, [contract.connection_id])
-            table = loading.category_averages(connection, window.end)
+            table = loading.category_averages(connection, window.start - timedelta(days=1))
             history, from_category = table.average(kind.get(contract.connection_id)), True
         average = history
     ending = [contract] if contract.end_date is not None and contract.end_date == window.end else []

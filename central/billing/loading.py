@@ -330,8 +330,8 @@ def connection_categories(
 
 @dataclass(frozen=True)
 class CategoryTable:
-    """Average use per day of each (premise category, energy), from the invoices of the last
-    year billed on real readings; an energy's overall average stands in for a category with no
+    """Average use per day of each (premise category, energy), from the invoices billed on real
+    readings that end in the year before the period being billed; an energy's overall average stands in for a category with no
     such invoice."""
 
     by_kind: dict[Kind, Fraction]

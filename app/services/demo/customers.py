@@ -33,6 +33,7 @@ from app.models.enums import (
     MeterStatus,
     PaymentMethod,
     PaymentMode,
+    PremiseCategory,
     ReadingKind,
     ReadingSource,
 )
@@ -200,6 +201,9 @@ class CustomerFactory:
                 + rng.choice(("", "", "", " bis", " ter")),
                 "complement": rng.choice(names.COMPLEMENTS).format(n=rng.randrange(1, 60)),
                 "plot_reference": "",
+                "category": PremiseCategory.COMMERCIAL.value
+                if customer["kind"] == CustomerKind.ORGANISATION.value
+                else PremiseCategory.DOMESTIC.value,
                 "owner_customer_id": customer["id"] if rng.random() < 0.4 else None,
             },
         )
