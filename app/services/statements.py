@@ -43,15 +43,32 @@ class Statement:
         return self.lines[-1].balance_minor if self.lines else self.opening_minor
 
 
+def period_text(invoice: Invoice) -> str:
+    """" 2026-11", or " 2026-10 à 2026-11" for an invoice whose days cross months (a re-bill
+    after estimates, a catch-up)."""
+    start, end = invoice.period_start, invoice.period_end
+    if start is not None and end is not None and (start.year, start.month) != (end.year, end.month):
+        return f" {start:%Y-%m} à {end:%Y-%m}"
+    return f" {invoice.period}" if invoice.period else ""
+
+
 def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
     with ctx.reading() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError("Compte introuvable.")
         events: list[tuple[datetime, str, str, int, int, uuid.UUID | None]] = []
-        for invoice in session.scalars(select(Invoice).where(Invoice.account_id == account_id)):
+        invoices = list(session.scalars(select(Invoice).where(Invoice.account_id == account_id)))
+        numbers = {invoice.id: invoice.number for invoice in invoices}
+        # Same day: a credit note right after the invoice it cancels (by that invoice's number).
+        order: dict[str, tuple[str, int]] = {
+            invoice.number: (numbers.get(invoice.credited_invoice_id, invoice.number), 1)
+            if invoice.kind is InvoiceKind.CREDIT_NOTE else (invoice.number, 0)
+            for invoice in invoices
+        }
+        for invoice in invoices:
             when = datetime.combine(invoice.issued_on, time(), tzinfo=UTC)
-            period = f" {invoice.period}" if invoice.period else ""
+            period = period_text(invoice)
             if invoice.kind is InvoiceKind.CREDIT_NOTE:
                 events.append(
                     (
@@ -87,7 +104,7 @@ def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
                     payment.id,
                 )
             )
-        events.sort(key=lambda e: (e[0], e[2]))
+        events.sort(key=lambda e: (e[0], *order.get(e[2], (e[2], 0))))
         as_of = account.balance_as_of
         synced = [] if as_of is None else [e for e in events if e[0] <= as_of]
         opening = account.balance_minor - sum(d - c for _, _, _, d, c, _ in synced)
