@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                 parser_class=_Parser)
     refresh = balances_commands.add_parser("refresh", help="recalculer les soldes")
     refresh.add_argument("--agency", type=_agency_code)
+
+    from central.operations_cli import add_commands
+
+    add_commands(commands, _Parser)
     return parser
 
 

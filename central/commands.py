@@ -20,10 +20,12 @@ from central import migrate
 from central.agencies import add_agency, ensure_agency, list_agencies, new_agency_credential
 from central.billing.balances import refresh_all_balances
 from central.billing.corrections import correct_invoice
-from central.billing.engine import BillingEngine, BillingReport, recent_runs
+from central.billing.engine import BillingEngine, BillingReport, recent_runs, resume_command
 from central.billing.period import Period
 from central.credentials import issue_admin_credential
 from central.database import installation_currency, open_database
+from central.models import RunStatus
+from central.operations_cli import HANDLERS
 from central.settings import CentralSettings
 from central.sync.bundle import export_bundle, import_bundle
 from central.sync.state import rotate_generation
@@ -46,6 +48,7 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
             "invoice": _invoice,
             "balances": _balances,
             "sync": _sync,
+            **HANDLERS,
         }[args.command]
         return handler(db, settings, args)
     finally:
@@ -204,9 +207,19 @@ def _runs(db: Database, _settings: CentralSettings, _args: argparse.Namespace) -
         print("Aucune facturation.")
     for run_ in runs:
         print(f"{run_.started_at:%Y-%m-%d %H:%M} {run_.period} {run_.agency_code or 'toutes'} "
-              f"{run_.status.value:<9} {run_.invoices:>9} factures {run_.credit_notes:>6} avoirs "
-              f"{run_.id}" + (f"  {run_.error[:80]}" if run_.error else ""))
+              f"{RUN_LABELS[run_.status]:<10} {run_.invoices:>9} factures {run_.credit_notes:>6} "
+              f"avoirs {run_.id}" + (f"  {run_.error[:80]}" if run_.error else ""))
+        if run_.status in (RunStatus.INTERRUPTED, RunStatus.FAILED):
+            print(f"    pour reprendre : {resume_command(run_)}")
     return 0
+
+
+RUN_LABELS = {
+    RunStatus.RUNNING: "en cours",
+    RunStatus.COMPLETED: "terminée",
+    RunStatus.FAILED: "échouée",
+    RunStatus.INTERRUPTED: "interrompue",
+}
 
 
 def _invoice(db: Database, settings: CentralSettings, args: argparse.Namespace) -> int:

@@ -192,3 +192,25 @@ class AgencySyncState(CentralBase):
     #: Last period billed by ``POST close`` for this agency.
     last_billed_period: Mapped[str | None] = mapped_column(String(7))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NightReport(CentralBase):
+    """What a desk's nightly run reports at its end: its download and its reconciliation (the
+    night's control room, ``python -m central night status``)."""
+
+    __tablename__ = "night_report"
+    __table_args__ = (Index("ix_night_report_agency_at", "agency_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agency_id: Mapped[uuid.UUID]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The desk run's outcome: ``done``, ``warning`` (differences repaired) or ``failed``.
+    status: Mapped[str] = mapped_column(String(12))
+    #: Central commits downloaded and rows applied by the desk.
+    commits: Mapped[int] = mapped_column(Integer, default=0)
+    applied: Mapped[int] = mapped_column(Integer, default=0)
+    parked: Mapped[int] = mapped_column(Integer, default=0)
+    #: Tables whose counts or checksums differed at reconciliation.
+    mismatches: Mapped[list[str]] = mapped_column(JSON, default=list)
+    repaired_rows: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")

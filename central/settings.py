@@ -7,6 +7,7 @@ configuration file (TOML, given by ``--config`` or ``GUICHET_CENTRAL_CONFIG_FILE
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,20 @@ class CentralSettings(BaseSettings):
     billing_chunk_size: int = Field(2000, ge=1, le=100_000)
     #: Days between the issue date and the due date of an invoice.
     payment_terms_days: int = Field(20, ge=0, le=365)
+    #: Local hour by which every agency's night must be done (``night status`` exits 1 and
+    #: ``night status --alert`` alerts after it).
+    night_deadline: time = time(7, 0)
+    #: Command run when agencies are late (the status as JSON on its standard input, the late
+    #: agencies' codes in ``GUICHET_NIGHT_LATE``). Empty: none.
+    night_alert_command: str = ""
+    #: E-mail alert: SMTP server (empty: no e-mail), sender and recipients.
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    alert_from: str = "guichet-central@localhost"
+    alert_to: list[str] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from app.models.database import Database
 from central.api.errors import install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
-from central.api.routes import admin, agency, reference, sync, system
+from central.api.routes import admin, agency, night, reference, sync, system
 from central.database import installation_currency, open_database
 from central.logs import stamp_request_ids
 from central.settings import CentralSettings
@@ -30,7 +30,8 @@ BATCH_PATH = r"^/agencies/\d{3}/sync/batches/"
 
 
 def default_routers() -> list[APIRouter]:
-    return [system.router, reference.router, agency.router, sync.router, admin.router]
+    return [system.router, reference.router, agency.router, sync.router, admin.router,
+            night.router]
 
 
 def create_app(
