@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", help="fichier de lots à porter au site central")
     imported = sync_commands.add_parser("import-bundle", help="appliquer la réponse du site central")
     imported.add_argument("file", help="fichier de réponse produit par le site central")
+    from app.sync.schedule import add_parser as add_schedule_parser
+
+    add_schedule_parser(sync_commands)
 
     db = commands.add_parser("db", help="base de données")
     db_commands = db.add_subparsers(dest="db_command", required=True)

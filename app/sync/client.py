@@ -150,6 +150,10 @@ class CentralClient:
     def reconcile(self) -> dict[str, Any]:
         return self._request("GET", "/reconcile", timeout=600.0)
 
+    def night_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        """The run's end (download, reconciliation) for central's night control room."""
+        return self._request("POST", "/night-report", json=report, timeout=30.0)
+
 
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:

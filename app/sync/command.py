@@ -39,6 +39,10 @@ def _awaiting(db: Any) -> int:
 
 
 def sync_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.sync_command == "install-schedule":
+        from app.sync.schedule import install_schedule
+
+        return install_schedule(settings, args)
     db = open_database(settings)
     installation = prepare(db, settings)
     if args.sync_command in ("export-bundle", "import-bundle"):

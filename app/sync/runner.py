@@ -261,6 +261,8 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
         outcome.status = "succeeded"
         outcome.message = _summary(outcome, dry_run)
     finally:
+        if not dry_run:
+            _report_night(client, outcome)
         if own_client:
             client.close_connection()
     if outcome.restarted and "bootstrap" in outcome.report:
@@ -272,6 +274,23 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
     except Exception:  # the bootstrap swapped the file under the ledger
         log.warning("ledger not updated after the run", exc_info=True)
     return outcome
+
+
+def _report_night(client: CentralClient, outcome: SyncOutcome) -> None:
+    """Tells central how the night ended (its control room); never fails the run."""
+    if outcome.status == "interrupted" or "download" not in outcome.report:
+        return  # nothing fetched: central already knows (no download, no reconciliation)
+    download = outcome.report.get("download", {})
+    status = "failed" if outcome.status == "failed" else (
+        "warning" if outcome.mismatches else "done")
+    try:
+        client.night_report({
+            "status": status, "commits": download.get("commits", 0),
+            "applied": download.get("applied", 0), "parked": outcome.parked,
+            "mismatches": list(outcome.mismatches), "message": outcome.message or "",
+        })
+    except Exception:  # central unreachable again: the run's own outcome stands
+        log.warning("night report not sent to central", exc_info=True)
 
 
 def _summary(outcome: SyncOutcome, dry_run: bool) -> str:

@@ -38,7 +38,7 @@ def night(request: Request, _admin: Admin, db: Db,
     return status_for(db, request.app.state.settings, day).as_json()
 
 
-@router.post("/agencies/{code}/night/report", status_code=201,
+@router.post("/agencies/{code}/sync/night-report", status_code=201,
              summary="Compte rendu de fin de nuit du poste")
 def night_report(scope: Scope, db: Db, report: NightReportIn) -> dict[str, str]:
     record_report(db, scope.id, report.model_dump())
