@@ -293,7 +293,8 @@ def _row(spec: TariffSpec, agency_id: uuid.UUID | None) -> Tariff:
         code=spec.code, name=spec.name, energy=spec.energy, payment=spec.payment,
         fixed_charge_minor=spec.fixed_charge_minor, vat_rate=spec.vat_rate,
         valid_from=spec.valid_from, valid_to=spec.valid_to, agency_id=agency_id,
-        sts_tariff_index=spec.sts_tariff_index, customer_categories=list(spec.customer_categories),
+        sts_tariff_index=spec.sts_tariff_index,
+        customer_categories=",".join(spec.customer_categories),
         arrears_recovery_share=spec.arrears_recovery_share,
     )
     tariff.bands = [
@@ -309,7 +310,7 @@ def _info(tariff: Tariff, codes: dict[uuid.UUID, str]) -> TariffVersionInfo:
         tariff.id, tariff.code, tariff.name, tariff.energy, tariff.payment,
         codes.get(tariff.agency_id) if tariff.agency_id else None,
         tariff.valid_from, tariff.valid_to, tariff.fixed_charge_minor, tariff.vat_rate,
-        tuple(tariff.customer_categories or ()),
+        tuple(c for c in (tariff.customer_categories or "").split(",") if c),
         tuple(BandSpec(b.lower_bound, b.upper_bound, b.unit_price, b.is_social)
               for b in tariff.bands),
         tariff.sts_tariff_index, tariff.arrears_recovery_share,

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, SmallInteger, String, Text, false
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Synced
@@ -130,8 +130,9 @@ class Tariff(Synced, Base):
     valid_to: Mapped[date | None]
     #: STS tariff index of prepaid meters sold under this tariff.
     sts_tariff_index: Mapped[int | None] = mapped_column(SmallInteger)
-    #: Premise categories (``PremiseCategory`` values) the tariff is for; empty: any.
-    customer_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Premise categories (``PremiseCategory`` values, comma-separated) the tariff is for;
+    #: empty: any.
+    customer_categories: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: Prepaid: the share of each purchase kept to recover the account's arrears (0.25 = 25 %).
     arrears_recovery_share: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
 

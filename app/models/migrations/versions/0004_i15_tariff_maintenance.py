@@ -23,8 +23,8 @@ _CATEGORY = sa.Enum(
 
 def upgrade() -> None:
     with op.batch_alter_table("tariff") as batch:
-        batch.add_column(sa.Column("customer_categories", sa.JSON(), nullable=False,
-                                   server_default="[]"))
+        batch.add_column(sa.Column("customer_categories", sa.String(length=120), nullable=False,
+                                   server_default=""))
         batch.add_column(sa.Column("arrears_recovery_share", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("tariff_band") as batch:
         batch.add_column(sa.Column("is_social", sa.Boolean(), nullable=False,
