@@ -192,10 +192,16 @@ def night_status(
     return NightStatus(night_of, until, now, found)
 
 
+def current_night(now: datetime, zone: ZoneInfo) -> date:
+    """The night a moment belongs to: from noon on, the coming night (of the next day)."""
+    local = now.astimezone(zone)
+    return local.date() + timedelta(days=1) if local.time() >= time(12) else local.date()
+
+
 def status_for(db: Database, settings: CentralSettings, night_of: date | None = None,
                *, now: datetime | None = None) -> NightStatus:
     now = now or utcnow()
-    day = night_of or now.astimezone(settings.zone).date()
+    day = night_of or current_night(now, settings.zone)
     return night_status(db, day, zone=settings.zone, deadline=settings.night_deadline, now=now)
 
 

@@ -8,12 +8,15 @@ are prorated by days (width × days / days in the month, bounds rounded half up 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -28,6 +31,7 @@ from central.billing.corrections import correct_invoice
 from central.billing.engine import BillingEngine, recent_runs, resume_command
 from central.billing.period import Period
 from central.billing.unread import unread_meters
+from central.cli import main
 from central.models import BillingRun, RunStatus
 from tests.central.world import World
 
@@ -219,7 +223,9 @@ def test_a_run_dated_before_the_series_last_invoice_is_refused(cdb: Database) ->
 
 # 6. A never-read meter: estimated from its premise category's average, marked, listed.
 
-def test_a_never_read_meter_is_estimated_from_its_category_and_listed(cdb: Database) -> None:
+def test_a_never_read_meter_is_estimated_from_its_category_and_listed(
+    cdb: Database, cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     world = World(cdb)
     domestic = [world.subscribe(), world.subscribe()]
     shop = world.subscribe(category=PremiseCategory.COMMERCIAL)
@@ -250,11 +256,28 @@ def test_a_never_read_meter_is_estimated_from_its_category_and_listed(cdb: Datab
         (never.meter_id, None, 1)]
     assert len(unread_meters(cdb, periods=3, today=date(2027, 4, 5))) == 4, (
         "no real reading in January–March for any of them")
+    capsys.readouterr()
+    assert main([*cli, "meters", "unread", "--periods", "1", "--date", "2027-01-05"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].endswith(": 1") and "jamais relevé" in shown[1] and "1 estimation(s)" in shown[1]
 
 
 # 7. A run killed by the system is shown interrupted, with how to resume it.
 
-def test_a_dead_run_is_shown_interrupted_with_how_to_resume(cdb: Database) -> None:
+@pytest.fixture
+def cli(tmp_path: Path, cdb: Database) -> Iterator[list[str]]:
+    """``python -m central`` in process on this database (its log file closed after)."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield ["--database-url", cdb.url, "--data-dir", str(tmp_path)]
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def test_a_dead_run_is_shown_interrupted_with_how_to_resume(
+    cdb: Database, cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(gone.stdout)
@@ -274,6 +297,12 @@ def test_a_dead_run_is_shown_interrupted_with_how_to_resume(cdb: Database) -> No
         "python -m central bill --period 2026-11 --agency 101 --issued-on 2026-12-05")
     if cdb.dialect == "sqlite":
         assert runs["2026-10"].status is RunStatus.RUNNING, "a live process's run is left alone"
+    capsys.readouterr()
+    assert main([*cli, "runs"]) == 0
+    shown = capsys.readouterr().out
+    assert "2026-11 101 interrompue" in shown
+    assert ("pour reprendre : python -m central bill --period 2026-11 --agency 101 "
+            "--issued-on 2026-12-05") in shown
 
 
 def test_resuming_after_a_dead_run_names_it(cdb: Database) -> None:

@@ -28,7 +28,16 @@ from central.cli import main
 from central.credentials import issue_admin_credential
 from central.embedded import free_port
 from central.models import BillingRun, NightReport, RunStatus, SyncBatch
-from central.night import DONE, FAILED, LATE, RUNNING, alert, night_status, render
+from central.night import (
+    DONE,
+    FAILED,
+    LATE,
+    RUNNING,
+    alert,
+    current_night,
+    night_status,
+    render,
+)
 from central.settings import CentralSettings
 from tests.central.world import World
 
@@ -83,6 +92,8 @@ def test_the_night_of_each_agency_late_and_failed_first(cdb: Database) -> None:
     assert [(a.code, a.state) for a in before.agencies] == [
         ("103", FAILED), ("102", RUNNING), ("101", DONE)]
     assert [a.code for a in before.alarming] == ["103"], "a failure alarms at once"
+    assert current_night(at(13), ZONE) == date(2026, 12, 6), "from noon: the coming night"
+    assert current_night(at(6, 59), ZONE) == NIGHT
     text = render(after, ZONE).splitlines()
     assert text[2].startswith("103") and "ÉCHEC" in text[2]
     assert text[4].startswith("102") and "EN RETARD" in text[4] and "non fait" in text[4]
