@@ -159,31 +159,31 @@ def night_status(
         night.batches_parked = sum(int((b.result or {}).get("parked", 0)) for b in own)
         if own:
             night.first_batch_at, night.last_batch_at = own[0].received_at, own[-1].received_at
-        run = runs.get(code) or runs.get(None)
-        if run is not None:
-            night.billing_period = run.period
-            night.billing_status = run.status.value
-            night.billing_invoices = run.invoices
-            night.billing_finished_at = run.finished_at
-            if run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED):
-                night.problems.append(f"facturation {run.status.value} : {run.error[:120]}")
+        billing = runs.get(code) or runs.get(None)
+        if billing is not None:
+            night.billing_period = billing.period
+            night.billing_status = billing.status.value
+            night.billing_invoices = billing.invoices
+            night.billing_finished_at = billing.finished_at
+            if billing.status in (RunStatus.FAILED, RunStatus.INTERRUPTED):
+                night.problems.append(f"facturation {billing.status.value} : {billing.error[:120]}")
         elif (billed.get(agency_id) or "") >= billed_period:
             night.billing_status = "already"
-        report = reports.get(agency_id)
-        if report is not None:
-            night.download_at = report.at
-            night.download_commits, night.download_applied = report.commits, report.applied
-            night.mismatches = list(report.mismatches or [])
+        reported = reports.get(agency_id)
+        if reported is not None:
+            night.download_at = reported.at
+            night.download_commits, night.download_applied = reported.commits, reported.applied
+            night.mismatches = list(reported.mismatches or [])
             night.reconciliation = (
                 "ok" if not night.mismatches
-                else f"écarts : {', '.join(night.mismatches)} ({report.repaired_rows} "
+                else f"écarts : {', '.join(night.mismatches)} ({reported.repaired_rows} "
                 "ligne(s) reprise(s))")
-            if report.status == "failed":
-                night.problems.append(f"poste : {report.message[:160] or 'échec'}")
+            if reported.status == "failed":
+                night.problems.append(f"poste : {reported.message[:160] or 'échec'}")
         billing_done = night.billing_status in (RunStatus.COMPLETED.value, "already")
         if night.problems:
             night.state = FAILED
-        elif billing_done and report is not None:
+        elif billing_done and reported is not None:
             night.state = DONE
         else:
             night.state = LATE if now >= until else RUNNING

@@ -62,7 +62,7 @@ def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
         numbers = {invoice.id: invoice.number for invoice in invoices}
         # Same day: a credit note right after the invoice it cancels (by that invoice's number).
         order: dict[str, tuple[str, int]] = {
-            invoice.number: (numbers.get(invoice.credited_invoice_id, invoice.number), 1)
+            invoice.number: (numbers.get(invoice.credited_invoice_id or invoice.id, invoice.number), 1)
             if invoice.kind is InvoiceKind.CREDIT_NOTE else (invoice.number, 0)
             for invoice in invoices
         }

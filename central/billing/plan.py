@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from app.services.money import Currency
-from app.services.pricing import PricedInvoice, Quantity
+from app.services.pricing import PricedInvoice, PricedLine, Quantity
 from central.billing.consumption import (
     MeterFacts,
     Point,
@@ -256,7 +256,7 @@ def _priced_by_version(
             point = exact(Fraction(units * ((last - window.start).days + 1), days))
         reached.append(min(max(point, reached[-1]), Decimal(units)))
     reached.append(Decimal(units))
-    lines = []
+    lines: list[PricedLine] = []
     for number, (version, first, last) in enumerate(segments):
         quantity = reached[number + 1] - reached[number]
         share = fixed_charge_share(first, min(last, occupied_until))
