@@ -7,6 +7,15 @@ import logging.handlers
 from pathlib import Path
 
 
+#: ``extra=`` of a record whose message the command line prints itself: the file keeps it, the
+#: terminal does not show it twice.
+ON_TERMINAL_ALREADY = {"on_terminal": True}
+
+
+def _not_printed(record: logging.LogRecord) -> bool:
+    return not getattr(record, "on_terminal", False)
+
+
 def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = True) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -25,6 +34,7 @@ def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = 
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         stream.setLevel(logging.WARNING)
+        stream.addFilter(_not_printed)
         handlers.append(stream)
     for handler in handlers:
         handler._guichet = True  # type: ignore[attr-defined]

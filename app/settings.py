@@ -38,6 +38,34 @@ def check_timezone(value: str) -> str:
     return value
 
 
+def check_database_url(value: str) -> str:
+    """Empty (the SQLite file of the data folder), or a SQLite or PostgreSQL URL."""
+    if not value.strip():
+        return ""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(value.strip()).get_backend_name()
+    except ArgumentError:
+        raise ValueError(
+            f"adresse de base illisible : « {value} » (attendu sqlite:///chemin ou "
+            "postgresql+psycopg://utilisateur@serveur/base)") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"base « {backend} » non prise en charge : SQLite ou PostgreSQL seulement")
+    return value.strip()
+
+
+def check_log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"niveau de journal inconnu : « {value} » ({', '.join(LOG_LEVELS)})")
+    return level
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_", extra="forbid")
 
@@ -73,6 +101,16 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError("l'heure limite de synchronisation s'écrit HH:MM") from exc
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return check_database_url(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        return check_log_level(value)
 
     _currency = field_validator("currency")(check_currency)
     _timezone = field_validator("timezone")(check_timezone)

@@ -24,10 +24,8 @@ from app.services.demo import build_demo
 from app.services.installation import load_installation
 from app.services.money import Currency
 from app.settings import Settings
+from tests import pg_server
 
-PG_ADMIN_URL = os.environ.get(
-    "GUICHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 AS_OF = date(2026, 11, 15)
 
 
@@ -41,24 +39,32 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    return create_engine(pg_server.admin_url(), isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
+    """The server's administrator URL: the configured server when it answers, else a private
+    cluster started for this session (tests/pg_server.py). Without either, a failure in CI and
+    a skip elsewhere."""
+    try:
+        url = pg_server.admin_url()
+    except pg_server.NoPostgres as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {error}")
+        pytest.skip(f"PostgreSQL: {error}")
+    yield url
+    pg_server.SERVER.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
     """A migrated template database; each test copies it (fast) and drops its copy."""
     engine = _pg_admin_engine()
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("select 1"))
-    except Exception as error:  # noqa: BLE001
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {error}")
-        pytest.skip(f"PostgreSQL not reachable on {PG_ADMIN_URL}: {error}")
     name = f"guichet_tpl_{uuid.uuid4().hex[:10]}"
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = pg_server.database_url(name)
     migrated = create_engine(url)
     migrate.upgrade(migrated)
     migrated.dispose()
@@ -73,7 +79,7 @@ def _pg_copy(template: str) -> Iterator[str]:
     name = f"guichet_t_{uuid.uuid4().hex[:12]}"
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield pg_server.database_url(name)
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()

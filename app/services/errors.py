@@ -51,3 +51,9 @@ class EnvironmentProblem(GuichetError):
 
 class InstallationError(GuichetError):
     """The configuration and the database disagree (wrong currency, unknown agency)."""
+
+
+class ConfigurationError(GuichetError):
+    """The configuration points at something that cannot work (database unreachable or not
+    created, a folder that cannot be written): fixing the settings is the only way out. The
+    command line answers it with exit code 2."""

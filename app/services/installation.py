@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app.models import Agency, InstallationSetting, migrate
 from app.models.database import Database
 from app.services.context import Installation, ServiceContext
-from app.services.errors import InstallationError
+from app.services.errors import ConfigurationError, InstallationError
 from app.services.money import Currency
 from app.settings import Settings
 
@@ -43,10 +45,52 @@ def open_desk(settings: Settings, progress: Progress | None = None) -> Desk:
 
 
 def open_database(settings: Settings) -> Database:
-    db = Database(settings.resolved_database_url)
-    if migrate.needs_upgrade(db.engine):
-        migrate.upgrade(db.engine)
+    db = connect_database(settings)
+    try:
+        if migrate.needs_upgrade(db.engine):
+            migrate.upgrade(db.engine)
+    except BaseException:
+        db.dispose()
+        raise
     return db
+
+
+def connect_database(settings: Settings) -> Database:
+    """This desk's database, checked to answer: a configuration that cannot work is a
+    ``ConfigurationError`` in French (server unreachable, database not created, folder that
+    cannot be written), not a driver's traceback."""
+    url = settings.resolved_database_url
+    try:
+        db = Database(url)
+    except OSError as error:  # the SQLite file's folder cannot be made
+        raise ConfigurationError(
+            f"Dossier de la base impossible à créer : {error.strerror or error} "
+            f"({make_url(url).database}).") from error
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except OperationalError as error:
+        db.dispose()
+        raise ConfigurationError(database_problem(url, error)) from error
+    return db
+
+
+def database_problem(url: str, error: OperationalError) -> str:
+    """One French sentence for a database that cannot be opened."""
+    parsed = make_url(url)
+    first = (str(error.orig).strip().splitlines() or [""])[0] if error.orig else str(error)
+    if parsed.get_backend_name() == "sqlite":
+        return f"Base SQLite impossible à ouvrir ({parsed.database}) : {first}."
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    if "does not exist" in first and "database" in first:
+        return (f"La base « {parsed.database} » n'existe pas sur le serveur PostgreSQL {where} : "
+                f"créez-la d'abord (createdb -h {parsed.host or 'localhost'} "
+                f"-U {parsed.username or 'postgres'} {parsed.database}).")
+    if "password authentication failed" in first or "no password supplied" in first:
+        return (f"Le serveur PostgreSQL {where} refuse l'utilisateur "
+                f"« {parsed.username} » : vérifiez le nom et le mot de passe de l'adresse.")
+    return (f"Serveur PostgreSQL injoignable sur {where} : {first} — vérifiez qu'il est "
+            "démarré et l'adresse de la base (GUICHET_DATABASE_URL ou --database-url).")
 
 
 def prepare(db: Database, settings: Settings, progress: Progress | None = None) -> Installation:
@@ -55,6 +99,13 @@ def prepare(db: Database, settings: Settings, progress: Progress | None = None) 
 
     currency = Currency.of(settings.currency)
     if database_is_empty(db):
+        central = settings.central_url.strip()
+        if central and central != "off":
+            # A desk pointed at a real central joins it; a demo agency here would be refused.
+            raise InstallationError(
+                f"Base vide et serveur central configuré ({central}) : ce poste doit d'abord "
+                f"rejoindre son central (./guichet --agency {settings.agency_code} join "
+                f"{central}) ; pour une démonstration, démarrez sans adresse de central.")
         build_demo(
             db,
             agency_code=settings.agency_code,

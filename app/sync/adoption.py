@@ -84,6 +84,26 @@ def _journal_covered(session: Session) -> None:
     ).values(batch_number=last))
 
 
+def adoption_started(db: Database) -> bool:
+    """Adoption batches were sealed at least once (a run began to hand the agency over)."""
+    with db.session() as session:
+        return bool(state.get(session, _TABLE)) or state.get(session, state.ADOPTED) == "yes"
+
+
+def rows_to_adopt(db: Database, agency_id: uuid.UUID) -> dict[str, int]:
+    """What adoption would send, per table (rows of the agency's scope): for a dry run."""
+    counts: dict[str, int] = {}
+    with db.reading() as session:
+        for tbl in wire.synced_tables():
+            if tbl.name in ("sync_conflict", "sync_parked"):
+                continue
+            found = session.scalar(select(func.count()).select_from(tbl)
+                                   .where(wire.scope(tbl, agency_id))) or 0
+            if found:
+                counts[tbl.name] = int(found)
+    return counts
+
+
 def adoption_done(db: Database) -> bool:
     with db.session() as session:
         return state.get(session, state.ADOPTED) == "yes"

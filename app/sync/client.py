@@ -135,6 +135,10 @@ class CentralClient:
     def changes(self, after: int, limit: int) -> dict[str, Any]:
         return self._request("GET", "/changes", params={"after": after, "limit": limit})
 
+    def version(self) -> dict[str, Any]:
+        """``GET /version`` of the server (versions and the installation's currency)."""
+        return self._request("GET", f"{self.endpoint.url}/version")
+
     def snapshot(self) -> dict[str, Any]:
         return self._request("GET", "/snapshot")
 

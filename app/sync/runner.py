@@ -64,10 +64,16 @@ class SyncOutcome:
     mismatches: list[str] = field(default_factory=list)
     restarted: bool = False
     report: dict[str, Any] = field(default_factory=dict)
+    #: A dry run of a desk not yet adopted: the rows adoption would hand to central.
+    adoption_rows: int = 0
 
 
 class Interrupted(Exception):
     pass
+
+
+class AgencyAlreadyKnown(GuichetError):
+    """The central already holds this agency and the desk holds another copy of it (a demo)."""
 
 
 class _Run:
@@ -119,7 +125,25 @@ class _Run:
             current = self.phase("backup")
             current.detail = str(take_backup(self.db, self.data_dir).name)
             self.done(current)
-        if not central.get("adopted") and not adoption.adoption_done(self.db) and not self.dry_run:
+        adopting = not central.get("adopted") and not adoption.adoption_done(self.db)
+        if central.get("adopted") and not adoption.adoption_started(self.db) \
+                and not bootstrap.needs_bootstrap(self.db, agency_id):
+            with self.db.reading() as session:
+                never_received = state.cursor(session) == 0
+            if never_received:
+                raise AgencyAlreadyKnown(
+                    f"Le serveur central connaît déjà l'agence {agency_code} et ce poste contient "
+                    "une agence de démonstration (ou d'une autre installation) qu'il ne peut pas "
+                    "lui remettre : rien n'a été envoyé. Pour travailler avec ce central, "
+                    "repartez d'un dossier de données neuf : ./guichet --data-dir DOSSIER_NEUF "
+                    f"--agency {agency_code} join {self.client.endpoint.url} (le dossier actuel "
+                    "reste intact).")
+        if adopting and self.dry_run:
+            counts = adoption.rows_to_adopt(self.db, agency_id)
+            self.outcome.adoption_rows = sum(counts.values())
+            self.outcome.report["adoption"] = {"rows": self.outcome.adoption_rows,
+                                               "tables": counts}
+        if adopting and not self.dry_run:
             current = self.phase("adoption")
             current.rows = adoption.seal_adoption(
                 self.db, agency_code, agency_id, int(central["last_batch"]),
@@ -190,6 +214,10 @@ class _Run:
         self.done(current)
         if self.cancelled():
             raise Interrupted()
+        if adopting and self.dry_run:
+            # Central has nothing of the agency yet: every table would differ until adoption.
+            self.outcome.report["reconcile"] = "après l'adoption"
+            return
         current = self.phase("reconcile")
         result = reconcile(self.db, self.client, agency_id, repair=not self.dry_run)
         self.outcome.mismatches = result.mismatches
@@ -294,9 +322,19 @@ def _report_night(client: CentralClient, outcome: SyncOutcome) -> None:
 
 
 def _summary(outcome: SyncOutcome, dry_run: bool) -> str:
-    head = "Simulation terminée" if dry_run else "Synchronisation terminée"
-    text = (f"{head} : {outcome.rows_up} ligne(s) envoyée(s), {outcome.rows_down} reçue(s), "
-            f"{outcome.conflicts} conflit(s), {outcome.parked} en attente")
+    if dry_run:
+        text = "Simulation terminée, rien n'a été écrit : "
+        if outcome.adoption_rows:
+            text += (f"première synchronisation, le central recevrait l'agence entière "
+                     f"({outcome.adoption_rows} ligne(s), adoption), puis ")
+        text += (f"{outcome.rows_up} ligne(s) à envoyer, {outcome.rows_down} à recevoir, "
+                 f"{outcome.conflicts} conflit(s), {outcome.parked} en attente")
+        if outcome.mismatches:
+            text += f", écarts à corriger : {', '.join(outcome.mismatches)}"
+        return text + "."
+    text = (f"Synchronisation terminée : {outcome.rows_up} ligne(s) envoyée(s), "
+            f"{outcome.rows_down} reçue(s), {outcome.conflicts} conflit(s), "
+            f"{outcome.parked} en attente")
     if outcome.mismatches:
         text += f", écarts corrigés : {', '.join(outcome.mismatches)}"
     return text + "."

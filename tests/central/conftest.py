@@ -12,15 +12,15 @@ from sqlalchemy import create_engine, text
 
 from app.models.database import Database, make_engine
 from central import migrate
-from tests.conftest import PG_ADMIN_URL
+from tests import pg_server
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    return create_engine(pg_server.admin_url(), isolation_level="AUTOCOMMIT")
 
 
 def _url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return pg_server.database_url(name)
 
 
 @pytest.fixture(scope="session")
