@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError as SettingsError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from app.models.enums import Role
 from app.services.errors import GuichetError
@@ -25,6 +25,9 @@ from central.logs import configure_logging
 from central.settings import CentralSettings
 
 PROG = "python -m central"
+#: ``extra=`` of the records whose French line the command prints itself: the log file keeps
+#: them with their traceback, the terminal (``serve`` logs to stderr) does not.
+PRINTED = {"printed": True}
 log = logging.getLogger("central.cli")
 
 _TRANSLATIONS = (
@@ -227,8 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("refused: %s", error.message)
         print(error.message, file=sys.stderr)
         return 1
+    except ArgumentError as error:
+        log.error("invalid database url: %s", error, extra=PRINTED)
+        print("Configuration invalide (database_url) : adresse de base illisible (attendu "
+              "postgresql+psycopg://utilisateur@serveur/base ou sqlite:///chemin)",
+              file=sys.stderr)
+        return 2
     except OperationalError as error:
-        log.exception("database unreachable")
+        log.exception("database unreachable", extra=PRINTED)
         first = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         print(f"Base de données injoignable ou refusée : {first}", file=sys.stderr)
         return 1
@@ -236,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Interrompu.", file=sys.stderr)
         return 130
     except Exception as error:
-        log.exception("unexpected error")
+        log.exception("unexpected error", extra=PRINTED)
         print(f"Erreur inattendue : {type(error).__name__}: {error} "
               f"(détails dans {settings.log_file})".replace("\n", " "), file=sys.stderr)
         return 1

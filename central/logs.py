@@ -67,7 +67,10 @@ def configure_logging(
             handler.close()
     handlers: list[logging.Handler] = []
     if to_stderr:
-        handlers.append(logging.StreamHandler())
+        terminal = logging.StreamHandler()
+        # The command line printed those itself in one French line: no traceback on the terminal.
+        terminal.addFilter(lambda record: not getattr(record, "printed", False))
+        handlers.append(terminal)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from contextlib import ExitStack
 from typing import Any
 
@@ -36,6 +37,31 @@ def _awaiting(db: Any) -> int:
         parked = session.scalar(select(func.count()).select_from(SyncParked)
                                 .where(SyncParked.status == ParkedStatus.PARKED)) or 0
     return conflicts + parked
+
+
+#: Seconds between two progress lines of one phase when the output is not a terminal.
+QUIET_SECONDS = 5.0
+
+
+def progress_printer(stream: Any, every: float = QUIET_SECONDS,
+                     clock: Any = time.monotonic) -> Any:
+    """Progress lines: every tick on a terminal; in a file (cron, Task Scheduler) the start
+    and end of each phase and a line every ``every`` seconds at most in between."""
+    interactive = stream.isatty()
+    last: dict[str, Any] = {"phase": None, "at": 0.0}
+
+    def show(progress: SyncProgress) -> None:
+        now = clock()
+        finished = progress.total is not None and progress.done >= progress.total
+        new_phase = progress.phase != last["phase"]
+        if not interactive and not (new_phase or finished or now - last["at"] >= every):
+            return
+        last["phase"], last["at"] = progress.phase, now
+        total = f"/{progress.total}" if progress.total else ""
+        print(f"[{progress.label}] {progress.done}{total} {progress.detail}".rstrip(),
+              file=stream, flush=True)
+
+    return show
 
 
 def sync_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -65,10 +91,7 @@ def sync_command(settings: Settings, args: argparse.Namespace) -> int:
             stack.callback(handle.stop)
         previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
 
-        def show(progress: SyncProgress) -> None:
-            total = f"/{progress.total}" if progress.total else ""
-            print(f"[{progress.label}] {progress.done}{total} {progress.detail}".rstrip(),
-                  flush=True)
+        show = progress_printer(sys.stdout)
 
         try:
             outcome = run_sync(db, installation, endpoint, data_dir=settings.data_dir,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,13 @@ METER_A = ["--pan", "600727000000000009", "--sgc", "123456", "--ti", "1", "--krn
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "central.sts", *args], cwd=ROOT, capture_output=True, text=True,
-        check=False,
-        timeout=60, env={**os.environ, **(env or {})},
-    )
+    """One call with a TID state file of its own (unless ``env`` names one)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return subprocess.run(
+            [sys.executable, "-m", "central.sts", *args], cwd=ROOT, capture_output=True,
+            text=True, check=False, timeout=60,
+            env={**os.environ, "GUICHET_STS_TID_FILE": f"{folder}/tid.json", **(env or {})},
+        )
 
 
 def last_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -110,22 +114,22 @@ def test_class1_issue_needs_no_key() -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        pytest.param(["decode", *VK02, *METER_A, "2371610050118319419"], "20 digits",
+        pytest.param(["decode", *VK02, *METER_A, "2371610050118319419"], "exactement 20 chiffres",
                      id="19-digit"),
         pytest.param(["decode", *VK02, *METER_A, "73786976294838206464"], "2^66-1",
                      id="above-2^66-1"),
         pytest.param(["decode", *VK02, *METER_A, "23716100501183194198"], "CRC", id="crc"),
         pytest.param(["issue", *VK02, *METER_A[:1], "600727000000000008", *METER_A[2:],
-                      *CLASS0, "--amount", "1"], "check digit is 8, expected 9", id="check"),
+                      *CLASS0, "--amount", "1"], "chiffre de contrôle 8, attendu 9", id="check"),
         pytest.param(["issue", *VK02, *METER_A, *CLASS0, "--amount", "1820162.5",
-                      "--issued-at", "2004-01-01T00:00"], "above the maximum", id="amount"),
+                      "--issued-at", "2004-01-01T00:00"], "supérieur au maximum", id="amount"),
         pytest.param(["issue", *VK02, *METER_A, *CLASS0, "--amount", "1",
-                      "--issued-at", "2024-11-24T20:16"], "past the last TID minute",
+                      "--issued-at", "2024-11-24T20:16"], "dépasse la dernière minute TID",
                      id="past-base-date"),
         pytest.param(["issue", *VK02, *METER_A, *CLASS0, "--amount", "1", "--ken", "0x58",
-                      "--issued-at", "2004-03-01T13:55"], "key expiry", id="key-expired"),
+                      "--issued-at", "2004-03-01T13:55"], "expiration de la clé", id="key-expired"),
         pytest.param(["issue", "--vending-key", "abab", *METER_A, *CLASS0, "--amount", "1"],
-                     "hex digits", id="short-key"),
+                     "chiffres hexadécimaux", id="short-key"),
     ],
 )
 def test_domain_errors_exit_1_with_one_line(args: list[str], needle: str) -> None:
@@ -146,7 +150,7 @@ def test_domain_errors_exit_1_with_one_line(args: list[str], needle: str) -> Non
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: list[str]) -> None:
-    assert one_error_line(run(*args), 2).startswith("sts: usage error")
+    assert one_error_line(run(*args), 2).startswith("sts : erreur d'utilisation")
 
 
 def test_key_file_and_environment(tmp_path: Path) -> None:
@@ -162,3 +166,57 @@ def test_key_file_and_environment(tmp_path: Path) -> None:
     )
     from_env = run("issue", "--vending-key-env", "STS_VK", *args, env={"STS_VK": "ab" * 8})
     assert last_line(from_env) == "23716100501183194197"
+
+
+METER_NOW = ["--pan", "600727000000000009", "--sgc", "123456", "--ti", "1", "--krn", "2"]
+
+
+def _tid(result: subprocess.CompletedProcess[str]) -> int:
+    assert result.returncode == 0, result.stderr
+    details = result.stderr.strip().splitlines()[-1]
+    return int(details.split("tid=")[1].split()[0])
+
+
+def test_issue_never_hands_out_a_tid_twice_and_defaults_to_the_current_base_date(
+        tmp_path: Path) -> None:
+    """Three tokens for one meter in the same minute: three TIDs, each accepted by the meter
+    after the one before (a meter refuses a TID it has seen); no --base-date nor --issued-at:
+    the current base date (1993 ran out in 2024)."""
+    state = {"GUICHET_STS_TID_FILE": str(tmp_path / "tid.json")}
+    args = ["issue", *VK02, *METER_NOW, "--class", "0", "--subclass", "0", "--amount", "5",
+            "--verbose"]
+    issued = [run(*args, env=state) for _ in range(3)]
+    tids = [_tid(result) for result in issued]
+    assert tids[0] < tids[1] < tids[2]
+    minutes_since_2014 = int((datetime.now(UTC) - datetime(2014, 1, 1, tzinfo=UTC))
+                             .total_seconds() // 60)
+    assert minutes_since_2014 - 5 <= tids[0] <= minutes_since_2014 + 1
+    seen: list[str] = []
+    for result in issued:
+        decoded = run("decode", *VK02, *METER_NOW, "--base-date", "2014",
+                      "--last-tids", ",".join(seen), last_line(result))
+        assert decoded.returncode == 0, decoded.stderr
+        seen.append(decoded.stdout.split("tid: ")[1].split()[0])
+    again = run("decode", *VK02, *METER_NOW, "--last-tids", ",".join(seen),
+                last_line(issued[0]))
+    assert again.returncode == 1, "the meter refuses a TID it has seen"
+
+
+def test_last_tid_option_moves_past_the_meter_s_own_last_tid(tmp_path: Path) -> None:
+    state = {"GUICHET_STS_TID_FILE": str(tmp_path / "tid.json")}
+    far = 9_000_000  # a meter that already received a TID far in the future of its records
+    args = ["issue", *VK02, *METER_NOW, "--class", "0", "--subclass", "0", "--amount", "5",
+            "--verbose"]
+    assert _tid(run(*args, "--last-tid", str(far), env=state)) == far + 1
+    assert _tid(run(*args, env=state)) == far + 2, "the state file remembers it"
+
+
+def test_help_and_messages_are_in_french() -> None:
+    shown = run("issue", "--help")
+    assert shown.returncode == 0
+    assert "utilisation :" in shown.stdout
+    assert "dernier TID reçu par ce compteur" in shown.stdout
+    assert "supply group" not in shown.stdout and "show this help" not in shown.stdout
+    missing = one_error_line(run("issue", *METER_NOW, "--class", "0", "--subclass", "0",
+                                 "--amount", "1"), 2)
+    assert "une clé est obligatoire" in missing
