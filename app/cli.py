@@ -405,6 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Configuration invalide ({'.'.join(map(str, problem['loc']))}) : {message}",
                   file=sys.stderr)
         return 2
+    except ConfigurationError as error:
+        print(error.message, file=sys.stderr)
+        return 2
     from app.services.errors import GuichetError
 
     try:

@@ -34,7 +34,7 @@ def joined_settings(data_dir: Path) -> dict[str, str]:
     """What a join recorded in this data folder (empty for a demo or a new folder)."""
     try:
         found = json.loads((data_dir / JOINED_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except (OSError, ValueError) as error:
         raise ConfigurationError(
