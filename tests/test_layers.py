@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md are checked, not wished: import-linter contracts in pyproject."""
+"""The layering rules of docs/architecture.md are checked, not wished: import-linter contracts in pyproject."""
 
 import subprocess
 import sys
