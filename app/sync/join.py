@@ -11,6 +11,7 @@ is never made in that folder.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from app.settings import Settings
 from app.sync import bootstrap
 from app.sync.client import CentralClient, CentralError
 from app.sync.endpoint import Endpoint, credential_path
+
+log = logging.getLogger("app.sync")
 
 JOINED_FILE = "poste.json"
 #: The settings ``poste.json`` may give (anything else in it is ignored).
@@ -87,11 +90,10 @@ def join_central(db: Database, settings: Settings, url: str, credential: str,
             raise BusinessError(f"Le serveur central {url} ne permet pas de rejoindre l'agence "
                                 f"{settings.agency_code} : {error.message}") from error
         currency = str(version.get("currency") or settings.currency)
-        if not central_state.get("adopted"):
-            raise BusinessError(
-                f"Le serveur central {url} n'a encore aucune donnée de l'agence "
-                f"{settings.agency_code} : il n'y a rien à reprendre. Créez l'agence sur le "
-                "central avec ses données, ou démarrez ce poste en démonstration.")
+        # A brand-new agency (central holds only its agency row and agents) is joined the same
+        # way: the desk receives what central has, and its first synchronisation adopts it.
+        log.info("joining %s for agency %s (central already holds its rows: %s)", url,
+                 settings.agency_code, bool(central_state.get("adopted")))
         with db.session() as session:
             session.merge(InstallationSetting(key="currency", value=currency))
             session.merge(InstallationSetting(key="agency_code", value=settings.agency_code))
