@@ -44,6 +44,20 @@ def open_desk(settings: Settings, progress: Progress | None = None) -> Desk:
         raise
 
 
+def first_start_question(settings: Settings) -> bool:
+    """Whether the program should ask demo or join: a desk with the embedded central (no central
+    configured, not offline) whose database holds no agency yet."""
+    from app.services.demo import database_is_empty
+
+    if settings.central_url.strip():
+        return False
+    db = open_database(settings)
+    try:
+        return database_is_empty(db)
+    finally:
+        db.dispose()
+
+
 def open_database(settings: Settings) -> Database:
     db = connect_database(settings)
     try:

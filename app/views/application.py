@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.services import auth
 from app.services.context import SignedInUser
-from app.services.installation import Desk, open_desk
+from app.services.installation import Desk, first_start_question, open_desk
 from app.settings import Settings
+from app.sync.join import Joined
+from app.views import first_start
 from app.views.errors import install_excepthook, show_error
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
@@ -61,6 +63,55 @@ class Startup(QObject):
         self.dialog: SignInDialog | None = None
 
     def start(self) -> None:
+        settings = self.settings
+        self.runner.submit(
+            lambda: first_start_question(settings),
+            on_success=self._first_start,
+            on_failure=self._failed,
+            label="Ouverture de la base de l'agence…",
+        )
+
+    def _first_start(self, ask: bool, problem: str = "") -> None:
+        """A new desk: a demo agency, or the agency's central to join (then no demo)."""
+        if not ask:
+            self._open()
+            return
+        choice = first_start.ask_first_start(None, problem)
+        if choice is None:
+            self.finished.emit(0)
+            return
+        if choice.demo:
+            self._open()
+            return
+        joining = self.settings.model_copy(update={"agency_code": choice.agency_code})
+
+        def join(progress: Progress) -> Joined:
+            from app.services.installation import open_database
+            from app.sync.join import join_central
+
+            db = open_database(joining)
+            try:
+                return join_central(db, joining, choice.url, choice.credential, progress)
+            finally:
+                db.dispose()
+
+        def joined(done: Joined) -> None:
+            log.info("desk joined %s as agency %s", choice.url, done.agency_code)
+            self.settings = joining.model_copy(
+                update={"central_url": choice.url.strip().rstrip("/"), "currency": done.currency})
+            self.central.deleteLater()
+            self.central = CentralConnection(self.settings, self)
+            self._open()
+
+        def failed(error: BaseException) -> None:
+            log.warning("join failed: %s", error)
+            message = getattr(error, "message", "") or f"Erreur inattendue ({type(error).__name__})"
+            self._first_start(True, message)
+
+        self.runner.submit(join, on_success=joined, on_failure=failed,
+                           label="Amorçage du poste depuis le serveur central…")
+
+    def _open(self) -> None:
         settings = self.settings
 
         def open_and_prepare(progress: Progress) -> Desk:

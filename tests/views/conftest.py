@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
-from app.views import messages
+from app.views import first_start, messages
 from app.views.application import configure_application
 from app.views.tasks import RUNNERS
 
@@ -25,6 +25,16 @@ class Answers:
         self.confirm_answer = True
         self.opened: list[str] = []
         self.save_to = ""
+        #: Answers to the first start's question, in order (then: the demo agency).
+        self.first_start: list[first_start.FirstStartChoice | None] = []
+        #: The problem shown with each first-start question ("" the first time).
+        self.first_start_asked: list[str] = []
+
+    def _first_start(self, _parent: object, problem: str = "") -> first_start.FirstStartChoice | None:
+        self.first_start_asked.append(problem)
+        if self.first_start:
+            return self.first_start.pop(0)
+        return first_start.FirstStartChoice(demo=True)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(messages, "inform", lambda p, t, x: self.shown.append(("info", t, x)))
@@ -40,6 +50,7 @@ class Answers:
         )
         monkeypatch.setattr(messages, "open_document", self.opened.append)
         monkeypatch.setattr(messages, "save_path", lambda p, t, s, f: self.save_to)
+        monkeypatch.setattr(first_start, "ask_first_start", self._first_start)
 
     def texts(self) -> str:
         return "\n".join(f"{t}: {x}" for _, t, x in self.shown)
