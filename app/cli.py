@@ -161,7 +161,7 @@ _SETTING_FLAGS = ("data_dir", "database_url", "central_url", "agency_code", "cur
 def load_settings(args: argparse.Namespace) -> Settings:
     """Flags, then ``GUICHET_*`` variables, then what a join recorded in the data folder
     (``poste.json``: the central's address, the agency code, the currency), then defaults."""
-    overrides = {
+    overrides: dict[str, Any] = {
         key: value for key in _SETTING_FLAGS if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)
@@ -169,7 +169,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
     joined = {key: value for key, value in joined_settings(settings.data_dir).items()
               if key not in overrides and f"GUICHET_{key.upper()}" not in os.environ}
-    return Settings(**overrides, **joined) if joined else settings
+    return Settings(**{**overrides, **joined}) if joined else settings
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

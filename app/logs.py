@@ -6,7 +6,6 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-
 #: ``extra=`` of a record whose message the command line prints itself: the file keeps it, the
 #: terminal does not show it twice.
 ON_TERMINAL_ALREADY = {"on_terminal": True}

@@ -9,6 +9,7 @@ second program can say who holds the folder.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -53,10 +54,8 @@ def _lock(handle: IO[bytes]) -> bool:
 def _describe(holder: dict[str, Any]) -> str:
     what = holder.get("program", "un autre programme Guichet")
     since = holder.get("since", "")
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         since = datetime.fromisoformat(since).strftime("%d/%m/%Y à %H:%M")
-    except (TypeError, ValueError):
-        pass
     parts = [f"{what} (processus {holder.get('pid', '?')}"]
     if holder.get("user"):
         parts.append(f", utilisateur {holder['user']}")

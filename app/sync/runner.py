@@ -139,10 +139,10 @@ class _Run:
                     f"--agency {agency_code} join {self.client.endpoint.url} (le dossier actuel "
                     "reste intact).")
         if adopting and self.dry_run:
-            counts = adoption.rows_to_adopt(self.db, agency_id)
-            self.outcome.adoption_rows = sum(counts.values())
+            adoptable = adoption.rows_to_adopt(self.db, agency_id)
+            self.outcome.adoption_rows = sum(adoptable.values())
             self.outcome.report["adoption"] = {"rows": self.outcome.adoption_rows,
-                                               "tables": counts}
+                                               "tables": adoptable}
         if adopting and not self.dry_run:
             current = self.phase("adoption")
             current.rows = adoption.seal_adoption(
