@@ -20,6 +20,7 @@ from app.models import User
 from app.models.database import Database
 from app.models.enums import Role
 from central.cli import main
+from central.embedded import free_port
 from central.credentials import hash_secret
 from central.models import Credential
 from tests.central.world import World
@@ -158,3 +159,18 @@ def test_invalid_configuration_is_a_usage_error(tmp_path: Path,
     assert main(["--config", str(config), "runs"]) == 2
     assert "Configuration invalide (port)" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "absent.toml"), "runs"]) == 2
+
+
+def test_serve_on_an_unreachable_database_is_one_line_without_traceback(tmp_path: Path) -> None:
+    """``serve`` logs JSON lines to stderr; its failure at start is still one French line there,
+    the traceback going to the log file only."""
+    result = run("--data-dir", str(tmp_path), "--database-url",
+                 "postgresql+psycopg://nobody@127.0.0.1:1/x", "serve", "--port", str(free_port()))
+    assert one_error_line(result, 1).startswith("Base de données injoignable")
+    logged = (tmp_path / "logs" / "central.log").read_text()
+    assert "Traceback" in logged and "database unreachable" in logged
+
+
+def test_an_unparsable_database_url_is_a_configuration_error(tmp_path: Path) -> None:
+    line = one_error_line(run("--data-dir", str(tmp_path), "--database-url", "notaurl", "serve"), 2)
+    assert line.startswith("Configuration invalide (database_url) : adresse de base illisible")
