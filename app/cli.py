@@ -343,14 +343,28 @@ def _gui(settings: Settings) -> int:
         log.error("no display: %s", problem, extra=ON_TERMINAL_ALREADY)
         print(problem, file=sys.stderr)
         return 2
-    from app.services.desk_lock import DataFolderLock
+    from app.services.desk_lock import DataFolderBusy, DataFolderLock
 
-    with DataFolderLock(settings.data_dir, "la fenêtre Guichet"):
+    lock = DataFolderLock(settings.data_dir, "la fenêtre Guichet")
+    try:
+        lock.acquire()
+    except DataFolderBusy as busy:
+        # Started from a desktop icon, nobody reads stderr: the refusal is also a message box.
+        log.warning("refused: %s", busy.message, extra=ON_TERMINAL_ALREADY)
+        print(busy.message, file=sys.stderr)
+        if os.environ.get("QT_QPA_PLATFORM", "") != "offscreen":
+            from app.views.application import show_refusal
+
+            show_refusal(busy.message)
+        return 1
+    try:
         if _needs_join(settings):
             return _join_on_first_start(settings)
         from app.views.application import run_gui
 
         return run_gui(settings)
+    finally:
+        lock.release()
 
 
 def _needs_join(settings: Settings) -> bool:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,24 @@ def test_a_desk_pointed_at_a_central_never_builds_a_demo(tmp_path: Path) -> None
         assert database_is_empty(db)
     finally:
         db.dispose()
+
+
+def test_a_second_window_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GUICHET_DEMO_CUSTOMERS": "0",
+           "GUICHET_CENTRAL_URL": "off"}
+    first = subprocess.Popen([sys.executable, "-m", "app", "--data-dir", str(tmp_path)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / "guichet.lock"
+        for _ in range(600):
+            if lock.exists() and f'"pid": {first.pid}' in lock.read_text(errors="replace"):
+                break
+            assert first.poll() is None, "the first window ended"
+            time.sleep(0.1)
+        second = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(tmp_path)],
+                                env=env, capture_output=True, text=True, timeout=120)
+        line = one_line(second, 1)
+        assert f"est déjà utilisé par la fenêtre Guichet (processus {first.pid}" in line
+    finally:
+        first.terminate()
+        first.wait(30)

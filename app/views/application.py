@@ -14,7 +14,7 @@ from app.services.context import SignedInUser
 from app.services.installation import Desk, first_start_question, open_desk
 from app.settings import Settings
 from app.sync.join import Joined
-from app.views import first_start
+from app.views import first_start, messages
 from app.views.errors import install_excepthook, show_error
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
@@ -165,6 +165,14 @@ class Startup(QObject):
         self.central.stop()
         if self.desk is not None:
             self.desk.close()
+
+
+def show_refusal(message: str) -> None:
+    """Why the program does not start, in a message box (a desktop icon has no terminal)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    configure_application(app)
+    messages.warn(None, "Guichet", message)
 
 
 def run_gui(settings: Settings) -> int:

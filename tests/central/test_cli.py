@@ -20,8 +20,8 @@ from app.models import User
 from app.models.database import Database
 from app.models.enums import Role
 from central.cli import main
-from central.embedded import free_port
 from central.credentials import hash_secret
+from central.embedded import free_port
 from central.models import Credential
 from tests.central.world import World
 
