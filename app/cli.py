@@ -383,18 +383,26 @@ def _needs_join(settings: Settings) -> bool:
 
 
 def _join_on_first_start(settings: Settings) -> int:
+    """``./guichet`` on a new desk configured for a real central (address and credential in the
+    settings or the data folder): it joins before the window opens, never builds a demo."""
+    from app.services.installation import open_database
     from app.sync.endpoint import NoCentral, configured_endpoint
+    from app.sync.join import join_central
 
     try:
-        configured_endpoint(settings)
+        endpoint = configured_endpoint(settings)
     except NoCentral as error:
         print(f"Premier démarrage : {error.message}", file=sys.stderr)
         return 2
-    args = argparse.Namespace(url=settings.central_url, credential_file=None,
-                              agency_code=settings.agency_code)
-    code = _join(settings, args)
-    if code:
-        return code
+    assert endpoint is not None
+    db = open_database(settings)
+    try:
+        print(f"Premier démarrage : amorçage de l'agence {settings.agency_code} depuis "
+              f"{endpoint.url}…", flush=True)
+        join_central(db, settings, endpoint.url, endpoint.credential,
+                     progress=_progress_printer("tables", time.perf_counter()))
+    finally:
+        db.dispose()
     from app.views.application import run_gui
 
     return run_gui(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,34 @@ def test_dry_run_of_a_new_installation_tells_the_truth_about_adoption(
         assert adoption["rows"] == outcome.adoption_rows, "the dry run announced what was sent"
     finally:
         desk.db.dispose()
+
+
+def test_the_program_started_for_a_central_joins_it_before_its_window(
+        central: Central, agency_on_central: Desk, tmp_path: Path) -> None:
+    """``./guichet`` with the central's address and credential in the settings, on a new data
+    folder: the desk joins (no demo agency), then the window opens."""
+    folder = tmp_path / "poste"
+    credential = (agency_on_central.data_dir / "credential").read_text().strip()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")}
+    program = subprocess.Popen(
+        [sys.executable, "-m", "app", "--data-dir", str(folder), "--agency", "101"], cwd=ROOT,
+        env={**clean, "QT_QPA_PLATFORM": "offscreen", "GUICHET_CENTRAL_URL": central.url,
+             "GUICHET_CENTRAL_CREDENTIAL": credential},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (folder / "poste.json").exists():
+            assert program.poll() is None, program.stdout.read() if program.stdout else ""
+            assert time.monotonic() < deadline, "never joined"
+            time.sleep(0.2)
+        time.sleep(2)
+        assert program.poll() is None, "the window is open after the join"
+    finally:
+        program.terminate()
+        output, _ = program.communicate(timeout=30)
+    assert "Premier démarrage : amorçage de l'agence 101" in output
+    db = Database(f"sqlite:///{folder / 'guichet.sqlite3'}")
+    try:
+        assert count(db, Customer) == 20, "central's customers, not a demo"
+    finally:
+        db.dispose()
