@@ -16,16 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.models import SCHEMA_VERSION, SyncConflict, Synced, SyncJournalEntry, SyncParked
-from app.models.ownership import TABLE_OWNER, Owner
+from app.models import (
+    SCHEMA_VERSION,
+    InstallationSetting,
+    SyncConflict,
+    Synced,
+    SyncJournalEntry,
+    SyncParked,
+)
+from app.models.ids import utcnow
+from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
 from app.models.sync import ParkedStatus
 from app.services.errors import GuichetError
+from app.services.money import Currency
 from app.sync import wire
 from central.billing.numbers import cover
 from central.models import SyncCommit
-from central.sync import conflicts, integration, parking
-from central.sync.merge import changed_since, decide
-from central.sync.parking import ParkedIndex, ParkError
+from central.sync import conflicts, integration, parking, values
+from central.sync.merge import Decision, changed_since, decide
+from central.sync.parking import ParkedIndex, ParkError, Refusal
 from central.sync.recording import Recorder
 from central.sync.state import Agency
 from central.sync.tables import (
@@ -67,6 +76,24 @@ def transactions(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is not one (a malformed entry parks later)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def installation_limits(session: Session) -> values.Limits:
+    code = session.scalar(select(InstallationSetting.value).where(
+        InstallationSetting.key == "currency"))
+    return values.Limits(Currency.of(code or "XOF"), utcnow())
+
+
 def _error_text(error: Exception) -> str:
     if isinstance(error, ParkError):
         return str(error)
@@ -93,6 +120,7 @@ class Applier:
         self._absent: set[tuple[type[Synced], uuid.UUID]] = set()
         self._accounts: set[uuid.UUID] = set()
         self._numbers: list[str] = []
+        self.limits = installation_limits(self.session)
 
     # --- batches --------------------------------------------------------------------------
     def apply(self, entries: list[dict[str, Any]]) -> None:
@@ -115,13 +143,18 @@ class Applier:
             try:
                 model = model_of(entry["table"])
                 parents = parent_columns(entry["table"])
-            except (UnknownTable, KeyError):
+            except (UnknownTable, KeyError, TypeError):
                 continue
-            wanted.setdefault(model, set()).add(uuid.UUID(str(entry["row"])))
+            row_id = as_uuid(entry.get("row"))
+            if row_id is not None:
+                wanted.setdefault(model, set()).add(row_id)
+            changes = entry.get("changes")
             for column, parent in parents.items():
-                pair = (entry.get("changes") or {}).get(column)
-                if pair and pair[1]:
-                    wanted.setdefault(model_of(parent), set()).add(uuid.UUID(str(pair[1])))
+                pair = changes.get(column) if isinstance(changes, dict) else None
+                parent_id = as_uuid(pair[1]) if isinstance(pair, list) and len(pair) == 2 \
+                    else None
+                if parent_id is not None:
+                    wanted.setdefault(model_of(parent), set()).add(parent_id)
         for model, ids in wanted.items():
             listed = list(ids)
             found: set[uuid.UUID] = set()
@@ -221,6 +254,9 @@ class Applier:
 
     # --- one entry ------------------------------------------------------------------------
     def apply_entry(self, recorder: Recorder, entry: dict[str, Any]) -> Outcome:
+        """One entry, checked against the ownership rule (docs/sync.md, "Central trusts no
+        desk"): ``refused`` when it writes what the agency does not own, ``ParkError`` when a
+        value or a row it points at is not acceptable."""
         if int(entry.get("schema") or 0) > SCHEMA_VERSION:
             raise ParkError(f"schéma {entry.get('schema')} plus récent que celui du central "
                             f"({SCHEMA_VERSION}) : mettez le central à jour")
@@ -234,54 +270,91 @@ class Applier:
         unknown = sorted(set(changes) - set(table.c.keys()))
         if unknown:
             raise ParkError(f"champ(s) inconnu(s) de {name} : {', '.join(unknown)}")
-        incoming = {
-            column: (wire.from_wire(table, column, pair[0]), wire.from_wire(table, column, pair[1]))
-            for column, pair in changes.items() if column not in BOOKKEEPING
-        }
-        row_id = uuid.UUID(str(entry["row"]))
+        incoming: dict[str, tuple[Any, Any]] = {}
+        for column, pair in changes.items():
+            if column in BOOKKEEPING:
+                continue
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ParkError(f"changement illisible pour {name}.{column}")
+            incoming[column] = (values.to_python(table, column, pair[0]),
+                                values.to_python(table, column, pair[1]))
+        values.check(table, {column: new for column, (_old, new) in incoming.items()},
+                     self.limits)
+        row_id = as_uuid(entry["row"])
+        if row_id is None:
+            raise ParkError(f"identifiant de ligne illisible : {str(entry['row'])[:60]}")
         operation = entry["op"]
+        if self.adoption and operation != "insert":
+            return Outcome(entry, "refused", "une adoption n'apporte que des insertions")
         obj = self.get(model, row_id)
-        if operation == "insert":
-            return self._insert(recorder, entry, model, obj, row_id, incoming)
-        if operation == "update":
-            return self._update(recorder, entry, obj, incoming)
-        if operation == "delete":
-            return self._delete(recorder, entry, obj)
+        try:
+            if operation == "insert":
+                return self._insert(recorder, entry, model, obj, row_id, incoming)
+            if operation == "update":
+                return self._update(recorder, entry, obj, incoming)
+            if operation == "delete":
+                return self._delete(recorder, entry, obj)
+        except Refusal as refusal:
+            return Outcome(entry, "refused", refusal.detail)
         raise ParkError(f"opération inconnue : {operation}")
 
-    def _foreign(self, obj: Synced) -> bool:
+    def _foreign(self, obj: Synced) -> str | None:
+        """Why the agency may not write this row of central's (None when it may)."""
         if obj.agency_id == self.agency.id:
-            return False
-        return not (self.adoption and obj.agency_id is None)
+            return None
+        if obj.agency_id is None:
+            return "donnée partagée, gérée par le central"
+        return "ligne d'une autre agence"
 
-    def _check_parents(self, name: str, values: dict[str, Any]) -> None:
+    def _check_parents(self, name: str, values_: dict[str, Any]) -> None:
+        """Every row these values point at exists and is one the agency may point at: its
+        own, or shared reference data where the foreign key allows it."""
         for column, parent in parent_columns(name).items():
-            value = values.get(column)
-            if value is not None and self.get(model_of(parent), value) is None:
+            value = values_.get(column)
+            if value is None or column == "agency_id":
+                continue
+            row = self.get(model_of(parent), value)
+            if row is None:
                 raise ParkError(f"ligne parente absente : {parent} {value}")
+            if row.agency_id == self.agency.id:
+                continue
+            if row.agency_id is None and target_of(name, column) is Target.REFERENCE:
+                continue
+            raise ParkError(f"ligne parente hors de l'agence : {name}.{column} désigne "
+                            f"{parent} {value}, qui n'appartient pas à l'agence "
+                            f"{self.agency.code}")
 
     def _insert(self, recorder: Recorder, entry: dict[str, Any], model: type[Synced],
                 obj: Synced | None, row_id: uuid.UUID,
                 incoming: dict[str, tuple[Any, Any]]) -> Outcome:
         name = entry["table"]
         if obj is not None:
-            if self._foreign(obj):
-                return Outcome(entry, "refused", "ligne d'une autre agence")
+            reason = self._foreign(obj)
+            if reason is not None and self.adoption and obj.agency_id is None:
+                return Outcome(entry, "skipped", "donnée partagée : celle du central est gardée")
+            if reason is not None:
+                return Outcome(entry, "refused", reason)
             if obj.version == int(entry["new"]):
                 return Outcome(entry, "skipped", "déjà présente dans cette version")
             if self.adoption:
                 return Outcome(entry, "skipped", "version différente : ligne du central gardée")
             return self._merge(recorder, entry, obj, incoming, 0)
-        values = {column: new for column, (_old, new) in incoming.items()}
-        owner = values.get("agency_id")
-        if not self.adoption:
-            if TABLE_OWNER[name] is Owner.CENTRAL:
-                return Outcome(entry, "refused", "table gérée par le central")
-            if owner != self.agency.id:
-                return Outcome(entry, "refused", "ligne d'une autre agence")
-        elif owner not in (None, self.agency.id):
+        given = {column: new for column, (_old, new) in incoming.items()}
+        owner = given.get("agency_id")
+        if owner is None:
+            return Outcome(entry, "refused", "donnée partagée, gérée par le central")
+        if owner != self.agency.id:
             return Outcome(entry, "refused", "ligne d'une autre agence")
-        self._check_parents(name, values)
+        if name in QUEUES:
+            return Outcome(entry, "refused", "file tenue par le central")
+        if not self.adoption and TABLE_OWNER[name] is Owner.CENTRAL:
+            return Outcome(entry, "refused", "table gérée par le central")
+        self._check_parents(name, given)
+        # Fields the agency may not set keep central's value (its default, or what central
+        # computes); while adopting, the agency's own history is taken as it is.
+        refused = {} if self.adoption else {
+            column: value for column, value in given.items()
+            if column != "agency_id" and not agency_may_change(name, column)}
         row = model()
         row.id = row_id
         row.version = int(entry["new"])
@@ -289,21 +362,34 @@ class Applier:
         for column in ("created_at", "updated_at"):
             raw = (entry.get("changes") or {}).get(column, [None, None])[1] or entry.get("at")
             if raw:
-                set_value(row, column, wire.from_wire(table, column, raw))
-        for column, value in values.items():
-            set_value(row, column, value)
+                set_value(row, column, values.to_python(table, column, raw))
+        for column, value in given.items():
+            if column not in refused:
+                set_value(row, column, value)
         recorder.insert(row)
         self._absent.discard((model, row_id))
-        if name == "invoice" and values.get("number"):
-            self._numbers.append(str(values["number"]))
+        if name == "account":
+            self._accounts.add(row_id)
+        if name == "invoice":
+            if given.get("number"):
+                self._numbers.append(str(given["number"]))
+            if given.get("account_id") is not None:
+                self._accounts.add(given["account_id"])
+        differs = {column: [jsonable(value), jsonable(get_value(row, column))]
+                   for column, value in refused.items() if get_value(row, column) != value}
+        if differs:
+            recorder.update(row, {}, row.version + 1, central=True, also=differs)
+            return Outcome(entry, "refused", "champ(s) gérés par le central : "
+                           + ", ".join(sorted(differs)))
         return Outcome(entry, "applied")
 
     def _update(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None,
                 incoming: dict[str, tuple[Any, Any]]) -> Outcome:
         if obj is None:
             raise ParkError(f"ligne absente du central : {entry['table']} {entry['row']}")
-        if self._foreign(obj):
-            return Outcome(entry, "refused", "ligne d'une autre agence")
+        reason = self._foreign(obj)
+        if reason is not None:
+            return Outcome(entry, "refused", reason)
         base, new = int(entry["base"]), int(entry["new"])
         if obj.version != base:
             if obj.version == new and self._already(obj, incoming) \
@@ -312,19 +398,19 @@ class Applier:
             return self._merge(recorder, entry, obj, incoming, base)
         name = entry["table"]
         current = {column: get_value(obj, column) for column in incoming}
-        decision = decide(name, incoming, current, None, adoption=self.adoption)
+        decision = decide(name, incoming, current, None)
         self._check_parents(name, decision.apply)
         before = self._watched(obj)
+        act = self._check_queue(recorder, entry, obj, decision, current, new)
         recorder.update(obj, decision.apply, new)
         if decision.refused:
             also = {c: [jsonable(v), jsonable(current[c])] for c, v in decision.refused.items()}
             recorder.update(obj, {}, max(obj.version, new) + 1, central=True, also=also)
-        self._after_write(recorder, obj, before)
+        self._after_write(recorder, obj, before, act)
         if decision.refused:
             return Outcome(entry, "refused", "champ(s) gérés par le central : "
                            + ", ".join(sorted(decision.refused)))
         return Outcome(entry, "applied")
-
     def _already(self, obj: Synced, incoming: dict[str, tuple[Any, Any]]) -> bool:
         return all(get_value(obj, column) == new for column, (_old, new) in incoming.items())
 
@@ -349,6 +435,7 @@ class Applier:
         current = {column: get_value(obj, column) for column in incoming}
         decision = decide(name, incoming, current, since)
         self._check_parents(name, decision.apply)
+        act = self._check_queue(recorder, entry, obj, decision, current, int(entry["new"]))
         also: dict[str, list[Any]] = {
             column: [old, jsonable(get_value(obj, column))]
             for column, old in since.items()
@@ -362,7 +449,7 @@ class Applier:
         before = self._watched(obj)
         recorder.update(obj, decision.apply, max(obj.version, int(entry["new"])) + 1,
                         central=True, also=also)
-        self._after_write(recorder, obj, before)
+        self._after_write(recorder, obj, before, act)
         if decision.conflicts:
             return Outcome(entry, "conflict", "conflit sur " + ", ".join(sorted(decision.conflicts)))
         return Outcome(entry, "merged", "fusion avec les changements du central")
@@ -370,9 +457,10 @@ class Applier:
     def _delete(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None) -> Outcome:
         if obj is None:
             return Outcome(entry, "skipped", "déjà absente")
-        if self._foreign(obj):
-            return Outcome(entry, "refused", "ligne d'une autre agence")
-        if not self.adoption and TABLE_OWNER[entry["table"]] is Owner.CENTRAL:
+        reason = self._foreign(obj)
+        if reason is not None:
+            return Outcome(entry, "refused", reason)
+        if TABLE_OWNER[entry["table"]] is Owner.CENTRAL:
             recorder.resend(obj)
             return Outcome(entry, "refused", "table gérée par le central")
         base = int(entry["base"])
@@ -384,14 +472,33 @@ class Applier:
         recorder.resend(obj)
         return Outcome(entry, "conflict", "suppression d'une ligne changée au central")
 
+    def _check_queue(self, recorder: Recorder, entry: dict[str, Any], obj: Synced,
+                     decision: Decision, current: dict[str, Any], new: int) -> Any:
+        """A supervisor's answer in central's queues, checked before anything is written: a
+        conflict central opened, still open, resolved on a field the agency may change with a
+        value it may write; a parked entry still waiting, retried or dropped. Returns what
+        to do once the row is written; ``Refusal`` (central's values go back down) otherwise."""
+        try:
+            if isinstance(obj, SyncConflict):
+                return conflicts.check_answer(self, obj, decision.apply)
+            if isinstance(obj, SyncParked):
+                return parking.check_answer(obj, decision.apply)
+        except Refusal:
+            asked = {column: value for column, value in decision.apply.items()
+                     if current.get(column) != value}
+            also = {c: [jsonable(v), jsonable(current[c])] for c, v in asked.items()}
+            recorder.update(obj, {}, max(obj.version, new) + 1, central=True, also=also)
+            raise
+        return None
+
     # --- rows whose change acts: resolutions and retries ---------------------------------
     @staticmethod
     def _watched(obj: Synced) -> Any:
         return getattr(obj, "status", None)
 
-    def _after_write(self, recorder: Recorder, obj: Synced, before: Any) -> None:
+    def _after_write(self, recorder: Recorder, obj: Synced, before: Any, act: Any) -> None:
         if isinstance(obj, SyncConflict) and conflicts.became_resolved(before, obj):
-            conflicts.resolve(recorder, obj)
+            conflicts.resolve(recorder, obj, act)
         elif isinstance(obj, SyncParked) and obj.status != before:
             if obj.status is ParkedStatus.RETRY:
                 self.retry(obj.transaction_id)

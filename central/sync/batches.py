@@ -3,6 +3,7 @@ recorded in one database transaction, once; under the agency's lock only."""
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +16,22 @@ from app.sync import wire
 from central.models import AgencySyncState, SyncBatch
 from central.sync.apply import Applier
 from central.sync.recording import prepare_session
-from central.sync.state import Agency, agency_has_rows, last_batch, locked_state
+from central.sync.state import (
+    Agency,
+    adoption_expired,
+    agency_has_rows,
+    last_batch,
+    locked_state,
+)
 
 KINDS = ("changes", "adoption")
 #: Largest uncompressed batch accepted.
 MAX_UNCOMPRESSED = 1 << 30
 _CHUNK = 16 << 20
 _ENTRY_KEYS = ("seq", "tx", "table", "row", "op", "base", "new", "changes")
+_OPERATIONS = ("insert", "update", "delete")
+_MAX_SEQ = 2**63 - 1
+_MAX_VERSION = 2**31 - 1
 
 
 class BatchRefused(Exception):
@@ -77,6 +87,8 @@ def read_batch(agency: Agency, number: int, body: bytes, sha256: str | None,
         payload = wire.unpack(_bounded(body), sha256.strip().lower())
     except ValueError as error:
         raise _bad(str(error)) from error
+    except RecursionError as error:
+        raise _bad("contenu JSON imbriqué trop profondément") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("entries"), list):
         raise _bad("contenu sans liste d'entrées")
     entries: list[dict[str, Any]] = payload["entries"]
@@ -94,19 +106,71 @@ def read_batch(agency: Agency, number: int, body: bytes, sha256: str | None,
         raise _bad(f"type de lot inconnu : {payload.get('kind')}")
     if payload.get("protocol", wire.PROTOCOL) != wire.PROTOCOL:
         raise _bad(f"protocole {payload.get('protocol')} non pris en charge")
-    for entry in entries:
-        if not isinstance(entry, dict) or any(key not in entry for key in _ENTRY_KEYS) \
-                or not isinstance(entry["changes"], dict):
-            raise _bad("entrée incomplète")
+    for position, entry in enumerate(entries):
+        problem = entry_problem(entry)
+        if problem is not None:
+            raise _bad(f"entrée {position + 1} : {problem}")
     return Batch(number, sha256.strip().lower(), payload.get("kind", "changes"), entries)
 
 
+def _integer(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def entry_problem(entry: Any) -> str | None:
+    """What makes an entry unreadable (None when its form is sound): the fields of the wire
+    form with their types and bounds. Values of the row's columns are checked as they are
+    applied (a bad one parks its transaction)."""
+    if not isinstance(entry, dict) or any(key not in entry for key in _ENTRY_KEYS):
+        return "entrée incomplète"
+    if not _integer(entry["seq"], 0, _MAX_SEQ):
+        return "numéro d'ordre (seq) invalide"
+    if not _is_uuid(entry["tx"]):
+        return "identifiant de transaction (tx) invalide"
+    if not isinstance(entry["table"], str) or len(entry["table"]) > 40:
+        return "nom de table invalide"
+    if not _is_uuid(entry["row"]):
+        return "identifiant de ligne (row) invalide : un UUID est attendu"
+    if entry["op"] not in _OPERATIONS:
+        return "opération inconnue"
+    if not _integer(entry["base"], 0, _MAX_VERSION) or not _integer(entry["new"], 0, _MAX_VERSION):
+        return "version (base, new) invalide"
+    if entry.get("schema") is not None and not _integer(entry["schema"], 0, 1000):
+        return "version de schéma invalide"
+    if entry.get("at") is not None and not isinstance(entry["at"], str):
+        return "horodatage invalide"
+    changes = entry["changes"]
+    if not isinstance(changes, dict):
+        return "changements illisibles"
+    for name, pair in changes.items():
+        if len(name) > 60 or not isinstance(pair, list) or len(pair) != 2:
+            return f"changement illisible pour le champ {name[:60]!r}"
+    return None
+
+
 def _check_adoption(session: Session, agency: Agency, state: AgencySyncState, last: int) -> None:
+    """Adoption is a bounded state: for an agency central holds nothing of, from its first
+    adoption batch until ``POST adopted``, its first batch of changes, or the end of the
+    adoption window, whichever comes first."""
     refused = BatchRefused(409, "adoption_refused",
                            "Adoption refusée : le central a déjà des données de cette agence. "
                            "Initialisez le poste depuis le central.")
     if state.adopted:
         raise refused
+    if adoption_expired(session, agency.id):
+        raise BatchRefused(409, "adoption_refused",
+                           "Adoption refusée : elle n'a pas été menée à son terme dans le délai "
+                           "imparti. Initialisez le poste depuis le central.")
     if last == 0:
         if agency_has_rows(session, agency.id):
             raise refused
@@ -136,6 +200,8 @@ def apply_batch(session: Session, agency: Agency, batch: Batch, *, dry_run: bool
                            f"{last} : renvoyez à partir du lot {last + 1}.", last_batch=last)
     if batch.kind == "adoption":
         _check_adoption(session, agency, state, last)
+    elif not state.adopted:
+        state.adopted = True  # the first batch of changes ends adoption for good
     prepare_session(session, agency.code, f"Synchronisation agence {agency.code}, "
                                           f"lot {batch.number}")
     applier = Applier(session, agency, batch.number, adoption=batch.kind == "adoption")

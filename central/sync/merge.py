@@ -40,13 +40,14 @@ class Decision:
 
 
 def decide(table_name: str, incoming: dict[str, tuple[Any, Any]], current: dict[str, Any],
-           central_changed: dict[str, Any] | None, *, adoption: bool = False) -> Decision:
+           central_changed: dict[str, Any] | None) -> Decision:
     """``incoming``: ``{field: (old, new)}`` in Python values; ``current``: central's values;
     ``central_changed``: None when the versions match (no merge), else the fields central
-    changed since the base."""
+    changed since the base. Fields the agency may not change are refused (adoption inserts
+    whole rows and never comes here)."""
     decision = Decision()
     for name, (old, new) in incoming.items():
-        if not adoption and not agency_may_change(table_name, name):
+        if not agency_may_change(table_name, name):
             if current.get(name) != new:
                 decision.refused[name] = new
             else:

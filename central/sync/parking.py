@@ -23,6 +23,28 @@ class ParkError(Exception):
     """An entry that cannot be applied; its message (French) is kept with it."""
 
 
+class Refusal(Exception):
+    """An entry that writes what its agency may not write: refused, nothing of it applied."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def check_answer(parked: SyncParked, values: dict[str, Any]) -> None:
+    """A supervisor's decision on an entry central parked: only an entry still waiting here
+    may be retried or dropped (``Refusal`` otherwise)."""
+    if "status" not in values:
+        return
+    asked = values["status"]
+    if parked.side != "central":
+        raise Refusal("ligne en attente qui n'est pas tenue par le central")
+    if parked.status is not ParkedStatus.PARKED:
+        raise Refusal("ligne en attente déjà traitée au central")
+    if asked not in (ParkedStatus.RETRY, ParkedStatus.DISCARDED):
+        raise Refusal("décision inconnue pour une ligne en attente : réessayer ou abandonner")
+
+
 class ParkedIndex:
     """``{row id: [(seq, parked entry id)]}`` of an agency's waiting entries."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -59,11 +60,29 @@ def agency_has_rows(session: Session, agency_id: uuid.UUID) -> bool:
     return False
 
 
+#: How long an adoption may last from its first batch: past it, adoption is over whether the
+#: desk closed it or not (the desk then rebuilds itself from central).
+ADOPTION_WINDOW = timedelta(days=7)
+
+
+def adoption_expired(session: Session, agency_id: uuid.UUID) -> bool:
+    first = session.scalar(select(func.min(SyncBatch.received_at)).where(
+        SyncBatch.agency_id == agency_id, SyncBatch.kind == "adoption"))
+    if first is None:
+        return False
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    return utcnow() - first > ADOPTION_WINDOW
+
+
 def adopted(session: Session, agency_id: uuid.UUID) -> bool:
-    """No adoption is expected from the desk: it was closed (``POST adopted``), or central
-    already held the agency's rows without one (they are bootstrapped from central)."""
+    """No adoption is expected from the desk: it was closed (``POST adopted`` or a first
+    batch of changes), its window is over, or central already held the agency's rows without
+    one (they are bootstrapped from central)."""
     found = read_state(session, agency_id)
     if found is not None and found.adopted:
+        return True
+    if adoption_expired(session, agency_id):
         return True
     adopting = session.scalar(select(exists().where(
         SyncBatch.agency_id == agency_id, SyncBatch.kind == "adoption")))

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 
 from app.models import Base, Synced
 from app.models.jsonable import to_jsonable
+from app.models.ownership import undeclared
 from app.sync import wire
 
 #: Columns the write path keeps itself; an entry's values for them are ignored.
@@ -22,11 +23,15 @@ class UnknownTable(LookupError):
 
 @cache
 def _models() -> dict[str, type[Synced]]:
+    """The mapped classes of the synchronised tables that declare who owns what (owner,
+    fields, foreign keys' targets: ``ownership.undeclared``); a table that does not is not
+    applied (its entries park as from an unknown table)."""
     synced = {t.name for t in wire.synced_tables()}
+    declared = {t.name for t in wire.synced_tables() if not undeclared(t, synced)}
     found: dict[str, type[Synced]] = {}
     for mapper in Base.registry.mappers:
         name = getattr(mapper.local_table, "name", None)
-        if name in synced:
+        if name in declared:
             found[name] = mapper.class_
     return found
 
@@ -60,6 +65,7 @@ def jsonable(value: Any) -> Any:
     return to_jsonable(value)
 
 
+@cache
 def parent_columns(table_name: str) -> dict[str, str]:
     """``{column: referred table}`` of the foreign keys to synchronised tables."""
     table = wire.table(table_name)

@@ -20,7 +20,10 @@ from central.sync.numbering import head
 from central.sync.state import Agency, adopted, generation, last_batch, locked_state
 
 router = APIRouter(prefix="/agencies/{code}/sync", tags=["synchronisation"])
-Cursor = Annotated[int, Query(ge=0, description="Dernier numéro de commit appliqué")]
+#: Commit and batch numbers are 64-bit integers in the database: a larger one is a bad request.
+MAX_NUMBER = 2**63 - 1
+Cursor = Annotated[int, Query(ge=0, le=MAX_NUMBER,
+                              description="Dernier numéro de commit appliqué")]
 
 
 def _agency(scope: Any) -> Agency:
@@ -28,7 +31,7 @@ def _agency(scope: Any) -> Agency:
 
 
 @router.get("/state", summary="Où en est la synchronisation de l'agence")
-def state(scope: Scope, db: Db, cursor: Annotated[int | None, Query(ge=0)] = None,
+def state(scope: Scope, db: Db, cursor: Annotated[int | None, Query(ge=0, le=MAX_NUMBER)] = None,
           anchor: str | None = None) -> dict[str, Any]:
     with db.reading() as session:
         connection = session.connection()
@@ -47,7 +50,7 @@ async def batch(
     request: Request,
     scope: Scope,
     db: Db,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
     sha256: Annotated[str | None, Header(alias="X-Batch-Sha256")] = None,
     rows: Annotated[str | None, Header(alias="X-Batch-Rows")] = None,
     dry_run: bool = False,
