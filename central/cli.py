@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     credential.add_argument("--credential-file", type=Path)
     agency_commands.add_parser("list", help="lister les agences")
 
+    reference = commands.add_parser(
+        "reference", help="référentiel partagé (communes, tarifs, catalogue, modèles…)")
+    reference_commands = reference.add_subparsers(dest="reference_command", required=True,
+                                                  parser_class=_Parser)
+    reference_import = reference_commands.add_parser(
+        "import", help="copier le référentiel partagé d'une base de poste (lignes absentes)")
+    reference_import.add_argument("source", help="adresse de la base du poste "
+                                  "(sqlite:///… ou postgresql+psycopg://…)")
+
     admin = commands.add_parser("admin", help="identifiants d'administration")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True,
                                           parser_class=_Parser)

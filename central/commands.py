@@ -48,11 +48,22 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
             "invoice": _invoice,
             "balances": _balances,
             "sync": _sync,
+            "reference": _reference,
             **HANDLERS,
         }[args.command]
         return handler(db, settings, args)
     finally:
         db.dispose()
+
+
+def _reference(db: Database, _settings: CentralSettings, args: argparse.Namespace) -> int:
+    from central.reference import import_reference
+
+    report = import_reference(db, args.source)
+    detail = ", ".join(f"{name} {count}" for name, count in report.copied.items()) or "aucune"
+    print(f"Référentiel importé : {report.total} ligne(s) copiée(s) ({detail}), "
+          f"{report.already} déjà présente(s).")
+    return 0
 
 
 def _db(settings: CentralSettings, args: argparse.Namespace) -> int:

@@ -101,26 +101,34 @@ def _environment(currency: str) -> dict[str, str]:
     return env
 
 
+def _run(data_dir: Path, currency: str, timeout: float, *args: str) -> None:
+    try:
+        done = subprocess.run(_command(data_dir, *args), capture_output=True, text=True,
+                              timeout=timeout, env=_environment(currency), check=False)
+    except subprocess.TimeoutExpired as error:
+        raise EmbeddedCentralError(
+            f"Le serveur central local n'a pas pu être préparé en {timeout:g} s."
+        ) from error
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["raison inconnue"])[-1]
+        raise EmbeddedCentralError(f"Le serveur central local n'a pas pu être préparé : {reason}")
+
+
 def _prepare(
     data_dir: Path, agency_code: str, agency_name: str, agency_id: uuid.UUID | None,
-    currency: str, timeout: float,
+    currency: str, timeout: float, reference_from: str | None = None,
 ) -> str:
-    """Creates the database, the agency and its credential file when missing; returns it."""
+    """Creates the database, the agency and its credential file when missing, with the desk's
+    shared reference data (``reference_from``: the desk's database; no agency writes shared
+    rows through synchronisation); returns the credential."""
     secret_file = credential_file(data_dir, agency_code)
     if not secret_file.exists():
+        if reference_from:
+            _run(data_dir, currency, timeout, "reference", "import", reference_from)
         args = ["agency", "ensure", agency_code, agency_name, "--credential-file", str(secret_file)]
         if agency_id is not None:
             args += ["--id", str(agency_id)]
-        try:
-            done = subprocess.run(_command(data_dir, *args), capture_output=True, text=True,
-                                  timeout=timeout, env=_environment(currency), check=False)
-        except subprocess.TimeoutExpired as error:
-            raise EmbeddedCentralError(
-                f"Le serveur central local n'a pas pu être préparé en {timeout:g} s."
-            ) from error
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["raison inconnue"])[-1]
-            raise EmbeddedCentralError(f"Le serveur central local n'a pas pu être préparé : {reason}")
+        _run(data_dir, currency, timeout, *args)
     return secret_file.read_text(encoding="utf-8").strip()
 
 
@@ -132,12 +140,16 @@ def start_embedded(
     agency_id: uuid.UUID | None = None,
     currency: str = "XOF",
     timeout: float = 30.0,
+    reference_from: str | None = None,
 ) -> tuple[str, str, EmbeddedCentral]:
-    """Starts the embedded central; returns (base URL, agency credential, handle with stop())."""
+    """Starts the embedded central; returns (base URL, agency credential, handle with stop()).
+    ``reference_from``: the desk's database, whose shared reference data a new embedded central
+    is given."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
-    credential = _prepare(data_dir, agency_code, agency_name, agency_id, currency, timeout)
+    credential = _prepare(data_dir, agency_code, agency_name, agency_id, currency, timeout,
+                          reference_from)
     log_path = data_dir / "logs" / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()

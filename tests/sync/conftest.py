@@ -134,6 +134,8 @@ def make_desk(central: Central, url: str, folder: Path, customers: int,
         central.command("agency", "ensure", installation.agency_code, installation.agency_name,
                         "--id", str(installation.agency_id), "--credential-file",
                         str(credential_file))
+        # Shared reference data is central's (no agency writes it): the operator loads it.
+        central.command("reference", "import", url)
     credential = credential_file.read_text().strip()
     return Desk(db, installation, Endpoint(central.url, credential, "101"), folder)
 
