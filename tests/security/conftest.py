@@ -11,8 +11,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -205,28 +207,25 @@ class Scene:
         assert after.of("B", without=skip) == before.of("B", without=skip), "B"
 
 
-@pytest.fixture(scope="session")
-def _scene(central_pg_template: str, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-           ) -> Iterator[Scene]:
-    """One central for the whole session (a server process costs seconds on a busy machine):
-    every test compares what it may touch before and after its own attack, and the agencies
-    that adopt are made fresh by the tests that need one (``Scene.new_agency``)."""
+@contextmanager
+def running_scene(template: str, folder: Path) -> Iterator[Scene]:
+    """A central database copied from ``template``, the two agencies built in it, and the
+    server running on it."""
     engine = _admin()
     name = f"guichet_sec_{uuid.uuid4().hex[:10]}"
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{central_pg_template}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     db = Database(_url(name))
-    folder = tmp_path_factory.mktemp("security-central")
     server = Central(_url(name), folder)
     http = httpx.Client(timeout=120)
     try:
-        template = _build(db)
+        built = _build(db)
         server.start()
         http.base_url = httpx.URL(server.url)
-        yield Scene(server, db, template,
-                    Attacker("101", template.agency_a, template.credential_a, http),
-                    Attacker("102", template.agency_b, template.credential_b, http),
-                    Attacker("103", template.agency_c, template.credential_c, http),
+        yield Scene(server, db, built,
+                    Attacker("101", built.agency_a, built.credential_a, http),
+                    Attacker("102", built.agency_b, built.credential_b, http),
+                    Attacker("103", built.agency_c, built.credential_c, http),
                     http)
     finally:
         http.close()
@@ -235,6 +234,16 @@ def _scene(central_pg_template: str, tmp_path_factory: pytest.TempPathFactory  #
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _scene(central_pg_template: str, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+           ) -> Iterator[Scene]:
+    """One central for the attacks (a server process costs seconds on a busy machine): every
+    test compares what it may touch before and after its own attack, none changes the rows the
+    others rely on, and the agencies that adopt are made fresh (``Scene.new_agency``)."""
+    with running_scene(central_pg_template, tmp_path_factory.mktemp("security")) as scene:
+        yield scene
 
 
 @pytest.fixture

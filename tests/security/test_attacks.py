@@ -166,9 +166,9 @@ def _open_conflict(scene: Scene) -> tuple[SyncConflict, str]:
                                           {"mobile": (customer.mobile, ours)})])
     assert answer["conflicts"] == 1, answer
     with scene.db.reading() as session:
-        conflict = session.scalars(select(SyncConflict).where(
-            SyncConflict.row_id == customer.id, SyncConflict.status == "open",
-            SyncConflict.incoming_value == ours)).one()
+        (conflict,) = [c for c in session.scalars(select(SyncConflict).where(
+            SyncConflict.row_id == customer.id, SyncConflict.status == "open"))
+            if c.incoming_value == ours]
         session.expunge(conflict)
     return conflict, ours
 
