@@ -65,6 +65,6 @@ def start_embedded_endpoint(
         installation.agency_name,
         agency_id=installation.agency_id,
         currency=settings.currency,
-        reference_from=settings.resolved_database_url(),
+        reference_from=settings.resolved_database_url,
     )
     return Endpoint(url, credential, installation.agency_code), handle
