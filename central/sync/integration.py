@@ -109,13 +109,16 @@ def payment_accounts(recorder: Recorder, entries: list[dict[str, Any]]) -> set[u
 
 
 def refresh_balances(recorder: Recorder, account_ids: set[uuid.UUID]) -> None:
+    """Recomputes the balances of those of ``account_ids`` that are the recorder's agency's
+    (an entry naming another agency's account, refused or parked, moves nothing there)."""
     if not account_ids:
         return
     session = recorder.session
     session.flush()
     computed = computed_balances(session.connection(), account_ids)
     now = utcnow()
-    for account in session.scalars(select(Account).where(Account.id.in_(account_ids))):
+    for account in session.scalars(select(Account).where(
+            Account.id.in_(account_ids), Account.agency_id == recorder.agency_id)):
         if account.balance_minor != computed[account.id]:
             recorder.update(account, {"balance_minor": computed[account.id],
                                       "balance_as_of": now},

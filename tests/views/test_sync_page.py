@@ -329,7 +329,8 @@ def test_a_real_synchronisation_against_the_embedded_central(
     answers: Answers,
 ) -> None:
     pytest.importorskip("app.sync.runner", reason="app/sync/runner.py has not landed yet")
-    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0)
+    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0,
+                            database_url=ctx.db.url)  # the embedded central's reference data
     central = CentralConnection(app_settings)
     runner = TaskRunner()
     central.start(ctx.installation, runner)
@@ -413,7 +414,8 @@ def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
     from tests.services.helpers import household
 
     home = household(ctx)
-    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0)
+    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0,
+                            database_url=ctx.db.url)  # the embedded central's reference data
     central = CentralConnection(app_settings)
     runner = TaskRunner()
     central.start(ctx.installation, runner)
@@ -515,7 +517,8 @@ def test_an_embedded_central_that_failed_is_said_and_started_again(
 ) -> None:
     from central.embedded import credential_file
 
-    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0)
+    app_settings = Settings(data_dir=tmp_path / "desk", central_url="", demo_customers=0,
+                            database_url=ctx.db.url)  # the embedded central's reference data
     app_settings.data_dir.mkdir(parents=True)
     credential_file(app_settings.data_dir, "101").write_text("gc1.101.x\n")
     broken = app_settings.data_dir / "central.sqlite3"
