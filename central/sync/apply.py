@@ -88,6 +88,16 @@ def as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _old_value(table: Any, column: str, value: Any) -> Any:
+    """The value a desk says a field had: only ever kept in a conflict's record, so taken as
+    it came when it is not one central would write (a binary field's old value is journaled as
+    its size)."""
+    try:
+        return values.to_python(table, column, value)
+    except ParkError:
+        return value
+
+
 def installation_limits(session: Session) -> values.Limits:
     code = session.scalar(select(InstallationSetting.value).where(
         InstallationSetting.key == "currency"))
@@ -276,7 +286,7 @@ class Applier:
                 continue
             if not isinstance(pair, list) or len(pair) != 2:
                 raise ParkError(f"changement illisible pour {name}.{column}")
-            incoming[column] = (values.to_python(table, column, pair[0]),
+            incoming[column] = (_old_value(table, column, pair[0]),
                                 values.to_python(table, column, pair[1]))
         values.check(table, {column: new for column, (_old, new) in incoming.items()},
                      self.limits)
