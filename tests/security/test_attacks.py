@@ -41,29 +41,39 @@ def payment(scene: Scene, account_id: uuid.UUID, amount: Any = 5_000,
 
 
 # --- finding 1: a foreign key to another agency's row ----------------------------------------
-def _cross_agency_entries(scene: Scene) -> dict[str, dict[str, Any]]:
-    a_meter = _first(scene, Meter, agency_id=scene.a_id)
+def _new_account(scene: Scene) -> Account:
+    """A new account of 102's own customer, sent as its desk would (the attacks that park an
+    entry on a row of 102 use one of their own: later entries pointing at it would wait)."""
+    entry = scene.b.insert("account", {
+        "number": f"102{uuid.uuid4().int % 10**8:08d}", "customer_id": scene.template.customer_b,
+        "opened_on": date(2026, 12, 1)})
+    assert scene.b.send([entry])["applied"] == 1
+    return _first(scene, Account, id=uuid.UUID(entry["row"]))
+
+
+def _cross_agency_entry(scene: Scene, attack: str) -> dict[str, Any]:
     a_customer = _first(scene, Customer, agency_id=scene.a_id)
-    b_account = _first(scene, Account, id=scene.template.account_b)
-    return {
-        "payment on 101's account": payment(scene, scene.template.account_a, 5_000_000),
-        "reading of 101's meter": scene.b.insert("meter_reading", {
-            "meter_id": a_meter.id, "reading_date": date(2026, 12, 1), "read_at": PAID,
-            "index_value": 999_999}),
-        "own account moved under 101's customer": scene.b.update(
-            "account", b_account.id, b_account.version,
-            {"customer_id": (b_account.customer_id, a_customer.id)}),
-        "new account of 101's customer": scene.b.insert("account", {
-            "number": f"102{uuid.uuid4().int % 10**8:08d}", "customer_id": a_customer.id,
-            "opened_on": date(2026, 12, 1)}),
-    }
+    if attack == "payment on 101's account":
+        return payment(scene, scene.template.account_a, 5_000_000)
+    if attack == "reading of 101's meter":
+        return scene.b.insert("meter_reading", {
+            "meter_id": _first(scene, Meter, agency_id=scene.a_id).id,
+            "reading_date": date(2026, 12, 1), "read_at": PAID, "index_value": 999_999})
+    if attack == "own account moved under 101's customer":
+        account = _new_account(scene)
+        return scene.b.update("account", account.id, account.version,
+                              {"customer_id": (account.customer_id, a_customer.id)})
+    assert attack == "new account of 101's customer"
+    return scene.b.insert("account", {
+        "number": f"102{uuid.uuid4().int % 10**8:08d}", "customer_id": a_customer.id,
+        "opened_on": date(2026, 12, 1)})
 
 
 @pytest.mark.parametrize("attack", ["payment on 101's account", "reading of 101's meter",
                                     "own account moved under 101's customer",
                                     "new account of 101's customer"])
 def test_a_row_pointing_at_another_agencys_row_is_refused(scene: Scene, attack: str) -> None:
-    entry = _cross_agency_entries(scene)[attack]
+    entry = _cross_agency_entry(scene, attack)
     before, head = scene.snapshot(), scene.head()
     answer = scene.b.send([entry])
     assert answer["applied"] == 0 and answer["parked"] == 1, answer
