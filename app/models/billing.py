@@ -83,3 +83,7 @@ class Payment(Synced, Base):
     is_cancelled: Mapped[bool] = mapped_column(default=False)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     receipt_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
+    #: When and by whom the payment was cancelled (the receipt stays; a slip is issued).
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str] = mapped_column(String(40), default="")
+    cancellation_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))

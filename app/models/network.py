@@ -112,6 +112,12 @@ class MeterReading(Synced, Base):
     consumption: Mapped[int | None] = mapped_column(BigInteger)
     recorded_by: Mapped[str] = mapped_column(String(40), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    #: Read on the meter of a premise with no contract in force: never billed, listed for the
+    #: supervisor (consumption on a vacant premise is a leak or fraud signal).
+    on_vacant_premise: Mapped[bool] = mapped_column(default=False)
+    #: The index first typed, when a supervisor corrected it (central then credits and
+    #: re-bills the invoice computed on it).
+    corrected_from_index: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Tariff(Synced, Base):
