@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     agency_code: str = "101"
     currency: str = "XOF"
     timezone: str = "Africa/Abidjan"
+    #: A payment above this amount (in the currency's units) asks the agent to confirm it.
+    payment_confirm_above: int = Field(default=500_000, ge=0)
     #: Demo customers created in a new, empty database on first start (0: none).
     demo_customers: int = 2000
     log_level: str = "INFO"

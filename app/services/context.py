@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,8 @@ class Installation:
     agency_name: str
     currency: Currency
     zone: ZoneInfo
+    #: Above this amount (major units) a payment is confirmed by the agent.
+    payment_confirm_above: Decimal = Decimal(500_000)
 
     def today(self) -> date:
         return utcnow().astimezone(self.zone).date()

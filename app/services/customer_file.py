@@ -36,6 +36,7 @@ from app.models.enums import (
     ReadingKind,
     ReadingSource,
 )
+from app.services.balances import Balance, balances_of
 from app.services.context import ServiceContext
 from app.services.errors import NotFoundError
 from app.services.identifiers import format_account_number
@@ -79,9 +80,11 @@ class AccountSummary:
     payment_mode: PaymentMode
     opened_on: date
     closed_on: date | None
+    #: The solde à jour (central's balance and what this desk did since).
     balance_minor: int
     balance_as_of: datetime | None
     billing_address: str
+    balance: Balance | None = None
 
     @property
     def formatted_number(self) -> str:
@@ -358,6 +361,7 @@ def load_customer_file(ctx: ServiceContext, customer_id: uuid.UUID) -> CustomerF
                     )
                 )
             premises.append(PremiseInfo(premise_id, addresses.get(premise_id, ""), tuple(items)))
+        balances = balances_of(session, account_ids)
         return CustomerFile(
             identity=identity_of(customer),
             accounts=tuple(
@@ -368,9 +372,10 @@ def load_customer_file(ctx: ServiceContext, customer_id: uuid.UUID) -> CustomerF
                     a.payment_mode,
                     a.opened_on,
                     a.closed_on,
-                    a.balance_minor,
+                    balances[a.id].current_minor,
                     a.balance_as_of,
                     addresses.get(a.billing_premise_id, "") if a.billing_premise_id else "",
+                    balances[a.id],
                 )
                 for a in accounts
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -155,4 +156,5 @@ def load_installation(db: Database, settings: Settings) -> Installation:
         agency_name=agency.name,
         currency=Currency.of(settings.currency),
         zone=settings.zone,
+        payment_confirm_above=Decimal(settings.payment_confirm_above),
     )

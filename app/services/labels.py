@@ -135,3 +135,12 @@ def label(value: Enum | None) -> str:
 
 def field_label(field: str) -> str:
     return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def invoice_label(kind: InvoiceKind, energy: Energy | None = None) -> str:
+    """"Facture d'eau", "Avoir électricité"…: two invoices of one month say which is which."""
+    if kind is InvoiceKind.CONSUMPTION and energy is not None:
+        return "Facture d'eau" if energy is Energy.WATER else "Facture d'électricité"
+    if kind is InvoiceKind.CREDIT_NOTE and energy is not None:
+        return f"Avoir {label(energy).lower()}"
+    return label(kind)

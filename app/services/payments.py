@@ -1,5 +1,11 @@
 """Payments at the counter, with a receipt numbered in the agency's series. The receipt PDF is
-stored exactly as issued; a reprint carries "DUPLICATA" and is recorded."""
+stored exactly as issued; a reprint is those bytes stamped "DUPLICATA", and is recorded.
+
+A payment above what the account owes, or above the installation's ceiling, is taken only once
+the agent has confirmed it (``PaymentNeedsConfirmation`` says why and what advance it creates).
+A wrong payment is cancelled by a supervisor, with a reason: the receipt stays, a cancellation
+slip is issued, the statement shows both lines.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +14,31 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Account, Agency, Customer, Document, Invoice, Payment, Premise
 from app.models.capture import set_reason
-from app.models.enums import AccountStatus, PaymentMethod
+from app.models.enums import AccountStatus, InvoiceStatus, PaymentMethod, Role
 from app.models.ids import utcnow
+from app.services.balances import balances_of
 from app.services.context import ServiceContext
-from app.services.documents.receipt import ReceiptData
-from app.services.errors import BusinessError, NotFoundError, ValidationError
+from app.services.documents.receipt import CancellationSlipData, ReceiptData
+from app.services.errors import (
+    BusinessError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from app.services.identifiers import format_account_number
 from app.services.labels import label
 from app.services.numbering import Series, next_number
 from app.services.search import format_address
 
-#: Above this, the amount typed is more likely a typing slip than a payment.
+#: Above this, the amount typed is a typing slip, not a payment: refused even when confirmed.
 MAX_PAYMENT_MAJOR = Decimal("100000000")
+#: Who may cancel a payment.
+CANCELLING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 NEEDS_REFERENCE = {
     PaymentMethod.CHEQUE: "Saisissez le numéro du chèque",
     PaymentMethod.MOBILE_MONEY: "Saisissez la référence de la transaction mobile money",
@@ -40,21 +54,60 @@ class IssuedReceipt:
     filename: str
 
 
-def _render(data: ReceiptData, *, duplicate: bool = False) -> bytes:
+class PaymentNeedsConfirmation(BusinessError):
+    """The amount is possible but unusual: the agent confirms it (``message`` says why)."""
+
+    def __init__(self, message: str, advance_minor: int) -> None:
+        super().__init__(message)
+        self.advance_minor = advance_minor
+
+
+@dataclass(frozen=True)
+class IssuedSlip:
+    payment_id: uuid.UUID
+    receipt_number: str
+    pdf: bytes
+    filename: str
+
+
+def _render(data: ReceiptData) -> bytes:
     # reportlab takes a noticeable time to import: only when a receipt is printed.
     from app.services.documents.receipt_pdf import render_receipt
 
-    return render_receipt(data, duplicate=duplicate)
+    return render_receipt(data)
 
 
 def outstanding_minor(session: Session, account: Account) -> int:
-    """Central's balance minus the payments taken here since central computed it."""
-    paid = select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-        Payment.account_id == account.id, Payment.is_cancelled.is_(False)
-    )
-    if account.balance_as_of is not None:
-        paid = paid.where(Payment.paid_at > account.balance_as_of)
-    return account.balance_minor - int(session.scalar(paid) or 0)
+    """The account's solde à jour (see ``app.services.balances``)."""
+    return balances_of(session, [account.id])[account.id].current_minor
+
+
+def _check_unusual(ctx: ServiceContext, owed: int, minor: int) -> None:
+    currency = ctx.installation.currency
+    reasons = []
+    advance = minor - max(owed, 0)
+    if advance > 0:
+        owes = (
+            f"le compte doit {currency.format_minor(owed)}"
+            if owed > 0
+            else "le compte ne doit rien"
+            if owed == 0
+            else f"le compte a déjà une avance de {currency.format_minor(-owed)}"
+        )
+        reasons.append(
+            f"{owes} : ce paiement créera une avance de {currency.format_minor(advance)} "
+            "en faveur du client"
+        )
+    ceiling = currency.to_minor(ctx.installation.payment_confirm_above)
+    if minor > ceiling:
+        reasons.append(f"le montant dépasse {currency.format_minor(ceiling)}")
+    if reasons:
+        raise PaymentNeedsConfirmation(
+            f"Encaisser {currency.format_minor(minor)} ?\n\n"
+            + "\n".join(f"• {r[0].upper()}{r[1:]}." for r in reasons)
+            + "\n\nVérifiez le montant avant de confirmer.",
+            max(advance, 0),
+        )
 
 
 def _receipt_data(ctx: ServiceContext, session: Session, payment: Payment) -> ReceiptData:
@@ -103,7 +156,11 @@ def record_payment(
     method: PaymentMethod,
     reference: str = "",
     invoice_id: uuid.UUID | None = None,
+    *,
+    confirmed: bool = False,
 ) -> IssuedReceipt:
+    """Takes the payment and issues its receipt. Above what is owed or above the ceiling,
+    ``PaymentNeedsConfirmation`` unless ``confirmed``."""
     currency = ctx.installation.currency
     errors: dict[str, str] = {}
     if amount <= 0:
@@ -122,11 +179,14 @@ def record_payment(
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError("Compte introuvable.")
-        if account.status is AccountStatus.CLOSED and outstanding_minor(session, account) <= 0:
+        owed = outstanding_minor(session, account)
+        if account.status is AccountStatus.CLOSED and owed <= 0:
             raise BusinessError(
                 f"Le compte {format_account_number(account.number)} est clos et "
                 "ne doit rien : aucun encaissement possible."
             )
+        if not confirmed:
+            _check_unusual(ctx, owed, minor)
         if invoice_id is not None:
             invoice = session.get(Invoice, invoice_id)
             if invoice is None or invoice.account_id != account_id:
@@ -177,23 +237,81 @@ def original_receipt(ctx: ServiceContext, payment_id: uuid.UUID) -> bytes:
 
 
 def reprint_receipt(ctx: ServiceContext, payment_id: uuid.UUID) -> IssuedReceipt:
-    """A duplicate of the receipt, marked as such; the reprint is counted and audited."""
+    """A duplicata: the stored original's bytes stamped "DUPLICATA" (never rendered again from
+    today's data); the reprint is counted and audited."""
+    from app.services.documents.stamp import stamp_duplicate
+
     with ctx.unit_of_work() as uow:
         session = uow.session
         payment = session.get(Payment, payment_id)
-        if payment is None:
+        if payment is None or payment.receipt_document_id is None:
             raise NotFoundError("Reçu introuvable.")
-        data = _receipt_data(ctx, session, payment)
-        if payment.receipt_document_id is not None:
-            document = session.get(Document, payment.receipt_document_id)
-            assert document is not None
-            set_reason(session, f"réimpression du reçu {payment.receipt_number} (duplicata)")
-            document.reprint_count += 1
-        pdf = _render(data, duplicate=True)
+        document = session.get(Document, payment.receipt_document_id)
+        assert document is not None
+        set_reason(session, f"réimpression du reçu {payment.receipt_number} (duplicata)")
+        document.reprint_count += 1
+        who = ctx.user.full_name if ctx.user else ctx.actor.username
+        when = ctx.installation.local(utcnow())
+        pdf = stamp_duplicate(
+            document.content,
+            f"Duplicata n° {document.reprint_count} imprimé le {when:%d/%m/%Y à %H:%M} par {who}",
+        )
         uow.commit()
         return IssuedReceipt(
             payment.id, payment.receipt_number, pdf, f"recu-{payment.receipt_number}-duplicata.pdf"
         )
+
+
+def cancel_payment(ctx: ServiceContext, payment_id: uuid.UUID, reason: str) -> IssuedSlip:
+    """Cancels a wrong payment (supervisor): the receipt stays, a cancellation slip is issued
+    and stored, the cancellation is audited and synchronised (central's balance follows)."""
+    if ctx.user is None or ctx.user.role not in CANCELLING_ROLES:
+        raise PermissionDeniedError("Seul un superviseur peut annuler un encaissement.")
+    reason = " ".join(reason.split())
+    if len(reason) < 5:
+        raise ValidationError({"reason": "Indiquez le motif de l'annulation"})
+    from app.services.documents.receipt_pdf import render_cancellation_slip
+
+    now = utcnow()
+    with ctx.unit_of_work() as uow:
+        session = uow.session
+        payment = session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFoundError("Encaissement introuvable.")
+        if payment.is_cancelled:
+            raise BusinessError(f"L'encaissement {payment.receipt_number} est déjà annulé.")
+        set_reason(session, f"annulation de l'encaissement {payment.receipt_number} : {reason}"[:200])
+        payment.is_cancelled = True
+        payment.cancel_reason = reason
+        payment.cancelled_at = now
+        payment.cancelled_by = ctx.user.full_name
+        session.flush()
+        account = session.get(Account, payment.account_id)
+        assert account is not None
+        pdf = render_cancellation_slip(
+            CancellationSlipData(
+                _receipt_data(ctx, session, payment),
+                ctx.installation.local(now),
+                ctx.user.full_name,
+                reason,
+                outstanding_minor(session, account),
+            )
+        )
+        filename = f"annulation-{payment.receipt_number}.pdf"
+        document = Document(
+            agency_id=ctx.installation.agency_id,
+            kind="payment_cancellation",
+            filename=filename,
+            media_type="application/pdf",
+            content=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+        )
+        session.add(document)
+        session.flush()
+        payment.cancellation_document_id = document.id
+        uow.commit()
+        return IssuedSlip(payment.id, payment.receipt_number, pdf, filename)
 
 
 @dataclass(frozen=True)
@@ -205,6 +323,8 @@ class PaymentLine:
     method: str
     reference: str
     received_by: str
+    #: "Annulé le 05/12/2026 par … : motif" (empty when the payment stands).
+    cancellation: str = ""
 
 
 def account_payments(
@@ -220,6 +340,7 @@ def account_payments(
                 label(p.method),
                 p.reference,
                 p.received_by,
+                _cancellation_text(ctx, p),
             )
             for p in session.scalars(
                 select(Payment)
@@ -246,7 +367,37 @@ def open_invoices(ctx: ServiceContext, account_id: uuid.UUID) -> list[tuple[uuid
                     Invoice.account_id == account_id,
                     Invoice.id.not_in(paid),
                     Invoice.total_minor > 0,
+                    Invoice.status == InvoiceStatus.ISSUED,
                 )
                 .order_by(Invoice.issued_on)
             )
         ]
+
+
+def _cancellation_text(ctx: ServiceContext, payment: Payment) -> str:
+    if not payment.is_cancelled:
+        return ""
+    when = (
+        f" le {ctx.installation.local(payment.cancelled_at):%d/%m/%Y}" if payment.cancelled_at else ""
+    )
+    by = f" par {payment.cancelled_by}" if payment.cancelled_by else ""
+    why = f" : {payment.cancel_reason}" if payment.cancel_reason else ""
+    return f"Annulé{when}{by}{why}"
+
+
+@dataclass(frozen=True)
+class PaymentProposal:
+    """What the payment dialog starts from: the solde à jour and the oldest unpaid invoice."""
+
+    owed_minor: int
+    oldest_invoice: tuple[uuid.UUID, str, int] | None
+    invoices: list[tuple[uuid.UUID, str, int]]
+
+
+def payment_proposal(ctx: ServiceContext, account_id: uuid.UUID) -> PaymentProposal:
+    invoices = open_invoices(ctx, account_id)
+    with ctx.reading() as session:
+        balance = balances_of(session, [account_id]).get(account_id)
+    if balance is None:
+        raise NotFoundError("Compte introuvable.")
+    return PaymentProposal(balance.current_minor, invoices[0] if invoices else None, invoices)

@@ -1,23 +1,27 @@
-"""An account's statement: invoices, credit notes and payments with the running balance.
+"""An account's statement: invoices, credit notes, payments and cancellations with the running
+balance.
 
-Invoices and the balance come from central; they are "as of the last synchronisation". The
-difference between central's balance and the lines kept here is shown as the balance brought
-forward, so the last line always equals what the customer owes.
+Central's balance (as of the last synchronisation) includes every invoice central sent and every
+change of this desk it had integrated; what this desk did since is added on top (see
+``app.services.balances``). Which lines are "in central's balance" is decided by that one rule,
+never by comparing dates: the opening balance is central's balance less the lines it includes,
+so the last line always equals the solde à jour, whatever the time zone or the invoices' dates.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 
-from app.models import Account, Invoice, Payment
+from app.models import Account, Contract, Invoice, Payment, ServiceConnection
 from app.models.enums import InvoiceKind
+from app.services.balances import Balance, balances_of, pending_changes
 from app.services.context import ServiceContext
 from app.services.errors import NotFoundError
-from app.services.labels import label
+from app.services.labels import invoice_label, label
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class StatementLine:
     credit_minor: int
     balance_minor: int
     document_id: uuid.UUID | None = None
+    #: Made at this desk since central's last balance.
+    since_sync: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Statement:
     balance_as_of: datetime | None
     opening_minor: int
     lines: tuple[StatementLine, ...]
+    balance: Balance
 
     @property
     def closing_minor(self) -> int:
@@ -53,11 +60,21 @@ def period_text(invoice: Invoice) -> str:
 
 
 def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
+    zone = ctx.installation.zone
     with ctx.reading() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError("Compte introuvable.")
-        events: list[tuple[datetime, str, str, int, int, uuid.UUID | None]] = []
+        pending = pending_changes(session)
+        balance = balances_of(session, [account_id], pending)[account_id]
+        events: list[_Event] = []
+        energies = dict(
+            session.execute(
+                select(Contract.id, ServiceConnection.energy)
+                .join(ServiceConnection, ServiceConnection.id == Contract.connection_id)
+                .where(Contract.account_id == account_id)
+            ).all()
+        )
         invoices = list(session.scalars(select(Invoice).where(Invoice.account_id == account_id)))
         numbers = {invoice.id: invoice.number for invoice in invoices}
         # Same day: a credit note right after the invoice it cancels (by that invoice's number).
@@ -67,60 +84,82 @@ def account_statement(ctx: ServiceContext, account_id: uuid.UUID) -> Statement:
             for invoice in invoices
         }
         for invoice in invoices:
-            when = datetime.combine(invoice.issued_on, time(), tzinfo=UTC)
             period = period_text(invoice)
-            if invoice.kind is InvoiceKind.CREDIT_NOTE:
-                events.append(
-                    (
-                        when,
-                        f"{label(invoice.kind)}{period}",
-                        invoice.number,
-                        0,
-                        abs(invoice.total_minor),
-                        invoice.id,
-                    )
-                )
-            else:
-                events.append(
-                    (
-                        when,
-                        f"{label(invoice.kind)}{period}",
-                        invoice.number,
-                        invoice.total_minor,
-                        0,
-                        invoice.id,
-                    )
-                )
-        for payment in session.scalars(
-            select(Payment).where(Payment.account_id == account_id, Payment.is_cancelled.is_(False))
-        ):
+            energy = energies.get(invoice.contract_id) if invoice.contract_id else None
+            text = f"{invoice_label(invoice.kind, energy)}{period}"
+            amount = invoice.total_minor
+            debit, credit = (0, abs(amount)) if amount < 0 else (amount, 0)
             events.append(
-                (
+                _Event(
+                    datetime.combine(invoice.issued_on, time(), tzinfo=zone),
+                    invoice.issued_on,
+                    text,
+                    invoice.number,
+                    debit,
+                    credit,
+                    invoice.id,
+                    invoice.id not in pending.invoice_inserts,
+                )
+            )
+        for payment in session.scalars(select(Payment).where(Payment.account_id == account_id)):
+            method = label(payment.method).lower()
+            events.append(
+                _Event(
                     payment.paid_at,
-                    f"Encaissement ({label(payment.method).lower()})",
+                    ctx.installation.local(payment.paid_at).date(),
+                    f"Encaissement ({method})" + (" — annulé" if payment.is_cancelled else ""),
                     payment.receipt_number,
                     0,
                     payment.amount_minor,
                     payment.id,
+                    payment.id not in pending.payment_inserts,
                 )
             )
-        events.sort(key=lambda e: (e[0], *order.get(e[2], (e[2], 0))))
-        as_of = account.balance_as_of
-        synced = [] if as_of is None else [e for e in events if e[0] <= as_of]
-        opening = account.balance_minor - sum(d - c for _, _, _, d, c, _ in synced)
+            if payment.is_cancelled:
+                when = payment.cancelled_at or payment.paid_at
+                reason = f" : {payment.cancel_reason}" if payment.cancel_reason else ""
+                events.append(
+                    _Event(
+                        when,
+                        ctx.installation.local(when).date(),
+                        f"Annulation de l'encaissement{reason}",
+                        payment.receipt_number,
+                        payment.amount_minor,
+                        0,
+                        payment.id,
+                        payment.id not in pending.payment_cancellations,
+                    )
+                )
+        events.sort(key=lambda e: (e.when, *order.get(e.reference, (e.reference, 0)), e.debit))
+        included = sum(e.debit - e.credit for e in events if e.included)
+        opening = balance.central_minor - included
         running = opening
         lines = []
-        for when, text, reference, debit, credit, doc in events:
-            running += debit - credit
+        for event in events:
+            running += event.debit - event.credit
             lines.append(
                 StatementLine(
-                    ctx.installation.local(when).date(),
-                    text,
-                    reference,
-                    debit,
-                    credit,
+                    event.day,
+                    event.text,
+                    event.reference,
+                    event.debit,
+                    event.credit,
                     running,
-                    doc,
+                    event.document_id,
+                    not event.included,
                 )
             )
-        return Statement(account.number, as_of, opening, tuple(lines))
+        return Statement(account.number, account.balance_as_of, opening, tuple(lines), balance)
+
+
+@dataclass(frozen=True)
+class _Event:
+    when: datetime
+    day: date
+    text: str
+    reference: str
+    debit: int
+    credit: int
+    document_id: uuid.UUID | None
+    #: Already in central's balance.
+    included: bool

@@ -28,7 +28,7 @@ def _text(pdf: bytes) -> str:
 
 def test_a_payment_gets_a_numbered_receipt_stored_as_issued(ctx: ServiceContext) -> None:
     home = household(ctx)
-    receipt = record_payment(ctx, home.account_id, Decimal("12500"), PaymentMethod.CASH)
+    receipt = record_payment(ctx, home.account_id, Decimal("12500"), PaymentMethod.CASH, confirmed=True)
     year = ctx.installation.today().year
     assert receipt.receipt_number == f"RC101-{year}-000001"
     text = _text(receipt.pdf)
@@ -37,13 +37,13 @@ def test_a_payment_gets_a_numbered_receipt_stored_as_issued(ctx: ServiceContext)
     assert "Douze mille cinq cents francs CFA" in text
     assert "Mme KONÉ Hélène" in text and format_account_number(home.account_number) in text
     assert original_receipt(ctx, receipt.payment_id) == receipt.pdf
-    second = record_payment(ctx, home.account_id, Decimal("500"), PaymentMethod.MOBILE_MONEY, "MP261115.1234.000042")
+    second = record_payment(ctx, home.account_id, Decimal("500"), PaymentMethod.MOBILE_MONEY, "MP261115.1234.000042", confirmed=True)
     assert second.receipt_number == f"RC101-{year}-000002"
 
 
 def test_a_reprint_is_a_marked_duplicate_and_is_logged(ctx: ServiceContext) -> None:
     home = household(ctx)
-    receipt = record_payment(ctx, home.account_id, Decimal("3000"), PaymentMethod.CASH)
+    receipt = record_payment(ctx, home.account_id, Decimal("3000"), PaymentMethod.CASH, confirmed=True)
     duplicate = reprint_receipt(ctx, receipt.payment_id)
     assert "DUPLICATA" in _text(duplicate.pdf) and "DUPLICATA" not in _text(receipt.pdf)
     assert original_receipt(ctx, receipt.payment_id) == receipt.pdf
@@ -68,12 +68,12 @@ def test_wrong_payments_are_refused_and_nothing_is_numbered(
     with pytest.raises(ValidationError) as error:
         record_payment(ctx, home.account_id, amount, method, reference)
     assert field in error.value.fields
-    assert record_payment(ctx, home.account_id, Decimal("100"), PaymentMethod.CASH).receipt_number.endswith("000001")
+    assert record_payment(ctx, home.account_id, Decimal("100"), PaymentMethod.CASH, confirmed=True).receipt_number.endswith("000001")
 
 
 def test_the_statement_runs_to_what_is_owed(ctx: ServiceContext) -> None:
     home = household(ctx)
-    record_payment(ctx, home.account_id, Decimal("2000"), PaymentMethod.CASH)
+    record_payment(ctx, home.account_id, Decimal("2000"), PaymentMethod.CASH, confirmed=True)
     statement = account_statement(ctx, home.account_id)
     assert [line.credit_minor for line in statement.lines] == [2000]
     assert statement.closing_minor == -2000

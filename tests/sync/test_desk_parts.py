@@ -36,7 +36,7 @@ def _entries(body: bytes) -> list[dict]:
 
 def test_batches_never_split_a_transaction_and_carry_binary_columns(ctx: ServiceContext) -> None:
     home = household(ctx)
-    receipt = record_payment(ctx, home.account_id, Decimal("1500"), PaymentMethod.CASH)
+    receipt = record_payment(ctx, home.account_id, Decimal("1500"), PaymentMethod.CASH, confirmed=True)
     with ctx.db.session() as session:
         pending = outbox.pending_entries(session)
         sealed = outbox.seal(session, "101", central_last=0, limit=1)

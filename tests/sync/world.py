@@ -85,7 +85,7 @@ def day_of_business(desk: Desk, count: int) -> int:
     with desk.db.session() as session:
         accounts = list(session.scalars(select(Account.id).order_by(Account.id).limit(count)))
     for account_id in accounts:
-        record_payment(desk.ctx, account_id, Decimal("1000"), PaymentMethod.CASH)
+        record_payment(desk.ctx, account_id, Decimal("1000"), PaymentMethod.CASH, confirmed=True)
     with desk.db.session() as session:
         return session.query(SyncJournalEntry).count() - before
 

@@ -34,6 +34,17 @@ class ReceiptData:
     currency: Currency
 
 
+@dataclass(frozen=True)
+class CancellationSlipData:
+    """A bordereau d'annulation: which receipt, why, by whom, and the balance after."""
+
+    receipt: ReceiptData
+    cancelled_at: datetime  # local time of the agency
+    cancelled_by: str
+    reason: str
+    balance_after_minor: int
+
+
 def amount_in_words(amount: Decimal, currency: Currency) -> str:
     from num2words import num2words
 

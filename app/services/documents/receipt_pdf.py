@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import io
 
-from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from app.services.documents.pdf import BOLD, REGULAR, register_fonts
-from app.services.documents.receipt import ReceiptData, amount_in_words
+from app.services.documents.receipt import CancellationSlipData, ReceiptData, amount_in_words
 
 INK = HexColor("#1f3a5f")
 GREY = HexColor("#4a5868")
 
 
-def render_receipt(data: ReceiptData, *, duplicate: bool = False) -> bytes:
+def render_receipt(data: ReceiptData) -> bytes:
     register_fonts()
     buffer = io.BytesIO()
     width, height = A5
@@ -89,14 +89,75 @@ def render_receipt(data: ReceiptData, *, duplicate: bool = False) -> bytes:
     pdf.drawString(left, y - 12 * mm, f"Reçu par : {data.received_by}")
     pdf.setFont(REGULAR, 7.5)
     pdf.drawString(left, 12 * mm, "Conservez ce reçu : il vous sera demandé en cas de réclamation.")
-    if duplicate:
-        pdf.saveState()
-        pdf.setFillColor(Color(0.75, 0.1, 0.1, alpha=0.25))
-        pdf.setFont(BOLD, 54)
-        pdf.translate(width / 2, height / 2)
-        pdf.rotate(35)
-        pdf.drawCentredString(0, 0, "DUPLICATA")
-        pdf.restoreState()
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def render_cancellation_slip(slip: CancellationSlipData) -> bytes:
+    """The bordereau d'annulation d'encaissement, on A5 like the receipt it cancels."""
+    register_fonts()
+    data = slip.receipt
+    buffer = io.BytesIO()
+    width, height = A5
+    pdf = Canvas(buffer, pagesize=A5, invariant=True)
+    pdf.setTitle(f"Annulation du reçu {data.receipt_number}")
+    pdf.setAuthor(data.agency_name)
+    left, right = 14 * mm, width - 14 * mm
+    y = height - 18 * mm
+    pdf.setFillColor(INK)
+    pdf.setFont(BOLD, 15)
+    pdf.drawString(left, y, data.agency_name)
+    y -= 16 * mm
+    pdf.setFont(BOLD, 12)
+    pdf.drawString(left, y, "BORDEREAU D'ANNULATION D'ENCAISSEMENT")
+    pdf.setFont(REGULAR, 9)
+    pdf.setFillColor(GREY)
+    pdf.drawString(left, y - 6 * mm, slip.cancelled_at.strftime("le %d/%m/%Y à %H:%M"))
+    y -= 14 * mm
+    pdf.setStrokeColor(INK)
+    pdf.line(left, y, right, y)
+    y -= 8 * mm
+    rows = [
+        ("Reçu annulé", f"N° {data.receipt_number} du {data.paid_at:%d/%m/%Y à %H:%M}"),
+        ("Client", data.customer_name),
+        ("Compte", data.account_number),
+        ("Mode de paiement", data.method + (f" — {data.reference}" if data.reference else "")),
+        ("Montant annulé", data.currency.format_minor(data.amount_minor)),
+        ("Motif", slip.reason),
+        ("Annulé par", slip.cancelled_by),
+        ("Encaissé par", data.received_by),
+    ]
+    for caption, value in rows:
+        pdf.setFont(REGULAR, 9)
+        pdf.setFillColor(GREY)
+        pdf.drawString(left, y, caption)
+        pdf.setFillColor(INK)
+        pdf.setFont(BOLD if caption == "Montant annulé" else REGULAR, 10)
+        text = pdf.beginText(left + 38 * mm, y)
+        for chunk in _wrap(value, 52):
+            text.textLine(chunk)
+            y -= 5 * mm
+        pdf.drawText(text)
+        y -= 2.5 * mm
+    y -= 6 * mm
+    pdf.setFont(REGULAR, 9)
+    pdf.setFillColor(GREY)
+    after = slip.balance_after_minor
+    if after >= 0:
+        pdf.drawString(left, y, f"Reste dû sur le compte après l'annulation : "
+                                f"{data.currency.format_minor(after)}")
+    else:
+        pdf.drawString(left, y, f"Avance en faveur du client après l'annulation : "
+                                f"{data.currency.format_minor(-after)}")
+    pdf.setFont(REGULAR, 7.5)
+    pdf.drawString(left, 12 * mm, "Le reçu annulé reste au dossier ; ce bordereau l'accompagne.")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]

@@ -1,0 +1,168 @@
+"""One balance everywhere: the "solde à jour".
+
+Central computes each account's balance (invoices less payments not cancelled) and sends it at
+the synchronisation. What this desk did since central last saw its work is added here, by this
+module only: payments taken (less), payments cancelled (more) and works invoices issued (more).
+
+"Since central saw it" is not a matter of clocks: a change of this desk is in central's balance
+when the upload batch that carried it was acknowledged before the desk last applied central's
+changes (central recomputes the balance in the transaction that integrates the batch, and the
+download that follows brings the new balance). Anything journaled later, or not yet sent, is
+"made here since". Rows that never were in this desk's journal (received from central, rebuilt
+from central) are in central's balance by definition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Account,
+    Invoice,
+    Payment,
+    SyncJournalEntry,
+    SyncOutboxBatch,
+    SyncState,
+)
+from app.models.enums import InvoiceKind, JournalOperation
+from app.services.context import ServiceContext
+from app.services.errors import NotFoundError
+
+#: The desk's download cursor (see ``app.sync.state``): its row moves each time a page of
+#: central's changes is applied.
+_DOWNLOAD_CURSOR = "download.cursor"
+
+
+@dataclass(frozen=True)
+class Balance:
+    account_id: uuid.UUID
+    #: Central's balance and when central computed it (None: never synchronised).
+    central_minor: int
+    as_of: datetime | None
+    #: Made at this desk since (all positive amounts).
+    payments_minor: int = 0
+    cancellations_minor: int = 0
+    works_minor: int = 0
+
+    @property
+    def current_minor(self) -> int:
+        """What the account owes now (negative: an advance)."""
+        return self.central_minor - self.payments_minor + self.cancellations_minor + self.works_minor
+
+    @property
+    def has_local_changes(self) -> bool:
+        return bool(self.payments_minor or self.cancellations_minor or self.works_minor)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The desk's rows central has not yet taken into a balance the desk has received."""
+
+    payment_inserts: frozenset[uuid.UUID]
+    payment_cancellations: frozenset[uuid.UUID]
+    invoice_inserts: frozenset[uuid.UUID]
+
+
+def absorbed_batch(session: Session) -> int:
+    """The last upload batch central had integrated when the desk last applied its changes."""
+    downloaded = session.scalar(
+        select(SyncState.updated_at).where(SyncState.key == _DOWNLOAD_CURSOR)
+    )
+    if downloaded is None:
+        return 0
+    return int(
+        session.scalar(
+            select(func.coalesce(func.max(SyncOutboxBatch.number), 0)).where(
+                SyncOutboxBatch.acked_at.is_not(None), SyncOutboxBatch.acked_at <= downloaded
+            )
+        )
+        or 0
+    )
+
+
+def pending_changes(session: Session) -> Pending:
+    """Payments, cancellations and invoices journaled here and not yet in central's balance
+    (a day's work at most: only the journal's tail is read, by its batch index)."""
+    absorbed = absorbed_batch(session)
+    rows = session.execute(
+        select(
+            SyncJournalEntry.table_name,
+            SyncJournalEntry.row_id,
+            SyncJournalEntry.operation,
+            SyncJournalEntry.changes,
+        ).where(
+            or_(
+                SyncJournalEntry.batch_number.is_(None),
+                SyncJournalEntry.batch_number > absorbed,
+            ),
+            SyncJournalEntry.table_name.in_(("payment", "invoice")),
+        )
+    ).all()
+    inserts: set[uuid.UUID] = set()
+    cancellations: set[uuid.UUID] = set()
+    invoices: set[uuid.UUID] = set()
+    for table, row_id, operation, changes in rows:
+        if table == "invoice":
+            if operation is JournalOperation.INSERT:
+                invoices.add(row_id)
+        elif operation is JournalOperation.INSERT:
+            inserts.add(row_id)
+        elif "is_cancelled" in changes and changes["is_cancelled"][1]:
+            cancellations.add(row_id)
+    return Pending(frozenset(inserts), frozenset(cancellations), frozenset(invoices))
+
+
+def balances_of(
+    session: Session, account_ids: Collection[uuid.UUID], pending: Pending | None = None
+) -> dict[uuid.UUID, Balance]:
+    """The solde à jour of these accounts."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    pending = pending_changes(session) if pending is None else pending
+    found = {
+        account_id: [minor, as_of, 0, 0, 0]
+        for account_id, minor, as_of in session.execute(
+            select(Account.id, Account.balance_minor, Account.balance_as_of).where(
+                Account.id.in_(ids)
+            )
+        )
+    }
+    local_payments = pending.payment_inserts | pending.payment_cancellations
+    if local_payments:
+        for row_id, account_id, amount in session.execute(
+            select(Payment.id, Payment.account_id, Payment.amount_minor).where(
+                Payment.id.in_(local_payments), Payment.account_id.in_(ids)
+            )
+        ):
+            if row_id in pending.payment_inserts:
+                found[account_id][2] += amount
+            if row_id in pending.payment_cancellations:
+                found[account_id][3] += amount
+    if pending.invoice_inserts:
+        for account_id, total in session.execute(
+            select(Invoice.account_id, Invoice.total_minor).where(
+                Invoice.id.in_(pending.invoice_inserts),
+                Invoice.account_id.in_(ids),
+                Invoice.kind == InvoiceKind.WORKS,
+            )
+        ):
+            found[account_id][4] += total
+    return {
+        account_id: Balance(account_id, minor, as_of, paid, cancelled, works)
+        for account_id, (minor, as_of, paid, cancelled, works) in found.items()
+    }
+
+
+def account_balance(ctx: ServiceContext, account_id: uuid.UUID) -> Balance:
+    with ctx.reading() as session:
+        balance = balances_of(session, [account_id]).get(account_id)
+    if balance is None:
+        raise NotFoundError("Compte introuvable.")
+    return balance
