@@ -37,9 +37,18 @@ def save_path(parent: QWidget | None, title: str, suggested: str, filter_: str) 
     return path
 
 
-def open_document(path: str) -> None:
-    """Open a saved document with the system's viewer (to read or print it)."""
+def open_document(path: str) -> bool:
+    """Open a saved document with the system's viewer (to read or print it); False when the
+    machine has no program to open it."""
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
 
-    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
+
+
+def ask_text(parent: QWidget | None, title: str, text: str) -> str | None:
+    """A line of text typed by the agent (a reason); None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getText(parent, title, text)
+    return value if ok else None

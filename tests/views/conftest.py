@@ -25,6 +25,10 @@ class Answers:
         self.confirm_answer = True
         self.opened: list[str] = []
         self.save_to = ""
+        #: Whether the machine has a program to open documents.
+        self.can_open = True
+        #: What the agent types when asked for a line of text (None: cancels).
+        self.text: str | None = None
         #: Answers to the first start's question, in order (then: the demo agency).
         self.first_start: list[first_start.FirstStartChoice | None] = []
         #: The problem shown with each first-start question ("" the first time).
@@ -48,9 +52,12 @@ class Answers:
         monkeypatch.setattr(
             messages, "retry", lambda p, t, x: self.shown.append(("retry", t, x)) or False
         )
-        monkeypatch.setattr(messages, "open_document", self.opened.append)
+        monkeypatch.setattr(messages, "open_document",
+                            lambda path: self.opened.append(path) or self.can_open)
         monkeypatch.setattr(messages, "save_path", lambda p, t, s, f: self.save_to)
         monkeypatch.setattr(first_start, "ask_first_start", self._first_start)
+        monkeypatch.setattr(messages, "ask_text",
+                            lambda p, t, x: self.shown.append(("ask", t, x)) or self.text)
 
     def texts(self) -> str:
         return "\n".join(f"{t}: {x}" for _, t, x in self.shown)

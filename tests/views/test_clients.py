@@ -154,14 +154,16 @@ def test_cash_a_payment_and_see_it_on_the_statement(
     type_text(qtbot, dialog.amount, "15 000")  # type: ignore[attr-defined]
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert answers.shown[-2][1] == "Vérifier le montant" and "avance de 15 000" in answers.shown[-2][2]
     assert answers.shown[-1][1] == "Encaissement enregistré"
+    assert "Ouvert pour impression" in answers.shown[-1][2]
     assert answers.opened and Path(answers.opened[-1]).read_bytes().startswith(b"%PDF")
     accounts = view.tab("accounts")
     wait_idle(qtbot)
     payments = accounts.payments_model  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: payments.rowCount() == 1)
     assert payments.data(payments.index(0, 2)) == "15\u202f000\xa0F\u202fCFA"
-    assert "reste dû : -15\u202f000" in accounts.as_of.text()  # type: ignore[attr-defined]
+    assert "avance en faveur du client : 15\u202f000" in accounts.as_of.text()  # type: ignore[attr-defined]
 
 
 def test_record_a_reading_with_the_unusual_check(

@@ -24,10 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.balances import Balance
 from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
 from app.services.history import HistoryLine, file_history, restore_value
 from app.services.labels import label
-from app.services.payments import PaymentLine, account_payments, reprint_receipt
+from app.services.payments import (
+    CANCELLING_ROLES,
+    PaymentLine,
+    account_payments,
+    cancel_payment,
+    reprint_receipt,
+)
 from app.services.statements import Statement, StatementLine, account_statement
 from app.views import messages
 from app.views.errors import show_error
@@ -36,6 +43,7 @@ from app.views.table_model import Column, ListTableModel
 
 if TYPE_CHECKING:
     from app.views.customers.file_view import CustomerFileView
+    from app.views.shell import Shell
 
 
 def table(model: ListTableModel, name: str) -> QTableView:  # type: ignore[type-arg]
@@ -126,22 +134,32 @@ class AccountsTab(QWidget):
                 Column("Mode", lambda p: p.method),
                 Column("Référence", lambda p: p.reference),
                 Column("Encaissé par", lambda p: p.received_by),
+                Column("Annulation", lambda p: p.cancellation),
             ]
         )
         self.payments = table(self.payments_model, "payments")
         self.reprint = QPushButton("Réimprimer le reçu (&duplicata)")
         self.reprint.setEnabled(False)
-        self.payments.selectionModel().selectionChanged.connect(
-            lambda *_: self.reprint.setEnabled(self.payments.currentIndex().isValid())
-        )
+        self.cancel = QPushButton("&Annuler l'encaissement…")
+        self.cancel.setObjectName("cancelPayment")
+        self.cancel.setEnabled(False)
+        self.payments.selectionModel().selectionChanged.connect(lambda *_: self._payment_selected())
         self.reprint.clicked.connect(self._reprint)
+        self.cancel.clicked.connect(self._cancel)
 
         right = QVBoxLayout()
         right.addWidget(self.as_of)
         right.addWidget(self.statement, 3)
         right.addWidget(QLabel("Encaissements"))
         right.addWidget(self.payments, 2)
-        right.addWidget(self.reprint, 0, Qt.AlignmentFlag.AlignRight)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel)
+        buttons.addWidget(self.reprint)
+        right.addLayout(buttons)
+        user = self.shell.ctx.user
+        if user is None or user.role not in CANCELLING_ROLES:
+            self.cancel.hide()
         layout = QHBoxLayout(self)
         layout.addWidget(self.accounts)
         layout.addLayout(right, 1)
@@ -154,8 +172,10 @@ class AccountsTab(QWidget):
         for account in file.accounts:
             item = QListWidgetItem(
                 f"{account.formatted_number}\n{label(account.status)} · "
-                f"{currency.format_minor(account.balance_minor)}"
+                f"solde à jour {currency.format_minor(account.balance_minor)}"
             )
+            if account.balance is not None:
+                item.setToolTip(balance_detail(self.shell, account.balance))
             item.setData(Qt.ItemDataRole.UserRole, account.account_id)
             self.accounts.addItem(item)
             if account.account_id == selected:
@@ -183,45 +203,127 @@ class AccountsTab(QWidget):
     def _show_statement(self, result: tuple[Statement, list[PaymentLine]]) -> None:
         statement, payments = result
         currency = self.shell.ctx.installation.currency
-        as_of = (
-            f"Soldes au {moment(self.shell.ctx.installation.local(statement.balance_as_of))} "
-            "(dernière synchronisation)"
-            if statement.balance_as_of
-            else "Pas encore synchronisé"
+        closing = statement.closing_minor
+        owed = (
+            f"reste dû : {currency.format_minor(closing)}"
+            if closing >= 0
+            else f"avance en faveur du client : {currency.format_minor(-closing)}"
         )
-        opening = (
-            f" · solde reporté {currency.format_minor(statement.opening_minor)}"
-            if statement.opening_minor
-            else ""
-        )
-        self.as_of.setText(
-            f"{as_of}{opening} · reste dû : {currency.format_minor(statement.closing_minor)}"
-        )
+        self.as_of.setText(f"Solde à jour : {owed}")
+        self.as_of.setToolTip(balance_detail(self.shell, statement.balance))
         self.statement_model.set_rows(statement.lines)
         if statement.lines:
             self.statement.scrollToBottom()
         self.payments_model.set_rows(payments)
-        self.reprint.setEnabled(False)
+        self._payment_selected()
+
+    def _selected_payment(self) -> PaymentLine | None:
+        index = self.payments.currentIndex()
+        return self.payments_model.row(index.row()) if index.isValid() else None
+
+    def _payment_selected(self) -> None:
+        payment = self._selected_payment()
+        self.reprint.setEnabled(payment is not None)
+        self.cancel.setEnabled(payment is not None and not payment.cancellation)
 
     def _reprint(self) -> None:
-        index = self.payments.currentIndex()
-        if not index.isValid():
+        payment = self._selected_payment()
+        if payment is None:
             return
-        payment = self.payments_model.row(index.row())
         ctx = self.shell.ctx
         self.shell.runner.submit(
             lambda: reprint_receipt(ctx, payment.payment_id),
-            on_success=self._save_receipt,
+            on_success=lambda receipt: deliver_document(
+                self,
+                self.shell.settings.data_dir,
+                receipt.filename,
+                receipt.pdf,
+                title="Duplicata",
+                what=f"Duplicata du reçu {receipt.receipt_number} enregistré.",
+            ),
+            on_failure=lambda error: show_error(self, error),
             parent=self,
             write=True,
         )
 
-    def _save_receipt(self, receipt) -> None:  # type: ignore[no-untyped-def]
-        path = save_receipt(self.shell.settings.data_dir, receipt.filename, receipt.pdf)
-        messages.open_document(str(path))
-        messages.inform(
-            self, "Duplicata", f"Duplicata du reçu {receipt.receipt_number} enregistré :\n{path}"
+    def _cancel(self) -> None:
+        payment = self._selected_payment()
+        if payment is None:
+            return
+        currency = self.shell.ctx.installation.currency
+        reason = messages.ask_text(
+            self,
+            "Annuler un encaissement",
+            f"Annuler l'encaissement {payment.receipt_number} du {payment.paid_at_local} "
+            f"({currency.format_minor(payment.amount_minor)}, {payment.method.lower()}) ?\n\n"
+            "Le reçu reste au dossier ; un bordereau d'annulation sera imprimé.\n"
+            "Motif de l'annulation :",
         )
+        if reason is None:
+            return
+        ctx = self.shell.ctx
+        self.shell.runner.submit(
+            lambda: cancel_payment(ctx, payment.payment_id, reason),
+            on_success=self._cancelled,
+            on_failure=lambda error: show_error(self, error),
+            parent=self,
+            write=True,
+        )
+
+    def _cancelled(self, slip) -> None:  # type: ignore[no-untyped-def]
+        deliver_document(
+            self,
+            self.shell.settings.data_dir,
+            slip.filename,
+            slip.pdf,
+            title="Encaissement annulé",
+            what=f"Encaissement {slip.receipt_number} annulé ; bordereau d'annulation enregistré.",
+        )
+        self.view.refresh()
+
+
+def balance_detail(shell: Shell, balance: Balance) -> str:
+    """The hover text of a solde à jour: central's figure and what was done here since."""
+    currency, zone = shell.ctx.installation.currency, shell.ctx.installation
+    when = (
+        f"au {moment(zone.local(balance.as_of))}" if balance.as_of else "(jamais synchronisé)"
+    )
+    lines = [f"Solde du site central {when} : {currency.format_minor(balance.central_minor)}"]
+    if balance.payments_minor:
+        lines.append(f"− encaissements faits ici depuis : {currency.format_minor(balance.payments_minor)}")
+    if balance.cancellations_minor:
+        lines.append(
+            f"+ encaissements annulés depuis : {currency.format_minor(balance.cancellations_minor)}"
+        )
+    if balance.works_minor:
+        lines.append(f"+ factures de travaux depuis : {currency.format_minor(balance.works_minor)}")
+    lines.append(f"= solde à jour : {currency.format_minor(balance.current_minor)}")
+    return "\n".join(lines)
+
+
+def deliver_document(
+    parent: QWidget, data_dir: Path, filename: str, pdf: bytes, *, title: str, what: str
+) -> Path:
+    """Saves a document in the data folder and opens it to print; says plainly when it could
+    not be opened, and offers to save a copy elsewhere."""
+    path = save_receipt(data_dir, filename, pdf)
+    if messages.open_document(str(path)):
+        messages.inform(parent, title, f"{what}\nOuvert pour impression ; fichier : {path}")
+        return path
+    if messages.confirm(
+        parent,
+        title,
+        f"{what}\nIl n'a pas pu être ouvert pour impression : aucun lecteur de PDF n'est "
+        f"disponible sur ce poste.\nLe fichier est enregistré ici : {path}\n\n"
+        "Voulez-vous en enregistrer une copie ailleurs (clé USB, dossier partagé) pour "
+        "l'imprimer depuis un autre poste ?",
+        default_yes=True,
+    ):
+        target = messages.save_path(parent, "Enregistrer le document", filename, "PDF (*.pdf)")
+        if target:
+            Path(target).write_bytes(pdf)
+            messages.inform(parent, title, f"Copie enregistrée : {target}")
+    return path
 
 
 def save_receipt(data_dir: Path, filename: str, pdf: bytes) -> Path:

@@ -19,9 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.customer_file import CustomerFile, load_customer_file
-from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
+from app.views.customers.file_tabs import (
+    AccountsTab,
+    HistoryTab,
+    IdentityTab,
+    PremisesTab,
+    balance_detail,
+)
 from app.views.errors import show_error
-from app.views.format import moment
 from app.views.shell import Shell
 
 
@@ -139,15 +144,17 @@ class CustomerFileView(QWidget):
         self.name.setText(identity.display_name)
         currency = self.shell.ctx.installation.currency
         parts = []
+        details = []
         for account in file.accounts:
             parts.append(
-                f"Compte {account.formatted_number} : solde {currency.format_minor(account.balance_minor)}"
+                f"Compte {account.formatted_number} : solde à jour "
+                f"{currency.format_minor(account.balance_minor)}"
             )
-        if file.balance_as_of:
-            parts.append(
-                f"au {moment(self.shell.ctx.installation.local(file.balance_as_of))} "
-                "(dernière synchronisation)"
-            )
+            if account.balance is not None:
+                details.append(
+                    f"Compte {account.formatted_number}\n{balance_detail(self.shell, account.balance)}"
+                )
+        self.summary.setToolTip("\n\n".join(details))
         if identity.phones:
             parts.append(f"Tél. {identity.phones}")
         if file.accounts and file.accounts[0].billing_address:

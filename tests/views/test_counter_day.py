@@ -1,0 +1,172 @@
+"""The counter's day on screen: the payment dialog, cancellation, the solde à jour, readings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import update
+
+from app.models import Account
+from app.models.capture import SYSTEM
+from app.models.ids import utcnow
+from app.services.auth import sign_in
+from app.services.context import ServiceContext, UnitOfWork
+from app.settings import Settings
+from app.views.main_window import MainWindow
+from app.views.shell import Shell
+from app.views.tasks import TaskRunner
+from tests.services.helpers import Household, household
+from tests.services.test_counter_money import _invoice
+from tests.views.conftest import Answers, type_text, wait_idle
+from tests.views.test_clients import dialog_of, open_file
+
+
+@pytest.fixture
+def home(ctx: ServiceContext) -> Household:
+    return household(ctx)
+
+
+def _window(qtbot: QtBot, ctx: ServiceContext, settings: Settings, username: str,
+            password: str) -> Iterator[MainWindow]:
+    user = sign_in(ctx.db, username, password)
+    runner = TaskRunner()
+    main = MainWindow(Shell(settings, ctx.signed_in(user), runner))
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
+    yield main
+    runner.shutdown()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
+    yield from _window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026")
+
+
+@pytest.fixture
+def supervisor_window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
+    yield from _window(qtbot, ctx, settings, "superviseur", "Guichet-Sup-2026")
+
+
+def _owes(ctx: ServiceContext, home: Household, minor: int) -> None:
+    today = ctx.installation.today()
+    _invoice(ctx, home.account_id, "FC2026-00000900", today - timedelta(days=50), minor - 1000)
+    _invoice(ctx, home.account_id, "FC2026-00000901", today - timedelta(days=20), 1000)
+    with UnitOfWork(ctx.db, SYSTEM, from_server=True) as uow:
+        uow.session.execute(update(Account).where(Account.id == home.account_id)
+                            .values(balance_minor=minor, balance_as_of=utcnow()))
+        uow.commit()
+
+
+def test_the_payment_dialog_proposes_what_is_owed_and_gives_the_change(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from app.views.customers.dialogs import PaymentDialog
+
+    _owes(ctx, home, 4372)
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(PaymentDialog)
+    wait_idle(qtbot)
+    assert dialog.amount.text() == "4 372"  # type: ignore[attr-defined]
+    assert dialog.invoice.currentText().startswith("FC2026-00000900")  # type: ignore[attr-defined]
+    assert "F CFA" in dialog.amount.placeholderText() and "XOF" not in dialog.amount.placeholderText()  # type: ignore[attr-defined]
+    assert "4\u202f372" in dialog.owed.text()  # type: ignore[attr-defined]
+    type_text(qtbot, dialog.handed, "5 000")  # type: ignore[attr-defined]
+    assert dialog.change.text() == "628\xa0F\u202fCFA"  # type: ignore[attr-defined]
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert [kind for kind, _, _ in answers.shown] == ["info"], "what is owed needs no confirmation"
+    accounts = view.tab("accounts")
+    qtbot.waitUntil(lambda: "reste dû : 0" in accounts.as_of.text(), timeout=10000)  # type: ignore[attr-defined]
+    assert "solde à jour 0" in view.summary.text().replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_an_amount_in_euros_is_refused_and_an_advance_is_confirmed_first(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from app.views.customers.dialogs import PaymentDialog
+
+    _owes(ctx, home, 4372)
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(PaymentDialog)
+    wait_idle(qtbot)
+    amount = dialog.amount  # type: ignore[attr-defined]
+    amount.selectAll()
+    type_text(qtbot, amount, "100 €")
+    qtbot.keyClick(amount, Qt.Key.Key_Return)
+    message = dialog.errors.labels["amount"]  # type: ignore[attr-defined]
+    assert message.isVisible() and "euros" in message.text() and "compris : 100 €" in message.text()
+    amount.selectAll()
+    type_text(qtbot, amount, "1 004 372")
+    answers.confirm_answer = False
+    qtbot.keyClick(amount, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(kind == "confirm" for kind, _, _ in answers.shown), timeout=10000)
+    assert "avance de 1\u202f000\u202f000" in answers.shown[-1][2]
+    wait_idle(qtbot)
+    assert dialog.isVisible() and dialog.ok_button.isEnabled()  # type: ignore[attr-defined]
+
+
+def test_a_receipt_that_cannot_be_opened_says_so_and_offers_a_copy(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers,
+    tmp_path: Path,
+) -> None:
+    from app.views.customers.dialogs import PaymentDialog
+
+    _owes(ctx, home, 4372)
+    answers.can_open = False
+    answers.save_to = str(tmp_path / "copie.pdf")
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(PaymentDialog)
+    wait_idle(qtbot)
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    texts = answers.texts()
+    assert "ouvert pour impression" not in texts.lower().replace("pu être ouvert pour impression", "")
+    assert "n'a pas pu être ouvert" in texts and "enregistrer une copie" in texts
+    assert (tmp_path / "copie.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_supervisor_cancels_a_payment_from_the_accounts_tab(
+    qtbot: QtBot, supervisor_window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from decimal import Decimal
+
+    from app.models.enums import PaymentMethod
+    from app.services.payments import record_payment
+
+    _owes(ctx, home, 4372)
+    record_payment(ctx, home.account_id, Decimal(4372), PaymentMethod.CASH)
+    view = open_file(qtbot, supervisor_window, "kone helene")
+    accounts = view.tab("accounts")
+    view.tabs.setCurrentIndex(next(i for i in range(view.tabs.count())
+                                   if view.tabs.widget(i).isAncestorOf(accounts)))
+    payments = accounts.payments  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: accounts.payments_model.rowCount() == 1, timeout=10000)  # type: ignore[attr-defined]
+    payments.selectRow(0)
+    cancel = accounts.cancel  # type: ignore[attr-defined]
+    assert cancel.isVisible() and cancel.isEnabled()
+    answers.text = "Saisi deux fois"
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert answers.shown[-1][1] == "Encaissement annulé"
+    assert Path(answers.opened[-1]).name.startswith("annulation-")
+    qtbot.waitUntil(lambda: accounts.statement_model.rowCount() == 4, timeout=10000)  # type: ignore[attr-defined]
+    model = accounts.statement_model  # type: ignore[attr-defined]
+    assert model.data(model.index(3, 1)).startswith("Annulation de l'encaissement : Saisi deux fois")
+    assert "reste dû : 4\u202f372" in accounts.as_of.text()  # type: ignore[attr-defined]
+    assert "Solde du site central" in accounts.as_of.toolTip()  # type: ignore[attr-defined]
+
+
+def test_an_agent_has_no_cancel_button(
+    qtbot: QtBot, window: MainWindow, home: Household
+) -> None:
+    view = open_file(qtbot, window, "kone helene")
+    assert not view.tab("accounts").cancel.isVisibleTo(view)  # type: ignore[attr-defined]
