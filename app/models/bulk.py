@@ -55,21 +55,45 @@ def _converter(column: Column[Any], dialect: str) -> Converter | None:
     return None
 
 
+_REQUIRED = object()
+
+
+def _fallback(column: Any) -> Any:
+    """What a row that leaves this column out gets: the column's plain default, or NULL when it
+    may be null; a column with neither must be given."""
+    default = column.default
+    if default is not None and getattr(default, "is_scalar", False):
+        return default.arg
+    return None if column.nullable else _REQUIRED
+
+
 class BulkLoader:
-    """Writes rows of one table, given as mappings with every column present."""
+    """Writes rows of one table, given as mappings; a column left out takes its plain default
+    (or NULL), so that a column added later does not break every writer of the table."""
 
     def __init__(self, table: Table, dialect: str) -> None:
         self.table = table
         self.dialect = dialect
         self.columns = [c.name for c in table.columns]
         self.converters = [(c.name, _converter(c, dialect)) for c in table.columns]
+        self.fallbacks = {c.name: _fallback(c) for c in table.columns}
 
     def tuples(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         converters = self.converters
+        complete = [self._complete(row) for row in rows]
         return [
             tuple(row[name] if conv is None else conv(row[name]) for name, conv in converters)
-            for row in rows
+            for row in complete
         ]
+
+    def _complete(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
+        if len(row) >= len(self.columns):
+            return row
+        filled = dict(row)
+        for name, fallback in self.fallbacks.items():
+            if name not in filled and fallback is not _REQUIRED:
+                filled[name] = fallback
+        return filled
 
     def load(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -97,6 +121,10 @@ def write_stored(connection: Connection, table: Table, rows: Sequence[Mapping[st
         return
     columns = [c.name for c in table.columns]
     order = itemgetter(*columns)
+    if any(len(row) < len(columns) for row in rows):
+        fallbacks = {c.name: _fallback(c) for c in table.columns}
+        missing = {k: v for k, v in fallbacks.items() if v is not _REQUIRED}
+        rows = [row if len(row) >= len(columns) else missing | dict(row) for row in rows]
     send_stored(connection, table.name, columns, [order(row) for row in rows])
 
 

@@ -68,7 +68,12 @@ class SignInDialog(QDialog):
             "Se &connecter", QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.submit.setDefault(True)
-        self.buttons.addButton("&Quitter", QDialogButtonBox.ButtonRole.RejectRole)
+        self.quit_button = self.buttons.addButton(
+            "&Quitter", QDialogButtonBox.ButtonRole.RejectRole
+        )
+        # Enter always means "sign in": Quitter never becomes the default, even with the focus.
+        self.quit_button.setAutoDefault(False)
+        self.checking = False
         self.buttons.accepted.connect(self._attempt)
         self.buttons.rejected.connect(self.reject)
 
@@ -86,6 +91,8 @@ class SignInDialog(QDialog):
         self.username.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _attempt(self) -> None:
+        if self.checking:
+            return
         username, password = self.username.text(), self.password.text()
         self._busy(True)
         self._runner.submit(
@@ -95,9 +102,12 @@ class SignInDialog(QDialog):
         )
 
     def _busy(self, busy: bool) -> None:
-        self.submit.setEnabled(not busy)
-        self.username.setEnabled(not busy)
-        self.password.setEnabled(not busy)
+        # Read-only, not disabled, during the check: a disabled field would hand the focus
+        # (and with it Enter) to the next button, Quitter.
+        self.checking = busy
+        self.username.setReadOnly(busy)
+        self.password.setReadOnly(busy)
+        self.submit.setDefault(True)
         if busy:
             self.message.setText("Vérification…")
             self.message.setProperty("kind", "info")

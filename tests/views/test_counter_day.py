@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
@@ -170,3 +172,44 @@ def test_an_agent_has_no_cancel_button(
 ) -> None:
     view = open_file(qtbot, window, "kone helene")
     assert not view.tab("accounts").cancel.isVisibleTo(view)  # type: ignore[attr-defined]
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+def test_after_a_wrong_password_enter_signs_in_and_never_quits(qtbot: QtBot) -> None:
+    from app.models.enums import Role
+    from app.services.context import SignedInUser
+    from app.services.errors import SignInError
+    from app.views.sign_in import SignInDialog
+
+    def check(username: str, password: str) -> SignedInUser:
+        if password != "bon":
+            raise SignInError("Identifiant ou mot de passe incorrect.")
+        return SignedInUser(uuid.uuid4(), username, "Yao KOUASSI", Role.AGENT)
+
+    runner = TaskRunner()
+    dialog = SignInDialog(check, runner, "Agence 101")
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    dialog.username.setFocus()
+    quit_button = next(b for b in dialog.buttons.buttons() if "Quitter" in b.text())
+    rejected: list[bool] = []
+    dialog.rejected.connect(lambda: rejected.append(True))
+    qtbot.keyClicks(dialog.username, "agent")
+    qtbot.keyClick(dialog.username, Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.password, "mauvais")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    focused_during_check = QApplication.focusWidget()
+    qtbot.waitUntil(lambda: "incorrect" in dialog.message.text(), timeout=5000)
+    wait_idle(qtbot)
+    assert focused_during_check is not quit_button
+    assert QApplication.focusWidget() is dialog.password
+    assert dialog.submit.isDefault() and not quit_button.isDefault()
+    qtbot.keyClicks(dialog.password, "bon")
+    with qtbot.waitSignal(dialog.signed_in, timeout=5000):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert not rejected
+    runner.shutdown()
