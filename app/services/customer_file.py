@@ -114,6 +114,7 @@ class MeterInfo:
     installed_on: date | None
     removed_on: date | None
     sts_drn: str | None
+    #: The last index actually read (central's estimates left out).
     last_reading: ReadingLine | None
 
     @property
@@ -216,7 +217,10 @@ def _last_readings(session: Session, meter_ids: list[uuid.UUID]) -> dict[uuid.UU
             )
             .label("rank"),
         )
-        .where(MeterReading.meter_id.in_(meter_ids))
+        .where(
+            MeterReading.meter_id.in_(meter_ids),
+            MeterReading.source != ReadingSource.ESTIMATE,
+        )
         .subquery()
     )
     latest = (

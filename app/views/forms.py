@@ -148,12 +148,26 @@ class FormDialog(QDialog):
     def refused(self, error: BaseException) -> None:
         self.ready()
         if isinstance(error, ValidationError) and self.errors.show(error.fields):
+            self.fit_messages()
             return
         if isinstance(error, ValidationError):
             self.general_error.setText(error.message)
             self.general_error.show()
+            self.fit_messages()
             return
         show_error(self, error)
+
+    def fit_messages(self) -> None:
+        """Grow the dialog so that a message shown under a field is read whole, never cut."""
+        self.layout_.activate()
+        width = self.width()
+        needed = (
+            self.layout_.totalHeightForWidth(width)
+            if self.layout_.hasHeightForWidth()
+            else self.layout_.totalSizeHint().height()
+        )
+        if needed > self.height():
+            self.resize(width, needed)
 
 
 class ValueCombo(QComboBox):

@@ -213,3 +213,87 @@ def test_after_a_wrong_password_enter_signs_in_and_never_quits(qtbot: QtBot) -> 
         qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
     assert not rejected
     runner.shutdown()
+
+
+# --- readings ------------------------------------------------------------------------------
+
+
+def _second_meter(ctx: ServiceContext, home: Household) -> str:
+    """An electricity connection and meter on the same premise; returns its serial."""
+    from app.models import Meter, MeterReading, ServiceConnection
+    from app.models.enums import Energy, ReadingKind, ReadingSource
+    from app.services.identifiers import make_meter_serial
+
+    today = ctx.installation.today()
+    with UnitOfWork(ctx.db, SYSTEM) as uow:
+        connection = ServiceConnection(agency_id=ctx.installation.agency_id, reference="BR-ELEC-1",
+                                       premise_id=home.premise_id, energy=Energy.ELECTRICITY)
+        uow.session.add(connection)
+        uow.session.flush()
+        meter = Meter(agency_id=ctx.installation.agency_id, serial=make_meter_serial(Energy.ELECTRICITY, 4242),
+                      energy=Energy.ELECTRICITY, connection_id=connection.id, digits=6,
+                      installed_on=today - timedelta(days=300))
+        uow.session.add(meter)
+        uow.session.flush()
+        uow.session.add(MeterReading(agency_id=ctx.installation.agency_id, meter_id=meter.id,
+                                     reading_date=today - timedelta(days=30), read_at=utcnow(),
+                                     index_value=72939, source=ReadingSource.AGENT, kind=ReadingKind.REGULAR))
+        uow.commit()
+        return meter.serial
+
+
+def test_the_reading_dialog_makes_the_agent_choose_among_two_meters_and_shows_it(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from app.views.customers.dialogs import ReadingDialog
+
+    serial = _second_meter(ctx, home)
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.mouseClick(view.action_buttons["reading"], Qt.MouseButton.LeftButton)
+    dialog = dialog_of(ReadingDialog)
+    meter = dialog.meter  # type: ignore[attr-defined]
+    assert meter.count() == 3 and meter.value() is None, "no meter is picked for the agent"
+    qtbot.keyClick(dialog.index, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert dialog.errors.labels["meter"].isVisible()  # type: ignore[attr-defined]
+    electricity = next(i for i in range(meter.count()) if serial in meter.itemText(i))
+    meter.setCurrentIndex(electricity)
+    detail = dialog.meter_detail.text()  # type: ignore[attr-defined]
+    assert serial in detail and "Électricité" in detail and "72\u202f939\xa0kWh" in detail
+    assert dialog.index.value() == 72939  # type: ignore[attr-defined]
+    index = dialog.index  # type: ignore[attr-defined]
+    index.selectAll()
+    type_text(qtbot, index, "100")
+    qtbot.keyClick(index, Qt.Key.Key_Return)
+    message = dialog.errors.labels["index_value"]  # type: ignore[attr-defined]
+    qtbot.waitUntil(message.isVisible, timeout=10000)
+    assert "inférieur au précédent (72939" in message.text()
+    QApplication.processEvents()
+    assert message.height() >= message.heightForWidth(message.width()), "the message is read whole"
+    dialog.reject()
+
+
+def test_a_reading_on_a_vacant_premise_is_confirmed_from_the_dialog(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from app.models import Contract, MeterReading
+    from app.models.enums import ContractStatus
+    from app.views.customers.dialogs import ReadingDialog
+
+    with UnitOfWork(ctx.db, SYSTEM) as uow:
+        uow.session.execute(update(Contract).where(Contract.id == home.contract_id)
+                            .values(status=ContractStatus.CLOSED))
+        uow.commit()
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.mouseClick(view.action_buttons["reading"], Qt.MouseButton.LeftButton)
+    dialog = dialog_of(ReadingDialog)
+    assert "Local vacant" in dialog.meter_detail.text()  # type: ignore[attr-defined]
+    index = dialog.index  # type: ignore[attr-defined]
+    index.selectAll()
+    type_text(qtbot, index, "240")
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.keyClick(index, Qt.Key.Key_Return)
+    assert answers.shown[-1][1] == "Relève sur local vacant"
+    with ctx.reading() as session:
+        from sqlalchemy import select
+
+        assert session.scalar(select(MeterReading.on_vacant_premise).where(MeterReading.index_value == 240))

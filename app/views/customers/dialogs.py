@@ -23,9 +23,11 @@ from app.services.payments import (
     payment_proposal,
     record_payment,
 )
+from app.services.quantities import quantity
 from app.services.readings import (
     NewMeterInput,
     UnusualConsumptionError,
+    VacantPremiseWarning,
     record_reading,
     replace_meter,
 )
@@ -49,7 +51,12 @@ def _installed_meters(file: CustomerFile) -> list[MeterInfo]:
 
 def _meter_text(meter: MeterInfo) -> str:
     last = meter.last_reading
-    tail = f" — dernier index {last.index_value} le {last.reading_date:%d/%m/%Y}" if last else ""
+    tail = (
+        f" — dernier index relevé {quantity(last.index_value, meter.energy)} "
+        f"le {last.reading_date:%d/%m/%Y}"
+        if last
+        else " — jamais relevé"
+    )
     return f"{label(meter.energy)} · {meter.serial}{tail}"
 
 
@@ -238,12 +245,25 @@ def _plain(formatted: str, symbol: str) -> str:
 
 
 class ReadingDialog(FormDialog):
+    """The meter is shown (serial, energy, last real index and its date) and chosen by the agent
+    when the file has several; a vacant premise or an unusual consumption is confirmed."""
+
     def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
         super().__init__(f"Relève — {file.identity.display_name}", shell.runner, parent)
         self.shell = shell
         self.confirmed = False
-        meters = _installed_meters(file)
-        self.meter = combo([(_meter_text(m), m) for m in meters])
+        self.confirmed_vacant = False
+        places = [
+            (p, c, c.current_meter) for p in file.premises for c in p.connections if c.current_meter
+        ]
+        items: list[tuple[str, Any]] = [(_meter_text(m), (p, c, m)) for p, c, m in places]
+        if len(items) > 1:
+            items.insert(0, (f"— choisissez le compteur ({len(items)} sur ce dossier) —", None))
+        self.meter = combo(items)
+        self.meter.setObjectName("meterChoice")
+        self.meter_detail = QLabel()
+        self.meter_detail.setObjectName("meterDetail")
+        self.meter_detail.setWordWrap(True)
         self.day = date_edit(shell.ctx.installation.today())
         self.index = _index_box()
         self.index.setObjectName("index")
@@ -252,6 +272,7 @@ class ReadingDialog(FormDialog):
         self.note = QLineEdit()
         for caption, field, widget in (
             ("Co&mpteur", "meter", self.meter),
+            ("", "meter_detail", self.meter_detail),
             ("&Date", "reading_date", self.day),
             ("&Index", "index_value", self.index),
             ("&Relevé par", "source", self.source),
@@ -261,24 +282,49 @@ class ReadingDialog(FormDialog):
             self.errors.add_row(self.form, caption, field, widget)
         self.meter.currentIndexChanged.connect(self._meter_changed)
         self._meter_changed()
-        self.index.setFocus()
-        self.index.selectAll()
+        self.setMinimumWidth(640)
+        if len(items) > 1:
+            self.meter.setFocus()
+        else:
+            self.index.setFocus()
+            self.index.selectAll()
 
     def _meter_changed(self) -> None:
-        meter: MeterInfo | None = self.meter.value()
-        if meter is not None:
-            self.index.setMaximum(meter.max_index)
-            if meter.last_reading:
-                self.index.setValue(meter.last_reading.index_value)
+        chosen = self.meter.value()
+        self.confirmed = self.confirmed_vacant = False
+        if chosen is None:
+            self.meter_detail.setText("Plusieurs compteurs : choisissez celui qui a été relevé.")
+            return
+        premise, connection, meter = chosen
+        last = meter.last_reading
+        lines = [
+            f"<b>{label(meter.energy)}</b> · compteur <b>{meter.serial}</b> "
+            f"({label(meter.payment).lower()}, {meter.digits} chiffres)",
+            f"Dernier index relevé : <b>{quantity(last.index_value, meter.energy)}</b> "
+            f"le {last.reading_date:%d/%m/%Y}"
+            if last
+            else "Aucune relève sur ce compteur",
+            f"{premise.address} · branchement {connection.reference}",
+        ]
+        if connection.current_contract is None:
+            lines.append("<span style='color:#b00020'>Local vacant : aucun abonnement en cours</span>")
+        self.meter_detail.setText("<br>".join(lines))
+        self.index.setMaximum(meter.max_index)
+        if last:
+            self.index.setValue(last.index_value)
 
     def work(self) -> Callable[[], Any]:
-        meter: MeterInfo = self.meter.value()
+        chosen = self.meter.value()
+        if chosen is None:
+            raise ValidationError({"meter": "Choisissez le compteur relevé"})
+        meter: MeterInfo = chosen[2]
         ctx, day, index = self.shell.ctx, read_date(self.day), self.index.value()
-        source, rollover, note, confirmed = (
+        source, rollover, note, confirmed, vacant = (
             self.source.value(),
             self.rollover.isChecked(),
             self.note.text(),
             self.confirmed,
+            self.confirmed_vacant,
         )
         return lambda: record_reading(
             ctx,
@@ -288,6 +334,7 @@ class ReadingDialog(FormDialog):
             source,
             rollover=rollover,
             confirmed_unusual=confirmed,
+            confirmed_vacant=vacant,
             note=note,
         )
 
@@ -296,6 +343,12 @@ class ReadingDialog(FormDialog):
             self.ready()
             if messages.confirm(self, "Consommation inhabituelle", error.message):
                 self.confirmed = True
+                self.attempt()
+            return
+        if isinstance(error, VacantPremiseWarning):
+            self.ready()
+            if messages.confirm(self, "Relève sur local vacant", error.message):
+                self.confirmed_vacant = True
                 self.attempt()
             return
         super().refused(error)
