@@ -86,6 +86,7 @@ class FastLoader(BulkLoader):
 
     def tuples(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         get, convert = self._get, self._convert
+        rows = self.complete(rows)
         if not convert:
             return [get(row) for row in rows]
         out = []

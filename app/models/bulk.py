@@ -80,20 +80,26 @@ class BulkLoader:
 
     def tuples(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         converters = self.converters
-        complete = [self._complete(row) for row in rows]
         return [
             tuple(row[name] if conv is None else conv(row[name]) for name, conv in converters)
-            for row in complete
+            for row in self.complete(rows)
         ]
 
-    def _complete(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
-        if len(row) >= len(self.columns):
-            return row
-        filled = dict(row)
-        for name, fallback in self.fallbacks.items():
-            if name not in filled and fallback is not _REQUIRED:
-                filled[name] = fallback
-        return filled
+    def complete(self, rows: Iterable[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """The rows with the columns their writer left out (rows of one batch are built alike:
+        the first one tells which)."""
+        rows = rows if isinstance(rows, Sequence) else list(rows)
+        if not rows:
+            return rows
+        first = rows[0]
+        missing = {
+            name: fallback
+            for name, fallback in self.fallbacks.items()
+            if name not in first and fallback is not _REQUIRED and name in self.columns
+        }
+        if not missing:
+            return rows
+        return [missing | dict(row) for row in rows]
 
     def load(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
