@@ -120,6 +120,8 @@ def estimate_reading_row(
         "kind": _REGULAR,
         "consumption": bill.estimated_units,
         "recorded_by": "facturation",
+        "on_vacant_premise": False,
+        "corrected_from_index": None,
         "note": (
             f"Estimation : {bill.estimated_units} sur {days} jour(s) "
             f"(moyenne {'de la catégorie du local, compteur jamais relevé, ' if from_category else ''}"
