@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
             self.pages[module.key] = page
             self.stack.addWidget(page)
             shortcut = QShortcut(QKeySequence(module.shortcut), self)
-            shortcut.activated.connect(lambda key=module.key: self.show_module(key))
+            shortcut.activated.connect(lambda key=module.key: self.activate_module(key))
         self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         central = QWidget()
@@ -112,6 +112,17 @@ class MainWindow(QMainWindow):
         focus = QShortcut(QKeySequence("Ctrl+K"), self)
         focus.setContext(Qt.ShortcutContext.ApplicationShortcut)
         focus.activated.connect(self.focus_search)
+        if "clients" in self.pages:
+            # Window-wide: they work after Ctrl+2, a click on the sidebar, a closed message box.
+            for keys, method in (
+                ("Ctrl+F", "focus_search"),
+                ("Ctrl+N", "new_customer"),
+                ("Ctrl+W", "close_current"),
+            ):
+                shortcut = QShortcut(QKeySequence(keys), self)
+                shortcut.activated.connect(
+                    lambda m=method: getattr(self.show_module("clients"), m)()
+                )
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&Fichier")
@@ -130,6 +141,9 @@ class MainWindow(QMainWindow):
         refresh.triggered.connect(self.refresh_current)
         view_menu.addAction(refresh)
         help_menu = self.menuBar().addMenu("A&ide")
+        keys = QAction("&Raccourcis clavier", self)
+        keys.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(keys)
         about = QAction("À &propos de Guichet", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
@@ -170,6 +184,24 @@ class MainWindow(QMainWindow):
                 self.navigation.setCurrentRow(row)
                 return self.pages[key]
         raise KeyError(key)
+
+    def activate_module(self, key: str) -> QWidget:
+        """The module's shortcut: shows it and puts the cursor where work starts."""
+        page = self.show_module(key)
+        activated = getattr(page, "activated", None)
+        if callable(activated):
+            activated()
+        return page
+
+    def show_shortcuts(self) -> None:
+        from app.views.shortcuts import ALL
+
+        rows = "".join(
+            f"<tr><td style='padding-right:16px'><b>{s.keys}</b></td><td>{s.what}</td>"
+            f"<td style='color:#555; padding-left:16px'>{s.where}</td></tr>"
+            for s in ALL
+        )
+        messages.inform(self, "Raccourcis clavier", f"<table>{rows}</table>")
 
     def current_page(self) -> QWidget | None:
         return self.stack.currentWidget()

@@ -297,3 +297,71 @@ def test_a_reading_on_a_vacant_premise_is_confirmed_from_the_dialog(
         from sqlalchemy import select
 
         assert session.scalar(select(MeterReading.on_vacant_premise).where(MeterReading.index_value == 240))
+
+
+# --- keyboard ------------------------------------------------------------------------------
+
+
+def test_ctrl_2_puts_the_cursor_in_the_search_box(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_module("home")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    page = window.pages["clients"]
+    assert window.current_page() is page
+    assert QApplication.focusWidget() is page.search_tab.box  # type: ignore[attr-defined]
+
+
+def test_ctrl_f_n_w_work_from_anywhere_in_the_window(
+    qtbot: QtBot, window: MainWindow, home: Household, answers: Answers
+) -> None:
+    from app.views.customers.identity_dialogs import NewCustomerDialog
+
+    view = open_file(qtbot, window, "kone helene")
+    page = window.pages["clients"]
+    window.navigation.setFocus()  # as after a click on the sidebar
+    qtbot.keyClick(window.navigation, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert page.tabs.count() == 1 and page.tabs.indexOf(view) == -1  # type: ignore[attr-defined]
+    window.show_module("home")
+    window.navigation.setFocus()
+    qtbot.keyClick(window.navigation, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page() is page
+    assert QApplication.focusWidget() is page.search_tab.box  # type: ignore[attr-defined]
+    window.navigation.setFocus()
+    qtbot.keyClick(window.navigation, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(NewCustomerDialog)
+    dialog.reject()
+
+
+def test_aide_raccourcis_lists_the_shortcuts(qtbot: QtBot, window: MainWindow, answers: Answers) -> None:
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "A&ide")
+    listed = next(a for a in help_menu.actions() if "Raccourcis" in a.text())
+    listed.trigger()
+    title, text = answers.shown[-1][1], answers.shown[-1][2]
+    assert title == "Raccourcis clavier"
+    for keys in ("Ctrl+F", "Ctrl+N", "Ctrl+W", "Ctrl+2", "Ctrl+P", "Ctrl++"):
+        assert f"<b>{keys}</b>" in text
+
+
+def test_enter_in_the_account_field_validates_the_move_dialog(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
+) -> None:
+    from app.models.enums import Civility
+    from app.services.customer_edit import create_customer
+    from app.views.customers.dialogs import OccupantDialog
+    from tests.services.helpers import new_customer_input
+
+    newcomer = create_customer(ctx, new_customer_input(ctx, last_name="Traoré", first_name="Moussa",
+                                                       civility=Civility.MR, mobile="0505050505"))
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(OccupantDialog)
+    dialog.arriving.setChecked(True)  # type: ignore[attr-defined]
+    dialog.index.setValue(240)  # type: ignore[attr-defined]
+    field = dialog.account_number  # type: ignore[attr-defined]
+    field.setFocus()
+    type_text(qtbot, field, newcomer.account_number)
+    wait_idle(qtbot)
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert "abonnement résilié" in answers.texts()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox, QWidget
 
 from app.models.enums import PaymentMethod, ReadingSource
 from app.services.account_check import account_id_for, check_account
-from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo
+from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo, ReadingLine
 from app.services.errors import ValidationError
 from app.services.identifiers import digits_only
 from app.services.labels import label
@@ -28,6 +28,7 @@ from app.services.readings import (
     NewMeterInput,
     UnusualConsumptionError,
     VacantPremiseWarning,
+    correct_reading,
     record_reading,
     replace_meter,
 )
@@ -547,3 +548,59 @@ class AccountCheckDialog(FormDialog):
             self.answer.setText(error.message)
             return
         super().refused(error)
+
+
+class ReadingCorrectionDialog(FormDialog):
+    """A supervisor corrects an index typed wrong, with a reason (central then credits and
+    bills again the invoice computed on it)."""
+
+    def __init__(
+        self, shell: Shell, meter: MeterInfo, reading: ReadingLine, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            f"Corriger la relève du {reading.reading_date:%d/%m/%Y}",
+            shell.runner,
+            parent,
+            ok_text="&Corriger l'index",
+        )
+        self.shell = shell
+        self.reading = reading
+        shown = QLabel(
+            f"Compteur {meter.serial} ({label(meter.energy).lower()}) — index enregistré : "
+            f"{quantity(reading.index_value, meter.energy)}"
+        )
+        shown.setWordWrap(True)
+        self.index = _index_box(meter.max_index)
+        self.index.setObjectName("correctedIndex")
+        self.index.setValue(reading.index_value)
+        self.reason = QLineEdit()
+        self.reason.setObjectName("reason")
+        self.reason.setPlaceholderText("ex. index mal recopié du carnet de relève")
+        for caption, field, widget in (
+            ("", "shown", shown),
+            ("&Index corrigé", "index_value", self.index),
+            ("&Motif", "reason", self.reason),
+        ):
+            self.errors.add_row(self.form, caption, field, widget)
+        self.setMinimumWidth(560)
+        self.index.setFocus()
+        self.index.selectAll()
+
+    def work(self) -> Callable[[], Any]:
+        ctx, reading_id = self.shell.ctx, self.reading.reading_id
+        index, reason = self.index.value(), self.reason.text()
+        return lambda: correct_reading(ctx, reading_id, index, reason)
+
+    def succeeded(self, result: Any) -> None:
+        tail = (
+            f" La facture {result.invoice_number} calculée sur l'ancien index sera annulée par "
+            "un avoir et refacturée par le site central après la synchronisation."
+            if result.invoice_number
+            else ""
+        )
+        messages.inform(
+            self,
+            "Relève corrigée",
+            f"Index corrigé de {result.old_index} à {result.new_index}.{tail}",
+        )
+        self.accept()

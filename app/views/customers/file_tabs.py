@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.enums import ReadingSource
 from app.services.balances import Balance
 from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
 from app.services.history import HistoryLine, file_history, restore_value
@@ -35,6 +36,7 @@ from app.services.payments import (
     cancel_payment,
     reprint_receipt,
 )
+from app.services.readings import CORRECTING_ROLES
 from app.services.statements import Statement, StatementLine, account_statement
 from app.views import messages
 from app.views.errors import show_error
@@ -339,6 +341,7 @@ class PremisesTab(QWidget):
 
     def __init__(self, view: CustomerFileView) -> None:
         super().__init__()
+        self.view = view
         self.shell = view.shell
         self.tree = QTreeWidget()
         self.tree.setObjectName("premisesTree")
@@ -360,11 +363,21 @@ class PremisesTab(QWidget):
             ]
         )
         self.readings = table(self.readings_model, "readings")
+        self.meter: MeterInfo | None = None
+        self.correct = QPushButton("&Corriger l'index…")
+        self.correct.setObjectName("correctReading")
+        self.correct.setEnabled(False)
+        self.correct.clicked.connect(self._correct)
+        self.readings.selectionModel().selectionChanged.connect(lambda *_: self._reading_selected())
         bottom = QWidget()
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.readings_title)
         column.addWidget(self.readings)
+        column.addWidget(self.correct, 0, Qt.AlignmentFlag.AlignRight)
+        user = self.shell.ctx.user
+        if user is None or user.role not in CORRECTING_ROLES:
+            self.correct.hide()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(bottom)
@@ -423,6 +436,7 @@ class PremisesTab(QWidget):
         meter = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         if not isinstance(meter, MeterInfo):
             return
+        self.meter = meter
         self.readings_title.setText(f"Relèves du compteur {meter.serial}")
         ctx = self.shell.ctx
         self.shell.runner.submit(
@@ -430,6 +444,22 @@ class PremisesTab(QWidget):
             on_success=self.readings_model.set_rows,
             parent=self,
         )
+
+
+    def _reading_selected(self) -> None:
+        index = self.readings.currentIndex()
+        line = self.readings_model.row(index.row()) if index.isValid() else None
+        self.correct.setEnabled(line is not None and line.source is not ReadingSource.ESTIMATE)
+
+    def _correct(self) -> None:
+        from app.views.customers.dialogs import ReadingCorrectionDialog
+
+        index = self.readings.currentIndex()
+        if self.meter is None or not index.isValid():
+            return
+        dialog = ReadingCorrectionDialog(self.shell, self.meter, self.readings_model.row(index.row()), self)
+        dialog.accepted.connect(self.view.refresh)
+        dialog.open()
 
 
 class HistoryTab(QWidget):

@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -198,14 +197,15 @@ class ClientsPage(QWidget):
         self.search_tab.open_requested.connect(self.open_file)
         self.search_tab.new_requested.connect(self.new_customer)
         self.search_tab.check_requested.connect(self.check_account)
-        for keys, slot in (
-            ("Ctrl+F", self.focus_search),
-            ("Ctrl+N", self.new_customer),
-            ("Ctrl+W", lambda: self.close_tab(self.tabs.currentIndex())),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        # Ctrl+F, Ctrl+N and Ctrl+W are the main window's (they work wherever the focus is).
+
+    def activated(self) -> None:
+        """Shown by its module shortcut: the cursor goes to the search box."""
+        if self.tabs.currentWidget() is self.search_tab:
+            self.focus_search()
+
+    def close_current(self) -> None:
+        self.close_tab(self.tabs.currentIndex())
 
     def focus_search(self) -> None:
         self.tabs.setCurrentWidget(self.search_tab)

@@ -1,0 +1,47 @@
+"""Every keyboard shortcut of the program, declared once: the windows bind them from here and
+Aide → Raccourcis lists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    keys: str
+    what: str
+    where: str = "Partout"
+
+
+WINDOW = (
+    Shortcut("Ctrl+K", "Rechercher un client (barre du haut)"),
+    Shortcut("Ctrl+F", "Rechercher un client dans le module Clients"),
+    Shortcut("Ctrl+N", "Nouveau client"),
+    Shortcut("Ctrl+W", "Fermer le dossier client affiché"),
+    Shortcut("Ctrl+1", "Module Accueil"),
+    Shortcut("Ctrl+2", "Module Clients, curseur dans la recherche"),
+    Shortcut("Ctrl+9", "Module Synchronisation"),
+    Shortcut("F5", "Actualiser"),
+    Shortcut("Ctrl++", "Agrandir le texte"),
+    Shortcut("Ctrl+-", "Réduire le texte"),
+    Shortcut("Ctrl+0", "Taille du texte par défaut"),
+    Shortcut("Ctrl+Maj+D", "Se déconnecter"),
+    Shortcut("Ctrl+Q", "Quitter"),
+)
+
+CUSTOMER_FILE = (
+    Shortcut("Ctrl+E", "Modifier l'identité", "Dossier client"),
+    Shortcut("Ctrl+P", "Encaisser", "Dossier client"),
+    Shortcut("Ctrl+L", "Saisir une relève", "Dossier client"),
+    Shortcut("Ctrl+M", "Emménagement / déménagement", "Dossier client"),
+)
+
+FORMS = (
+    Shortcut("Entrée", "Valider le formulaire", "Formulaires"),
+    Shortcut("Échap", "Annuler et fermer", "Formulaires"),
+    Shortcut("Alt+lettre soulignée", "Aller au champ ou au bouton", "Formulaires"),
+)
+
+SYNC = (Shortcut("Ctrl+R", "Lancer la synchronisation", "Synchronisation"),)
+
+ALL = WINDOW + CUSTOMER_FILE + SYNC + FORMS
