@@ -18,16 +18,25 @@ from app.models import (
     Base,
     Commune,
     Contract,
+    Customer,
+    Document,
+    Invoice,
     Meter,
+    MeterReading,
+    Payment,
+    Premise,
     ServiceConnection,
     Street,
+    Tariff,
 )
 from app.models.capture import set_reason
-from app.models.enums import JournalOperation
+from app.models.enums import JournalOperation, ReadingSource
 from app.models.ownership import agency_may_change
 from app.services.context import ServiceContext
 from app.services.errors import BusinessError, NotFoundError
-from app.services.labels import TABLE_LABELS, field_label
+from app.services.identifiers import format_account_number
+from app.services.labels import TABLE_LABELS, field_label, label
+from app.services.search import format_address
 
 _MODELS: dict[str, Any] = {
     mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers
@@ -56,6 +65,32 @@ class HistoryLine:
 
 
 def _file_rows(session: Session, customer_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Every row of the file whose changes the history shows: the customer, accounts,
+    contracts, connections, premises, meters, and the payments and readings made on them."""
+    rows = _structure_rows(session, customer_id)
+    accounts = [k for k, v in rows.items() if v == "account"]
+    meters = [k for k, v in rows.items() if v == "meter"]
+    rows |= {
+        p: "payment" for p in session.scalars(select(Payment.id).where(Payment.account_id.in_(accounts)))
+    }
+    for receipt, slip in session.execute(
+        select(Payment.receipt_document_id, Payment.cancellation_document_id).where(
+            Payment.account_id.in_(accounts)
+        )
+    ):
+        rows |= {d: "document" for d in (receipt, slip) if d is not None}
+    rows |= {
+        r: "meter_reading"
+        for r in session.scalars(
+            select(MeterReading.id).where(
+                MeterReading.meter_id.in_(meters), MeterReading.source != ReadingSource.ESTIMATE
+            )
+        )
+    }
+    return rows
+
+
+def _structure_rows(session: Session, customer_id: uuid.UUID) -> dict[uuid.UUID, str]:
     rows = {customer_id: "customer"}
     accounts = list(session.scalars(select(Account).where(Account.customer_id == customer_id)))
     rows |= {a.id: "account" for a in accounts}
@@ -83,16 +118,71 @@ def _file_rows(session: Session, customer_id: uuid.UUID) -> dict[uuid.UUID, str]
     return rows
 
 
-def _shown(session: Session, field: str, value: Any) -> str:
-    """A stored value as the agent would read it (names for references, French dates)."""
+def row_label(ctx: ServiceContext, session: Session, table: str, row_id: Any) -> str:
+    """What the agent calls a row: "Abonnement AB101-2026-000012", "Relève du 05/12/2026"…"""
+    model = _MODELS.get(table)
+    row = session.get(model, uuid.UUID(str(row_id))) if model is not None else None
+    name = TABLE_LABELS.get(table, table)
+    if row is None:
+        return name
+    currency = ctx.installation.currency
+    if isinstance(row, Payment):
+        return f"Encaissement {row.receipt_number} de {currency.format_minor(row.amount_minor)}"
+    if isinstance(row, MeterReading):
+        meter = session.get(Meter, row.meter_id)
+        serial = f", compteur {meter.serial}" if meter else ""
+        return f"Relève du {row.reading_date:%d/%m/%Y} (index {row.index_value}{serial})"
+    if isinstance(row, Account):
+        return f"Compte {format_account_number(row.number)}"
+    if isinstance(row, Contract | ServiceConnection | Invoice):
+        number = row.reference if isinstance(row, ServiceConnection) else row.number
+        return f"{name} {number}"
+    if isinstance(row, Meter):
+        return f"Compteur {row.serial}"
+    if isinstance(row, Premise):
+        street = row.street.name if row.street else None
+        return "Propriété " + format_address(
+            row.house_number, street, row.complement, row.commune.name
+        )
+    if isinstance(row, Commune | Street | Tariff):
+        return str(row.name)
+    if isinstance(row, Customer):
+        return f"Client {row.display_name}"
+    if isinstance(row, Document):
+        kind = {"receipt": "Reçu", "payment_cancellation": "Bordereau d'annulation"}
+        return f"{kind.get(row.kind, 'Document')} {row.filename}"
+    return name
+
+
+def _shown(
+    ctx: ServiceContext, session: Session, table: str, field: str, value: Any
+) -> str:
+    """A stored value as the agent would read it: the label of what an id points at, the
+    French word of a code, amounts in the currency, French dates."""
     if value is None or value == "":
         return "—"
-    if field in ("commune_id", "street_id"):
-        key = uuid.UUID(str(value))
-        row = session.get(Commune, key) if field == "commune_id" else session.get(Street, key)
-        return row.name if row else str(value)
+    model = _MODELS.get(table)
+    column = model.__table__.columns.get(field) if model is not None else None  # type: ignore[attr-defined]
+    if column is not None and column.foreign_keys:
+        target = next(iter(column.foreign_keys)).column.table.name
+        return row_label(ctx, session, target, value)
+    if column is not None and field.endswith("_minor") and isinstance(value, int):
+        return ctx.installation.currency.format_minor(value)
+    if column is not None:
+        python_type = getattr(column.type, "enum_class", None)
+        if python_type is not None:
+            try:
+                return label(python_type(value))
+            except ValueError:
+                return str(value)
     if isinstance(value, bool):
         return "oui" if value else "non"
+    if isinstance(value, str) and len(value) > 10 and value[4] == "-" and value[10] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+            return ctx.installation.local(moment).strftime("%d/%m/%Y %H:%M")
+        except ValueError:
+            return value
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             return date.fromisoformat(value).strftime("%d/%m/%Y")
@@ -114,7 +204,24 @@ def file_history(
         )
         lines = []
         for entry in entries:
-            what = TABLE_LABELS.get(entry.table_name, entry.table_name)
+            what = row_label(ctx, session, entry.table_name, entry.row_id)
+            if entry.operation is JournalOperation.INSERT and entry.table_name in _SUMMARISED:
+                lines.append(
+                    HistoryLine(
+                        entry.id,
+                        ctx.installation.local(entry.at),
+                        entry.username,
+                        what,
+                        _INSERTED.get(entry.table_name, "création"),
+                        "",
+                        "",
+                        "—",
+                        _summary(ctx, session, entry),
+                        entry.reason,
+                        False,
+                    )
+                )
+                continue
             for field, (old, new) in sorted(entry.changes.items()):
                 if field in _HIDDEN:
                     continue
@@ -127,16 +234,49 @@ def file_history(
                         ctx.installation.local(entry.at),
                         entry.username,
                         what,
-                        _OPERATIONS[entry.operation],
+                        _operation(entry, field),
                         field,
                         field_label(field),
-                        _shown(session, field, old),
-                        _shown(session, field, new),
+                        _shown(ctx, session, entry.table_name, field, old),
+                        _shown(ctx, session, entry.table_name, field, new),
                         entry.reason,
                         restorable,
                     )
                 )
         return lines
+
+
+#: Rows whose creation reads as one line (what was done), not field by field.
+_SUMMARISED = frozenset({"payment", "meter_reading", "document"})
+_INSERTED = {
+    "payment": "encaissement",
+    "meter_reading": "relève",
+    "document": "document émis",
+}
+
+
+def _summary(ctx: ServiceContext, session: Session, entry: AuditEntry) -> str:
+    new = {k: v[1] for k, v in entry.changes.items()}
+    if entry.table_name == "payment":
+        method = _shown(ctx, session, "payment", "method", new.get("method"))
+        reference = f" — réf. {new['reference']}" if new.get("reference") else ""
+        return f"{ctx.installation.currency.format_minor(int(new.get('amount_minor') or 0))} " \
+            f"({method.lower()}){reference}"
+    if entry.table_name == "meter_reading":
+        kind = _shown(ctx, session, "meter_reading", "kind", new.get("kind"))
+        vacant = " — local vacant" if new.get("on_vacant_premise") else ""
+        return f"index {new.get('index_value')} ({kind.lower()}){vacant}"
+    return str(new.get("filename") or "")
+
+
+def _operation(entry: AuditEntry, field: str) -> str:
+    if entry.table_name == "payment" and field in ("is_cancelled", "cancel_reason"):
+        return "annulation"
+    if entry.table_name == "meter_reading" and field in ("index_value", "corrected_from_index"):
+        return "correction"
+    if entry.table_name == "document" and field == "reprint_count":
+        return "réimpression"
+    return _OPERATIONS[entry.operation]
 
 
 def _coerce(model: type, field: str, stored: Any) -> Any:

@@ -281,3 +281,44 @@ def test_a_duplicata_is_the_original_stamped_not_a_new_rendering(ctx: ServiceCon
     # every word of the original is still there, in the same order
     original_words = original_text.split()
     assert duplicate_text.split()[: len(original_words)] == original_words
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+def test_history_speaks_business_words_and_shows_payments_cancellations_and_readings(
+    ctx: ServiceContext,
+) -> None:
+    from app.models import Contract
+    from app.services.history import file_history
+    from app.services.occupancy import change_occupant
+    from app.services.readings import record_reading
+    from tests.services.helpers import day_ago
+
+    home = household(ctx)
+    receipt = record_payment(ctx, home.account_id, Decimal(4372), PaymentMethod.CASH, confirmed=True)
+    cancel_payment(_as(ctx, Role.SUPERVISOR), receipt.payment_id, "Saisi deux fois")
+    record_reading(ctx, home.meter_id, day_ago(ctx, 1), 230)
+    with ctx.reading() as session:
+        version = session.get(Contract, home.contract_id).version  # type: ignore[union-attr]
+    change_occupant(ctx, home.connection_id, day_ago(ctx, 0), 240, leaving=(home.contract_id, version),
+                    arriving_account_id=None)
+    lines = file_history(ctx, home.customer_id)
+    shown = [(line.what, line.operation, line.field_label, line.old, line.new) for line in lines]
+    paid = next(s for s in shown if s[1] == "encaissement")
+    assert paid[0].startswith(f"Encaissement {receipt.receipt_number} de 4\u202f372")
+    assert "(espèces)" in paid[4]
+    cancelled = next(s for s in shown if s[1] == "annulation" and s[2] == "Annulé")
+    assert (cancelled[3], cancelled[4]) == ("non", "oui")
+    assert any(s[1] == "annulation" and s[4] == "Saisi deux fois" for s in shown)
+    assert any(s[1] == "relève" and s[4].startswith("index 230") for s in shown)
+    status = next(s for s in shown if s[0].startswith("Abonnement ") and s[2] == "Statut")
+    assert (status[3], status[4]) == ("En cours", "Résilié")
+    departure = next(s for s in shown if s[2] == "Relève de départ")
+    assert departure[4].startswith(f"Relève du {day_ago(ctx, 0):%d/%m/%Y} (index 240")
+    texts = " ".join(" ".join(s) for s in shown)
+    assert "_id" not in texts and "active" not in texts and "closed" not in texts
+    for s in shown:
+        for value in (s[3], s[4]):
+            with pytest.raises(ValueError):
+                uuid.UUID(value)
