@@ -10,7 +10,7 @@ from app.services.context import ServiceContext
 from app.services.errors import BusinessError
 from app.services.search import MAX_RESULTS, search_customers
 
-HEADER = ("Client", "Compte(s)", "Téléphone", "Adresse", "Trouvé par", "Valeur trouvée")
+HEADER = ("Client", "Comptes", "Téléphone", "Adresse", "Trouvé par", "Valeur trouvée")
 
 
 def export_search_csv(ctx: ServiceContext, query: str, path: Path) -> int:

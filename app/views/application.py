@@ -26,6 +26,27 @@ from resources import RESOURCES
 log = logging.getLogger(__name__)
 
 
+class MissingFrench(QTranslator):
+    """The few strings of Qt's own dialogs that Qt's French catalogue leaves in English (the
+    file dialog's "Look in" and "Files of type" labels); asked before Qt's catalogue."""
+
+    TEXTS = {
+        ("QFileDialog", "&Look in:"): "&Regarder dans :",
+        ("QFileDialog", "Look &in:"): "&Regarder dans :",
+        ("QFileDialog", "Files of &type:"): "&Type de fichier :",
+        ("QFileDialog", "Files of type:"): "Type de fichier :",
+        ("QFileDialog", "&File name:"): "&Nom du fichier :",
+    }
+
+    def translate(  # noqa: N802 (Qt override)
+        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
+    ) -> str:
+        return self.TEXTS.get((context, source), "")
+
+    def isEmpty(self) -> bool:  # noqa: N802 (Qt override)
+        return False
+
+
 def configure_application(app: QApplication) -> None:
     """French everywhere, including Qt's own dialogs and buttons; the house style."""
     app.setApplicationName("Guichet")
@@ -38,6 +59,8 @@ def configure_application(app: QApplication) -> None:
             app.installTranslator(translator)
         else:
             log.warning("Qt translation %s not found in %s", catalogue, translations)
+    if not any(isinstance(t, MissingFrench) for t in app.findChildren(QTranslator)):
+        app.installTranslator(MissingFrench(app))
     app.setStyleSheet((RESOURCES / "style.qss").read_text(encoding="utf-8"))
 
 

@@ -15,3 +15,8 @@ def moment(value: datetime | None) -> str:
 
 def count(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """"1 client exporté", "12 clients exportés": never "client(s)"."""
+    return f"{count(n)} {one if abs(n) <= 1 else many}"

@@ -190,7 +190,7 @@ def test_record_a_reading_with_the_unusual_check(
     premises = view.tab("premises")
     qtbot.waitUntil(lambda: premises.readings_model.rowCount() == 6, timeout=10000)  # type: ignore[attr-defined]
     model = premises.readings_model  # type: ignore[attr-defined]
-    assert (model.data(model.index(0, 1)), model.data(model.index(0, 2))) == ("900", "680")
+    assert (model.data(model.index(0, 1)), model.data(model.index(0, 2))) == ("900", "680\xa0m³")
 
 
 def test_move_out_then_move_in_from_the_file(
@@ -274,7 +274,7 @@ def test_export_the_results_to_csv(
     with open(answers.save_to, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
     assert rows[0][0] == "Client" and rows[1][0] == "Mme KONÉ Hélène"
-    assert answers.shown[-1] == ("info", "Export terminé", f"1 client(s) exporté(s) dans {answers.save_to}")
+    assert answers.shown[-1] == ("info", "Export terminé", f"1 client exporté dans {answers.save_to}")
 
 
 def test_new_customer_dialog_warns_of_a_duplicate(

@@ -365,3 +365,17 @@ def test_enter_in_the_account_field_validates_the_move_dialog(
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(field, Qt.Key.Key_Return)
     assert "abonnement résilié" in answers.texts()
+
+
+# --- French forms ----------------------------------------------------------------------------
+
+
+def test_qts_file_dialog_is_entirely_in_french(qapp: QApplication) -> None:
+    from PySide6.QtWidgets import QFileDialog, QLabel
+
+    dialog = QFileDialog(None, "Enregistrer le document")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    texts = [label.text().replace("&", "") for label in dialog.findChildren(QLabel)]
+    assert texts and all(not text.startswith(("Look", "Files", "File name")) for text in texts), texts
+    assert any(text.startswith("Regarder dans") for text in texts)
+    dialog.deleteLater()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.enums import ReadingSource
+from app.models.enums import Energy, ReadingSource
 from app.services.balances import Balance
 from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
 from app.services.history import HistoryLine, file_history, restore_value
@@ -36,6 +36,7 @@ from app.services.payments import (
     cancel_payment,
     reprint_receipt,
 )
+from app.services.quantities import number, quantity
 from app.services.readings import CORRECTING_ROLES
 from app.services.statements import Statement, StatementLine, account_statement
 from app.views import messages
@@ -67,7 +68,7 @@ class IdentityTab(QWidget):
         ("Type", lambda i: label(i.kind)),
         ("Civilité", lambda i: i.civility.value if i.civility else ""),
         ("Nom", lambda i: i.last_name.upper()),
-        ("Prénom(s)", lambda i: i.first_name),
+        ("Prénoms", lambda i: i.first_name),
         ("Raison sociale", lambda i: i.organisation_name),
         ("Téléphones", lambda i: i.phones),
         ("E-mail", lambda i: i.email),
@@ -351,10 +352,10 @@ class PremisesTab(QWidget):
         self.readings_model: ListTableModel[ReadingLine] = ListTableModel(
             [
                 Column("Date", lambda r: day(r.reading_date)),
-                Column("Index", lambda r: str(r.index_value), True),
+                Column("Index", lambda r: number(r.index_value), True),
                 Column(
                     "Consommation",
-                    lambda r: "" if r.consumption is None else str(r.consumption),
+                    lambda r: "" if r.consumption is None else quantity(r.consumption, self.energy),
                     True,
                 ),
                 Column("Type", lambda r: label(r.kind)),
@@ -364,6 +365,7 @@ class PremisesTab(QWidget):
         )
         self.readings = table(self.readings_model, "readings")
         self.meter: MeterInfo | None = None
+        self.energy: Energy | None = None
         self.correct = QPushButton("&Corriger l'index…")
         self.correct.setObjectName("correctReading")
         self.correct.setEnabled(False)
@@ -405,7 +407,10 @@ class PremisesTab(QWidget):
                     if meter.sts_drn:
                         detail += f" · n° STS {meter.sts_drn}"
                     if last:
-                        detail += f" · dernier index {last.index_value} le {day(last.reading_date)}"
+                        detail += (
+                            f" · dernier index relevé {quantity(last.index_value, meter.energy)}"
+                            f" le {day(last.reading_date)}"
+                        )
                     item = QTreeWidgetItem(
                         ["Compteur", detail, day(meter.installed_on), day(meter.removed_on)]
                     )
@@ -437,6 +442,7 @@ class PremisesTab(QWidget):
         if not isinstance(meter, MeterInfo):
             return
         self.meter = meter
+        self.energy = meter.energy
         self.readings_title.setText(f"Relèves du compteur {meter.serial}")
         ctx = self.shell.ctx
         self.shell.runner.submit(

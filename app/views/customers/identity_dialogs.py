@@ -66,7 +66,7 @@ class IdentityFields:
             ("&Type", "kind", self.kind),
             ("&Civilité", "civility", self.civility),
             ("&Nom", "last_name", self.last_name),
-            ("&Prénom(s)", "first_name", self.first_name),
+            ("&Prénoms", "first_name", self.first_name),
             ("&Raison sociale", "organisation_name", self.organisation_name),
             ("Téléphone &mobile", "mobile", self.mobile),
             ("Téléphone &fixe", "phone", self.phone),

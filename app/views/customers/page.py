@@ -24,6 +24,7 @@ from app.services.search import SearchPage
 from app.views import messages
 from app.views.customers.results_model import SearchResultsModel
 from app.views.errors import show_error
+from app.views.format import plural
 from app.views.shell import Shell
 
 TYPING_PAUSE_MS = 120
@@ -172,7 +173,7 @@ class SearchTab(QWidget):
         self.shell.runner.submit(
             lambda: export_search_csv(ctx, query, Path(path)),
             on_success=lambda n: messages.inform(
-                self, "Export terminé", f"{n} client(s) exporté(s) dans {path}"
+                self, "Export terminé", f"{plural(n, 'client exporté', 'clients exportés')} dans {path}"
             ),
             parent=self,
         )

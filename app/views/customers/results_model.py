@@ -12,7 +12,7 @@ from app.services.search import MAX_RESULTS, PAGE, SearchHit, SearchPage, search
 from app.views.tasks import TaskRunner
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Client", "Compte(s)", "Téléphone", "Adresse", "Trouvé par")
+COLUMNS = ("Client", "Comptes", "Téléphone", "Adresse", "Trouvé par")
 
 
 class SearchResultsModel(QAbstractTableModel):

@@ -284,7 +284,7 @@ class SyncPage(QWidget):
         )
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_sync)
-        self.dry_run = QCheckBox("Si&mulation (--dry-run)")
+        self.dry_run = QCheckBox("Si&mulation (rien n'est enregistré)")
         self.dry_run.setObjectName("syncDryRun")
         self.dry_run.setToolTip(
             "Tout est envoyé et vérifié par le site central, rien n'est enregistré"
