@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -124,6 +125,15 @@ class MainWindow(QMainWindow):
                     lambda m=method: getattr(self.show_module("clients"), m)()
                 )
 
+    def zoom(self, step: int) -> None:
+        """Ctrl++ / Ctrl+- (step ±1), Ctrl+0 (step 0: back to the normal size)."""
+        from app.views import zoom
+
+        settings = self.shell.ui_settings()
+        level = 0 if step == 0 else int(settings.value("interface/zoom", 0)) + step
+        settings.setValue("interface/zoom", zoom.apply(level))
+        settings.sync()
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&Fichier")
         sign_out = QAction("Se &déconnecter", self)
@@ -140,6 +150,16 @@ class MainWindow(QMainWindow):
         refresh.setShortcut(QKeySequence.StandardKey.Refresh)
         refresh.triggered.connect(self.refresh_current)
         view_menu.addAction(refresh)
+        view_menu.addSeparator()
+        for text, keys, step in (
+            ("A&grandir le texte", (QKeySequence.StandardKey.ZoomIn, "Ctrl+="), 1),
+            ("&Réduire le texte", (QKeySequence.StandardKey.ZoomOut,), -1),
+            ("Taille &normale du texte", ("Ctrl+0",), 0),
+        ):
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.triggered.connect(lambda _checked=False, s=step: self.zoom(s))
+            view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("A&ide")
         keys = QAction("&Raccourcis clavier", self)
         keys.triggered.connect(self.show_shortcuts)
@@ -282,15 +302,37 @@ class MainWindow(QMainWindow):
 
     # --- geometry ------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
+        from app.views import zoom
+
         settings = self.shell.ui_settings()
+        zoom.apply(int(settings.value("interface/zoom", 0)))
         geometry = settings.value("main_window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.fit_screen()
         state = settings.value("main_window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+
+    def fit_screen(self) -> None:
+        """First start: 1280×800 where the screen allows it, else the whole available screen
+        (at 1366×768 the status bar and its warnings stay in view)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        available = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        if frame.isEmpty():  # not shown yet: leave room for a title bar and borders
+            frame = QSize(16, 40)
+        width = min(1280, available.width() - frame.width())
+        height = min(800, available.height() - frame.height())
+        self.resize(width, height)
+        self.move(
+            available.left() + (available.width() - width - frame.width()) // 2,
+            available.top() + (available.height() - height - frame.height()) // 2,
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         settings = self.shell.ui_settings()

@@ -39,8 +39,9 @@ def _window(qtbot: QtBot, ctx: ServiceContext, settings: Settings, username: str
     runner = TaskRunner()
     main = MainWindow(Shell(settings, ctx.signed_in(user), runner))
     qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
+    with qtbot.waitActive(main):
+        main.show()
+        main.activateWindow()
     yield main
     runner.shutdown()
 
@@ -379,3 +380,40 @@ def test_qts_file_dialog_is_entirely_in_french(qapp: QApplication) -> None:
     assert texts and all(not text.startswith(("Look", "Files", "File name")) for text in texts), texts
     assert any(text.startswith("Regarder dans") for text in texts)
     dialog.deleteLater()
+
+
+# --- layout --------------------------------------------------------------------------------
+
+
+def test_the_first_window_fits_the_screen_and_the_zoom_is_remembered(
+    qtbot: QtBot, ctx: ServiceContext, settings: Settings
+) -> None:
+    windows = _window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026")
+    window = next(windows)
+    available = window.screen().availableGeometry()
+    assert available.contains(window.frameGeometry()), (available, window.frameGeometry())
+    qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    assert "12.0pt" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
+    window.close()
+    next(windows, None)
+    QApplication.instance().setStyleSheet("")  # type: ignore[union-attr]
+    again = next(_window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026"))
+    assert "12.0pt" in QApplication.instance().styleSheet(), "the zoom comes back"  # type: ignore[union-attr]
+    qtbot.keyClick(again, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert "QWidget { font-size: 10.0pt; }" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
+    again.close()
+
+
+def test_search_results_give_the_spare_width_to_the_address(
+    qtbot: QtBot, window: MainWindow, home: Household
+) -> None:
+    from PySide6.QtWidgets import QHeaderView
+
+    from app.views.customers.page import ADDRESS_COLUMN
+
+    page = window.show_module("clients")
+    header = page.search_tab.table.horizontalHeader()  # type: ignore[attr-defined]
+    assert header.sectionResizeMode(ADDRESS_COLUMN) is QHeaderView.ResizeMode.Stretch
+    assert header.sectionResizeMode(ADDRESS_COLUMN + 1) is QHeaderView.ResizeMode.ResizeToContents
+    assert page.search_tab.model.headerData(ADDRESS_COLUMN, Qt.Orientation.Horizontal) == "Adresse"  # type: ignore[attr-defined]

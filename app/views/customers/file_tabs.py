@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from app.views.shell import Shell
 
 
-def table(model: ListTableModel, name: str) -> QTableView:  # type: ignore[type-arg]
+def table(model: ListTableModel, name: str, stretch: int = -1) -> QTableView:  # type: ignore[type-arg]
+    """A read-only table whose columns fit their content; the ``stretch`` column (the last by
+    default) takes the spare width."""
     view = QTableView()
     view.setObjectName(name)
     view.setModel(model)
@@ -58,8 +60,13 @@ def table(model: ListTableModel, name: str) -> QTableView:  # type: ignore[type-
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setAlternatingRowColors(True)
     view.verticalHeader().hide()
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if stretch < 0:
+        header.setStretchLastSection(True)
+    else:
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return view
 
 
@@ -128,7 +135,7 @@ class AccountsTab(QWidget):
                 Column("Solde", lambda r: currency.format_minor(r.balance_minor), True),
             ]
         )
-        self.statement = table(self.statement_model, "statement")
+        self.statement = table(self.statement_model, "statement", stretch=1)
         self.payments_model: ListTableModel[PaymentLine] = ListTableModel(
             [
                 Column("Reçu", lambda p: p.receipt_number),

@@ -54,6 +54,10 @@ class SearchBox(QLineEdit):
         super().keyPressEvent(event)
 
 
+#: The results' address column (see ``results_model.COLUMNS``).
+ADDRESS_COLUMN = 3
+
+
 class SearchTab(QWidget):
     """Signals: ``open_requested(uuid)`` to open a file; ``new_requested()``."""
 
@@ -93,10 +97,10 @@ class SearchTab(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((240, 250, 120, 320)):
-            self.table.setColumnWidth(column, width)
+        # Columns fit what they hold; the address, the longest, takes the spare width.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(ADDRESS_COLUMN, QHeaderView.ResizeMode.Stretch)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)

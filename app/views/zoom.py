@@ -1,0 +1,39 @@
+"""Text size for the whole program (Ctrl++ / Ctrl+- / Ctrl+0), remembered on this machine.
+
+The house style sheet sets every font size in points; zooming rewrites those sizes by a factor,
+so titles, tables and forms grow together."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtWidgets import QApplication
+
+from resources import RESOURCES
+
+MIN_LEVEL, MAX_LEVEL = -3, 8
+STEP = 0.1
+_POINTS = re.compile(r"(\d+(?:\.\d+)?)pt")
+
+
+def factor(level: int) -> float:
+    return 1 + STEP * level
+
+
+def clamp(level: int) -> int:
+    return max(MIN_LEVEL, min(MAX_LEVEL, level))
+
+
+def styled(level: int) -> str:
+    base = (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    scale = factor(clamp(level))
+    return _POINTS.sub(lambda m: f"{round(float(m.group(1)) * scale, 1)}pt", base)
+
+
+def apply(level: int) -> int:
+    """Sets the program's text size; returns the level applied."""
+    level = clamp(level)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.setStyleSheet(styled(level))
+    return level
