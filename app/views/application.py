@@ -26,27 +26,6 @@ from resources import RESOURCES
 log = logging.getLogger(__name__)
 
 
-class MissingFrench(QTranslator):
-    """The few strings of Qt's own dialogs that Qt's French catalogue leaves in English (the
-    file dialog's "Look in" and "Files of type" labels); asked before Qt's catalogue."""
-
-    TEXTS = {
-        ("QFileDialog", "&Look in:"): "&Regarder dans :",
-        ("QFileDialog", "Look &in:"): "&Regarder dans :",
-        ("QFileDialog", "Files of &type:"): "&Type de fichier :",
-        ("QFileDialog", "Files of type:"): "Type de fichier :",
-        ("QFileDialog", "&File name:"): "&Nom du fichier :",
-    }
-
-    def translate(  # noqa: N802 (Qt override)
-        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
-    ) -> str:
-        return self.TEXTS.get((context, source), "")
-
-    def isEmpty(self) -> bool:  # noqa: N802 (Qt override)
-        return False
-
-
 def configure_application(app: QApplication) -> None:
     """French everywhere, including Qt's own dialogs and buttons; the house style."""
     app.setApplicationName("Guichet")
@@ -59,8 +38,15 @@ def configure_application(app: QApplication) -> None:
             app.installTranslator(translator)
         else:
             log.warning("Qt translation %s not found in %s", catalogue, translations)
-    if not any(isinstance(t, MissingFrench) for t in app.findChildren(QTranslator)):
-        app.installTranslator(MissingFrench(app))
+    # The few strings of Qt's own dialogs Qt's catalogue leaves in English (the file dialog's
+    # "Look in", "Files of type"), installed last so that it is asked first.
+    if app.property("guichet_fr") is None:
+        supplement = QTranslator(app)
+        if supplement.load("guichet_qt_fr", str(RESOURCES / "translations")):
+            app.installTranslator(supplement)
+            app.setProperty("guichet_fr", True)
+        else:
+            log.warning("translation guichet_qt_fr not found in %s", RESOURCES / "translations")
     app.setStyleSheet((RESOURCES / "style.qss").read_text(encoding="utf-8"))
 
 
