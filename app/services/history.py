@@ -41,7 +41,11 @@ from app.services.search import format_address
 _MODELS: dict[str, Any] = {
     mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers
 }
-_HIDDEN = {"id", "version", "created_at", "updated_at", "agency_id", "password_hash"}
+_HIDDEN = {
+    "id", "version", "created_at", "updated_at", "agency_id", "password_hash",
+    # said by the lines around them (who cancelled and when is the line's own "by" and "at")
+    "receipt_document_id", "cancellation_document_id", "cancelled_at", "cancelled_by",
+}
 _OPERATIONS = {
     JournalOperation.INSERT: "création",
     JournalOperation.UPDATE: "modification",

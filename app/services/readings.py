@@ -39,7 +39,7 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.identifiers import validate_meter_serial
-from app.services.quantities import per_day, quantity
+from app.services.quantities import number, per_day, quantity
 
 #: A consumption per day above this many times the meter's usual one asks for confirmation.
 UNUSUAL_FACTOR = 3
@@ -195,13 +195,13 @@ def _check_index(
         raise ValidationError(
             {
                 "index_value": "Ce n'est pas un passage par zéro : l'index n'est pas inférieur au précédent "
-                f"({last.index_value} le {_fmt(last.reading_date)})"
+                f"({number(last.index_value)} le {_fmt(last.reading_date)})"
             }
         )
     if index < last.index_value and not rollover:
         raise ValidationError(
             {
-                "index_value": f"L'index ne peut pas être inférieur au précédent ({last.index_value} le "
+                "index_value": f"L'index ne peut pas être inférieur au précédent ({number(last.index_value)} le "
                 f"{_fmt(last.reading_date)}). Si le compteur est passé par zéro, cochez "
                 "« Passage par zéro » ; s'il a été changé, utilisez « Changer le compteur »."
             }
@@ -393,7 +393,7 @@ def correct_reading(
             raise ValidationError(
                 {
                     "index_value": f"L'index corrigé est inférieur à la relève précédente "
-                    f"({before.index_value} le {_fmt(before.reading_date)})"
+                    f"({number(before.index_value)} le {_fmt(before.reading_date)})"
                 }
             )
         if after is not None and after.kind is not ReadingKind.ROLLOVER and (
@@ -402,7 +402,7 @@ def correct_reading(
             raise ValidationError(
                 {
                     "index_value": f"L'index corrigé dépasse la relève suivante "
-                    f"({after.index_value} le {_fmt(after.reading_date)})"
+                    f"({number(after.index_value)} le {_fmt(after.reading_date)})"
                 }
             )
         old = reading.index_value

@@ -267,7 +267,7 @@ def test_the_reading_dialog_makes_the_agent_choose_among_two_meters_and_shows_it
     qtbot.keyClick(index, Qt.Key.Key_Return)
     message = dialog.errors.labels["index_value"]  # type: ignore[attr-defined]
     qtbot.waitUntil(message.isVisible, timeout=10000)
-    assert "inférieur au précédent (72939" in message.text()
+    assert "inférieur au précédent (72\u202f939" in message.text()
     QApplication.processEvents()
     assert message.height() >= message.heightForWidth(message.width()), "the message is read whole"
     dialog.reject()

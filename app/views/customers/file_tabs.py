@@ -61,13 +61,29 @@ def table(model: ListTableModel, name: str, stretch: int = -1) -> QTableView:  #
     view.setAlternatingRowColors(True)
     view.verticalHeader().hide()
     header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    if stretch < 0:
-        header.setStretchLastSection(True)
-    else:
-        header.setStretchLastSection(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(stretch < 0)
+    if stretch >= 0:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    model.modelReset.connect(lambda: fit_columns(view, stretch))
+    fit_columns(view, stretch)
     return view
+
+
+#: No column sized by its content grows wider than this (the full text is in the tooltip).
+COLUMN_CAP = 300
+
+
+def fit_columns(view: QTableView, stretch: int = -1) -> None:
+    """Each column as wide as its content, capped, so that a long reason or label does not push
+    the others out of sight; the stretched column takes what is left."""
+    header = view.horizontalHeader()
+    for column in range(header.count()):
+        if column == stretch:
+            continue
+        view.resizeColumnToContents(column)
+        if header.sectionSize(column) > COLUMN_CAP:
+            header.resizeSection(column, COLUMN_CAP)
 
 
 class IdentityTab(QWidget):
@@ -114,7 +130,7 @@ class AccountsTab(QWidget):
         currency = self.shell.ctx.installation.currency
         self.accounts = QListWidget()
         self.accounts.setObjectName("accountList")
-        self.accounts.setMaximumWidth(300)
+        self.accounts.setMaximumWidth(230)
         self.as_of = QLabel()
         self.as_of.setObjectName("statementAsOf")
         self.statement_model: ListTableModel[StatementLine] = ListTableModel(
@@ -492,7 +508,7 @@ class HistoryTab(QWidget):
                 Column("Motif", lambda h: h.reason),
             ]
         )
-        self.table = table(self.model, "history")
+        self.table = table(self.model, "history", stretch=2)
         self.empty = QLabel(
             "Aucune modification enregistrée pour ce dossier depuis sa reprise dans Guichet."
         )
