@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from app.views.shell import Shell
 
 
-def table(model: ListTableModel, name: str, stretch: int = -1) -> QTableView:  # type: ignore[type-arg]
+def table(  # type: ignore[type-arg]
+    model: ListTableModel, name: str, stretch: int = -1, cap: int = 0
+) -> QTableView:
     """A read-only table whose columns fit their content; the ``stretch`` column (the last by
     default) takes the spare width."""
     view = QTableView()
@@ -65,25 +67,26 @@ def table(model: ListTableModel, name: str, stretch: int = -1) -> QTableView:  #
     header.setStretchLastSection(stretch < 0)
     if stretch >= 0:
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    model.modelReset.connect(lambda: fit_columns(view, stretch))
-    fit_columns(view, stretch)
+    model.modelReset.connect(lambda: fit_columns(view, stretch, cap or COLUMN_CAP))
+    fit_columns(view, stretch, cap or COLUMN_CAP)
     return view
 
 
 #: No column sized by its content grows wider than this (the full text is in the tooltip).
-COLUMN_CAP = 300
+COLUMN_CAP = 260
 
 
-def fit_columns(view: QTableView, stretch: int = -1) -> None:
+def fit_columns(view: QTableView, stretch: int = -1, cap: int = 260) -> None:
     """Each column as wide as its content, capped, so that a long reason or label does not push
     the others out of sight; the stretched column takes what is left."""
     header = view.horizontalHeader()
+    spare = stretch if stretch >= 0 else header.count() - 1
     for column in range(header.count()):
-        if column == stretch:
+        if column == spare:
             continue
         view.resizeColumnToContents(column)
-        if header.sectionSize(column) > COLUMN_CAP:
-            header.resizeSection(column, COLUMN_CAP)
+        if header.sectionSize(column) > cap:
+            header.resizeSection(column, cap)
 
 
 class IdentityTab(QWidget):
@@ -508,7 +511,7 @@ class HistoryTab(QWidget):
                 Column("Motif", lambda h: h.reason),
             ]
         )
-        self.table = table(self.model, "history", stretch=2)
+        self.table = table(self.model, "history", cap=190)
         self.empty = QLabel(
             "Aucune modification enregistrée pour ce dossier depuis sa reprise dans Guichet."
         )
