@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Account, Contract, Meter, MeterReading, ServiceConnection, Tariff
@@ -31,6 +31,70 @@ class OccupantChange:
     closed_contract_id: uuid.UUID | None
     opened_contract_id: uuid.UUID | None
     opened_contract_number: str | None
+    tariff_name: str = ""
+
+
+@dataclass(frozen=True)
+class TariffChoices:
+    """The tariffs a move-in may take on this connection at this date, and the one proposed:
+    the premise's previous tariff when still valid, else the one most used for this kind of
+    connection in the agency (its category)."""
+
+    options: tuple[tuple[uuid.UUID, str], ...]
+    proposed: uuid.UUID | None
+    why: str
+
+
+def _valid_tariffs(session: Session, connection: ServiceConnection, meter: Meter, day: date) -> list[Tariff]:
+    return list(
+        session.scalars(
+            select(Tariff)
+            .where(
+                Tariff.energy == connection.energy,
+                Tariff.payment == meter.payment,
+                Tariff.valid_from <= day,
+                (Tariff.valid_to.is_(None)) | (Tariff.valid_to >= day),
+            )
+            .order_by(Tariff.name)
+        )
+    )
+
+
+def _proposal(
+    session: Session, connection: ServiceConnection, valid: list[Tariff]
+) -> tuple[uuid.UUID | None, str]:
+    ids = {t.id for t in valid}
+    previous = session.scalar(
+        select(Contract.tariff_id)
+        .where(Contract.connection_id == connection.id)
+        .order_by(Contract.start_date.desc())
+        .limit(1)
+    )
+    if previous in ids:
+        return previous, "tarif du précédent abonnement de ce branchement"
+    if ids:
+        usual = session.execute(
+            select(Contract.tariff_id, func.count())
+            .where(Contract.tariff_id.in_(ids), Contract.status == ContractStatus.ACTIVE)
+            .group_by(Contract.tariff_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).first()
+        if usual is not None:
+            return usual[0], "tarif le plus courant pour ce type de branchement"
+        return valid[0].id, "seul tarif en vigueur" if len(valid) == 1 else "premier tarif en vigueur"
+    return None, ""
+
+
+def tariff_choices(ctx: ServiceContext, connection_id: uuid.UUID, day: date) -> TariffChoices:
+    with ctx.reading() as session:
+        connection = session.get(ServiceConnection, connection_id)
+        if connection is None:
+            raise NotFoundError("Branchement introuvable.")
+        meter = _current_meter(session, connection_id)
+        valid = _valid_tariffs(session, connection, meter, day)
+        proposed, why = _proposal(session, connection, valid)
+        return TariffChoices(tuple((t.id, f"{t.name} ({t.code})") for t in valid), proposed, why)
 
 
 def _current_meter(session: Session, connection_id: uuid.UUID) -> Meter:
@@ -91,6 +155,7 @@ def _move_in(
     account_id: uuid.UUID,
     day: date,
     index: int,
+    tariff_id: uuid.UUID | None = None,
 ) -> Contract:
     connection = session.get(ServiceConnection, connection_id)
     account = session.get(Account, account_id)
@@ -109,18 +174,16 @@ def _move_in(
             "enregistrez d'abord le départ de l'occupant actuel."
         )
     meter = _current_meter(session, connection_id)
-    tariff = session.scalars(
-        select(Tariff)
-        .where(
-            Tariff.energy == connection.energy,
-            Tariff.payment == meter.payment,
-            Tariff.valid_from <= day,
-            (Tariff.valid_to.is_(None)) | (Tariff.valid_to >= day),
-        )
-        .order_by(Tariff.valid_from.desc())
-    ).first()
-    if tariff is None:
+    valid = _valid_tariffs(session, connection, meter, day)
+    if not valid:
         raise BusinessError("Aucun tarif en vigueur à cette date pour ce type de branchement.")
+    if tariff_id is None:
+        tariff_id, _why = _proposal(session, connection, valid)
+    tariff = next((t for t in valid if t.id == tariff_id), None)
+    if tariff is None:
+        raise ValidationError(
+            {"tariff": "Ce tarif n'est pas en vigueur à cette date pour ce branchement"}
+        )
     reading = _reading(ctx, session, meter, day, index, ReadingKind.MOVE_IN)
     contract = Contract(
         agency_id=ctx.installation.agency_id,
@@ -145,6 +208,7 @@ def change_occupant(
     *,
     leaving: tuple[uuid.UUID, int] | None,
     arriving_account_id: uuid.UUID | None,
+    tariff_id: uuid.UUID | None = None,
 ) -> OccupantChange:
     """Close the current contract (``leaving`` = its id and the version shown) and/or open one
     for ``arriving_account_id``, with the same dated index, in one transaction."""
@@ -157,10 +221,14 @@ def change_occupant(
             if closed.connection_id != connection_id:
                 raise BusinessError("Cet abonnement ne concerne pas ce branchement.")
         if arriving_account_id is not None:
-            opened = _move_in(ctx, uow.session, connection_id, arriving_account_id, day, index)
+            opened = _move_in(
+                ctx, uow.session, connection_id, arriving_account_id, day, index, tariff_id
+            )
+        tariff = uow.session.get(Tariff, opened.tariff_id) if opened else None
         uow.commit()
         return OccupantChange(
             closed.id if closed else None,
             opened.id if opened else None,
             opened.number if opened else None,
+            tariff.name if tariff else "",
         )

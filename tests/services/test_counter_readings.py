@@ -110,3 +110,44 @@ def test_only_a_supervisor_corrects_a_reading_with_a_reason(ctx: ServiceContext)
     estimate = _estimate(ctx, home.meter_id, 0, 300)
     with pytest.raises(BusinessError, match="estimation ne se corrige pas"):
         correct_reading(supervisor, estimate, 280, "estimation trop haute")
+
+
+# --- move-in tariff --------------------------------------------------------------------------
+
+
+def test_move_in_proposes_the_previous_tariff_and_takes_the_one_chosen(ctx: ServiceContext) -> None:
+    from app.models import Tariff
+    from app.services.occupancy import change_occupant, tariff_choices
+
+    home = household(ctx)
+    with ctx.reading() as session:
+        previous = session.get(Contract, home.contract_id)
+        assert previous is not None
+        version, old_tariff = previous.version, previous.tariff_id
+        base = session.get(Tariff, old_tariff)
+        assert base is not None
+        energy, payment = base.energy, base.payment
+    with UnitOfWork(ctx.db, SYSTEM) as uow:  # a second tariff for this kind of connection
+        social = Tariff(code="EAU-SOC", name="Eau tranche sociale", energy=energy, payment=payment,
+                        vat_rate=base.vat_rate, valid_from=day_ago(ctx, 900))
+        expired = Tariff(code="EAU-OLD", name="Eau ancien barème", energy=energy, payment=payment,
+                         vat_rate=base.vat_rate, valid_from=day_ago(ctx, 2000), valid_to=day_ago(ctx, 1000))
+        uow.session.add_all([social, expired])
+        uow.commit()
+        social_id, expired_id = social.id, expired.id
+    choices = tariff_choices(ctx, home.connection_id, day_ago(ctx, 0))
+    names = [name for _, name in choices.options]
+    assert "Eau tranche sociale (EAU-SOC)" in names and all("ancien" not in n for n in names)
+    assert choices.proposed == old_tariff and "précédent abonnement" in choices.why
+    with pytest.raises(ValidationError) as refused:
+        change_occupant(ctx, home.connection_id, day_ago(ctx, 0), 240,
+                        leaving=(home.contract_id, version), arriving_account_id=home.account_id,
+                        tariff_id=expired_id)
+    assert "tariff" in refused.value.fields
+    done = change_occupant(ctx, home.connection_id, day_ago(ctx, 0), 240,
+                           leaving=(home.contract_id, version), arriving_account_id=home.account_id,
+                           tariff_id=social_id)
+    assert done.tariff_name == "Eau tranche sociale"
+    with ctx.reading() as session:
+        opened = session.get(Contract, done.opened_contract_id)
+        assert opened is not None and opened.tariff_id == social_id

@@ -417,3 +417,38 @@ def test_search_results_give_the_spare_width_to_the_address(
     assert header.sectionResizeMode(ADDRESS_COLUMN) is QHeaderView.ResizeMode.Stretch
     assert header.sectionResizeMode(ADDRESS_COLUMN + 1) is QHeaderView.ResizeMode.ResizeToContents
     assert page.search_tab.model.headerData(ADDRESS_COLUMN, Qt.Orientation.Horizontal) == "Adresse"  # type: ignore[attr-defined]
+
+
+def test_a_new_customer_without_connection_is_told_why_and_what_to_do(
+    qtbot: QtBot, window: MainWindow, ctx: ServiceContext
+) -> None:
+    from app.services.customer_edit import create_customer
+    from tests.services.helpers import new_customer_input
+
+    create_customer(ctx, new_customer_input(ctx, last_name="Zadi", first_name="Inès"))
+    view = open_file(qtbot, window, "zadi ines")
+    assert not view.action_buttons["reading"].isEnabled()
+    hint = view.no_connection
+    assert hint.isVisibleTo(view) and "aucun branchement" in hint.text() and "devis de branchement" in hint.text()
+    assert "devis de branchement" in view.action_buttons["move"].toolTip()
+
+
+def test_the_move_dialog_shows_the_proposed_tariff_and_the_confirmation_names_it(
+    qtbot: QtBot, window: MainWindow, home: Household, answers: Answers
+) -> None:
+    from app.views.customers.dialogs import OccupantDialog
+
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(OccupantDialog)
+    wait_idle(qtbot)
+    assert dialog.tariff.count() >= 1 and dialog.tariff.value() is not None  # type: ignore[attr-defined]
+    assert "précédent abonnement" in dialog.tariff_why.text()  # type: ignore[attr-defined]
+    dialog.arriving.setChecked(True)  # type: ignore[attr-defined]
+    dialog.index.setValue(240)  # type: ignore[attr-defined]
+    field = dialog.account_number  # type: ignore[attr-defined]
+    type_text(qtbot, field, home.account_number)
+    wait_idle(qtbot)
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert f"au tarif {dialog.tariff.currentText().split(' (')[0]}" in answers.shown[-1][2]  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo, 
 from app.services.errors import ValidationError
 from app.services.identifiers import digits_only
 from app.services.labels import label
-from app.services.occupancy import change_occupant
+from app.services.occupancy import TariffChoices, change_occupant, tariff_choices
 from app.services.payments import (
     IssuedReceipt,
     PaymentNeedsConfirmation,
@@ -373,6 +373,10 @@ class OccupantDialog(FormDialog):
         self.account_number = QLineEdit()
         self.account_number.setPlaceholderText("n° de compte du nouvel occupant")
         self.arriving_name = QLabel()
+        self.tariff = combo([])
+        self.tariff.setObjectName("tariff")
+        self.tariff_why = QLabel()
+        self.tariff_why.setObjectName("hint")
         for caption, field, widget in (
             ("&Branchement", "connection", self.connection),
             ("&Date", "day", self.day),
@@ -381,9 +385,14 @@ class OccupantDialog(FormDialog):
             ("Arrivée", "account", self.arriving),
             ("N° de &compte", "account_number", self.account_number),
             ("", "arriving_name", self.arriving_name),
+            ("&Tarif", "tariff", self.tariff),
+            ("", "tariff_why", self.tariff_why),
         ):
             self.errors.add_row(self.form, caption, field, widget)
         self.connection.currentIndexChanged.connect(self._connection_changed)
+        self.connection.currentIndexChanged.connect(self._load_tariffs)
+        self.day.dateChanged.connect(lambda _d: self._load_tariffs())
+        self.arriving.toggled.connect(lambda on: self.tariff.setEnabled(on))
         self.account_number.editingFinished.connect(self._check_number)
         self.account_number.textEdited.connect(
             lambda text: (
@@ -391,7 +400,30 @@ class OccupantDialog(FormDialog):
             )
         )
         self._connection_changed()
+        self._load_tariffs()
         self.setMinimumWidth(720)
+
+    def _load_tariffs(self) -> None:
+        connection: ConnectionInfo | None = self.connection.value()
+        if connection is None:
+            return
+        ctx, day = self.shell.ctx, read_date(self.day)
+
+        def fill(choices: TariffChoices) -> None:
+            kept = self.tariff.value()
+            self.tariff.clear()
+            for tariff_id, name in choices.options:
+                self.tariff.add(name, tariff_id)
+            chosen = kept if kept in {t for t, _ in choices.options} else choices.proposed
+            if chosen is not None:
+                self.tariff.set_value(chosen)
+            self.tariff_why.setText(
+                f"Proposé : {choices.why}." if choices.proposed else "Aucun tarif en vigueur à cette date."
+            )
+
+        self.shell.runner.submit(
+            lambda: tariff_choices(ctx, connection.connection_id, day), on_success=fill, parent=self
+        )
 
     def _connection_changed(self) -> None:
         connection: ConnectionInfo | None = self.connection.value()
@@ -447,6 +479,8 @@ class OccupantDialog(FormDialog):
                 {"account_number": "Saisissez le n° de compte du nouvel occupant"}
             )
 
+        tariff_id = self.tariff.value() if self.arriving.isChecked() else None
+
         def run() -> Any:
             account_id = account_id_for(ctx, typed) if typed else None
             return change_occupant(
@@ -456,6 +490,7 @@ class OccupantDialog(FormDialog):
                 index,
                 leaving=leaving,
                 arriving_account_id=account_id,
+                tariff_id=tariff_id,
             )
 
         return run
@@ -465,7 +500,9 @@ class OccupantDialog(FormDialog):
         if result.closed_contract_id:
             parts.append("abonnement résilié")
         if result.opened_contract_number:
-            parts.append(f"abonnement {result.opened_contract_number} ouvert")
+            parts.append(
+                f"abonnement {result.opened_contract_number} ouvert au tarif {result.tariff_name}"
+            )
         messages.inform(
             self, "Emménagement / déménagement", "Enregistré : " + ", ".join(parts) + "."
         )

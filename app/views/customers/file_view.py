@@ -88,6 +88,7 @@ class CustomerFileView(QWidget):
             self.action_buttons[key] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self._tips = {k: b.toolTip() for k, b in self.action_buttons.items()}
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("fileTabs")
@@ -106,6 +107,11 @@ class CustomerFileView(QWidget):
         layout.addWidget(self.name)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
+        self.no_connection = QLabel()
+        self.no_connection.setObjectName("noConnection")
+        self.no_connection.setWordWrap(True)
+        self.no_connection.hide()
+        layout.addWidget(self.no_connection)
         layout.addWidget(self.tabs, 1)
         self.refresh()
 
@@ -165,6 +171,18 @@ class CustomerFileView(QWidget):
         self.action_buttons["pay"].setEnabled(bool(file.accounts))
         self.action_buttons["reading"].setEnabled(bool(meters))
         self.action_buttons["move"].setEnabled(any(p.connections for p in file.premises))
+        no_connection = not any(p.connections for p in file.premises)
+        why = (
+            "Ce client n'a encore aucun branchement : relève, emménagement et changement de "
+            "compteur se font sur un branchement posé. Pour en obtenir un, établissez un devis "
+            "de branchement (module Devis et travaux) ; le branchement apparaîtra ici une fois "
+            "les travaux réalisés et le compteur posé."
+        )
+        self.no_connection.setText(why if no_connection else "")
+        self.no_connection.setVisible(no_connection)
+        for key in ("reading", "move", "meter"):
+            button = self.action_buttons[key]
+            button.setToolTip(why if no_connection else self._tips[key])
         self.action_buttons["meter"].setEnabled(bool(meters))
         for widget in self.tab_widgets.values():
             widget.show_file(file)  # type: ignore[attr-defined]
