@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.models.enums import Role
 from app.services.central_link import OFFLINE, CentralStatus, check_central
 from app.views import messages
 from app.views.modules import Module, available_modules
@@ -160,6 +161,12 @@ class MainWindow(QMainWindow):
             action.setShortcuts([QKeySequence(k) for k in keys])
             action.triggered.connect(lambda _checked=False, s=step: self.zoom(s))
             view_menu.addAction(action)
+        user = self.shell.ctx.user
+        if user is not None and user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR):
+            control = self.menuBar().addMenu("&Contrôle")
+            vacant = QAction("Relèves sur locaux &vacants…", self)
+            vacant.triggered.connect(self.show_vacant_readings)
+            control.addAction(vacant)
         help_menu = self.menuBar().addMenu("A&ide")
         keys = QAction("&Raccourcis clavier", self)
         keys.triggered.connect(self.show_shortcuts)
@@ -212,6 +219,11 @@ class MainWindow(QMainWindow):
         if callable(activated):
             activated()
         return page
+
+    def show_vacant_readings(self) -> None:
+        from app.views.customers.vacant import VacantReadingsDialog
+
+        VacantReadingsDialog(self.shell, self).open()
 
     def show_shortcuts(self) -> None:
         from app.views.shortcuts import ALL

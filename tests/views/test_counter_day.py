@@ -452,3 +452,28 @@ def test_the_move_dialog_shows_the_proposed_tariff_and_the_confirmation_names_it
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert f"au tarif {dialog.tariff.currentText().split(' (')[0]}" in answers.shown[-1][2]  # type: ignore[attr-defined]
+
+
+def test_the_supervisor_lists_vacant_premise_readings(
+    qtbot: QtBot, supervisor_window: MainWindow, home: Household, ctx: ServiceContext
+) -> None:
+    from app.models import Contract
+    from app.models.enums import ContractStatus
+    from app.services.readings import record_reading
+    from app.views.customers.vacant import VacantReadingsDialog
+
+    with UnitOfWork(ctx.db, SYSTEM) as uow:
+        uow.session.execute(update(Contract).where(Contract.id == home.contract_id)
+                            .values(status=ContractStatus.CLOSED))
+        uow.commit()
+    record_reading(ctx, home.meter_id, ctx.installation.today(), 260, confirmed_vacant=True)
+    control = next(a.menu() for a in supervisor_window.menuBar().actions() if a.text() == "&Contrôle")
+    control.actions()[0].trigger()
+    dialog = dialog_of(VacantReadingsDialog)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10000)  # type: ignore[attr-defined]
+    assert dialog.model.data(dialog.model.index(0, 4)) == "40"  # type: ignore[attr-defined]
+    dialog.reject()
+
+
+def test_an_agent_has_no_control_menu(window: MainWindow) -> None:
+    assert all(a.text() != "&Contrôle" for a in window.menuBar().actions())
