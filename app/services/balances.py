@@ -126,14 +126,16 @@ def balances_of(
     if not ids:
         return {}
     pending = pending_changes(session) if pending is None else pending
-    found = {
-        account_id: [minor, as_of, 0, 0, 0]
+    central: dict[uuid.UUID, tuple[int, datetime | None]] = {
+        account_id: (minor, as_of)
         for account_id, minor, as_of in session.execute(
             select(Account.id, Account.balance_minor, Account.balance_as_of).where(
                 Account.id.in_(ids)
             )
         )
     }
+    #: Per account: payments, cancellations, works invoices made here since.
+    found: dict[uuid.UUID, list[int]] = {account_id: [0, 0, 0] for account_id in central}
     local_payments = pending.payment_inserts | pending.payment_cancellations
     if local_payments:
         for row_id, account_id, amount in session.execute(
@@ -142,9 +144,9 @@ def balances_of(
             )
         ):
             if row_id in pending.payment_inserts:
-                found[account_id][2] += amount
+                found[account_id][0] += amount
             if row_id in pending.payment_cancellations:
-                found[account_id][3] += amount
+                found[account_id][1] += amount
     if pending.invoice_inserts:
         for account_id, total in session.execute(
             select(Invoice.account_id, Invoice.total_minor).where(
@@ -153,10 +155,10 @@ def balances_of(
                 Invoice.kind == InvoiceKind.WORKS,
             )
         ):
-            found[account_id][4] += total
+            found[account_id][2] += total
     return {
-        account_id: Balance(account_id, minor, as_of, paid, cancelled, works)
-        for account_id, (minor, as_of, paid, cancelled, works) in found.items()
+        account_id: Balance(account_id, minor, as_of, *found[account_id])
+        for account_id, (minor, as_of) in central.items()
     }
 
 

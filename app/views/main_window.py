@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         from app.views import zoom
 
         settings = self.shell.ui_settings()
-        level = 0 if step == 0 else int(settings.value("interface/zoom", 0)) + step
+        level = 0 if step == 0 else _level(settings.value("interface/zoom", 0)) + step
         settings.setValue("interface/zoom", zoom.apply(level))
         settings.sync()
 
@@ -152,15 +152,20 @@ class MainWindow(QMainWindow):
         refresh.triggered.connect(self.refresh_current)
         view_menu.addAction(refresh)
         view_menu.addSeparator()
-        for text, keys, step in (
-            ("A&grandir le texte", (QKeySequence.StandardKey.ZoomIn, "Ctrl+="), 1),
-            ("&Réduire le texte", (QKeySequence.StandardKey.ZoomOut,), -1),
-            ("Taille &normale du texte", ("Ctrl+0",), 0),
-        ):
-            action = QAction(text, self)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.triggered.connect(lambda _checked=False, s=step: self.zoom(s))
-            view_menu.addAction(action)
+        zooms: list[tuple[str, list[QKeySequence], int]] = [
+            (
+                "A&grandir le texte",
+                [QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")],
+                1,
+            ),
+            ("&Réduire le texte", [QKeySequence(QKeySequence.StandardKey.ZoomOut)], -1),
+            ("Taille &normale du texte", [QKeySequence("Ctrl+0")], 0),
+        ]
+        for text, keys, step in zooms:
+            zoom_action = QAction(text, self)
+            zoom_action.setShortcuts(keys)
+            zoom_action.triggered.connect(lambda _checked=False, s=step: self.zoom(s))
+            view_menu.addAction(zoom_action)
         user = self.shell.ctx.user
         if user is not None and user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR):
             control = self.menuBar().addMenu("&Contrôle")
@@ -168,9 +173,9 @@ class MainWindow(QMainWindow):
             vacant.triggered.connect(self.show_vacant_readings)
             control.addAction(vacant)
         help_menu = self.menuBar().addMenu("A&ide")
-        keys = QAction("&Raccourcis clavier", self)
-        keys.triggered.connect(self.show_shortcuts)
-        help_menu.addAction(keys)
+        shortcuts = QAction("&Raccourcis clavier", self)
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
         about = QAction("À &propos de Guichet", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
@@ -317,7 +322,7 @@ class MainWindow(QMainWindow):
         from app.views import zoom
 
         settings = self.shell.ui_settings()
-        zoom.apply(int(settings.value("interface/zoom", 0)))
+        zoom.apply(_level(settings.value("interface/zoom", 0)))
         geometry = settings.value("main_window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
@@ -361,3 +366,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
         if self._signing_out:
             self.signed_out.emit()
+
+
+def _level(stored: object) -> int:
+    """The zoom level kept in the interface settings (an int, or its text in the INI file)."""
+    try:
+        return int(str(stored))
+    except ValueError:
+        return 0

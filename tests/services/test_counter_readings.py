@@ -4,7 +4,6 @@ with no history is compared with its category, a supervisor corrects a wrong ind
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update

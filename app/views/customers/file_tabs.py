@@ -31,6 +31,7 @@ from app.services.history import HistoryLine, file_history, restore_value
 from app.services.labels import label
 from app.services.payments import (
     CANCELLING_ROLES,
+    IssuedReceipt,
     PaymentLine,
     account_payments,
     cancel_payment,
@@ -262,17 +263,20 @@ class AccountsTab(QWidget):
         ctx = self.shell.ctx
         self.shell.runner.submit(
             lambda: reprint_receipt(ctx, payment.payment_id),
-            on_success=lambda receipt: deliver_document(
-                self,
-                self.shell.settings.data_dir,
-                receipt.filename,
-                receipt.pdf,
-                title="Duplicata",
-                what=f"Duplicata du reçu {receipt.receipt_number} enregistré.",
-            ),
+            on_success=self._duplicate_ready,
             on_failure=lambda error: show_error(self, error),
             parent=self,
             write=True,
+        )
+
+    def _duplicate_ready(self, receipt: IssuedReceipt) -> None:
+        deliver_document(
+            self,
+            self.shell.settings.data_dir,
+            receipt.filename,
+            receipt.pdf,
+            title="Duplicata",
+            what=f"Duplicata du reçu {receipt.receipt_number} enregistré.",
         )
 
     def _cancel(self) -> None:
