@@ -498,6 +498,15 @@ class PremisesTab(QWidget):
         dialog.open()
 
 
+def _change(line: HistoryLine) -> str:
+    """"Statut : En cours → Résilié"; a creation reads as what was made."""
+    if not line.field_label:
+        return line.new
+    if line.old == "—":
+        return f"{line.field_label} : {line.new}"
+    return f"{line.field_label} : {line.old} → {line.new}"
+
+
 class HistoryTab(QWidget):
     def __init__(self, view: CustomerFileView) -> None:
         super().__init__()
@@ -509,13 +518,11 @@ class HistoryTab(QWidget):
                 Column("Par", lambda h: h.username),
                 Column("Élément", lambda h: h.what),
                 Column("Opération", lambda h: h.operation),
-                Column("Champ", lambda h: h.field_label),
-                Column("Ancienne valeur", lambda h: h.old),
-                Column("Nouvelle valeur", lambda h: h.new),
+                Column("Changement", _change),
                 Column("Motif", lambda h: h.reason),
             ]
         )
-        self.table = table(self.model, "history", cap=190)
+        self.table = table(self.model, "history", cap=270)
         self.empty = QLabel(
             "Aucune modification enregistrée pour ce dossier depuis sa reprise dans Guichet."
         )
