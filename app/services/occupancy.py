@@ -10,7 +10,15 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Account, Contract, Meter, MeterReading, ServiceConnection, Tariff
+from app.models import (
+    Account,
+    Contract,
+    Meter,
+    MeterReading,
+    Premise,
+    ServiceConnection,
+    Tariff,
+)
 from app.models.enums import (
     AccountStatus,
     ContractStatus,
@@ -72,6 +80,11 @@ def _proposal(
     )
     if previous in ids:
         return previous, "tarif du précédent abonnement de ce branchement"
+    premise = session.get(Premise, connection.premise_id)
+    category = premise.category.value if premise is not None else None
+    for tariff in valid:
+        if category and category in tariff.customer_categories.split(","):
+            return tariff.id, "tarif de la catégorie du local"
     if ids:
         usual = session.execute(
             select(Contract.tariff_id, func.count())

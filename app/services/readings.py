@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contract, Invoice, Meter, MeterReading, ServiceConnection
+from app.models import Contract, Invoice, Meter, MeterReading, Premise, ServiceConnection
 from app.models.capture import set_reason
 from app.models.enums import (
     ContractStatus,
@@ -89,24 +89,18 @@ def _history(session: Session, meter_id: uuid.UUID) -> list[MeterReading]:
     )
 
 
-def _tariff_of(session: Session, connection_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The tariff of the connection's contract in force, else of its latest one."""
-    if connection_id is None:
-        return None
-    return session.scalar(
-        select(Contract.tariff_id)
-        .where(Contract.connection_id == connection_id)
-        .order_by((Contract.status == ContractStatus.ACTIVE).desc(), Contract.start_date.desc())
-        .limit(1)
-    )
-
-
 def category_daily(session: Session, meter: Meter) -> float | None:
-    """Usual consumption per day of meters of the same kind: same energy and, where known,
-    same tariff (the category of use), over a sample of recent meters."""
-    tariff_id = _tariff_of(session, meter.connection_id)
+    """Usual consumption per day of meters of the same kind: same energy, on premises of the
+    same category (domestic, commercial…), over a sample of recent meters."""
+    category = session.scalar(
+        select(Premise.category)
+        .join(ServiceConnection, ServiceConnection.premise_id == Premise.id)
+        .where(ServiceConnection.id == meter.connection_id)
+    )
     peers = (
         select(Meter.id)
+        .join(ServiceConnection, ServiceConnection.id == Meter.connection_id)
+        .join(Premise, Premise.id == ServiceConnection.premise_id)
         .where(
             Meter.energy == meter.energy,
             Meter.status == MeterStatus.INSTALLED,
@@ -114,10 +108,8 @@ def category_daily(session: Session, meter: Meter) -> float | None:
         )
         .limit(CATEGORY_SAMPLE)
     )
-    if tariff_id is not None:
-        peers = peers.join(Contract, Contract.connection_id == Meter.connection_id).where(
-            Contract.tariff_id == tariff_id, Contract.status == ContractStatus.ACTIVE
-        )
+    if category is not None:
+        peers = peers.where(Premise.category == category)
     ids = list(session.scalars(peers))
     if not ids:
         return None
