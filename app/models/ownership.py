@@ -146,6 +146,7 @@ FOREIGN_KEYS: dict[tuple[str, str], Target] = {
     ("payment", "account_id"): Target.AGENCY,
     ("payment", "invoice_id"): Target.AGENCY,
     ("payment", "receipt_document_id"): Target.AGENCY,
+    ("payment", "cancellation_document_id"): Target.AGENCY,
 }
 
 #: Bookkeeping and identity: never changed by hand, never restored.
