@@ -30,7 +30,7 @@ from tests.central.conftest import (  # noqa: F401  (fixtures)
     central_pg_template,
     central_pg_url,
 )
-from tests.conftest import PG_ADMIN_URL
+from tests import pg_server
 from tests.sync.conftest import Central
 
 #: Central's queues: a refused entry of the attacker may leave a parked row of its own there.
@@ -38,11 +38,11 @@ QUEUES = ("sync_parked", "sync_conflict")
 
 
 def _admin():  # type: ignore[no-untyped-def]
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    return create_engine(pg_server.admin_url(), isolation_level="AUTOCOMMIT")
 
 
 def _url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return pg_server.database_url(name)
 
 
 @dataclass(frozen=True)
