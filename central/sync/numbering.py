@@ -86,9 +86,12 @@ def _note_transaction(session: Session, _context: Any, _instances: Any) -> None:
 def _stamp_session(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    # Flushed first: the capture gives the transaction its id while flushing, so an ORM commit
+    # whose changes are still pending is numbered like any other (it used to return here and
+    # never reach the change feed).
+    session.flush()
     if not session.info.get(_USED) and "transaction_id" not in session.info:
         return
-    session.flush()
     used: dict[uuid.UUID, uuid.UUID | None] = dict(session.info.get(_USED, {}))
     tx = session.info.get("transaction_id")
     if tx is not None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 import central.sync.numbering  # noqa: F401  (central numbers the commits of its sessions)
-from app.models import Customer, Meter, SyncConflict
+from app.models import Customer, Meter, SyncConflict, SyncJournalEntry
 from app.models.capture import Actor, set_actor
 from app.models.database import Database
 from app.models.enums import PaymentMethod
@@ -60,6 +60,21 @@ def central_edit(central_db: Database, customer_id: uuid.UUID, **fields: object)
         for key, value in fields.items():
             setattr(customer, key, value)
         session.commit()
+    assert_numbered(central_db, customer_id)
+
+
+def assert_numbered(central_db: Database, row_id: uuid.UUID) -> None:
+    """The last central change of a row has a commit number: the download carries it (an
+    unnumbered commit would only ever come down through the reconciliation)."""
+    from central.models import SyncCommit
+
+    with central_db.session() as session:
+        tx = session.scalar(select(SyncJournalEntry.transaction_id)
+                            .where(SyncJournalEntry.row_id == row_id)
+                            .order_by(SyncJournalEntry.seq.desc()).limit(1))
+        assert tx is not None
+        assert session.scalar(select(SyncCommit.no).where(SyncCommit.transaction_id == tx)), \
+            "central's commit got no number: the download would not carry it"
 
 
 def day_of_business(desk: Desk, count: int) -> int:
