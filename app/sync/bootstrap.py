@@ -26,6 +26,7 @@ from app.models.bulk import create_indexes, drop_secondary_indexes, send_stored
 from app.models.database import Database, make_engine
 from app.models.ids import utcnow
 from app.services.errors import EnvironmentProblem
+from app.services.numbering import cover_held
 from app.sync import state, wire
 from app.sync.client import CentralClient
 from app.sync.download import download
@@ -59,12 +60,13 @@ def _ensure_pg_database(url: str) -> None:
         admin.dispose()
 
 
-def build_aside(db: Database, client: CentralClient, *,
+def build_aside(db: Database, client: CentralClient, *, agency_code: str,
                 progress: Callable[[int, int], None] | None = None,
                 cancelled: Callable[[], bool] = lambda: False,
                 loaded: Callable[[int], None] = lambda rows: None) -> Database | None:
     """Loads (or goes on loading) the aside database; None when cancelled before the end.
-    ``loaded(rows)`` is told each page's row count once it is committed.
+    ``loaded(rows)`` is told each page's row count once it is committed. The agency's number
+    series are moved past the numbers loaded (``agency_code``'s counters).
 
     The aside is nobody's database yet, so it is filled the fast way: secondary indexes dropped
     at the start and built once at the end (their DDL kept in ``sync_state`` so a resumed load
@@ -83,7 +85,7 @@ def build_aside(db: Database, client: CentralClient, *,
             state.put_cursor(session, int(snapshot["cursor"]), str(snapshot.get("anchor") or ""))
             _copy_installation(db, session)
             dropped = drop_secondary_indexes(session.connection(), [t.name for t in tables])
-            state.put(session, _INDEXES, json.dumps(dropped))
+            state.put_long(session, _INDEXES, json.dumps(dropped))
             session.commit()
     loader = _loading_engine(url)
     try:
@@ -97,13 +99,15 @@ def build_aside(db: Database, client: CentralClient, *,
     finally:
         loader.dispose()
     with aside.session() as session:
-        create_indexes(session.connection(), json.loads(state.get(session, _INDEXES, "[]")))
-        state.put(session, _INDEXES, "[]")
+        create_indexes(session.connection(), json.loads(state.get_long(session, _INDEXES, "[]")))
+        state.put_long(session, _INDEXES, "[]")
         session.commit()
     download(aside, client, cancelled=cancelled)
     checkpoint("bootstrap.loaded")
     with aside.session() as session:
         search_index.rebuild(session.connection(), session)
+        # The counters are not synchronised: rebuilt from the highest numbers the agency holds.
+        cover_held(session, agency_code)
         session.commit()
     return aside
 
@@ -127,7 +131,7 @@ def _load_table(aside: Database, loader: Engine, client: CentralClient,
                 loaded: Callable[[int], None]) -> bool:
     """Every page of one table (from where an interrupted load stopped); False when cancelled."""
     with aside.session() as session:
-        if state.get(session, _DONE).split(",").count(tbl.name):
+        if state.get_long(session, _DONE).split(",").count(tbl.name):
             return True
         after = state.get(session, _AFTER) if state.get(session, _TABLE) == tbl.name else ""
     names = [c.name for c in tbl.columns]
@@ -154,8 +158,8 @@ def _load_table(aside: Database, loader: Engine, client: CentralClient,
                 state.put(session, _TABLE, tbl.name)
                 state.put(session, _AFTER, after)
                 if not after:
-                    done = [n for n in state.get(session, _DONE).split(",") if n]
-                    state.put(session, _DONE, ",".join([*done, tbl.name]))
+                    done = [n for n in state.get_long(session, _DONE).split(",") if n]
+                    state.put_long(session, _DONE, ",".join([*done, tbl.name]))
                 session.flush()
         loaded(len(page["rows"]))
         checkpoint("bootstrap.page")

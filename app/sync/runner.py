@@ -253,6 +253,7 @@ class _Run:
             current.rows += rows
 
         aside = bootstrap.build_aside(self.db, self.client,
+                                      agency_code=self.installation.agency_code,
                                       progress=lambda d, t: self.tell("bootstrap", d, t),
                                       cancelled=self.cancelled, loaded=loaded)
         if aside is None:

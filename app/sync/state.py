@@ -35,3 +35,26 @@ def cursor(session: Session) -> int:
 def put_cursor(session: Session, number: int, anchor: str) -> None:
     put(session, CURSOR, str(number))
     put(session, ANCHOR, anchor)
+
+
+_PIECE = 200  # sync_state.value is a String(200): PostgreSQL refuses longer texts
+
+
+def put_long(session: Session, key: str, value: str) -> None:
+    """A text of any length, kept in pieces ``key#0``, ``key#1``… (their count under ``key``)."""
+    pieces = [value[start:start + _PIECE] for start in range(0, len(value), _PIECE)]
+    before = int(get(session, key, "0") or 0)
+    put(session, key, str(len(pieces)))
+    for number, piece in enumerate(pieces):
+        put(session, f"{key}#{number}", piece)
+    for number in range(len(pieces), before):
+        found = session.get(SyncState, f"{key}#{number}")
+        if found is not None:
+            session.delete(found)
+
+
+def get_long(session: Session, key: str, default: str = "") -> str:
+    count = get(session, key)
+    if not count:
+        return default
+    return "".join(get(session, f"{key}#{number}") for number in range(int(count)))

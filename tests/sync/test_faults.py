@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,147 @@ def test_a_desk_clock_hours_off_changes_nothing_to_who_wins(
         assert queued.current_value == "0544444444"
     finally:
         central_db.dispose()
+
+
+def _numbers_unique(desk: Desk, central: Central) -> None:
+    """No number means two documents: on each side and across both, one id per number."""
+    from app.models import Account, Invoice
+
+    central_db = Database(central.db_url)
+    try:
+        for model, column in ((Invoice, Invoice.number), (Payment, Payment.receipt_number),
+                              (Account, Account.number)):
+            seen: dict[str, Any] = {}
+            for db in (desk.db, central_db):
+                with db.session() as session:
+                    pairs = session.execute(select(column, model.id)).all()
+                for number, row_id in pairs:
+                    assert seen.setdefault(number, row_id) == row_id, (model.__name__, number)
+    finally:
+        central_db.dispose()
+
+
+def _central_invoice_numbers(central: Central) -> list[str]:
+    from app.models import Invoice
+
+    central_db = Database(central.db_url)
+    try:
+        with central_db.session() as session:
+            return list(session.scalars(select(Invoice.number).where(Invoice.kind == "consumption")
+                                        .order_by(Invoice.number)))
+    finally:
+        central_db.dispose()
+
+
+@pytest.mark.postgres
+def test_central_restored_from_a_dump_in_the_middle_of_a_week(desk: Desk, central: Central,
+                                                              tmp_path: Path) -> None:
+    """A real pg_dump of central on Tuesday, a correction (credit note and new invoice in
+    central's series) on Wednesday that the desk receives, pg_restore of Tuesday's dump on
+    Thursday without ``db restored``: the desk resends what central lost, central moves its
+    series past the numbers the desk holds, the desk drops the invoices central no longer has;
+    the next correction takes new numbers; both sides equal, every number unique."""
+    assert desk.sync().status == "succeeded"  # Monday: adoption, last month billed
+    day_of_business(desk, 3)
+    assert desk.sync().status == "succeeded"  # Tuesday, then the nightly dump
+    dump = tmp_path / "central.dump"
+    libpq = central.db_url.replace("postgresql+psycopg://", "postgresql://")
+    subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), libpq],
+                   check=True, timeout=120)
+    billed = _central_invoice_numbers(central)
+    day_of_business(desk, 3)  # Wednesday
+    central.command("invoice", "correct", billed[-1], "--reason", "index mal lu")
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 2)
+    central.stop()  # Thursday: central's disk lost, Tuesday's dump restored
+    name = central.db_url.rsplit("/", 1)[1]
+    admin = _pg_admin(central.db_url)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    subprocess.run(["pg_restore", "--dbname", libpq, "--no-owner", str(dump)],
+                   check=True, timeout=120)
+    central.start()
+    thursday = desk.sync()
+    assert thursday.status == "succeeded", thursday.message
+    assert thursday.restarted
+    _numbers_unique(desk, central)
+    central.command("invoice", "correct", billed[-2], "--reason", "relevé contesté")
+    day_of_business(desk, 2)
+    friday = desk.sync()
+    assert friday.status == "succeeded", friday.message
+    _same_everywhere(desk, central)
+    _numbers_unique(desk, central)
+    assert desk.sync().mismatches == []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The database of a desk rebuilt from central (what a bootstrap leaves is dropped too)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'reconstruit' / 'guichet.sqlite3'}"
+        return
+    url = request.getfixturevalue("pg_url")
+    yield url
+    name = url.rsplit("/", 1)[1]
+    admin = _pg_admin(url)
+    with admin.connect() as connection:
+        for (left,) in connection.execute(text(
+                "SELECT datname FROM pg_database WHERE datname LIKE :n"), {"n": f"{name}\\_%"}):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{left}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_a_desk_rebuilt_from_central_cashes_and_opens_files_at_once(
+        desk: Desk, central: Central, fresh_url: str, tmp_path: Path) -> None:
+    """A desk bootstrapped from central by ``python -m app sync`` (killed once in the middle of
+    the load, then resumed) cashes a payment, creates a customer and moves one in right after:
+    its counters start past the numbers it received."""
+    from app.models import Contract, Meter
+    from app.models.enums import PaymentMethod
+    from app.services.customer_edit import create_customer
+    from app.services.occupancy import change_occupant
+    from app.services.payments import record_payment
+    from tests.services.helpers import new_customer_input
+
+    assert desk.sync().status == "succeeded"
+    day_of_business(desk, 4)
+    assert desk.sync().status == "succeeded"
+    folder = tmp_path / "reconstruit"
+    fresh = make_desk(central, fresh_url, folder, customers=0)
+    fresh.endpoint = desk.endpoint
+    killed = _desk_process(fresh, "bootstrap.page:3")
+    output = killed.communicate(timeout=180)[0].decode()
+    assert killed.returncode == 137, output
+    fresh.db.dispose()
+    resumed = _desk_process(fresh)
+    output = resumed.communicate(timeout=300)[0].decode()
+    assert resumed.returncode == 0, output
+    assert "Amorçage terminé" in output
+    rebuilt = Desk(Database(fresh_url), fresh.installation, fresh.endpoint, folder)
+    try:
+        with rebuilt.db.session() as session:
+            contract = session.scalars(select(Contract).where(Contract.end_date.is_(None))
+                                       .order_by(Contract.number)).first()
+            assert contract is not None
+            meter_id = session.scalars(select(Meter.id).where(
+                Meter.connection_id == contract.connection_id)).first()
+            leaving = (contract.id, contract.version)
+            connection_id, paying = contract.connection_id, contract.account_id
+        receipt = record_payment(rebuilt.ctx, paying, Decimal("2500"), PaymentMethod.CASH)
+        created = create_customer(rebuilt.ctx, new_customer_input(rebuilt.ctx))
+        with rebuilt.db.session() as session:
+            top = session.scalar(select(func.max(MeterReading.index_value))
+                                 .where(MeterReading.meter_id == meter_id)) or 0
+        moved = change_occupant(rebuilt.ctx, connection_id, rebuilt.installation.today(),
+                                int(top) + 3, leaving=leaving,
+                                arriving_account_id=created.account_id)
+        assert receipt.receipt_number and created.account_number and moved.opened_contract_number
+        night = rebuilt.sync()
+        assert night.status == "succeeded", night.message
+        assert night.rows_up > 0 and night.parked == 0
+        _same_everywhere(rebuilt, central)
+        _numbers_unique(rebuilt, central)
+    finally:
+        rebuilt.db.dispose()
