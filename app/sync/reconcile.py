@@ -1,6 +1,7 @@
 """Reconciliation ends every run: per table, row count and an order-independent checksum of
-(id, version) on both sides. A table that differs is synchronised again from central's rows,
-never losing what the desk has not sent yet, and reported in the ledger."""
+the rows' content (id, version and every compared column) on both sides. A table that differs
+is synchronised again from central's rows, never losing what the desk has not sent yet, and
+reported in the ledger."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ ROWS_PAGE = 5000
 
 
 def _rows_in_scope(tbl: Table, agency_id: uuid.UUID) -> Any:
-    query = select(tbl.c.id, tbl.c.version).where(wire.scope(tbl, agency_id))
+    query = select(tbl.c.id).where(wire.scope(tbl, agency_id))
     if tbl.name == "sync_parked":
         query = query.where(tbl.c.side != "desk")
     return query
@@ -32,7 +33,7 @@ def _rows_in_scope(tbl: Table, agency_id: uuid.UUID) -> Any:
 
 def local_checksums(session: Session, agency_id: uuid.UUID) -> dict[str, dict[str, Any]]:
     connection = session.connection()
-    return {tbl.name: wire.checksum_of(connection, _rows_in_scope(tbl, agency_id))
+    return {tbl.name: wire.content_checksum(connection, tbl, agency_id)
             for tbl in wire.synced_tables()}
 
 
@@ -56,48 +57,77 @@ def reconcile(db: Database, client: CentralClient, agency_id: uuid.UUID, *,
     for tbl in wire.synced_tables():
         if ours.get(tbl.name) != theirs.get(tbl.name):
             report.mismatches.append(tbl.name)
-    if repair:
-        for name in report.mismatches:
-            report.repaired_rows += resync_table(db, client, wire.table(name), agency_id)
+    if repair and report.mismatches:
+        report.repaired_rows = resync_tables(db, client, [wire.table(name) for name in
+                                                          report.mismatches], agency_id)
     return report
 
 
-def resync_table(db: Database, client: CentralClient, tbl: Table, agency_id: uuid.UUID) -> int:
-    """Takes central's rows of one table: missing or older rows are written, rows central lacks
-    are removed, except rows with changes not yet acknowledged and rows parked at central."""
+@dataclass
+class _Repair:
+    write: list[dict[str, Any]] = field(default_factory=list)
+    drop: list[uuid.UUID] = field(default_factory=list)
+
+
+def resync_tables(db: Database, client: CentralClient, tables: list[Table],
+                  agency_id: uuid.UUID) -> int:
+    """Takes central's rows of these tables (parents first), in one transaction: rows that
+    differ in content are written, rows central lacks are removed, except rows with changes not
+    yet acknowledged and rows parked at central. Removals go first, children before parents (a
+    central restored from a backup lost invoices the desk holds with their lines), then the
+    writes, parents before children (a row written may take a number a removed row held)."""
     changed = 0
-    seen: set[uuid.UUID] = set()
     with db.session() as session:
         mark_from_server(session)
         protected = set(_pending_local_fields(session))
         protected.update(session.scalars(
             select(SyncParked.row_id).where(SyncParked.status == "parked")))
-        after: str | None = None
-        touched: set[uuid.UUID] = set()
-        while True:
-            page = client.rows(tbl.name, after, ROWS_PAGE)
-            ids = [uuid.UUID(r["id"]) for r in page["rows"]]
-            local = dict(session.execute(select(tbl.c.id, tbl.c.version)
-                                         .where(tbl.c.id.in_(ids))).all())
-            for raw in page["rows"]:
-                row = wire.row_from_wire(tbl, raw)
-                seen.add(row["id"])
-                if row["id"] in protected or local.get(row["id"]) == row["version"]:
-                    continue
+        repairs = {tbl.name: _compare(session, client, tbl, agency_id, protected)
+                   for tbl in tables}
+        for tbl in reversed(tables):
+            extra = repairs[tbl.name].drop
+            for start in range(0, len(extra), 500):
+                session.execute(delete(tbl).where(tbl.c.id.in_(extra[start:start + 500])))
+            changed += len(extra)
+        touched: dict[str, set[uuid.UUID]] = {}
+        for tbl in tables:
+            local = set(session.scalars(select(tbl.c.id).where(
+                tbl.c.id.in_([row["id"] for row in repairs[tbl.name].write]))))
+            for row in repairs[tbl.name].write:
                 if row["id"] in local:
                     session.execute(update(tbl).where(tbl.c.id == row["id"]).values(**row))
                 else:
                     session.execute(insert(tbl).values(**row))
-                touched.add(row["id"])
+                touched.setdefault(tbl.name, set()).add(row["id"])
                 changed += 1
-            after = page.get("next_after")
-            if not after:
-                break
-        extra = [row_id for (row_id, _v) in session.execute(_rows_in_scope(tbl, agency_id))
-                 if row_id not in seen and row_id not in protected]
-        for start in range(0, len(extra), 500):
-            session.execute(delete(tbl).where(tbl.c.id.in_(extra[start:start + 500])))
-        changed += len(extra)
-        refresh_rows(session, {tbl.name: touched})
+        refresh_rows(session, touched)
         session.commit()
     return changed
+
+
+def _compare(session: Session, client: CentralClient, tbl: Table, agency_id: uuid.UUID,
+             protected: set[uuid.UUID]) -> _Repair:
+    """What differs between central's rows of a table and ours, by content."""
+    repair = _Repair()
+    seen: set[uuid.UUID] = set()
+    after: str | None = None
+    while True:
+        page = client.rows(tbl.name, after, ROWS_PAGE)
+        rows = [wire.row_from_wire(tbl, raw) for raw in page["rows"]]
+        local = {row["id"]: row for row in session.execute(
+            select(tbl).where(tbl.c.id.in_([r["id"] for r in rows]))).mappings()}
+        for row in rows:
+            seen.add(row["id"])
+            if row["id"] in protected:
+                continue
+            mine = local.get(row["id"])
+            if mine is not None and mine["version"] == row["version"] and \
+                    wire.content_text(tbl, mine) == wire.content_text(tbl, row):
+                continue
+            repair.write.append(row)
+        after = page.get("next_after")
+        if not after:
+            break
+    repair.drop = [row_id for (row_id,) in session.execute(_rows_in_scope(tbl, agency_id))
+                   if row_id not in seen and row_id not in protected]
+    return repair

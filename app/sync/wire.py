@@ -8,13 +8,14 @@ canonical bytes: JSON with sorted keys, no spaces, UTF-8.
 from __future__ import annotations
 
 import base64
+import enum
 import gzip
 import hashlib
 import json
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -23,23 +24,33 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     ColumnElement,
     Connection,
+    Date,
+    DateTime,
+    Integer,
     LargeBinary,
     Select,
     String,
     Table,
+    Text,
+    Uuid,
+    case,
+    cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.types import Enum as EnumType
 
 from app.models import Base
 from app.models.jsonable import to_jsonable
 from app.models.ownership import TABLE_OWNER
-from app.models.types import UTCDateTime
+from app.models.types import ScaledDecimal, UTCDateTime
 
 PROTOCOL = 1
 _CHECKSUM_MOD = 1 << 64
@@ -164,22 +175,71 @@ def unpack(body: bytes, expected_sha256: str | None = None) -> Any:
         raise ValueError("contenu JSON illisible") from error
 
 
+#: Columns each side keeps for itself: when this database wrote the row. They are neither
+#: compared nor required equal (docs/sync.md, "Reconciliation").
+LOCAL_COLUMNS = frozenset({"created_at", "updated_at"})
+
+
+def compared_columns(tbl: Table) -> list[Column[Any]]:
+    """The columns whose content the reconciliation compares: every synchronised column but the
+    local timestamps and JSON (sync_conflict's and sync_parked's records, compared by version:
+    the two databases do not write JSON the same way)."""
+    return [c for c in tbl.columns
+            if c.name not in LOCAL_COLUMNS and c.name != "id" and not isinstance(c.type, JSON)]
+
+
+def content_text(tbl: Table, row: Mapping[str, Any]) -> str:
+    """The canonical text of a row's compared content (the reference the databases' SQL
+    follows): per column, ``-`` for NULL or ``{length}:{text}``."""
+    parts = []
+    for column in compared_columns(tbl):
+        value = row[column.name]
+        if value is None:
+            parts.append("-")
+            continue
+        type_ = column.type
+        if isinstance(value, uuid.UUID):
+            text_ = value.hex
+        elif isinstance(value, bool):
+            text_ = "1" if value else "0"
+        elif isinstance(type_, ScaledDecimal):
+            text_ = str(int(Decimal(value).scaleb(type_.scale)))
+        elif isinstance(value, datetime):
+            text_ = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(value, date):
+            text_ = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            text_ = str(value.value)
+        elif isinstance(value, bytes | bytearray | memoryview):
+            text_ = bytes(value).hex()
+        else:
+            text_ = str(value)
+        parts.append(f"{len(text_)}:{text_}")
+    return "".join(parts)
+
+
 class Checksum:
-    """Order-independent checksum of (key, version) pairs: the sum, modulo 2**64, of the first
-    eight bytes of SHA-256 of ``"{id}:{version}"``; with the row count."""
+    """Order-independent checksum of rows: the sum, modulo 2**64, of the first eight bytes of
+    SHA-256 of ``"{id}:{version}:{content}"`` (``content_text``); with the row count."""
 
     def __init__(self) -> None:
         self.count = 0
         self._sum = 0
 
-    def add(self, row_id: uuid.UUID | str, version: int) -> None:
-        digest = hashlib.sha256(f"{row_id}:{version}".encode()).digest()
+    def add(self, row_id: uuid.UUID | str, version: int, content: str = "") -> None:
+        digest = hashlib.sha256(f"{row_id}:{version}:{content}".encode()).digest()
         self._sum = (self._sum + int.from_bytes(digest[:8], "big")) % _CHECKSUM_MOD
         self.count += 1
 
-    def update(self, pairs: Iterable[tuple[uuid.UUID | str, int]]) -> Checksum:
-        for row_id, version in pairs:
-            self.add(row_id, version)
+    def update(self, rows: Iterable[tuple[Any, ...]]) -> Checksum:
+        for row in rows:
+            self.add(*row)
+        return self
+
+    def rows(self, tbl: Table, rows: Iterable[Mapping[str, Any]]) -> Checksum:
+        """Adds whole rows (the reference computation of ``content_checksum``)."""
+        for row in rows:
+            self.add(str(row["id"]), row["version"], content_text(tbl, row))
         return self
 
     @property
@@ -190,24 +250,81 @@ class Checksum:
         return {"count": self.count, "checksum": self.hexdigest}
 
 
-#: The first eight bytes of SHA-256 of ``"{id}:{version}"`` as a signed bigint, computed by
-#: PostgreSQL (the sum of signed values is the same modulo 2**64 as the sum of unsigned ones).
+def _column_sql(column: Column[Any], dialect: str) -> ColumnElement[Any]:
+    """SQL giving ``content_text``'s text of one column's value (NULL for NULL)."""
+    type_ = column.type
+    raw = type_coerce(column, String)
+    if isinstance(type_, Uuid):
+        return func.replace(cast(column, Text), "-", "") if dialect == "postgresql" \
+            else func.lower(raw)
+    if isinstance(type_, Boolean):
+        return cast(cast(column, Integer), Text) if dialect == "postgresql" \
+            else cast(type_coerce(column, Integer), Text)
+    if isinstance(type_, Integer | ScaledDecimal):
+        return cast(type_coerce(column, BigInteger), Text)
+    if isinstance(type_, UTCDateTime):
+        if dialect == "postgresql":
+            return func.to_char(func.timezone("UTC", type_coerce(column, DateTime(timezone=True))),
+                                "YYYY-MM-DD HH24:MI:SS.US")
+        return func.substr(raw, 1, 26)
+    if isinstance(type_, Date):
+        return func.to_char(column, "YYYY-MM-DD") if dialect == "postgresql" else raw
+    if isinstance(type_, LargeBinary):
+        if dialect == "postgresql":
+            return func.encode(column, "hex")
+        return case((column.is_(None), None), else_=func.lower(func.hex(column)))
+    return cast(type_coerce(column, String), Text) if dialect == "postgresql" else raw
+
+
+def content_sql(tbl: Table, dialect: str) -> ColumnElement[str]:
+    """The row's ``content_text``, built by the database."""
+    parts: list[ColumnElement[Any]] = []
+    for column in compared_columns(tbl):
+        value = _column_sql(column, dialect)
+        parts.append(func.coalesce(cast(func.length(value), Text) + literal(":", Text) + value,
+                                   literal("-", Text)))
+    if not parts:
+        return literal("", Text)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + part
+    return joined
+
+
+def scope_rows(tbl: Table, agency_id: uuid.UUID, dialect: str) -> Select[Any]:
+    """``(id, version, content)`` of the rows of an agency's scope the reconciliation compares
+    (``sync_parked`` without the desk's own rows)."""
+    query = select(tbl.c.id.label("id"), tbl.c.version.label("version"),
+                   content_sql(tbl, dialect).label("content")).where(scope(tbl, agency_id))
+    if tbl.name == "sync_parked":
+        query = query.where(tbl.c.side != "desk")
+    return query
+
+
+def content_checksum(connection: Connection, tbl: Table, agency_id: uuid.UUID) -> dict[str, Any]:
+    """``Checksum`` of the agency's rows of one table, content included, computed where the rows
+    are: entirely by PostgreSQL, or from texts SQLite builds (only the hashing done here)."""
+    return checksum_of(connection, scope_rows(tbl, agency_id, connection.dialect.name))
+
+
+#: The first eight bytes of SHA-256 of ``"{id}:{version}:{content}"`` as a signed bigint,
+#: computed by PostgreSQL (the sum of signed values is the same modulo 2**64 as the sum of
+#: unsigned ones).
 _PG_PAIR_HASH = (
-    "('x' || left(encode(sha256(convert_to(pairs.id::text || ':' || pairs.version::text, "
-    "'UTF8')), 'hex'), 16))::bit(64)::bigint"
+    "('x' || left(encode(sha256(convert_to(pairs.id::text || ':' || pairs.version::text "
+    "|| ':' || pairs.content, 'UTF8')), 'hex'), 16))::bit(64)::bigint"
 )
-#: The canonical text of a UUID stored by SQLite as 32 hex digits, with its version.
+#: The canonical text of a UUID stored by SQLite as 32 hex digits, with its version and content.
 _SQLITE_PAIR_TEXT = (
     "lower(substr(pairs.id, 1, 8) || '-' || substr(pairs.id, 9, 4) || '-' || "
     "substr(pairs.id, 13, 4) || '-' || substr(pairs.id, 17, 4) || '-' || "
-    "substr(pairs.id, 21)) || ':' || pairs.version"
+    "substr(pairs.id, 21)) || ':' || pairs.version || ':' || pairs.content"
 )
 
 
-def checksum_of(connection: Connection, pairs: Select[Any]) -> dict[str, Any]:
-    """``Checksum`` of the ``(id, version)`` rows a query selects, computed where the rows are:
-    entirely by PostgreSQL, or from texts SQLite builds (only the hashing is done here)."""
-    sub = pairs.subquery("pairs")
+def checksum_of(connection: Connection, rows: Select[Any]) -> dict[str, Any]:
+    """``Checksum`` of the ``(id, version, content)`` rows a query selects (``scope_rows``)."""
+    sub = rows.subquery("pairs")
     if connection.dialect.name == "postgresql":
         found = connection.execute(
             select(func.count(), func.coalesce(func.sum(literal_column(_PG_PAIR_HASH, BigInteger)), 0))
