@@ -129,6 +129,9 @@ class CentralClient:
     def adopted(self) -> dict[str, Any]:
         return self._request("POST", "/adopted")
 
+    def held_numbers(self, numbers: list[str]) -> dict[str, Any]:
+        return self._request("POST", "/numbers", json={"numbers": numbers})
+
     def close(self) -> dict[str, Any]:
         return self._request("POST", "/close", timeout=CLOSE_TIMEOUT)
 

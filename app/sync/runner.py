@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Invoice
 from app.models.database import Database
 from app.services.context import Installation
 from app.services.errors import GuichetError
@@ -228,6 +232,7 @@ class _Run:
 
     def _check_history(self, central: dict[str, Any]) -> None:
         """A central restored from backup: its generation or the desk's cursor anchor differ."""
+        held: list[str] = []
         with self.db.session() as session:
             known = state.get(session, state.GENERATION)
             restored = (known and known != central["generation"]) or not central.get(
@@ -237,9 +242,15 @@ class _Run:
                             central.get("head"))
                 state.put_cursor(session, min(state.cursor(session), int(central["head"])), "")
                 self.outcome.restarted = True
+                held = held_invoice_numbers(session)
             state.put(session, state.GENERATION, str(central["generation"]))
             if not self.dry_run:
                 session.commit()
+        if restored and not self.dry_run:
+            # Central forgot what it numbered after its backup, the desk did not: its series
+            # move past the numbers the desk holds before it numbers anything again.
+            moved = self.client.held_numbers(held).get("moved")
+            self.outcome.report["numbers_covered"] = moved
 
     def _after_restore(self) -> Any:
         central = self.client.state()
@@ -265,6 +276,14 @@ class _Run:
         kept = bootstrap.swap_in(self.db, aside)
         self.outcome.report["bootstrap"] = {"previous": str(kept)}
         self.outcome.restarted = True
+
+
+def held_invoice_numbers(session: Session) -> list[str]:
+    """The highest invoice number the desk holds per prefix, year and length (a few rows: the
+    database groups them), central's series among them."""
+    column = Invoice.number
+    return list(session.scalars(select(func.max(column))
+                                .group_by(func.substr(column, 1, 6), func.length(column))))
 
 
 def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, data_dir: Path,

@@ -59,9 +59,14 @@ def parse_number(number: str) -> tuple[CentralSeries, int, int] | None:
     return None
 
 
-def cover(connection: Connection, numbers: Iterable[str]) -> None:
+def cover(connection: Connection, numbers: Iterable[str]) -> dict[tuple[str, int], int]:
     """Moves central's series past numbers issued elsewhere in them (the history an agency
-    brings when it is adopted), so the next invoice central numbers does not take one of them."""
+    brings when it is adopted, the numbers a desk holds that a restored central forgot), so the
+    next invoice central numbers does not take one of them. Returns the counters moved past,
+    ``{(series, year): counter}``, of those above where the series stood."""
+    before = {(row.series, int(row.year)): int(row.last_value) for row in connection.execute(
+        select(NumberSeries.series, NumberSeries.year, NumberSeries.last_value)
+        .where(NumberSeries.agency_code == CENTRAL_CODE))}
     highest: dict[tuple[CentralSeries, int], int] = {}
     for number in numbers:
         parsed = parse_number(number)
@@ -80,6 +85,8 @@ def cover(connection: Connection, numbers: Iterable[str]) -> None:
                       else func.greatest(NumberSeries.last_value, counter)},
             )
         )
+    return {(series.value, year): counter for (series, year), counter in highest.items()
+            if counter > before.get((series.value, year), 0)}
 
 
 def format_number(series: CentralSeries, year: int, counter: int) -> str:

@@ -269,20 +269,23 @@ def test_a_desk_clock_hours_off_changes_nothing_to_who_wins(
         central_db.dispose()
 
 
-def _numbers_unique(desk: Desk, central: Central) -> None:
-    """No number means two documents: on each side and across both, one id per number."""
+def _numbers_unique(desk: Desk, central: Central,
+                    history: dict[tuple[str, str], Any] | None = None) -> None:
+    """No number means two documents: on each side, across both, and (with ``history``, the
+    numbers seen before) over time, one id per number."""
     from app.models import Account, Invoice
 
     central_db = Database(central.db_url)
+    seen: dict[tuple[str, str], Any] = {} if history is None else history
     try:
         for model, column in ((Invoice, Invoice.number), (Payment, Payment.receipt_number),
                               (Account, Account.number)):
-            seen: dict[str, Any] = {}
             for db in (desk.db, central_db):
                 with db.session() as session:
                     pairs = session.execute(select(column, model.id)).all()
                 for number, row_id in pairs:
-                    assert seen.setdefault(number, row_id) == row_id, (model.__name__, number)
+                    assert seen.setdefault((model.__name__, number), row_id) == row_id, \
+                        (model.__name__, number)
     finally:
         central_db.dispose()
 
@@ -318,6 +321,8 @@ def test_central_restored_from_a_dump_in_the_middle_of_a_week(desk: Desk, centra
     day_of_business(desk, 3)  # Wednesday
     central.command("invoice", "correct", billed[-1], "--reason", "index mal lu")
     assert desk.sync().status == "succeeded"
+    history: dict[tuple[str, str], Any] = {}
+    _numbers_unique(desk, central, history)  # the credit note and new invoice, received
     day_of_business(desk, 2)
     central.stop()  # Thursday: central's disk lost, Tuesday's dump restored
     name = central.db_url.rsplit("/", 1)[1]
@@ -332,13 +337,13 @@ def test_central_restored_from_a_dump_in_the_middle_of_a_week(desk: Desk, centra
     thursday = desk.sync()
     assert thursday.status == "succeeded", thursday.message
     assert thursday.restarted
-    _numbers_unique(desk, central)
+    _numbers_unique(desk, central, history)
     central.command("invoice", "correct", billed[-2], "--reason", "relevé contesté")
     day_of_business(desk, 2)
     friday = desk.sync()
     assert friday.status == "succeeded", friday.message
     _same_everywhere(desk, central)
-    _numbers_unique(desk, central)
+    _numbers_unique(desk, central, history)  # Friday's credit note: not Wednesday's number
     assert desk.sync().mismatches == []
 
 

@@ -3,22 +3,26 @@ credential or the administrator; every answer speaks of that agency's rows only.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from app.models.ids import utcnow
 from central.api.deps import Db, Scope
 from central.api.errors import ApiError, error_response
+from central.billing.numbers import cover
 from central.sync import changes, reconcile, snapshot
 from central.sync.batches import BatchRefused, read_batch, receive_batch
 from central.sync.closing import close
 from central.sync.numbering import head
 from central.sync.state import Agency, adopted, generation, last_batch, locked_state
 
+log = logging.getLogger("central.sync")
 router = APIRouter(prefix="/agencies/{code}/sync", tags=["synchronisation"])
 #: Commit and batch numbers are 64-bit integers in the database: a larger one is a bad request.
 MAX_NUMBER = 2**63 - 1
@@ -69,6 +73,23 @@ def close_adoption(scope: Scope, db: Db) -> dict[str, Any]:
     with db.session() as session, session.begin():
         locked_state(session, scope.id).adopted = True
     return {"adopted": True}
+
+
+class HeldNumbers(BaseModel):
+    """The highest numbers a desk holds, by series (after a restore of central's database)."""
+
+    numbers: list[Annotated[str, StringConstraints(max_length=24)]] = Field(max_length=1000)
+
+
+@router.post("/numbers", summary="Numéros déjà attribués que le poste détient")
+def held_numbers(body: HeldNumbers, scope: Scope, db: Db) -> dict[str, Any]:
+    """Central's series move past the numbers a desk holds (a central restored from a backup
+    forgot invoices it had numbered and sent down): no number is given twice."""
+    with db.session() as session, session.begin():
+        moved = cover(session.connection(), body.numbers)
+    if moved:
+        log.warning("series moved past the numbers agency %s holds: %s", scope.code, moved)
+    return {"moved": {f"{series}:{year}": counter for (series, year), counter in moved.items()}}
 
 
 @router.post("/close", summary="Fin de l'envoi : facturer ce qui est dû pour l'agence")
