@@ -47,6 +47,8 @@ from central.sync.tables import (
     set_value,
 )
 
+#: What an agency's own row takes from its desk at adoption when central left it empty.
+ADOPTED_DETAILS = frozenset({"address", "phone", "email"})
 OUTCOMES = ("applied", "skipped", "merged", "conflict", "parked", "refused")
 _MAX_RETRY_ROUNDS = 50
 
@@ -339,6 +341,8 @@ class Applier:
                 incoming: dict[str, tuple[Any, Any]]) -> Outcome:
         name = entry["table"]
         if obj is not None:
+            if self.adoption and name == "agency" and row_id == self.agency.id:
+                return self._adopt_agency(recorder, entry, obj, incoming)
             reason = self._foreign(obj)
             if reason is not None and self.adoption and obj.agency_id is None:
                 return Outcome(entry, "skipped", "donnée partagée : celle du central est gardée")
@@ -463,6 +467,17 @@ class Applier:
         if decision.conflicts:
             return Outcome(entry, "conflict", "conflit sur " + ", ".join(sorted(decision.conflicts)))
         return Outcome(entry, "merged", "fusion avec les changements du central")
+
+    def _adopt_agency(self, recorder: Recorder, entry: dict[str, Any], obj: Synced,
+                      incoming: dict[str, tuple[Any, Any]]) -> Outcome:
+        """The agency's own row, set up at central with its code and name only: its details
+        are taken from the desk where central has none (central's stay), as a central change."""
+        values = {column: new for column, (_old, new) in incoming.items()
+                  if column in ADOPTED_DETAILS and new and not get_value(obj, column)}
+        if not values:
+            return Outcome(entry, "skipped", "déjà présente")
+        recorder.update(obj, values, max(obj.version, int(entry["new"])) + 1, central=True)
+        return Outcome(entry, "merged", "coordonnées de l'agence reprises du poste")
 
     def _delete(self, recorder: Recorder, entry: dict[str, Any], obj: Synced | None) -> Outcome:
         if obj is None:
