@@ -1,7 +1,9 @@
 """``python -m app sync``: unattended from the operating system's scheduler.
 
-Exit codes: 0 succeeded, 1 failed (message on stderr), 2 configuration, 3 succeeded but
-conflicts or parked rows await a supervisor, 130 interrupted.
+Exit codes: 0 succeeded, 1 failed and the next run resumes (message on stderr), 2
+configuration, 3 succeeded but conflicts or parked rows await a supervisor, 4 disk full, 5 the
+desk's database is damaged (rebuild it from central), 6 data the desk cannot settle by itself,
+130 interrupted (``app.sync.failures``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.installation import open_database, prepare
 from app.settings import Settings
 from app.sync.endpoint import NoCentral, configured_endpoint, start_embedded_endpoint
+from app.sync.failures import classify
 from app.sync.runner import SyncProgress, run_sync
 
 log = logging.getLogger("app.sync")
@@ -64,13 +67,41 @@ def progress_printer(stream: Any, every: float = QUIET_SECONDS,
     return show
 
 
+def _open(settings: Settings) -> tuple[Any, Any] | int:
+    """The desk's database and installation, or the exit code of a database that cannot be
+    opened (full disk, damaged file: one line on stderr, no traceback)."""
+    try:
+        db = open_database(settings)
+    except Exception as error:
+        return _refused(error, settings)
+    try:
+        return db, prepare(db, settings)
+    except Exception as error:
+        db.dispose()
+        return _refused(error, settings)
+
+
+def _refused(error: Exception, settings: Settings) -> int:
+    failure = classify(error, settings.resolved_database_url)
+    if failure is None:
+        raise error
+    log.info("desk database unusable", exc_info=True)
+    print(failure.message, file=sys.stderr)
+    return failure.code
+
+
 def sync_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.sync_command == "install-schedule":
         from app.sync.schedule import install_schedule
 
         return install_schedule(settings, args)
-    db = open_database(settings)
-    installation = prepare(db, settings)
+    # A log file that cannot be written (a full disk) must not print its own traceback over
+    # the run's one-line message.
+    logging.raiseExceptions = False
+    opened = _open(settings)
+    if isinstance(opened, int):
+        return opened
+    db, installation = opened
     if args.sync_command in ("export-bundle", "import-bundle"):
         from app.sync import bundle
 
@@ -110,7 +141,7 @@ def sync_command(settings: Settings, args: argparse.Namespace) -> int:
     if outcome.status == "interrupted":
         return EXIT_INTERRUPTED
     if outcome.status != "succeeded":
-        return EXIT_FAILED
+        return outcome.exit_code or EXIT_FAILED
     if not args.dry_run and _awaiting(db):
         return EXIT_ATTENTION
     return EXIT_OK

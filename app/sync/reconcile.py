@@ -114,7 +114,7 @@ def _compare(session: Session, client: CentralClient, tbl: Table, agency_id: uui
     while True:
         page = client.rows(tbl.name, after, ROWS_PAGE)
         rows = [wire.row_from_wire(tbl, raw) for raw in page["rows"]]
-        local = {row["id"]: row for row in session.execute(
+        local = {row["id"]: dict(row) for row in session.execute(
             select(tbl).where(tbl.c.id.in_([r["id"] for r in rows]))).mappings()}
         for row in rows:
             seen.add(row["id"])

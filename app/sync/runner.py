@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Invoice
 from app.models.database import Database
+from app.models.ids import new_id
 from app.services.context import Installation
 from app.services.errors import GuichetError
 from app.sync import adoption, bootstrap, state
@@ -28,6 +29,7 @@ from app.sync.backup import take_backup
 from app.sync.client import CentralClient
 from app.sync.download import CentralRestored, download
 from app.sync.endpoint import Endpoint
+from app.sync.failures import RETRY, classify
 from app.sync.faults import checkpoint
 from app.sync.ledger import Ledger, Phase
 from app.sync.reconcile import reconcile
@@ -70,6 +72,9 @@ class SyncOutcome:
     report: dict[str, Any] = field(default_factory=dict)
     #: A dry run of a desk not yet adopted: the rows adoption would hand to central.
     adoption_rows: int = 0
+    #: For the scheduler (``failures``): 1 retrying helps, 4 disk full, 5 database damaged,
+    #: 6 data the desk cannot settle by itself.
+    exit_code: int = 0
 
 
 class Interrupted(Exception):
@@ -293,7 +298,16 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
              client: CentralClient | None = None) -> SyncOutcome:
     own_client = client is None
     client = client or CentralClient(endpoint)
-    run = _Run(db, installation, client, data_dir, dry_run, trigger, progress, cancel)
+    try:
+        run = _Run(db, installation, client, data_dir, dry_run, trigger, progress, cancel)
+    except Exception as error:  # the ledger's first row could not be written
+        if own_client:
+            client.close_connection()
+        failure = classify(error, db.url)
+        if failure is None:
+            raise
+        log.info("synchronisation not started", exc_info=True)
+        return SyncOutcome(new_id(), "failed", failure.message, exit_code=failure.code)
     outcome = run.outcome
     try:
         run.run()
@@ -301,10 +315,16 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
         outcome.status, outcome.message = "interrupted", "Synchronisation interrompue à la demande."
     except GuichetError as error:
         outcome.status, outcome.message = "failed", error.message
+        outcome.exit_code = RETRY
     except Exception as error:
-        log.exception("synchronisation failed")
         outcome.status = "failed"
-        outcome.message = f"Synchronisation en échec : erreur inattendue ({type(error).__name__})."
+        failure = classify(error, db.url, restored=outcome.restarted)
+        # A failure the message explains goes to the log file only (stderr keeps one line).
+        log.log(logging.INFO if failure else logging.ERROR, "synchronisation failed",
+                exc_info=True)
+        outcome.message = failure.message if failure else (
+            f"Synchronisation en échec : erreur inattendue ({type(error).__name__}).")
+        outcome.exit_code = failure.code if failure else RETRY
     else:
         outcome.status = "succeeded"
         outcome.message = _summary(outcome, dry_run)
