@@ -27,6 +27,7 @@ from app.models.database import Database
 from app.models.ids import utcnow
 from app.services.errors import BusinessError, NotFoundError
 from app.services.money import Currency
+from app.sync.faults import checkpoint
 from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
 from central.billing.loading import contract_page
 from central.billing.numbers import CentralSeries, last_issue
@@ -196,6 +197,7 @@ class BillingEngine:
                         number = _count_chunk(connection, run_id, outcome, contracts[-1].id)
                         if fault is not None:
                             fault(number)
+                        checkpoint("bill.chunk")  # fault tests: the server dies mid-chunk
                 state.done(outcome)
 
         workers = self.workers if writing and self.db.dialect == "postgresql" else 1

@@ -46,6 +46,8 @@ class Central:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: Extra environment of the server process (fault points, settings).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -64,7 +66,7 @@ class Central:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "central", "--database-url", self.db_url, "--data-dir",
              str(self.data_dir), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=_env())
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**_env(), **self.env})
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -416,3 +416,55 @@ def test_a_desk_rebuilt_from_central_cashes_and_opens_files_at_once(
         _numbers_unique(rebuilt, central)
     finally:
         rebuilt.db.dispose()
+
+
+def _consumption_invoices(db: Database) -> list[tuple[Any, ...]]:
+    from app.models import Invoice
+
+    with db.session() as session:
+        return [tuple(r) for r in session.execute(
+            select(Invoice.contract_id, Invoice.period, Invoice.number)
+            .where(Invoice.kind == "consumption").order_by(Invoice.number))]
+
+
+def test_central_killed_while_it_bills_then_the_desk_killed_in_the_billing_page(
+        desk: Desk, central: Central) -> None:
+    """The server dies in the middle of the billing its close started (chunks of 3 contracts,
+    killed in the third); started again, the next run bills the rest; the desk is killed while
+    it applies the page that brings the invoices, and resumes. Every contract billed once for
+    the period, every number once, both sides equal."""
+    central.stop()
+    central.env = {"GUICHET_CENTRAL_BILLING_CHUNK_SIZE": "3", "GUICHET_SYNC_KILL_AT": "bill.chunk:3"}
+    central.start()
+    failed = _desk_process(desk)
+    output = failed.communicate(timeout=180)[0].decode()
+    assert failed.returncode == 1 and "central" in output, output
+    assert central.process is not None and central.process.wait(10) == 137
+    central_db = Database(central.db_url)
+    try:
+        with central_db.session() as session:
+            period = session.scalar(select(func.max(text("period"))).select_from(
+                text("billing_run")))
+        partial = [i for i in _consumption_invoices(central_db) if i[1] == period]
+        assert partial, "two chunks were committed before the kill"
+        central.env = {"GUICHET_CENTRAL_BILLING_CHUNK_SIZE": "3"}
+        central.start()
+        desk.db.dispose()
+        killed = _desk_process(desk, "download.applied:1")
+        output = killed.communicate(timeout=180)[0].decode()
+        assert killed.returncode == 137, output
+        billed = [i for i in _consumption_invoices(central_db) if i[1] == period]
+        assert len(billed) > len(partial)
+        assert not [i for i in _consumption_invoices(desk.db) if i[1] == period], \
+            "killed while applying the page of the invoices: none of them committed"
+        desk.db.dispose()
+        resumed = _desk_process(desk)
+        output = resumed.communicate(timeout=180)[0].decode()
+        assert resumed.returncode == 0, output
+        ours = [i for i in _consumption_invoices(desk.db) if i[1] == period]
+        assert ours == billed
+        assert len({contract for contract, _p, _n in billed}) == len(billed)
+        _same_everywhere(desk, central)
+        _numbers_unique(desk, central)
+    finally:
+        central_db.dispose()
