@@ -105,7 +105,8 @@ def join_central(db: Database, settings: Settings, url: str, credential: str,
             nonlocal rows
             rows += count
 
-        aside = bootstrap.build_aside(db, client, progress=progress, loaded=loaded)
+        aside = bootstrap.build_aside(db, client, agency_code=settings.agency_code,
+                                      progress=progress, loaded=loaded)
         assert aside is not None  # never cancelled here
         bootstrap.swap_in(db, aside)
     finally:

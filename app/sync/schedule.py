@@ -94,10 +94,11 @@ Environment=GUICHET_DATA_DIR={schedule.data_dir}
 ExecStart={command}
 # 3 = done, with decisions waiting for a supervisor: not a failure of the service
 SuccessExitStatus=3
-# a failed run (1) is retried 15 minutes later; configuration (2) and interruption (130) are not
+# a failed run (1) is retried 15 minutes later; configuration (2), full disk (4), damaged
+# database (5), data to settle by hand (6) and interruption (130) are not
 Restart=on-failure
 RestartSec=15min
-RestartPreventExitStatus=2 130
+RestartPreventExitStatus=2 4 5 6 130
 # a run longer than {TIME_LIMIT_HOURS} hours is stopped: SIGTERM, it ends after its current step
 TimeoutStartSec={TIME_LIMIT_HOURS}h
 KillSignal=SIGTERM

@@ -56,7 +56,7 @@ def test_systemd_units_run_this_desk_every_night(tmp_path: Path) -> None:
     run = service["Service"]
     assert run["ExecStart"] == [f'{sys.executable} -m app --data-dir "{data.resolve()}" sync']
     assert run["Type"] == ["oneshot"] and run["SuccessExitStatus"] == ["3"]
-    assert run["Restart"] == ["on-failure"] and run["RestartPreventExitStatus"] == ["2 130"]
+    assert run["Restart"] == ["on-failure"] and run["RestartPreventExitStatus"] == ["2 4 5 6 130"]
     assert run["TimeoutStartSec"] == ["3h"] and run["KillSignal"] == ["SIGTERM"]
     assert service["Unit"]["After"] == ["network-online.target"]
     assert timer["Timer"]["OnCalendar"] == ["*-*-* 02:30:00 Africa/Dakar"]
