@@ -448,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _agency(settings)
         from app.services.desk_lock import DataFolderLock
 
+        if args.command == "sync":  # a full disk: one line, not the log's own tracebacks
+            logging.raiseExceptions = False
         with DataFolderLock(settings.data_dir, _LOCKED.get(args.command, args.command)):
             if args.command == "demo":
                 return _demo(settings, args)
@@ -471,6 +473,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nInterrompu.", file=sys.stderr)
         return 130
     except Exception as error:
+        if args.command == "sync":  # the run's failures: one line and the scheduler's code
+            from app.sync.failures import classify
+
+            failure = classify(error, settings.resolved_database_url)
+            if failure is not None:
+                log.info("sync not started", exc_info=True)
+                print(failure.message, file=sys.stderr)
+                return failure.code
         log.exception("unexpected error")
         print(f"Erreur inattendue : {type(error).__name__} : {error} (détails dans "
               f"{settings.log_file})".replace("\n", " "), file=sys.stderr)

@@ -25,7 +25,7 @@ from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.installation import open_database, prepare
 from app.settings import Settings
 from app.sync.endpoint import NoCentral, configured_endpoint, start_embedded_endpoint
-from app.sync.failures import classify
+from app.sync.failures import classify, join_command
 from app.sync.runner import SyncProgress, run_sync
 
 log = logging.getLogger("app.sync")
@@ -82,7 +82,8 @@ def _open(settings: Settings) -> tuple[Any, Any] | int:
 
 
 def _refused(error: Exception, settings: Settings) -> int:
-    failure = classify(error, settings.resolved_database_url)
+    failure = classify(error, settings.resolved_database_url,
+                       join=join_command(settings.agency_code, settings.central_url))
     if failure is None:
         raise error
     log.info("desk database unusable", exc_info=True)

@@ -58,17 +58,20 @@ def _sqlstate(error: BaseException) -> str:
     return str(getattr(original, "sqlstate", "") or "")
 
 
-def rebuild_instruction(database_url: str) -> str:
-    """What to type to rebuild this desk's database from central."""
+def rebuild_instruction(database_url: str, join: str) -> str:
+    """What to type to rebuild this desk's database from central (``join``: the join command
+    of this desk, with its agency and central)."""
     parsed = make_url(database_url)
     if parsed.get_backend_name() == "sqlite":
-        where = parsed.database or ""
-        return (f"mettez le fichier {where} de côté (renommez-le) puis lancez "
-                "« GUICHET_DEMO_CUSTOMERS=0 python -m app sync » : le poste est reconstruit "
-                "depuis le central")
-    return (f"renommez la base {parsed.database} (ALTER DATABASE … RENAME TO …), "
-            "recréez-la vide (createdb) puis lancez « GUICHET_DEMO_CUSTOMERS=0 python -m app "
-            "sync » : le poste est reconstruit depuis le central")
+        aside = f"mettez le fichier {parsed.database or ''} de côté (renommez-le)"
+    else:
+        aside = (f"renommez la base {parsed.database} (ALTER DATABASE … RENAME TO …) et "
+                 "recréez-la vide (createdb)")
+    return f"{aside} puis lancez « {join} » : le poste est reconstruit depuis le central"
+
+
+def join_command(agency_code: str, central_url: str) -> str:
+    return f"python -m app --agency {agency_code} join {central_url or '<adresse du central>'}"
 
 
 def _nearly_full(database_url: str) -> bool:
@@ -83,8 +86,8 @@ def _nearly_full(database_url: str) -> bool:
         return False
 
 
-def classify(error: BaseException, database_url: str, *, restored: bool = False
-             ) -> Failure | None:
+def classify(error: BaseException, database_url: str, *, restored: bool = False,
+             join: str = "") -> Failure | None:
     """The failure a run ends with, or None for an unexpected error (a bug)."""
     detail = _text(error)
     lowered = detail.lower()
@@ -100,7 +103,8 @@ def classify(error: BaseException, database_url: str, *, restored: bool = False
     if isinstance(error, DatabaseError) and not isinstance(error, IntegrityError) and (
             state in ("XX001", "XX002") or any(w in lowered for w in _DAMAGED)):
         return Failure("Synchronisation impossible : la base de l'agence est endommagée "
-                       f"({detail}). Reconstruisez-la : {rebuild_instruction(database_url)}.",
+                       f"({detail}). Reconstruisez-la : "
+                       f"{rebuild_instruction(database_url, join or join_command('…', ''))}.",
                        DAMAGED)
     if isinstance(error, IntegrityError):
         if restored:

@@ -29,7 +29,7 @@ from app.sync.backup import take_backup
 from app.sync.client import CentralClient
 from app.sync.download import CentralRestored, download
 from app.sync.endpoint import Endpoint
-from app.sync.failures import RETRY, classify
+from app.sync.failures import RETRY, classify, join_command
 from app.sync.faults import checkpoint
 from app.sync.ledger import Ledger, Phase
 from app.sync.reconcile import reconcile
@@ -303,7 +303,8 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
     except Exception as error:  # the ledger's first row could not be written
         if own_client:
             client.close_connection()
-        failure = classify(error, db.url)
+        failure = classify(error, db.url,
+                           join=join_command(installation.agency_code, endpoint.url))
         if failure is None:
             raise
         log.info("synchronisation not started", exc_info=True)
@@ -318,7 +319,8 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
         outcome.exit_code = RETRY
     except Exception as error:
         outcome.status = "failed"
-        failure = classify(error, db.url, restored=outcome.restarted)
+        failure = classify(error, db.url, restored=outcome.restarted,
+                           join=join_command(installation.agency_code, endpoint.url))
         # A failure the message explains goes to the log file only (stderr keeps one line).
         log.log(logging.INFO if failure else logging.ERROR, "synchronisation failed",
                 exc_info=True)
