@@ -25,12 +25,12 @@ from app.models import Agency
 from app.models.database import Database
 from app.sync import wire
 from central.agencies import add_agency
+from tests import pg_server
 from tests.central.api_world import build_two_agencies
 from tests.central.conftest import (  # noqa: F401  (fixtures)
     central_pg_template,
     central_pg_url,
 )
-from tests import pg_server
 from tests.sync.conftest import Central
 
 #: Central's queues: a refused entry of the attacker may leave a parked row of its own there.
