@@ -248,7 +248,7 @@ class CustomerFactory:
                 "organisation_name": f"{rng.choice(names.TRADES)} {owner} {rng.choice(names.ORG_SUFFIXES)}",
                 "phone": "27" + f"{rng.randrange(10**8):08d}",
                 "mobile": self._phone(),
-                "email": f"contact@{owner.lower().replace(chr(39), '')}-{rng.randrange(100)}.example",
+                "email": f"contact@{owner.lower().replace(chr(39), '').replace(' ', '')}-{rng.randrange(100)}.example",
                 "id_document_type": IdentityDocumentType.TRADE_REGISTER.value,
                 "id_document_number": f"CI-ABJ-{rng.randrange(2000, 2026)}-B-{rng.randrange(10**5):05d}",
                 "birth_date": None,
@@ -263,7 +263,7 @@ class CustomerFactory:
         )
         email = ""
         if rng.random() < 0.35:
-            email = f"{first}.{last}{rng.randrange(100)}@mail.example".lower().replace("'", "")
+            email = f"{first}.{last}{rng.randrange(100)}@mail.example".lower().replace("'", "").replace(" ", "")
         document = rng.choice(
             (
                 IdentityDocumentType.NATIONAL_ID,
