@@ -307,6 +307,7 @@ def _join(settings: Settings, args: argparse.Namespace) -> int:
 
 def _search(settings: Settings, args: argparse.Namespace) -> int:
     from app.models import search_index
+    from app.models.bulk import analyse
     from app.services.installation import open_database
 
     db = open_database(settings)
@@ -316,6 +317,8 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
     with db.session() as session:
         count = search_index.rebuild(session.connection(), session, progress)
         session.commit()
+    with db.engine.begin() as connection:
+        analyse(connection, search_index.TABLES)
     print(f"\nIndex de recherche reconstruit : {count} clients en {time.perf_counter() - started:.1f} s")
     return 0
 

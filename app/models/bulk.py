@@ -261,3 +261,15 @@ def create_indexes(connection: Connection, ddl: Sequence[str]) -> None:
         connection.exec_driver_sql(
             re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX IF NOT EXISTS ", statement, count=1)
         )
+
+
+def analyse(connection: Connection, tables: Sequence[str] = ()) -> None:
+    """Planner statistics after a bulk load (all tables, or these), on PostgreSQL: autovacuum may
+    be off or hours late, and a planner without statistics guesses full scans where an index
+    finds a few rows (a meter-number search took 11 s at 200,000 customers). SQLite keeps no
+    statistics unless asked and its plans here are chosen from the indexes alone: nothing to do.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    names = ", ".join(f'"{t}"' for t in tables)
+    connection.exec_driver_sql(f"ANALYZE {names}".strip())

@@ -3,6 +3,9 @@
 
 SQLite uses an FTS5 table, PostgreSQL a ``tsvector`` with a GIN index; on both, text is stored
 already lower-cased and without accents, so "helene" finds "Hélène" the same way everywhere.
+Elided and glued forms of a name are both indexed ("N'Diaye" → "n diaye ndiaye", "Ould Sidi" →
+"ould sidi ouldsidi"). The ends of phone numbers, read backwards, are a B-tree table of their own
+(``customer_search_phone_end``) so that "3890" finds a number ending in 3890 by a range scan.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from app.models.network import Contract, Meter, ServiceConnection
 from app.models.reference import Commune, Street
 
 TABLE = "customer_search"
+PHONE_ENDS = "customer_search_phone_end"
+#: The index's own tables on PostgreSQL (SQLite adds the FTS5 rowid keys).
+TABLES = (TABLE, PHONE_ENDS)
 COLUMNS = ("names", "accounts", "meters", "phones", "address")
 
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -35,17 +41,43 @@ def normalise(value: str) -> str:
     return " ".join(_SEPARATORS.split(folded)).strip()
 
 
+#: Letters elided before a name ("N'Diaye", "M'Baye", "D'Almeida", "L'Hôte"): the name is also
+#: written glued ("NDIAYE"), and a query glues them back ("n diaye" looks for "ndiaye").
+ELIDED = frozenset({"n", "m", "d", "l"})
+#: Name particles written apart or glued ("Ben Saïd" / "Bensaid", "Ould Sidi" / "Ouldsidi").
+PARTICLES = frozenset({"ben", "ould", "ibn", "bin", "el", "ag", "mac"})
+
+
+def glued_pairs(words: list[str]) -> list[str]:
+    """Each elided letter or particle glued to the word after it."""
+    return [
+        first + following
+        for first, following in zip(words, words[1:], strict=False)
+        if first in ELIDED or first in PARTICLES
+    ]
+
+
 def _name_words(*parts: str) -> str:
-    """Names, plus each compound name glued ("N'Guessan" → also "nguessan")."""
-    words = []
+    """Names, plus each compound name glued ("N'Guessan" → also "nguessan") and each elided letter
+    or particle glued to the word after it ("Mamadou Ould Sidi" → also "ouldsidi")."""
+    words: list[str] = []
     for part in parts:
         if not part:
             continue
-        words.append(normalise(part))
-        glued = normalise(part).replace(" ", "")
-        if glued != words[-1]:
-            words.append(glued)
+        normal = normalise(part)
+        words.append(normal)
+        split = normal.split()
+        extra = [w for w in glued_pairs(split) if w not in split]
+        glued = normal.replace(" ", "")
+        if glued != normal and glued not in extra:
+            extra.append(glued)
+        words.extend(extra)
     return " ".join(words)
+
+
+def phone_ends(*numbers: str) -> list[str]:
+    """Phone numbers read backwards: the end of a number becomes a prefix."""
+    return list(dict.fromkeys(n[::-1] for n in numbers if n))
 
 
 @dataclass(frozen=True)
@@ -56,6 +88,8 @@ class SearchDocument:
     meters: str
     phones: str
     address: str
+    #: The phone numbers read backwards (their own table, not the full-text row).
+    phone_ends: tuple[str, ...] = ()
 
     def values(self) -> dict[str, Any]:
         return {
@@ -138,14 +172,50 @@ def build_documents(session: Session, customer_ids: Iterable[uuid.UUID]) -> list
                 address=" ".join(
                     addresses[p] for p in sorted(premises_of[customer_id]) if p in addresses
                 ),
+                phone_ends=tuple(phone_ends(customer.phone, customer.mobile)),
             )
         )
     return documents
 
 
+def _write_phone_ends(
+    connection: Connection, documents: list[SearchDocument], replace: bool
+) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    key = (lambda d: d.customer_id.hex) if sqlite else (lambda d: d.customer_id)
+    if replace:
+        if sqlite:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.executemany(
+                f"DELETE FROM {PHONE_ENDS} WHERE customer_id = ?", [(key(d),) for d in documents]
+            )
+        else:
+            connection.execute(
+                text(f"DELETE FROM {PHONE_ENDS} WHERE customer_id = ANY(:ids)"),
+                {"ids": [d.customer_id for d in documents]},
+            )
+    rows = [{"end": end, "customer_id": key(d)} for d in documents for end in d.phone_ends]
+    if not rows:
+        return
+    if sqlite:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.executemany(
+            f"INSERT INTO {PHONE_ENDS} (phone_end, customer_id) VALUES (?, ?)",
+            [(r["end"], r["customer_id"]) for r in rows],
+        )
+        return
+    connection.execute(
+        text(f"INSERT INTO {PHONE_ENDS} (phone_end, customer_id) VALUES (:end, :customer_id)"),
+        rows,
+    )
+
+
 def write_documents(connection: Connection, documents: list[SearchDocument], replace: bool) -> None:
     if not documents:
         return
+    _write_phone_ends(connection, documents, replace)
     if connection.dialect.name == "sqlite":
         _write_sqlite(connection, documents, replace)
         return
@@ -200,6 +270,7 @@ def rebuild(
 ) -> int:
     """Write the whole index again from the data (after a bulk load, or if it is damaged)."""
     connection.exec_driver_sql(f"DELETE FROM {TABLE}")
+    connection.exec_driver_sql(f"DELETE FROM {PHONE_ENDS}")
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"DELETE FROM {TABLE}_key")
     total = session.scalar(select(func.count()).select_from(Customer)) or 0

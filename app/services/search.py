@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import String, Uuid, column, select, table, text
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -32,7 +32,7 @@ from app.models import (
     WorksQuote,
 )
 from app.models.enums import ContractStatus
-from app.models.search_index import TABLE, normalise
+from app.models.search_index import ELIDED, PARTICLES, PHONE_ENDS, TABLE, normalise
 from app.services.context import ServiceContext
 from app.services.identifiers import digits_only, format_account_number, normalise_phone
 
@@ -113,8 +113,42 @@ class SearchPage:
 
 @dataclass(frozen=True)
 class _Plan:
-    kind: str  # "words", "digits", "number", "empty"
+    kind: str  # "words", "digits", "number", "serial", "empty"
     terms: tuple[str, ...]
+    #: Words: every group must match; a group is alternatives, each a tuple of word prefixes that
+    #: must all match ("n diaye" → ("ndiaye",) or ("diaye",); "ben said" → ("ben", "said") or
+    #: ("bensaid",)).
+    groups: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    #: Digits: the phone numbers' ends to look for, read backwards (at least ``PHONE_END`` digits).
+    phone_end: str = ""
+
+
+#: Customers often give only the last digits of their number: from this many on, they are looked
+#: for at the end of phone numbers too.
+PHONE_END = 4
+
+
+def _word_groups(words: list[str]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Elided letters and particles, written apart or glued, match both ways: the index holds the
+    glued form of every stored pair, the query looks for either."""
+    groups: list[tuple[tuple[str, ...], ...]] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else None
+        if following is not None and word in ELIDED:
+            # "n diaye" is "ndiaye" (stored glued) or "diaye" (as before); a lone letter after it
+            # is a name being typed: glued only ("n d" → "nd", not every word in "d").
+            single = len(following) < 2
+            groups.append(((word + following,),) if single else ((word + following,), (following,)))
+            index += 2
+        elif following is not None and word in PARTICLES:
+            groups.append(((word, following), (word + following,)))
+            index += 2
+        else:
+            groups.append(((word,),))
+            index += 1
+    return tuple(dict.fromkeys(groups))
 
 
 def plan_query(query: str) -> _Plan:
@@ -131,14 +165,25 @@ def plan_query(query: str) -> _Plan:
         if len(digits) < 2:
             return _Plan("empty", ())
         variants = dict.fromkeys((digits, normalise_phone(digits)))
-        return _Plan("digits", tuple(variants))
+        end = digits[::-1] if len(digits) >= PHONE_END else ""
+        return _Plan("digits", tuple(variants), phone_end=end)
     words = [w for w in normalise(stripped).split() if w]
-    meaningful = [w for w in words if len(w) >= 2 and w not in _STOP_WORDS]
-    if meaningful:
+    last = len(words) - 1
+    meaningful = [
+        w
+        for i, w in enumerate(words)
+        if (len(w) >= 2 or (w in ELIDED and i < last)) and w not in _STOP_WORDS
+    ]
+    if any(len(w) >= 2 for w in meaningful):
         # A single letter (a word being typed) or "de", "la"… would match half the base and make
-        # the index scan it: they are left out while other words narrow the search.
+        # the index scan it: they are left out while other words narrow the search (an elided
+        # letter followed by its name, "n diaye", is kept: it is glued to it).
         words = meaningful
-    return _Plan("words", tuple(dict.fromkeys(words))) if words else _Plan("empty", ())
+    if not words:
+        return _Plan("empty", ())
+    groups = _word_groups(words)
+    terms = tuple(dict.fromkeys(w for group in groups for option in group for w in option))
+    return _Plan("words", terms, groups)
 
 
 # --- the index, per database ---------------------------------------------------------------
@@ -148,13 +193,25 @@ def _fts5_expression(plan: _Plan) -> str:
     if plan.kind == "digits":
         alternatives = " OR ".join(f'"{t}"*' for t in plan.terms)
         return f"{{accounts meters phones}} : ({alternatives})"
-    return " ".join(f'"{t}"*' for t in plan.terms)
+    return " AND ".join(
+        _either([" AND ".join(f'"{w}"*' for w in option) for option in group], " OR ")
+        for group in plan.groups
+    )
+
+
+def _either(options: list[str], operator: str) -> str:
+    if len(options) == 1:
+        return options[0]
+    return "(" + operator.join(f"({o})" for o in options) + ")"
 
 
 def _tsquery(plan: _Plan) -> str:
     if plan.kind == "digits":
         return " | ".join(f"'{t}':*B" for t in plan.terms)
-    return " & ".join(f"'{t}':*" for t in plan.terms)
+    return " & ".join(
+        _either([" & ".join(f"'{w}':*" for w in option) for option in group], " | ")
+        for group in plan.groups
+    )
 
 
 _COLUMNS = "customer_id, names, accounts, meters, phones, address"
@@ -302,23 +359,20 @@ def _number_lookups(prefix: str) -> list[tuple[str, Any]]:
 
 
 def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
+    """Each lookup is a range on one table's own index, in that index's order and limited: a plan
+    no statistics can spoil. Meter lookups give connection ids, turned into customers after."""
     limit = MAX_RESULTS + 1
-    by_meter = (
-        select(Account.customer_id)
-        .join(Contract, Contract.account_id == Account.id)
-        .join(Meter, Meter.connection_id == Contract.connection_id)
-        .where(Contract.status == ContractStatus.ACTIVE)
-    )
+
+    def by_meter(column: Any, prefix: str) -> Any:
+        return (
+            select(Meter.connection_id, column)
+            .where(_prefix_range(column, prefix), Meter.connection_id.is_not(None))
+            .order_by(column)
+            .limit(limit)
+        )
+
     if plan.kind == "serial":
-        return [
-            (
-                "Compteur",
-                by_meter.add_columns(Meter.serial)
-                .where(_prefix_range(Meter.serial, plan.terms[0]))
-                .order_by(Meter.serial)
-                .limit(limit),
-            )
-        ]
+        return [("Compteur", by_meter(Meter.serial, plan.terms[0]))]
     lookups: list[tuple[str, Any]] = []
     for term in plan.terms:
         lookups.append(
@@ -340,16 +394,26 @@ def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
                     .limit(limit),
                 )
             )
-        lookups.append(
-            (
-                "Compteur",
-                by_meter.add_columns(Meter.sts_drn)
-                .where(_prefix_range(Meter.sts_drn, term))
-                .order_by(Meter.sts_drn)
-                .limit(limit),
-            )
-        )
+        lookups.append(("Compteur", by_meter(Meter.sts_drn, term)))
     return lookups
+
+
+def _meter_holders(
+    session: Session, connection_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The customers whose active contract is on each of these connections."""
+    holders: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if not connection_ids:
+        return holders
+    for connection_id, customer_id in session.execute(
+        select(Contract.connection_id, Account.customer_id)
+        .join(Account, Account.id == Contract.account_id)
+        .where(
+            Contract.connection_id.in_(connection_ids), Contract.status == ContractStatus.ACTIVE
+        )
+    ):
+        holders.setdefault(connection_id, []).append(customer_id)
+    return holders
 
 
 def _shown_identifier(label: str, value: str) -> str:
@@ -360,11 +424,31 @@ def _shown_identifier(label: str, value: str) -> str:
     return value
 
 
+_PHONE_ENDS = table(PHONE_ENDS, column("phone_end", String), column("customer_id", Uuid))
+
+
+def _phone_end_lookup(plan: _Plan) -> Any:
+    """Numbers ending with the digits typed: a prefix range on the numbers read backwards."""
+    return (
+        select(_PHONE_ENDS.c.customer_id, _PHONE_ENDS.c.phone_end)
+        .where(_prefix_range(_PHONE_ENDS.c.phone_end, plan.phone_end))
+        .order_by(_PHONE_ENDS.c.phone_end)
+        .limit(MAX_RESULTS + 1)
+    )
+
+
 def _identifier_matches(session: Session, plan: _Plan) -> list[tuple[uuid.UUID, str, str]]:
     found: dict[tuple[uuid.UUID, str, str], bool] = {}
     for label, statement in _identifier_lookups(plan):
-        for customer_id, value in session.execute(statement):
+        rows = session.execute(statement).all()
+        if label == "Compteur":
+            holders = _meter_holders(session, list({connection for connection, _ in rows}))
+            rows = [(cid, value) for connection, value in rows for cid in holders.get(connection, [])]
+        for customer_id, value in rows:
             found.setdefault((customer_id, label, value), value in plan.terms)
+    if plan.phone_end:
+        for customer_id, end in session.execute(_phone_end_lookup(plan)):
+            found.setdefault((customer_id, "Téléphone", end[::-1]), False)
     exact_first = sorted(found.items(), key=lambda item: (not item[1], item[0][2]))
     return [(cid, label, _shown_identifier(label, value)) for (cid, label, value), _ in exact_first]
 
@@ -411,6 +495,17 @@ def _summaries(
     return result
 
 
+def _index_plans_only(session: Session) -> None:
+    """Every search query is meant to walk an index for a few hundred entries at most. On
+    PostgreSQL, without statistics (just after a bulk load, autovacuum off or late) the planner
+    may guess a full scan is cheaper; for this transaction it is told it is not (and not to
+    compile: a guessed cost can wake the JIT for a query of a millisecond)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")
+        )
+
+
 def format_phone(number: str) -> str:
     if len(number) == 10 and number.isdigit():
         return " ".join(number[i : i + 2] for i in range(0, 10, 2))
@@ -429,6 +524,7 @@ def search_customers(
     if plan.kind == "empty":
         return SearchPage([], 0)
     with ctx.reading() as session:
+        _index_plans_only(session)
         if plan.kind in ("number", "digits", "serial"):
             if plan.kind == "number":
                 matches = [

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.models import InstallationSetting, migrate, search_index
-from app.models.bulk import create_indexes, drop_secondary_indexes, send_stored
+from app.models.bulk import analyse, create_indexes, drop_secondary_indexes, send_stored
 from app.models.database import Database, make_engine
 from app.models.ids import utcnow
 from app.services.errors import EnvironmentProblem
@@ -109,6 +109,8 @@ def build_aside(db: Database, client: CentralClient, *, agency_code: str,
         # The counters are not synchronised: rebuilt from the highest numbers the agency holds.
         cover_held(session, agency_code)
         session.commit()
+    with aside.engine.begin() as connection:
+        analyse(connection)
     return aside
 
 

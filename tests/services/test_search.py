@@ -131,11 +131,83 @@ def test_a_damaged_index_is_rebuilt(own_demo: ServiceContext) -> None:
     name = f"{search_index.normalise(customer.first_name)} {search_index.normalise(customer.last_name)}"
     with demo.db.engine.begin() as connection:
         connection.execute(text("DELETE FROM customer_search"))
+        connection.execute(text("DELETE FROM customer_search_phone_end"))
     assert search_customers(demo, name).hits == []
+    assert customer.id not in _ids(search_customers(demo, customer.mobile[-6:], limit=500))
     with demo.db.session() as session:
         assert search_index.rebuild(session.connection(), session) == 300
         session.commit()
     assert customer.id in _ids(search_customers(demo, name))
+    assert customer.id in _ids(search_customers(demo, customer.mobile[-6:], limit=500))
+
+
+#: (elided or apart, glued): each stored one way and typed the other (and the same way).
+FAMILIES = [
+    ("N'Diaye", "NDIAYE"),
+    ("N'Guessan", "NGUESSAN"),
+    ("D'Almeida", "DALMEIDA"),
+    ("M'Baye", "MBAYE"),
+    ("Ben Saïd", "BENSAID"),
+    ("Ould Sidi", "OULDSIDI"),
+]
+FIRST_NAMES = ["Philomène", "Anastasie", "Scholastique", "Eulalie", "Perpétue", "Honorine"]
+
+
+def test_elided_and_glued_names_match_both_ways(own_demo: ServiceContext) -> None:
+    demo = own_demo
+    with demo.reading() as session:
+        ids = list(session.scalars(
+            select(Customer.id).where(Customer.last_name != "").order_by(Customer.id).limit(2 * len(FAMILIES))))
+    stored: dict[str, list] = {}
+    with demo.unit_of_work() as uow:
+        for number, ((apart, glued), first) in enumerate(zip(FAMILIES, FIRST_NAMES, strict=True)):
+            for form, customer_id in ((apart, ids[2 * number]), (glued, ids[2 * number + 1])):
+                row = uow.session.get(Customer, customer_id)
+                assert row is not None
+                row.last_name, row.first_name = form, first
+            stored[first] = [ids[2 * number], ids[2 * number + 1]]
+        uow.commit()
+    for (apart, glued), first in zip(FAMILIES, FIRST_NAMES, strict=True):
+        for typed in (apart, glued, apart.lower(), glued.capitalize()):
+            for query in (f"{typed} {first}", f"{first} {typed}"):
+                assert sorted(_ids(search_customers(demo, query))) == sorted(stored[first]), query
+            assert set(stored[first]) <= set(_ids(search_customers(demo, typed, limit=500))), typed
+    # As it is typed: "N'D", "N'Di"… already find both spellings.
+    for typed in ("N'D", "N'Di", "NDi", "n di"):
+        assert set(stored["Philomène"]) <= set(_ids(search_customers(demo, f"Philomène {typed}"))), typed
+
+
+def test_glued_forms_are_planned_both_ways() -> None:
+    assert search.plan_query("N'Diaye").groups == ((("ndiaye",), ("diaye",)),)
+    assert search.plan_query("ben said").groups == ((("ben", "said"), ("bensaid",)),)
+    assert search.plan_query("n d").groups == ((("nd",),),)
+    # A lone elided letter still being typed is not glued to anything, nor searched.
+    assert search.plan_query("kone n").terms == ("kone",)
+    assert search.plan_query("de l'eglise").groups == ((("leglise",), ("eglise",)),)
+    assert search_index.glued_pairs("mamadou ould sidi".split()) == ["ouldsidi"]
+
+
+def test_the_end_of_a_phone_number(own_demo: ServiceContext) -> None:
+    demo = own_demo
+    customer, _ = _someone(demo)
+    mobile = customer.mobile
+    for digits in (4, 6, 9):
+        page = search_customers(demo, mobile[-digits:], limit=500)
+        hit = next(h for h in page.hits if h.customer_id == customer.id)
+        assert (hit.matched_field, hit.matched_value) == ("Téléphone", search.format_phone(mobile))
+    spaced = " ".join(mobile[i:i + 2] for i in range(0, 10, 2))
+    assert customer.id in _ids(search_customers(demo, spaced[-8:], limit=500))
+    # Three digits are too few to be an end: only numbers starting with them.
+    assert search.plan_query(mobile[-3:]).phone_end == ""
+    # The write path keeps the ends current: a new number is found by its end, the old one not.
+    with demo.unit_of_work() as uow:
+        row = uow.session.get(Customer, customer.id)
+        assert row is not None
+        row.mobile = "0779074341"
+        uow.commit()
+    assert customer.id in _ids(search_customers(demo, "779074341"))
+    assert customer.id in _ids(search_customers(demo, "4341", limit=500))
+    assert customer.id not in _ids(search_customers(demo, mobile[-6:], limit=500))
 
 
 def test_a_letter_being_typed_does_not_widen_the_search() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Agency, Base, InstallationSetting, NumberSeries, search_index
-from app.models.bulk import BulkWriter
+from app.models.bulk import BulkWriter, analyse
 from app.models.capture import mark_from_server
 from app.models.database import Database
 from app.services.demo.customers import TABLES, CustomerFactory, generate
@@ -80,3 +80,5 @@ def build_demo(
     with db.session() as session:
         search_index.rebuild(session.connection(), session)
         session.commit()
+    with db.engine.begin() as connection:
+        analyse(connection)
