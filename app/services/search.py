@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, Uuid, column, select, table, text
+from sqlalchemy import String, Uuid, column, func, literal, select, table, text, union_all
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -31,7 +31,7 @@ from app.models import (
     VendTransaction,
     WorksQuote,
 )
-from app.models.enums import ContractStatus
+from app.models.enums import ContractStatus, CustomerKind
 from app.models.search_index import ELIDED, PARTICLES, PHONE_ENDS, TABLE, normalise
 from app.services.context import ServiceContext
 from app.services.identifiers import digits_only, format_account_number, normalise_phone
@@ -359,16 +359,15 @@ def _number_lookups(prefix: str) -> list[tuple[str, Any]]:
 
 
 def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
-    """Each lookup is a range on one table's own index, in that index's order and limited: a plan
-    no statistics can spoil. Meter lookups give connection ids, turned into customers after."""
-    limit = MAX_RESULTS + 1
+    """Each lookup is a range on one table's own index, in that index's order: a plan no
+    statistics can spoil. Meter lookups give connection ids (turned into customers after), phone
+    end lookups the numbers read backwards; the caller sets the limit."""
 
     def by_meter(column: Any, prefix: str) -> Any:
         return (
             select(Meter.connection_id, column)
             .where(_prefix_range(column, prefix), Meter.connection_id.is_not(None))
             .order_by(column)
-            .limit(limit)
         )
 
     if plan.kind == "serial":
@@ -380,8 +379,7 @@ def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
                 "N° de compte",
                 select(Account.customer_id, Account.number)
                 .where(_prefix_range(Account.number, term))
-                .order_by(Account.number)
-                .limit(limit),
+                .order_by(Account.number),
             )
         )
         for column in (Customer.mobile, Customer.phone):
@@ -390,11 +388,12 @@ def _identifier_lookups(plan: _Plan) -> list[tuple[str, Any]]:
                     "Téléphone",
                     select(Customer.id, column)
                     .where(_prefix_range(column, term))
-                    .order_by(column)
-                    .limit(limit),
+                    .order_by(column),
                 )
             )
         lookups.append(("Compteur", by_meter(Meter.sts_drn, term)))
+    if plan.phone_end:
+        lookups.append((_PHONE_END, _phone_end_lookup(plan)))
     return lookups
 
 
@@ -427,30 +426,63 @@ def _shown_identifier(label: str, value: str) -> str:
 _PHONE_ENDS = table(PHONE_ENDS, column("phone_end", String), column("customer_id", Uuid))
 
 
+_PHONE_END = "phone end"
+
+
 def _phone_end_lookup(plan: _Plan) -> Any:
     """Numbers ending with the digits typed: a prefix range on the numbers read backwards."""
     return (
         select(_PHONE_ENDS.c.customer_id, _PHONE_ENDS.c.phone_end)
         .where(_prefix_range(_PHONE_ENDS.c.phone_end, plan.phone_end))
         .order_by(_PHONE_ENDS.c.phone_end)
-        .limit(MAX_RESULTS + 1)
     )
 
 
-def _identifier_matches(session: Session, plan: _Plan) -> list[tuple[uuid.UUID, str, str]]:
+def _identifier_matches(
+    session: Session, plan: _Plan, offset: int, limit: int
+) -> tuple[list[tuple[uuid.UUID, str, str]], int | None]:
+    """The page of matches, exact ones first, and their number (``None`` past ``MAX_RESULTS``).
+    Each lookup is first counted on its index alone (up to the cap): past the cap only the
+    page's first entries of each are read, not hundreds of rows and their customers."""
+    lookups = _identifier_lookups(plan)
+    # One statement counts them all, one reads them all (a statement costs more than its rows).
+    counts = select(
+        *(
+            select(func.count()).select_from(statement.limit(MAX_RESULTS + 1).subquery())
+            .scalar_subquery()
+            for _label, statement in lookups
+        )
+    )
+    capped = sum(session.execute(counts).one()) > MAX_RESULTS
+    each = offset + limit if capped else MAX_RESULTS + 1
+    parts = []
+    for number, (_label, statement) in enumerate(lookups):
+        part = statement.limit(each).subquery()
+        parts.append(
+            select(literal(number).label("lookup"), part.c[0].label("id"), part.c[1].label("value"))
+        )
+    by_lookup: dict[int, list[tuple[Any, str]]] = {}
+    for number, key, value in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        by_lookup.setdefault(number, []).append((key, value))
+    meters = [key for n, rows in by_lookup.items() if lookups[n][0] == "Compteur" for key, _ in rows]
+    holders = _meter_holders(session, list(dict.fromkeys(meters)))
     found: dict[tuple[uuid.UUID, str, str], bool] = {}
-    for label, statement in _identifier_lookups(plan):
-        rows = session.execute(statement).all()
+    for number, (label, _statement) in enumerate(lookups):
+        rows = by_lookup.get(number, [])
         if label == "Compteur":
-            holders = _meter_holders(session, list({connection for connection, _ in rows}))
             rows = [(cid, value) for connection, value in rows for cid in holders.get(connection, [])]
+        if label == _PHONE_END:
+            for customer_id, end in rows:
+                found.setdefault((customer_id, "Téléphone", end[::-1]), False)
+            continue
         for customer_id, value in rows:
             found.setdefault((customer_id, label, value), value in plan.terms)
-    if plan.phone_end:
-        for customer_id, end in session.execute(_phone_end_lookup(plan)):
-            found.setdefault((customer_id, "Téléphone", end[::-1]), False)
     exact_first = sorted(found.items(), key=lambda item: (not item[1], item[0][2]))
-    return [(cid, label, _shown_identifier(label, value)) for (cid, label, value), _ in exact_first]
+    matches = [(cid, label, _shown_identifier(label, value)) for (cid, label, value), _ in exact_first]
+    if capped:
+        return matches[offset : offset + limit], None
+    total = len(matches) if len(matches) <= MAX_RESULTS else None
+    return matches[offset : offset + limit], total
 
 
 # --- what the screen shows for each customer ------------------------------------------------
@@ -459,39 +491,61 @@ def _identifier_matches(session: Session, plan: _Plan) -> list[tuple[uuid.UUID, 
 def _summaries(
     session: Session, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[str, str, str, str]]:
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))}
-    accounts: dict[uuid.UUID, list[Account]] = {}
-    for account in session.scalars(
-        select(Account).where(Account.customer_id.in_(ids)).order_by(Account.opened_on)
-    ):
-        accounts.setdefault(account.customer_id, []).append(account)
-    premise_ids = [
-        a[0].billing_premise_id for a in accounts.values() if a and a[0].billing_premise_id
-    ]
-    addresses = {
-        pid: format_address(number, street, complement, commune)
-        for pid, number, street, complement, commune in session.execute(
-            select(Premise.id, Premise.house_number, Street.name, Premise.complement, Commune.name)
-            .join(Commune, Commune.id == Premise.commune_id)
-            .outerjoin(Street, Street.id == Premise.street_id)
-            .where(Premise.id.in_(premise_ids))
+    """Name, first accounts, phone and address of each customer: one query of plain columns
+    (a page of 50 customers as ORM objects cost more than the search itself)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Customer.id,
+            Customer.kind,
+            Customer.civility,
+            Customer.last_name,
+            Customer.first_name,
+            Customer.organisation_name,
+            Customer.mobile,
+            Customer.phone,
+            Account.number,
+            Account.opened_on,
+            Premise.id.label("premise_id"),
+            Premise.house_number,
+            Street.name.label("street"),
+            Premise.complement,
+            Commune.name.label("commune"),
         )
-    }
+        .outerjoin(Account, Account.customer_id == Customer.id)
+        .outerjoin(Premise, Premise.id == Account.billing_premise_id)
+        .outerjoin(Commune, Commune.id == Premise.commune_id)
+        .outerjoin(Street, Street.id == Premise.street_id)
+        .where(Customer.id.in_(ids))
+    ).all()
+    accounts: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        accounts.setdefault(row[0], [])
+        if row.number is not None:
+            accounts[row[0]].append(row)
     result = {}
-    for cid, customer in customers.items():
-        own = accounts.get(cid, [])
+    for row in rows:
+        cid = row[0]
+        if cid in result:
+            continue
+        own = sorted(accounts[cid], key=lambda a: (a.opened_on, a.number))
         numbers = ", ".join(format_account_number(a.number) for a in own[:2]) + (
             " …" if len(own) > 2 else ""
         )
+        first = own[0] if own else None
         address = (
-            addresses.get(own[0].billing_premise_id, "")
-            if own and own[0].billing_premise_id
+            format_address(first.house_number, first.street, first.complement, first.commune)
+            if first is not None and first.premise_id is not None
             else ""
         )
-        name = customer.display_name
-        if customer.civility and customer.kind.value == "person":
-            name = f"{customer.civility.value} {name}"
-        result[cid] = (name, numbers, format_phone(customer.mobile or customer.phone), address)
+        if row.kind is CustomerKind.ORGANISATION:
+            name = row.organisation_name
+        else:
+            name = " ".join(p for p in (row.last_name.upper(), row.first_name) if p)
+            if row.civility:
+                name = f"{row.civility.value} {name}"
+        result[cid] = (name, numbers, format_phone(row.mobile or row.phone), address)
     return result
 
 
@@ -532,10 +586,10 @@ def search_customers(
                     for label, statement in _number_lookups(plan.terms[0])
                     for cid, number in session.execute(statement)
                 ]
+                total = len(matches) if len(matches) <= MAX_RESULTS else None
+                page = matches[offset : offset + limit]
             else:
-                matches = _identifier_matches(session, plan)
-            total = len(matches) if len(matches) <= MAX_RESULTS else None
-            page = matches[offset : offset + limit]
+                page, total = _identifier_matches(session, plan, offset, limit)
         else:
             rows, total = _index_rows(session, plan, offset, limit)
             page = []
