@@ -45,6 +45,35 @@ def test_bad_configuration_is_a_clear_message(tmp_path: Path) -> None:
 def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     result = run("--database-url", pg_url, "demo", "--customers", "80", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
+    # The bulk load leaves planner statistics behind (autovacuum may be off or hours late), and
+    # the search index rebuild analyses its tables again.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+
+    def analysed() -> dict[str, int]:
+        with engine.connect() as connection:
+            return dict(connection.execute(text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('customer', 'meter', 'customer_search', 'customer_search_phone_end')"
+            )).all())
+
+    try:
+        with engine.connect() as connection:
+            described = connection.execute(text(
+                "SELECT count(DISTINCT tablename) FROM pg_stats WHERE schemaname = current_schema() "
+                "AND tablename IN ('customer', 'meter', 'customer_search', 'customer_search_phone_end')"
+            )).scalar_one()
+        assert described == 4
+        before = analysed()
+        rebuilt = run("--database-url", pg_url, "search", "rebuild", data_dir=tmp_path)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        after = analysed()
+        assert after["customer_search"] == before["customer_search"] + 1
+        assert after["customer_search_phone_end"] == before["customer_search_phone_end"] + 1
+        assert after["customer"] == before["customer"]
+    finally:
+        engine.dispose()
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
