@@ -215,3 +215,23 @@ def test_a_letter_being_typed_does_not_widen_the_search() -> None:
     assert search.plan_query("rue").terms == ("rue",)
     assert search.plan_query("k").terms == ("k",)
     assert search.plan_query("de la").terms == ("de", "la")
+
+
+def test_a_name_ranks_above_an_address(own_demo: ServiceContext) -> None:
+    demo = own_demo
+    with demo.reading() as session:
+        named = {w for c in session.scalars(select(Customer))
+                 for w in search_index.normalise(f"{c.last_name} {c.first_name} {c.organisation_name}").split()}
+        streets = [p.street.name for p in session.scalars(select(Premise).where(Premise.street_id.is_not(None)))]
+        # A word of a street where customers live that is nobody's name.
+        word = next(w for street in streets for w in search_index.normalise(street).split()
+                    if len(w) >= 5 and w not in named)
+        customer_id = session.scalars(select(Customer.id).where(Customer.last_name != "").order_by(Customer.id.desc())).first()
+    with demo.unit_of_work() as uow:
+        row = uow.session.get(Customer, customer_id)
+        assert row is not None
+        row.last_name = word.capitalize()
+        uow.commit()
+    page = search_customers(demo, word, limit=500)
+    assert page.total is not None and page.total > 1  # the street's residents are found too
+    assert page.hits[0].customer_id == customer_id and page.hits[0].matched_field.startswith("Nom")
