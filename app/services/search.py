@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Uuid, column, func, literal, select, table, text, union_all
+from sqlalchemy import String, Uuid, func, literal, select, table, text, union_all
+from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -457,7 +458,9 @@ def _shown_identifier(label: str, value: str) -> str:
     return value
 
 
-_PHONE_ENDS = table(PHONE_ENDS, column("phone_end", String), column("customer_id", Uuid))
+_PHONE_ENDS = table(
+    PHONE_ENDS, table_column("phone_end", String), table_column("customer_id", Uuid)
+)
 
 
 _PHONE_END = "phone end"

@@ -44,6 +44,7 @@ def upgrade() -> None:
         for statement in SQLITE:
             op.execute(statement)
         raw = bind.connection.driver_connection
+        assert raw is not None
         raw.create_function("guichet_reverse", 1, _reverse, deterministic=True)
         op.execute(FILL.format(reverse="guichet_reverse"))
     else:
