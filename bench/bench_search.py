@@ -58,7 +58,7 @@ def _keystrokes(query: str) -> list[str]:
 
 
 def service_level(
-    ctx: object, samples: dict[str, list[str]], slowest: list[tuple[float, str]]
+    ctx: object, samples: dict[str, list[str]], slowest: list[tuple[float, float, str]]
 ) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
     for kind, queries in samples.items():
@@ -68,8 +68,9 @@ def service_level(
                 search_customers(ctx, typed)  # type: ignore[arg-type]
                 elapsed = (time.perf_counter() - started) * 1000
                 timings.setdefault(kind, []).append(elapsed)
-                timings.setdefault(f"{kind} (cpu)", []).append((time.thread_time() - cpu) * 1000)
-                slowest.append((elapsed, typed))
+                used = (time.thread_time() - cpu) * 1000
+                timings.setdefault(f"{kind} (cpu)", []).append(used)
+                slowest.append((used, elapsed, typed))
     return timings
 
 
@@ -160,7 +161,7 @@ def main() -> None:
     print(f"database {db.describe()} — {customers:,} customers")
     search_customers(ctx, "warm up")
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    slowest: list[tuple[float, str]] = []
+    slowest: list[tuple[float, float, str]] = []
     timings: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         for kind, values in service_level(ctx, samples, slowest).items():
@@ -173,8 +174,10 @@ def main() -> None:
     _report("all", [v for kind, values in timings.items() if not kind.endswith("(cpu)") for v in values])
     _report("all (cpu)", [v for kind, values in timings.items() if kind.endswith("(cpu)") for v in values])
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    for elapsed, typed in sorted(slowest, reverse=True)[: args.slowest]:
-        print(f"    {elapsed:7.1f} ms  {typed!r}")
+    if args.slowest:
+        print("slowest keystrokes by cpu time:")
+    for used, elapsed, typed in sorted(slowest, reverse=True)[: args.slowest]:
+        print(f"    cpu {used:7.1f} ms  wall {elapsed:7.1f} ms  {typed!r}")
     with db.reading() as session:
         ids = list(session.scalars(select(Customer.id).order_by(func.random()).limit(100)))
     opens = []

@@ -82,6 +82,9 @@ _STOP_WORDS = frozenset(
         "residence",
         "immeuble",
         "bat",
+        # "12 bis", "208 ter": a fifth of all house numbers
+        "bis",
+        "ter",
     }
 )
 
@@ -122,6 +125,8 @@ class _Plan:
     groups: tuple[tuple[tuple[str, ...], ...], ...] = ()
     #: Digits: the phone numbers' ends to look for, read backwards (at least ``PHONE_END`` digits).
     phone_end: str = ""
+    #: Words matched whole, not as prefixes.
+    exact: frozenset[str] = frozenset()
 
 
 #: Customers often give only the last digits of their number: from this many on, they are looked
@@ -170,21 +175,30 @@ def plan_query(query: str) -> _Plan:
         return _Plan("digits", tuple(variants), phone_end=end)
     words = [w for w in normalise(stripped).split() if w]
     last = len(words) - 1
-    meaningful = [
-        w
-        for i, w in enumerate(words)
-        if (len(w) >= 2 or (w in ELIDED and i < last)) and w not in _STOP_WORDS
-    ]
-    if any(len(w) >= 2 for w in meaningful):
-        # A single letter (a word being typed) or "de", "la"… would match half the base and make
-        # the index scan it: they are left out while other words narrow the search (an elided
-        # letter followed by its name, "n diaye", is kept: it is glued to it).
+
+    def kept(index: int, word: str) -> bool:
+        if word in _STOP_WORDS:
+            return False
+        if len(word) >= 2 or index < last:
+            return True  # a one-character word followed by another is complete: "4 bis", "n diaye"
+        return index > 0 and words[index - 1] in ELIDED  # "n d": the name after "n" being typed
+
+    complete = {w for i, w in enumerate(words) if len(w) == 1 and i < last}
+    meaningful = [w for i, w in enumerate(words) if kept(i, w)]
+    if meaningful:
+        # A letter being typed or "de", "la"… would match half the base and make the index scan
+        # it: they are left out while other words narrow the search.
         words = meaningful
+    elif len(words) > 1 and len(words[-1]) == 1:
+        words = words[:-1]
     if not words:
         return _Plan("empty", ())
     groups = _word_groups(words)
     terms = tuple(dict.fromkeys(w for group in groups for option in group for w in option))
-    return _Plan("words", terms, groups)
+    # A complete one-character word is that word, not every word starting with it (which the
+    # index would have to gather one by one: it keeps prefixes of 2 to 4 characters only).
+    exact = frozenset(t for t in terms if t in complete)
+    return _Plan("words", terms, groups, exact=exact)
 
 
 # --- the index, per database ---------------------------------------------------------------
@@ -195,7 +209,13 @@ def _fts5_expression(plan: _Plan) -> str:
         alternatives = " OR ".join(f'"{t}"*' for t in plan.terms)
         return f"{{accounts meters phones}} : ({alternatives})"
     return " AND ".join(
-        _either([" AND ".join(f'"{w}"*' for w in option) for option in group], " OR ")
+        _either(
+            [
+                " AND ".join(f'"{w}"' if w in plan.exact else f'"{w}"*' for w in option)
+                for option in group
+            ],
+            " OR ",
+        )
         for group in plan.groups
     )
 
@@ -210,7 +230,13 @@ def _tsquery(plan: _Plan) -> str:
     if plan.kind == "digits":
         return " | ".join(f"'{t}':*B" for t in plan.terms)
     return " & ".join(
-        _either([" & ".join(f"'{w}':*" for w in option) for option in group], " | ")
+        _either(
+            [
+                " & ".join(f"'{w}'" if w in plan.exact else f"'{w}':*" for w in option)
+                for option in group
+            ],
+            " | ",
+        )
         for group in plan.groups
     )
 
@@ -245,20 +271,34 @@ def _fts5_rows(
     raw = session.connection().connection.driver_connection
     assert raw is not None
     match = _fts5_expression(plan)
-    counted = raw.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH ? "
-        f"LIMIT {MAX_RESULTS + 1})",
-        (match,),
-    ).fetchone()[0]
-    if counted > MAX_RESULTS:
+    rowids = [
+        rowid
+        for (rowid,) in raw.execute(
+            f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? LIMIT {MAX_RESULTS + 1}", (match,)
+        )
+    ]
+    capped = len(rowids) > MAX_RESULTS
+    if capped and offset + limit > len(rowids):
         rows = raw.execute(
             f"SELECT {_COLUMNS} FROM {TABLE} WHERE {TABLE} MATCH ? LIMIT ? OFFSET ?",
             (match, limit, offset),
         ).fetchall()
         return [_Row(*row) for row in rows], None
-    rows = raw.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE {TABLE} MATCH ?", (match,)).fetchall()
-    ranked = sorted((_Row(*row) for row in rows), key=lambda row: _rank(plan, row))
-    return ranked[offset : offset + limit], len(rows)
+    # The rows themselves by rowid: the words are not matched a second time.
+    wanted = rowids[offset : offset + limit] if capped else rowids
+    order = {rowid: index for index, rowid in enumerate(wanted)}
+    found = sorted(
+        raw.execute(
+            f"SELECT rowid, {_COLUMNS} FROM {TABLE} WHERE rowid IN ({', '.join('?' * len(wanted))})",
+            wanted,
+        ),
+        key=lambda row: order[row[0]],
+    )
+    rows_found = [_Row(*row[1:]) for row in found]
+    if capped:
+        return rows_found, None
+    ranked = sorted(rows_found, key=lambda row: _rank(plan, row))
+    return ranked[offset : offset + limit], len(rows_found)
 
 
 #: How much a word found in each field counts (a name above a number above an address).
