@@ -46,7 +46,7 @@ def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     result = run("--database-url", pg_url, "demo", "--customers", "80", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     # The bulk load leaves planner statistics behind (autovacuum may be off or hours late), and
-    # the search index rebuild analyses its tables again.
+    # the search index rebuild analyses the tables it reads and its own.
     from sqlalchemy import create_engine, text
 
     engine = create_engine(pg_url)
@@ -68,10 +68,8 @@ def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         before = analysed()
         rebuilt = run("--database-url", pg_url, "search", "rebuild", data_dir=tmp_path)
         assert rebuilt.returncode == 0, rebuilt.stderr
-        after = analysed()
-        assert after["customer_search"] == before["customer_search"] + 1
-        assert after["customer_search_phone_end"] == before["customer_search_phone_end"] + 1
-        assert after["customer"] == before["customer"]
+        # the tables it reads (first: a plan without statistics reads them whole) and its own
+        assert analysed() == {table: count + 1 for table, count in before.items()}
     finally:
         engine.dispose()
 
