@@ -76,6 +76,15 @@ def _name_words(*parts: str) -> str:
     return " ".join(words)
 
 
+def word_prefixes(*texts: str) -> str:
+    """The 2- and 3-character prefixes of every word, as lexemes of their own for PostgreSQL
+    ("kone" → "p2ko p3kon"): see revision 0005 (which computes the same in SQL)."""
+    found = {
+        f"p{n}{word[:n]}" for text_ in texts for word in text_.split() for n in (2, 3) if len(word) >= n
+    }
+    return " ".join(sorted(found))
+
+
 def phone_ends(*numbers: str) -> list[str]:
     """Phone numbers read backwards: the end of a number becomes a prefix."""
     return list(dict.fromkeys(n[::-1] for n in numbers if n))
@@ -100,6 +109,9 @@ class SearchDocument:
             "meters": self.meters,
             "phones": self.phones,
             "address": self.address,
+            "prefixes": word_prefixes(
+                self.names, self.accounts, self.meters, self.phones, self.address
+            ),
         }
 
 
@@ -227,8 +239,8 @@ def write_documents(connection: Connection, documents: list[SearchDocument], rep
         )
     connection.execute(
         text(
-            f"INSERT INTO {TABLE} (customer_id, names, accounts, meters, phones, address) "
-            "VALUES (:customer_id, :names, :accounts, :meters, :phones, :address)"
+            f"INSERT INTO {TABLE} (customer_id, names, accounts, meters, phones, address, prefixes) "
+            "VALUES (:customer_id, :names, :accounts, :meters, :phones, :address, :prefixes)"
         ),
         [d.values() for d in documents],
     )

@@ -238,3 +238,17 @@ def test_a_name_ranks_above_an_address(own_demo: ServiceContext) -> None:
     page = search_customers(demo, word, limit=500)
     assert page.total is not None and page.total > 1  # the street's residents are found too
     assert page.hits[0].customer_id == customer_id and page.hits[0].matched_field.startswith("Nom")
+
+
+def test_postgresql_prefix_lexemes_are_those_the_revision_computes(demo: ServiceContext) -> None:
+    if demo.db.dialect != "postgresql":
+        pytest.skip("prefix lexemes are PostgreSQL's (FTS5 keeps its own prefix index)")
+    import importlib
+
+    revision = importlib.import_module("app.models.migrations.versions.0005_i22_search_prefix_lexemes")
+    with demo.reading() as session:
+        rows = session.execute(text(f"SELECT prefixes, {revision.PREFIXES} FROM customer_search")).all()
+    assert len(rows) == 300
+    assert all(set(stored.split()) == set(computed.split()) and stored for stored, computed in rows)
+    # and a two-letter start is looked up as its lexeme
+    assert search._tsquery(search.plan_query("ko")) == "'p2ko'"
