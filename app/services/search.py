@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Uuid, func, literal, select, table, text, union_all
+from sqlalchemy import String, Uuid, func, literal, select, table, text, type_coerce, union_all
 from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 
@@ -179,6 +179,8 @@ def plan_query(query: str) -> _Plan:
     def kept(index: int, word: str) -> bool:
         if word in _STOP_WORDS:
             return False
+        if index == last and len(word) >= 4 and any(s.startswith(word) for s in _STOP_WORDS):
+            return False  # "impas", "boulev": a word that narrows nothing, still being typed
         if len(word) >= 2 or index < last:
             return True  # a one-character word followed by another is complete: "4 bis", "n diaye"
         return index > 0 and words[index - 1] in ELIDED  # "n d": the name after "n" being typed
@@ -546,31 +548,46 @@ def _identifier_matches(
     parts = []
     for number, (_label, statement) in enumerate(lookups):
         part = statement.limit(each).subquery()
+        # ids as the database gives them (hex text on SQLite): only the page's become UUIDs
         parts.append(
-            select(literal(number).label("lookup"), part.c[0].label("id"), part.c[1].label("value"))
+            select(
+                literal(number).label("lookup"),
+                type_coerce(part.c[0], String).label("id"),
+                part.c[1].label("value"),
+            )
         )
     by_lookup: dict[int, list[tuple[Any, str]]] = {}
     for number, key, value in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
         by_lookup.setdefault(number, []).append((key, value))
     meters = [key for n, rows in by_lookup.items() if lookups[n][0] == "Compteur" for key, _ in rows]
-    holders = _meter_holders(session, list(dict.fromkeys(meters)))
-    found: dict[tuple[uuid.UUID, str, str], bool] = {}
+    holders = _meter_holders(session, [_as_uuid(key) for key in dict.fromkeys(meters)])
+    found: dict[tuple[Any, str, str], bool] = {}
     for number, (label, _statement) in enumerate(lookups):
         rows = by_lookup.get(number, [])
         if label == "Compteur":
-            rows = [(cid, value) for connection, value in rows for cid in holders.get(connection, [])]
+            rows = [
+                (cid, value)
+                for connection, value in rows
+                for cid in holders.get(_as_uuid(connection), [])
+            ]
         if label == _PHONE_END:
             for customer_id, end in rows:
                 found.setdefault((customer_id, "Téléphone", end[::-1]), False)
             continue
         for customer_id, value in rows:
             found.setdefault((customer_id, label, value), value in plan.terms)
-    exact_first = sorted(found.items(), key=lambda item: (not item[1], item[0][2]))
-    matches = [(cid, label, _shown_identifier(label, value)) for (cid, label, value), _ in exact_first]
-    if capped:
-        return matches[offset : offset + limit], None
-    total = len(matches) if len(matches) <= MAX_RESULTS else None
-    return matches[offset : offset + limit], total
+    exact_first = sorted(found, key=lambda key: (not found[key], key[2]))
+    page = [
+        (_as_uuid(cid), label, _shown_identifier(label, value))
+        for cid, label, value in exact_first[offset : offset + limit]
+    ]
+    if capped or len(exact_first) > MAX_RESULTS:
+        return page, None
+    return page, len(exact_first)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
 
 
 # --- what the screen shows for each customer ------------------------------------------------

@@ -215,6 +215,7 @@ def test_a_letter_being_typed_does_not_widen_the_search() -> None:
     assert search.plan_query("rue").terms == ("rue",)
     assert search.plan_query("k").terms == ("k",)
     assert search.plan_query("de la").terms == ("de", "la")
+    assert search.plan_query("203 chemi").terms == ("203",)
     # A one-character word followed by another is complete: that word, not a prefix.
     assert search.plan_query("4 b").terms == ("4",) and search.plan_query("4 b").exact == {"4"}
     assert search.plan_query("k").exact == frozenset()
