@@ -78,7 +78,7 @@ def _name_words(*parts: str) -> str:
 
 def word_prefixes(*texts: str) -> str:
     """The 2- and 3-character prefixes of every word, as lexemes of their own for PostgreSQL
-    ("kone" → "p2ko p3kon"): see revision 0005 (which computes the same in SQL)."""
+    ("kone" → "p2ko p3kon"): see revision 0007 (which computes the same in SQL)."""
     found = {
         f"p{n}{word[:n]}" for text_ in texts for word in text_.split() for n in (2, 3) if len(word) >= n
     }
@@ -326,8 +326,8 @@ def rebuild(
 #: The tables the index is made from.
 _SOURCES = ("customer", "account", "contract", "service_connection", "meter", "premise", "street",
             "commune")
-#: PostgreSQL indexes of the search tables built after a rebuild's load (as revisions 0002 and
-#: 0004 made them).
+#: PostgreSQL indexes of the search tables built after a rebuild's load (as revisions 0007 and
+#: 0006 made them).
 _LOADED_INDEXES = (
     (
         "ix_customer_search_document",

@@ -238,7 +238,7 @@ def _tsquery(plan: _Plan) -> str:
 
 
 def _lexeme(plan: _Plan, word: str) -> str:
-    """A whole word, a prefix of 2 or 3 characters as the lexeme made for it (revision 0005: GIN
+    """A whole word, a prefix of 2 or 3 characters as the lexeme made for it (revision 0007: GIN
     then intersects posting lists instead of gathering every word with that start), a longer
     prefix as a prefix."""
     if word in plan.exact:

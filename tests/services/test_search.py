@@ -246,7 +246,7 @@ def test_postgresql_prefix_lexemes_are_those_the_revision_computes(demo: Service
         pytest.skip("prefix lexemes are PostgreSQL's (FTS5 keeps its own prefix index)")
     import importlib
 
-    revision = importlib.import_module("app.models.migrations.versions.0005_i22_search_prefix_lexemes")
+    revision = importlib.import_module("app.models.migrations.versions.0007_i22_search_prefix_lexemes")
     with demo.reading() as session:
         rows = session.execute(text(f"SELECT prefixes, {revision.PREFIXES} FROM customer_search")).all()
     assert len(rows) == 300

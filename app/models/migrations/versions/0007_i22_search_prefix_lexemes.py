@@ -5,8 +5,8 @@ with them into a bitmap before anything else (180,000 customers for "ko" at a mi
 lexemes of their own ("p2ko", "p3kon") they are single posting lists GIN can intersect by skipping.
 This is what FTS5's ``prefix = '2 3 4'`` does on SQLite, where nothing changes.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
