@@ -14,10 +14,10 @@ from app.services.context import SignedInUser
 from app.services.installation import Desk, first_start_question, open_desk
 from app.settings import Settings
 from app.sync.join import Joined
-from app.views import first_start, messages
+from app.views import first_start, messages, zoom
 from app.views.errors import install_excepthook, show_error
 from app.views.main_window import MainWindow
-from app.views.shell import Shell
+from app.views.shell import Shell, interface_settings
 from app.views.sign_in import SignInDialog
 from app.views.sync.connection import CentralConnection
 from app.views.tasks import Progress, TaskRunner
@@ -136,6 +136,9 @@ class Startup(QObject):
     def _prepared(self, desk: Desk) -> None:
         self.desk = desk
         self.central.start(desk.installation, self.runner)
+        # The text size is set before any window: changing the style sheet later re-polishes
+        # every widget, the closing sign-in window included.
+        zoom.apply(zoom.stored_level(interface_settings(self.settings).value("interface/zoom", 0)))
         self.show_sign_in()
 
     def _failed(self, error: BaseException) -> None:

@@ -369,8 +369,6 @@ class MainWindow(QMainWindow):
 
 
 def _level(stored: object) -> int:
-    """The zoom level kept in the interface settings (an int, or its text in the INI file)."""
-    try:
-        return int(str(stored))
-    except ValueError:
-        return 0
+    from app.views import zoom
+
+    return zoom.stored_level(stored)

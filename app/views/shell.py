@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from app.views.sync.connection import CentralConnection
 
 
+def interface_settings(settings: Settings) -> QSettings:
+    """Window geometry, column widths and text size: per machine, next to the local data."""
+    return QSettings(str(Path(settings.data_dir) / "interface.ini"), QSettings.Format.IniFormat)
+
+
 @dataclass
 class Shell:
     settings: Settings
@@ -25,6 +30,4 @@ class Shell:
     central: CentralConnection | None = None
 
     def ui_settings(self) -> QSettings:
-        """Window geometry and column widths: per machine, next to the local data."""
-        path = Path(self.settings.data_dir) / "interface.ini"
-        return QSettings(str(path), QSettings.Format.IniFormat)
+        return interface_settings(self.settings)

@@ -16,6 +16,14 @@ STEP = 0.1
 _POINTS = re.compile(r"(\d+(?:\.\d+)?)pt")
 
 
+def stored_level(stored: object) -> int:
+    """The zoom level kept in the interface settings (an int, or its text in the INI file)."""
+    try:
+        return int(str(stored))
+    except ValueError:
+        return 0
+
+
 def factor(level: int) -> float:
     return 1 + STEP * level
 
@@ -26,14 +34,22 @@ def clamp(level: int) -> int:
 
 def styled(level: int) -> str:
     base = (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    if clamp(level) == 0:
+        return base
     scale = factor(clamp(level))
     return _POINTS.sub(lambda m: f"{round(float(m.group(1)) * scale, 1)}pt", base)
 
 
 def apply(level: int) -> int:
-    """Sets the program's text size; returns the level applied."""
+    """Sets the program's text size; returns the level applied.
+
+    The style sheet is replaced only when it changes: replacing it re-polishes every widget,
+    and doing so while a closing window is being torn down (a sign-in that opens the main
+    window) crashed Qt."""
     level = clamp(level)
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        app.setStyleSheet(styled(level))
+        sheet = styled(level)
+        if app.styleSheet() != sheet:
+            app.setStyleSheet(sheet)
     return level

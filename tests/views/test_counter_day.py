@@ -401,7 +401,7 @@ def test_the_first_window_fits_the_screen_and_the_zoom_is_remembered(
     again = next(_window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026"))
     assert "12.0pt" in QApplication.instance().styleSheet(), "the zoom comes back"  # type: ignore[union-attr]
     qtbot.keyClick(again, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
-    assert "QWidget { font-size: 10.0pt; }" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
+    assert "QWidget { font-size: 10pt; }" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
     again.close()
 
 
