@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="dossier des données (base SQLite, journaux)")
     parser.add_argument("--database-url", help="base de l'agence (SQLite ou PostgreSQL)")
     parser.add_argument("--central-url", help="adresse du serveur central ('off' : hors ligne)")
+    parser.add_argument("--central-ca-file",
+                        help="autorité de certification (PEM) du certificat du serveur central")
+    parser.add_argument("--central-allow-http", action="store_true", default=None,
+                        help="accepter http:// vers un serveur central distant (réseau de test)")
+    parser.add_argument("--bundle-max-member-mib", type=int,
+                        help="taille maximale d'un élément de paquet (Mio)")
     parser.add_argument("--agency", dest="agency_code", help="code de l'agence (3 chiffres)")
     parser.add_argument("--currency", help="devise ISO 4217 (XOF, EUR…)")
     parser.add_argument("--timezone", help="fuseau horaire (ex. Africa/Abidjan)")
@@ -155,7 +161,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _SETTING_FLAGS = ("data_dir", "database_url", "central_url", "agency_code", "currency",
-                  "timezone", "log_level")
+                  "timezone", "log_level", "central_ca_file", "central_allow_http",
+                  "bundle_max_member_mib")
 
 
 def load_settings(args: argparse.Namespace) -> Settings:

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     #: This agency's credential on the configured central (empty: read from the credential file
     #: ``central-agence-CODE.credential`` of the data directory).
     central_credential: str = ""
+    #: PEM file of the certificate authority that signed central's certificate (a private CA);
+    #: empty: the system's authorities. The certificate is always verified.
+    central_ca_file: Path | None = None
+    #: Allow plain ``http://`` to a central that is not on this machine (a test network only:
+    #: credentials and data would cross the network unencrypted).
+    central_allow_http: bool = False
+    #: Largest member of a bundle carried by hand (stored and once inflated), in MiB.
+    bundle_max_member_mib: int = Field(256, ge=1, le=1024)
     #: The night's synchronisation must have completed by this local time (HH:MM).
     sync_deadline: str = "07:30"
     agency_code: str = "101"

@@ -94,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="lancer le serveur HTTP")
     serve.add_argument("--host", help="adresse d'écoute (défaut 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port d'écoute")
+    serve.add_argument("--workers", type=int, help="processus serveurs (défaut 1)")
+    serve.add_argument("--db-pool-size", type=int,
+                       help="connexions PostgreSQL gardées ouvertes par processus")
+    serve.add_argument("--db-max-overflow", type=int,
+                       help="connexions supplémentaires quand toutes sont occupées")
+    serve.add_argument("--db-pool-timeout", type=float,
+                       help="secondes d'attente d'une connexion libre")
+    serve.add_argument("--max-batch-bytes", type=int, help="taille maximale d'un lot compressé")
+    serve.add_argument("--max-batch-uncompressed-bytes", type=int,
+                       help="taille maximale d'un lot décompressé")
+    serve.add_argument("--certfile", type=Path, help="certificat TLS (PEM) : sert en https")
+    serve.add_argument("--keyfile", type=Path, help="clé privée du certificat TLS (PEM)")
     serve.add_argument("--watch-parent", type=int, metavar="PID",
                        help="s'arrêter quand ce processus se termine (serveur embarqué)")
 
@@ -205,7 +217,9 @@ def load_settings(args: argparse.Namespace) -> CentralSettings:
     overrides = {
         key: value
         for key in ("config_file", "database_url", "data_dir", "log_level", "currency", "host",
-                    "port", "billing_chunk_size")
+                    "port", "billing_chunk_size", "workers", "db_pool_size", "db_max_overflow",
+                    "db_pool_timeout", "max_batch_bytes", "max_batch_uncompressed_bytes",
+                    "certfile", "keyfile")
         if (value := getattr(args, key, None)) is not None
     }
     if getattr(args, "chunk_size", None) is not None:

@@ -257,9 +257,11 @@ def _balances(db: Database, _settings: CentralSettings, args: argparse.Namespace
     return 0
 
 
-def _sync(db: Database, _settings: CentralSettings, args: argparse.Namespace) -> int:
+def _sync(db: Database, settings: CentralSettings, args: argparse.Namespace) -> int:
     if args.sync_command == "import-bundle":
-        manifest = import_bundle(db, args.file, args.reply)
+        manifest = import_bundle(db, args.file, args.reply,
+                                 max_member_bytes=settings.max_batch_bytes,
+                                 max_uncompressed=settings.max_batch_uncompressed_bytes)
         for result in manifest["results"]:
             outcome = result.get("status") or result.get("error")
             print(f"  lot {result['number']} : {outcome}"
@@ -300,7 +302,28 @@ def _watch_parent(pid: int, server: object) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
+SERVE_SETTINGS = "GUICHET_CENTRAL_SERVE_SETTINGS"
+
+
+def _tls_files(settings: CentralSettings) -> dict[str, str]:
+    """uvicorn's TLS options, after checking both files are there and readable."""
+    if settings.certfile is None and settings.keyfile is None:
+        return {}
+    if settings.certfile is None or settings.keyfile is None:
+        raise ValidationError({"certfile": "certfile et keyfile vont ensemble"},
+                              "TLS : donnez le certificat (--certfile) et sa clé (--keyfile).")
+    for path in (settings.certfile, settings.keyfile):
+        try:
+            path.read_bytes()
+        except OSError as error:
+            raise EnvironmentProblem(f"TLS : fichier {path} illisible ({error.strerror}).") \
+                from error
+    return {"ssl_certfile": str(settings.certfile), "ssl_keyfile": str(settings.keyfile)}
+
+
 def serve(settings: CentralSettings, args: argparse.Namespace) -> int:
+    """One process (``workers`` = 1, the embedded server) or a supervisor of ``workers``
+    processes sharing the listening socket, each with its own database pool."""
     import logging
 
     import uvicorn
@@ -309,17 +332,31 @@ def serve(settings: CentralSettings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    tls = _tls_files(settings)
     _check_port(host, port)
     db = open_database(settings)
+    scheme = "https" if tls else "http"
+    common = {"host": host, "port": port, "log_config": None, "access_log": False,
+              "server_header": False, "proxy_headers": False, **tls}
+    logging.getLogger("central").info(
+        "central server on %s://%s:%d (%s, %d worker(s), pool %d + %d)", scheme, host, port,
+        db.describe(), settings.workers, settings.db_pool_size, settings.db_max_overflow)
+    if settings.workers > 1:
+        db.dispose()
+        # The workers are new interpreters: they rebuild the same settings from this variable.
+        os.environ[SERVE_SETTINGS] = settings.model_dump_json(exclude={"config_file"})
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config("central.api:app_from_environment", factory=True,
+                                workers=settings.workers, **common)  # type: ignore[arg-type]
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
     try:
         app = create_app(settings, db=db)
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                server_header=False, proxy_headers=False)
+        config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         if args.watch_parent:
             _watch_parent(args.watch_parent, server)
-        logging.getLogger("central").info("central server on http://%s:%d (%s)", host, port,
-                                          db.describe())
         server.run()
     finally:
         db.dispose()

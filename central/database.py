@@ -23,7 +23,11 @@ def open_database(settings: CentralSettings, *, upgrade: bool = True) -> Databas
     # psycopg sends a many-row INSERT fastest as a pipelined executemany of one prepared
     # statement; SQLAlchemy's default (one long multi-VALUES statement) costs psycopg a parse
     # of the whole text each time (central applying an agency's night).
-    options = {"use_insertmanyvalues": False} if url.startswith("postgresql") else {}
+    options: dict[str, object] = {}
+    if url.startswith("postgresql"):
+        options = {"use_insertmanyvalues": False, "pool_size": settings.db_pool_size,
+                   "max_overflow": settings.db_max_overflow,
+                   "pool_timeout": settings.db_pool_timeout}
     db = Database(url, **options)
     try:
         if upgrade and migrate.needs_upgrade(db.engine):

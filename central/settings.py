@@ -50,8 +50,21 @@ class CentralSettings(BaseSettings):
     timezone: str = "Africa/Abidjan"
     #: Requests with a larger body are refused (413).
     max_request_bytes: int = Field(20 * MEBIBYTE, ge=1024)
-    #: Limit of a synchronisation batch body (gzip; documents travel inside).
-    max_batch_bytes: int = Field(512 * MEBIBYTE, ge=1024)
+    #: Limit of a synchronisation batch body as it arrives (gzip), checked while it streams.
+    max_batch_bytes: int = Field(16 * MEBIBYTE, ge=1024)
+    #: Limit of a batch once inflated (and of each member of a desk's bundle), checked a
+    #: megabyte at a time while it inflates. A desk batch of 2,000 entries is 1-3 MiB.
+    max_batch_uncompressed_bytes: int = Field(32 * MEBIBYTE, ge=1024, le=1024 * MEBIBYTE)
+    #: PostgreSQL connections kept open per server process, and how many more it may open
+    #: when they are all busy; a request waits up to ``db_pool_timeout`` seconds for one.
+    db_pool_size: int = Field(20, ge=1, le=1000)
+    db_max_overflow: int = Field(20, ge=0, le=1000)
+    db_pool_timeout: float = Field(120.0, gt=0, le=3600)
+    #: Server processes (uvicorn workers). Each has its own pool.
+    workers: int = Field(1, ge=1, le=64)
+    #: TLS: certificate chain and private key (PEM). Both or neither.
+    certfile: Path | None = None
+    keyfile: Path | None = None
     #: Contracts billed per transaction: memory is bounded by this, not by the data size.
     billing_chunk_size: int = Field(2000, ge=1, le=100_000)
     #: Days between the issue date and the due date of an invoice.

@@ -1,7 +1,10 @@
 """The desk's HTTP client for central's synchronisation endpoints.
 
-Every request has a timeout; a dropped connection, a timeout or a 502/503/504 is retried with
-exponential backoff and jitter, and counted (the ledger shows retries). Anything else that goes
+Every request has a timeout; a dropped connection, a timeout or a 500/502/503/504 is retried
+with exponential backoff and jitter, and counted (the ledger shows retries). Every step of the
+protocol is idempotent (a batch is numbered and a re-sent one is answered ``duplicate``, a close
+bills a period once, the rest reads), so a busy central that answered 500 (a connection pool
+that ran dry) is simply asked again. Anything else that goes
 wrong comes back as ``CentralError`` with a French message, never a traceback.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +24,7 @@ from app.sync.endpoint import Endpoint
 
 log = logging.getLogger("app.sync")
 
-_RETRY_STATUS = frozenset({502, 503, 504})
+_RETRY_STATUS = frozenset({500, 502, 503, 504})
 #: Billing a month at close may take minutes.
 CLOSE_TIMEOUT = 1800.0
 
@@ -59,6 +63,7 @@ class CentralClient:
             headers={"Authorization": f"Bearer {endpoint.credential}"},
             timeout=httpx.Timeout(timeout, connect=10.0),
             transport=transport,
+            verify=_verification(endpoint),
         )
 
     def close_connection(self) -> None:
@@ -86,6 +91,15 @@ class CentralClient:
                     **kwargs)
             except httpx.TimeoutException:
                 last_problem = "le serveur central ne répond pas (délai dépassé)"
+                continue
+            except httpx.ConnectError as error:
+                if _is_certificate_problem(error):
+                    raise CentralError(
+                        "Certificat du serveur central refusé : il n'est pas signé par une "
+                        "autorité reconnue (réglez GUICHET_CENTRAL_CA_FILE) ou ne correspond "
+                        f"pas à son adresse. ({error})") from error
+                log.info("central unreachable: %r", error)
+                last_problem = "connexion au serveur central impossible ou coupée"
                 continue
             except httpx.TransportError as error:
                 log.info("central unreachable: %r", error)
@@ -160,6 +174,27 @@ class CentralClient:
     def night_report(self, report: dict[str, Any]) -> dict[str, Any]:
         """The run's end (download, reconciliation) for central's night control room."""
         return self._request("POST", "/night-report", json=report, timeout=30.0)
+
+
+def _is_certificate_problem(error: Exception) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def _verification(endpoint: Endpoint) -> ssl.SSLContext | bool:
+    """Central's certificate is always verified: against the configured private authority, or
+    the system's (``True``)."""
+    if endpoint.ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(endpoint.ca_file))
+    except (OSError, ssl.SSLError) as error:
+        raise CentralError(f"Autorité de certification {endpoint.ca_file} illisible : "
+                           f"{error}.") from error
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

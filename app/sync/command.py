@@ -105,11 +105,18 @@ def sync_command(settings: Settings, args: argparse.Namespace) -> int:
     db, installation = opened
     if args.sync_command in ("export-bundle", "import-bundle"):
         from app.sync import bundle
+        from app.sync.endpoint import agency_credential
 
+        try:
+            credential = agency_credential(settings)
+        except NoCentral as error:
+            print(error.message, file=sys.stderr)
+            return EXIT_CONFIG
         if args.sync_command == "export-bundle":
-            print(bundle.export_bundle(db, installation, args.file))
+            print(bundle.export_bundle(db, installation, args.file, credential))
         else:
-            print(bundle.import_bundle(db, installation, args.file))
+            print(bundle.import_bundle(db, installation, args.file, credential,
+                                       settings.bundle_max_member_mib << 20))
         return EXIT_OK
     cancel = threading.Event()
     with ExitStack() as stack:

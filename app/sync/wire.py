@@ -160,17 +160,55 @@ def pack(payload: Any) -> tuple[bytes, str, bytes]:
     return data, sha256_hex(data), gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def unpack(body: bytes, expected_sha256: str | None = None) -> Any:
-    """The payload of a gzip body; ``ValueError`` when it is not gzip, not JSON or not the
-    expected hash."""
+class TooLarge(ValueError):
+    """A compressed body that inflates beyond the limit it was read with."""
+
+
+_INFLATE_CHUNK = 1 << 20
+
+
+def gunzip(body: bytes, limit: int | None = None) -> bytes:
+    """The bytes of a gzip body (several members allowed), inflated one megabyte at a time and
+    refused with ``TooLarge`` as soon as they pass ``limit``: a small body never gets the
+    chance to inflate into gigabytes. ``ValueError`` when it is not gzip."""
+    if limit is None:
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError("contenu compressé illisible") from error
+    out = bytearray()
+    pending = body
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:
-        data = gzip.decompress(body)
-    except (OSError, EOFError, zlib.error) as error:
+        while True:
+            out += inflater.decompress(pending, _INFLATE_CHUNK)
+            if len(out) > limit:
+                raise TooLarge(f"contenu décompressé au-delà de {limit / (1 << 20):g} Mo")
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                pending = inflater.unused_data
+                if not pending.strip(b"\0"):
+                    break
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            elif not pending:
+                break
+    except zlib.error as error:
         raise ValueError("contenu compressé illisible") from error
+    if not inflater.eof:
+        raise ValueError("contenu compressé illisible (tronqué)")
+    return bytes(out)
+
+
+def unpack(body: bytes, expected_sha256: str | None = None, limit: int | None = None) -> Any:
+    """The payload of a gzip body; ``ValueError`` when it is not gzip, not JSON or not the
+    expected hash, ``TooLarge`` (a ``ValueError``) when it inflates beyond ``limit`` bytes."""
+    data = gunzip(body, limit)
     if expected_sha256 is not None and sha256_hex(data) != expected_sha256:
         raise ValueError("empreinte SHA-256 différente : contenu altéré")
     try:
         return json.loads(data)
+    except RecursionError as error:
+        raise ValueError("contenu JSON trop imbriqué") from error
     except ValueError as error:
         raise ValueError("contenu JSON illisible") from error
 

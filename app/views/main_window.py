@@ -277,7 +277,7 @@ class MainWindow(QMainWindow):
         embedded = connection is not None and connection.embedded
 
         def check() -> CentralStatus:
-            status = check_central(url)
+            status = check_central(url, ca_file=self.shell.settings.central_ca_file)
             if embedded and status.online:
                 return CentralStatus(True, "Serveur central local connecté")
             if embedded:

@@ -69,3 +69,17 @@ def create_app(
     for router in (*default_routers(), *routers):
         app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one worker of ``serve --workers N`` (uvicorn's factory): the
+    settings the supervisor resolved, passed in ``GUICHET_CENTRAL_SERVE_SETTINGS``."""
+    import json
+    import os
+
+    from central.commands import SERVE_SETTINGS
+    from central.logs import configure_logging
+
+    settings = CentralSettings(**json.loads(os.environ[SERVE_SETTINGS]))
+    configure_logging(settings.log_level, log_file=settings.log_file, to_stderr=True)
+    return create_app(settings)

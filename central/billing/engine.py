@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.models import Agency
 from app.models.database import Database
@@ -35,6 +36,10 @@ from central.billing.period import ONE_DAY, Period
 from central.billing.tariffs import TariffBook
 from central.models import BillingRun, RunStatus
 from central.writes import BulkWriter
+
+#: How long billing waits for a database connection when the pool is busy, beyond the pool's
+#: own timeout, before it gives up.
+POOL_PATIENCE = 600.0
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +212,24 @@ class BillingEngine:
             _run_in_threads(work, workers, state.stop)
         report.seconds = time.perf_counter() - started
 
+    def _connect(self) -> Connection:
+        """A connection, waiting as long as it takes (up to ``POOL_PATIENCE``) when the pool is
+        busy: other agencies' synchronisations holding every connection is a wait, never a
+        reason to mark a billing run failed."""
+        deadline = time.monotonic() + POOL_PATIENCE
+        while True:
+            try:
+                return self.db.engine.connect()
+            except PoolTimeout:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("billing waits for a free database connection (pool busy)")
+                time.sleep(1.0)
+
     @contextmanager
     def _chunk_connection(self, *, writing: bool) -> Iterator[Connection]:
         if writing:
-            with self.db.engine.begin() as connection:
+            with self._connect() as connection, connection.begin():
                 yield connection
         else:
             with self.db.reading() as session:
@@ -260,7 +279,7 @@ class BillingEngine:
             return run.id, unfinished
 
     def _close_run(self, run_id: uuid.UUID, status: RunStatus, error: str) -> None:
-        with self.db.engine.begin() as connection:
+        with self._connect() as connection, connection.begin():
             connection.execute(
                 update(BillingRun)
                 .where(BillingRun.id == run_id)

@@ -4,7 +4,6 @@ recorded in one database transaction, once; under the agency's lock only."""
 from __future__ import annotations
 
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +24,9 @@ from central.sync.state import (
 )
 
 KINDS = ("changes", "adoption")
-#: Largest uncompressed batch accepted.
-MAX_UNCOMPRESSED = 1 << 30
-_CHUNK = 16 << 20
+#: Largest uncompressed batch accepted when the caller gives no limit (the server passes
+#: ``max_batch_uncompressed_bytes`` of its settings).
+MAX_UNCOMPRESSED = 32 << 20
 _ENTRY_KEYS = ("seq", "tx", "table", "row", "op", "base", "new", "changes")
 _OPERATIONS = ("insert", "update", "delete")
 _MAX_SEQ = 2**63 - 1
@@ -58,33 +57,16 @@ def _bad(message: str) -> BatchRefused:
                                           "renvoyez-le.")
 
 
-def _bounded(body: bytes) -> bytes:
-    """The body again, once its uncompressed size is known to stay under the limit (a small
-    body must not inflate into gigabytes)."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    size = 0
-    pending = body
-    try:
-        while pending:
-            size += len(inflater.decompress(pending, _CHUNK))
-            if size > MAX_UNCOMPRESSED:
-                raise _bad(f"contenu décompressé au-delà de {MAX_UNCOMPRESSED >> 20} Mo")
-            pending = inflater.unconsumed_tail
-            if inflater.eof:
-                pending = inflater.unused_data
-                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    except zlib.error:
-        return body
-    return body
-
-
 def read_batch(agency: Agency, number: int, body: bytes, sha256: str | None,
-               rows: str | int | None) -> Batch:
-    """The batch in a request body, checked against its headers; ``BatchRefused`` (400)."""
+               rows: str | int | None, max_uncompressed: int | None = None) -> Batch:
+    """The batch in a request body, checked against its headers; ``BatchRefused`` (400).
+    The body is inflated a megabyte at a time and refused as soon as it passes
+    ``max_uncompressed`` bytes (default ``MAX_UNCOMPRESSED``)."""
     if not sha256:
         raise _bad("empreinte X-Batch-Sha256 manquante")
+    limit = MAX_UNCOMPRESSED if max_uncompressed is None else max_uncompressed
     try:
-        payload = wire.unpack(_bounded(body), sha256.strip().lower())
+        payload = wire.unpack(body, sha256.strip().lower(), limit)
     except ValueError as error:
         raise _bad(str(error)) from error
     except RecursionError as error:

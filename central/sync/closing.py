@@ -16,7 +16,7 @@ from central.billing.period import Period
 from central.sync.state import Agency, locked_state, read_state
 
 _BUSY_WAIT_SECONDS = 2.0
-_BUSY_TRIES = 30
+_BUSY_TRIES = 300  # ten minutes: forty agencies closing at once bill one after the other
 
 
 def previous_period(today: date) -> Period:

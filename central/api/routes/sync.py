@@ -60,9 +60,14 @@ async def batch(
     dry_run: bool = False,
 ) -> Any:
     agency = _agency(scope)
+    # The body arrives through BodyLimit (compressed size checked while it streams); inflating
+    # it (bounded, a megabyte at a time), hashing and parsing it run in the thread pool so the
+    # event loop (``/health``, the other agencies) never waits for them.
     body = await request.body()
+    limit = request.app.state.settings.max_batch_uncompressed_bytes
     try:
-        parsed = read_batch(agency, number, body, sha256, rows)
+        parsed = await run_in_threadpool(read_batch, agency, number, body, sha256, rows, limit)
+        del body
         return await run_in_threadpool(receive_batch, db, agency, parsed, dry_run=dry_run)
     except BatchRefused as refused:
         return refused_response(refused)

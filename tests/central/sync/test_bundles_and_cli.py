@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app.models import Customer
-from app.sync import wire
+from app.sync import signature, wire
 from central.cli import main
 from tests.central.sync.kit import Central, Desk
 
@@ -26,16 +26,19 @@ def _desk_bundle(desk: Desk, path: Path, payloads: list[dict[str, Any]], cursor:
                  tamper: int | None = None) -> Path:
     batches = []
     with zipfile.ZipFile(path, "w") as archive:
+        writer = signature.Writer(archive)
         for payload in payloads:
             _data, digest, packed = wire.pack(payload)
             name = f"batches/{payload['number']:06d}.json.gz"
-            archive.writestr(name, packed)
+            writer.add(name, packed)
             batches.append({"number": payload["number"], "rows": len(payload["entries"]),
                             "sha256": "0" * 64 if payload["number"] == tamper else digest,
                             "file": name})
-        archive.writestr("manifest.json", json.dumps({
+        writer.add("manifest.json", json.dumps({
             "kind": "guichet-desk-bundle", "agency": desk.code, "cursor": cursor,
-            "anchor": None, "generation": None, "batches": batches}))
+            "anchor": None, "generation": None, "batches": batches}).encode())
+        writer.sign([signature.key(signature.credential_digest(desk.credential),
+                                   signature.DESK)])
     return path
 
 

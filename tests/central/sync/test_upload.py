@@ -7,7 +7,6 @@ import json
 import uuid
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Customer, SyncJournalEntry
@@ -15,7 +14,6 @@ from app.sync import wire
 from central.api import create_app
 from central.models import SyncBatch, SyncCommit
 from central.settings import CentralSettings
-from central.sync import batches
 from tests.central.sync.kit import Central, Desk, TestClient
 
 
@@ -137,12 +135,16 @@ def test_batches_have_their_own_size_limit(central: Central, tmp_path: Path) -> 
 
 
 def test_a_body_that_inflates_beyond_the_limit_is_refused(
-        central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batches, "MAX_UNCOMPRESSED", 4096)
-    desk = central.desks["101"]
-    row = uuid.uuid4()
-    payload = desk.payload([desk.insert("customer", {"last_name": "Gonflé", "notes": "x" * 8000},
-                                        row=row)])
-    response = desk.post(payload)
-    assert response.status_code == 400 and "décompressé" in response.json()["message"]
-    assert _customer(central, row) is None
+        central: Central, tmp_path: Path) -> None:
+    settings = CentralSettings(data_dir=tmp_path, database_url=central.db.url,
+                               max_batch_uncompressed_bytes=4096)
+    with TestClient(create_app(settings, db=central.db)) as small:
+        desk = Desk("101", central.desks["101"].agency_id, central.desks["101"].credential,
+                    small)
+        row = uuid.uuid4()
+        payload = desk.payload([desk.insert("customer", {"last_name": "Gonflé",
+                                                         "notes": "x" * 8000}, row=row)])
+        response = desk.post(payload)
+        assert response.status_code == 400 and "décompressé" in response.json()["message"]
+        assert _customer(central, row) is None
+        assert desk.get("state")["last_batch"] == 0
