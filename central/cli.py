@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--name", required=True, help="nom complet")
     user_add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
     user_add.add_argument("--agency", type=_agency_code, help="agence (absent : siège)")
+    user_add.add_argument("--roaming", action="store_true",
+                          help="agent du siège qui se connecte sur tous les postes (sans cette "
+                          "option, un agent du siège n'est envoyé à aucun poste)")
+    user_roaming = user_commands.add_parser(
+        "roaming", help="agent du siège envoyé à tous les postes (on) ou à aucun (off)")
+    user_roaming.add_argument("username")
+    user_roaming.add_argument("state", choices=["on", "off"])
     user_password = user_commands.add_parser("password", help="changer le mot de passe")
     user_password.add_argument("username")
     for sub in (user_add, user_password):

@@ -29,7 +29,7 @@ from central.operations_cli import HANDLERS
 from central.settings import CentralSettings
 from central.sync.bundle import export_bundle, import_bundle
 from central.sync.state import rotate_generation
-from central.users import add_user, list_users, set_active, set_password
+from central.users import add_user, list_users, set_active, set_password, set_roaming
 
 
 def run(settings: CentralSettings, args: argparse.Namespace) -> int:
@@ -154,9 +154,15 @@ def _user(db: Database, _settings: CentralSettings, args: argparse.Namespace) ->
     command = args.user_command
     if command == "add":
         info = add_user(db, args.username, args.name, Role(args.role),
-                        _read_password(args.password_stdin), args.agency)
-        print(f"Agent {info.username} créé ({info.role_label}, "
-              f"{'agence ' + info.agency_code if info.agency_code else 'siège'}).")
+                        _read_password(args.password_stdin), args.agency, args.roaming)
+        where = ("agence " + info.agency_code if info.agency_code
+                 else "siège, itinérant" if info.roaming else "siège, envoyé à aucun poste")
+        print(f"Agent {info.username} créé ({info.role_label}, {where}).")
+    elif command == "roaming":
+        info = set_roaming(db, args.username, args.state == "on")
+        print(f"Agent {info.username} : " + ("envoyé à tous les postes." if info.roaming
+                                            else "envoyé à aucun poste (retiré des postes à "
+                                            "leur prochaine synchronisation)."))
     elif command == "password":
         set_password(db, args.username, _read_password(args.password_stdin))
         print(f"Mot de passe de {args.username} changé.")
@@ -166,7 +172,8 @@ def _user(db: Database, _settings: CentralSettings, args: argparse.Namespace) ->
     else:
         for user in list_users(db, args.agency):
             print(f"{user.username:<20} {user.full_name:<30} {user.role_label:<15} "
-                  f"{user.agency_code or 'siège':<6} {'actif' if user.is_active else 'désactivé'}")
+                  f"{user.agency_code or ('siège*' if user.roaming else 'siège'):<6} "
+                  f"{'actif' if user.is_active else 'désactivé'}")
     return 0
 
 

@@ -29,6 +29,7 @@ class UserInfo:
     role: Role
     agency_code: str | None
     is_active: bool
+    roaming: bool = False
 
     @property
     def role_label(self) -> str:
@@ -66,7 +67,8 @@ def _codes(session: Session) -> dict[uuid.UUID, str]:
 
 def _info(user: User, codes: dict[uuid.UUID, str]) -> UserInfo:
     code = codes.get(user.agency_id) if user.agency_id else None
-    return UserInfo(user.id, user.username, user.full_name, user.role, code, user.is_active)
+    return UserInfo(user.id, user.username, user.full_name, user.role, code, user.is_active,
+                    bool(user.roaming))
 
 
 def add_user(
@@ -76,8 +78,11 @@ def add_user(
     role: Role,
     password: str,
     agency_code: str | None,
+    roaming: bool = False,
 ) -> UserInfo:
-    """A new agent of an agency (or of the head office when ``agency_code`` is empty)."""
+    """A new agent of an agency (or of the head office when ``agency_code`` is empty). A user
+    reaches the desks of its agency only; a head-office user reaches none unless ``roaming``
+    (then every desk: an explicit choice)."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise ValidationError(
@@ -88,6 +93,9 @@ def add_user(
         raise ValidationError({"full_name": "Le nom complet est obligatoire."},
                               "Le nom complet est obligatoire.")
     _check_password(password)
+    if roaming and agency_code:
+        raise ValidationError({"roaming": "siège seulement"},
+                              "Seul un agent du siège (sans agence) peut être itinérant.")
     with UnitOfWork(db, ADMINISTRATION) as uow:
         session = uow.session
         if session.scalars(select(User.id).where(User.username == username)).first():
@@ -99,6 +107,7 @@ def add_user(
             role=role,
             password_hash=_hash(password),
             agency_id=agency_id,
+            roaming=roaming,
         )
         session.add(user)
         session.flush()
@@ -131,3 +140,19 @@ def set_password(db: Database, username: str, password: str) -> None:
     with UnitOfWork(db, ADMINISTRATION) as uow:
         _find(uow.session, username).password_hash = _hash(password)
         uow.commit()
+
+
+def set_roaming(db: Database, username: str, roaming: bool) -> UserInfo:
+    """Whether a head-office user's row (and password hash) goes to every desk. Turned off,
+    the desks drop it at their next reconciliation (central no longer counts it in their
+    scope)."""
+    with UnitOfWork(db, ADMINISTRATION) as uow:
+        user = _find(uow.session, username)
+        if roaming and user.agency_id is not None:
+            raise ValidationError({"roaming": "siège seulement"},
+                                  "Seul un agent du siège (sans agence) peut être itinérant.")
+        user.roaming = roaming
+        uow.session.flush()
+        info = _info(user, _codes(uow.session))
+        uow.commit()
+    return info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Synced
@@ -20,6 +20,11 @@ class User(Synced, Base):
     #: Argon2id hash in PHC format; the password itself is never stored nor logged.
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: A head-office user (no agency) whose row, with its password hash, goes to every desk.
+    #: Without it a head-office user travels to no desk: users sign in where they belong.
+    roaming: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: A user made on this desk (the demo's): never synchronised, in either direction.
+    desk_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SignInThrottle(Base):
@@ -31,3 +36,5 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None]
     blocked_until: Mapped[datetime | None]
+    #: Set after ``LOCK_AFTER`` failures in a row: no sign-in until a supervisor unlocks.
+    locked_at: Mapped[datetime | None]

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    and_,
     case,
     cast,
     func,
@@ -83,9 +84,17 @@ def _ranks() -> dict[str, int]:
     return {t.name: position for position, t in enumerate(synced_tables())}
 
 
+USERS = "app_user"
+
+
 def scope(tbl: Table, agency_id: uuid.UUID) -> ColumnElement[bool]:
-    """The rows of ``tbl`` an agency holds: its own and the shared reference rows."""
+    """The rows of ``tbl`` an agency holds: its own and the shared reference rows. Users (and
+    their password hashes) only where they sign in: the agency's own users and the head
+    office's roaming ones, never a user made on a desk (``desk_only``, the demo's)."""
     column = tbl.c.agency_id
+    if tbl.name == USERS:
+        return and_(tbl.c.desk_only.is_(False),
+                    or_(column == agency_id, and_(column.is_(None), tbl.c.roaming.is_(True))))
     return or_(column == agency_id, column.is_(None))
 
 

@@ -6,12 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, and_, exists, or_, select
 
-from app.models import SyncJournalEntry
+from app.models import SyncJournalEntry, User
+from app.models.enums import JournalOperation
 from central.models import SyncCommit
 from central.sync.entries import entry_to_wire, fill_binary, journal_columns
 from central.sync.numbering import anchor_of, head
+
+
+def _travels(j: Any) -> Any:
+    """A head-office user's entries (password hash included) go only to the desks where the
+    user signs in: a roaming user's go everywhere, the others' nowhere (``wire.scope``)."""
+    u = User.__table__.c
+    return or_(j.table_name != "app_user", j.agency_id.is_not(None),
+               j.operation == JournalOperation.DELETE,
+               exists().where(u.id == j.row_id, u.roaming.is_(True), u.desk_only.is_(False)))
 
 
 def _query(agency_id: uuid.UUID, after: int, upto: int) -> Any:
@@ -23,7 +33,7 @@ def _query(agency_id: uuid.UUID, after: int, upto: int) -> Any:
             SyncJournalEntry.__table__, j.transaction_id == c.transaction_id))
         .where(c.no > after, c.no <= upto,
                or_(c.origin_agency_id.is_(None), c.origin_agency_id != agency_id),
-               or_(j.agency_id == agency_id, j.agency_id.is_(None)))
+               or_(j.agency_id == agency_id, and_(j.agency_id.is_(None), _travels(j))))
         .order_by(c.no, j.seq)
     )
 

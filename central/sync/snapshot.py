@@ -65,6 +65,9 @@ def stored_page(connection: Connection, table_name: str, agency_id: uuid.UUID,
         values = ", ".join(_pg_expression(c) for c in table.columns)
         condition = 'WHERE t0."id" > %(after)s ' if after_id is not None else ""
         mine = '(t."agency_id" = %(agency)s OR t."agency_id" IS NULL)'
+        if table.name == wire.USERS:  # as wire.scope: users only where they sign in
+            mine = ('(NOT t."desk_only" AND (t."agency_id" = %(agency)s '
+                    'OR (t."agency_id" IS NULL AND t."roaming")))')
         sql = (f"SELECT coalesce(json_agg(json_build_array({values}) ORDER BY t.id) "
                f"FILTER (WHERE {mine}), '[]')::text, count(*), "
                f"replace((array_agg(t.id ORDER BY t.id DESC))[1]::text, '-', '') "

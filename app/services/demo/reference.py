@@ -127,6 +127,8 @@ def build_reference(
                     role=role,
                     password_hash=hash_password(password),
                     agency_id=agency.id if role is not Role.ADMINISTRATOR else None,
+                    # Their passwords are published in the README: they stay on this desk.
+                    desk_only=True,
                 )
             )
         )

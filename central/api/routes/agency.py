@@ -7,11 +7,12 @@ import uuid
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Agency, Customer, Invoice, Meter, User, VendTransaction
 from app.services.context import UnitOfWork
+from app.sync.wire import scope as scope_of
 from central.actors import ADMINISTRATION, agency_actor
 from central.api.deps import Db, Reading, Scope
 from central.api.errors import ApiError
@@ -116,9 +117,10 @@ def vend_transaction(scope: Scope, session: Reading, transaction_id: uuid.UUID) 
 
 
 @router.get("/users", response_model=list[UserOut],
-            summary="Agents de l'agence et du siège, avec leur empreinte de mot de passe")
+            summary="Agents qui se connectent dans l'agence (les siens et ceux du siège "
+                    "itinérants), avec leur empreinte de mot de passe")
 def users(scope: Scope, session: Reading) -> list[User]:
-    query = select(User).where(or_(User.agency_id == scope.id, User.agency_id.is_(None)))
+    query = select(User).where(scope_of(User.__table__, scope.id))
     return list(session.scalars(query.order_by(User.username)))
 
 
