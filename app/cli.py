@@ -428,6 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import subprocess
 
         return subprocess.call([sys.executable, "-m", "pytest", *argv[1:]])
+    from app.private_files import restrict_process
+
+    restrict_process()  # what the desk writes is the user's only (database, logs, backups…)
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args)

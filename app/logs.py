@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
+
+from app.private_files import create_private, private_dir, private_file
 
 #: ``extra=`` of a record whose message the command line prints itself: the file keeps it, the
 #: terminal does not show it twice.
@@ -16,7 +19,10 @@ def _not_printed(record: logging.LogRecord) -> bool:
 
 
 def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = True) -> None:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_file.parent)
+    if not log_file.exists():
+        os.close(create_private(log_file))
+    private_file(log_file)
     root = logging.getLogger()
     root.setLevel(level.upper())
     for handler in list(root.handlers):

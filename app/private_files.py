@@ -49,3 +49,13 @@ def secure_tree(folder: Path) -> None:
             target = Path(root, name)
             if not target.is_symlink():
                 os.chmod(target, FILE_MODE)
+
+
+def create_private(path: Path) -> int:
+    """Opens a new (or truncated) file readable by the user only from its first byte; returns
+    the descriptor (``os.fdopen`` it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                 FILE_MODE)
+    if POSIX:
+        os.fchmod(fd, FILE_MODE)
+    return fd

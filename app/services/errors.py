@@ -39,6 +39,10 @@ class SignInError(BusinessError):
     pass
 
 
+class SignInLockedError(SignInError):
+    """Too many failures in a row: only a supervisor can unlock the user name."""
+
+
 class SignInThrottledError(SignInError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.models import Agency, InstallationSetting, migrate
 from app.models.database import Database
+from app.private_files import private_dir, secure_tree
 from app.services.context import Installation, ServiceContext
 from app.services.errors import ConfigurationError, InstallationError
 from app.services.money import Currency
@@ -60,6 +61,7 @@ def first_start_question(settings: Settings) -> bool:
 
 
 def open_database(settings: Settings) -> Database:
+    private_dir(settings.data_dir)
     db = connect_database(settings)
     try:
         if migrate.needs_upgrade(db.engine):
@@ -67,6 +69,9 @@ def open_database(settings: Settings) -> Database:
     except BaseException:
         db.dispose()
         raise
+    # The database (its -wal and -shm too), backups, logs, bundles and credentials: the
+    # user's only, whatever an earlier version or a copy left.
+    secure_tree(settings.data_dir)
     return db
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from app.models.database import Database
 from app.models.ids import utcnow
+from app.private_files import private_dir, private_file
 from app.services.errors import EnvironmentProblem
 
 KEEP = 5
@@ -25,8 +26,7 @@ def backup_dir(data_dir: Path) -> Path:
 
 
 def take_backup(db: Database, data_dir: Path, keep: int = KEEP) -> Path:
-    folder = backup_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(backup_dir(data_dir))
     stamp = utcnow().strftime("%Y%m%d-%H%M%S-%f")
     url = make_url(db.url)
     if url.get_backend_name() == "sqlite":
@@ -51,6 +51,7 @@ def take_backup(db: Database, data_dir: Path, keep: int = KEEP) -> Path:
         if done.returncode != 0:
             raise EnvironmentProblem(f"Sauvegarde impossible : {done.stderr.strip()[:300]}")
         pattern = "guichet-*.pgdump"
+    private_file(target)
     for old in sorted(folder.glob(pattern))[:-keep]:
         old.unlink(missing_ok=True)
     return target

@@ -8,11 +8,12 @@ Formats in docs/sync.md."""
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
 from app.models.database import Database
-from app.private_files import private_file
+from app.private_files import create_private
 from app.services.context import Installation
 from app.services.errors import BusinessError
 from app.sync import outbox, signature, state, wire
@@ -44,7 +45,8 @@ def export_bundle(db: Database, installation: Installation, path: str | Path,
     signing_key = signature.key(signature.credential_digest(credential), signature.DESK)
     target = Path(path)
     partial = target.with_name(target.name + ".partiel")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+    with os.fdopen(create_private(partial), "wb") as handle, \
+            zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
         writer = signature.Writer(archive)
         for batch in batches:
             name = f"batches/{batch.number:06d}.json.gz"
@@ -53,7 +55,7 @@ def export_bundle(db: Database, installation: Installation, path: str | Path,
                                         "rows": batch.rows, "file": name})
         writer.add(MANIFEST, json.dumps(manifest, indent=1).encode())
         writer.sign([signing_key])
-    private_file(partial).replace(target)
+    partial.replace(target)
     rows = sum(b.rows for b in batches)
     return f"{len(batches)} lot(s), {rows} ligne(s) écrits dans {path}."
 

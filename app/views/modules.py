@@ -26,9 +26,12 @@ def available_modules() -> list[Module]:
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
     from app.views.sync.page import SyncPage
+    from app.views.users_page import LockedUsersPage
 
     return [
         Module("home", "Accueil", "Ctrl+1", HomePage),
         Module("clients", "Clients", "Ctrl+2", ClientsPage),
+        Module("locked_users", "Comptes verrouillés", "Ctrl+8", LockedUsersPage,
+               frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})),
         Module("sync", "Synchronisation", "Ctrl+9", SyncPage),
     ]

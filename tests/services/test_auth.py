@@ -1,15 +1,21 @@
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from app.models import User
+from app.models import AuditEntry, User
 from app.models.enums import Role
 from app.models.ids import utcnow
-from app.services.auth import sign_in, wait_after
+from app.services.auth import LOCK_AFTER, locked_users, sign_in, unlock, wait_after
 from app.services.context import ServiceContext
-from app.services.errors import SignInError, SignInThrottledError
+from app.services.errors import (
+    BusinessError,
+    PermissionDeniedError,
+    SignInError,
+    SignInLockedError,
+    SignInThrottledError,
+)
 
 
 def test_demo_users_sign_in_with_their_role(ctx: ServiceContext) -> None:
@@ -66,3 +72,52 @@ def test_disabled_user_is_refused(ctx: ServiceContext) -> None:
         uow.commit()
     with pytest.raises(SignInError, match="désactivé"):
         sign_in(ctx.db, "agent", "Guichet-Agent-2026")
+
+
+def _fail(ctx: ServiceContext, username: str, times: int, start: datetime) -> datetime:
+    """``times`` wrong passwords, each after the wait the previous one imposed."""
+    now = start
+    for _ in range(times):
+        with pytest.raises(SignInError):
+            sign_in(ctx.db, username, "faux", now=now)
+        now += wait_after(LOCK_AFTER) + timedelta(seconds=1)
+    return now
+
+
+def test_ten_failures_in_a_row_lock_the_user_until_a_supervisor_unlocks(
+        ctx: ServiceContext) -> None:
+    now = _fail(ctx, "agent", LOCK_AFTER - 1, utcnow())
+    assert locked_users(ctx.db) == []
+    with pytest.raises(SignInLockedError) as locked:
+        sign_in(ctx.db, "agent", "faux", now=now)
+    assert "superviseur" in locked.value.message
+    later = now + timedelta(days=2)
+    with pytest.raises(SignInLockedError):
+        sign_in(ctx.db, "agent", "Guichet-Agent-2026", now=later)  # even the right password
+    [entry] = locked_users(ctx.db)
+    assert (entry.username, entry.failures) == ("agent", LOCK_AFTER)
+
+    supervisor = sign_in(ctx.db, "superviseur", "Guichet-Sup-2026")
+    unlock(ctx.db, supervisor, "agent")
+    assert locked_users(ctx.db) == []
+    assert sign_in(ctx.db, "agent", "Guichet-Agent-2026", now=later).username == "agent"
+    with pytest.raises(BusinessError):
+        unlock(ctx.db, supervisor, "agent")
+
+    with ctx.db.reading() as session:
+        audits = session.scalars(select(AuditEntry).where(
+            AuditEntry.table_name == "sign_in_throttle").order_by(AuditEntry.at)).all()
+    assert [(a.username, a.changes["verrouille"]) for a in audits] == [
+        ("connexion", [False, True]), ("superviseur", [True, False])]
+    assert "Déverrouillage par superviseur" in audits[1].reason
+
+
+def test_an_agent_cannot_unlock_and_the_lock_holds_for_an_unknown_name(
+        ctx: ServiceContext) -> None:
+    now = _fail(ctx, "inconnu", LOCK_AFTER, utcnow())
+    with pytest.raises(SignInLockedError):
+        sign_in(ctx.db, "inconnu", "faux", now=now)
+    agent = sign_in(ctx.db, "agent", "Guichet-Agent-2026")
+    with pytest.raises(PermissionDeniedError):
+        unlock(ctx.db, agent, "inconnu")
+    assert [u.username for u in locked_users(ctx.db)] == ["inconnu"]
