@@ -176,6 +176,10 @@ class TooLarge(ValueError):
 _INFLATE_CHUNK = 1 << 20
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.1f}".removesuffix(".0").replace(".", ",")
+
+
 def gunzip(body: bytes, limit: int | None = None) -> bytes:
     """The bytes of a gzip body (several members allowed), inflated one megabyte at a time and
     refused with ``TooLarge`` as soon as they pass ``limit``: a small body never gets the
@@ -192,7 +196,7 @@ def gunzip(body: bytes, limit: int | None = None) -> bytes:
         while True:
             out += inflater.decompress(pending, _INFLATE_CHUNK)
             if len(out) > limit:
-                raise TooLarge(f"contenu décompressé au-delà de {limit / (1 << 20):g} Mo")
+                raise TooLarge(f"contenu décompressé au-delà de {_megabytes(limit)} Mo")
             pending = inflater.unconsumed_tail
             if inflater.eof:
                 pending = inflater.unused_data

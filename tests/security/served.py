@@ -42,11 +42,12 @@ class Served:
 
 
 @contextmanager
-def served(folder: Path, *serve_args: str, scheme: str = "http",
-           verify: object = None) -> Iterator[Served]:
+def served(folder: Path, *serve_args: str, scheme: str = "http", verify: object = None,
+           agency_id: str | None = None) -> Iterator[Served]:
     folder.mkdir(parents=True, exist_ok=True)
     made = central_cli(folder, "agency", "add", "101", "Agence de Cocody", "--credential-file",
-                       str(folder / "101.credential"))
+                       str(folder / "101.credential"),
+                       *(("--id", agency_id) if agency_id else ()))
     assert made.returncode == 0, made.stderr
     port = free_port()
     with open(folder / "server.log", "ab") as log:
