@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -40,6 +41,7 @@ from central.writes import BulkWriter
 #: How long billing waits for a database connection when the pool is busy, beyond the pool's
 #: own timeout, before it gives up.
 POOL_PATIENCE = 600.0
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +134,20 @@ class BillingEngine:
         check_dates(period, issued_on, today or utcnow().date())
         report = BillingReport(period.label, issued_on, agency_code, dry_run)
         started = time.perf_counter()
-        with self.db.reading() as session:
-            agency_id = _agency_id(session.connection(), agency_code)
-            tariffs = TariffBook.load(session)
-            check_series_dates(session.connection(), issued_on)
+        def load() -> tuple[uuid.UUID | None, TariffBook]:
+            with self.db.reading() as session:
+                found = _agency_id(session.connection(), agency_code), TariffBook.load(session)
+                check_series_dates(session.connection(), issued_on)
+                return found
+
+        agency_id, tariffs = _patiently(load)
         postpaid = tariffs.postpaid_ids()
         if dry_run:
             self._loop(report, period, issued_on, agency_id, tariffs, postpaid, None, progress,
                        None, started)
             return report
         with self._exclusive():
-            run_id, resumed = self._open_run(period, issued_on, agency_code)
+            run_id, resumed = _patiently(lambda: self._open_run(period, issued_on, agency_code))
             report.run_id, report.resumed_from = run_id, resumed
             log.info("billing run %s for %s started (agency %s)", run_id, period,
                      agency_code or "toutes")
@@ -216,15 +221,7 @@ class BillingEngine:
         """A connection, waiting as long as it takes (up to ``POOL_PATIENCE``) when the pool is
         busy: other agencies' synchronisations holding every connection is a wait, never a
         reason to mark a billing run failed."""
-        deadline = time.monotonic() + POOL_PATIENCE
-        while True:
-            try:
-                return self.db.engine.connect()
-            except PoolTimeout:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("billing waits for a free database connection (pool busy)")
-                time.sleep(1.0)
+        return _patiently(self.db.engine.connect)
 
     @contextmanager
     def _chunk_connection(self, *, writing: bool) -> Iterator[Connection]:
@@ -242,7 +239,7 @@ class BillingEngine:
         if self.db.dialect != "postgresql":
             yield
             return
-        with self.db.engine.connect() as connection:
+        with self._connect() as connection:
             got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
                                      {"k": _ADVISORY_KEY}).scalar_one()
             connection.commit()
@@ -317,6 +314,20 @@ def check_series_dates(connection: Connection, issued_on: date) -> None:
                 f"({last[1].isoformat()}) : dans une série, numéros et dates d'émission "
                 "croissent ensemble. Émettez à cette date ou après."
             )
+
+
+def _patiently(step: Callable[[], T]) -> T:
+    """``step`` again (it has written nothing yet) while the pool has no free connection, up to
+    ``POOL_PATIENCE`` seconds."""
+    deadline = time.monotonic() + POOL_PATIENCE
+    while True:
+        try:
+            return step()
+        except PoolTimeout:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("billing waits for a free database connection (pool busy)")
+            time.sleep(0.5)
 
 
 def _agency_id(connection: Connection, code: str | None) -> uuid.UUID | None:
