@@ -189,14 +189,17 @@ def gunzip(body: bytes, limit: int | None = None) -> bytes:
             return gzip.decompress(body)
         except (OSError, EOFError, zlib.error) as error:
             raise ValueError("contenu compressé illisible") from error
-    out = bytearray()
+    parts: list[bytes] = []
+    size = 0
     pending = body
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:
         while True:
-            out += inflater.decompress(pending, _INFLATE_CHUNK)
-            if len(out) > limit:
+            part = inflater.decompress(pending, _INFLATE_CHUNK)
+            size += len(part)
+            if size > limit:
                 raise TooLarge(f"contenu décompressé au-delà de {_megabytes(limit)} Mo")
+            parts.append(part)
             pending = inflater.unconsumed_tail
             if inflater.eof:
                 pending = inflater.unused_data
@@ -209,7 +212,7 @@ def gunzip(body: bytes, limit: int | None = None) -> bytes:
         raise ValueError("contenu compressé illisible") from error
     if not inflater.eof:
         raise ValueError("contenu compressé illisible (tronqué)")
-    return bytes(out)
+    return b"".join(parts)
 
 
 def unpack(body: bytes, expected_sha256: str | None = None, limit: int | None = None) -> Any:
