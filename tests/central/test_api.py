@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.models.database import Database
+from app.models.enums import Role
 from central.api import create_app
 from central.migrate import head_revision as central_head
 from central.settings import CentralSettings
@@ -149,10 +150,18 @@ async def test_an_agency_writes_only_its_own_data(client: httpx.AsyncClient,
 
 
 async def test_users_and_their_hashes_go_only_to_their_agency(client: httpx.AsyncClient,
-                                                              world: TwoAgencies) -> None:
+                                                              world: TwoAgencies,
+                                                              cdb: Database) -> None:
+    from central.users import add_user
+
+    add_user(cdb, "siege.partout", "Siège itinérant", Role.ADMINISTRATOR, "mot-de-passe-siege",
+             None, roaming=True)
+    add_user(cdb, "siege.bureau", "Siège au bureau", Role.ADMINISTRATOR, "mot-de-passe-siege",
+             None)
     mine = (await client.get("/agencies/102/users", headers=auth(world.credential_102))).json()
     names = {u["username"] for u in mine}
-    assert "agent102" in names and "admin" in names, "head-office users sign in everywhere"
+    assert names == {"agent102", "siege.partout"}, \
+        "its agents and the roaming head-office ones; never the demo's (admin, agent)"
     assert "agent" not in names, "agency 101's agents stay with agency 101"
     assert all(u["password_hash"].startswith("$argon2") for u in mine)
     summary = (await client.get("/admin/users", headers=auth(world.admin))).json()

@@ -6,6 +6,8 @@ that does not roam; a demo desk adopted by central keeps its users to itself."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +158,29 @@ def test_a_demo_desk_adopted_by_central_keeps_its_users(tmp_path: Path,
         assert sign_in(desk, "agent", "Guichet-Agent-2026").role is Role.AGENT
     finally:
         desk.dispose()
+
+
+def test_roaming_is_an_explicit_choice_on_the_command_line(tmp_path: Path) -> None:
+    from tests.security.served import central_cli, env
+
+    folder = tmp_path / "central"
+    assert central_cli(folder, "agency", "add", "101", "Agence").returncode == 0
+
+    def user(*args: str) -> tuple[int, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "central", "--data-dir", str(folder), "user", *args],
+            input="Mot-de-passe-2026\n", capture_output=True, text=True,
+            cwd=Path(__file__).resolve().parents[2], env=env(), timeout=120, check=False)
+        return done.returncode, done.stdout + done.stderr
+
+    assert user("add", "siege.fixe", "--name", "Fixe", "--role", "administrator",
+                "--password-stdin") == (0, "Agent siege.fixe créé (administrateur, siège, "
+                                           "envoyé à aucun poste).\n")
+    code, text = user("add", "siege.mobile", "--name", "Mobile", "--roaming", "--password-stdin")
+    assert code == 0 and "siège, itinérant" in text
+    code, text = user("add", "agent.x", "--name", "X", "--agency", "101", "--roaming",
+                      "--password-stdin")
+    assert code == 1 and "itinérant" in text
+    assert user("roaming", "siege.fixe", "on")[0] == 0
+    code, text = user("list")
+    assert "siège*" in text
