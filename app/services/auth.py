@@ -127,7 +127,7 @@ def locked_users(db: Database) -> list[LockedUser]:
             .order_by(SignInThrottle.locked_at)
         ).all()
     return [LockedUser(t.username, name or "(identifiant inconnu)", t.failures, t.locked_at)
-            for t, name in rows]
+            for t, name in rows if t.locked_at is not None]
 
 
 def unlock(db: Database, by: SignedInUser, username: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Agency, Customer, Invoice, Meter, User, VendTransaction
 from app.services.context import UnitOfWork
 from app.sync.wire import scope as scope_of
+from app.sync.wire import table as wire_table
 from central.actors import ADMINISTRATION, agency_actor
 from central.api.deps import Db, Reading, Scope
 from central.api.errors import ApiError
@@ -120,7 +121,7 @@ def vend_transaction(scope: Scope, session: Reading, transaction_id: uuid.UUID) 
             summary="Agents qui se connectent dans l'agence (les siens et ceux du siège "
                     "itinérants), avec leur empreinte de mot de passe")
 def users(scope: Scope, session: Reading) -> list[User]:
-    query = select(User).where(scope_of(User.__table__, scope.id))
+    query = select(User).where(scope_of(wire_table("app_user"), scope.id))
     return list(session.scalars(query.order_by(User.username)))
 
 
