@@ -44,5 +44,7 @@ def test_several_workers_share_the_port_and_stop_together(central_pg_url: str,
         assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
     finally:
         if process.poll() is None:
+            for child in psutil.Process(process.pid).children(recursive=True):
+                child.kill()
             process.kill()
             process.wait(10)
