@@ -54,8 +54,10 @@ def import_reference(db: Database, source_url: str) -> ImportReport:
                 if tbl.name in _NOT_COPIED:
                     continue
                 model = model_of(tbl.name)
-                rows = [dict(r) for r in reading.execute(
-                    select(tbl).where(tbl.c.agency_id.is_(None)).order_by(tbl.c.id)).mappings()]
+                query = select(tbl).where(tbl.c.agency_id.is_(None)).order_by(tbl.c.id)
+                if tbl.name == wire.USERS:  # a desk's own users (the demo's) stay on it
+                    query = query.where(tbl.c.desk_only.is_(False))
+                rows = [dict(r) for r in reading.execute(query).mappings()]
                 for start in range(0, len(rows), _PAGE):
                     page = rows[start:start + _PAGE]
                     present = set(session.scalars(select(tbl.c.id).where(

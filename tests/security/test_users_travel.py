@@ -126,14 +126,15 @@ def test_the_desk_scope_keeps_demo_users_out_of_every_exchange(tmp_path: Path,
 
 def test_a_demo_desk_adopted_by_central_keeps_its_users(tmp_path: Path,
                                                       sqlite_url: str) -> None:
-    """The whole night against a real central: the demo agency is adopted, its users (whose
-    passwords the README publishes) are not; they still sign in on their desk afterwards."""
+    """The whole night against a real central: the demo's reference data is imported and its
+    agency adopted, its users (whose passwords the README publishes) are not; they still sign
+    in on their desk afterwards."""
     from app.services.installation import load_installation
     from app.settings import Settings
     from app.sync.endpoint import Endpoint
     from app.sync.runner import run_sync
     from tests.conftest import make_demo
-    from tests.security.served import served
+    from tests.security.served import central_cli, served
 
     desk = Database(sqlite_url)
     try:
@@ -141,6 +142,10 @@ def test_a_demo_desk_adopted_by_central_keeps_its_users(tmp_path: Path,
         settings = Settings(data_dir=tmp_path / "desk", central_url="off", demo_customers=0)
         installation = load_installation(desk, settings)
         with served(tmp_path / "central", agency_id=str(installation.agency_id)) as server:
+            # The operator gives central the shared reference data of the desk (its
+            # head-office users included, the demo's left out).
+            imported = central_cli(tmp_path / "central", "reference", "import", sqlite_url)
+            assert imported.returncode == 0, imported.stderr
             endpoint = Endpoint(server.url, server.credential, "101")
             first = run_sync(desk, installation, endpoint, data_dir=tmp_path / "desk")
             assert first.status == "succeeded", first.message

@@ -32,11 +32,14 @@ def test_the_shared_rows_of_a_desk_become_centrals_and_travel_to_every_agency(
         with central.db.reading() as session:
             agencies = session.scalar(select(func.count()).select_from(Agency))
         report = import_reference(central.db, desk.url)
-        for model in (Commune, Street, Tariff, TariffBand, WorksCatalogueItem, User):
+        for model in (Commune, Street, Tariff, TariffBand, WorksCatalogueItem):
             theirs = _shared(desk, model)
             assert theirs and theirs.items() <= _shared(central.db, model).items(), model
         assert report.total == sum(len(_shared(desk, m)) for m in (
-            Commune, Street, Tariff, TariffBand, WorksCatalogueItem, User))
+            Commune, Street, Tariff, TariffBand, WorksCatalogueItem))
+        demo_admins = set(_shared(desk, User))
+        assert demo_admins and not demo_admins & set(_shared(central.db, User)), \
+            "the demo's head-office user (desk_only) stays on its desk"
         with central.db.reading() as session:
             assert session.scalar(select(func.count()).select_from(Agency)) == agencies, \
                 "agencies are made by `agency add`, never copied"
