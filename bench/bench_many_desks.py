@@ -2,7 +2,7 @@
 
 A central database holds N small agencies (``--customers`` each, built on the server side
 from the demo generator, as of the 3rd of this month so that each night's close bills last
-month); N SQLite desks are bootstrapped from it (one after the other), each records a small day at
+month); N new SQLite desks join it (one after the other), each records a small day at
 the counter (``--changes`` readings and payments), then all N run the night's synchronisation
 **at the same time** (one thread per desk; the server is a separate process on 127.0.0.1):
 upload, close (billing of the agency's month), download, reconciliation.
@@ -119,6 +119,14 @@ def build_central(db_url: str, desks: int, customers: int) -> list[tuple[str, uu
                 session.merge(NumberSeries(agency_code=owner, series=name, year=year,
                                            last_value=last))
             session.commit()
+    # Central's own first change (a roaming head-office administrator, who travels to every
+    # desk): the commit history desks join at.
+    from app.models.enums import Role
+    from central.sync import numbering  # noqa: F401  (numbers the commits of central's sessions)
+    from central.users import add_user
+
+    add_user(central, "siege.admin", "Administrateur du siège", Role.ADMINISTRATOR,
+             "Mot-de-passe-siege-2026", None, roaming=True)
     central.dispose()
     assert MeterPayment and Energy  # (enums used by the tariff keys)
     return agencies
@@ -166,12 +174,23 @@ class DeskUnderTest:
         self.code = code
         self.endpoint = endpoint
         self.url = f"sqlite:///{folder / 'guichet.sqlite3'}"
+        self.settings = Settings(data_dir=folder, central_url=endpoint.url, agency_code=code,
+                                 demo_customers=0)
+
+    def join(self) -> tuple[str, str, float]:
+        """A new desk joins central: an empty database built from the agency's rows."""
+        from app.sync.join import join_central
+
+        started = time.perf_counter()
         db = Database(self.url)
-        migrate.upgrade(db.engine)
-        build_demo(db, agency_code=code, currency=XOF, customers=0)
-        db.dispose()
-        self.settings = Settings(data_dir=folder, central_url="http://127.0.0.1",
-                                 agency_code=code, demo_customers=0)
+        try:
+            migrate.upgrade(db.engine)
+            joined = join_central(db, self.settings, self.endpoint.url, self.endpoint.credential)
+            return "succeeded", f"{joined.rows} rows", time.perf_counter() - started
+        except Exception as error:  # noqa: BLE001  (counted and printed as a failure)
+            return "failed", f"{type(error).__name__}: {error}", time.perf_counter() - started
+        finally:
+            db.dispose()
 
     def sync(self, deadline: float) -> tuple[str, str, float]:
         db = Database(self.url)
@@ -263,10 +282,10 @@ def main() -> None:
         started = time.perf_counter()
         # One after the other: a bootstrap migrates the database it builds aside with Alembic,
         # which keeps process-wide state (a desk is one process; here they share one).
-        first = [d.sync(args.deadline) for d in desks]
+        first = [d.join() for d in desks]
         failed = [(d.code, m) for d, (s, m, _t) in zip(desks, first, strict=True)
                   if s != "succeeded"]
-        print(f"bootstrap of {len(desks)} desks, one after the other: "
+        print(f"{len(desks)} new desks join central, one after the other: "
               f"{time.perf_counter() - started:.0f} s, failed {len(failed)} {failed[:3]}")
         made = sum(d.counter_day(args.changes) for d in desks)
         print(f"day at the counter: {made} business transactions on {len(desks)} desks")

@@ -24,7 +24,7 @@ from app.services.errors import BusinessError, ConfigurationError
 from app.settings import Settings
 from app.sync import bootstrap
 from app.sync.client import CentralClient, CentralError
-from app.sync.endpoint import Endpoint, credential_path
+from app.sync.endpoint import Endpoint, check_url, credential_path
 
 log = logging.getLogger("app.sync")
 
@@ -80,7 +80,8 @@ def join_central(db: Database, settings: Settings, url: str, credential: str,
             f"La base de ce poste ({db.describe()}) contient déjà une agence : un poste ne "
             "rejoint un central qu'au premier démarrage. Prenez un dossier de données neuf "
             "(--data-dir) ou, pour la base PostgreSQL d'une agence, une base neuve.")
-    endpoint = Endpoint(url, credential.strip(), settings.agency_code)
+    check_url(url, settings.central_allow_http)
+    endpoint = Endpoint(url, credential.strip(), settings.agency_code, settings.central_ca_file)
     client = CentralClient(endpoint, attempts=3)
     try:
         try:
