@@ -74,14 +74,18 @@ class AgencyScope:
 def agency_scope(
     code: Annotated[str, Path(pattern=r"^\d{3}$", description="Code de l'agence (3 chiffres)")],
     caller: Annotated[Principal, Depends(principal)],
-    session: Annotated[Session, Depends(reading)],
+    db: Annotated[Database, Depends(database)],
 ) -> AgencyScope:
     if not caller.is_admin and caller.agency_code != code:
         raise ApiError(
             403, "forbidden",
             f"Cet identifiant ne donne accès qu'aux données de l'agence {caller.agency_code}.",
         )
-    agency_id = session.scalars(select(Agency.id).where(Agency.code == code)).one_or_none()
+    # A session of its own, closed at once: a dependency's session would hold its connection
+    # for the whole request (a close bills for minutes), and forty closes held the whole pool
+    # while their billing waited for connections.
+    with db.reading() as session:
+        agency_id = session.scalars(select(Agency.id).where(Agency.code == code)).one_or_none()
     if agency_id is None:
         raise ApiError(404, "not_found", f"L'agence {code} n'existe pas.")
     return AgencyScope(agency_id, code, caller)
