@@ -209,20 +209,27 @@ def record_payment(
         session.flush()
         pdf = _render(_receipt_data(ctx, session, payment))
         filename = f"recu-{payment.receipt_number}.pdf"
-        document = Document(
-            agency_id=ctx.installation.agency_id,
-            kind="receipt",
-            filename=filename,
-            media_type="application/pdf",
-            content=pdf,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            size=len(pdf),
-        )
-        session.add(document)
-        session.flush()
-        payment.receipt_document_id = document.id
+        payment.receipt_document_id = _stored_pdf(session, ctx, "receipt", filename, pdf)
         uow.commit()
         return IssuedReceipt(payment.id, payment.receipt_number, pdf, filename)
+
+
+def _stored_pdf(
+    session: Session, ctx: ServiceContext, kind: str, filename: str, pdf: bytes
+) -> uuid.UUID:
+    """Keeps a PDF as issued (the agency's document) and returns its id."""
+    document = Document(
+        agency_id=ctx.installation.agency_id,
+        kind=kind,
+        filename=filename,
+        media_type="application/pdf",
+        content=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+    )
+    session.add(document)
+    session.flush()
+    return document.id
 
 
 def original_receipt(ctx: ServiceContext, payment_id: uuid.UUID) -> bytes:
@@ -298,18 +305,9 @@ def cancel_payment(ctx: ServiceContext, payment_id: uuid.UUID, reason: str) -> I
             )
         )
         filename = f"annulation-{payment.receipt_number}.pdf"
-        document = Document(
-            agency_id=ctx.installation.agency_id,
-            kind="payment_cancellation",
-            filename=filename,
-            media_type="application/pdf",
-            content=pdf,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            size=len(pdf),
+        payment.cancellation_document_id = _stored_pdf(
+            session, ctx, "payment_cancellation", filename, pdf
         )
-        session.add(document)
-        session.flush()
-        payment.cancellation_document_id = document.id
         uow.commit()
         return IssuedSlip(payment.id, payment.receipt_number, pdf, filename)
 
