@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.models.capture  # noqa: F401  (registers the write path's capture)
+import app.models.changes  # noqa: F401  (notes what each commit wrote, for the screens)
 import app.models.search_index  # noqa: F401  (keeps the search index up to date)
 
 _READONLY = "guichet_readonly"

@@ -34,6 +34,7 @@ from app.models import (
 )
 from app.models.enums import ContractStatus, CustomerKind
 from app.models.search_index import ELIDED, PARTICLES, PHONE_ENDS, TABLE, normalise
+from app.services.balances import balances_of
 from app.services.context import ServiceContext
 from app.services.identifiers import digits_only, format_account_number, normalise_phone
 
@@ -98,6 +99,9 @@ class SearchHit:
     address: str
     matched_field: str
     matched_value: str
+    account_ids: tuple[uuid.UUID, ...] = ()
+    #: Solde à jour of all its accounts together (None: no account).
+    balance_minor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -595,7 +599,7 @@ def _as_uuid(value: Any) -> uuid.UUID:
 
 def _summaries(
     session: Session, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[str, str, str, str]]:
+) -> dict[uuid.UUID, tuple[str, str, str, str, tuple[uuid.UUID, ...]]]:
     """Name, first accounts, phone and address of each customer: one query of plain columns
     (a page of 50 customers as ORM objects cost more than the search itself)."""
     if not ids:
@@ -610,6 +614,7 @@ def _summaries(
             Customer.organisation_name,
             Customer.mobile,
             Customer.phone,
+            Account.id.label("account_id"),
             Account.number,
             Account.opened_on,
             Premise.id.label("premise_id"),
@@ -650,7 +655,13 @@ def _summaries(
             name = " ".join(p for p in (row.last_name.upper(), row.first_name) if p)
             if row.civility:
                 name = f"{row.civility.value} {name}"
-        result[cid] = (name, numbers, format_phone(row.mobile or row.phone), address)
+        result[cid] = (
+            name,
+            numbers,
+            format_phone(row.mobile or row.phone),
+            address,
+            tuple(a.account_id for a in own),
+        )
     return result
 
 
@@ -713,11 +724,18 @@ def search_customers(
                 )
                 page.append((cid, field, value))
         summaries = _summaries(session, [cid for cid, _, _ in page])
+        balances = balances_of(session, [a for s in summaries.values() for a in s[4]])
     hits = []
     for cid, field, value in page:
         if cid not in summaries:
             continue
-        name, accounts, phone, address = summaries[cid]
+        name, accounts, phone, address, account_ids = summaries[cid]
         shown = value or (address if field == "Adresse" else "")
-        hits.append(SearchHit(cid, name, accounts, phone, address, field, shown))
+        owed = [balances[a].current_minor for a in account_ids if a in balances]
+        hits.append(
+            SearchHit(
+                cid, name, accounts, phone, address, field, shown, account_ids,
+                sum(owed) if owed else None,
+            )
+        )
     return SearchPage(hits, total)

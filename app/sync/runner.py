@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Invoice
+from app.models.changes import note_everything
 from app.models.database import Database
 from app.models.ids import new_id
 from app.services.context import Installation
@@ -343,6 +344,8 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
                        outcome.mismatches)
     except Exception:  # the bootstrap swapped the file under the ledger
         log.warning("ledger not updated after the run", exc_info=True)
+    if not dry_run:
+        note_everything()  # pages applied in bulk: every screen reloads after a run
     return outcome
 
 

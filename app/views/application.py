@@ -73,7 +73,7 @@ class Startup(QObject):
 
     def start(self) -> None:
         settings = self.settings
-        self.runner.submit(
+        self.runner.write(
             lambda: first_start_question(settings),
             on_success=self._first_start,
             on_failure=self._failed,
@@ -117,7 +117,7 @@ class Startup(QObject):
             message = getattr(error, "message", "") or f"Erreur inattendue ({type(error).__name__})"
             self._first_start(True, message)
 
-        self.runner.submit(join, on_success=joined, on_failure=failed,
+        self.runner.write(join, on_success=joined, on_failure=failed,
                            label="Amorçage du poste depuis le serveur central…")
 
     def _open(self) -> None:
@@ -126,7 +126,7 @@ class Startup(QObject):
         def open_and_prepare(progress: Progress) -> Desk:
             return open_desk(settings, progress)
 
-        self.runner.submit(
+        self.runner.write(
             open_and_prepare,
             on_success=self._prepared,
             on_failure=self._failed,

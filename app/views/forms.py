@@ -83,7 +83,7 @@ class FieldErrors:
 
 
 class FormDialog(QDialog):
-    """A dialog whose OK runs ``submit()`` in the background, then ``succeeded(result)``."""
+    """A dialog whose OK runs ``work()`` on the writer thread, then ``succeeded(result)``."""
 
     def __init__(
         self,
@@ -128,9 +128,7 @@ class FormDialog(QDialog):
             self.refused(error)
             return
         self.ok_button.setEnabled(False)
-        self.runner.submit(
-            job, on_success=self._done, on_failure=self.refused, parent=self, write=True
-        )
+        self.runner.write(job, on_success=self._done, on_failure=self.refused, parent=self)
 
     def ready(self) -> None:
         """OK usable again, and again the button Enter presses."""

@@ -13,8 +13,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.services.overview import AgencyOverview, agency_overview
 from app.views.shell import Shell
+
+
+#: What the cards count: a write touching one of these reloads them.
+COUNTED = ("customer", "account", "contract", "meter", "payment", "invoice")
 
 
 def _card(title: str) -> tuple[QFrame, QLabel]:
@@ -79,12 +84,17 @@ class HomePage(QWidget):
         layout.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addStretch(1)
         layout.addWidget(shortcuts)
+        shell.runner.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches_any(COUNTED):
+            self.refresh()
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: agency_overview(ctx),
             on_success=self._show,
             on_failure=self._failed,

@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
                 return CentralStatus(False, "Serveur central local injoignable")
             return status
 
-        self.shell.runner.submit(check, on_success=self._show_central, parent=self)
+        self.shell.runner.read(check, on_success=self._show_central, parent=self)
 
     def _show_sync_warning(self, text: str) -> None:
         """The night's run is late: a link to the Synchronisation page, the reason in its tip."""

@@ -95,7 +95,7 @@ class SignInDialog(QDialog):
             return
         username, password = self.username.text(), self.password.text()
         self._busy(True)
-        self._runner.submit(
+        self._runner.write(
             lambda: self._sign_in(username, password),
             on_success=self._accepted,
             on_failure=self._refused,

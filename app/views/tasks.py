@@ -1,10 +1,16 @@
-"""One way to run anything slow off the GUI thread.
+"""One way to run anything slow off the GUI thread, and to say what a write changed.
 
-``runner.submit(fn, on_success=..., on_failure=...)`` runs ``fn`` in a pool thread and delivers
-its result or its exception back on the GUI thread. If ``fn`` takes a ``progress`` argument it
-gets a :class:`Progress` to report ``(done, total)`` and to read ``cancelled``. A progress dialog
-appears only when the work lasts more than half a second. Database writes go through a pool of
-one thread so that they never compete with each other.
+``runner.read(fn, on_success=..., on_failure=...)`` runs ``fn`` in the shared pool;
+``runner.write(fn, ...)`` runs it on the one writer thread, so that writes never compete with
+each other. Both deliver the result or the exception back on the GUI thread. If ``fn`` takes a
+``progress`` argument it gets a :class:`Progress` to report ``(done, total)`` and to read
+``cancelled``. A progress dialog appears only when the work lasts more than half a second.
+
+Every job runs inside a change collector (``app.models.changes``): when it succeeds and its
+transactions wrote rows, ``runner.changed`` announces them (a :class:`Changes`, entity kind →
+ids) on the GUI thread, just before the caller's ``on_success`` (which may hold a modal message),
+and every page showing those entities reloads itself. A failed job announces nothing; a
+succeeded one whose screen has closed still announces.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from shiboken6 import isValid
+
+from app.models.changes import Changes, collecting
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,7 @@ class _Signals(QObject):
     waits for the workers), so no worker ever emits on, or is last to release, an object of
     the GUI thread that is going away. Each signal names its task by number."""
 
+    #: (task, (result, Changes))
     succeeded = Signal(int, object)
     failed = Signal(int, object)
     progressed = Signal(int, int, int)
@@ -66,14 +75,15 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            if "progress" in inspect.signature(self.fn).parameters:
-                result = self.fn(progress=self.progress)
-            else:
-                result = self.fn()
+            with collecting() as collector:
+                if "progress" in inspect.signature(self.fn).parameters:
+                    result = self.fn(progress=self.progress)
+                else:
+                    result = self.fn()
         except BaseException as error:  # noqa: BLE001 — delivered to the GUI thread as is
             self.signals.failed.emit(self.key, error)
         else:
-            self.signals.succeeded.emit(self.key, result)
+            self.signals.succeeded.emit(self.key, (result, collector.changes()))
 
 
 class _Task(QObject):
@@ -145,9 +155,10 @@ class _Task(QObject):
         """The screen that asked is gone: its callbacks must not run."""
         return self.parent_widget is not None and not isValid(self.parent_widget)
 
-    @Slot(object)
-    def _succeeded(self, result: Any) -> None:
+    def _succeeded(self, result: Any, changes: Changes) -> None:
         self._finish()
+        if changes:
+            self.runner.changed.emit(changes)
         if self._orphaned():
             return
         if self.on_success is not None:
@@ -172,7 +183,12 @@ RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
 
 
 class TaskRunner(QObject):
-    """Owns the worker threads of the program; ``shutdown()`` waits for them."""
+    """Owns the worker threads of the program; ``shutdown()`` waits for them.
+
+    Signal ``changed(Changes)``: what a background job that succeeded wrote. There is one runner
+    per program (the shell's), so this is the application-wide announcement pages listen to."""
+
+    changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -190,10 +206,10 @@ class TaskRunner(QObject):
         self.signals.progressed.connect(self._progressed, queued)
 
     @Slot(int, object)
-    def _succeeded(self, key: int, result: Any) -> None:
+    def _succeeded(self, key: int, outcome: tuple[Any, Changes]) -> None:
         task = self._tasks.get(key)
         if task is not None:
-            task._succeeded(result)
+            task._succeeded(*outcome)
 
     @Slot(int, object)
     def _failed(self, key: int, error: Any) -> None:
@@ -207,7 +223,7 @@ class TaskRunner(QObject):
         if task is not None:
             task._progressed(done, total)
 
-    def submit(
+    def read(
         self,
         fn: Callable[..., Any],
         *,
@@ -215,13 +231,53 @@ class TaskRunner(QObject):
         on_failure: Callable[[BaseException], None] | None = None,
         label: str | None = None,
         parent: QWidget | None = None,
-        write: bool = False,
         cancellable: bool = False,
+    ) -> Progress:
+        """Runs ``fn`` in the shared pool: for work that commits nothing."""
+        return self._start(self.pool, fn, on_success, on_failure, label, parent, cancellable)
+
+    def write(
+        self,
+        fn: Callable[..., Any],
+        *,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        label: str | None = None,
+        parent: QWidget | None = None,
+        cancellable: bool = False,
+    ) -> Progress:
+        """Runs ``fn`` on the one writer thread: for anything calling a service that commits."""
+        return self._start(self.writes, fn, on_success, on_failure, label, parent, cancellable)
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *,
+        write: bool = False,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        label: str | None = None,
+        parent: QWidget | None = None,
+        cancellable: bool = False,
+    ) -> Progress:
+        """Only for ``app.views.sync`` until its split lands (its calls move to ``read`` and
+        ``write`` then, and this goes): new code calls ``read`` or ``write``."""
+        pool = self.writes if write else self.pool
+        return self._start(pool, fn, on_success, on_failure, label, parent, cancellable)
+
+    def _start(
+        self,
+        pool: QThreadPool,
+        fn: Callable[..., Any],
+        on_success: Callable[[Any], None] | None,
+        on_failure: Callable[[BaseException], None] | None,
+        label: str | None,
+        parent: QWidget | None,
+        cancellable: bool,
     ) -> Progress:
         task = _Task(self, on_success, on_failure, label, parent, cancellable)
         self._tasks[task.key] = task
-        (self.writes if write else self.pool).start(
-            _Job(fn, self.signals, task.key, task.progress))
+        pool.start(_Job(fn, self.signals, task.key, task.progress))
         return task.progress
 
     def _forget(self, task: _Task) -> None:

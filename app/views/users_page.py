@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.services.auth import LockedUser, locked_users, unlock
 from app.views import messages
 from app.views.shell import Shell
@@ -59,12 +60,17 @@ class LockedUsersPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
         layout.addLayout(buttons)
+        shell.runner.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches("user"):
+            self.refresh()
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
         db = self.shell.ctx.db
-        self.shell.runner.submit(lambda: locked_users(db), on_success=self._show,
+        self.shell.runner.read(lambda: locked_users(db), on_success=self._show,
                                  on_failure=self._failed, parent=self)
 
     def _failed(self, error: BaseException) -> None:
@@ -106,6 +112,5 @@ class LockedUsersPage(QWidget):
         if user is None:
             return
         self.unlock_button.setEnabled(False)
-        self.shell.runner.submit(lambda: unlock(db, user, chosen.username),
-                                 on_success=lambda _none: self.refresh(),
-                                 on_failure=self._failed, parent=self, write=True)
+        self.shell.runner.write(lambda: unlock(db, user, chosen.username),
+                                on_failure=self._failed, parent=self)

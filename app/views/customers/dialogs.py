@@ -126,7 +126,7 @@ class PaymentDialog(FormDialog):
         account_id, ctx = self.account.value(), self.shell.ctx
         if account_id is None:
             return
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: payment_proposal(ctx, account_id), on_success=self._fill, parent=self
         )
 
@@ -421,7 +421,7 @@ class OccupantDialog(FormDialog):
                 f"Proposé : {choices.why}." if choices.proposed else "Aucun tarif en vigueur à cette date."
             )
 
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: tariff_choices(ctx, connection.connection_id, day), on_success=fill, parent=self
         )
 
@@ -460,7 +460,7 @@ class OccupantDialog(FormDialog):
         def fail(error: BaseException) -> None:
             self.arriving_name.setText(getattr(error, "message", str(error)))
 
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: check_account(ctx, typed), on_success=show, on_failure=fail, parent=self
         )
 

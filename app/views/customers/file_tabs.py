@@ -32,6 +32,7 @@ from app.services.labels import label
 from app.services.payments import (
     CANCELLING_ROLES,
     IssuedReceipt,
+    IssuedSlip,
     PaymentLine,
     account_payments,
     cancel_payment,
@@ -198,6 +199,7 @@ class AccountsTab(QWidget):
     def show_file(self, file: CustomerFile) -> None:
         currency = self.shell.ctx.installation.currency
         selected = self.current_account()
+        self.accounts.blockSignals(True)
         self.accounts.clear()
         for account in file.accounts:
             item = QListWidgetItem(
@@ -212,8 +214,8 @@ class AccountsTab(QWidget):
                 self.accounts.setCurrentItem(item)
         if self.accounts.currentRow() < 0 and self.accounts.count():
             self.accounts.setCurrentRow(0)
-        else:
-            self._load_selected()
+        self.accounts.blockSignals(False)
+        self._load_selected()
 
     def current_account(self) -> uuid.UUID | None:
         item = self.accounts.currentItem()
@@ -224,7 +226,7 @@ class AccountsTab(QWidget):
         if account_id is None:
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: (account_statement(ctx, account_id), account_payments(ctx, account_id)),
             on_success=self._show_statement,
             parent=self,
@@ -261,12 +263,11 @@ class AccountsTab(QWidget):
         if payment is None:
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: reprint_receipt(ctx, payment.payment_id),
             on_success=self._duplicate_ready,
             on_failure=lambda error: show_error(self, error),
             parent=self,
-            write=True,
         )
 
     def _duplicate_ready(self, receipt: IssuedReceipt) -> None:
@@ -295,15 +296,14 @@ class AccountsTab(QWidget):
         if reason is None:
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: cancel_payment(ctx, payment.payment_id, reason),
             on_success=self._cancelled,
             on_failure=lambda error: show_error(self, error),
             parent=self,
-            write=True,
         )
 
-    def _cancelled(self, slip) -> None:  # type: ignore[no-untyped-def]
+    def _cancelled(self, slip: IssuedSlip) -> None:
         deliver_document(
             self,
             self.shell.settings.data_dir,
@@ -312,7 +312,6 @@ class AccountsTab(QWidget):
             title="Encaissement annulé",
             what=f"Encaissement {slip.receipt_number} annulé ; bordereau d'annulation enregistré.",
         )
-        self.view.refresh()
 
 
 def balance_detail(shell: Shell, balance: Balance) -> str:
@@ -418,8 +417,10 @@ class PremisesTab(QWidget):
         self.tree.currentItemChanged.connect(lambda item, _old: self._selected(item))
 
     def show_file(self, file: CustomerFile) -> None:
+        kept = self.meter.meter_id if self.meter is not None else None
         self.tree.clear()
         first_meter: QTreeWidgetItem | None = None
+        chosen: QTreeWidgetItem | None = None
         for premise in file.premises:
             top = QTreeWidgetItem(["Propriété", premise.address])
             self.tree.addTopLevelItem(top)
@@ -447,6 +448,8 @@ class PremisesTab(QWidget):
                     item.setData(0, Qt.ItemDataRole.UserRole, meter)
                     branch.addChild(item)
                     first_meter = first_meter or item
+                    if meter.meter_id == kept:
+                        chosen = item
                 for contract in connection.contracts:
                     holder = (
                         "ce client"
@@ -464,8 +467,9 @@ class PremisesTab(QWidget):
                         )
                     )
         self.tree.expandAll()
-        if first_meter is not None:
-            self.tree.setCurrentItem(first_meter)
+        shown = chosen or first_meter
+        if shown is not None:
+            self.tree.setCurrentItem(shown)
 
     def _selected(self, item: QTreeWidgetItem | None) -> None:
         meter = item.data(0, Qt.ItemDataRole.UserRole) if item else None
@@ -475,7 +479,7 @@ class PremisesTab(QWidget):
         self.energy = meter.energy
         self.readings_title.setText(f"Relèves du compteur {meter.serial}")
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: meter_readings(ctx, meter.meter_id),
             on_success=self.readings_model.set_rows,
             parent=self,
@@ -494,7 +498,6 @@ class PremisesTab(QWidget):
         if self.meter is None or not index.isValid():
             return
         dialog = ReadingCorrectionDialog(self.shell, self.meter, self.readings_model.row(index.row()), self)
-        dialog.accepted.connect(self.view.refresh)
         dialog.open()
 
 
@@ -542,9 +545,22 @@ class HistoryTab(QWidget):
 
     def show_file(self, file: CustomerFile) -> None:
         ctx, customer_id = self.shell.ctx, file.identity.customer_id
-        self.shell.runner.submit(
-            lambda: file_history(ctx, customer_id), on_success=self.model.set_rows, parent=self
+        self.shell.runner.read(
+            lambda: file_history(ctx, customer_id), on_success=self._show, parent=self
         )
+
+    def _show(self, lines: list[HistoryLine]) -> None:
+        """The same entry stays selected (and in view) across a reload."""
+        index = self.table.currentIndex()
+        kept = self.model.row(index.row()) if index.isValid() else None
+        self.model.set_rows(lines)
+        if kept is None:
+            return
+        for row, line in enumerate(lines):
+            if (line.entry_id, line.field) == (kept.entry_id, kept.field):
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                break
 
     def _selection(self) -> None:
         index = self.table.currentIndex()
@@ -562,10 +578,8 @@ class HistoryTab(QWidget):
         ):
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: restore_value(ctx, line.entry_id, line.field),
-            on_success=lambda _r: self.view.refresh(),
             on_failure=lambda error: show_error(self, error),
             parent=self,
-            write=True,
         )

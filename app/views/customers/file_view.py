@@ -1,5 +1,6 @@
 """One customer file: a header with what the agent needs at a glance, the counter actions, and
-tabs (identity, accounts, premises, history). Later modules add their tabs to ``FILE_TABS``."""
+tabs (identity, accounts, premises, history). Later modules add their tabs to ``FILE_TABS``.
+The file reloads itself, keeping each tab's selection, whenever a write touches what it shows."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.services.customer_file import CustomerFile, load_customer_file
 from app.views.customers.file_tabs import (
     AccountsTab,
@@ -113,6 +115,7 @@ class CustomerFileView(QWidget):
         self.no_connection.hide()
         layout.addWidget(self.no_connection)
         layout.addWidget(self.tabs, 1)
+        shell.runner.changed.connect(self._changed)
         self.refresh()
 
     def _tab_changed(self, index: int) -> None:
@@ -137,12 +140,34 @@ class CustomerFileView(QWidget):
     # --- loading -------------------------------------------------------------------------
     def refresh(self) -> None:
         ctx, customer_id = self.shell.ctx, self.customer_id
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: load_customer_file(ctx, customer_id),
             on_success=self._show,
             on_failure=lambda error: show_error(self, error),
             parent=self,
         )
+
+    def concerned(self, changes: Changes) -> bool:
+        """Whether a write changed something this file shows: the customer, one of its
+        accounts (a payment, an invoice, a contract hang from one), premises, connections,
+        meters (a reading hangs from one) or contracts."""
+        if changes.touches("customer", [self.customer_id]):
+            return True
+        file = self.file
+        if file is None:
+            return changes.everything
+        connections = [c for p in file.premises for c in p.connections]
+        return (
+            changes.touches("account", [a.account_id for a in file.accounts])
+            or changes.touches("premise", [p.premise_id for p in file.premises])
+            or changes.touches("connection", [c.connection_id for c in connections])
+            or changes.touches("meter", [m.meter_id for c in connections for m in c.meters])
+            or changes.touches("contract", [k.contract_id for c in connections for k in c.contracts])
+        )
+
+    def _changed(self, changes: Changes) -> None:
+        if self.concerned(changes):
+            self.refresh()
 
     def _show(self, file: CustomerFile) -> None:
         self.file = file
@@ -196,7 +221,6 @@ class CustomerFileView(QWidget):
         from app.views.customers.identity_dialogs import EditIdentityDialog
 
         dialog = EditIdentityDialog(self.shell, self.file.identity, self)
-        dialog.saved.connect(lambda _version: self.refresh())
         dialog.stale.connect(self.refresh)
         dialog.open()
 
@@ -204,7 +228,6 @@ class CustomerFileView(QWidget):
         if self.file is None:
             return
         dialog = dialog_class(self.shell, self.file, self, **kwargs)
-        dialog.accepted.connect(self.refresh)
         dialog.open()
 
     def record_payment(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.services.export import export_search_csv
 from app.services.search import SearchPage
 from app.views import messages
@@ -118,6 +119,9 @@ class SearchTab(QWidget):
         self.table.open_requested.connect(self._open_row)
         self.table.doubleClicked.connect(lambda index: self._open_row(index.row()))
         self.model.searched.connect(self._searched)
+        self.model.refreshed.connect(self._keep_selection)
+        shell.runner.changed.connect(self._changed)
+        self._kept: uuid.UUID | None = None
         self.model.failed.connect(lambda error: show_error(self, error))
         self.new_button.clicked.connect(self.new_requested.emit)
         self.check_button.clicked.connect(self.check_requested.emit)
@@ -148,6 +152,21 @@ class SearchTab(QWidget):
         if page.hits:
             self.table.selectRow(0)
 
+    def _changed(self, changes: Changes) -> None:
+        if self.model.concerned(changes):
+            index = self.table.currentIndex()
+            self._kept = self.model.hit(index.row()).customer_id if index.isValid() else None
+            self.model.refresh()
+
+    def _keep_selection(self) -> None:
+        """After a reload that changed the rows, the customer selected stays selected."""
+        if self.table.currentIndex().isValid() or self._kept is None:
+            return
+        for row in range(self.model.rowCount()):
+            if self.model.hit(row).customer_id == self._kept:
+                self.table.selectRow(row)
+                break
+
     def _focus_results(self) -> None:
         if self.model.rowCount():
             self.table.setFocus()
@@ -174,7 +193,7 @@ class SearchTab(QWidget):
         if not path:
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: export_search_csv(ctx, query, Path(path)),
             on_success=lambda n: messages.inform(
                 self, "Export terminé", f"{plural(n, 'client exporté', 'clients exportés')} dans {path}"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from app.models.changes import Changes
 from app.services.readings import VacantReading, vacant_premise_readings
 from app.views.customers.file_tabs import table
 from app.views.format import day
@@ -45,11 +46,20 @@ class VacantReadingsDialog(QDialog):
         layout.addWidget(view, 1)
         layout.addWidget(buttons)
         self.resize(820, 460)
-        ctx = shell.ctx
+        self.shell = shell
+        shell.runner.changed.connect(self._changed)
+        self.load()
+
+    def load(self) -> None:
+        ctx = self.shell.ctx
         since = ctx.installation.today() - timedelta(days=DAYS)
-        shell.runner.submit(
+        self.shell.runner.read(
             lambda: vacant_premise_readings(ctx, since), on_success=self._show, parent=self
         )
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches_any(("reading", "contract")):
+            self.load()
 
     def _show(self, rows: list[VacantReading]) -> None:
         self.model.set_rows(rows)
