@@ -3,10 +3,13 @@ do not; a failed write announces nothing."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget
@@ -20,6 +23,9 @@ from app.services.customer_edit import IdentityInput, update_identity
 from app.services.customer_file import load_customer_file
 from app.services.payments import record_payment
 from app.settings import Settings
+from app.sync.client import CentralClient
+from app.sync.endpoint import Endpoint
+from app.sync.runner import SyncOutcome, run_sync
 from app.views.customers.dialogs import PaymentDialog
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
@@ -218,3 +224,26 @@ def test_a_write_announces_the_entities_it_touched_and_a_failed_one_nothing(
 @pytest.fixture
 def home(ctx: ServiceContext) -> Household:
     return household(ctx)
+
+
+def test_a_synchronisation_run_announces_that_everything_may_have_changed(
+    qtbot: QtBot, ctx: ServiceContext, tmp_path: Path
+) -> None:
+    """Its pages are applied in bulk: every page reloads when a run ends, even a failed one
+    (what it applied before failing stays)."""
+    endpoint = Endpoint("http://central.invalid", "secret", ctx.installation.agency_code)
+    client = CentralClient(
+        endpoint, attempts=1, transport=httpx.MockTransport(lambda _request: httpx.Response(503))
+    )
+    runner = TaskRunner()
+    outcomes: list[SyncOutcome] = []
+    with qtbot.waitSignal(runner.changed, timeout=20000) as announced:
+        runner.read(
+            lambda: run_sync(ctx.db, ctx.installation, endpoint, data_dir=tmp_path, client=client),
+            on_success=outcomes.append,
+        )
+    wait_idle(qtbot)
+    assert outcomes[0].status == "failed"
+    (changes,) = announced.args
+    assert changes.everything and changes.touches("account", [uuid.uuid4()])
+    runner.shutdown()
