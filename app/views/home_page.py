@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -41,6 +42,7 @@ class HomePage(QWidget):
     def __init__(self, shell: Shell) -> None:
         super().__init__()
         self.shell = shell
+        self.stale = False
         installation = shell.ctx.installation
         user = shell.ctx.user
         greeting = QLabel(f"Bonjour {user.full_name}" if user else "Bonjour")
@@ -88,10 +90,21 @@ class HomePage(QWidget):
         self.refresh()
 
     def _changed(self, changes: Changes) -> None:
-        if changes.touches_any(COUNTED):
+        """Counting the whole agency is not free: a hidden page only notes it is stale."""
+        if not changes.touches_any(COUNTED):
+            return
+        if self.isVisible():
+            self.refresh()
+        else:
+            self.stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self.stale:
             self.refresh()
 
     def refresh(self) -> None:
+        self.stale = False
         self.refresh_button.setEnabled(False)
         ctx = self.shell.ctx
         self.shell.runner.read(

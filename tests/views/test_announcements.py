@@ -135,7 +135,10 @@ def test_after_a_payment_every_page_shows_the_same_new_balance(
     assert page.search_tab.table.currentIndex().row() == 0, "the selection stays"
     home_page = window.show_module("home")
     assert isinstance(home_page, HomePage)
-    assert _plain(home_page.values["cashed_today"].text()) == "1 000 F CFA (1)"
+    qtbot.waitUntil(
+        lambda: _plain(home_page.values["cashed_today"].text()) == "1 000 F CFA (1)",
+        timeout=10000,
+    )
 
 
 def test_a_change_elsewhere_reloads_nothing_here(
