@@ -195,6 +195,8 @@ class AccountsTab(QWidget):
         layout.addWidget(self.accounts)
         layout.addLayout(right, 1)
         self.accounts.currentItemChanged.connect(lambda *_: self._load_selected())
+        #: Only the latest statement load is shown.
+        self._loads = 0
 
     def show_file(self, file: CustomerFile) -> None:
         currency = self.shell.ctx.installation.currency
@@ -225,10 +227,11 @@ class AccountsTab(QWidget):
         account_id = self.current_account()
         if account_id is None:
             return
-        ctx = self.shell.ctx
+        self._loads += 1
+        ctx, load = self.shell.ctx, self._loads
         self.shell.runner.read(
             lambda: (account_statement(ctx, account_id), account_payments(ctx, account_id)),
-            on_success=self._show_statement,
+            on_success=lambda result: self._show_statement(result) if load == self._loads else None,
             parent=self,
         )
 

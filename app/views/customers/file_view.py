@@ -60,6 +60,7 @@ class CustomerFileView(QWidget):
         self.shell = shell
         self.customer_id = customer_id
         self.file: CustomerFile | None = None
+        self._loads = 0
         self.setObjectName("customerFile")
 
         self.name = QLabel("Chargement…")
@@ -139,10 +140,13 @@ class CustomerFileView(QWidget):
 
     # --- loading -------------------------------------------------------------------------
     def refresh(self) -> None:
-        ctx, customer_id = self.shell.ctx, self.customer_id
+        """Loads the file again; only the latest load is shown (loads run in parallel, and one
+        started before a write may end after the one the write's announcement started)."""
+        self._loads += 1
+        ctx, customer_id, load = self.shell.ctx, self.customer_id, self._loads
         self.shell.runner.read(
             lambda: load_customer_file(ctx, customer_id),
-            on_success=self._show,
+            on_success=lambda file: self._show(file) if load == self._loads else None,
             on_failure=lambda error: show_error(self, error),
             parent=self,
         )

@@ -35,9 +35,11 @@ class SearchResultsModel(QAbstractTableModel):
         self.query = ""
         self._generation = 0
         self._loading = False
+        self._again = False
 
     # --- loading -------------------------------------------------------------------------
     def search(self, query: str) -> None:
+        self._again = False
         self._generation += 1
         generation = self._generation
         self.query = query
@@ -58,6 +60,12 @@ class SearchResultsModel(QAbstractTableModel):
         self.total = page.total
         self.endResetModel()
         self.searched.emit(page)
+        self._after_load()
+
+    def _after_load(self) -> None:
+        if self._again:
+            self._again = False
+            self.refresh()
 
     def _failure(self, generation: int, error: BaseException) -> None:
         if generation == self._generation:
@@ -75,7 +83,10 @@ class SearchResultsModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Reloads the rows already shown, for the same query; a row keeps its place (and the
         view its selection) when the same customers come back in the same order."""
-        if not self.query or self._loading:
+        if not self.query:
+            return
+        if self._loading:  # the answer on its way may predate the change: ask again after it
+            self._again = True
             return
         self._loading = True
         generation, query, ctx = self._generation, self.query, self.ctx
@@ -102,6 +113,7 @@ class SearchResultsModel(QAbstractTableModel):
             self.hits = list(page.hits)
             self.endResetModel()
         self.refreshed.emit()
+        self._after_load()
 
     def _available(self) -> int:
         return MAX_RESULTS if self.total is None else self.total
@@ -127,10 +139,11 @@ class SearchResultsModel(QAbstractTableModel):
         new = page.hits[: self._available() - offset]
         if not new:
             self.total = len(self.hits)
-            return
-        self.beginInsertRows(QModelIndex(), offset, offset + len(new) - 1)
-        self.hits.extend(new)
-        self.endInsertRows()
+        else:
+            self.beginInsertRows(QModelIndex(), offset, offset + len(new) - 1)
+            self.hits.extend(new)
+            self.endInsertRows()
+        self._after_load()
 
     # --- Qt model --------------------------------------------------------------------------
     def hit(self, row: int) -> SearchHit:
