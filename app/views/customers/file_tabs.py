@@ -249,7 +249,13 @@ class AccountsTab(QWidget):
         self.statement_model.set_rows(statement.lines)
         if statement.lines:
             self.statement.scrollToBottom()
+        kept = self._selected_payment()
         self.payments_model.set_rows(payments)
+        if kept is not None:
+            for row, line in enumerate(payments):
+                if line.payment_id == kept.payment_id:
+                    self.payments.selectRow(row)
+                    break
         self._payment_selected()
 
     def _selected_payment(self) -> PaymentLine | None:
