@@ -13,6 +13,7 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabWidget
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.models.changes import Changes
@@ -108,7 +109,8 @@ def _pay(qtbot: QtBot, view: CustomerFileView, amount: str) -> None:
 
 
 def test_after_a_payment_every_page_shows_the_same_new_balance(
-    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext,
+    qtmodeltester: ModelTester,
 ) -> None:
     _owes(ctx, home, 4372)
     page = _clients(window)
@@ -133,6 +135,7 @@ def test_after_a_payment_every_page_shows_the_same_new_balance(
     _click_tab(qtbot, page.tabs, 0)
     assert _row_balance(page) == "3 372 F CFA"
     assert page.search_tab.table.currentIndex().row() == 0, "the selection stays"
+    qtmodeltester.check(page.search_tab.model)
     home_page = window.show_module("home")
     assert isinstance(home_page, HomePage)
     qtbot.waitUntil(
