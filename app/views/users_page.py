@@ -80,6 +80,8 @@ class LockedUsersPage(QWidget):
         show_error(self, error)
 
     def _show(self, locked: list[LockedUser]) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        kept = self.locked[rows[0].row()].username if rows and self.locked else None
         self.locked = locked
         self.table.setRowCount(len(locked))
         zone = self.shell.ctx.installation
@@ -92,6 +94,9 @@ class LockedUsersPage(QWidget):
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, cell)
+        for row, item in enumerate(locked):
+            if item.username == kept:
+                self.table.selectRow(row)
         self.empty.setVisible(not locked)
         self.refresh_button.setEnabled(True)
         self._selection_changed()
