@@ -76,7 +76,7 @@ def fill_defaults(obj: Synced) -> None:
         column = attr.columns[0]
         default = column.default
         if default is not None and default.is_scalar:
-            setattr(obj, attr.key, default.arg)  # type: ignore[attr-defined]
+            setattr(obj, attr.key, default.arg)
         elif default is None:
             setattr(obj, attr.key, None)
 

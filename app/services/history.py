@@ -166,7 +166,7 @@ def _shown(
     if value is None or value == "":
         return "—"
     model = _MODELS.get(table)
-    column = model.__table__.columns.get(field) if model is not None else None  # type: ignore[attr-defined]
+    column = model.__table__.columns.get(field) if model is not None else None
     if column is not None and column.foreign_keys:
         target = next(iter(column.foreign_keys)).column.table.name
         return row_label(ctx, session, target, value)

@@ -30,7 +30,7 @@ class DownloadReport:
     cursor: int = 0
 
 
-def apply_page(session: Session, page: dict) -> ApplyCounts:  # type: ignore[type-arg]
+def apply_page(session: Session, page: dict) -> ApplyCounts:
     applier = DeskApplier(session)
     for commit in page["commits"]:
         applier.apply_commit(commit)

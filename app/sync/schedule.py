@@ -37,7 +37,7 @@ def _at(text: str) -> time:
         raise argparse.ArgumentTypeError(f"« {text} » (attendu HH:MM)") from error
 
 
-def add_parser(sync_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sync_commands: argparse._SubParsersAction) -> None:
     """The ``install-schedule`` subcommand of ``python -m app sync``."""
     install = sync_commands.add_parser(
         "install-schedule",

@@ -137,7 +137,7 @@ def from_wire(tbl: Table, column: str, value: Any) -> Any:
 @cache
 def _python_type(table_name: str, column: str) -> type | None:
     try:
-        return table(table_name).c[column].type.python_type  # type: ignore[no-any-return]
+        return table(table_name).c[column].type.python_type
     except NotImplementedError:
         return None
 

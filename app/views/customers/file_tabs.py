@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from app.views.shell import Shell
 
 
-def table(  # type: ignore[type-arg]
+def table(
     model: ListTableModel, name: str, stretch: int = -1, cap: int = 0
 ) -> QTableView:
     """A read-only table whose columns fit their content; the ``stretch`` column (the last by

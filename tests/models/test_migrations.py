@@ -1,0 +1,217 @@
+"""Every revision of the desk's schema upgrades a database that already holds rows, keeps them,
+and (where it defines a downgrade) goes back to the exact previous shape with the rows intact.
+
+Each test starts from an empty database, upgrades to the revision before, loads rows with plain
+SQL, then applies the revision under test. Revisions that change data have a test of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from app.models import Base
+from tests import pg_server
+from tests.migration_rows import (
+    DESK,
+    RowMaker,
+    cut,
+    data_tables,
+    downgrade,
+    fill_every_table,
+    has_downgrade,
+    revisions,
+    rows,
+    shape,
+    upgrade,
+)
+
+CHAIN = revisions(DESK)
+
+
+def empty_postgres(admin_url: str) -> Iterator[Engine]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"guichet_mig_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(pg_server.database_url(name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, with no schema at all."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+        yield engine
+        engine.dispose()
+    else:
+        yield from empty_postgres(request.getfixturevalue("pg_admin_url"))
+
+
+def test_the_chain_is_linear_from_0001_to_the_head() -> None:
+    assert CHAIN[0] == ("base", "0001")
+    assert [previous for previous, _ in CHAIN[1:]] == [revision for _, revision in CHAIN[:-1]]
+
+
+def check_revision(engine: Engine, previous: str, revision: str) -> None:
+    """From a database at ``previous``: load rows, upgrade, check them, downgrade where the
+    revision can, check the previous shape and rows are back, and upgrade again."""
+    if previous != "base":
+        fill_every_table(engine, [Base.metadata])
+    before_shape, before_rows = shape(engine), rows(engine)
+
+    upgrade(engine, DESK, revision)
+    after_shape = shape(engine)
+    assert set(before_shape) <= set(after_shape), "a revision of this chain never drops a table"
+    after_rows = rows(engine, before_rows)
+    for table, kept in before_rows.items():
+        assert cut(after_rows[table], before_shape[table][0]) == kept, (revision, table)
+    if previous == "base":
+        assert {"agency", "customer", "account", "invoice", "payment"} <= set(data_tables(engine))
+    else:
+        fill_every_table(engine, [Base.metadata])  # the new shape takes rows too
+
+    if not has_downgrade(DESK, revision):
+        return
+    downgrade(engine, DESK, previous)
+    assert shape(engine) == before_shape, revision
+    back = rows(engine, before_rows)
+    for table, kept in before_rows.items():
+        assert kept <= back[table], (revision, table)
+    upgrade(engine, DESK, revision)  # and up again, over the rows added at the revision
+    assert shape(engine) == after_shape, revision
+
+
+@pytest.mark.parametrize(("previous", "revision"), CHAIN, ids=[r for _, r in CHAIN])
+def test_revision_keeps_the_rows_and_downgrades_to_the_previous_shape_on_sqlite(
+        tmp_path: Path, previous: str, revision: str) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    try:
+        if previous != "base":
+            upgrade(engine, DESK, previous)
+        check_revision(engine, previous, revision)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_every_revision_keeps_the_rows_and_downgrades_on_postgres(pg_admin_url: str) -> None:
+    """One database walked up the chain (each step checked as on SQLite): PostgreSQL databases
+    are too slow to make one per revision."""
+    databases = empty_postgres(pg_admin_url)
+    engine = next(databases)
+    try:
+        for previous, revision in CHAIN:
+            check_revision(engine, previous, revision)
+    finally:
+        databases.close()
+
+
+def test_0004_tariff_rules_and_categories_default_on_existing_rows(empty: Engine) -> None:
+    upgrade(empty, DESK, "0003")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        tariff = maker.insert("tariff")
+        band = maker.insert("tariff_band", tariff_id=tariff["id"])
+        premise = maker.insert("premise")
+    upgrade(empty, DESK, "0004")
+    with empty.connect() as connection:
+        assert connection.execute(text(
+            "SELECT customer_categories, arrears_recovery_share FROM tariff WHERE code = :c"),
+            {"c": tariff["code"]}).one() == ("", None)
+        assert connection.execute(text("SELECT is_social FROM tariff_band")).one() == (0,)  # false
+        assert connection.execute(text("SELECT category FROM premise")).scalar_one() == "domestic"
+        assert connection.execute(text("SELECT count(*) FROM tariff_band")).scalar_one() == 1
+    assert band and premise
+
+
+def test_0005_existing_payments_are_not_cancelled_and_readings_not_corrected(
+        empty: Engine) -> None:
+    upgrade(empty, DESK, "0004")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        maker.insert("payment")
+        maker.insert("meter_reading")
+    upgrade(empty, DESK, "0005")
+    with empty.connect() as connection:
+        assert connection.execute(text(
+            "SELECT cancelled_at, cancelled_by, cancellation_document_id FROM payment")
+        ).one() == (None, "", None)
+        assert connection.execute(text(
+            "SELECT on_vacant_premise, corrected_from_index FROM meter_reading")
+        ).one() == (0, None)  # false
+
+
+def test_0006_indexes_the_ends_of_the_numbers_already_on_file(empty: Engine) -> None:
+    upgrade(empty, DESK, "0005")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        both = maker.insert("customer", mobile="0701020304", phone="2722334455")
+        mobile_only = maker.insert("customer", mobile="0555667788", phone="")
+        maker.insert("customer", mobile="", phone="")
+    upgrade(empty, DESK, "0006")
+    with empty.connect() as connection:
+        found = connection.execute(text(
+            "SELECT phone_end, customer_id FROM customer_search_phone_end")).all()
+    dialect_id = (lambda value: value.hex) if empty.dialect.name == "sqlite" else (lambda v: v)
+    assert sorted((end, str(who)) for end, who in found) == sorted([
+        ("4030201070", str(dialect_id(both["id"]))),
+        ("5544332272", str(dialect_id(both["id"]))),
+        ("8877665550", str(dialect_id(mobile_only["id"]))),
+    ])
+    downgrade(empty, DESK, "0005")
+    assert "customer_search_phone_end" not in shape(empty)
+
+
+@pytest.mark.postgres
+def test_0007_fills_the_word_prefixes_of_indexed_customers_on_postgres(
+        pg_admin_url: str) -> None:
+    databases = empty_postgres(pg_admin_url)
+    engine = next(databases)
+    try:
+        upgrade(engine, DESK, "0006")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO customer_search (customer_id, names, accounts, meters, phones, address)"
+                " VALUES (:id, 'kone awa', '0012', '', '0701', 'rue 12')"), {"id": uuid.uuid4()})
+        upgrade(engine, DESK, "0007")
+        with engine.connect() as connection:
+            prefixes = set(connection.execute(text(
+                "SELECT prefixes FROM customer_search")).scalar_one().split())
+            assert {"p2ko", "p3kon", "p2aw", "p3awa", "p200", "p3001", "p2ru"} <= prefixes
+            assert connection.execute(text(
+                "SELECT count(*) FROM customer_search WHERE document @@ 'p3kon'::tsquery")
+            ).scalar_one() == 1
+        downgrade(engine, DESK, "0006")
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT count(*) FROM customer_search WHERE document @@ 'kone'::tsquery")
+            ).scalar_one() == 1
+        assert "prefixes" not in shape(engine)["customer_search"][0]
+    finally:
+        databases.close()
+
+
+def test_0008_existing_users_stay_at_their_desk_and_are_not_locked(empty: Engine) -> None:
+    upgrade(empty, DESK, "0007")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        maker.insert("app_user")
+        maker.insert("sign_in_throttle")
+    upgrade(empty, DESK, "0008")
+    with empty.connect() as connection:
+        assert connection.execute(text("SELECT roaming, desk_only FROM app_user")).one() == (
+            0, 0)  # false on both databases
+        assert connection.execute(text("SELECT locked_at FROM sign_in_throttle")).one() == (
+            None,)
