@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, create_engine, inspect
+
+from tests import pg_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DESK = ROOT / "app" / "models" / "migrations"
@@ -177,3 +179,48 @@ def rows(engine: Engine, tables: Iterable[str] | None = None) -> dict[str, set[t
 def cut(table_rows: set[tuple[Any, ...]], columns: Iterable[str]) -> set[tuple[Any, ...]]:
     kept = set(columns)
     return {tuple(pair for pair in row if pair[0] in kept) for row in table_rows}
+
+
+def check(engine: Engine, location: Path, metadatas: list[sa.MetaData], previous: str,
+          revision: str, first_tables: set[str]) -> None:
+    """From a database at ``previous``: load rows, upgrade, check they are all there, load rows
+    in the new shape, downgrade where the revision can, check the previous shape and rows are
+    back, and upgrade again over what the revision's shape held."""
+    fill_every_table(engine, metadatas)
+    before_shape, before_rows = shape(engine), rows(engine)
+
+    upgrade(engine, location, revision)
+    after_shape = shape(engine)
+    assert set(before_shape) <= set(after_shape), "a revision of these chains never drops a table"
+    after_rows = rows(engine, before_rows)
+    for table, kept in before_rows.items():
+        assert cut(after_rows[table], before_shape[table][0]) == kept, (revision, table)
+    if previous == "base":
+        assert first_tables <= set(data_tables(engine))
+    fill_every_table(engine, metadatas)
+
+    if not has_downgrade(location, revision):
+        return
+    downgrade(engine, location, previous)
+    assert shape(engine) == before_shape, revision
+    back = rows(engine, before_rows)
+    for table, kept in before_rows.items():
+        assert kept <= back[table], (revision, table)
+    upgrade(engine, location, revision)
+    assert shape(engine) == after_shape, revision
+
+
+def empty_postgres(admin_url: str) -> Iterator[Engine]:
+    """A new empty PostgreSQL database, dropped at the end."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"guichet_mig_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(pg_server.database_url(name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

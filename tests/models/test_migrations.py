@@ -15,37 +15,18 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from app.models import Base
-from tests import pg_server
 from tests.migration_rows import (
     DESK,
     RowMaker,
-    cut,
-    data_tables,
+    check,
     downgrade,
-    fill_every_table,
-    has_downgrade,
+    empty_postgres,
     revisions,
-    rows,
     shape,
     upgrade,
 )
 
 CHAIN = revisions(DESK)
-
-
-def empty_postgres(admin_url: str) -> Iterator[Engine]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"guichet_mig_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(pg_server.database_url(name))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -65,32 +46,8 @@ def test_the_chain_is_linear_from_0001_to_the_head() -> None:
 
 
 def check_revision(engine: Engine, previous: str, revision: str) -> None:
-    """From a database at ``previous``: load rows, upgrade, check them, downgrade where the
-    revision can, check the previous shape and rows are back, and upgrade again."""
-    if previous != "base":
-        fill_every_table(engine, [Base.metadata])
-    before_shape, before_rows = shape(engine), rows(engine)
-
-    upgrade(engine, DESK, revision)
-    after_shape = shape(engine)
-    assert set(before_shape) <= set(after_shape), "a revision of this chain never drops a table"
-    after_rows = rows(engine, before_rows)
-    for table, kept in before_rows.items():
-        assert cut(after_rows[table], before_shape[table][0]) == kept, (revision, table)
-    if previous == "base":
-        assert {"agency", "customer", "account", "invoice", "payment"} <= set(data_tables(engine))
-    else:
-        fill_every_table(engine, [Base.metadata])  # the new shape takes rows too
-
-    if not has_downgrade(DESK, revision):
-        return
-    downgrade(engine, DESK, previous)
-    assert shape(engine) == before_shape, revision
-    back = rows(engine, before_rows)
-    for table, kept in before_rows.items():
-        assert kept <= back[table], (revision, table)
-    upgrade(engine, DESK, revision)  # and up again, over the rows added at the revision
-    assert shape(engine) == after_shape, revision
+    check(engine, DESK, [Base.metadata], previous, revision,
+          first_tables={"agency", "customer", "account", "invoice", "payment"})
 
 
 @pytest.mark.parametrize(("previous", "revision"), CHAIN, ids=[r for _, r in CHAIN])

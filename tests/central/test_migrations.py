@@ -1,0 +1,89 @@
+"""Every revision of central's own chain upgrades a database holding rows (the shared schema at
+its head, central's tables at the revision before), keeps them, and downgrades to the exact
+previous shape; revisions that add data or defaults have a check of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from app.models import Base
+from central.models import CentralBase
+from tests.migration_rows import (
+    CENTRAL,
+    DESK,
+    RowMaker,
+    check,
+    downgrade,
+    empty_postgres,
+    revisions,
+    upgrade,
+)
+
+CHAIN = revisions(CENTRAL)
+MODELS = [Base.metadata, CentralBase.metadata]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_only(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database with the shared schema at its head and none of central's tables."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
+        upgrade(engine, DESK, "head")
+        yield engine
+        engine.dispose()
+    else:
+        databases = empty_postgres(request.getfixturevalue("pg_admin_url"))
+        engine = next(databases)
+        upgrade(engine, DESK, "head")
+        yield engine
+        databases.close()
+
+
+def test_the_chain_is_linear_from_c0001_to_the_head() -> None:
+    assert CHAIN[0] == ("base", "c0001")
+    assert [previous for previous, _ in CHAIN[1:]] == [revision for _, revision in CHAIN[:-1]]
+
+
+def test_every_revision_keeps_the_rows_and_downgrades_to_the_previous_shape(
+        shared_only: Engine) -> None:
+    """The chain walked on one database, every step checked (three revisions: cheap enough)."""
+    for previous, revision in CHAIN:
+        check(shared_only, CENTRAL, MODELS, previous, revision,
+              first_tables={"billing_run", "billed_period", "central_credential"})
+
+
+def test_c0002_starts_the_commit_counter_and_a_database_generation(shared_only: Engine) -> None:
+    upgrade(shared_only, CENTRAL, "c0001")
+    with shared_only.begin() as connection:
+        RowMaker(connection, MODELS).insert("billing_run", period="2026-11")
+    upgrade(shared_only, CENTRAL, "c0002")
+    with shared_only.connect() as connection:
+        assert connection.execute(text("SELECT id, last FROM sync_commit_counter")).all() == [
+            (1, 0)]
+        assert connection.execute(text("SELECT count(*) FROM sync_generation")).scalar_one() == 1
+        assert connection.execute(text("SELECT period FROM billing_run")).scalar_one() == "2026-11"
+    downgrade(shared_only, CENTRAL, "c0001")
+    upgrade(shared_only, CENTRAL, "c0002")
+    with shared_only.connect() as connection:
+        assert connection.execute(text("SELECT last FROM sync_commit_counter")).all() == [(0,)]
+
+
+def test_c0003_existing_billing_runs_have_no_machine_and_keep_their_figures(
+        shared_only: Engine) -> None:
+    upgrade(shared_only, CENTRAL, "c0002")
+    with shared_only.begin() as connection:
+        RowMaker(connection, MODELS).insert("billing_run", period="2026-10", invoices=42,
+                                            total_minor=123456, status="completed")
+    upgrade(shared_only, CENTRAL, "c0003")
+    with shared_only.connect() as connection:
+        assert connection.execute(text(
+            "SELECT period, status, invoices, total_minor, host, pid FROM billing_run")
+        ).one() == ("2026-10", "completed", 42, 123456, None, None)
+        assert connection.execute(text("SELECT count(*) FROM night_report")).scalar_one() == 0
+    downgrade(shared_only, CENTRAL, "c0002")
+    with shared_only.connect() as connection:
+        assert connection.execute(text("SELECT invoices FROM billing_run")).scalar_one() == 42
