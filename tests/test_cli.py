@@ -196,6 +196,23 @@ def test_a_desk_pointed_at_a_central_never_builds_a_demo(tmp_path: Path) -> None
         db.dispose()
 
 
+def test_sync_on_an_empty_database_never_builds_a_demo_agency(tmp_path: Path) -> None:
+    """Making the agency (demo or join) is a step of its own: a sync with the embedded central
+    on an empty desk says which step is missing and leaves the database empty."""
+    result = run("sync", "--dry-run", data_dir=tmp_path, GUICHET_CENTRAL_URL="",
+                 GUICHET_DEMO_CUSTOMERS="0")
+    line = one_line(result, 1)
+    assert "Base vide" in line and "./guichet demo" in line and "join" in line
+    from app.models.database import Database
+    from app.services.demo import database_is_empty
+
+    db = Database(f"sqlite:///{tmp_path / 'guichet.sqlite3'}")
+    try:
+        assert database_is_empty(db)
+    finally:
+        db.dispose()
+
+
 def test_a_second_window_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GUICHET_DEMO_CUSTOMERS": "0",
            "GUICHET_CENTRAL_URL": "off"}

@@ -36,11 +36,13 @@ class Desk:
         self.db.dispose()
 
 
-def open_desk(settings: Settings, progress: Progress | None = None) -> Desk:
-    """Open (and on a first start, create) this desk's database, ready for sign-in."""
+def open_desk(settings: Settings, progress: Progress | None = None, *,
+              demo_if_empty: bool = False) -> Desk:
+    """Open this desk's database, ready for sign-in; an empty one gets a demo agency only when
+    the caller asks for it (the window's first start), never as a side effect."""
     db = open_database(settings)
     try:
-        return Desk(db, prepare(db, settings, progress))
+        return Desk(db, prepare(db, settings, progress, demo_if_empty=demo_if_empty))
     except BaseException:
         db.dispose()
         raise
@@ -113,7 +115,10 @@ def database_problem(url: str, error: OperationalError) -> str:
             "démarré et l'adresse de la base (GUICHET_DATABASE_URL ou --database-url).")
 
 
-def prepare(db: Database, settings: Settings, progress: Progress | None = None) -> Installation:
+def prepare(db: Database, settings: Settings, progress: Progress | None = None, *,
+            demo_if_empty: bool = False) -> Installation:
+    """The installation of an existing agency. Making one is a step of its own: a demo agency
+    (``demo_if_empty``, or ``./guichet demo``) or joining the agency's central."""
     # The demo generator is only needed on a first start: not imported on the others.
     from app.services.demo import build_demo, database_is_empty
 
@@ -126,6 +131,10 @@ def prepare(db: Database, settings: Settings, progress: Progress | None = None) 
                 f"Base vide et serveur central configuré ({central}) : ce poste doit d'abord "
                 f"rejoindre son central (./guichet --agency {settings.agency_code} join "
                 f"{central}) ; pour une démonstration, démarrez sans adresse de central.")
+        if not demo_if_empty:
+            raise InstallationError(
+                "Base vide : aucune agence dans ce poste. Créez-la d'abord : ./guichet demo "
+                "(agence de démonstration) ou ./guichet join ADRESSE (agence réelle).")
         build_demo(
             db,
             agency_code=settings.agency_code,

@@ -124,7 +124,8 @@ class Startup(QObject):
         settings = self.settings
 
         def open_and_prepare(progress: Progress) -> Desk:
-            return open_desk(settings, progress)
+            # The window's first start is the one place a demo agency is made on opening.
+            return open_desk(settings, progress, demo_if_empty=True)
 
         self.runner.write(
             open_and_prepare,
