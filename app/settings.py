@@ -15,8 +15,6 @@ from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SETTINGS_VERSION = 1
-
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("Guichet", appauthor=False))
