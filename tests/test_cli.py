@@ -45,10 +45,40 @@ def test_bad_configuration_is_a_clear_message(tmp_path: Path) -> None:
 def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     result = run("--database-url", pg_url, "demo", "--customers", "80", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
-    # The bulk load leaves planner statistics behind (autovacuum may be off or hours late), and
-    # the search index rebuild analyses the tables it reads and its own.
+    assert "80 clients" in result.stdout
     from sqlalchemy import create_engine, text
 
+    counted = create_engine(pg_url)
+    try:
+        with counted.connect() as connection:
+            def one(sql: str) -> object:
+                return connection.execute(text(sql)).scalar_one()
+
+            # What the demo promises: the customers asked for, each with an account, meters read
+            # and billed, payments, balances that add up, the three demo users, a search index.
+            assert one("SELECT count(*) FROM customer") == 80
+            assert one("SELECT count(DISTINCT customer_id) FROM account") == 80
+            assert one("SELECT count(*) FROM agency WHERE code = '101'") == 1
+            assert one("SELECT count(*) FROM meter") >= 80
+            assert one("SELECT count(*) FROM contract") >= 80
+            assert one("SELECT count(*) FROM meter_reading") > 80
+            assert one("SELECT count(*) FROM invoice") > 80
+            assert one("SELECT count(*) FROM payment") > 0
+            assert one("SELECT count(*) FROM customer_search") == 80
+            assert one("SELECT count(*) FROM app_user WHERE username IN "
+                       "('admin', 'superviseur', 'agent')") == 3
+            assert one("""SELECT count(*) FROM invoice i WHERE total_minor <>
+                          (SELECT coalesce(sum(amount_minor), 0) FROM invoice_line l
+                           WHERE l.invoice_id = i.id)""") == 0
+            assert one("""SELECT count(*) FROM account a WHERE balance_minor <>
+                          (SELECT coalesce(sum(total_minor), 0) FROM invoice i
+                           WHERE i.account_id = a.id)
+                        - (SELECT coalesce(sum(amount_minor), 0) FROM payment p
+                           WHERE p.account_id = a.id)""") == 0
+    finally:
+        counted.dispose()
+    # The bulk load leaves planner statistics behind (autovacuum may be off or hours late), and
+    # the search index rebuild analyses the tables it reads and its own.
     engine = create_engine(pg_url)
 
     def analysed() -> dict[str, int]:
