@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect
+from sqlalchemy.engine.interfaces import ReflectedColumn
 
 from tests import pg_server
 
@@ -61,7 +62,7 @@ def downgrade(engine: Engine, location: Path, revision: str) -> None:
 
 def has_downgrade(location: Path, revision: str) -> bool:
     module = ScriptDirectory.from_config(config(location)).get_revision(revision).module
-    source = Path(module.__file__).read_text()
+    source = Path(str(module.__file__)).read_text()
     body = source.split("def downgrade", 1)[-1]
     return "op." in body
 
@@ -101,13 +102,13 @@ class RowMaker:
         self.foreign_keys = {name: found for (_, name), found
                              in inspector.get_multi_foreign_keys().items()}
 
-    def _type(self, table: str, column: dict[str, Any]) -> sa.types.TypeEngine[Any]:
+    def _type(self, table: str, column: ReflectedColumn) -> sa.types.TypeEngine[Any]:
         model = self.models.get(table)
         if model is not None and column["name"] in model.c:
             return model.c[column["name"]].type
-        return column["type"]  # type: ignore[no-any-return]
+        return column["type"]
 
-    def _sample(self, kind: sa.types.TypeEngine[Any], column: dict[str, Any]) -> Any:
+    def _sample(self, kind: sa.types.TypeEngine[Any]) -> Any:
         number = next(_NUMBERS)
         base = kind.impl_instance if isinstance(kind, sa.types.TypeDecorator) else kind
         if isinstance(kind, sa.Enum):
@@ -149,7 +150,7 @@ class RowMaker:
                 parent = self.insert(parents[name]["referred_table"])
                 row[name] = parent[parents[name]["referred_columns"][0]]
             else:
-                row[name] = self._sample(types[name], column)
+                row[name] = self._sample(types[name])
         target = sa.table(table, *(sa.column(name, types[name]) for name in row))
         self.connection.execute(sa.insert(target).values(row))
         return row
@@ -210,7 +211,7 @@ def check(engine: Engine, location: Path, metadatas: list[sa.MetaData], previous
     assert shape(engine) == after_shape, revision
 
 
-def empty_postgres(admin_url: str) -> Iterator[Engine]:
+def empty_postgres(admin_url: str) -> Generator[Engine, None, None]:
     """A new empty PostgreSQL database, dropped at the end."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"guichet_mig_{uuid.uuid4().hex[:12]}"
