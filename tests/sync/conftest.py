@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import signal
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,12 +57,27 @@ class Central:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "central", "--database-url", self.db_url, "--data-dir",
-             str(self.data_dir), *args], cwd=ROOT, capture_output=True, text=True, env=_env(),
-            timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-        return done
+        """``python -m central …`` run in this process: a child process would spend a second
+        or more importing the server for each of the two commands every desk is set up with."""
+        from central.cli import main
+
+        argv = ["--database-url", self.db_url, "--data-dir", str(self.data_dir), *args]
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("GUICHET_CENTRAL_")}
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                code = main(argv)
+        finally:
+            os.environ.update(hidden)
+            for handler in list(root.handlers):
+                if handler not in handlers:
+                    root.removeHandler(handler)
+                    handler.close()
+            root.setLevel(level)
+        assert code == 0, err.getvalue()
+        return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
     def start(self) -> None:
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115
