@@ -18,7 +18,6 @@ from app.models.changes import Changes
 from app.services.overview import AgencyOverview, agency_overview
 from app.views.shell import Shell
 
-
 #: What the cards count: a write touching one of these reloads them.
 COUNTED = ("customer", "account", "contract", "meter", "payment", "invoice")
 
