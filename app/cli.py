@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 from pydantic import ValidationError as SettingsError
 
 from app.logs import ON_TERMINAL_ALREADY, configure_logging
-from app.services.errors import ConfigurationError
 from app.settings import Settings
+from kernel.errors import ConfigurationError
 
 log = logging.getLogger("app")
 
@@ -182,7 +182,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.demo import build_demo, reset_database
     from app.services.installation import open_database
-    from app.services.money import Currency
+    from kernel.money import Currency
 
     db = open_database(settings)
     if args.reset:
@@ -232,8 +232,8 @@ NOT_A_TERMINAL_EVERY = 5.0
 def _db(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
-    from app.models import migrate
     from app.services.installation import connect_database
+    from kernel import migrate
 
     parsed = make_url(settings.resolved_database_url)
     if args.db_command == "current" and parsed.get_backend_name() == "sqlite" \
@@ -443,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         print(error.message, file=sys.stderr)
         return 2
-    from app.services.errors import GuichetError
+    from kernel.errors import GuichetError
 
     try:
         configure_logging(settings.log_file, settings.log_level)

@@ -20,12 +20,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.models import migrate as desk_migrate  # noqa: E402
 from app.models.database import Database  # noqa: E402
-from app.sync import wire  # noqa: E402
 from central import migrate  # noqa: E402
 from central.sync.batches import Batch, receive_batch  # noqa: E402
 from central.sync.state import Agency  # noqa: E402
+from kernel import migrate as desk_migrate  # noqa: E402
+from kernel import wire  # noqa: E402
 from tests.central.world import World  # noqa: E402
 
 PER_BATCH = 2000

@@ -31,10 +31,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from app.models.database import Database  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
-from app.services.money import Currency  # noqa: E402
 from central import migrate  # noqa: E402
 from central.billing.engine import BillingEngine, BillingReport  # noqa: E402
 from central.billing.period import Period  # noqa: E402
+from kernel.money import Currency  # noqa: E402
 
 SERVER = os.environ.get("GUICHET_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 GOAL = 5_000

@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models import Agency, Customer  # noqa: E402
-from app.models import migrate as desk_migrate  # noqa: E402
 from app.models.capture import Actor, set_actor  # noqa: E402
 from app.models.changes import collecting  # noqa: E402
 from app.models.database import Database  # noqa: E402
+from kernel import migrate as desk_migrate  # noqa: E402
 
 
 def _write(db: Database, rows: int, agency: uuid.UUID) -> float:

@@ -14,11 +14,11 @@ from pathlib import Path
 import psutil
 from sqlalchemy import text
 
-from app.models import migrate
 from app.models.database import Database
 from app.services.demo import build_demo, reset_database
 from app.services.demo.customers import TABLES
-from app.services.money import Currency
+from kernel import migrate
+from kernel.money import Currency
 
 
 def main() -> None:

@@ -52,7 +52,6 @@ from app.services.demo import build_demo  # noqa: E402
 from app.services.demo.customers import TABLES, CustomerFactory, generate  # noqa: E402
 from app.services.demo.reference import DemoReference  # noqa: E402
 from app.services.installation import load_installation  # noqa: E402
-from app.services.money import Currency  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.sync.endpoint import Endpoint  # noqa: E402
 from app.sync.runner import run_sync  # noqa: E402
@@ -65,6 +64,7 @@ from bench.bench_sync import (  # noqa: E402
 )
 from central import migrate as central_migrate  # noqa: E402
 from central.embedded import free_port  # noqa: E402
+from kernel.money import Currency  # noqa: E402
 
 XOF = Currency.of("XOF")
 CENTRAL_SERIES = "000"

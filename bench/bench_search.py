@@ -24,10 +24,10 @@ from app.models import Account, Customer, Meter, Premise
 from app.models.database import Database
 from app.models.enums import MeterPayment
 from app.services.customer_file import load_customer_file
-from app.services.identifiers import format_account_number
 from app.services.installation import load_installation
 from app.services.search import format_phone, search_customers
 from app.settings import Settings
+from kernel.identifiers import format_account_number
 
 
 def _samples(db: Database, rng: random.Random, count: int) -> dict[str, list[str]]:
@@ -151,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     db = Database(args.database_url)
     settings = Settings(database_url=args.database_url, central_url="off")
-    from app.services.context import ServiceContext
+    from kernel.context import ServiceContext
 
     ctx = ServiceContext(db, load_installation(db, settings))
     with db.reading() as session:

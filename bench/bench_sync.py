@@ -33,19 +33,20 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-from app.models import Account, Agency, Meter, MeterReading, Payment, SyncRun, migrate  # noqa: E402
+from app.models import Account, Agency, Meter, MeterReading, Payment, SyncRun  # noqa: E402
 from app.models.capture import Actor, set_actor  # noqa: E402
 from app.models.database import Database  # noqa: E402
 from app.models.enums import PaymentMethod, ReadingKind, ReadingSource  # noqa: E402
 from app.models.ids import utcnow  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
 from app.services.installation import load_installation  # noqa: E402
-from app.services.money import Currency  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.sync.endpoint import Endpoint  # noqa: E402
 from app.sync.runner import run_sync  # noqa: E402
 from central import migrate as central_migrate  # noqa: E402
 from central.embedded import free_port  # noqa: E402
+from kernel import migrate  # noqa: E402
+from kernel.money import Currency  # noqa: E402
 
 SERVER = os.environ.get("GUICHET_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]

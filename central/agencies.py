@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.models import Agency
 from app.models.database import Database
-from app.services.context import UnitOfWork
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from central.actors import ADMINISTRATION
 from central.credentials import issue_agency_credential, revoke_agency_credentials
+from kernel.context import UnitOfWork
+from kernel.errors import BusinessError, NotFoundError, ValidationError
 
 _CODE = re.compile(r"^\d{3}$")
 #: Code "000" numbers central's own series (consumption invoices): no agency may take it.

@@ -20,9 +20,9 @@ from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from app.models.enums import Role
-from app.services.errors import GuichetError
 from central.logs import configure_logging
 from central.settings import CentralSettings
+from kernel.errors import GuichetError
 
 PROG = "python -m central"
 #: ``extra=`` of the records whose French line the command prints itself: the log file keeps

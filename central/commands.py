@@ -14,8 +14,6 @@ from pathlib import Path
 from app.models.database import Database
 from app.models.enums import Role
 from app.models.ids import utcnow
-from app.services.errors import BusinessError, EnvironmentProblem, ValidationError
-from app.services.money import Currency
 from central import migrate
 from central.agencies import add_agency, ensure_agency, list_agencies, new_agency_credential
 from central.billing.balances import refresh_all_balances
@@ -30,6 +28,8 @@ from central.settings import CentralSettings
 from central.sync.bundle import export_bundle, import_bundle
 from central.sync.state import rotate_generation
 from central.users import add_user, list_users, set_active, set_password, set_roaming
+from kernel.errors import BusinessError, EnvironmentProblem, ValidationError
+from kernel.money import Currency
 
 
 def run(settings: CentralSettings, args: argparse.Namespace) -> int:

@@ -8,10 +8,10 @@ from sqlalchemy import select
 import central.sync.numbering  # noqa: F401  (numbers the commits of central's sessions)
 from app.models import InstallationSetting
 from app.models.database import Database
-from app.services.errors import InstallationError
-from app.services.money import Currency
 from central import migrate
 from central.settings import CentralSettings
+from kernel.errors import InstallationError
+from kernel.money import Currency
 
 ROLE_KEY = "installation_role"
 CURRENCY_KEY = "currency"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from app.services.errors import EnvironmentProblem
+from kernel.errors import EnvironmentProblem
 
 DATABASE_FILE = "central.sqlite3"
 LOG_FILE = "central-embedded.log"

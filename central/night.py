@@ -26,11 +26,11 @@ from sqlalchemy import select
 from app.models import Agency
 from app.models.database import Database
 from app.models.ids import utcnow
-from app.services.errors import NotFoundError
 from central.billing.engine import settle_dead_runs
 from central.billing.period import Period
 from central.models import AgencySyncState, BillingRun, NightReport, RunStatus, SyncBatch
 from central.settings import CentralSettings
+from kernel.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from app.models.database import Database
 from app.models.ids import utcnow
-from app.services.money import Currency
 from central.database import installation_currency
 from central.settings import CentralSettings
 from central.tariffs import (
@@ -25,6 +24,7 @@ from central.tariffs import (
     tariff_history,
     tariffs_in_force,
 )
+from kernel.money import Currency
 
 Handler = Callable[[Database, CentralSettings, argparse.Namespace], int]
 

@@ -18,10 +18,10 @@ from app.models.capture import JOURNAL_ROWS, mark_from_server, set_actor
 from app.models.database import Database
 from app.models.ownership import QUEUES
 from app.models.search_index import WITHOUT_INDEX
-from app.sync import wire
 from central.actors import ADMINISTRATION
 from central.sync.recording import Recorder
 from central.sync.tables import model_of, set_value
+from kernel import wire
 
 #: Agencies are made by ``agency add``/``ensure``, never copied from a desk.
 _NOT_COPIED = frozenset({"agency", *QUEUES})

@@ -53,10 +53,10 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Agency, Tariff, TariffBand
 from app.models.database import Database
 from app.models.enums import Energy, MeterPayment, PremiseCategory
-from app.services.context import UnitOfWork
-from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.money import Currency
 from central.actors import ADMINISTRATION
+from kernel.context import UnitOfWork
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.money import Currency
 
 _KEYS = {"code", "name", "energy", "payment", "valid_from", "valid_to", "fixed_charge",
          "vat_rate", "customer_categories", "bands", "agency", "sts_tariff_index",

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from app.models import Agency, User
 from app.models.database import Database
 from app.models.enums import Role
-from app.services.context import ROLE_LABELS, UnitOfWork
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from central.actors import ADMINISTRATION
 from central.agencies import find_agency
+from kernel.context import ROLE_LABELS, UnitOfWork
+from kernel.errors import BusinessError, NotFoundError, ValidationError
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MIN_PASSWORD_LENGTH = 10
@@ -37,9 +37,9 @@ class UserInfo:
 
 
 def _hash(password: str) -> str:
-    # Imported here: app.services.passwords computes an Argon2 hash when imported (~0.4 s),
+    # Imported here: kernel.passwords computes an Argon2 hash when imported (~0.4 s),
     # which every server start would otherwise pay.
-    from app.services.passwords import hash_password
+    from kernel.passwords import hash_password
 
     return hash_password(password)
 

@@ -31,12 +31,12 @@ from app.models.base import SCHEMA_VERSION
 from app.models.capture import Actor
 from app.models.enums import JournalOperation
 from app.models.types import ScaledDecimal
-from app.services.errors import ConcurrentEditError
 from central.copying import FastLoader
 from central.ids import IdMaker
 from central.jsonish import json_converter, jsonable
 from central.models import CentralBase
 from central.sync.numbering import numbered, stamp
+from kernel.errors import ConcurrentEditError
 
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 _JOURNAL_COLUMNS = (

@@ -16,14 +16,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
-from app.models import migrate
 from app.models.database import Database, make_engine
-from app.services import passwords
-from app.services.context import ServiceContext
 from app.services.demo import build_demo
 from app.services.installation import load_installation
-from app.services.money import Currency
 from app.settings import Settings
+from kernel import migrate, passwords
+from kernel.context import ServiceContext
+from kernel.money import Currency
 from tests import pg_server
 
 AS_OF = date(2026, 11, 15)

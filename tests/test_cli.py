@@ -19,7 +19,7 @@ def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[s
 def test_db_upgrade_then_demo_then_refusal_on_a_full_database(tmp_path: Path) -> None:
     upgraded = run("db", "upgrade", data_dir=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    from app.models.migrate import HEAD
+    from kernel.migrate import HEAD
 
     assert f"révision {HEAD} (dernière : {HEAD})" in upgraded.stdout
     demo = run("demo", "--customers", "120", "--as-of", "2026-11-15", data_dir=tmp_path)

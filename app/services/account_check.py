@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.models import Account, Customer
-from app.services.context import ServiceContext
-from app.services.errors import NotFoundError
-from app.services.identifiers import format_account_number, validate_account_number
 from app.services.labels import label
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
+from kernel.identifiers import format_account_number, validate_account_number
 
 
 @dataclass(frozen=True)

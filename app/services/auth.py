@@ -16,15 +16,15 @@ from app.models import AuditEntry, SignInThrottle, User
 from app.models.database import Database
 from app.models.enums import JournalOperation, Role
 from app.models.ids import new_id, utcnow
-from app.services.context import SignedInUser
-from app.services.errors import (
+from kernel.context import SignedInUser
+from kernel.errors import (
     BusinessError,
     PermissionDeniedError,
     SignInError,
     SignInLockedError,
     SignInThrottledError,
 )
-from app.services.passwords import verify_password
+from kernel.passwords import verify_password
 
 log = logging.getLogger(__name__)
 

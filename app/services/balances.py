@@ -31,8 +31,8 @@ from app.models import (
     SyncState,
 )
 from app.models.enums import InvoiceKind, JournalOperation
-from app.services.context import ServiceContext
-from app.services.errors import NotFoundError
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
 
 #: The desk's download cursor (see ``app.sync.state``): its row moves each time a page of
 #: central's changes is applied.

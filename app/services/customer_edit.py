@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from app.models import Account, Commune, Customer, Premise, Street
 from app.models.enums import Civility, CustomerKind, IdentityDocumentType, PaymentMode
 from app.models.search_index import normalise
-from app.services.context import ServiceContext
 from app.services.customer_file import Identity
 from app.services.editing import get_for_edit
-from app.services.errors import ValidationError
-from app.services.identifiers import make_account_number, normalise_phone
-from app.services.numbering import Series, next_counter
 from app.services.search import format_address, search_customers
+from kernel.context import ServiceContext
+from kernel.errors import ValidationError
+from kernel.identifiers import make_account_number, normalise_phone
+from kernel.numbering import Series, next_counter
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

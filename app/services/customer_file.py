@@ -37,10 +37,10 @@ from app.models.enums import (
     ReadingSource,
 )
 from app.services.balances import Balance, balances_of
-from app.services.context import ServiceContext
-from app.services.errors import NotFoundError
-from app.services.identifiers import format_account_number
 from app.services.search import format_address, format_phone
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
+from kernel.identifiers import format_account_number
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from app.services.errors import GuichetError
+from kernel.errors import GuichetError
 
 LOCK_NAME = "guichet.lock"
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from app.models import Synced
-from app.services.errors import ConcurrentEditError, NotFoundError
+from kernel.errors import ConcurrentEditError, NotFoundError
 
 RowT = TypeVar("RowT", bound=Synced)
 

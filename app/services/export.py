@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError
 from app.services.search import MAX_RESULTS, search_customers
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError
 
 HEADER = ("Client", "Comptes", "Téléphone", "Adresse", "Trouvé par", "Valeur trouvée")
 

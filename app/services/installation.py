@@ -11,13 +11,14 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from app.models import Agency, InstallationSetting, migrate
+from app.models import Agency, InstallationSetting
 from app.models.database import Database
 from app.private_files import private_dir, secure_tree
-from app.services.context import Installation, ServiceContext
-from app.services.errors import ConfigurationError, InstallationError
-from app.services.money import Currency
 from app.settings import Settings
+from kernel import migrate
+from kernel.context import Installation, ServiceContext
+from kernel.errors import ConfigurationError, InstallationError
+from kernel.money import Currency
 
 Progress = Callable[[int, int], None]
 

@@ -27,11 +27,11 @@ from app.models.enums import (
     ReadingSource,
 )
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.editing import get_for_edit
-from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.numbering import Series, next_number
 from app.services.readings import _check_index, _history
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.numbering import Series, next_number
 
 
 @dataclass(frozen=True)

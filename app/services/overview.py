@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.models import Account, Customer, Meter, Payment
 from app.models.enums import AccountStatus, MeterPayment, MeterStatus
-from app.services.context import ServiceContext
+from kernel.context import ServiceContext
 
 
 @dataclass(frozen=True)

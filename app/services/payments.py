@@ -22,18 +22,18 @@ from app.models.capture import set_reason
 from app.models.enums import AccountStatus, InvoiceStatus, PaymentMethod, Role
 from app.models.ids import utcnow
 from app.services.balances import balances_of
-from app.services.context import ServiceContext
 from app.services.documents.receipt import CancellationSlipData, ReceiptData
-from app.services.errors import (
+from app.services.labels import label
+from app.services.search import format_address
+from kernel.context import ServiceContext
+from kernel.errors import (
     BusinessError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from app.services.identifiers import format_account_number
-from app.services.labels import label
-from app.services.numbering import Series, next_number
-from app.services.search import format_address
+from kernel.identifiers import format_account_number
+from kernel.numbering import Series, next_number
 
 #: Above this, the amount typed is a typing slip, not a payment: refused even when confirmed.
 MAX_PAYMENT_MAJOR = Decimal("100000000")

@@ -30,16 +30,16 @@ from app.models.enums import (
     Role,
 )
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.editing import get_for_edit
-from app.services.errors import (
+from app.services.quantities import number, per_day, quantity
+from kernel.context import ServiceContext
+from kernel.errors import (
     BusinessError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from app.services.identifiers import validate_meter_serial
-from app.services.quantities import number, per_day, quantity
+from kernel.identifiers import validate_meter_serial
 
 #: A consumption per day above this many times the meter's usual one asks for confirmation.
 UNUSUAL_FACTOR = 3

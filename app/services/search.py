@@ -35,8 +35,8 @@ from app.models import (
 from app.models.enums import ContractStatus, CustomerKind
 from app.models.search_index import ELIDED, PARTICLES, PHONE_ENDS, TABLE, normalise
 from app.services.balances import balances_of
-from app.services.context import ServiceContext
-from app.services.identifiers import digits_only, format_account_number, normalise_phone
+from kernel.context import ServiceContext
+from kernel.identifiers import digits_only, format_account_number, normalise_phone
 
 MAX_RESULTS = 500
 PAGE = 50

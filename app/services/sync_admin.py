@@ -32,16 +32,16 @@ from app.models.sync import (
     SyncParked,
     SyncRun,
 )
-from app.services.context import ServiceContext, UnitOfWork
-from app.services.errors import (
+from app.services.labels import TABLE_LABELS, field_label
+from kernel.context import ServiceContext, UnitOfWork
+from kernel.errors import (
     BusinessError,
     ConcurrentEditError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from app.services.identifiers import format_account_number
-from app.services.labels import TABLE_LABELS, field_label
+from kernel.identifiers import format_account_number
 
 #: The phases of a run in the order they happen, with their names on screen.
 PHASE_LABELS: dict[str, str] = {

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.models import SyncJournalEntry
 from app.models.database import Database
-from app.sync import outbox, state, wire
-from app.sync.faults import checkpoint
+from app.sync import outbox, state
+from kernel import wire
+from kernel.faults import checkpoint
 
 ROWS_PER_BATCH = 2000
 _TABLE = "adoption.table"

@@ -23,7 +23,7 @@ from app.models import SyncJournalEntry, SyncOutboxBatch, SyncParked
 from app.models.capture import mark_from_server
 from app.models.ownership import Owner, owner_of
 from app.models.search_index import refresh_rows
-from app.sync import wire
+from kernel import wire
 
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from app.models.database import Database
 from app.models.ids import utcnow
 from app.private_files import private_dir, private_file
-from app.services.errors import EnvironmentProblem
+from kernel.errors import EnvironmentProblem
 
 KEEP = 5
 

@@ -21,16 +21,17 @@ from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.models import InstallationSetting, migrate, search_index
+from app.models import InstallationSetting, search_index
 from app.models.bulk import analyse, create_indexes, drop_secondary_indexes, send_stored
 from app.models.database import Database, make_engine
 from app.models.ids import utcnow
-from app.services.errors import EnvironmentProblem
-from app.services.numbering import cover_held
-from app.sync import state, wire
+from app.sync import state
 from app.sync.client import CentralClient
 from app.sync.download import download
-from app.sync.faults import checkpoint
+from kernel import migrate, wire
+from kernel.errors import EnvironmentProblem
+from kernel.faults import checkpoint
+from kernel.numbering import cover_held
 
 PAGE_ROWS = 20000
 _TABLE = "bootstrap.table"

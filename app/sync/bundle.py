@@ -1,7 +1,7 @@
 """Where the line is down: the same batches carried in a file (``export-bundle``), and central's
 reply (answers and changes) applied from a file (``import-bundle``), every payload checked by its
 SHA-256 at both ends, the whole signed with a key made from the agency's credential
-(``app.sync.signature``): central applies nothing of a bundle it cannot verify, and the desk
+(``kernel.signature``): central applies nothing of a bundle it cannot verify, and the desk
 applies nothing of a reply that central did not sign. Members are read within a size limit.
 Formats in docs/sync.md."""
 
@@ -14,10 +14,11 @@ from pathlib import Path
 
 from app.models.database import Database
 from app.private_files import create_private
-from app.services.context import Installation
-from app.services.errors import BusinessError
-from app.sync import outbox, signature, state, wire
+from app.sync import outbox, state
 from app.sync.download import apply_page
+from kernel import signature, wire
+from kernel.context import Installation
+from kernel.errors import BusinessError
 
 DESK_KIND = "guichet-desk-bundle"
 REPLY_KIND = "guichet-central-reply"

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from app.services.errors import EnvironmentProblem
 from app.sync.endpoint import Endpoint
+from kernel.errors import EnvironmentProblem
 
 log = logging.getLogger("app.sync")
 

@@ -13,7 +13,7 @@ from app.models.database import Database
 from app.sync import state
 from app.sync.apply import ApplyCounts, DeskApplier
 from app.sync.client import CentralClient
-from app.sync.faults import checkpoint
+from kernel.faults import checkpoint
 
 PAGE_ENTRIES = 2000
 

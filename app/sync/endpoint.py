@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from app.services.errors import EnvironmentProblem
 from app.settings import Settings
+from kernel.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
-    from app.services.context import Installation
     from central.embedded import EmbeddedCentral
+    from kernel.context import Installation
 
 
 class NoCentral(EnvironmentProblem):

@@ -20,11 +20,11 @@ from typing import Any
 
 from app.models import InstallationSetting
 from app.models.database import Database
-from app.services.errors import BusinessError, ConfigurationError
 from app.settings import Settings
 from app.sync import bootstrap
 from app.sync.client import CentralClient, CentralError
 from app.sync.endpoint import Endpoint, check_url, credential_path
+from kernel.errors import BusinessError, ConfigurationError
 
 log = logging.getLogger("app.sync")
 

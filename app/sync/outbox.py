@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.models import SyncJournalEntry, SyncOutboxBatch
 from app.models.base import SCHEMA_VERSION
 from app.models.ids import utcnow
-from app.sync import wire
+from kernel import wire
 
 BATCH_ENTRIES = 2000
 

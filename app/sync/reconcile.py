@@ -17,9 +17,9 @@ from app.models import SyncParked
 from app.models.capture import mark_from_server
 from app.models.database import Database
 from app.models.search_index import refresh_rows
-from app.sync import wire
 from app.sync.apply import _pending_local_fields
 from app.sync.client import CentralClient
+from kernel import wire
 
 ROWS_PAGE = 5000
 

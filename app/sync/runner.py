@@ -22,8 +22,6 @@ from app.models import Invoice
 from app.models.changes import note_everything
 from app.models.database import Database
 from app.models.ids import new_id
-from app.services.context import Installation
-from app.services.errors import GuichetError
 from app.sync import adoption, bootstrap, state
 from app.sync.apply import retry_parked_on_desk
 from app.sync.backup import take_backup
@@ -31,11 +29,13 @@ from app.sync.client import CentralClient
 from app.sync.download import CentralRestored, download
 from app.sync.endpoint import Endpoint
 from app.sync.failures import RETRY, classify, join_command
-from app.sync.faults import checkpoint
 from app.sync.ledger import Ledger, Phase
 from app.sync.reconcile import reconcile
 from app.sync.upload import dry_run as upload_dry_run
 from app.sync.upload import upload
+from kernel.context import Installation
+from kernel.errors import GuichetError
+from kernel.faults import checkpoint
 
 log = logging.getLogger("app.sync")
 

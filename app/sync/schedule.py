@@ -19,8 +19,8 @@ from datetime import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from app.services.errors import BusinessError, EnvironmentProblem
 from app.settings import Settings
+from kernel.errors import BusinessError, EnvironmentProblem
 
 SERVICE = "guichet-sync.service"
 TIMER = "guichet-sync.timer"

@@ -14,7 +14,7 @@ from typing import Any
 from app.models.database import Database
 from app.sync import outbox, state
 from app.sync.client import CentralClient, CentralError
-from app.sync.faults import checkpoint
+from kernel.faults import checkpoint
 
 _MAX_RESTARTS = 5
 

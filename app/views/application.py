@@ -10,7 +10,6 @@ from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
 from PySide6.QtWidgets import QApplication
 
 from app.services import auth
-from app.services.context import SignedInUser
 from app.services.installation import Desk, first_start_question, open_desk
 from app.settings import Settings
 from app.sync.join import Joined
@@ -21,6 +20,7 @@ from app.views.shell import Shell, interface_settings
 from app.views.sign_in import SignInDialog
 from app.views.sync.connection import CentralConnection
 from app.views.tasks import Progress, TaskRunner
+from kernel.context import SignedInUser
 from resources import RESOURCES
 
 log = logging.getLogger(__name__)

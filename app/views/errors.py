@@ -16,8 +16,8 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.services.errors import BusinessError, EnvironmentProblem, GuichetError
 from app.views import messages
+from kernel.errors import BusinessError, EnvironmentProblem, GuichetError
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.errors import ValidationError
 from app.views.errors import show_error
 from app.views.tasks import TaskRunner
+from kernel.errors import ValidationError
 
 
 class FieldErrors:

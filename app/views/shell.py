@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 
-from app.services.context import ServiceContext
 from app.settings import Settings
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 
 if TYPE_CHECKING:
     from app.views.sync.connection import CentralConnection

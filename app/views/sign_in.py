@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.context import SignedInUser
-from app.services.errors import SignInError
 from app.views.errors import show_error
 from app.views.tasks import TaskRunner
+from kernel.context import SignedInUser
+from kernel.errors import SignInError
 
 SignInFn = Callable[[str, str], SignedInUser]
 

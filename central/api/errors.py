@@ -12,7 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from app.services.errors import (
+from central.logs import request_id
+from kernel.errors import (
     BusinessError,
     ConcurrentEditError,
     EnvironmentProblem,
@@ -21,7 +22,6 @@ from app.services.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from central.logs import request_id
 
 log = logging.getLogger("central.api")
 

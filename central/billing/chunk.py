@@ -15,7 +15,6 @@ from sqlalchemy import Connection
 
 from app.models.enums import InvoiceStatus
 from app.models.ids import new_id
-from app.services.money import Currency
 from central.actors import BILLING
 from central.billing import loading
 from central.billing.consumption import HISTORY_DAYS, MeterFacts, Reading, measured_average
@@ -41,6 +40,7 @@ from central.billing.rows import (
 from central.billing.tariffs import TariffBook
 from central.models import BilledPeriod
 from central.writes import BulkWriter, ChangeSet
+from kernel.money import Currency
 
 #: How far before the billing point readings are fetched when central has no record yet.
 FALLBACK_LOOKBACK = timedelta(days=45)

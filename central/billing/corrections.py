@@ -18,8 +18,6 @@ from app.models import Contract, Invoice
 from app.models.database import Database
 from app.models.enums import InvoiceKind, InvoiceStatus
 from app.models.ids import new_id, utcnow
-from app.services.errors import BusinessError, NotFoundError
-from app.services.money import Currency
 from central.actors import ADMINISTRATION
 from central.billing import loading
 from central.billing.chunk import Estimate, add_balance_updates
@@ -39,6 +37,8 @@ from central.billing.rows import ledger_row as make_ledger_row
 from central.billing.tariffs import TariffBook
 from central.models import BilledPeriod
 from central.writes import BulkWriter, ChangeSet
+from kernel.errors import BusinessError, NotFoundError
+from kernel.money import Currency
 
 
 @dataclass(frozen=True)

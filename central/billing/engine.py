@@ -27,9 +27,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.models import Agency
 from app.models.database import Database
 from app.models.ids import utcnow
-from app.services.errors import BusinessError, NotFoundError
-from app.services.money import Currency
-from app.sync.faults import checkpoint
 from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
 from central.billing.loading import contract_page
 from central.billing.numbers import CentralSeries, last_issue
@@ -37,6 +34,9 @@ from central.billing.period import ONE_DAY, Period
 from central.billing.tariffs import TariffBook
 from central.models import BillingRun, RunStatus
 from central.writes import BulkWriter
+from kernel.errors import BusinessError, NotFoundError
+from kernel.faults import checkpoint
+from kernel.money import Currency
 
 #: How long billing waits for a database connection when the pool is busy, beyond the pool's
 #: own timeout, before it gives up.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import Invoice, NumberSeries
-from app.services.errors import BusinessError
+from kernel.errors import BusinessError
 
 CENTRAL_CODE = "000"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
-from app.services.errors import ValidationError
+from kernel.errors import ValidationError
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 ONE_DAY = timedelta(days=1)

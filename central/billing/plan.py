@@ -17,8 +17,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from app.services.money import Currency
-from app.services.pricing import PricedInvoice, PricedLine, Quantity
 from central.billing.consumption import (
     MeterFacts,
     Point,
@@ -30,6 +28,8 @@ from central.billing.consumption import (
 )
 from central.billing.period import ONE_DAY, Period, fixed_charge_share
 from central.billing.tariffs import TariffBook, TariffVersion, exact, priced
+from kernel.money import Currency
+from kernel.pricing import PricedInvoice, PricedLine, Quantity
 
 
 class ContractFacts(NamedTuple):

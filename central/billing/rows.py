@@ -16,10 +16,10 @@ from app.models.enums import (
     ReadingKind,
     ReadingSource,
 )
-from app.services.pricing import PricedInvoice
 from central.billing.consumption import Point
 from central.billing.loading import IssuedInvoice
 from central.billing.plan import ContractBill
+from kernel.pricing import PricedInvoice
 
 NewId = Callable[[], uuid.UUID]
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Tariff
 from app.models.enums import Energy, MeterPayment
-from app.services.money import Currency
-from app.services.pricing import Band, PricedInvoice, Quantity, TariffTerms, price_consumption
 from central.billing.period import ONE_DAY
+from kernel.money import Currency
+from kernel.pricing import Band, PricedInvoice, Quantity, TariffTerms, price_consumption
 
 #: Prorated band bounds and split quantities keep three decimals (the lines' quantity scale).
 THOUSANDTH = Decimal("0.001")

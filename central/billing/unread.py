@@ -12,8 +12,8 @@ from sqlalchemy import String, func, select, type_coerce
 from app.models import Account, Agency, Contract, Meter, MeterReading, ServiceConnection
 from app.models.database import Database
 from app.models.enums import MeterPayment, ReadingSource
-from app.services.errors import ValidationError
 from central.billing.period import ONE_DAY, Period
+from kernel.errors import ValidationError
 
 
 @dataclass(frozen=True)

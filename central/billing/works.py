@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Agency, Invoice, InvoiceLine, WorksQuote
 from app.models.enums import InvoiceKind, InvoiceLineKind, InvoiceStatus
-from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.numbering import PREFIX, Series
 from central.billing.balances import refresh_accounts
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.numbering import PREFIX, Series
 
 Minor = Annotated[int, Field(ge=-(10**15), le=10**15)]
 

@@ -2,9 +2,9 @@
 
 from alembic import context
 
-from app.models.migrate import render_item
 from central.migrate import include_name
 from central.models import CentralBase
+from kernel.migrate import render_item
 
 VERSION_TABLE = "alembic_version_central"
 

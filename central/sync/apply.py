@@ -27,9 +27,6 @@ from app.models import (
 from app.models.ids import utcnow
 from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
 from app.models.sync import ParkedStatus
-from app.services.errors import GuichetError
-from app.services.money import Currency
-from app.sync import wire
 from central.billing.numbers import cover
 from central.models import SyncCommit
 from central.sync import conflicts, integration, parking, values
@@ -46,6 +43,9 @@ from central.sync.tables import (
     parent_columns,
     set_value,
 )
+from kernel import wire
+from kernel.errors import GuichetError
+from kernel.money import Currency
 
 #: What an agency's own row takes from its desk at adoption when central left it empty.
 ADOPTED_DETAILS = frozenset({"address", "phone", "email"})

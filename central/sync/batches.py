@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.database import Database
-from app.sync import wire
 from central.models import AgencySyncState, SyncBatch
 from central.sync.apply import Applier
 from central.sync.recording import prepare_session
@@ -22,6 +21,7 @@ from central.sync.state import (
     last_batch,
     locked_state,
 )
+from kernel import wire
 
 KINDS = ("changes", "adoption")
 #: Largest uncompressed batch accepted when the caller gives no limit (the server passes

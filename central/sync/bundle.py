@@ -1,7 +1,7 @@
 """File bundles for a line that is down (docs/sync.md, "Bundles"): a desk's batches carried by
 hand, applied exactly as the endpoint applies them, and central's reply (the answers, then the
 changes after the desk's cursor) carried back. Each is a zip of ``manifest.json`` and gzip
-payloads, every payload checked by its SHA-256, the whole signed (``app.sync.signature``): a
+payloads, every payload checked by its SHA-256, the whole signed (``kernel.signature``): a
 desk's bundle must be signed with a credential in service of the agency its manifest names, or
 nothing of it is applied (no batch number is used); the reply is signed for the desk."""
 
@@ -17,13 +17,13 @@ from sqlalchemy import select
 from app.models import Agency as AgencyRow
 from app.models.database import Database
 from app.models.ids import utcnow
-from app.services.errors import BusinessError, NotFoundError
-from app.sync import signature, wire
 from central.models import Credential, CredentialKind
 from central.sync.batches import MAX_UNCOMPRESSED, BatchRefused, read_batch, receive_batch
 from central.sync.changes import anchor_ok, changes_after
 from central.sync.numbering import head
 from central.sync.state import Agency, generation, last_batch
+from kernel import signature, wire
+from kernel.errors import BusinessError, NotFoundError
 
 MANIFEST = "manifest.json"
 DESK_KIND = "guichet-desk-bundle"

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.models.database import Database
-from app.services.errors import BusinessError
-from app.services.money import Currency
 from central.billing.engine import BillingEngine
 from central.billing.period import Period
 from central.sync.state import Agency, locked_state, read_state
+from kernel.errors import BusinessError
+from kernel.money import Currency
 
 _BUSY_WAIT_SECONDS = 2.0
 _BUSY_TRIES = 300  # ten minutes: forty agencies closing at once bill one after the other

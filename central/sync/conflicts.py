@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from app.models import SyncConflict, Synced
 from app.models.ownership import TABLE_OWNER, Owner, agency_may_change
 from app.models.sync import ConflictChoice, ConflictStatus
-from app.sync import wire
 from central.sync import values
 from central.sync.parking import Refusal
 from central.sync.recording import Recorder
 from central.sync.tables import UnknownTable, get_value, jsonable, model_of
+from kernel import wire
 
 if TYPE_CHECKING:
     from central.sync.apply import Applier

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 
 from app.models import SyncJournalEntry
 from app.models.enums import JournalOperation
-from app.sync import wire
+from kernel import wire
 
 
 def entry_to_wire(journal: Any, tx: uuid.UUID) -> dict[str, Any]:

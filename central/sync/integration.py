@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from app.models import Account, Agency, Payment
 from app.models.ids import utcnow
-from app.sync import wire
 from central.billing.loading import computed_balances
 from central.billing.works import WorksInvoiceIn, integrate_works_invoice
 from central.sync.recording import Recorder
+from kernel import wire
 
 _INVOICE_FIELDS = ("number", "account_id", "works_quote_id", "issued_on", "due_on",
                    "total_excl_vat_minor", "vat_minor", "total_minor")

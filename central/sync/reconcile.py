@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.sync import wire
+from kernel import wire
 
 
 def reconcile(connection: Connection, agency_id: uuid.UUID) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Date, LargeBinary, Uuid, select
 
 from app.models.types import UTCDateTime
-from app.sync import wire
 from central.sync.numbering import anchor_of, head
+from kernel import wire
 
 
 def snapshot(connection: Connection) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models.ids import utcnow
-from app.sync import wire
 from central.models import AgencySyncState, DatabaseGeneration, SyncBatch
+from kernel import wire
 
 
 def generation(session: Session) -> uuid.UUID:

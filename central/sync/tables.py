@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from app.models import Base, Synced
 from app.models.jsonable import to_jsonable
 from app.models.ownership import undeclared
-from app.sync import wire
+from kernel import wire
 
 #: Columns the write path keeps itself; an entry's values for them are ignored.
 BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})

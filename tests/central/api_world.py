@@ -14,10 +14,10 @@ from app.models import Agency, Customer, Invoice, Meter, User, VendTransaction
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import MeterPayment, Role, VendChannel
-from app.services.context import UnitOfWork
-from app.services.passwords import hash_password
 from central.agencies import new_agency_credential
 from central.credentials import issue_admin_credential
+from kernel.context import UnitOfWork
+from kernel.passwords import hash_password
 from tests.central.world import World
 from tests.conftest import make_demo
 

@@ -47,7 +47,7 @@ async def test_health_version_and_docs_need_no_credential(client: httpx.AsyncCli
     assert (await client.get("/health")).json() == {"status": "ok"}
     version = (await client.get("/version")).json()
     assert version["name"] == "guichet-central" and version["currency"] == "XOF"
-    from app.models.migrate import HEAD
+    from kernel.migrate import HEAD
 
     assert version["schema"] == {"shared": HEAD, "central": central_head()}
     assert "swagger" in (await client.get("/docs")).text.lower()

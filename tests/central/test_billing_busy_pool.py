@@ -35,7 +35,7 @@ def test_billing_waits_for_a_busy_pool_and_completes(central_pg_url: str) -> Non
         timer = threading.Timer(2.0, release)
         timer.start()
         try:
-            from app.services.money import Currency
+            from kernel.money import Currency
 
             report = BillingEngine(busy, Currency.of("XOF"), chunk_size=16, workers=2).run(
                 NOV, ISSUED)

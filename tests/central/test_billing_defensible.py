@@ -25,14 +25,14 @@ from app.models import Contract, Invoice, Tariff, TariffBand
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import InvoiceKind, PremiseCategory, ReadingKind, ReadingSource
-from app.services.context import UnitOfWork
-from app.services.errors import BusinessError
 from central.billing.corrections import correct_invoice
 from central.billing.engine import BillingEngine, recent_runs, resume_command
 from central.billing.period import Period
 from central.billing.unread import unread_meters
 from central.cli import main
 from central.models import BillingRun, RunStatus
+from kernel.context import UnitOfWork
+from kernel.errors import BusinessError
 from tests.central.world import World
 
 OCT_31 = date(2026, 10, 31)

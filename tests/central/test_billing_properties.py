@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from app.models import Account, Contract, Invoice, InvoiceLine, MeterReading, SyncJournalEntry
 from app.models.database import Database
-from app.services.money import Currency
-from app.services.pricing import Band, TariffTerms
 from central.billing.tariffs import priced
+from kernel.money import Currency
+from kernel.pricing import Band, TariffTerms
 from tests.central.world import World
 
 prices = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("2000"), places=4)

@@ -207,7 +207,7 @@ def test_prepaid_contracts_are_not_billed_and_a_period_is_billed_once(cdb: Datab
 
 
 def test_a_period_not_over_is_refused(cdb: Database) -> None:
-    from app.services.errors import BusinessError
+    from kernel.errors import BusinessError
 
     world = World(cdb)
     with pytest.raises(BusinessError, match="pas terminée"):

@@ -25,12 +25,12 @@ from app.models import (
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import JournalOperation, MeterPayment, ReadingSource
-from app.services.context import UnitOfWork
-from app.services.errors import NotFoundError
-from app.services.money import Currency
 from central.billing.engine import BillingEngine
 from central.billing.period import Period
 from central.models import BillingRun, RunStatus
+from kernel.context import UnitOfWork
+from kernel.errors import NotFoundError
+from kernel.money import Currency
 from tests.central.world import World
 from tests.conftest import make_demo
 

@@ -13,10 +13,10 @@ from app.models.capture import SYSTEM, Actor
 from app.models.database import Database
 from app.models.enums import JournalOperation
 from app.models.ids import new_id
-from app.services.context import UnitOfWork
-from app.services.errors import ConcurrentEditError
 from central.ids import IdMaker
 from central.writes import BulkWriter, ChangeSet
+from kernel.context import UnitOfWork
+from kernel.errors import ConcurrentEditError
 
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ from app.models import Agency, Invoice, MeterReading
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import InvoiceKind, InvoiceStatus
-from app.services.context import UnitOfWork
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from central.billing.corrections import correct_invoice
 from central.billing.works import WorksInvoiceIn, integrate_works_invoice
+from kernel.context import UnitOfWork
+from kernel.errors import BusinessError, NotFoundError, ValidationError
 from tests.central.world import World
 
 

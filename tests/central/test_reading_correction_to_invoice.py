@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from app.models.database import Database
 from app.models.enums import InvoiceKind, InvoiceStatus, Role
-from app.services.context import Installation, ServiceContext, SignedInUser
 from app.services.readings import correct_reading
 from central.billing.corrections import correct_invoice
+from kernel.context import Installation, ServiceContext, SignedInUser
 from tests.central.world import World
 
 

@@ -11,14 +11,14 @@ from alembic.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy import inspect, text
 
-from app.models import migrate as shared
 from app.models.database import Database
-from app.services.errors import InstallationError
 from central import migrate
 from central.database import installation_currency
 from central.migrate import include_name
 from central.models import CentralBase
 from central.settings import CentralSettings
+from kernel import migrate as shared
+from kernel.errors import InstallationError
 
 
 def test_central_tables_reach_their_head_with_their_own_version_table(cdb: Database) -> None:

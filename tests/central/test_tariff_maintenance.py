@@ -14,8 +14,6 @@ from sqlalchemy import select
 from app.models import AuditEntry, SyncJournalEntry, Tariff
 from app.models.database import Database
 from app.models.enums import MeterPayment
-from app.services.errors import BusinessError, ValidationError
-from app.services.money import Currency
 from central.cli import main
 from central.sync.changes import changes_after
 from central.tariffs import (
@@ -26,6 +24,8 @@ from central.tariffs import (
     tariff_history,
     tariffs_in_force,
 )
+from kernel.errors import BusinessError, ValidationError
+from kernel.money import Currency
 from tests.central.world import World
 
 XOF = Currency.of("XOF")

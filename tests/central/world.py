@@ -38,10 +38,10 @@ from app.models.enums import (
     ReadingKind,
     ReadingSource,
 )
-from app.services.context import UnitOfWork
-from app.services.money import Currency
 from central.billing.engine import BillingEngine, BillingReport
 from central.billing.period import Period
+from kernel.context import UnitOfWork
+from kernel.money import Currency
 
 XOF_BANDS = [(0, 10, "245"), (10, 30, "445"), (30, None, "690")]
 EUR_BANDS = [(0, 10, "0.3735"), (10, 30, "0.6784"), (30, None, "1.0519")]

@@ -19,11 +19,11 @@ from app.models import Agency, Meter
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import Energy, MeterPayment, MeterStatus
-from app.services.context import UnitOfWork
 from central.embedded import free_port
 from central.meters.records import prepaid_meter_records
 from central.sts import MeterKeyProfile, issue_credit
 from central.sts.vending_keys import TEST_VENDING_KEY_DKGA02, TEST_VENDING_KEY_DKGA04
+from kernel.context import UnitOfWork
 
 from .conftest import DRN_A, DRN_B
 

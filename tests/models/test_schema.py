@@ -4,9 +4,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from app.models import Base, migrate
+from app.models import Base
 from app.models.database import Database
-from app.models.migrate import include_name
+from kernel import migrate
+from kernel.migrate import include_name
 
 
 def test_migrations_reach_the_models_head(db: Database) -> None:

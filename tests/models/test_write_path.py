@@ -9,9 +9,9 @@ from app.models import Account, AuditEntry, Customer, SyncJournalEntry
 from app.models.capture import Actor
 from app.models.database import Database
 from app.models.enums import Civility, JournalOperation
-from app.services.context import ServiceContext, UnitOfWork
 from app.services.editing import get_for_edit
-from app.services.errors import ConcurrentEditError
+from kernel.context import ServiceContext, UnitOfWork
+from kernel.errors import ConcurrentEditError
 
 
 def _count(db: Database, model: type) -> int:

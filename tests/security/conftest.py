@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, select, text
 
 from app.models import Agency
 from app.models.database import Database
-from app.sync import wire
 from central.agencies import add_agency
+from kernel import wire
 from tests import pg_server
 from tests.central.api_world import build_two_agencies
 from tests.central.conftest import (  # noqa: F401  (fixtures)

@@ -24,7 +24,8 @@ from app.models.enums import Role
 from app.services.installation import load_installation
 from app.settings import Settings
 from app.sync import bundle as desk_bundle
-from app.sync import signature, state, wire
+from app.sync import state
+from kernel import signature, wire
 from tests.sync.conftest import (  # noqa: F401  (fixtures)
     ROOT,
     Central,
@@ -182,7 +183,7 @@ def _forged_desk_bundle_refused(central: Central, desk: Desk, tmp_path: Path,  #
 def _planting_reply(desk: Desk, genuine: Path, target: Path, sign_with: str | None,
                     after: int) -> uuid.UUID:
     """A reply whose page inserts an administrator with a known password on the desk."""
-    from app.services.passwords import hash_password
+    from kernel.passwords import hash_password
 
     admin = uuid.uuid4()
     page = {"after": after, "anchor_ok": True, "head": after + 1, "more": False,

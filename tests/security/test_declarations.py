@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Column, ForeignKey, MetaData, String, Table, Uuid
 
 from app.models.ownership import FOREIGN_KEYS, TABLE_OWNER, Owner, Target, undeclared
-from app.sync import wire
 from central.sync.tables import model_of, parent_columns
+from kernel import wire
 
 
 def test_every_synchronised_table_declares_its_owner_fields_and_foreign_keys() -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.models.ownership import QUEUES
-from app.sync import wire
+from kernel import wire
 from tests.security.conftest import Scene, running_scene
 
 _SKIPPED = frozenset({"id", "version", "created_at", "updated_at"})

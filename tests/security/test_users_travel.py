@@ -20,9 +20,9 @@ from app.models import User
 from app.models.database import Database
 from app.models.enums import Role
 from app.services.auth import sign_in
-from app.services.errors import ValidationError
-from app.sync import wire
 from central.users import add_user, set_roaming
+from kernel import wire
+from kernel.errors import ValidationError
 from tests.central.conftest import central_pg_template, central_pg_url  # noqa: F401
 from tests.central.sync.kit import Central, build_central
 

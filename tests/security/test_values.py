@@ -62,7 +62,7 @@ def test_payments_that_would_overflow_a_balance_never_block_the_agency(scene: Sc
 
 def _packed(scene: Scene, entries: list[dict[str, Any]], number: int
             ) -> tuple[bytes, str, int]:
-    from app.sync import wire
+    from kernel import wire
 
     payload = {"agency": scene.b.code, "number": number, "kind": "changes", "protocol": 1,
                "schema": 2, "entries": entries}

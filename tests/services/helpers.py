@@ -17,14 +17,14 @@ from app.models.enums import (
     ReadingSource,
 )
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.customer_edit import (
     AddressInput,
     IdentityInput,
     NewCustomerInput,
     create_customer,
 )
-from app.services.identifiers import make_meter_serial
+from kernel.context import ServiceContext
+from kernel.identifiers import make_meter_serial
 
 
 @dataclass(frozen=True)

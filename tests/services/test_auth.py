@@ -8,8 +8,8 @@ from app.models import AuditEntry, User
 from app.models.enums import Role
 from app.models.ids import utcnow
 from app.services.auth import LOCK_AFTER, locked_users, sign_in, unlock, wait_after
-from app.services.context import ServiceContext
-from app.services.errors import (
+from kernel.context import ServiceContext
+from kernel.errors import (
     BusinessError,
     PermissionDeniedError,
     SignInError,

@@ -28,9 +28,7 @@ from app.models.capture import SYSTEM
 from app.models.enums import InvoiceKind, PaymentMethod, Role
 from app.models.ids import utcnow
 from app.services.balances import account_balance
-from app.services.context import ServiceContext, SignedInUser, UnitOfWork
 from app.services.customer_file import load_customer_file
-from app.services.errors import BusinessError, PermissionDeniedError, ValidationError
 from app.services.payments import (
     PaymentNeedsConfirmation,
     account_payments,
@@ -41,6 +39,8 @@ from app.services.payments import (
     reprint_receipt,
 )
 from app.services.statements import account_statement
+from kernel.context import ServiceContext, SignedInUser, UnitOfWork
+from kernel.errors import BusinessError, PermissionDeniedError, ValidationError
 from tests.services.helpers import household
 
 

@@ -12,8 +12,6 @@ from app.models import AuditEntry, Contract, Meter, MeterReading, SyncJournalEnt
 from app.models.capture import SYSTEM
 from app.models.enums import ContractStatus, ReadingKind, ReadingSource, Role
 from app.models.ids import utcnow
-from app.services.context import ServiceContext, SignedInUser, UnitOfWork
-from app.services.errors import BusinessError, PermissionDeniedError, ValidationError
 from app.services.readings import (
     UnusualConsumptionError,
     VacantPremiseWarning,
@@ -21,6 +19,8 @@ from app.services.readings import (
     record_reading,
     vacant_premise_readings,
 )
+from kernel.context import ServiceContext, SignedInUser, UnitOfWork
+from kernel.errors import BusinessError, PermissionDeniedError, ValidationError
 from tests.services.helpers import day_ago, household
 
 

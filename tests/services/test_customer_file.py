@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 
 from app.models import Account, AuditEntry, Customer, Premise, SyncJournalEntry
 from app.models.enums import CustomerKind, ReadingKind
-from app.services.context import ServiceContext
 from app.services.customer_edit import (
     IdentityInput,
     create_customer,
@@ -13,9 +12,10 @@ from app.services.customer_edit import (
     update_identity,
 )
 from app.services.customer_file import load_customer_file
-from app.services.errors import ConcurrentEditError, ValidationError
-from app.services.identifiers import validate_account_number
 from app.services.search import search_customers
+from kernel.context import ServiceContext
+from kernel.errors import ConcurrentEditError, ValidationError
+from kernel.identifiers import validate_account_number
 from tests.services.helpers import household, new_customer_input
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select, text
 from app.models import Account, Customer, Invoice, InvoiceLine, Meter, Payment
 from app.models.database import Database
 from app.models.enums import MeterPayment
-from app.services.identifiers import validate_account_number, validate_drn, validate_meter_serial
-from app.services.numbering import Series, next_number
+from kernel.identifiers import validate_account_number, validate_drn, validate_meter_serial
+from kernel.numbering import Series, next_number
 from tests.conftest import make_demo
 
 

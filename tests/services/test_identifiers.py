@@ -3,8 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.models.enums import Energy
-from app.services.errors import ValidationError
-from app.services.identifiers import (
+from kernel.errors import ValidationError
+from kernel.identifiers import (
     format_account_number,
     make_account_number,
     make_drn,

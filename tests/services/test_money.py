@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.errors import ValidationError
-from app.services.money import Currency
+from kernel.errors import ValidationError
+from kernel.money import Currency
 
 XOF = Currency.of("XOF")
 EUR = Currency.of("EUR")

@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from app.models.database import Database
-from app.services.numbering import Series, format_number, next_counter, next_number
+from kernel.numbering import Series, format_number, next_counter, next_number
 
 
 def test_series_count_per_agency_and_year(db: Database) -> None:

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from app.models import AuditEntry, Document, Payment
 from app.models.enums import PaymentMethod
 from app.services.account_check import check_account
-from app.services.context import ServiceContext
 from app.services.customer_edit import IdentityInput, update_identity
 from app.services.customer_file import load_customer_file
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from app.services.history import file_history, restore_value
-from app.services.identifiers import format_account_number
 from app.services.payments import original_receipt, record_payment, reprint_receipt
 from app.services.statements import account_statement
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.identifiers import format_account_number
 from tests.services.helpers import household
 
 
@@ -120,6 +120,6 @@ def test_account_check_answers_civility_and_name(ctx: ServiceContext) -> None:
     with pytest.raises(ValidationError, match="Clé"):
         check_account(ctx, wrong_key)
     with pytest.raises(NotFoundError, match="Aucun compte"):
-        from app.services.identifiers import make_account_number
+        from kernel.identifiers import make_account_number
 
         check_account(ctx, make_account_number("101", 2026, 9_999_999))

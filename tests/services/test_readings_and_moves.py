@@ -5,9 +5,6 @@ from sqlalchemy import select
 
 from app.models import Contract, Meter, MeterReading
 from app.models.enums import ContractStatus, Energy, MeterStatus, ReadingKind
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError, ValidationError
-from app.services.identifiers import make_meter_serial
 from app.services.occupancy import change_occupant
 from app.services.readings import (
     NewMeterInput,
@@ -15,6 +12,9 @@ from app.services.readings import (
     record_reading,
     replace_meter,
 )
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, ValidationError
+from kernel.identifiers import make_meter_serial
 from tests.services.helpers import day_ago, household
 
 

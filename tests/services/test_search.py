@@ -8,9 +8,9 @@ from sqlalchemy import select, text
 from app.models import Account, Customer, Meter, Payment, Premise, search_index
 from app.models.enums import Civility, MeterPayment
 from app.services import search
-from app.services.context import ServiceContext
-from app.services.identifiers import format_account_number
 from app.services.search import search_customers
+from kernel.context import ServiceContext
+from kernel.identifiers import format_account_number
 from tests.conftest import make_demo
 
 

@@ -7,8 +7,8 @@ from datetime import date
 from app.models import Invoice
 from app.models.capture import SYSTEM
 from app.models.enums import InvoiceKind, InvoiceStatus
-from app.services.context import ServiceContext, UnitOfWork
 from app.services.statements import account_statement
+from kernel.context import ServiceContext, UnitOfWork
 from tests.services.helpers import household
 
 

@@ -13,13 +13,6 @@ from app.models import AuditEntry, SyncConflict, SyncParked, SyncRun
 from app.models.journal import SyncJournalEntry
 from app.models.sync import ConflictChoice, ConflictStatus, ParkedStatus
 from app.services.auth import sign_in
-from app.services.context import ServiceContext, UnitOfWork
-from app.services.errors import (
-    BusinessError,
-    ConcurrentEditError,
-    PermissionDeniedError,
-    ValidationError,
-)
 from app.services.sync_admin import (
     discard_parked,
     last_deadline,
@@ -32,6 +25,13 @@ from app.services.sync_admin import (
     resolve_conflict,
     retry_parked,
     run_history,
+)
+from kernel.context import ServiceContext, UnitOfWork
+from kernel.errors import (
+    BusinessError,
+    ConcurrentEditError,
+    PermissionDeniedError,
+    ValidationError,
 )
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -18,15 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.models import migrate
 from app.models.database import Database
-from app.services.context import Installation, ServiceContext
 from app.services.installation import load_installation
 from app.settings import Settings
 from app.sync.client import CentralClient
 from app.sync.endpoint import Endpoint
 from app.sync.runner import SyncOutcome, run_sync
 from central.embedded import free_port
+from kernel import migrate
+from kernel.context import Installation, ServiceContext
 from tests.central.conftest import (  # noqa: F401  (fixtures)
     central_pg_template,
     central_pg_url,

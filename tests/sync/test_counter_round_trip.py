@@ -12,10 +12,10 @@ from app.models import Account, MeterReading, Payment
 from app.models.database import Database
 from app.models.enums import PaymentMethod, ReadingSource, Role
 from app.services.balances import account_balance
-from app.services.context import ServiceContext, SignedInUser
 from app.services.payments import cancel_payment, record_payment
 from app.services.readings import correct_reading
 from app.services.statements import account_statement
+from kernel.context import ServiceContext, SignedInUser
 from tests.sync.conftest import Central, Desk
 
 

@@ -19,14 +19,15 @@ from app.models import (
     SyncParked,
 )
 from app.models.enums import PaymentMethod
-from app.services.context import ServiceContext
 from app.services.customer_edit import IdentityInput, update_identity
 from app.services.payments import record_payment
 from app.services.search import search_customers
-from app.sync import outbox, state, wire
+from app.sync import outbox, state
 from app.sync.backup import take_backup
 from app.sync.download import apply_page
 from app.sync.reconcile import local_checksums
+from kernel import wire
+from kernel.context import ServiceContext
 from tests.services.helpers import household
 
 

@@ -15,8 +15,8 @@ from app.models.enums import PaymentMethod
 from app.services.customer_edit import IdentityInput, update_identity
 from app.services.payments import record_payment
 from app.services.readings import record_reading
-from app.sync import wire
 from app.sync.reconcile import local_checksums
+from kernel import wire
 from tests.sync.conftest import Desk
 
 CENTRAL_ACTOR = Actor(username="siège")

@@ -19,7 +19,6 @@ from pytestqt.qtbot import QtBot
 from app.models.changes import Changes
 from app.models.enums import PaymentMethod
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.customer_edit import IdentityInput, update_identity
 from app.services.customer_file import load_customer_file
 from app.services.payments import record_payment
@@ -35,6 +34,7 @@ from app.views.home_page import HomePage
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 from tests.services.helpers import Household, household
 from tests.views.conftest import type_text, wait_idle
 from tests.views.test_clients import dialog_of

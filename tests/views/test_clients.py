@@ -13,15 +13,15 @@ from pytestqt.qtbot import QtBot
 
 from app.models.enums import Civility
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.customer_file import load_customer_file
-from app.services.identifiers import format_account_number
 from app.settings import Settings
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
+from kernel.identifiers import format_account_number
 from tests.services.helpers import Household, household
 from tests.views.conftest import Answers, type_text, wait_idle
 

@@ -17,11 +17,11 @@ from app.models import Account
 from app.models.capture import SYSTEM
 from app.models.ids import utcnow
 from app.services.auth import sign_in
-from app.services.context import ServiceContext, UnitOfWork
 from app.settings import Settings
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext, UnitOfWork
 from tests.services.helpers import Household, household
 from tests.services.test_counter_money import _invoice
 from tests.views.conftest import Answers, type_text, wait_idle
@@ -180,9 +180,9 @@ def test_an_agent_has_no_cancel_button(
 
 def test_after_a_wrong_password_enter_signs_in_and_never_quits(qtbot: QtBot) -> None:
     from app.models.enums import Role
-    from app.services.context import SignedInUser
-    from app.services.errors import SignInError
     from app.views.sign_in import SignInDialog
+    from kernel.context import SignedInUser
+    from kernel.errors import SignInError
 
     def check(username: str, password: str) -> SignedInUser:
         if password != "bon":
@@ -223,7 +223,7 @@ def _second_meter(ctx: ServiceContext, home: Household) -> str:
     """An electricity connection and meter on the same premise; returns its serial."""
     from app.models import Meter, MeterReading, ServiceConnection
     from app.models.enums import Energy, ReadingKind, ReadingSource
-    from app.services.identifiers import make_meter_serial
+    from kernel.identifiers import make_meter_serial
 
     today = ctx.installation.today()
     with UnitOfWork(ctx.db, SYSTEM) as uow:

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.logs import configure_logging
-from app.services.errors import BusinessError, EnvironmentProblem
 from app.views.errors import install_excepthook, show_error
 from app.views.tasks import Progress, TaskRunner
+from kernel.errors import BusinessError, EnvironmentProblem
 from tests.views.conftest import Answers
 
 

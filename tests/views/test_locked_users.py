@@ -12,10 +12,10 @@ from pytestqt.qtbot import QtBot
 from app.models.database import Database
 from app.models.ids import utcnow
 from app.services.auth import LOCK_AFTER, locked_users, sign_in, wait_after
-from app.services.errors import SignInError
 from app.settings import Settings
 from app.views.application import Startup
 from app.views.users_page import LockedUsersPage
+from kernel.errors import SignInError
 from tests.views.conftest import Answers, wait_idle
 from tests.views.test_sign_in_and_window import sign_in as sign_in_on_screen
 

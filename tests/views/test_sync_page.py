@@ -19,7 +19,6 @@ from app.models import SyncConflict, SyncParked, SyncRun
 from app.models.journal import SyncJournalEntry
 from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.auth import sign_in
-from app.services.context import ServiceContext, UnitOfWork
 from app.settings import Settings
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
@@ -27,6 +26,7 @@ from app.views.sync import dialogs
 from app.views.sync.connection import CentralConnection, CentralState
 from app.views.sync.page import SyncPage
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext, UnitOfWork
 from tests.views.conftest import Answers, wait_idle
 
 USERS = {"agent": "Guichet-Agent-2026", "superviseur": "Guichet-Sup-2026",

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection handed over by ``app.models.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``kernel.migrate``."""
 
 from alembic import context
 
 from app.models import Base
-from app.models.migrate import include_name, render_item
+from kernel.migrate import include_name, render_item
 
 config = context.config
 target_metadata = Base.metadata

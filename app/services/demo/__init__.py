@@ -15,8 +15,8 @@ from app.models.capture import mark_from_server
 from app.models.database import Database
 from app.services.demo.customers import TABLES, CustomerFactory, generate
 from app.services.demo.reference import DEMO_USERS, build_reference
-from app.services.errors import BusinessError
-from app.services.money import Currency
+from kernel.errors import BusinessError
+from kernel.money import Currency
 
 __all__ = ["DEMO_USERS", "build_demo", "database_is_empty", "reset_database"]
 

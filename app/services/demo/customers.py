@@ -40,10 +40,10 @@ from app.models.enums import (
 from app.models.network import Tariff
 from app.services.demo import names
 from app.services.demo.reference import DemoReference
-from app.services.identifiers import make_account_number, make_drn, make_meter_serial
-from app.services.money import Currency
-from app.services.numbering import Series, format_number
-from app.services.pricing import Band, TariffTerms, price_consumption
+from kernel.identifiers import make_account_number, make_drn, make_meter_serial
+from kernel.money import Currency
+from kernel.numbering import Series, format_number
+from kernel.pricing import Band, TariffTerms, price_consumption
 
 HISTORY_MONTHS = 6
 INVOICED_MONTHS = 2

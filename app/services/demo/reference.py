@@ -25,8 +25,8 @@ from app.models import (
 )
 from app.models.enums import Energy, MeterPayment, Role
 from app.services.demo.names import COMMUNES, STREET_KINDS, STREET_NAMES
-from app.services.money import Currency
-from app.services.passwords import hash_password
+from kernel.money import Currency
+from kernel.passwords import hash_password
 
 T = TypeVar("T", bound=Synced)
 

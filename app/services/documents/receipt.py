@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.services.money import Currency
+from kernel.money import Currency
 
 _CURRENCY_WORDS = {
     "XOF": ("franc CFA", "francs CFA"),

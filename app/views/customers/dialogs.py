@@ -12,8 +12,6 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox, QWidget
 from app.models.enums import PaymentMethod, ReadingSource
 from app.services.account_check import account_id_for, check_account
 from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo, ReadingLine
-from app.services.errors import ValidationError
-from app.services.identifiers import digits_only
 from app.services.labels import label
 from app.services.occupancy import TariffChoices, change_occupant, tariff_choices
 from app.services.payments import (
@@ -36,6 +34,8 @@ from app.views import messages
 from app.views.customers.file_tabs import deliver_document
 from app.views.forms import FormDialog, combo, date_edit, read_date
 from app.views.shell import Shell
+from kernel.errors import ValidationError
+from kernel.identifiers import digits_only
 
 
 def _index_box(maximum: int = 999_999_999) -> QSpinBox:
@@ -578,7 +578,7 @@ class AccountCheckDialog(FormDialog):
         self.number.selectAll()
 
     def refused(self, error: BaseException) -> None:
-        from app.services.errors import NotFoundError
+        from kernel.errors import NotFoundError
 
         if isinstance(error, NotFoundError):
             self.ready()

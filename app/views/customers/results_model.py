@@ -9,9 +9,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.models.changes import Changes
-from app.services.context import ServiceContext
 from app.services.search import MAX_RESULTS, PAGE, SearchHit, SearchPage, search_customers
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Client", "Comptes", "Téléphone", "Adresse", "Trouvé par", "Solde à jour")

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.services.context import Installation
-from app.services.errors import GuichetError
 from app.settings import Settings
 from app.sync.endpoint import Endpoint, NoCentral, configured_endpoint, start_embedded_endpoint
 from app.views.tasks import TaskRunner
+from kernel.context import Installation
+from kernel.errors import GuichetError
 
 if TYPE_CHECKING:
     from central.embedded import EmbeddedCentral

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 
 from app.models.sync import ConflictChoice, ConflictStatus, ParkedStatus
 from app.services import sync_admin
-from app.services.errors import GuichetError
 from app.services.sync_admin import (
     ConflictRecord,
     ParkedRecord,
@@ -53,6 +52,7 @@ from app.views.sync import dialogs
 from app.views.sync.connection import CentralConnection, CentralState
 from app.views.table_model import Column, ListTableModel
 from app.views.tasks import Progress
+from kernel.errors import GuichetError
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Agency, Customer, Invoice, Meter, User, VendTransaction
-from app.services.context import UnitOfWork
-from app.sync.wire import scope as scope_of
-from app.sync.wire import table as wire_table
 from central.actors import ADMINISTRATION, agency_actor
 from central.api.deps import Db, Reading, Scope
 from central.api.errors import ApiError
@@ -28,6 +25,9 @@ from central.api.schemas import (
     VendTransactionOut,
 )
 from central.billing.works import WorksInvoiceIn, integrate_works_invoice
+from kernel.context import UnitOfWork
+from kernel.wire import scope as scope_of
+from kernel.wire import table as wire_table
 
 router = APIRouter(prefix="/agencies/{code}", tags=["données d'agence"])
 M = TypeVar("M", Customer, Invoice, VendTransaction)

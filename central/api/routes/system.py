@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from app.models import SCHEMA_VERSION
-from app.models import migrate as shared_migrate
 from central import migrate
 from central.api.deps import Db
 from central.api.errors import ApiError
+from kernel import migrate as shared_migrate
 
 API_VERSION = 1
 router = APIRouter(tags=["système"])

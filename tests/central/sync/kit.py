@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from app.models import Agency
 from app.models.database import Database
-from app.sync import wire
 from central.agencies import new_agency_credential
 from central.api import create_app
 from central.credentials import issue_admin_credential
 from central.settings import CentralSettings
+from kernel import wire
 from tests.central.world import Subscription, World
 
 with warnings.catch_warnings():

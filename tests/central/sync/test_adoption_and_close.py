@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.models import Account, Commune, Customer, Invoice, Tariff
-from app.services.money import Currency
 from central.agencies import add_agency
 from central.billing.numbers import CentralSeries, reserve
 from central.sync.closing import close
 from central.sync.state import Agency
+from kernel.money import Currency
 from tests.central.sync.kit import Central, Desk
 
 

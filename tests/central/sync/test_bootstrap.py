@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from app.models import Customer
-from app.sync import wire
+from kernel import wire
 from tests.central.sync.kit import Central, Desk
 
 

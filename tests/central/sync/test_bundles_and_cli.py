@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from app.models import Customer
-from app.sync import signature, wire
 from central.cli import main
+from kernel import signature, wire
 from tests.central.sync.kit import Central, Desk
 
 

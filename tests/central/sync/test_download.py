@@ -8,7 +8,7 @@ from typing import Any
 
 from app.models import Account, Customer
 from app.models.capture import SYSTEM
-from app.services.context import UnitOfWork
+from kernel.context import UnitOfWork
 from tests.central.sync.kit import Central, Desk
 
 

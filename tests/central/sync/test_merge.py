@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.models import Account, Customer, SyncConflict
 from app.models.capture import SYSTEM
 from app.models.sync import ConflictStatus
-from app.services.context import UnitOfWork
+from kernel.context import UnitOfWork
 from tests.central.sync.kit import Central
 
 

@@ -15,10 +15,10 @@ from app.models import Account, Customer, SyncJournalEntry
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import JournalOperation
-from app.services.context import UnitOfWork
 from central.models import SyncCommit
 from central.sync.changes import changes_after
 from central.sync.numbering import head, stamp
+from kernel.context import UnitOfWork
 from tests.central.world import World
 
 pytestmark = pytest.mark.postgres

@@ -25,7 +25,7 @@ def test_the_shared_rows_of_a_desk_become_centrals_and_travel_to_every_agency(
         central: Central, tmp_path: Path) -> None:
     desk = Database(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
     try:
-        from app.models import migrate
+        from kernel import migrate
 
         migrate.upgrade(desk.engine)
         make_demo(desk)

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Customer, SyncJournalEntry
-from app.sync import wire
 from central.api import create_app
 from central.models import SyncBatch, SyncCommit
 from central.settings import CentralSettings
+from kernel import wire
 from tests.central.sync.kit import Central, Desk, TestClient
 
 

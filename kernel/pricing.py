@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from app.models.enums import InvoiceLineKind
-from app.services.money import Currency
+from kernel.money import Currency
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from app.models.capture import SYSTEM, Actor, mark_from_server, set_actor
 from app.models.database import Database
 from app.models.enums import Role
 from app.models.ids import utcnow
-from app.services.errors import ConcurrentEditError, EnvironmentProblem
-from app.services.money import Currency
+from kernel.errors import ConcurrentEditError, EnvironmentProblem
+from kernel.money import Currency
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from babel.numbers import (
     list_currencies,
 )
 
-from app.services.errors import ValidationError
+from kernel.errors import ValidationError
 
 
 @dataclass(frozen=True)

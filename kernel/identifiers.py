@@ -15,7 +15,7 @@ from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
 
 from app.models.enums import Energy
-from app.services.errors import ValidationError
+from kernel.errors import ValidationError
 
 _DIGITS = re.compile(r"\D")
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine, inspect, text
 
+import app.models
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(app.models.__file__).with_name("migrations")
 HEAD = "0008"
 
 
