@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.models import Account, Customer
-from app.services.labels import label
 from kernel.context import ServiceContext
 from kernel.errors import NotFoundError
 from kernel.identifiers import format_account_number, validate_account_number
+from kernel.vocabulary import label
 
 
 @dataclass(frozen=True)

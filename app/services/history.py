@@ -32,11 +32,11 @@ from app.models import (
 from app.models.capture import set_reason
 from app.models.enums import JournalOperation, ReadingSource
 from app.models.ownership import agency_may_change
-from app.services.labels import TABLE_LABELS, field_label, label
 from app.services.search import format_address
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError, NotFoundError
 from kernel.identifiers import format_account_number
+from kernel.vocabulary import TABLE_LABELS, field_label, label
 
 _MODELS: dict[str, Any] = {
     mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers

@@ -23,7 +23,6 @@ from app.models.enums import AccountStatus, InvoiceStatus, PaymentMethod, Role
 from app.models.ids import utcnow
 from app.services.balances import balances_of
 from app.services.documents.receipt import CancellationSlipData, ReceiptData
-from app.services.labels import label
 from app.services.search import format_address
 from kernel.context import ServiceContext
 from kernel.errors import (
@@ -34,6 +33,7 @@ from kernel.errors import (
 )
 from kernel.identifiers import format_account_number
 from kernel.numbering import Series, next_number
+from kernel.vocabulary import label
 
 #: Above this, the amount typed is a typing slip, not a payment: refused even when confirmed.
 MAX_PAYMENT_MAJOR = Decimal("100000000")

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from app.models import Account, Contract, Invoice, Payment, ServiceConnection
 from app.models.enums import InvoiceKind
 from app.services.balances import Balance, balances_of, pending_changes
-from app.services.labels import invoice_label, label
 from kernel.context import ServiceContext
 from kernel.errors import NotFoundError
+from kernel.vocabulary import invoice_label, label
 
 
 @dataclass(frozen=True)

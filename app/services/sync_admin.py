@@ -32,7 +32,6 @@ from app.models.sync import (
     SyncParked,
     SyncRun,
 )
-from app.services.labels import TABLE_LABELS, field_label
 from kernel.context import ServiceContext, UnitOfWork
 from kernel.errors import (
     BusinessError,
@@ -42,6 +41,7 @@ from kernel.errors import (
     ValidationError,
 )
 from kernel.identifiers import format_account_number
+from kernel.vocabulary import TABLE_LABELS, field_label
 
 #: The phases of a run in the order they happen, with their names on screen.
 PHASE_LABELS: dict[str, str] = {

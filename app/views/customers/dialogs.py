@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox, QWidget
 from app.models.enums import PaymentMethod, ReadingSource
 from app.services.account_check import account_id_for, check_account
 from app.services.customer_file import ConnectionInfo, CustomerFile, MeterInfo, ReadingLine
-from app.services.labels import label
 from app.services.occupancy import TariffChoices, change_occupant, tariff_choices
 from app.services.payments import (
     IssuedReceipt,
@@ -36,6 +35,7 @@ from app.views.forms import FormDialog, combo, date_edit, read_date
 from app.views.shell import Shell
 from kernel.errors import ValidationError
 from kernel.identifiers import digits_only
+from kernel.vocabulary import label
 
 
 def _index_box(maximum: int = 999_999_999) -> QSpinBox:

@@ -28,7 +28,6 @@ from app.models.enums import Energy, ReadingSource
 from app.services.balances import Balance
 from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
 from app.services.history import HistoryLine, file_history, restore_value
-from app.services.labels import label
 from app.services.payments import (
     CANCELLING_ROLES,
     IssuedReceipt,
@@ -45,6 +44,7 @@ from app.views import messages
 from app.views.errors import show_error
 from app.views.format import day, moment
 from app.views.table_model import Column, ListTableModel
+from kernel.vocabulary import label
 
 if TYPE_CHECKING:
     from app.views.customers.file_view import CustomerFileView

@@ -28,11 +28,11 @@ from app.services.customer_edit import (
     update_identity,
 )
 from app.services.customer_file import Identity
-from app.services.labels import label
 from app.views import messages
 from app.views.forms import DateField, FieldErrors, FormDialog, ValueCombo, combo
 from app.views.shell import Shell
 from kernel.errors import ConcurrentEditError
+from kernel.vocabulary import label
 
 NO_DATE = QDate(1900, 1, 1)
 
