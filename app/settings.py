@@ -8,32 +8,18 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.installation import check_currency, check_timezone
+
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("Guichet", appauthor=False))
-
-
-def check_currency(value: str) -> str:
-    """An ISO 4217 code (upper case), or a French refusal."""
-    value = value.upper()
-    if value not in list_currencies():
-        raise ValueError(f"devise ISO 4217 inconnue : {value}")
-    return value
-
-
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"fuseau horaire inconnu : {value}") from exc
-    return value
 
 
 def check_database_url(value: str) -> str:

@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from app.settings import check_currency, check_timezone
+from kernel.installation import check_currency, check_timezone
 
 ENV_PREFIX = "GUICHET_CENTRAL_"
 CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"

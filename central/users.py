@@ -14,8 +14,9 @@ from app.models.database import Database
 from app.models.enums import Role
 from central.actors import ADMINISTRATION
 from central.agencies import find_agency
-from kernel.context import ROLE_LABELS, UnitOfWork
+from kernel.context import UnitOfWork
 from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.vocabulary import ROLE_LABELS
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MIN_PASSWORD_LENGTH = 10

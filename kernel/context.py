@@ -19,8 +19,9 @@ from app.models.capture import SYSTEM, Actor, mark_from_server, set_actor
 from app.models.database import Database
 from app.models.enums import Role
 from app.models.ids import utcnow
-from kernel.errors import ConcurrentEditError, EnvironmentProblem
+from kernel.errors import STALE_MESSAGE, ConcurrentEditError, EnvironmentProblem
 from kernel.money import Currency
+from kernel.vocabulary import ROLE_LABELS
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,6 @@ class SignedInUser:
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
-
-
-ROLE_LABELS = {
-    Role.AGENT: "agent",
-    Role.SUPERVISOR: "superviseur",
-    Role.ADMINISTRATOR: "administrateur",
-}
 
 
 class UnitOfWork:
@@ -92,8 +86,6 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as error:
             self.session.rollback()
-            from app.services.editing import STALE_MESSAGE
-
             raise ConcurrentEditError(STALE_MESSAGE) from error
         except OperationalError as error:
             self.session.rollback()

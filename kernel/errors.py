@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+#: A row saved by someone else since the agent opened it.
+STALE_MESSAGE = (
+    "Cette fiche a été modifiée par un autre poste depuis son ouverture. "
+    "Rechargez-la pour voir la version enregistrée, puis refaites votre modification."
+)
+
 
 class GuichetError(Exception):
     """Base of every error the program expects; anything else is a bug."""

@@ -21,6 +21,10 @@ from babel.numbers import (
 
 from kernel.errors import ValidationError
 
+#: Above this, the amount typed is a typing slip, not a payment: refused even when confirmed
+#: (the desk at the counter, central for what a desk sends).
+MAX_PAYMENT_MAJOR = Decimal("100000000")
+
 
 @dataclass(frozen=True)
 class Currency:

@@ -160,6 +160,10 @@ TABLE_LABELS: dict[str, str] = {
 }
 
 
+#: A role inside a sentence ("Alice (superviseur)").
+ROLE_LABELS: dict[Role, str] = {role: LABELS[Role, role.value].lower() for role in Role}
+
+
 def label(value: Enum | None) -> str:
     if value is None:
         return ""

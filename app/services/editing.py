@@ -8,15 +8,9 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from app.models import Synced
-from kernel.errors import ConcurrentEditError, NotFoundError
+from kernel.errors import STALE_MESSAGE, ConcurrentEditError, NotFoundError
 
 RowT = TypeVar("RowT", bound=Synced)
-
-STALE_MESSAGE = (
-    "Cette fiche a été modifiée par un autre poste depuis son ouverture. "
-    "Rechargez-la pour voir la version enregistrée, puis refaites votre modification."
-)
-
 
 def get_for_edit(
     session: Session, model: type[RowT], row_id: uuid.UUID, expected_version: int, what: str

@@ -32,11 +32,10 @@ from kernel.errors import (
     ValidationError,
 )
 from kernel.identifiers import format_account_number
+from kernel.money import MAX_PAYMENT_MAJOR
 from kernel.numbering import Series, next_number
 from kernel.vocabulary import label
 
-#: Above this, the amount typed is a typing slip, not a payment: refused even when confirmed.
-MAX_PAYMENT_MAJOR = Decimal("100000000")
 #: Who may cancel a payment.
 CANCELLING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 NEEDS_REFERENCE = {

@@ -24,7 +24,8 @@ from app.models import SyncConflict, SyncParked
 from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.installation import open_database, prepare
 from app.settings import Settings
-from app.sync.endpoint import NoCentral, configured_endpoint, start_embedded_endpoint
+from app.sync.embedded_central import start_embedded_endpoint
+from app.sync.endpoint import NoCentral, configured_endpoint
 from app.sync.failures import classify, join_command
 from app.sync.runner import SyncProgress, run_sync
 

@@ -2,22 +2,17 @@
 
 A configured ``central_url`` is used as is, with the credential from the settings or from the
 data directory's credential file. Without one, the desk starts the embedded central server
-(``central.embedded``) for itself, which creates the agency and its credential on first start.
+(through ``app.sync.embedded_central``) for itself, which creates the agency and its credential on first start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.settings import Settings
 from kernel.errors import EnvironmentProblem
-
-if TYPE_CHECKING:
-    from central.embedded import EmbeddedCentral
-    from kernel.context import Installation
 
 
 class NoCentral(EnvironmentProblem):
@@ -82,20 +77,3 @@ def check_url(url: str, allow_http: bool = False) -> None:
         f"Connexion non chiffrée refusée vers {parsed.hostname} : utilisez https:// (ou, sur "
         "un réseau de test seulement, GUICHET_CENTRAL_ALLOW_HTTP=true)."
     )
-
-
-def start_embedded_endpoint(
-    settings: Settings, installation: Installation
-) -> tuple[Endpoint, EmbeddedCentral]:
-    """Starts the embedded central for this agency; the caller stops the handle."""
-    from central.embedded import start_embedded
-
-    url, credential, handle = start_embedded(
-        settings.data_dir,
-        installation.agency_code,
-        installation.agency_name,
-        agency_id=installation.agency_id,
-        currency=settings.currency,
-        reference_from=settings.resolved_database_url,
-    )
-    return Endpoint(url, credential, installation.agency_code), handle

@@ -32,9 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.types import Enum as EnumType
 
 from app.models.types import ScaledDecimal, UTCDateTime
-from app.services.payments import MAX_PAYMENT_MAJOR
 from central.sync.parking import ParkError
-from kernel.money import Currency
+from kernel.money import MAX_PAYMENT_MAJOR, Currency
 
 #: Dates (and timestamps) an agency may write: nothing before 1900 nor after 2100.
 FIRST_DAY = date(1900, 1, 1)

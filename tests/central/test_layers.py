@@ -1,4 +1,5 @@
-"""The import contracts of pyproject.toml hold: central never imports Qt nor the desk screens."""
+"""The import contracts of pyproject.toml hold: central imports only kernel, app.models
+and itself, never Qt."""
 
 from __future__ import annotations
 
@@ -16,4 +17,4 @@ def test_import_contracts_are_kept() -> None:
     result = subprocess.run([command], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Central never imports the desktop screens KEPT" in result.stdout
+    assert "Central imports only kernel, app.models and itself KEPT" in result.stdout

@@ -12,18 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from app.settings import Settings
-from app.sync.endpoint import Endpoint, NoCentral, configured_endpoint, start_embedded_endpoint
+from app.sync.embedded_central import EmbeddedHandle, start_embedded_endpoint
+from app.sync.endpoint import Endpoint, NoCentral, configured_endpoint
 from app.views.tasks import TaskRunner
 from kernel.context import Installation
 from kernel.errors import GuichetError
-
-if TYPE_CHECKING:
-    from central.embedded import EmbeddedCentral
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class CentralConnection(QObject):
         self.settings = settings
         self.state = CentralState.IDLE
         self.endpoint: Endpoint | None = None
-        self.handle: EmbeddedCentral | None = None
+        self.handle: EmbeddedHandle | None = None
         #: Why there is no endpoint (offline, failed), in French.
         self.message = ""
         #: Set when the program closes: a server still starting is stopped by its worker.
@@ -91,7 +88,7 @@ class CentralConnection(QObject):
         closing = self._closing
         self._set(CentralState.STARTING)
 
-        def start() -> tuple[Endpoint, EmbeddedCentral]:
+        def start() -> tuple[Endpoint, EmbeddedHandle]:
             endpoint, handle = start_embedded_endpoint(settings, installation)
             if closing.is_set():  # the program ended while it started: nobody will stop it
                 handle.stop()
@@ -99,7 +96,7 @@ class CentralConnection(QObject):
 
         runner.submit(start, on_success=self._started, on_failure=self._failed)
 
-    def _started(self, started: tuple[Endpoint, EmbeddedCentral]) -> None:
+    def _started(self, started: tuple[Endpoint, EmbeddedHandle]) -> None:
         endpoint, handle = started
         if self._closing.is_set():  # the program closed while it was starting
             handle.stop()
