@@ -1,19 +1,66 @@
-"""Per-agency number series: agency code + year + counter, unique and without gaps.
+"""The one number counter: agency series (agency code + year + counter) made by the desks,
+central's invoice series made by central; unique and without gaps.
 
-The counter row moves inside the caller's transaction: if that transaction rolls back, the number
-is given back; if two desks ask at once, the row lock (PostgreSQL) or the write lock (SQLite) makes
-the second wait for the first to finish.
+A counter is a ``NumberSeries`` row (agency code, series, year) that moves inside the caller's
+transaction: if that transaction rolls back, the numbers are given back; if two writers ask at
+once, the row lock (PostgreSQL) or the write lock (SQLite) makes the second wait for the first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import Base, NumberSeries
+from app.models import Base, Invoice, NumberSeries
+from kernel.errors import BusinessError
+
+
+def _dialect(bind: Session | Connection) -> str:
+    return (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+
+
+def _insert(bind: Session | Connection) -> Any:
+    return postgresql.insert if _dialect(bind) == "postgresql" else sqlite.insert
+
+
+def advance(
+    bind: Session | Connection, agency_code: str, series: str, year: int, count: int = 1
+) -> int:
+    """Takes ``count`` numbers of a counter and returns the last one taken."""
+    bind.execute(
+        _insert(bind)(NumberSeries)
+        .values(agency_code=agency_code, series=series, year=year, last_value=0)
+        .on_conflict_do_nothing()
+    )
+    value = bind.execute(
+        update(NumberSeries)
+        .where(
+            NumberSeries.agency_code == agency_code,
+            NumberSeries.series == series,
+            NumberSeries.year == year,
+        )
+        .values(last_value=NumberSeries.last_value + count)
+        .returning(NumberSeries.last_value)
+    ).scalar_one()
+    return int(value)
+
+
+def raise_to(
+    bind: Session | Connection, agency_code: str, series: str, year: int, counter: int
+) -> None:
+    """Moves a counter up to ``counter`` if it stands below (never down)."""
+    greatest = func.max if _dialect(bind) == "sqlite" else func.greatest
+    statement = _insert(bind)(NumberSeries).values(
+        agency_code=agency_code, series=series, year=year, last_value=counter)
+    bind.execute(statement.on_conflict_do_update(
+        index_elements=["agency_code", "series", "year"],
+        set_={"last_value": greatest(NumberSeries.last_value, statement.excluded.last_value)}))
 
 
 class Series(StrEnum):
@@ -41,23 +88,7 @@ PREFIX = {
 
 
 def next_counter(session: Session, agency_code: str, series: Series, year: int) -> int:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(NumberSeries)
-        .values(agency_code=agency_code, series=series.value, year=year, last_value=0)
-        .on_conflict_do_nothing()
-    )
-    value = session.execute(
-        update(NumberSeries)
-        .where(
-            NumberSeries.agency_code == agency_code,
-            NumberSeries.series == series.value,
-            NumberSeries.year == year,
-        )
-        .values(last_value=NumberSeries.last_value + 1)
-        .returning(NumberSeries.last_value)
-    ).scalar_one()
-    return int(value)
+    return advance(session, agency_code, series.value, year)
 
 
 def format_number(series: Series, agency_code: str, year: int, counter: int) -> str:
@@ -120,16 +151,94 @@ def cover_held(session: Session, agency_code: str) -> dict[tuple[str, int], int]
     """Moves every series of the agency past the numbers the database holds (a desk rebuilt
     from central has the rows but not the counters): the next number is never one already
     given. Returns the counters moved, ``{(series, year): counter}``."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    greatest = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
     moved: dict[tuple[str, int], int] = {}
     for series in Series:
         for year, counter in highest_held(session, agency_code, series).items():
-            statement = insert(NumberSeries).values(
-                agency_code=agency_code, series=series.value, year=year, last_value=counter)
-            session.execute(statement.on_conflict_do_update(
-                index_elements=["agency_code", "series", "year"],
-                set_={"last_value": greatest(NumberSeries.last_value,
-                                             statement.excluded.last_value)}))
+            raise_to(session, agency_code, series.value, year, counter)
             moved[series.value, year] = counter
     return moved
+
+
+# Central's invoice series. Consumption invoices keep the series the desks' demo data starts
+# (``FC{year}-{counter:08d}``, agency code "000"); credit notes have their own. Numbers are
+# reserved by blocks inside the transaction that uses them.
+
+CENTRAL_CODE = "000"
+
+
+class CentralSeries(StrEnum):
+    CONSUMPTION_INVOICE = "consumption_invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+CENTRAL_PREFIX = {CentralSeries.CONSUMPTION_INVOICE: "FC", CentralSeries.CREDIT_NOTE: "AV"}
+
+
+def reserve(connection: Connection, series: CentralSeries, year: int, count: int) -> int:
+    """Reserves ``count`` numbers and returns the first counter of the block."""
+    return advance(connection, CENTRAL_CODE, series.value, year, count) - count + 1
+
+
+def format_central_number(series: CentralSeries, year: int, counter: int) -> str:
+    return f"{CENTRAL_PREFIX[series]}{year}-{counter:08d}"
+
+
+def parse_central_number(number: str) -> tuple[CentralSeries, int, int] | None:
+    """(series, year, counter) of a number in one of central's series; None for any other."""
+    for series, prefix in CENTRAL_PREFIX.items():
+        if number.startswith(prefix):
+            year, dash, counter = number[len(prefix):].partition("-")
+            if dash and year.isdigit() and len(counter) == 8 and counter.isdigit():
+                return series, int(year), int(counter)
+    return None
+
+
+def cover_central(connection: Connection, numbers: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Moves central's series past numbers issued elsewhere in them (the history an agency
+    brings when it is adopted, the numbers a desk holds that a restored central forgot), so the
+    next invoice central numbers does not take one of them. Returns the counters moved past,
+    ``{(series, year): counter}``, of those above where the series stood."""
+    before = {(row.series, int(row.year)): int(row.last_value) for row in connection.execute(
+        select(NumberSeries.series, NumberSeries.year, NumberSeries.last_value)
+        .where(NumberSeries.agency_code == CENTRAL_CODE))}
+    highest: dict[tuple[CentralSeries, int], int] = {}
+    for number in numbers:
+        parsed = parse_central_number(number)
+        if parsed is not None:
+            series, year, counter = parsed
+            highest[series, year] = max(highest.get((series, year), 0), counter)
+    for (series, year), counter in highest.items():
+        raise_to(connection, CENTRAL_CODE, series.value, year, counter)
+    return {(series.value, year): counter for (series, year), counter in highest.items()
+            if counter > before.get((series.value, year), 0)}
+
+
+def last_issue(connection: Connection, series: CentralSeries, year: int) -> tuple[str, date] | None:
+    """(number, issue date) of the highest number issued in a series (one index step)."""
+    inv = Invoice.__table__.c
+    row = connection.execute(
+        select(inv.number, inv.issued_on)
+        .where(inv.number >= format_central_number(series, year, 0),
+               inv.number <= format_central_number(series, year, 99_999_999))
+        .order_by(inv.number.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def check_follows(
+    connection: Connection, series: CentralSeries, year: int, first: int, issued_on: date
+) -> None:
+    """In the transaction that reserved ``first`` (the series row is locked): the number before
+    it must not carry a later issue date."""
+    if first <= 1:
+        return
+    inv = Invoice.__table__.c
+    previous = format_central_number(series, year, first - 1)
+    day = connection.execute(select(inv.issued_on).where(inv.number == previous)).scalar()
+    if day is not None and day > issued_on:
+        raise BusinessError(
+            f"Date d'émission {issued_on.isoformat()} antérieure à celle de {previous} "
+            f"({day.isoformat()}) : dans une série, numéros et dates d'émission croissent "
+            "ensemble."
+        )

@@ -18,7 +18,6 @@ from app.models.ids import new_id
 from central.actors import BILLING
 from central.billing import loading
 from central.billing.consumption import HISTORY_DAYS, MeterFacts, Reading, measured_average
-from central.billing.numbers import CentralSeries, check_follows, format_number, reserve
 from central.billing.period import ONE_DAY, Period
 from central.billing.plan import (
     BillingState,
@@ -41,6 +40,7 @@ from central.billing.tariffs import TariffBook
 from central.models import BilledPeriod
 from central.writes import BulkWriter, ChangeSet
 from kernel.money import Currency
+from kernel.numbering import CentralSeries, check_follows, format_central_number, reserve
 
 #: How far before the billing point readings are fetched when central has no record yet.
 FALLBACK_LOOKBACK = timedelta(days=45)
@@ -290,7 +290,7 @@ def _number(
     first = reserve(connection, series, year, len(rows))
     check_follows(connection, series, year, first, rows[0]["issued_on"])
     for offset, row in enumerate(rows):
-        row["number"] = format_number(series, year, first + offset)
+        row["number"] = format_central_number(series, year, first + offset)
         numbers.append(row["number"])
 
 

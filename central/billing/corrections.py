@@ -22,7 +22,6 @@ from central.actors import ADMINISTRATION
 from central.billing import loading
 from central.billing.chunk import Estimate, add_balance_updates
 from central.billing.consumption import HISTORY_DAYS, Point, measured_average
-from central.billing.numbers import CentralSeries, check_follows, format_number, reserve
 from central.billing.plan import (
     BillingState,
     ContractBill,
@@ -39,6 +38,7 @@ from central.models import BilledPeriod
 from central.writes import BulkWriter, ChangeSet
 from kernel.errors import BusinessError, NotFoundError
 from kernel.money import Currency
+from kernel.numbering import CentralSeries, check_follows, format_central_number, reserve
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def correct_invoice(
         for series in (CentralSeries.CREDIT_NOTE, CentralSeries.CONSUMPTION_INVOICE):
             first = reserve(connection, series, year, 1)
             check_follows(connection, series, year, first, issued_on)
-            numbers[series] = format_number(series, year, first)
+            numbers[series] = format_central_number(series, year, first)
         note_number = numbers[CentralSeries.CREDIT_NOTE]
         new_number = numbers[CentralSeries.CONSUMPTION_INVOICE]
         lines = loading.invoice_lines(connection, [row["id"]])[row["id"]]

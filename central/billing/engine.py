@@ -29,7 +29,6 @@ from app.models.database import Database
 from app.models.ids import utcnow
 from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
 from central.billing.loading import contract_page
-from central.billing.numbers import CentralSeries, last_issue
 from central.billing.period import ONE_DAY, Period
 from central.billing.tariffs import TariffBook
 from central.models import BillingRun, RunStatus
@@ -37,6 +36,7 @@ from central.writes import BulkWriter
 from kernel.errors import BusinessError, NotFoundError
 from kernel.faults import checkpoint
 from kernel.money import Currency
+from kernel.numbering import CentralSeries, last_issue
 
 #: How long billing waits for a database connection when the pool is busy, beyond the pool's
 #: own timeout, before it gives up.

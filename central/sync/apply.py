@@ -27,7 +27,6 @@ from app.models import (
 from app.models.ids import utcnow
 from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
 from app.models.sync import ParkedStatus
-from central.billing.numbers import cover
 from central.models import SyncCommit
 from central.sync import conflicts, integration, parking, values
 from central.sync.merge import Decision, changed_since, decide
@@ -46,6 +45,7 @@ from central.sync.tables import (
 from kernel import wire
 from kernel.errors import GuichetError
 from kernel.money import Currency
+from kernel.numbering import cover_central
 
 #: What an agency's own row takes from its desk at adoption when central left it empty.
 ADOPTED_DETAILS = frozenset({"address", "phone", "email"})
@@ -145,7 +145,7 @@ class Applier:
             integration.refresh_balances(Recorder(self.session, self.agency.id, eager=False),
                                          self._accounts)
         if self._numbers:
-            cover(self.session.connection(), self._numbers)
+            cover_central(self.session.connection(), self._numbers)
 
     def _prefetch(self, entries: list[dict[str, Any]]) -> None:
         """Loads every row the batch touches or points at in one query per table, so that

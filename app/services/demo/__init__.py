@@ -17,11 +17,9 @@ from app.services.demo.customers import TABLES, CustomerFactory, generate
 from app.services.demo.reference import DEMO_USERS, build_reference
 from kernel.errors import BusinessError
 from kernel.money import Currency
+from kernel.numbering import CENTRAL_CODE, CentralSeries
 
 __all__ = ["DEMO_USERS", "build_demo", "database_is_empty", "reset_database"]
-
-CENTRAL_CODE = "000"
-
 
 def database_is_empty(db: Database) -> bool:
     with db.reading() as session:
@@ -37,7 +35,7 @@ def reset_database(db: Database) -> None:
 
 def _record_series(session: Session, agency_code: str, factory: CustomerFactory) -> None:
     for (series, year), last in factory.counters.per_series.items():
-        code = CENTRAL_CODE if series == "consumption_invoice" else agency_code
+        code = CENTRAL_CODE if series == CentralSeries.CONSUMPTION_INVOICE else agency_code
         session.merge(NumberSeries(agency_code=code, series=series, year=year, last_value=last))
 
 

@@ -15,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from app.models.ids import utcnow
 from central.api.deps import Db, Scope
 from central.api.errors import ApiError, error_response
-from central.billing.numbers import cover
 from central.sync import changes, reconcile, snapshot
 from central.sync.batches import BatchRefused, read_batch, receive_batch
 from central.sync.closing import close
 from central.sync.numbering import head
 from central.sync.state import Agency, adopted, generation, last_batch, locked_state
+from kernel.numbering import cover_central
 
 log = logging.getLogger("central.sync")
 router = APIRouter(prefix="/agencies/{code}/sync", tags=["synchronisation"])
@@ -91,7 +91,7 @@ def held_numbers(body: HeldNumbers, scope: Scope, db: Db) -> dict[str, Any]:
     """Central's series move past the numbers a desk holds (a central restored from a backup
     forgot invoices it had numbered and sent down): no number is given twice."""
     with db.session() as session, session.begin():
-        moved = cover(session.connection(), body.numbers)
+        moved = cover_central(session.connection(), body.numbers)
     if moved:
         log.warning("series moved past the numbers agency %s holds: %s", scope.code, moved)
     return {"moved": {f"{series}:{year}": counter for (series, year), counter in moved.items()}}

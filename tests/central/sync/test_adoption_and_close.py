@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from app.models import Account, Commune, Customer, Invoice, Tariff
 from central.agencies import add_agency
-from central.billing.numbers import CentralSeries, reserve
 from central.sync.closing import close
 from central.sync.state import Agency
 from kernel.money import Currency
+from kernel.numbering import CentralSeries, reserve
 from tests.central.sync.kit import Central, Desk
 
 
