@@ -1,22 +1,19 @@
-"""The central database's schema: the shared migrations (``app.models``) then central's own,
-each with its version table (``alembic_version`` and ``alembic_version_central``)."""
+"""The central database's schema: the shared chain (``app.models``) then central's own, each
+with its version table (``alembic_version`` and ``alembic_version_central``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from central.models import CentralBase
 from kernel import migrate as shared
+from kernel.migrate import Chain
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version_central"
+CENTRAL = Chain(Path(__file__).with_name("migrations"), VERSION_TABLE)
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
@@ -26,33 +23,18 @@ def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
     return True
 
 
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return CENTRAL.head_revision()
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"version_table": VERSION_TABLE}
-        )
-        return context.get_current_revision()
+    return CENTRAL.current_revision(engine)
 
 
 def upgrade(engine: Engine) -> None:
     """Bring both schemas to their head revision (idempotent)."""
     shared.upgrade(engine)
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    CENTRAL.upgrade(engine)
 
 
 def needs_upgrade(engine: Engine) -> bool:

@@ -1,12 +1,15 @@
-"""Schema migrations with Alembic, run on start so that a desk is always at the head revision.
+"""Schema migrations with Alembic: one helper for every chain of revisions.
 
-Alembic is imported only when a migration is needed: checking the stored revision against
-``HEAD`` is one query, which keeps the program's start fast. A test keeps ``HEAD`` equal to the
-head of the migration scripts.
+The shared schema's chain (``app/models/migrations``, table ``alembic_version``) runs on every
+desk's start and on central; central adds its own chain (``central.migrate``). Alembic is
+imported only when a migration is needed: checking the desk's stored revision against ``HEAD``
+is one query, which keeps the program's start fast. A test keeps ``HEAD`` equal to the head of
+the migration scripts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -39,36 +42,62 @@ def render_item(type_: str, obj: object, _autogen_context: object) -> str | Lite
     return False
 
 
-def alembic_config() -> Config:
-    from alembic.config import Config
+@dataclass(frozen=True)
+class Chain:
+    """One chain of revisions: its scripts and the table that records where a database is."""
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
+    scripts: Path
+    version_table: str = "alembic_version"
+
+    def config(self) -> Config:
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(self.scripts))
+        return config
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(self.config()).get_current_head()
+        assert head is not None
+        return head
+
+    def current_revision(self, engine: Engine) -> str | None:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(self.version_table):
+                return None
+            return connection.execute(
+                text(f"SELECT version_num FROM {self.version_table}")
+            ).scalar()
+
+    def upgrade(self, engine: Engine, revision: str = "head") -> None:
+        from alembic import command
+
+        config = self.config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+
+#: The shared schema (app.models): every desk, and central under its own chain.
+SHARED = Chain(MIGRATIONS)
+
+
+def alembic_config() -> Config:
+    return SHARED.config()
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return SHARED.head_revision()
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return SHARED.current_revision(engine)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    from alembic import command
-
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    SHARED.upgrade(engine, revision)
 
 
 def needs_upgrade(engine: Engine) -> bool:

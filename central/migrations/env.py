@@ -2,11 +2,9 @@
 
 from alembic import context
 
-from central.migrate import include_name
+from central.migrate import VERSION_TABLE, include_name
 from central.models import CentralBase
 from kernel.migrate import render_item
-
-VERSION_TABLE = "alembic_version_central"
 
 config = context.config
 target_metadata = CentralBase.metadata
