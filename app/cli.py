@@ -8,65 +8,25 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import ValidationError as SettingsError
 
 from app.logs import ON_TERMINAL_ALREADY, configure_logging
 from app.settings import Settings
+from kernel.cli import FrenchParser, FrenchRawDescriptionHelpFormatter
 from kernel.errors import ConfigurationError
 
 log = logging.getLogger("app")
 
 
-_TRANSLATIONS = (
-    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
-    (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
-    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
-     r"argument \1 : choix invalide \2 (possibles : \3)"),
-    (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
-    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
-    (r"argument (\S+): (.*)", r"argument \1 : \2"),
-)
-
-
-def _french(message: str) -> str:
-    for pattern, replacement in _TRANSLATIONS:
-        translated, count = re.subn(pattern, replacement, message)
-        if count:
-            return translated
-    return message
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage: str | None, actions: Any, groups: Any,
-                  prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse in French: help headings, and one French line (exit 2) for a mistake, like the
-    central's command line."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        kwargs["add_help"] = False
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "arguments"
-        self._optionals.title = "options"
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                          help="afficher cette aide")
-
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog} : erreur d'utilisation : {_french(message)} (voir --help)",
-              file=sys.stderr)
-        raise SystemExit(2)
+class _Parser(FrenchParser):
+    formatter = FrenchRawDescriptionHelpFormatter
 
 
 def _day(text: str) -> date:

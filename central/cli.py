@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
 
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -22,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from app.models.enums import Role
 from central.logs import configure_logging
 from central.settings import CentralSettings
+from kernel.cli import FrenchParser
 from kernel.errors import GuichetError
 
 PROG = "python -m central"
@@ -29,31 +29,6 @@ PROG = "python -m central"
 #: them with their traceback, the terminal (``serve`` logs to stderr) does not.
 PRINTED = {"printed": True}
 log = logging.getLogger("central.cli")
-
-_TRANSLATIONS = (
-    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
-    (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
-    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
-     r"argument \1 : choix invalide \2 (possibles : \3)"),
-    (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
-    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
-)
-
-
-def _french(message: str) -> str:
-    for pattern, replacement in _TRANSLATIONS:
-        translated, count = re.subn(pattern, replacement, message)
-        if count:
-            return translated
-    return message
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog} : erreur d'utilisation : {_french(message)} (voir --help)",
-              file=sys.stderr)
-        raise SystemExit(2)
-
 
 def _period(text: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
@@ -82,13 +57,13 @@ def _uuid(text: str) -> uuid.UUID:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Guichet — serveur central (ODYSSEE Central)")
+    parser = FrenchParser(prog=PROG, description="Guichet — serveur central (ODYSSEE Central)")
     parser.add_argument("--config", dest="config_file", help="fichier de configuration TOML")
     parser.add_argument("--database-url", help="base centrale (PostgreSQL ou SQLite)")
     parser.add_argument("--data-dir", help="dossier des données (base SQLite, journaux)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING…")
     parser.add_argument("--currency", help="devise ISO 4217 de l'installation (XOF, EUR…)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchParser,
                                      metavar="COMMANDE")
 
     serve = commands.add_parser("serve", help="lancer le serveur HTTP")
@@ -110,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="s'arrêter quand ce processus se termine (serveur embarqué)")
 
     db = commands.add_parser("db", help="schéma de la base")
-    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=FrenchParser)
     db_commands.add_parser("upgrade", help="mettre le schéma à jour")
     db_commands.add_parser("current", help="afficher les révisions du schéma")
     db_commands.add_parser(
@@ -119,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     agency = commands.add_parser("agency", help="agences et identifiants de connexion")
     agency_commands = agency.add_subparsers(dest="agency_command", required=True,
-                                            parser_class=_Parser)
+                                            parser_class=FrenchParser)
     add = agency_commands.add_parser("add", help="créer une agence (affiche son identifiant)")
     ensure = agency_commands.add_parser(
         "ensure", help="créer l'agence si besoin et son identifiant dans un fichier (embarqué)")
@@ -140,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     reference = commands.add_parser(
         "reference", help="référentiel partagé (communes, tarifs, catalogue, modèles…)")
     reference_commands = reference.add_subparsers(dest="reference_command", required=True,
-                                                  parser_class=_Parser)
+                                                  parser_class=FrenchParser)
     reference_import = reference_commands.add_parser(
         "import", help="copier le référentiel partagé d'une base de poste (lignes absentes)")
     reference_import.add_argument("source", help="adresse de la base du poste "
@@ -148,12 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = commands.add_parser("admin", help="identifiants d'administration")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True,
-                                          parser_class=_Parser)
+                                          parser_class=FrenchParser)
     admin_create = admin_commands.add_parser("create", help="créer un identifiant d'administration")
     admin_create.add_argument("--label", default="", help="à quoi ou à qui il sert")
 
     user = commands.add_parser("user", help="agents (transmis aux postes par synchronisation)")
-    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=FrenchParser)
     user_add = user_commands.add_parser("add", help="créer un agent")
     user_add.add_argument("username")
     user_add.add_argument("--name", required=True, help="nom complet")
@@ -186,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("runs", help="journal des facturations")
 
     sync = commands.add_parser("sync", help="synchronisation par fichiers (ligne coupée)")
-    sync_commands = sync.add_subparsers(dest="sync_command", required=True, parser_class=_Parser)
+    sync_commands = sync.add_subparsers(dest="sync_command", required=True, parser_class=FrenchParser)
     bundle_in = sync_commands.add_parser(
         "import-bundle", help="appliquer le paquet d'un poste et écrire la réponse")
     bundle_in.add_argument("file", type=Path, help="paquet du poste (.zip)")
@@ -201,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     invoice = commands.add_parser("invoice", help="factures")
     invoice_commands = invoice.add_subparsers(dest="invoice_command", required=True,
-                                              parser_class=_Parser)
+                                              parser_class=FrenchParser)
     correct = invoice_commands.add_parser(
         "correct", help="corriger une facture de consommation (avoir + nouvelle facture)")
     correct.add_argument("number")
@@ -210,13 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     balances = commands.add_parser("balances", help="soldes des comptes")
     balances_commands = balances.add_subparsers(dest="balances_command", required=True,
-                                                parser_class=_Parser)
+                                                parser_class=FrenchParser)
     refresh = balances_commands.add_parser("refresh", help="recalculer les soldes")
     refresh.add_argument("--agency", type=_agency_code)
 
     from central.operations_cli import add_commands
 
-    add_commands(commands, _Parser)
+    add_commands(commands, FrenchParser)
     return parser
 
 

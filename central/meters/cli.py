@@ -17,13 +17,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import ValidationError as SettingsError
 
 from central.settings import CentralSettings
 from central.sts.errors import StsError
 from central.sts.vending_keys import VendingKeyRing
+from kernel.cli import FrenchParser
 
 from .fleet import DEFAULT_CONSUMPTION_W, Fleet, ReloadReport
 from .meter import DEFAULT_TID_MEMORY
@@ -35,19 +36,13 @@ STORE_NAME = "meters.sqlite3"
 log = logging.getLogger("central.meters")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog} : erreur d'utilisation : {message} (voir --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Parc de compteurs à prépaiement virtuels (STS).")
+    parser = FrenchParser(prog=PROG, description="Parc de compteurs à prépaiement virtuels (STS).")
     parser.add_argument("--data-dir", type=Path,
                         help="dossier de données du central (défaut : celui du central)")
     parser.add_argument("--store", type=Path,
                         help=f"fichier du parc (défaut : DATA_DIR/{STORE_NAME})")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchParser)
 
     serve = commands.add_parser("serve", help="démarre le parc sur 127.0.0.1")
     serve.add_argument("--host", default="127.0.0.1")

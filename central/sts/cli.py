@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
+
+from kernel.cli import FrenchParser
 
 from .errors import StsError
 from .key_change import key_change_set
@@ -38,46 +39,10 @@ class UsageError(Exception):
     """A command line that is well-formed for argparse but incomplete or contradictory."""
 
 
-_TRANSLATIONS = (
-    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
-    (r"unrecognized arguments: (.*)", r"arguments inconnus : \1"),
-    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
-     r"argument \1 : choix invalide \2 (possibles : \3)"),
-    (r"argument (\S+): not allowed with argument (\S+)",
-     r"argument \1 : incompatible avec \2"),
-    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
-    (r"argument (\S+): (.*)", r"argument \1 : \2"),
-)
 
-
-def _french(message: str) -> str:
-    for pattern, replacement in _TRANSLATIONS:
-        translated, count = re.subn(pattern, replacement, message)
-        if count:
-            return translated
-    return message
-
-
-class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage: str | None, actions: Any, groups: Any,
-                  prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        kwargs["add_help"] = False
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "arguments"
-        self._optionals.title = "options"
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                          help="afficher cette aide")
-
-    def error(self, message: str) -> NoReturn:
-        print(f"sts : erreur d'utilisation : {_french(message)} (voir {self.prog} --help)",
-              file=sys.stderr)
-        raise SystemExit(2)
+class _Parser(FrenchParser):
+    who = "sts"
+    prog_in_hint = True
 
 
 def _parse_int(text: str) -> int:
