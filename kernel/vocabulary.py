@@ -22,6 +22,7 @@ from app.models.enums import (
     ReadingSource,
     Role,
 )
+from app.models.sync import ConflictChoice, ParkedStatus
 
 _PAIRS: list[tuple[Enum, str]] = [
     (CustomerKind.PERSON, "Particulier"),
@@ -181,3 +182,91 @@ def invoice_label(kind: InvoiceKind, energy: Energy | None = None) -> str:
     if kind is InvoiceKind.CREDIT_NOTE and energy is not None:
         return f"Avoir {label(energy).lower()}"
     return label(kind)
+
+
+#: Quantities' units.
+UNITS = {Energy.WATER: "m³", Energy.ELECTRICITY: "kWh"}
+
+
+# Synchronisation: runs, phases, conflicts, parked rows.
+
+#: The phases of a run in the order they happen, with their names on screen.
+PHASE_LABELS: dict[str, str] = {
+    "backup": "Sauvegarde",
+    "bootstrap": "Amorçage",
+    "adoption": "Adoption",
+    "upload": "Envoi",
+    "close": "Facturation centrale",
+    "download": "Réception",
+    "reconcile": "Rapprochement",
+}
+
+RUN_STATUS_LABELS: dict[str, str] = {
+    "running": "En cours",
+    "succeeded": "Réussie",
+    "failed": "Échouée",
+    "interrupted": "Interrompue",
+}
+
+PHASE_STATUS_LABELS: dict[str, str] = {
+    "running": "En cours",
+    "succeeded": "Terminée",
+    "done": "Terminée",
+    "failed": "Échouée",
+    "warning": "Écarts corrigés",
+    "skipped": "Sans objet",
+    "interrupted": "Interrompue",
+}
+
+TRIGGER_LABELS: dict[str, str] = {
+    "manual": "Manuelle",
+    "scheduled": "Planifiée",
+    "scheduler": "Planifiée",
+    "command": "Ligne de commande",
+    "cli": "Ligne de commande",
+}
+
+CONFLICT_CHOICE_LABELS: dict[ConflictChoice, str] = {
+    ConflictChoice.CURRENT: "Valeur en place",
+    ConflictChoice.INCOMING: "Valeur reçue",
+    ConflictChoice.CUSTOM: "Autre valeur",
+}
+
+PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
+    ParkedStatus.PARKED: "En attente",
+    ParkedStatus.RETRY: "À réessayer",
+    ParkedStatus.APPLIED: "Appliquée",
+    ParkedStatus.DISCARDED: "Abandonnée",
+}
+
+#: What a parked row would have done.
+OPERATION_LABELS = {"insert": "Création", "update": "Modification", "delete": "Suppression"}
+
+#: Columns that appear in synchronised rows beyond those the customer screens name.
+SYNC_FIELD_LABELS = {
+    "read_on": "Date de relève",
+    "amount_minor": "Montant",
+    "paid_at": "Date d'encaissement",
+    "meter_id": "Compteur",
+    "account_id": "Compte",
+    "customer_id": "Client",
+    "premise_id": "Propriété",
+    "connection_id": "Branchement",
+    "contract_id": "Abonnement",
+    "tariff_id": "Tarif",
+    "method": "Moyen de paiement",
+    "reference": "Référence",
+    "*": "Suppression de la ligne",
+}
+
+
+def sync_field_label(field: str) -> str:
+    return SYNC_FIELD_LABELS.get(field) or field_label(field)
+
+
+def phase_label(name: str) -> str:
+    return PHASE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def table_label(name: str) -> str:
+    return TABLE_LABELS.get(name, name.replace("_", " "))

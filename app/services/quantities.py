@@ -8,8 +8,7 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from app.models.enums import Energy
-
-UNITS = {Energy.WATER: "m³", Energy.ELECTRICITY: "kWh"}
+from kernel.vocabulary import UNITS
 
 
 def number(value: int | float | Decimal, decimals: int = 0) -> str:

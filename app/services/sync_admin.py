@@ -41,92 +41,23 @@ from kernel.errors import (
     ValidationError,
 )
 from kernel.identifiers import format_account_number
-from kernel.vocabulary import TABLE_LABELS, field_label
-
-#: The phases of a run in the order they happen, with their names on screen.
-PHASE_LABELS: dict[str, str] = {
-    "backup": "Sauvegarde",
-    "bootstrap": "Amorçage",
-    "adoption": "Adoption",
-    "upload": "Envoi",
-    "close": "Facturation centrale",
-    "download": "Réception",
-    "reconcile": "Rapprochement",
-}
-
-RUN_STATUS_LABELS: dict[str, str] = {
-    "running": "En cours",
-    "succeeded": "Réussie",
-    "failed": "Échouée",
-    "interrupted": "Interrompue",
-}
-
-PHASE_STATUS_LABELS: dict[str, str] = {
-    "running": "En cours",
-    "succeeded": "Terminée",
-    "done": "Terminée",
-    "failed": "Échouée",
-    "warning": "Écarts corrigés",
-    "skipped": "Sans objet",
-    "interrupted": "Interrompue",
-}
-
-TRIGGER_LABELS: dict[str, str] = {
-    "manual": "Manuelle",
-    "scheduled": "Planifiée",
-    "scheduler": "Planifiée",
-    "command": "Ligne de commande",
-    "cli": "Ligne de commande",
-}
-
-CONFLICT_CHOICE_LABELS: dict[ConflictChoice, str] = {
-    ConflictChoice.CURRENT: "Valeur en place",
-    ConflictChoice.INCOMING: "Valeur reçue",
-    ConflictChoice.CUSTOM: "Autre valeur",
-}
-
-PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
-    ParkedStatus.PARKED: "En attente",
-    ParkedStatus.RETRY: "À réessayer",
-    ParkedStatus.APPLIED: "Appliquée",
-    ParkedStatus.DISCARDED: "Abandonnée",
-}
+from kernel.vocabulary import (
+    CONFLICT_CHOICE_LABELS,
+    OPERATION_LABELS,
+    PARKED_STATUS_LABELS,
+    PHASE_STATUS_LABELS,
+    RUN_STATUS_LABELS,
+    TRIGGER_LABELS,
+    phase_label,
+    sync_field_label,
+    table_label,
+)
 
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 
 EMPTY_VALUE = "(vide)"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-#: Columns that appear in synchronised rows beyond those the customer screens name.
-_MORE_FIELD_LABELS = {
-    "read_on": "Date de relève",
-    "amount_minor": "Montant",
-    "paid_at": "Date d'encaissement",
-    "meter_id": "Compteur",
-    "account_id": "Compte",
-    "customer_id": "Client",
-    "premise_id": "Propriété",
-    "connection_id": "Branchement",
-    "contract_id": "Abonnement",
-    "tariff_id": "Tarif",
-    "method": "Moyen de paiement",
-    "reference": "Référence",
-    "*": "Suppression de la ligne",
-}
-
-
-def sync_field_label(field: str) -> str:
-    return _MORE_FIELD_LABELS.get(field) or field_label(field)
-
-
-def phase_label(name: str) -> str:
-    return PHASE_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def table_label(name: str) -> str:
-    return TABLE_LABELS.get(name, name.replace("_", " "))
 
 
 def readable(value: Any) -> str:
@@ -575,9 +506,6 @@ class ParkedRecord:
     changes_text: str
 
 
-_OPERATION_LABELS = {"insert": "Création", "update": "Modification", "delete": "Suppression"}
-
-
 def _changes_text(entry: dict[str, Any]) -> str:
     changes = entry.get("changes") if isinstance(entry, dict) else None
     if not isinstance(changes, dict):
@@ -604,7 +532,7 @@ def _parked(row: SyncParked, caption: str = "") -> ParkedRecord:
         row_id=row.row_id,
         row_caption=caption,
         operation=row.operation,
-        operation_label=_OPERATION_LABELS.get(row.operation, row.operation),
+        operation_label=OPERATION_LABELS.get(row.operation, row.operation),
         error=row.error or ("Bloquée par une ligne en attente" if row.blocked_by else ""),
         blocked_by=row.blocked_by,
         status=row.status,

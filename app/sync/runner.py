@@ -36,19 +36,9 @@ from app.sync.upload import upload
 from kernel.context import Installation
 from kernel.errors import GuichetError
 from kernel.faults import checkpoint
+from kernel.vocabulary import PHASE_LABELS
 
 log = logging.getLogger("app.sync")
-
-LABELS = {
-    "backup": "Sauvegarde",
-    "adoption": "Adoption",
-    "bootstrap": "Amorçage",
-    "upload": "Envoi",
-    "close": "Facturation centrale",
-    "download": "Réception",
-    "reconcile": "Rapprochement",
-}
-
 
 @dataclass(frozen=True)
 class SyncProgress:
@@ -103,12 +93,12 @@ class _Run:
 
     def tell(self, phase: str, done: int, total: int | None, detail: str = "") -> None:
         if self._progress is not None:
-            self._progress(SyncProgress(phase, LABELS[phase], done, total, detail))
+            self._progress(SyncProgress(phase, PHASE_LABELS[phase], done, total, detail))
 
     def phase(self, name: str) -> Phase:
         if self.cancelled():
             raise Interrupted()
-        current = Phase(name, LABELS[name])
+        current = Phase(name, PHASE_LABELS[name])
         self._retries_before = self.client.retries
         self._bytes_before = self.client.bytes_sent + self.client.bytes_received
         self.ledger.start(current)

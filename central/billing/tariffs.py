@@ -17,15 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Tariff
-from app.models.enums import Energy, MeterPayment
+from app.models.enums import MeterPayment
 from central.billing.period import ONE_DAY
 from kernel.money import Currency
 from kernel.pricing import Band, PricedInvoice, Quantity, TariffTerms, price_consumption
+from kernel.vocabulary import UNITS
 
 #: Prorated band bounds and split quantities keep three decimals (the lines' quantity scale).
 THOUSANDTH = Decimal("0.001")
 
-UNITS = {Energy.WATER: "m³", Energy.ELECTRICITY: "kWh"}
 
 
 @dataclass(frozen=True)

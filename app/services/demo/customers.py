@@ -44,10 +44,10 @@ from kernel.identifiers import make_account_number, make_drn, make_meter_serial
 from kernel.money import Currency
 from kernel.numbering import Series, format_number
 from kernel.pricing import Band, TariffTerms, price_consumption
+from kernel.vocabulary import UNITS
 
 HISTORY_MONTHS = 6
 INVOICED_MONTHS = 2
-UNITS = {Energy.WATER: "m³", Energy.ELECTRICITY: "kWh"}
 STS_MANUFACTURER = 4
 STS_SGC = 600675
 TABLES = (

@@ -52,6 +52,7 @@ from app.views.sync import dialogs
 from app.views.sync.connection import CentralConnection, CentralState
 from app.views.table_model import Column, ListTableModel
 from app.views.tasks import Progress
+from kernel import vocabulary
 from kernel.errors import GuichetError
 
 log = logging.getLogger(__name__)
@@ -368,7 +369,7 @@ class SyncPage(QWidget):
         row = self.phase_rows.get(name)
         if row is not None:
             return row
-        row = PhaseRow(name, sync_admin.phase_label(name))
+        row = PhaseRow(name, vocabulary.phase_label(name))
         self.phase_rows[name] = row
         self._layout_phases()
         return row
@@ -404,7 +405,7 @@ class SyncPage(QWidget):
             Column("Reprises", lambda r: fmt.count(r.retries), align_right=True),
             Column("Conflits", lambda r: fmt.count(r.conflicts), align_right=True),
             Column("En attente", lambda r: fmt.count(r.parked), align_right=True),
-            Column("Écarts", lambda r: ", ".join(map(sync_admin.table_label, r.mismatches))
+            Column("Écarts", lambda r: ", ".join(map(vocabulary.table_label, r.mismatches))
                    or ("aucun" if r.status == "succeeded" else "")),
         ])
         self.history_table = _table("syncHistory")
