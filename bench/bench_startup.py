@@ -23,13 +23,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from app.settings import Settings
 from app.views.application import Startup, configure_application
+from app.views.home_page import HomePage
 app = QApplication(sys.argv)
 configure_application(app)
 startup = Startup(Settings(data_dir=sys.argv[1], central_url="off"))
 marks = {}
 def signed_window(window):
     marks["window"] = time.time() - t0
-    home = window.pages["home"]
+    home = window.page(HomePage)
     def figures():
         if home.values["customers"].text() != "…":
             marks["figures"] = time.time() - t0

@@ -38,6 +38,8 @@ def _card(title: str) -> tuple[QFrame, QLabel]:
 
 
 class HomePage(QWidget):
+    """Implements ``Page``."""
+
     def __init__(self, shell: Shell) -> None:
         super().__init__()
         self.shell = shell
@@ -101,6 +103,15 @@ class HomePage(QWidget):
         super().showEvent(event)
         if self.stale:
             self.refresh()
+
+    def as_widget(self) -> QWidget:
+        return self
+
+    def activated(self) -> None:
+        pass
+
+    def closing(self) -> None:
+        pass
 
     def refresh(self) -> None:
         self.stale = False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from collections.abc import Callable
+from typing import TypeVar
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,16 +24,19 @@ from app import __version__
 from app.models.enums import Role
 from app.services.central_link import OFFLINE, CentralStatus, check_central
 from app.views import messages
-from app.views.modules import Module, available_modules
+from app.views.pages import MountedPage, Page, StatusWarning
 from app.views.shell import Shell
 from app.views.sync.connection import CentralState
 
 CENTRAL_CHECK_MS = 60_000
+P = TypeVar("P", bound=Page)
 
 
 class MainWindow(QMainWindow):
     """Signals: ``signed_out()`` when the agent signs out; ``search_requested(str)`` when the
-    global search is validated (the customer module answers it)."""
+    global search is validated (the page declared with ``search`` answers it).
+
+    The pages are those of ``shell.modules()`` the signed-in role may see."""
 
     signed_out = Signal()
     search_requested = Signal(str)
@@ -46,24 +52,21 @@ class MainWindow(QMainWindow):
         self._signing_out = False
 
         role = shell.ctx.user.role if shell.ctx.user else None
-        self.modules: list[Module] = [m for m in available_modules() if role in m.roles]
-        self.pages: dict[str, QWidget] = {}
-
+        self.registry = shell.modules()
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
         self.navigation.setFixedWidth(200)
         self.stack = QStackedWidget()
-        for module in self.modules:
-            item = QListWidgetItem(module.title)
-            item.setToolTip(f"{module.title} ({module.shortcut})")
-            item.setData(Qt.ItemDataRole.UserRole, module.key)
+        self.mounted: list[MountedPage] = []
+        for entry in self.registry.pages_for(role):
+            mounted = entry.mount(shell)
+            self.mounted.append(mounted)
+            item = QListWidgetItem(entry.title)
+            item.setToolTip(f"{entry.title} ({entry.keys})")
             self.navigation.addItem(item)
-            page = module.build(shell)
-            page.setObjectName(f"page_{module.key}")
-            self.pages[module.key] = page
-            self.stack.addWidget(page)
-            shortcut = QShortcut(QKeySequence(module.shortcut), self)
-            shortcut.activated.connect(lambda key=module.key: self.activate_module(key))
+            self.stack.addWidget(mounted.widget)
+            shortcut = QShortcut(QKeySequence(entry.keys), self)
+            shortcut.activated.connect(lambda page=mounted.page: self.activate(page))
         self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         central = QWidget()
@@ -79,8 +82,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.navigation.setCurrentRow(0)
         self._restore_geometry()
-        if "clients" in self.pages:
-            self.search_requested.connect(self._search_customers)
+        searching = next((m for m in self.mounted if m.search is not None), None)
+        if searching is not None:
+            self.search_requested.connect(lambda text: self._search(searching, text))
 
         self.central_timer = QTimer(self)
         self.central_timer.timeout.connect(self.check_central)
@@ -88,9 +92,6 @@ class MainWindow(QMainWindow):
         self._follows_central = shell.central is not None
         if shell.central is not None:
             shell.central.changed.connect(self.check_central)
-        sync_page = self.pages.get("sync")
-        if sync_page is not None:
-            sync_page.warning_changed.connect(self._show_sync_warning)  # type: ignore[attr-defined]
         QTimer.singleShot(0, self.check_central)
 
     # --- building ------------------------------------------------------------------------
@@ -108,22 +109,19 @@ class MainWindow(QMainWindow):
         )
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMinimumWidth(360)
-        self.search_box.returnPressed.connect(self._search)
+        self.search_box.returnPressed.connect(self._search_validated)
         toolbar.addWidget(self.search_box)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         focus = QShortcut(QKeySequence("Ctrl+K"), self)
         focus.setContext(Qt.ShortcutContext.ApplicationShortcut)
         focus.activated.connect(self.focus_search)
-        if "clients" in self.pages:
-            # Window-wide: they work after Ctrl+2, a click on the sidebar, a closed message box.
-            for keys, method in (
-                ("Ctrl+F", "focus_search"),
-                ("Ctrl+N", "new_customer"),
-                ("Ctrl+W", "close_current"),
-            ):
-                shortcut = QShortcut(QKeySequence(keys), self)
+        # Window-wide: they work after the page's shortcut, a click on the sidebar, a closed
+        # message box.
+        for mounted in self.mounted:
+            for action, run in mounted.actions:
+                shortcut = QShortcut(QKeySequence(action.keys), self)
                 shortcut.activated.connect(
-                    lambda m=method: getattr(self.show_module("clients"), m)()
+                    lambda page=mounted.page, run=run: self._act(page, run)
                 )
 
     def zoom(self, step: int) -> None:
@@ -190,9 +188,14 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"{user.full_name} ({user.role_label})" if user else "")
         self.database_label = QLabel(ctx.db.describe())
         self.central_label = QLabel("Serveur central : vérification…")
-        self.sync_warning_label = QLabel("")
+        self.warning_labels = [
+            self._warning_label(m.page, m.entry.warning, m.warning)
+            for m in self.mounted
+            if m.entry.warning is not None and m.warning is not None
+        ]
+        for label in self.warning_labels:
+            bar.addPermanentWidget(label)
         for label, name in (
-            (self.sync_warning_label, "statusSyncWarning"),
             (self.agency_label, "statusAgency"),
             (self.user_label, "statusUser"),
             (self.database_label, "statusDatabase"),
@@ -202,28 +205,45 @@ class MainWindow(QMainWindow):
             label.setToolTip(label.text())
             bar.addPermanentWidget(label)
         self.database_label.setText(ctx.db.describe(short=True))
-        self.sync_warning_label.setStyleSheet(
-            "#statusSyncWarning { color: #9a4d00; font-weight: bold; }"
-        )
-        self.sync_warning_label.setTextFormat(Qt.TextFormat.RichText)
-        self.sync_warning_label.linkActivated.connect(self.show_module)
-        self.sync_warning_label.hide()
+
+    def _warning_label(
+        self, page: Page, warning: StatusWarning[Page], signal: SignalInstance
+    ) -> QLabel:
+        """The page's warning: its title as a link that opens the page, the reason in the tip."""
+        label = QLabel("")
+        label.setObjectName(warning.object_name)
+        label.setStyleSheet(f"#{warning.object_name} {{ color: #9a4d00; font-weight: bold; }}")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.linkActivated.connect(lambda _link: self.go_to(page))
+        label.hide()
+        signal.connect(lambda text: self._show_warning(label, warning.title, text))
+        return label
 
     # --- behaviour -----------------------------------------------------------------------
-    def show_module(self, key: str) -> QWidget:
-        for row, module in enumerate(self.modules):
-            if module.key == key:
-                self.navigation.setCurrentRow(row)
-                return self.pages[key]
-        raise KeyError(key)
+    def page(self, kind: type[P]) -> P:
+        """The window's page of that class (KeyError: not shown to this person)."""
+        for mounted in self.mounted:
+            if isinstance(mounted.page, kind):
+                return mounted.page
+        raise KeyError(kind.__name__)
 
-    def activate_module(self, key: str) -> QWidget:
-        """The module's shortcut: shows it and puts the cursor where work starts."""
-        page = self.show_module(key)
-        activated = getattr(page, "activated", None)
-        if callable(activated):
-            activated()
+    def show_page(self, kind: type[P]) -> P:
+        page = self.page(kind)
+        self.go_to(page)
         return page
+
+    def go_to(self, page: Page) -> None:
+        self.stack.setCurrentWidget(page.as_widget())
+        self.navigation.setCurrentRow(self.stack.currentIndex())
+
+    def _act(self, page: Page, run: Callable[[], None]) -> None:
+        self.go_to(page)
+        run()
+
+    def activate(self, page: Page) -> None:
+        """The page's shortcut: shows it and puts the cursor where work starts."""
+        self.go_to(page)
+        page.activated()
 
     def show_vacant_readings(self) -> None:
         from app.views.customers.vacant import VacantReadingsDialog
@@ -231,35 +251,36 @@ class MainWindow(QMainWindow):
         VacantReadingsDialog(self.shell, self).open()
 
     def show_shortcuts(self) -> None:
-        from app.views.shortcuts import ALL
-
+        user = self.shell.ctx.user
         rows = "".join(
             f"<tr><td style='padding-right:16px'><b>{s.keys}</b></td><td>{s.what}</td>"
             f"<td style='color:#555; padding-left:16px'>{s.where}</td></tr>"
-            for s in ALL
+            for s in self.registry.shortcuts(user.role if user else None)
         )
         messages.inform(self, "Raccourcis clavier", f"<table>{rows}</table>")
 
-    def current_page(self) -> QWidget | None:
-        return self.stack.currentWidget()
+    def current_page(self) -> Page | None:
+        widget = self.stack.currentWidget()
+        return next((m.page for m in self.mounted if m.widget is widget), None)
 
     def focus_search(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
 
-    def _search(self) -> None:
+    def _search_validated(self) -> None:
         text = self.search_box.text().strip()
         if text:
             self.search_requested.emit(text)
 
-    def _search_customers(self, text: str) -> None:
-        page = self.show_module("clients")
-        page.search(text)  # type: ignore[attr-defined]
+    def _search(self, mounted: MountedPage, text: str) -> None:
+        self.go_to(mounted.page)
+        if mounted.search is not None:
+            mounted.search(text)
 
     def refresh_current(self) -> None:
-        refresh = getattr(self.current_page(), "refresh", None)
-        if callable(refresh):
-            refresh()
+        page = self.current_page()
+        if page is not None:
+            page.refresh()
 
     def check_central(self) -> None:
         """The central server this session uses (the embedded one when none is configured)."""
@@ -286,15 +307,15 @@ class MainWindow(QMainWindow):
 
         self.shell.runner.read(check, on_success=self._show_central, parent=self)
 
-    def _show_sync_warning(self, text: str) -> None:
-        """The night's run is late: a link to the Synchronisation page, the reason in its tip."""
-        self.sync_warning_label.setText(
-            '<a href="sync" style="color: #9a4d00; text-decoration: none;">'
-            "⚠ Nuit non synchronisée</a>" if text else ""
+    @staticmethod
+    def _show_warning(label: QLabel, title: str, text: str) -> None:
+        label.setText(
+            '<a href="page" style="color: #9a4d00; text-decoration: none;">'
+            f"⚠ {title}</a>" if text else ""
         )
-        self.sync_warning_label.setToolTip(f"{text}\n(cliquez pour ouvrir la page)" if text else "")
-        self.sync_warning_label.setMinimumWidth(self.sync_warning_label.sizeHint().width())
-        self.sync_warning_label.setVisible(bool(text))
+        label.setToolTip(f"{text}\n(cliquez pour ouvrir la page)" if text else "")
+        label.setMinimumWidth(label.sizeHint().width())
+        label.setVisible(bool(text))
 
     def _show_central(self, status: CentralStatus, why: str = "") -> None:
         self.central_label.setText(status.label)
@@ -360,9 +381,8 @@ class MainWindow(QMainWindow):
         if self.shell.central is not None and self._follows_central:
             self._follows_central = False
             self.shell.central.changed.disconnect(self.check_central)
-        sync_page = self.pages.get("sync")
-        if sync_page is not None:
-            sync_page.stop_sync()  # type: ignore[attr-defined]
+        for mounted in self.mounted:
+            mounted.page.closing()
         super().closeEvent(event)
         if self._signing_out:
             self.signed_out.emit()

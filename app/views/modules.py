@@ -1,37 +1,49 @@
-"""The modules shown in the navigation: only those that work, only for the roles allowed."""
+"""The program's modules, declared once: the pages of the sidebar (with their shortcuts and the
+roles that see them) and the tabs of the customer file. A new module adds its entries here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from PySide6.QtWidgets import QWidget
-
 from app.models.enums import Role
-from app.views.shell import Shell
+from app.views.pages import FileTabEntry, PageAction, PageEntry, Registry, StatusWarning
+from app.views.shortcuts import SYNC
 
-ALL_ROLES = frozenset(Role)
-
-
-@dataclass(frozen=True)
-class Module:
-    key: str
-    title: str
-    shortcut: str
-    build: Callable[[Shell], QWidget]
-    roles: frozenset[Role] = ALL_ROLES
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 
 
-def available_modules() -> list[Module]:
+def standard_registry() -> Registry:
+    from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
 
-    return [
-        Module("home", "Accueil", "Ctrl+1", HomePage),
-        Module("clients", "Clients", "Ctrl+2", ClientsPage),
-        Module("locked_users", "Comptes verrouillés", "Ctrl+8", LockedUsersPage,
-               frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})),
-        Module("sync", "Synchronisation", "Ctrl+9", SyncPage),
-    ]
+    return Registry(
+        pages=[
+            PageEntry("Accueil", "Ctrl+1", "Module Accueil", HomePage),
+            PageEntry(
+                "Clients", "Ctrl+2", "Module Clients, curseur dans la recherche", ClientsPage,
+                actions=(
+                    PageAction("Ctrl+F", "Rechercher un client dans le module Clients",
+                               ClientsPage.focus_search),
+                    PageAction("Ctrl+N", "Nouveau client", ClientsPage.new_customer),
+                    PageAction("Ctrl+W", "Fermer le dossier client affiché",
+                               ClientsPage.close_current),
+                ),
+                search=ClientsPage.search,
+            ),
+            PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
+                      LockedUsersPage, roles=SUPERVISORS),
+            PageEntry(
+                "Synchronisation", "Ctrl+9", "Module Synchronisation", SyncPage,
+                shortcuts=SYNC,
+                warning=StatusWarning("Nuit non synchronisée", lambda p: p.warning_changed,
+                                      "statusSyncWarning"),
+            ),
+        ],
+        file_tabs=[
+            FileTabEntry("&Identité", IdentityTab),
+            FileTabEntry("Comptes et &relevé", AccountsTab),
+            FileTabEntry("&Propriétés et compteurs", PremisesTab),
+            FileTabEntry("&Historique", HistoryTab),
+        ],
+    )

@@ -13,6 +13,7 @@ from app.views.tasks import TaskRunner
 from kernel.context import ServiceContext
 
 if TYPE_CHECKING:
+    from app.views.pages import Registry
     from app.views.sync.connection import CentralConnection
 
 
@@ -28,6 +29,15 @@ class Shell:
     runner: TaskRunner
     #: The central server of the program's session (None: the configured one, resolved when used).
     central: CentralConnection | None = None
+    #: The program's pages and customer-file tabs (None: the standard ones, ``app.views.modules``).
+    registry: Registry | None = None
+
+    def modules(self) -> Registry:
+        if self.registry is None:
+            from app.views.modules import standard_registry
+
+            self.registry = standard_registry()
+        return self.registry
 
     def ui_settings(self) -> QSettings:
         return interface_settings(self.settings)

@@ -1,5 +1,6 @@
-"""Every keyboard shortcut of the program, declared once: the windows bind them from here and
-Aide → Raccourcis lists them."""
+"""The keyboard shortcuts that belong to no module, declared once: the windows bind them from here
+and Aide → Raccourcis lists them. A module's own shortcuts are declared with its page
+(``app.views.modules``)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,9 @@ class Shortcut:
     where: str = "Partout"
 
 
+SEARCH = Shortcut("Ctrl+K", "Rechercher un client (barre du haut)")
+
 WINDOW = (
-    Shortcut("Ctrl+K", "Rechercher un client (barre du haut)"),
-    Shortcut("Ctrl+F", "Rechercher un client dans le module Clients"),
-    Shortcut("Ctrl+N", "Nouveau client"),
-    Shortcut("Ctrl+W", "Fermer le dossier client affiché"),
-    Shortcut("Ctrl+1", "Module Accueil"),
-    Shortcut("Ctrl+2", "Module Clients, curseur dans la recherche"),
-    Shortcut("Ctrl+9", "Module Synchronisation"),
     Shortcut("F5", "Actualiser"),
     Shortcut("Ctrl++", "Agrandir le texte"),
     Shortcut("Ctrl+-", "Réduire le texte"),
@@ -43,5 +39,3 @@ FORMS = (
 )
 
 SYNC = (Shortcut("Ctrl+R", "Lancer la synchronisation", "Synchronisation"),)
-
-ALL = WINDOW + CUSTOMER_FILE + SYNC + FORMS

@@ -24,7 +24,7 @@ HEADERS = ("Identifiant", "Nom", "Échecs", "Verrouillé le")
 
 
 class LockedUsersPage(QWidget):
-    """Signals: none; ``refresh`` reloads the list (F5)."""
+    """Implements ``Page``; ``refresh`` reloads the list (F5)."""
 
     def __init__(self, shell: Shell) -> None:
         super().__init__()
@@ -66,6 +66,15 @@ class LockedUsersPage(QWidget):
     def _changed(self, changes: Changes) -> None:
         if changes.touches("user"):
             self.refresh()
+
+    def as_widget(self) -> QWidget:
+        return self
+
+    def activated(self) -> None:
+        pass
+
+    def closing(self) -> None:
+        pass
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)

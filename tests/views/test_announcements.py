@@ -27,6 +27,7 @@ from app.sync.client import CentralClient
 from app.sync.endpoint import Endpoint
 from app.sync.runner import SyncOutcome, run_sync
 from app.views.customers.dialogs import PaymentDialog
+from app.views.customers.file_tabs import AccountsTab
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
 from app.views.customers.results_model import BALANCE_COLUMN
@@ -59,9 +60,7 @@ def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[Ma
 
 
 def _clients(window: MainWindow) -> ClientsPage:
-    page = window.show_module("clients")
-    assert isinstance(page, ClientsPage)
-    return page
+    return window.show_page(ClientsPage)
 
 
 def _search(qtbot: QtBot, page: ClientsPage, text: str) -> None:
@@ -118,17 +117,17 @@ def test_after_a_payment_every_page_shows_the_same_new_balance(
     assert _row_balance(page) == "4 372 F CFA"
     view = _open_first(qtbot, page)
     _click_tab(qtbot, view.tabs, 1)
-    accounts = view.tab("accounts")
+    accounts = view.tab(AccountsTab)
     wait_idle(qtbot)
-    assert "reste dû : 4 372" in _plain(accounts.as_of.text())  # type: ignore[attr-defined]
+    assert "reste dû : 4 372" in _plain(accounts.as_of.text())
 
     _pay(qtbot, view, "1 000")
 
     assert "solde à jour 3 372" in _plain(view.summary.text())
-    item = accounts.accounts.currentItem()  # type: ignore[attr-defined]
+    item = accounts.accounts.currentItem()
     assert "solde à jour 3 372" in _plain(item.text())
-    assert "reste dû : 3 372" in _plain(accounts.as_of.text())  # type: ignore[attr-defined]
-    statement = accounts.statement_model  # type: ignore[attr-defined]
+    assert "reste dû : 3 372" in _plain(accounts.as_of.text())
+    statement = accounts.statement_model
     last = statement.rowCount() - 1
     assert _plain(statement.data(statement.index(last, 4))) == "1 000 F CFA"
     assert _plain(statement.data(statement.index(last, 5))) == "3 372 F CFA"
@@ -136,8 +135,7 @@ def test_after_a_payment_every_page_shows_the_same_new_balance(
     assert _row_balance(page) == "3 372 F CFA"
     assert page.search_tab.table.currentIndex().row() == 0, "the selection stays"
     qtmodeltester.check(page.search_tab.model)
-    home_page = window.show_module("home")
-    assert isinstance(home_page, HomePage)
+    home_page = window.show_page(HomePage)
     qtbot.waitUntil(
         lambda: _plain(home_page.values["cashed_today"].text()) == "1 000 F CFA (1)",
         timeout=10000,

@@ -15,6 +15,7 @@ from app.models.enums import Civility
 from app.services.auth import sign_in
 from app.services.customer_file import load_customer_file
 from app.settings import Settings
+from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
 from app.views.main_window import MainWindow
@@ -45,9 +46,7 @@ def home(ctx: ServiceContext) -> Household:
 
 
 def clients(window: MainWindow) -> ClientsPage:
-    page = window.show_module("clients")
-    assert isinstance(page, ClientsPage)
-    return page
+    return window.show_page(ClientsPage)
 
 
 def open_file(qtbot: QtBot, window: MainWindow, query: str) -> CustomerFileView:
@@ -117,7 +116,7 @@ def test_edit_the_identity_and_read_it_back(qtbot: QtBot, window: MainWindow, ho
     type_text(qtbot, email, "helene.kone@mail.example")
     with qtbot.waitSignal(view.loaded, timeout=10000):
         qtbot.keyClick(email, Qt.Key.Key_Return)
-    assert view.tab("identity").values["E-mail"].text() == "helene.kone@mail.example"  # type: ignore[attr-defined]
+    assert view.tab(IdentityTab).values["E-mail"].text() == "helene.kone@mail.example"
 
 
 def test_a_stale_edit_is_refused_and_the_file_reloads(
@@ -158,12 +157,12 @@ def test_cash_a_payment_and_see_it_on_the_statement(
     assert answers.shown[-1][1] == "Encaissement enregistré"
     assert "Ouvert pour impression" in answers.shown[-1][2]
     assert answers.opened and Path(answers.opened[-1]).read_bytes().startswith(b"%PDF")
-    accounts = view.tab("accounts")
+    accounts = view.tab(AccountsTab)
     wait_idle(qtbot)
-    payments = accounts.payments_model  # type: ignore[attr-defined]
+    payments = accounts.payments_model
     qtbot.waitUntil(lambda: payments.rowCount() == 1)
     assert payments.data(payments.index(0, 2)) == "15\u202f000\xa0F\u202fCFA"
-    assert "avance en faveur du client : 15\u202f000" in accounts.as_of.text()  # type: ignore[attr-defined]
+    assert "avance en faveur du client : 15\u202f000" in accounts.as_of.text()
 
 
 def test_record_a_reading_with_the_unusual_check(
@@ -187,9 +186,9 @@ def test_record_a_reading_with_the_unusual_check(
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(index, Qt.Key.Key_Return)
     assert answers.shown[-1][1] == "Consommation inhabituelle"
-    premises = view.tab("premises")
-    qtbot.waitUntil(lambda: premises.readings_model.rowCount() == 6, timeout=10000)  # type: ignore[attr-defined]
-    model = premises.readings_model  # type: ignore[attr-defined]
+    premises = view.tab(PremisesTab)
+    qtbot.waitUntil(lambda: premises.readings_model.rowCount() == 6, timeout=10000)
+    model = premises.readings_model
     assert (model.data(model.index(0, 1)), model.data(model.index(0, 2))) == ("900", "680\xa0m³")
 
 
@@ -251,15 +250,15 @@ def test_history_restores_an_agency_value(
                     replace(IdentityInput.from_identity(identity), email="ancienne@mail.example"))
     view = open_file(qtbot, window, "kone helene")
     view.tabs.setCurrentIndex(3)
-    history = view.tab("history")
-    model = history.model  # type: ignore[attr-defined]
+    history = view.tab(HistoryTab)
+    model = history.model
     qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=10000)
     row = next(r for r in range(model.rowCount()) if model.row(r).field == "email" and model.row(r).operation == "modification")
-    history.table.selectRow(row)  # type: ignore[attr-defined]
-    assert history.restore.isEnabled()  # type: ignore[attr-defined]
+    history.table.selectRow(row)
+    assert history.restore.isEnabled()
     with qtbot.waitSignal(view.loaded, timeout=10000):
-        qtbot.mouseClick(history.restore, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert view.tab("identity").values["E-mail"].text() == "—"  # type: ignore[attr-defined]
+        qtbot.mouseClick(history.restore, Qt.MouseButton.LeftButton)
+    assert view.tab(IdentityTab).values["E-mail"].text() == "—"
 
 
 def test_export_the_results_to_csv(

@@ -18,6 +18,9 @@ from app.models.capture import SYSTEM
 from app.models.ids import utcnow
 from app.services.auth import sign_in
 from app.settings import Settings
+from app.views.customers.file_tabs import AccountsTab
+from app.views.customers.page import ClientsPage
+from app.views.home_page import HomePage
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
@@ -85,8 +88,8 @@ def test_the_payment_dialog_proposes_what_is_owed_and_gives_the_change(
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert [kind for kind, _, _ in answers.shown] == ["info"], "what is owed needs no confirmation"
-    accounts = view.tab("accounts")
-    qtbot.waitUntil(lambda: "reste dû : 0" in accounts.as_of.text(), timeout=10000)  # type: ignore[attr-defined]
+    accounts = view.tab(AccountsTab)
+    qtbot.waitUntil(lambda: "reste dû : 0" in accounts.as_of.text(), timeout=10000)
     assert "solde à jour 0" in view.summary.text().replace("\u202f", " ").replace("\xa0", " ")
 
 
@@ -148,31 +151,31 @@ def test_a_supervisor_cancels_a_payment_from_the_accounts_tab(
     _owes(ctx, home, 4372)
     record_payment(ctx, home.account_id, Decimal(4372), PaymentMethod.CASH)
     view = open_file(qtbot, supervisor_window, "kone helene")
-    accounts = view.tab("accounts")
+    accounts = view.tab(AccountsTab)
     view.tabs.setCurrentIndex(next(i for i in range(view.tabs.count())
                                    if view.tabs.widget(i).isAncestorOf(accounts)))
-    payments = accounts.payments  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: accounts.payments_model.rowCount() == 1, timeout=10000)  # type: ignore[attr-defined]
+    payments = accounts.payments
+    qtbot.waitUntil(lambda: accounts.payments_model.rowCount() == 1, timeout=10000)
     payments.selectRow(0)
-    cancel = accounts.cancel  # type: ignore[attr-defined]
+    cancel = accounts.cancel
     assert cancel.isVisible() and cancel.isEnabled()
     answers.text = "Saisi deux fois"
     with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert answers.shown[-1][1] == "Encaissement annulé"
     assert Path(answers.opened[-1]).name.startswith("annulation-")
-    qtbot.waitUntil(lambda: accounts.statement_model.rowCount() == 4, timeout=10000)  # type: ignore[attr-defined]
-    model = accounts.statement_model  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: accounts.statement_model.rowCount() == 4, timeout=10000)
+    model = accounts.statement_model
     assert model.data(model.index(3, 1)).startswith("Annulation de l'encaissement : Saisi deux fois")
-    assert "reste dû : 4\u202f372" in accounts.as_of.text()  # type: ignore[attr-defined]
-    assert "Solde du site central" in accounts.as_of.toolTip()  # type: ignore[attr-defined]
+    assert "reste dû : 4\u202f372" in accounts.as_of.text()
+    assert "Solde du site central" in accounts.as_of.toolTip()
 
 
 def test_an_agent_has_no_cancel_button(
     qtbot: QtBot, window: MainWindow, home: Household
 ) -> None:
     view = open_file(qtbot, window, "kone helene")
-    assert not view.tab("accounts").cancel.isVisibleTo(view)  # type: ignore[attr-defined]
+    assert not view.tab(AccountsTab).cancel.isVisibleTo(view)
 
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -304,13 +307,13 @@ def test_a_reading_on_a_vacant_premise_is_confirmed_from_the_dialog(
 
 
 def test_ctrl_2_puts_the_cursor_in_the_search_box(qtbot: QtBot, window: MainWindow) -> None:
-    window.show_module("home")
+    window.show_page(HomePage)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
-    page = window.pages["clients"]
+    page = window.page(ClientsPage)
     assert window.current_page() is page
-    assert QApplication.focusWidget() is page.search_tab.box  # type: ignore[attr-defined]
+    assert QApplication.focusWidget() is page.search_tab.box
 
 
 def test_ctrl_f_n_w_work_from_anywhere_in_the_window(
@@ -319,15 +322,15 @@ def test_ctrl_f_n_w_work_from_anywhere_in_the_window(
     from app.views.customers.identity_dialogs import NewCustomerDialog
 
     view = open_file(qtbot, window, "kone helene")
-    page = window.pages["clients"]
+    page = window.page(ClientsPage)
     window.navigation.setFocus()  # as after a click on the sidebar
     qtbot.keyClick(window.navigation, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
-    assert page.tabs.count() == 1 and page.tabs.indexOf(view) == -1  # type: ignore[attr-defined]
-    window.show_module("home")
+    assert page.tabs.count() == 1 and page.tabs.indexOf(view) == -1
+    window.show_page(HomePage)
     window.navigation.setFocus()
     qtbot.keyClick(window.navigation, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.current_page() is page
-    assert QApplication.focusWidget() is page.search_tab.box  # type: ignore[attr-defined]
+    assert QApplication.focusWidget() is page.search_tab.box
     window.navigation.setFocus()
     qtbot.keyClick(window.navigation, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     dialog = dialog_of(NewCustomerDialog)
@@ -412,11 +415,11 @@ def test_search_results_give_the_spare_width_to_the_address(
 
     from app.views.customers.page import ADDRESS_COLUMN
 
-    page = window.show_module("clients")
-    header = page.search_tab.table.horizontalHeader()  # type: ignore[attr-defined]
+    page = window.show_page(ClientsPage)
+    header = page.search_tab.table.horizontalHeader()
     assert header.sectionResizeMode(ADDRESS_COLUMN) is QHeaderView.ResizeMode.Stretch
     assert header.sectionResizeMode(ADDRESS_COLUMN + 1) is QHeaderView.ResizeMode.ResizeToContents
-    assert page.search_tab.model.headerData(ADDRESS_COLUMN, Qt.Orientation.Horizontal) == "Adresse"  # type: ignore[attr-defined]
+    assert page.search_tab.model.headerData(ADDRESS_COLUMN, Qt.Orientation.Horizontal) == "Adresse"
 
 
 def test_a_new_customer_without_connection_is_told_why_and_what_to_do(

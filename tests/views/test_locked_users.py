@@ -51,8 +51,7 @@ def test_a_supervisor_unlocks_a_locked_agent(qtbot: QtBot, startup: Startup,
                                              gui_settings: Settings, answers: Answers) -> None:
     _lock(gui_settings, "agent")
     window = sign_in_on_screen(qtbot, startup, "superviseur", "Guichet-Sup-2026")
-    page = window.show_module("locked_users")
-    assert isinstance(page, LockedUsersPage)
+    page = window.show_page(LockedUsersPage)
     wait_idle(qtbot)
     assert page.table.rowCount() == 1 and page.table.item(0, 0).text() == "agent"
     assert page.table.item(0, 2).text() == str(LOCK_AFTER)
@@ -75,6 +74,7 @@ def test_a_supervisor_unlocks_a_locked_agent(qtbot: QtBot, startup: Startup,
 def test_an_agent_has_no_unlock_module(qtbot: QtBot, startup: Startup) -> None:
     window = sign_in_on_screen(qtbot, startup, "agent", "Guichet-Agent-2026")
     wait_idle(qtbot)
-    assert "locked_users" not in window.pages
+    with pytest.raises(KeyError):
+        window.page(LockedUsersPage)
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert "Comptes verrouillés" not in titles

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
 from app.views.application import Startup
+from app.views.home_page import HomePage
 from app.views.main_window import MainWindow
 from app.views.sign_in import SignInDialog
 from tests.views.conftest import Answers, type_text, wait_idle
@@ -67,8 +68,8 @@ def test_sign_in_opens_the_main_window_with_status(qtbot: QtBot, startup: Startu
     assert status["statusCentral"] == "Hors ligne : aucun serveur central configuré"
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert titles[0] == "Accueil"
-    home = window.pages["home"]
-    assert home.values["customers"].text() == "25"  # type: ignore[attr-defined]
+    home = window.page(HomePage)
+    assert home.values["customers"].text() == "25"
     assert answers.shown == []
 
 
@@ -76,7 +77,7 @@ def test_ctrl_k_puts_the_cursor_in_the_global_search(qtbot: QtBot, startup: Star
     window = sign_in(qtbot, startup, "agent", "Guichet-Agent-2026")
     window.activateWindow()
     qtbot.waitExposed(window)
-    window.pages["home"].setFocus()
+    window.page(HomePage).setFocus()
     qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.search_box.hasFocus())
     with qtbot.waitSignal(window.search_requested) as searched:

@@ -21,6 +21,7 @@ from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.auth import sign_in
 from app.settings import Settings
 from app.views.main_window import MainWindow
+from app.views.home_page import HomePage
 from app.views.shell import Shell
 from app.views.sync import dialogs
 from app.views.sync.connection import CentralConnection, CentralState
@@ -55,9 +56,7 @@ def open_window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterat
 
 
 def sync_page(window: MainWindow) -> SyncPage:
-    page = window.show_module("sync")
-    assert isinstance(page, SyncPage)
-    return page
+    return window.show_page(SyncPage)
 
 
 def status_bar(window: MainWindow) -> dict[str, QLabel]:
@@ -109,7 +108,7 @@ def test_the_night_warning_shows_on_the_page_and_the_status_bar(
     warning = status_bar(window)["statusSyncWarning"]
     assert warning.isVisible() and "⚠ Nuit non synchronisée" in warning.text()
     assert warning.toolTip().startswith(page.banner.text())
-    window.show_module("home")
+    window.show_page(HomePage)
     warning.linkActivated.emit("sync")
     assert window.current_page() is page, "the status bar warning opens the page"
 

@@ -1,4 +1,4 @@
-"""The tabs of a customer file. Each has ``show_file(CustomerFile)``."""
+"""The tabs of a customer file (each implements ``FileTab``: ``show_file(CustomerFile)``)."""
 
 from __future__ import annotations
 
@@ -120,6 +120,9 @@ class IdentityTab(QWidget):
             self.values[caption] = value
             form.addRow(f"{caption} :", value)
 
+    def as_widget(self) -> QWidget:
+        return self
+
     def show_file(self, file: CustomerFile) -> None:
         for caption, read in self.FIELDS:
             self.values[caption].setText(read(file.identity) or "—")
@@ -197,6 +200,9 @@ class AccountsTab(QWidget):
         self.accounts.currentItemChanged.connect(lambda *_: self._load_selected())
         #: Only the latest statement load is shown.
         self._loads = 0
+
+    def as_widget(self) -> QWidget:
+        return self
 
     def show_file(self, file: CustomerFile) -> None:
         currency = self.shell.ctx.installation.currency
@@ -425,6 +431,9 @@ class PremisesTab(QWidget):
         layout.addWidget(splitter)
         self.tree.currentItemChanged.connect(lambda item, _old: self._selected(item))
 
+    def as_widget(self) -> QWidget:
+        return self
+
     def show_file(self, file: CustomerFile) -> None:
         kept = self.meter.meter_id if self.meter is not None else None
         self.tree.clear()
@@ -551,6 +560,9 @@ class HistoryTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(self.restore, 0, Qt.AlignmentFlag.AlignRight)
+
+    def as_widget(self) -> QWidget:
+        return self
 
     def show_file(self, file: CustomerFile) -> None:
         ctx, customer_id = self.shell.ctx, file.identity.customer_id

@@ -1,12 +1,12 @@
 """One customer file: a header with what the agent needs at a glance, the counter actions, and
-tabs (identity, accounts, premises, history). Later modules add their tabs to ``FILE_TABS``.
-The file reloads itself, keeping each tab's selection, whenever a write touches what it shows."""
+tabs (identity, accounts, premises, history…: the ``FileTab`` entries of the registry, those the
+signed-in role may see). The file reloads itself, keeping each tab's selection, whenever a write
+touches what it shows."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -21,32 +21,12 @@ from PySide6.QtWidgets import (
 
 from app.models.changes import Changes
 from app.services.customer_file import CustomerFile, load_customer_file
-from app.views.customers.file_tabs import (
-    AccountsTab,
-    HistoryTab,
-    IdentityTab,
-    PremisesTab,
-    balance_detail,
-)
+from app.views.customers.file_tabs import balance_detail
 from app.views.errors import show_error
+from app.views.pages import FileTab, FileTabEntry
 from app.views.shell import Shell
 
-
-@dataclass(frozen=True)
-class FileTab:
-    """A tab of the customer file: ``build(view)`` makes a widget with ``show_file(file)``."""
-
-    key: str
-    title: str
-    build: Callable[[CustomerFileView], QWidget]
-
-
-FILE_TABS: list[FileTab] = [
-    FileTab("identity", "&Identité", IdentityTab),
-    FileTab("accounts", "Comptes et &relevé", AccountsTab),
-    FileTab("premises", "&Propriétés et compteurs", PremisesTab),
-    FileTab("history", "&Historique", HistoryTab),
-]
+T = TypeVar("T", bound=FileTab)
 
 
 class CustomerFileView(QWidget):
@@ -95,15 +75,23 @@ class CustomerFileView(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("fileTabs")
-        self.tab_widgets: dict[str, QWidget] = {}
-        self._holders: dict[str, QWidget] = {}
-        for tab in FILE_TABS:
+        role = shell.ctx.user.role if shell.ctx.user else None
+        self.entries: list[FileTabEntry[Any]] = shell.modules().file_tabs_for(role)
+        #: The tabs built so far, by position.
+        self.built: dict[int, FileTab] = {}
+        self._holders: list[QWidget] = []
+        for index, entry in enumerate(self.entries):
             holder = QWidget()
             QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
-            self._holders[tab.key] = holder
-            self.tabs.addTab(holder, tab.title)
+            self._holders.append(holder)
+            self.tabs.addTab(holder, entry.title)
+            if entry.keys:
+                shortcut = QShortcut(QKeySequence(entry.keys), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(lambda i=index: self.tabs.setCurrentIndex(i))
         self.tabs.currentChanged.connect(self._tab_changed)
-        self.tab(FILE_TABS[0].key)
+        if self.entries:
+            self._build(0)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -121,22 +109,34 @@ class CustomerFileView(QWidget):
 
     def _tab_changed(self, index: int) -> None:
         # Also emitted while the widget is being torn down: build only for an agent's click.
-        if 0 <= index < len(FILE_TABS) and self.isVisible():
-            self.tab(FILE_TABS[index].key)
+        if 0 <= index < len(self.entries) and self.isVisible():
+            self._build(index)
 
-    def tab(self, key: str) -> QWidget:
+    def _build(self, index: int) -> FileTab:
         """The tab's content, built the first time it is needed (opening a file stays quick)."""
-        widget = self.tab_widgets.get(key)
-        if widget is None:
-            spec = next(t for t in FILE_TABS if t.key == key)
-            widget = spec.build(self)
-            self.tab_widgets[key] = widget
-            layout = self._holders[key].layout()
+        tab = self.built.get(index)
+        if tab is None:
+            tab = self.entries[index].build(self)
+            self.built[index] = tab
+            layout = self._holders[index].layout()
             assert layout is not None
-            layout.addWidget(widget)
+            layout.addWidget(tab.as_widget())
             if self.file is not None:
-                widget.show_file(self.file)  # type: ignore[attr-defined]
-        return widget
+                tab.show_file(self.file)
+        return tab
+
+    def tab(self, kind: type[T]) -> T:
+        """The tab of that class, built if it was not yet (KeyError: not shown to this person)."""
+        for index in range(len(self.entries)):
+            built = self.built.get(index)
+            if isinstance(built, kind):
+                return built
+        for index, entry in enumerate(self.entries):
+            if isinstance(entry.build, type) and issubclass(entry.build, kind):
+                tab = self._build(index)
+                if isinstance(tab, kind):
+                    return tab
+        raise KeyError(kind.__name__)
 
     # --- loading -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -213,8 +213,8 @@ class CustomerFileView(QWidget):
             button = self.action_buttons[key]
             button.setToolTip(why if no_connection else self._tips[key])
         self.action_buttons["meter"].setEnabled(bool(meters))
-        for widget in self.tab_widgets.values():
-            widget.show_file(file)  # type: ignore[attr-defined]
+        for tab in self.built.values():
+            tab.show_file(file)
         self.title_changed.emit(identity.display_name)
         self.loaded.emit(file)
 

@@ -204,6 +204,8 @@ class SearchTab(QWidget):
 
 
 class ClientsPage(QWidget):
+    """Implements ``Page``: the search tab and one tab per open customer file."""
+
     def __init__(self, shell: Shell) -> None:
         super().__init__()
         self.shell = shell
@@ -223,6 +225,12 @@ class ClientsPage(QWidget):
         self.search_tab.new_requested.connect(self.new_customer)
         self.search_tab.check_requested.connect(self.check_account)
         # Ctrl+F, Ctrl+N and Ctrl+W are the main window's (they work wherever the focus is).
+
+    def as_widget(self) -> QWidget:
+        return self
+
+    def closing(self) -> None:
+        pass
 
     def activated(self) -> None:
         """Shown by its module shortcut: the cursor goes to the search box."""

@@ -626,7 +626,13 @@ class SyncPage(QWidget):
         self.dry_run.setEnabled(not self.running)
         self.stop_button.setEnabled(self.running)
 
-    # --- refreshing ----------------------------------------------------------------------
+    # --- the Page protocol ----------------------------------------------------------------
+    def as_widget(self) -> QWidget:
+        return self
+
+    def activated(self) -> None:
+        pass
+
     def refresh(self) -> None:
         """F5: history, queues and the night's warning read again."""
         self.load_history()
@@ -928,6 +934,9 @@ class SyncPage(QWidget):
             widget.hide()
             widget.deleteLater()
         self._layout_phases()
+
+    def closing(self) -> None:
+        self.stop_sync()
 
     def stop_sync(self) -> None:
         if self.cancel_event is not None and self.running:
