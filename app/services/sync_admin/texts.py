@@ -1,0 +1,150 @@
+"""The words of synchronisation on screen: phases, statuses, triggers, choices, the tables and
+fields of a synchronised row, a stored value and a row as a person reads them."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models.base import Base
+from app.models.sync import ConflictChoice, ParkedStatus
+from app.services.identifiers import format_account_number
+from app.services.labels import TABLE_LABELS, field_label
+
+PHASE_LABELS: dict[str, str] = {
+    "backup": "Sauvegarde",
+    "bootstrap": "Amorçage",
+    "adoption": "Adoption",
+    "upload": "Envoi",
+    "close": "Facturation centrale",
+    "download": "Réception",
+    "reconcile": "Rapprochement",
+}
+
+RUN_STATUS_LABELS: dict[str, str] = {
+    "running": "En cours",
+    "succeeded": "Réussie",
+    "failed": "Échouée",
+    "interrupted": "Interrompue",
+}
+
+PHASE_STATUS_LABELS: dict[str, str] = {
+    "running": "En cours",
+    "succeeded": "Terminée",
+    "done": "Terminée",
+    "failed": "Échouée",
+    "warning": "Écarts corrigés",
+    "skipped": "Sans objet",
+    "interrupted": "Interrompue",
+}
+
+TRIGGER_LABELS: dict[str, str] = {
+    "manual": "Manuelle",
+    "scheduled": "Planifiée",
+    "scheduler": "Planifiée",
+    "command": "Ligne de commande",
+    "cli": "Ligne de commande",
+}
+
+CONFLICT_CHOICE_LABELS: dict[ConflictChoice, str] = {
+    ConflictChoice.CURRENT: "Valeur en place",
+    ConflictChoice.INCOMING: "Valeur reçue",
+    ConflictChoice.CUSTOM: "Autre valeur",
+}
+
+PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
+    ParkedStatus.PARKED: "En attente",
+    ParkedStatus.RETRY: "À réessayer",
+    ParkedStatus.APPLIED: "Appliquée",
+    ParkedStatus.DISCARDED: "Abandonnée",
+}
+
+EMPTY_VALUE = "(vide)"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+#: Columns that appear in synchronised rows beyond those the customer screens name.
+_MORE_FIELD_LABELS = {
+    "read_on": "Date de relève",
+    "amount_minor": "Montant",
+    "paid_at": "Date d'encaissement",
+    "meter_id": "Compteur",
+    "account_id": "Compte",
+    "customer_id": "Client",
+    "premise_id": "Propriété",
+    "connection_id": "Branchement",
+    "contract_id": "Abonnement",
+    "tariff_id": "Tarif",
+    "method": "Moyen de paiement",
+    "reference": "Référence",
+    "*": "Suppression de la ligne",
+}
+
+
+def sync_field_label(field: str) -> str:
+    return _MORE_FIELD_LABELS.get(field) or field_label(field)
+
+
+def phase_label(name: str) -> str:
+    return PHASE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def table_label(name: str) -> str:
+    return TABLE_LABELS.get(name, name.replace("_", " "))
+
+
+def readable(value: Any) -> str:
+    """A stored (JSON) value as a person reads it."""
+    if value is None or value == "":
+        return EMPTY_VALUE
+    if value is True:
+        return "Oui"
+    if value is False:
+        return "Non"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{moment:%d/%m/%Y %H:%M}" + (" UTC" if moment.utcoffset() == timedelta(0) else "")
+    return str(value)
+
+
+_CAPTION_COLUMNS = ("display_name", "number", "receipt_number", "serial", "reference", "name")
+
+
+def _model_for(table: str) -> type[Any] | None:
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table:
+            return mapper.class_  # type: ignore[no-any-return]
+    return None
+
+
+def row_caption(session: Session, table: str, row_id: uuid.UUID) -> str:
+    """Which row it is, as a person names it (a customer's name, an account number…)."""
+    model = _model_for(table)
+    row = session.get(model, row_id) if model is not None else None
+    if row is None:
+        return "— introuvable sur ce poste"
+    if table == "account":
+        return format_account_number(row.number)
+    if table == "meter_reading":
+        meter_model = _model_for("meter")
+        meter = session.get(meter_model, row.meter_id) if meter_model is not None else None
+        serial = f"compteur {meter.serial}, " if meter is not None else ""
+        return f"{serial}relève du {row.reading_date:%d/%m/%Y}"
+    for column in _CAPTION_COLUMNS:
+        value = getattr(row, column, None)
+        if isinstance(value, str) and value.strip():
+            return value
+    return f"…{str(row_id)[-8:]}"
