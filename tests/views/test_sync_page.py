@@ -20,8 +20,8 @@ from app.models.journal import SyncJournalEntry
 from app.models.sync import ConflictStatus, ParkedStatus
 from app.services.auth import sign_in
 from app.settings import Settings
-from app.views.main_window import MainWindow
 from app.views.home_page import HomePage
+from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.sync import dialogs
 from app.views.sync.connection import CentralConnection, CentralState
@@ -89,7 +89,7 @@ def test_offline_desk_says_so_and_cannot_synchronise(open_window: Callable[..., 
     assert not page.sync_button.isEnabled()
     tabs = [page.tabs.tabText(i).replace("&", "") for i in range(page.tabs.count())]
     assert tabs == ["Historique", "Conflits", "Lignes en attente"]
-    assert page.history_summary.text() == "Aucune synchronisation n'a encore été faite sur ce poste."
+    assert page.history_tab.summary.text() == "Aucune synchronisation n'a encore été faite sur ce poste."
 
 
 def test_an_agent_sees_the_history_but_not_the_queues(open_window: Callable[..., MainWindow]) -> None:
@@ -133,19 +133,19 @@ def test_history_lists_runs_and_selecting_one_shows_its_phases(
                                     {"name": "upload", "status": "failed", "seconds": 2,
                                      "retries": 3, "detail": "délai dépassé"}]))
     page = sync_page(open_window("superviseur"))
-    model = page.history_model
+    model = page.history_tab.model
     assert model.rowCount() == 2
     cells = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(2)]
     assert cells[0][:4] == ["22/11/2026 02:00", "Échouée", "Manuelle", "3,0 s"]
     assert cells[1][:6] == ["21/11/2026 02:00", "Réussie", "Planifiée", "1 min 15 s", "1\u202f234", "56"]
     assert cells[1][6] == "20,0 Ko ↑ 2,0 Ko ↓"
-    assert page.run_error.text() == "Serveur central injoignable."
-    page.history_table.setFocus()
-    qtbot.keyClick(page.history_table, Qt.Key.Key_Down)
-    phases = page.phases_model
+    assert page.history_tab.run_error.text() == "Serveur central injoignable."
+    page.history_tab.table.setFocus()
+    qtbot.keyClick(page.history_tab.table, Qt.Key.Key_Down)
+    phases = page.history_tab.phases_model
     assert [phases.index(r, 0).data() for r in range(phases.rowCount())] == ["Sauvegarde", "Envoi"]
     assert phases.index(0, 4).data() == "1,0 Mo" and phases.index(1, 5).data() == "1"
-    assert page.run_error.text() == ""
+    assert page.history_tab.run_error.text() == ""
     qtmodeltester.check(model)
     qtmodeltester.check(phases)
 
@@ -161,17 +161,17 @@ def test_a_supervisor_resolves_a_conflict_and_it_is_journaled(
     page = sync_page(open_window("superviseur"))
     page.tabs.setCurrentWidget(page.conflicts_tab)
     assert page.tabs.tabText(1) == "&Conflits (1)"
-    row = [page.conflicts_model.index(0, c).data() for c in range(1, 7)]
+    row = [page.conflicts_tab.model.index(0, c).data() for c in range(1, 7)]
     assert row == ["Client — introuvable sur ce poste", "Téléphone mobile", "0701", "0505", "0707",
                    "À décider"]
     answers.confirm_answer = False
-    page.take_incoming.click()
+    page.conflicts_tab.take_incoming.click()
     wait_idle(qtbot)
     assert answers.shown[-1][2].startswith("Garder « 0505 » pour « Téléphone mobile » (Client) ?")
-    assert page.conflicts_model.rowCount() == 1, "not confirmed: nothing done"
+    assert page.conflicts_tab.model.rowCount() == 1, "not confirmed: nothing done"
     answers.confirm_answer = True
-    page.take_incoming.click()
-    qtbot.waitUntil(lambda: page.conflicts_model.rowCount() == 0)
+    page.conflicts_tab.take_incoming.click()
+    qtbot.waitUntil(lambda: page.conflicts_tab.model.rowCount() == 0)
     assert page.tabs.tabText(1) == "&Conflits"
     with ctx.db.session() as session:
         saved = session.get(SyncConflict, conflict.id)
@@ -180,10 +180,10 @@ def test_a_supervisor_resolves_a_conflict_and_it_is_journaled(
         entry = session.scalars(select(SyncJournalEntry)
                                 .where(SyncJournalEntry.row_id == conflict.id)).one()
     assert entry.changes["status"] == ["open", "resolved"]
-    page.show_resolved.setChecked(True)
-    qtbot.waitUntil(lambda: page.conflicts_model.rowCount() == 1)
-    assert page.conflicts_model.index(0, 6).data() == "Valeur reçue : 0505 (superviseur)"
-    assert not page.keep_current.isEnabled()
+    page.conflicts_tab.show_resolved.setChecked(True)
+    qtbot.waitUntil(lambda: page.conflicts_tab.model.rowCount() == 1)
+    assert page.conflicts_tab.model.index(0, 6).data() == "Valeur reçue : 0505 (superviseur)"
+    assert not page.conflicts_tab.keep_current.isEnabled()
 
 
 def test_a_custom_value_is_asked_and_a_bad_one_explained(
@@ -197,13 +197,13 @@ def test_a_custom_value_is_asked_and_a_bad_one_explained(
     page = sync_page(open_window("admin"))
     typed = iter(["douze", "13"])
     monkeypatch.setattr(dialogs, "ask_value", lambda *args: next(typed))
-    page.custom_value.click()
+    page.conflicts_tab.custom_value.click()
     qtbot.waitUntil(lambda: any(kind == "warn" for kind, _, _ in answers.shown))
     assert "Saisissez un nombre entier." in answers.texts()
     assert "Traceback" not in answers.texts()
     wait_idle(qtbot)
-    page.custom_value.click()
-    qtbot.waitUntil(lambda: page.conflicts_model.rowCount() == 0)
+    page.conflicts_tab.custom_value.click()
+    qtbot.waitUntil(lambda: page.conflicts_tab.model.rowCount() == 0)
     with ctx.db.session() as session:
         saved = session.get(SyncConflict, conflict.id)
         assert saved is not None and saved.chosen_value == 13
@@ -231,26 +231,26 @@ def test_parked_rows_are_retried_or_discarded_after_confirmation(
     page = sync_page(open_window("superviseur"))
     page.tabs.setCurrentWidget(page.parked_tab)
     assert page.tabs.tabText(2) == "&Lignes en attente (2)"
-    model = page.parked_model
+    model = page.parked_tab.model
     assert [model.index(0, c).data() for c in (1, 2, 4, 5, 6, 7)] == [
         "Site central", "3", "Création", "En attente", "compteur inconnu", "Index : 1234"]
     assert model.index(0, 3).data() == "Relève — introuvable sur ce poste"
     qtmodeltester.check(model)
-    qtmodeltester.check(page.conflicts_model)
+    qtmodeltester.check(page.conflicts_tab.model)
     answers.confirm_answer = False
-    page.discard_button.click()
+    page.parked_tab.discard_button.click()
     wait_idle(qtbot)
     assert "Abandonner définitivement la création de « Relève »" in answers.shown[-1][2]
     assert model.rowCount() == 2
     answers.confirm_answer = True
-    page.retry_button.click()
+    page.parked_tab.retry_button.click()
     qtbot.waitUntil(lambda: model.rowCount() == 0)
     with ctx.db.session() as session:
         statuses = {r.id: r.status for r in session.scalars(select(SyncParked))}
     assert statuses == {failing: ParkedStatus.RETRY, blocked: ParkedStatus.RETRY}
-    page.show_settled.setChecked(True)
+    page.parked_tab.show_settled.setChecked(True)
     qtbot.waitUntil(lambda: model.rowCount() == 2)
-    assert not page.retry_button.isEnabled() and not page.discard_button.isEnabled()
+    assert not page.parked_tab.retry_button.isEnabled() and not page.parked_tab.discard_button.isEnabled()
 
 
 # --- running (progress bars with a fake runner; a real run further down) -------------------
@@ -291,17 +291,17 @@ def test_progress_bars_follow_the_phases_and_the_button_waits(
     page.run_function = fake
     page.dry_run.setChecked(True)
     qtbot.keyClick(page, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: page.phase_rows.get("upload") is not None
-                    and page.phase_rows["upload"].bar.value() == 2)
+    qtbot.waitUntil(lambda: page.phases.rows.get("upload") is not None
+                    and page.phases.rows["upload"].bar.value() == 2)
     assert fake.calls[0]["dry_run"] is True and fake.calls[0]["trigger"] == "manual"
     assert not page.sync_button.isEnabled() and page.stop_button.isEnabled()
     assert not page.dry_run.isEnabled()
-    grid = page.phase_grid
+    grid = page.phases.grid
     cells = [grid.itemAtPosition(0, c) for c in range(grid.columnCount())]
     titles = [cell.widget().text() for cell in cells if cell is not None]  # type: ignore[union-attr]
     assert titles == ["Sauvegarde", "Adoption", "Envoi", "Facturation centrale", "Réception",
                       "Rapprochement"]
-    rows = page.phase_rows
+    rows = page.phases.rows
     assert rows["backup"].bar.text() == "Terminé"
     assert rows["adoption"].state == "done"
     assert rows["upload"].bar.text() == "2 / 5" and rows["upload"].detail.text() == "lot 2 sur 5"
@@ -347,12 +347,12 @@ def test_a_real_synchronisation_against_the_embedded_central(
         outcome = finished.args[0]
         assert outcome is not None and outcome.status == "succeeded", outcome and outcome.message
         assert page.sync_button.isEnabled()
-        assert page.phase_rows["backup"].bar.text() == "Terminé"
-        assert page.phase_rows["upload"].state == "done"
+        assert page.phases.rows["backup"].bar.text() == "Terminé"
+        assert page.phases.rows["upload"].state == "done"
         wait_idle(qtbot)
-        assert page.history_model.rowCount() == 1
-        assert page.history_model.index(0, 1).data() == "Réussie"
-        assert page.phases_model.rowCount() >= 4
+        assert page.history_tab.model.rowCount() == 1
+        assert page.history_tab.model.index(0, 1).data() == "Réussie"
+        assert page.history_tab.phases_model.rowCount() >= 4
         assert not page.banner.isVisible(), "the night's warning goes once a run succeeded"
         assert not status_bar(window)["statusSyncWarning"].isVisible()
 
@@ -361,11 +361,11 @@ def test_a_real_synchronisation_against_the_embedded_central(
             page.sync_button.click()
         assert simulated.args[0].status == "succeeded", simulated.args[0].message
         assert page.result_label.text().startswith("Simulation terminée")
-        assert page.phase_rows["backup"].bar.text() == "Sans objet", "a simulation backs nothing up"
+        assert page.phases.rows["backup"].bar.text() == "Sans objet", "a simulation backs nothing up"
         wait_idle(qtbot)
-        assert page.history_model.rowCount() == 2
-        assert page.history_table.currentIndex().row() == 0, "the run just made is selected"
-        assert page.history_model.index(0, 2).data() == "Manuelle · simulation"
+        assert page.history_tab.model.rowCount() == 2
+        assert page.history_tab.table.currentIndex().row() == 0, "the run just made is selected"
+        assert page.history_tab.model.index(0, 2).data() == "Manuelle · simulation"
         assert answers.shown == []
     finally:
         central.stop()
@@ -391,8 +391,8 @@ def test_a_central_that_does_not_answer_is_said_in_french(
     assert "serveur central" in text
     assert page.sync_button.isEnabled()
     wait_idle(qtbot)
-    assert page.history_model.index(0, 1).data() == "Échouée"
-    assert page.run_error.text() == outcome.message
+    assert page.history_tab.model.index(0, 1).data() == "Échouée"
+    assert page.history_tab.run_error.text() == outcome.message
     assert page.banner.isVisible()
     assert answers.shown == [], "said on the page, no box to dismiss"
 
@@ -447,12 +447,12 @@ def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
         assert run().conflicts == 1
         assert page.tabs.tabText(1) == "&Conflits (1)"
         page.tabs.setCurrentWidget(page.conflicts_tab)
-        model = page.conflicts_model
+        model = page.conflicts_tab.model
         assert [model.index(0, c).data() for c in (1, 2, 5)] == [
             "Client KONÉ Hélène", "Téléphone mobile", "0522222222"]
         assert model.index(0, 4).data().replace(" ", "") == "0711111111"
-        page.conflicts_table.setFocus()
-        page.take_incoming.click()
+        page.conflicts_tab.table.setFocus()
+        page.conflicts_tab.take_incoming.click()
         qtbot.waitUntil(lambda: model.rowCount() == 0)
 
         run()  # the resolution goes up; central applies the agency's value
@@ -465,7 +465,7 @@ def test_a_conflict_met_in_a_real_run_is_resolved_here_and_travels_up(
         with ctx.db.session() as session:
             mine = session.get(Customer, home.customer_id)
             assert mine is not None and mine.mobile.replace(" ", "") == "0711111111"
-        assert page.history_model.rowCount() == 4
+        assert page.history_tab.model.rowCount() == 4
         assert [kind for kind, _, _ in answers.shown] == ["confirm"]
     finally:
         central_db.dispose()

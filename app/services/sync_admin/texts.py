@@ -126,7 +126,7 @@ _CAPTION_COLUMNS = ("display_name", "number", "receipt_number", "serial", "refer
 def _model_for(table: str) -> type[Any] | None:
     for mapper in Base.registry.mappers:
         if getattr(mapper.class_, "__tablename__", None) == table:
-            return mapper.class_  # type: ignore[no-any-return]
+            return mapper.class_
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 
 def table(
-    model: ListTableModel, name: str, stretch: int = -1, cap: int = 0
+    model: ListTableModel[Any], name: str, stretch: int = -1, cap: int = 0
 ) -> QTableView:
     """A read-only table whose columns fit their content; the ``stretch`` column (the last by
     default) takes the spare width."""
