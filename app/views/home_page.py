@@ -1,4 +1,5 @@
-"""Accueil: the agency at a glance and the keyboard shortcuts."""
+"""Accueil: the agency at a glance (and the cards the modules declare) and the keyboard
+shortcuts."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class HomePage(QWidget):
         grid = QGridLayout()
         grid.setSpacing(12)
         self.values: dict[str, QLabel] = {}
+        self.tiles = shell.modules().tiles_for(user.role if user else None)
+        self.tile_values: list[QLabel] = []
         for position, (key, title) in enumerate(
             (
                 ("customers", "Clients"),
@@ -66,6 +69,10 @@ class HomePage(QWidget):
         ):
             frame, value = _card(title)
             self.values[key] = value
+            grid.addWidget(frame, position // 3, position % 3)
+        for position, tile in enumerate(self.tiles, start=len(self.values)):
+            frame, value = _card(tile.title)
+            self.tile_values.append(value)
             grid.addWidget(frame, position // 3, position % 3)
 
         self.refresh_button = QPushButton("&Actualiser")
@@ -117,8 +124,9 @@ class HomePage(QWidget):
         self.stale = False
         self.refresh_button.setEnabled(False)
         ctx = self.shell.ctx
+        tiles = self.tiles
         self.shell.runner.read(
-            lambda: agency_overview(ctx),
+            lambda: (agency_overview(ctx), [tile.read(ctx) for tile in tiles]),
             on_success=self._show,
             on_failure=self._failed,
             parent=self,
@@ -130,7 +138,10 @@ class HomePage(QWidget):
         self.refresh_button.setEnabled(True)
         show_error(self, error)
 
-    def _show(self, overview: AgencyOverview) -> None:
+    def _show(self, loaded: tuple[AgencyOverview, list[str]]) -> None:
+        overview, tile_texts = loaded
+        for label, text in zip(self.tile_values, tile_texts, strict=True):
+            label.setText(text)
         currency = self.shell.ctx.installation.currency
 
         def count(n: int) -> str:

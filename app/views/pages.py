@@ -17,6 +17,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app.models.enums import Role
+from app.services.context import ServiceContext
 from app.services.customer_file import CustomerFile
 from app.views.shortcuts import CUSTOMER_FILE, FORMS, SEARCH, WINDOW, Shortcut
 
@@ -81,11 +82,21 @@ class StatusWarning(Generic[P]):
 
 
 @dataclass(frozen=True)
+class HomeTile:
+    """A figure the module shows on the home page (Accueil): ``read(ctx)`` runs in the background
+    with the home page's other figures and returns the text of the card."""
+
+    title: str
+    read: Callable[[ServiceContext], str]
+
+
+@dataclass(frozen=True)
 class PageEntry(Generic[P]):
     """A module's page: its sidebar title, the shortcut that opens it, who sees it.
 
     ``shortcuts`` are the ones the page binds inside itself (listed and checked for conflicts);
-    ``search`` answers the global search box (one page does)."""
+    ``search`` answers the global search box (one page does); ``tiles`` are its cards on the
+    home page."""
 
     title: str
     keys: str
@@ -96,6 +107,7 @@ class PageEntry(Generic[P]):
     shortcuts: tuple[Shortcut, ...] = ()
     search: Callable[[P, str], None] | None = None
     warning: StatusWarning[P] | None = None
+    tiles: tuple[HomeTile, ...] = ()
 
     def mount(self, shell: Shell) -> MountedPage:
         page = self.build(shell)
@@ -209,6 +221,9 @@ class Registry:
 
     def pages_for(self, role: Role | None) -> list[PageEntry[Any]]:
         return [p for p in self.pages if role in p.roles]
+
+    def tiles_for(self, role: Role | None) -> list[HomeTile]:
+        return [t for p in self.pages_for(role) for t in p.tiles]
 
     def file_tabs_for(self, role: Role | None) -> list[FileTabEntry[Any]]:
         return [t for t in self.file_tabs if role in t.roles]

@@ -19,12 +19,19 @@ from app.views.customers.file_view import CustomerFileView
 from app.views.home_page import HomePage
 from app.views.main_window import MainWindow
 from app.views.modules import standard_registry
-from app.views.pages import FileTabEntry, PageAction, PageEntry, Registry, ShortcutConflict
+from app.views.pages import (
+    FileTabEntry,
+    HomeTile,
+    PageAction,
+    PageEntry,
+    Registry,
+    ShortcutConflict,
+)
 from app.views.shell import Shell
 from app.views.shortcuts import Shortcut
 from app.views.tasks import TaskRunner
 from tests.services.helpers import Household, household
-from tests.views.conftest import Answers
+from tests.views.conftest import Answers, wait_idle
 from tests.views.test_clients import open_file
 
 USERS = {"agent": "Guichet-Agent-2026", "superviseur": "Guichet-Sup-2026"}
@@ -73,6 +80,7 @@ def trial_registry() -> Registry:
     registry.add_page(PageEntry(
         "Essai", "Ctrl+7", "Module Essai", ThrowAwayPage,
         actions=(PageAction("Ctrl+J", "Saluer depuis l'essai", ThrowAwayPage.greet),),
+        tiles=(HomeTile("Essais en cours", lambda ctx: f"3 à l'agence {ctx.installation.agency_code}"),),
     ))
     registry.add_file_tab(FileTabEntry("&Essai", ThrowAwayTab, keys="Ctrl+U", what="Onglet Essai"))
     registry.add_file_tab(FileTabEntry("Réservé", ThrowAwayTab,
@@ -133,6 +141,18 @@ def test_a_new_page_is_in_the_sidebar_its_shortcut_opens_it_and_help_lists_it(
     assert "Comptes verrouillés" not in text, "an agent is not told of a supervisor's page"
     window.close()
     assert page.calls[-1] == "closing"
+
+
+def test_a_new_page_shows_its_card_on_the_home_page(
+    qtbot: QtBot, open_window: Callable[[str], MainWindow]
+) -> None:
+    home = open_window("agent").page(HomePage)
+    wait_idle(qtbot)
+    cards = {label.objectName(): label for label in home.findChildren(QLabel)}
+    titles = [label.text() for label in home.findChildren(QLabel) if label.objectName() == "cardTitle"]
+    assert titles[-1] == "Essais en cours" and "cardValue" in cards
+    assert home.tile_values[0].text() == "3 à l'agence 101"
+    assert home.values["customers"].text() == "0", "the agency's own figures are still there"
 
 
 def test_a_new_customer_file_tab_is_shown_and_its_shortcut_opens_it(
