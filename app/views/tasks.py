@@ -249,21 +249,20 @@ class TaskRunner(QObject):
         """Runs ``fn`` on the one writer thread: for anything calling a service that commits."""
         return self._start(self.writes, fn, on_success, on_failure, label, parent, cancellable)
 
-    def submit(
+    def apart(
         self,
         fn: Callable[..., Any],
         *,
-        write: bool = False,
         on_success: Callable[[Any], None] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
         label: str | None = None,
         parent: QWidget | None = None,
         cancellable: bool = False,
     ) -> Progress:
-        """Only for ``app.views.sync`` until its split lands (its calls move to ``read`` and
-        ``write`` then, and this goes): new code calls ``read`` or ``write``."""
-        pool = self.writes if write else self.pool
-        return self._start(pool, fn, on_success, on_failure, label, parent, cancellable)
+        """Runs ``fn`` in the shared pool although it writes: only for a long job that commits
+        in transactions of its own (the synchronisation run), so the counter's writes never wait
+        behind it on the writer thread."""
+        return self._start(self.pool, fn, on_success, on_failure, label, parent, cancellable)
 
     def _start(
         self,

@@ -25,7 +25,7 @@ def test_results_come_back_on_the_gui_thread(qtbot: QtBot) -> None:
         assert threading.current_thread() is not gui
         return "fait"
 
-    runner.submit(work, on_success=lambda r: seen.append((r, threading.current_thread() is gui)))
+    runner.read(work, on_success=lambda r: seen.append((r, threading.current_thread() is gui)))
     qtbot.waitUntil(lambda: bool(seen))
     assert seen == [("fait", True)]
     runner.shutdown()
@@ -37,7 +37,7 @@ def test_failures_reach_the_agent_as_french_messages(qtbot: QtBot, answers: Answ
     def refuse() -> None:
         raise BusinessError("Le compte 10126 est clos.")
 
-    runner.submit(refuse)
+    runner.read(refuse)
     qtbot.waitUntil(lambda: bool(answers.shown))
     assert answers.shown == [("warn", "Opération impossible", "Le compte 10126 est clos.")]
     show_error(None, EnvironmentProblem("Serveur central injoignable."))
@@ -57,7 +57,7 @@ def test_slow_work_shows_a_progress_dialog_that_can_cancel(qtbot: QtBot) -> None
             time.sleep(0.02)
         return "fini"
 
-    runner.submit(slow, on_success=finished.append, label="Calcul…", cancellable=True)
+    runner.read(slow, on_success=finished.append, label="Calcul…", cancellable=True)
     qtbot.waitUntil(
         lambda: any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets()),
         timeout=3000,

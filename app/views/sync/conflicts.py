@@ -79,7 +79,7 @@ class ConflictsTab(QWidget):
         def load() -> tuple[list[ConflictRecord], int]:
             return sync_admin.list_conflicts(ctx, status), sync_admin.count_open_conflicts(ctx)
 
-        self.shell.runner.submit(
+        self.shell.runner.read(
             load, on_success=self._show, on_failure=lambda e: show_error(self, e), parent=self
         )
 
@@ -142,14 +142,13 @@ class ConflictsTab(QWidget):
         ):
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: sync_admin.resolve_conflict(
                 ctx, conflict.id, conflict.version, choice, custom
             ),
             on_success=lambda _done: self.load(),
             on_failure=self.failed.emit,
             parent=self,
-            write=True,
         )
 
 

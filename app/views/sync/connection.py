@@ -94,7 +94,7 @@ class CentralConnection(QObject):
                 handle.stop()
             return endpoint, handle
 
-        runner.submit(start, on_success=self._started, on_failure=self._failed)
+        runner.read(start, on_success=self._started, on_failure=self._failed)
 
     def _started(self, started: tuple[Endpoint, EmbeddedHandle]) -> None:
         endpoint, handle = started

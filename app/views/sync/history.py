@@ -105,7 +105,7 @@ class HistoryTab(QWidget):
         ctx = self.shell.ctx
         offset = len(self.model.rows) if more else 0
         limit = HISTORY_PAGE if more else max(HISTORY_PAGE, len(self.model.rows))
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: sync_admin.run_history(ctx, offset=offset, limit=limit),
             on_success=lambda page: self._show_history(page, more),
             on_failure=self._failed,

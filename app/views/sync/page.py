@@ -227,7 +227,7 @@ class SyncPage(QWidget):
     def check_warning(self) -> None:
         ctx = self.shell.ctx
         deadline = self.shell.settings.sync_deadline
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: sync_admin.night_run_warning(ctx, deadline=deadline) or "",
             on_success=self._show_warning,
             on_failure=lambda error: show_error(self, error),
@@ -308,7 +308,7 @@ class SyncPage(QWidget):
         self._enable_sync()
         self.live_timer.start()
         QTimer.singleShot(LIVE_REFRESH_MS // 4, self._refresh_if_running)
-        self.shell.runner.submit(
+        self.shell.runner.apart(
             work, on_success=self._finished, on_failure=self._crashed, parent=self
         )
 

@@ -81,7 +81,7 @@ class ParkedTab(QWidget):
         def load() -> tuple[list[ParkedRecord], int]:
             return sync_admin.list_parked(ctx, statuses), sync_admin.count_parked(ctx)
 
-        self.shell.runner.submit(
+        self.shell.runner.read(
             load, on_success=self._show, on_failure=lambda e: show_error(self, e), parent=self
         )
 
@@ -142,10 +142,9 @@ class ParkedTab(QWidget):
             return
         ctx = self.shell.ctx
         settle = sync_admin.retry_parked if retry else sync_admin.discard_parked
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: settle(ctx, parked.id, parked.version),
             on_success=lambda _count: self.load(),
             on_failure=self.failed.emit,
             parent=self,
-            write=True,
         )
