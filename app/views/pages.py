@@ -17,9 +17,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app.models.enums import Role
-from app.services.context import ServiceContext
 from app.services.customer_file import CustomerFile
 from app.views.shortcuts import CUSTOMER_FILE, FORMS, SEARCH, WINDOW, Shortcut
+from kernel.context import ServiceContext
 
 if TYPE_CHECKING:
     from app.views.customers.file_view import CustomerFileView

@@ -12,7 +12,6 @@ from pytestqt.qtbot import QtBot
 
 from app.models.enums import Role
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.customer_file import CustomerFile
 from app.settings import Settings
 from app.views.customers.file_view import CustomerFileView
@@ -30,6 +29,7 @@ from app.views.pages import (
 from app.views.shell import Shell
 from app.views.shortcuts import Shortcut
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 from tests.services.helpers import Household, household
 from tests.views.conftest import Answers, wait_idle
 from tests.views.test_clients import open_file

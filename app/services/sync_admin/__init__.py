@@ -31,30 +31,11 @@ from app.services.sync_admin.parked import (
     retry_parked,
 )
 from app.services.sync_admin.supervision import SUPERVISING_ROLES, may_supervise
-from app.services.sync_admin.texts import (
-    CONFLICT_CHOICE_LABELS,
-    EMPTY_VALUE,
-    PARKED_STATUS_LABELS,
-    PHASE_LABELS,
-    PHASE_STATUS_LABELS,
-    RUN_STATUS_LABELS,
-    TRIGGER_LABELS,
-    phase_label,
-    readable,
-    row_caption,
-    sync_field_label,
-    table_label,
-)
+from app.services.sync_admin.texts import EMPTY_VALUE, readable, row_caption
 
 __all__ = [
-    "CONFLICT_CHOICE_LABELS",
     "EMPTY_VALUE",
-    "PARKED_STATUS_LABELS",
-    "PHASE_LABELS",
-    "PHASE_STATUS_LABELS",
-    "RUN_STATUS_LABELS",
     "SUPERVISING_ROLES",
-    "TRIGGER_LABELS",
     "ConflictRecord",
     "ParkedRecord",
     "PhaseRecord",
@@ -71,12 +52,9 @@ __all__ = [
     "may_supervise",
     "night_run_warning",
     "night_warning",
-    "phase_label",
     "readable",
     "resolve_conflict",
     "retry_parked",
     "row_caption",
     "run_history",
-    "sync_field_label",
-    "table_label",
 ]

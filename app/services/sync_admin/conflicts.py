@@ -13,16 +13,11 @@ from sqlalchemy import func, select
 
 from app.models.ids import utcnow
 from app.models.sync import ConflictChoice, ConflictStatus, SyncConflict
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError, ValidationError
 from app.services.sync_admin.supervision import get_for_write, require_supervisor
-from app.services.sync_admin.texts import (
-    CONFLICT_CHOICE_LABELS,
-    readable,
-    row_caption,
-    sync_field_label,
-    table_label,
-)
+from app.services.sync_admin.texts import readable, row_caption
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, ValidationError
+from kernel.vocabulary import CONFLICT_CHOICE_LABELS, sync_field_label, table_label
 
 
 @dataclass(frozen=True)

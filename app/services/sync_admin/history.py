@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.models.sync import SyncRun
-from app.services.context import ServiceContext
-from app.services.errors import NotFoundError
-from app.services.sync_admin.texts import (
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
+from kernel.vocabulary import (
     PHASE_STATUS_LABELS,
     RUN_STATUS_LABELS,
     TRIGGER_LABELS,

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.sync_admin.history import last_successful_run
+from kernel.context import ServiceContext
 
 
 def _deadline_time(deadline: str | time) -> time:

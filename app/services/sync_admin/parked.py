@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from app.models.ids import utcnow
 from app.models.sync import ParkedStatus, SyncParked
-from app.services.context import ServiceContext, UnitOfWork
-from app.services.errors import BusinessError, NotFoundError
 from app.services.sync_admin.supervision import get_for_write, require_supervisor
-from app.services.sync_admin.texts import (
+from app.services.sync_admin.texts import readable, row_caption
+from kernel.context import ServiceContext, UnitOfWork
+from kernel.errors import BusinessError, NotFoundError
+from kernel.vocabulary import (
+    OPERATION_LABELS,
     PARKED_STATUS_LABELS,
-    readable,
-    row_caption,
     sync_field_label,
     table_label,
 )
@@ -50,9 +50,6 @@ class ParkedRecord:
     changes_text: str
 
 
-_OPERATION_LABELS = {"insert": "Création", "update": "Modification", "delete": "Suppression"}
-
-
 def _changes_text(entry: dict[str, Any]) -> str:
     changes = entry.get("changes") if isinstance(entry, dict) else None
     if not isinstance(changes, dict):
@@ -79,7 +76,7 @@ def _parked(row: SyncParked, caption: str = "") -> ParkedRecord:
         row_id=row.row_id,
         row_caption=caption,
         operation=row.operation,
-        operation_label=_OPERATION_LABELS.get(row.operation, row.operation),
+        operation_label=OPERATION_LABELS.get(row.operation, row.operation),
         error=row.error or ("Bloquée par une ligne en attente" if row.blocked_by else ""),
         blocked_by=row.blocked_by,
         status=row.status,

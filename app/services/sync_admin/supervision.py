@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from app.models.enums import Role
-from app.services.context import ServiceContext, UnitOfWork
-from app.services.errors import ConcurrentEditError, NotFoundError, PermissionDeniedError
+from kernel.context import ServiceContext, UnitOfWork
+from kernel.errors import ConcurrentEditError, NotFoundError, PermissionDeniedError
 
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 

@@ -1,5 +1,5 @@
-"""The words of synchronisation on screen: phases, statuses, triggers, choices, the tables and
-fields of a synchronised row, a stored value and a row as a person reads them."""
+"""A stored value and a synchronised row as a person reads them (the words themselves, phases,
+statuses, tables and fields, are in ``kernel.vocabulary``)."""
 
 from __future__ import annotations
 
@@ -12,91 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models.base import Base
-from app.models.sync import ConflictChoice, ParkedStatus
-from app.services.identifiers import format_account_number
-from app.services.labels import TABLE_LABELS, field_label
-
-PHASE_LABELS: dict[str, str] = {
-    "backup": "Sauvegarde",
-    "bootstrap": "Amorçage",
-    "adoption": "Adoption",
-    "upload": "Envoi",
-    "close": "Facturation centrale",
-    "download": "Réception",
-    "reconcile": "Rapprochement",
-}
-
-RUN_STATUS_LABELS: dict[str, str] = {
-    "running": "En cours",
-    "succeeded": "Réussie",
-    "failed": "Échouée",
-    "interrupted": "Interrompue",
-}
-
-PHASE_STATUS_LABELS: dict[str, str] = {
-    "running": "En cours",
-    "succeeded": "Terminée",
-    "done": "Terminée",
-    "failed": "Échouée",
-    "warning": "Écarts corrigés",
-    "skipped": "Sans objet",
-    "interrupted": "Interrompue",
-}
-
-TRIGGER_LABELS: dict[str, str] = {
-    "manual": "Manuelle",
-    "scheduled": "Planifiée",
-    "scheduler": "Planifiée",
-    "command": "Ligne de commande",
-    "cli": "Ligne de commande",
-}
-
-CONFLICT_CHOICE_LABELS: dict[ConflictChoice, str] = {
-    ConflictChoice.CURRENT: "Valeur en place",
-    ConflictChoice.INCOMING: "Valeur reçue",
-    ConflictChoice.CUSTOM: "Autre valeur",
-}
-
-PARKED_STATUS_LABELS: dict[ParkedStatus, str] = {
-    ParkedStatus.PARKED: "En attente",
-    ParkedStatus.RETRY: "À réessayer",
-    ParkedStatus.APPLIED: "Appliquée",
-    ParkedStatus.DISCARDED: "Abandonnée",
-}
+from kernel.identifiers import format_account_number
 
 EMPTY_VALUE = "(vide)"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-#: Columns that appear in synchronised rows beyond those the customer screens name.
-_MORE_FIELD_LABELS = {
-    "read_on": "Date de relève",
-    "amount_minor": "Montant",
-    "paid_at": "Date d'encaissement",
-    "meter_id": "Compteur",
-    "account_id": "Compte",
-    "customer_id": "Client",
-    "premise_id": "Propriété",
-    "connection_id": "Branchement",
-    "contract_id": "Abonnement",
-    "tariff_id": "Tarif",
-    "method": "Moyen de paiement",
-    "reference": "Référence",
-    "*": "Suppression de la ligne",
-}
-
-
-def sync_field_label(field: str) -> str:
-    return _MORE_FIELD_LABELS.get(field) or field_label(field)
-
-
-def phase_label(name: str) -> str:
-    return PHASE_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def table_label(name: str) -> str:
-    return TABLE_LABELS.get(name, name.replace("_", " "))
 
 
 def readable(value: Any) -> str:

@@ -16,6 +16,7 @@ from app.views.errors import show_error
 from app.views.shell import Shell
 from app.views.sync.common import duration, size, table
 from app.views.table_model import Column, ListTableModel
+from kernel import vocabulary
 
 HISTORY_PAGE = 50
 RECENT_RUN = timedelta(hours=2)
@@ -43,7 +44,7 @@ class HistoryTab(QWidget):
             Column("Reprises", lambda r: fmt.count(r.retries), align_right=True),
             Column("Conflits", lambda r: fmt.count(r.conflicts), align_right=True),
             Column("En attente", lambda r: fmt.count(r.parked), align_right=True),
-            Column("Écarts", lambda r: ", ".join(map(sync_admin.table_label, r.mismatches))
+            Column("Écarts", lambda r: ", ".join(map(vocabulary.table_label, r.mismatches))
                    or ("aucun" if r.status == "succeeded" else "")),
         ])
         self.table = table("syncHistory")

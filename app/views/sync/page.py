@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import sync_admin
-from app.services.errors import GuichetError
 from app.views import messages
 from app.views.errors import show_error
 from app.views.shell import Shell
@@ -38,6 +37,7 @@ from app.views.sync.history import HistoryTab
 from app.views.sync.parked import ParkedTab
 from app.views.sync.phases import PhasesBox
 from app.views.tasks import Progress
+from kernel.errors import GuichetError
 
 log = logging.getLogger(__name__)
 

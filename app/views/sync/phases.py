@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QSizePolicy
 
-from app.services import sync_admin
 from app.views import format as fmt
+from kernel import vocabulary
 
 PHASE_STYLE = """
 QProgressBar { border: 1px solid #b8c2cf; border-radius: 3px; background: white;
@@ -115,7 +115,7 @@ class PhasesBox(QGroupBox):
         row = self.rows.get(name)
         if row is not None:
             return row
-        row = PhaseRow(name, sync_admin.phase_label(name))
+        row = PhaseRow(name, vocabulary.phase_label(name))
         self.rows[name] = row
         self._layout()
         return row
