@@ -11,7 +11,7 @@ from decimal import Decimal
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,7 +19,7 @@ from app.models.capture import SYSTEM, Actor, mark_from_server, set_actor
 from app.models.database import Database
 from app.models.enums import Role
 from app.models.ids import utcnow
-from kernel.errors import STALE_MESSAGE, ConcurrentEditError, EnvironmentProblem
+from kernel.errors import STALE_MESSAGE, ConcurrentEditError, environment_problem
 from kernel.money import Currency
 from kernel.vocabulary import ROLE_LABELS
 
@@ -78,20 +78,28 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
-        self.session.close()
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, DBAPIError):  # a flush inside the block: read by its cause too
+            problem = environment_problem(exc)
+            if problem is not None:
+                raise problem from exc
 
     def commit(self) -> None:
+        """Commits; a row changed by someone else since it was read is a ConcurrentEditError,
+        a lock, a full disk or a lost connection an EnvironmentProblem, anything else a bug."""
         try:
             self.session.commit()
         except StaleDataError as error:
             self.session.rollback()
             raise ConcurrentEditError(STALE_MESSAGE) from error
-        except OperationalError as error:
-            self.session.rollback()
-            raise EnvironmentProblem(
-                "La base de données est momentanément indisponible. Réessayez dans un instant."
-            ) from error
+        except DBAPIError as error:
+            problem = environment_problem(error)
+            if problem is None:
+                raise
+            raise problem from error
 
 
 class ServiceContext:

@@ -1,9 +1,14 @@
 """How errors reach the agent.
 
 * a business error: its French message, as is;
-* an environment problem (server unreachable, database locked): the message, try again later;
+* an environment problem (server unreachable, database locked, disk full — a database error is
+  one only by its cause, see ``environment_problem``): the message, try again later;
 * anything else is a bug: a crash dialog that says where the log is; the traceback goes to the
   log file, never on screen.
+
+Every error shown is also logged: a business error with its message (INFO), an environment or
+configuration problem with its traceback (WARNING), a bug with its traceback (ERROR), so that a
+"database locked" at an agency leaves a trace.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.views import messages
-from kernel.errors import BusinessError, EnvironmentProblem, GuichetError
+from kernel.errors import BusinessError, EnvironmentProblem, GuichetError, environment_problem
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +30,27 @@ _log_file: Path | None = None
 
 
 def show_error(parent: QWidget | None, error: BaseException) -> None:
+    if not isinstance(error, GuichetError):
+        error = environment_problem(error) or error  # a lost connection while reading, say
     if isinstance(error, BusinessError):
+        log.info("refused: %s", error.message)
         messages.warn(parent, "Opération impossible", error.message)
     elif isinstance(error, EnvironmentProblem):
+        log.warning("environment problem: %s", error.message, exc_info=_cause(error))
         messages.warn(parent, "Service momentanément indisponible", error.message)
     elif isinstance(error, GuichetError):
+        log.warning("configuration problem: %s", error.message, exc_info=_cause(error))
         messages.warn(parent, "Configuration à corriger", error.message)
     else:
         report_crash(type(error), error, error.__traceback__, parent)
+
+
+def _cause(error: BaseException) -> BaseException:
+    """The error whose traceback says what happened: the driver's when the problem was read
+    from a database error made elsewhere (its own traceback is then empty)."""
+    if error.__traceback__ is None and error.__cause__ is not None:
+        return error.__cause__
+    return error
 
 
 def report_crash(
