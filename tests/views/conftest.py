@@ -1,4 +1,6 @@
-"""Qt test guards: no dialog may block a test, no background work may outlive it."""
+"""Qt test guards: no dialog may block a test, no background work may outlive it, and no crash
+dialog ("Erreur inattendue") may pass unnoticed: a test that expects one says so with
+``@pytest.mark.crash_expected``."""
 
 from __future__ import annotations
 
@@ -17,11 +19,16 @@ from app.views.application import configure_application
 from app.views.tasks import RUNNERS
 
 
+CRASH_TITLE = "Erreur inattendue"
+
+
 class Answers:
     """Records every message box the screens asked to show, answers confirmations."""
 
     def __init__(self) -> None:
         self.shown: list[tuple[str, str, str]] = []
+        #: The crash dialogs shown: their text and the traceback in their details.
+        self.crashes: list[tuple[str, str]] = []
         self.confirm_answer = True
         self.opened: list[str] = []
         self.save_to = ""
@@ -40,11 +47,14 @@ class Answers:
             return self.first_start.pop(0)
         return first_start.FirstStartChoice(demo=True)
 
+    def _warn(self, _parent: object, title: str, text: str, details: str = "") -> None:
+        self.shown.append(("warn", title, text))
+        if title == CRASH_TITLE:
+            self.crashes.append((text, details))
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(messages, "inform", lambda p, t, x: self.shown.append(("info", t, x)))
-        monkeypatch.setattr(
-            messages, "warn", lambda p, t, x, details="": self.shown.append(("warn", t, x))
-        )
+        monkeypatch.setattr(messages, "warn", self._warn)
         monkeypatch.setattr(
             messages, "confirm",
             lambda p, t, x, default_yes=False: self.shown.append(("confirm", t, x)) or self.confirm_answer,
@@ -71,7 +81,8 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
 
 
 @pytest.fixture(autouse=True)
-def _no_work_outlives_the_test(qapp: QApplication, answers: Answers) -> Iterator[None]:
+def _no_work_outlives_the_test(
+        qapp: QApplication, answers: Answers, request: pytest.FixtureRequest) -> Iterator[None]:
     configure_application(qapp)
     yield
     for runner in list(RUNNERS):
@@ -83,6 +94,10 @@ def _no_work_outlives_the_test(qapp: QApplication, answers: Answers) -> Iterator
         assert not runner.busy, "a background task was still running at the end of the test"
     QThreadPool.globalInstance().waitForDone(5000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+    if answers.crashes and request.node.get_closest_marker("crash_expected") is None:
+        pytest.fail("a crash dialog was shown during the test:\n\n"
+                    + "\n\n".join(details or text for text, details in answers.crashes),
+                    pytrace=False)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
 from pytestqt.qtbot import QtBot
@@ -71,6 +72,7 @@ def test_slow_work_shows_a_progress_dialog_that_can_cancel(qtbot: QtBot) -> None
     runner.shutdown()
 
 
+@pytest.mark.crash_expected
 def test_unexpected_errors_are_logged_with_their_traceback(tmp_path: Path, answers: Answers) -> None:
     log_file = tmp_path / "logs" / "guichet.log"
     configure_logging(log_file, to_stderr=False)
