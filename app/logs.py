@@ -28,6 +28,7 @@ def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = 
     for handler in list(root.handlers):
         if getattr(handler, "_guichet", False):
             root.removeHandler(handler)
+            handler.close()  # configured again (tests, a second start): release its file
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
     )

@@ -24,6 +24,7 @@ from app.models.capture import mark_from_server
 from app.models.ownership import Owner, owner_of
 from app.models.search_index import refresh_rows
 from kernel import wire
+from kernel.errors import environment_problem
 
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 
@@ -77,6 +78,8 @@ class DeskApplier:
             savepoint.commit()
         except _FAILURES as error:
             savepoint.rollback()
+            if environment_problem(error) is not None:
+                raise  # a lock, a full disk, a lost server: the run fails and is tried again
             self._park(commit, entries, _describe(error), None, self._find_failing(commit, entries))
             return
         writer.count()
@@ -88,7 +91,9 @@ class DeskApplier:
         writer = _CommitWriter(self, commit, one_by_one=True)
         try:
             writer.run(entries)
-        except _FAILURES:
+        except _FAILURES as error:
+            if environment_problem(error) is not None:
+                raise
             return writer.current
         finally:
             savepoint.rollback()
@@ -308,6 +313,8 @@ def retry_parked_on_desk(session: Session) -> tuple[int, int]:
         except (CannotApply, IntegrityError, StatementError, DBAPIError, KeyError,
                 ValueError) as error:
             savepoint.rollback()
+            if environment_problem(error) is not None:
+                raise
             for position, item in enumerate(items):
                 item.status = ParkedStatus.PARKED
                 if position == 0:

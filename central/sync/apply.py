@@ -43,7 +43,7 @@ from central.sync.tables import (
     set_value,
 )
 from kernel import wire
-from kernel.errors import GuichetError
+from kernel.errors import GuichetError, environment_problem
 from kernel.money import Currency
 from kernel.numbering import cover_central
 
@@ -221,7 +221,10 @@ class Applier:
         try:
             with self.session.begin_nested():
                 done = self._apply_group(recorder, entries, progress)
-        except Exception as error:  # any failure parks the transaction, never the batch
+        except Exception as error:  # any failure parks the transaction, never the batch...
+            problem = environment_problem(error)
+            if problem is not None:  # ...but a lock, a full disk or a lost connection fails
+                raise problem from error  # the batch: 503, the desk sends it again
             return [], Failure(progress[0], _error_text(error))
         return done, None
 
@@ -257,7 +260,10 @@ class Applier:
                 for group in groups:
                     outcomes.extend(self._apply_group(
                         Recorder(self.session, self.agency.id, eager=False), group, [0]))
-        except Exception:  # noqa: BLE001  (the careful path says which entry failed and why)
+        except Exception as error:  # noqa: BLE001  (the careful path says which entry failed and why)
+            problem = environment_problem(error)
+            if problem is not None:
+                raise problem from error
             self._accounts.clear()
             self.index = ParkedIndex(self.session, self.agency.id)
             return False

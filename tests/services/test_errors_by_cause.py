@@ -76,6 +76,7 @@ def _on_connect(db: Database, statement: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(statement)
         cursor.close()
+        dbapi_connection.commit()  # PostgreSQL: kept for the connection's life
 
     db.engine.dispose()  # the connections already open do not have it
 

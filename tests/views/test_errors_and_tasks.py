@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
+import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,18 @@ from app.views.errors import install_excepthook, show_error
 from app.views.tasks import Progress, TaskRunner
 from kernel.errors import BusinessError, EnvironmentProblem
 from tests.views.conftest import Answers
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """The program's log file, configured as at start-up; put away after the test."""
+    path = tmp_path / "logs" / "guichet.log"
+    configure_logging(path, to_stderr=False)
+    yield path
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_guichet", False)]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def test_results_come_back_on_the_gui_thread(qtbot: QtBot) -> None:
@@ -73,9 +88,7 @@ def test_slow_work_shows_a_progress_dialog_that_can_cancel(qtbot: QtBot) -> None
 
 
 @pytest.mark.crash_expected
-def test_unexpected_errors_are_logged_with_their_traceback(tmp_path: Path, answers: Answers) -> None:
-    log_file = tmp_path / "logs" / "guichet.log"
-    configure_logging(log_file, to_stderr=False)
+def test_unexpected_errors_are_logged_with_their_traceback(log_file: Path, answers: Answers) -> None:
     previous = sys.excepthook
     install_excepthook(log_file)
     try:
@@ -89,3 +102,51 @@ def test_unexpected_errors_are_logged_with_their_traceback(tmp_path: Path, answe
     assert str(log_file) in answers.shown[0][2] and "Traceback" not in answers.shown[0][2]
     logged = log_file.read_text(encoding="utf-8")
     assert "Traceback" in logged and "ZeroDivisionError: division par zéro" in logged
+
+
+def test_every_error_shown_is_also_logged(
+        log_file: Path, answers: Answers, caplog: pytest.LogCaptureFixture) -> None:
+    show_error(None, BusinessError("Le compte 10126 est clos."))
+    try:  # what UnitOfWork.commit raises when another program holds the write lock
+        try:
+            raise sqlite3.OperationalError("database is locked")
+        except sqlite3.OperationalError as locked:
+            raise EnvironmentProblem("La base de données est occupée.") from locked
+    except EnvironmentProblem as problem:
+        show_error(None, problem)
+    assert [title for _, title, _ in answers.shown] == [
+        "Opération impossible", "Service momentanément indisponible"]
+    assert [(r.levelname, r.exc_info is not None) for r in caplog.records] == [
+        ("INFO", False), ("WARNING", True)]
+    logged = log_file.read_text(encoding="utf-8")
+    assert "INFO app.views.errors [MainThread] refused: Le compte 10126 est clos." in logged
+    assert ("WARNING app.views.errors [MainThread] environment problem: "
+            "La base de données est occupée.") in logged
+    assert "Traceback" in logged and "sqlite3.OperationalError: database is locked" in logged
+
+
+def test_a_database_error_shown_as_is_is_read_by_its_cause(
+        tmp_path: Path, answers: Answers, caplog: pytest.LogCaptureFixture) -> None:
+    """A read that lost its connection is an environment problem; a read that names a column
+    the database does not have is a bug: the crash dialog, its traceback in the log."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
+    with engine.connect() as connection:
+        connection.execute(text("create table customer (id integer)"))
+        with pytest.raises(OperationalError) as bug:
+            connection.execute(text("select mobile from customer"))
+    engine.dispose()
+    lost = OperationalError("select 1", {}, sqlite3.OperationalError("unable to open database file"))
+    lost.orig.sqlite_errorcode = 14  # type: ignore[union-attr]  # SQLITE_CANTOPEN
+    show_error(None, lost)
+    assert answers.shown[-1][1] == "Service momentanément indisponible"
+    assert "ne répond pas" in answers.shown[-1][2]
+    assert caplog.records[-1].levelname == "WARNING"
+    assert caplog.records[-1].exc_info and caplog.records[-1].exc_info[1] is lost
+    show_error(None, bug.value)
+    assert answers.crashes and answers.shown[-1][1] == "Erreur inattendue"
+    assert "no such column: mobile" in answers.crashes[-1][1]
+    assert caplog.records[-1].levelname == "ERROR" and caplog.records[-1].exc_info
+    answers.crashes.clear()  # seen: the crash dialog was what this test wanted
