@@ -14,8 +14,8 @@ import psycopg
 import psycopg.errors
 import pytest
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from app.models.database import Database
 from kernel.context import ServiceContext

@@ -18,7 +18,6 @@ from app.views import first_start, messages
 from app.views.application import configure_application
 from app.views.tasks import RUNNERS
 
-
 CRASH_TITLE = "Erreur inattendue"
 
 
@@ -55,19 +54,29 @@ class Answers:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(messages, "inform", lambda p, t, x: self.shown.append(("info", t, x)))
         monkeypatch.setattr(messages, "warn", self._warn)
-        monkeypatch.setattr(
-            messages, "confirm",
-            lambda p, t, x, default_yes=False: self.shown.append(("confirm", t, x)) or self.confirm_answer,
-        )
-        monkeypatch.setattr(
-            messages, "retry", lambda p, t, x: self.shown.append(("retry", t, x)) or False
-        )
-        monkeypatch.setattr(messages, "open_document",
-                            lambda path: self.opened.append(path) or self.can_open)
+        monkeypatch.setattr(messages, "confirm", self._confirm)
+        monkeypatch.setattr(messages, "retry", self._retry)
+        monkeypatch.setattr(messages, "open_document", self._open_document)
         monkeypatch.setattr(messages, "save_path", lambda p, t, s, f: self.save_to)
         monkeypatch.setattr(first_start, "ask_first_start", self._first_start)
-        monkeypatch.setattr(messages, "ask_text",
-                            lambda p, t, x: self.shown.append(("ask", t, x)) or self.text)
+        monkeypatch.setattr(messages, "ask_text", self._ask_text)
+
+    def _confirm(self, _parent: object, title: str, text: str, *, default_yes: bool = False
+                 ) -> bool:
+        self.shown.append(("confirm", title, text))
+        return self.confirm_answer
+
+    def _retry(self, _parent: object, title: str, text: str) -> bool:
+        self.shown.append(("retry", title, text))
+        return False
+
+    def _open_document(self, path: str) -> bool:
+        self.opened.append(path)
+        return self.can_open
+
+    def _ask_text(self, _parent: object, title: str, text: str) -> str | None:
+        self.shown.append(("ask", title, text))
+        return self.text
 
     def texts(self) -> str:
         return "\n".join(f"{t}: {x}" for _, t, x in self.shown)
