@@ -27,7 +27,7 @@ from tests.services.helpers import new_customer_input
 
 def _sqlite(message: str, code: int) -> sqlite3.OperationalError:
     error = sqlite3.OperationalError(message)
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    error.sqlite_errorcode = code
     return error
 
 

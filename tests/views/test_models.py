@@ -14,7 +14,6 @@ from pytestqt.qtbot import QtBot
 
 from app.models.enums import PaymentMethod
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.customer_edit import create_customer
 from app.services.payments import cancel_payment, record_payment
 from app.services.search import PAGE
@@ -25,6 +24,7 @@ from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.table_model import ListTableModel
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 from tests.services.helpers import household, new_customer_input
 from tests.views.conftest import type_text, wait_idle
 
