@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from app.models.database import Database
-from kernel.context import ServiceContext
 from app.services.customer_edit import create_customer
+from kernel.context import ServiceContext
 from kernel.errors import EnvironmentProblem, environment_problem
 from tests import pg_server
 from tests.services.helpers import new_customer_input

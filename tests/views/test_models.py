@@ -18,6 +18,7 @@ from app.services.customer_edit import create_customer
 from app.services.payments import cancel_payment, record_payment
 from app.services.search import PAGE
 from app.settings import Settings
+from app.views.customers.file_tabs import AccountsTab, HistoryTab, PremisesTab
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
 from app.views.main_window import MainWindow
@@ -42,7 +43,7 @@ def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[Ma
 
 
 def clients(window: MainWindow) -> ClientsPage:
-    page = window.show_module("clients")
+    page = window.show_page(ClientsPage)
     assert isinstance(page, ClientsPage)
     return page
 
@@ -95,13 +96,13 @@ def test_customer_file_lists_keep_the_model_rules_as_the_file_reloads(
     assert isinstance(view, CustomerFileView)
     qtbot.waitUntil(lambda: view.file is not None, timeout=15000)
     wait_idle(qtbot)
-    accounts, premises, history = (view.tab(key) for key in ("accounts", "premises", "history"))
+    accounts, premises, history = view.tab(AccountsTab), view.tab(PremisesTab), view.tab(HistoryTab)
     wait_idle(qtbot)
     models: dict[str, ListTableModel[Any]] = {
-        "statement": accounts.statement_model,  # type: ignore[attr-defined]
-        "payments": accounts.payments_model,  # type: ignore[attr-defined]
-        "readings": premises.readings_model,  # type: ignore[attr-defined]
-        "history": history.model,  # type: ignore[attr-defined]
+        "statement": accounts.statement_model,
+        "payments": accounts.payments_model,
+        "readings": premises.readings_model,
+        "history": history.model,
     }
     for model in models.values():
         qtmodeltester.check(model)
