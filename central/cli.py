@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     from central.operations_cli import add_commands
 
     add_commands(commands, FrenchParser)
+    from central.vending.cli import add_commands as add_vending_commands
+
+    add_vending_commands(commands, FrenchParser)
     return parser
 
 

@@ -28,6 +28,7 @@ from central.settings import CentralSettings
 from central.sync.bundle import export_bundle, import_bundle
 from central.sync.state import rotate_generation
 from central.users import add_user, list_users, set_active, set_password, set_roaming
+from central.vending.cli import HANDLERS as VENDING_HANDLERS
 from kernel.errors import BusinessError, EnvironmentProblem, ValidationError
 from kernel.money import Currency
 
@@ -50,6 +51,7 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
             "sync": _sync,
             "reference": _reference,
             **HANDLERS,
+            **VENDING_HANDLERS,
         }[args.command]
         return handler(db, settings, args)
     finally:

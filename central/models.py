@@ -214,3 +214,108 @@ class NightReport(CentralBase):
     mismatches: Mapped[list[str]] = mapped_column(JSON, default=list)
     repaired_rows: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class VendingOperator(CentralBase):
+    """A mobile-money operator selling through the vending platform: its own credential (only
+    the SHA-256 kept), separate from the agencies', and its limits."""
+
+    __tablename__ = "vending_operator"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Per sale (minor units) and per paying phone and local day.
+    min_amount_minor: Mapped[int] = mapped_column(BigInteger, default=100)
+    max_amount_minor: Mapped[int] = mapped_column(BigInteger, default=500_000)
+    max_payer_day_minor: Mapped[int] = mapped_column(BigInteger, default=1_000_000)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class VendingRequest(CentralBase):
+    """An operator's purchase reference, taken once: the guard that makes a purchase
+    idempotent (its primary key), with the figures it was made with."""
+
+    __tablename__ = "vending_request"
+
+    operator_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(60), primary_key=True)
+    #: SHA-256 of the figures (meter, amount, phone, channel): a reuse with others is refused.
+    digest: Mapped[str] = mapped_column(String(64))
+    vend_id: Mapped[uuid.UUID]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VendingMeter(CentralBase):
+    """What the platform knows of a prepaid meter's key (the key the meter holds, which the
+    record may since have moved on from: the next sale sends the key change first), the last
+    TID it was given, and a block. Its row is also the meter's sale lock."""
+
+    __tablename__ = "vending_meter"
+
+    meter_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    drn: Mapped[str] = mapped_column(String(13), unique=True)
+    sgc: Mapped[int] = mapped_column(Integer)
+    ti: Mapped[int] = mapped_column(Integer)
+    krn: Mapped[int] = mapped_column(Integer)
+    kt: Mapped[int] = mapped_column(Integer)
+    ken: Mapped[int] = mapped_column(Integer)
+    base_date: Mapped[int] = mapped_column(Integer)
+    last_tid: Mapped[int | None] = mapped_column(Integer)
+    blocked_reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    ACKNOWLEDGED = "acknowledged"
+    #: The meter answered and refused a token.
+    REFUSED = "refused"
+    #: No meter answer after every try.
+    UNACKNOWLEDGED = "unacknowledged"
+
+
+class HesDelivery(CentralBase):
+    """Tokens of a sale the HES pushes to the meter, with its tries."""
+
+    __tablename__ = "hes_delivery"
+    __table_args__ = (Index("ix_hes_delivery_status_next", "status", "next_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    vend_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    drn: Mapped[str] = mapped_column(String(13))
+    #: Space-separated, in the order to enter them; ``delivered`` of them the meter took.
+    tokens: Mapped[str] = mapped_column(String(200))
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[DeliveryStatus] = mapped_column(default=DeliveryStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_answer: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsStatusCentral(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class SmsMessage(CentralBase):
+    """The SMS outbox: a message waits here until the gateway took it (or every try failed)."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (Index("ix_sms_outbox_status_next", "status", "next_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    vend_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(String(160))
+    status: Mapped[SmsStatusCentral] = mapped_column(default=SmsStatusCentral.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -83,6 +83,23 @@ class CentralSettings(BaseSettings):
     smtp_password: str = ""
     alert_from: str = "guichet-central@localhost"
     alert_to: list[str] = Field(default_factory=list)
+    #: Vending platform. Vending keys: one file per key revision in this folder
+    #: (``sgc123456-krn2-dkga04.key``), or the public test keys (demonstrations only).
+    vending_key_dir: Path | None = None
+    vending_test_keys: bool = False
+    #: The HES pushes each sale's tokens to the meters behind this URL (the virtual fleet,
+    #: ``python -m central.meters serve``); empty: tokens are not pushed.
+    hes_meters_url: str = ""
+    hes_max_attempts: int = Field(5, ge=1, le=100)
+    #: SMS gateway (HTTP; the local test gateway is ``python -m central.sms serve``); empty:
+    #: no SMS. Messages wait in the outbox and are retried with back-off.
+    sms_gateway_url: str = ""
+    sms_gateway_user: str = ""
+    sms_gateway_password: str = ""
+    sms_sender: str = "ODYSSEE"
+    sms_max_attempts: int = Field(6, ge=1, le=100)
+    #: First wait before a retry (HES and SMS), doubled each time (capped at 10 minutes).
+    retry_base_seconds: float = Field(2.0, gt=0, le=3600)
 
     @classmethod
     def settings_customise_sources(

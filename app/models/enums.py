@@ -166,6 +166,8 @@ class RequestChannel(StrEnum):
 class VendChannel(StrEnum):
     COUNTER = "counter"
     MOBILE_MONEY = "mobile_money"
+    USSD = "ussd"
+    API = "api"
 
 
 class VendStatus(StrEnum):

@@ -16,7 +16,11 @@ from app.models.types import ScaledDecimal
 
 class VendTransaction(Synced, Base):
     __tablename__ = "vend_transaction"
-    __table_args__ = (Index("ix_vend_transaction_meter_sold", "meter_id", "sold_at"),)
+    __table_args__ = (
+        Index("ix_vend_transaction_meter_sold", "meter_id", "sold_at"),
+        # A paying phone's sales of the day (operators' daily limit, look-ups by phone).
+        Index("ix_vend_transaction_phone_sold", "phone", "sold_at"),
+    )
 
     receipt_number: Mapped[str] = mapped_column(String(24), unique=True)
     meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meter.id"))
@@ -25,12 +29,23 @@ class VendTransaction(Synced, Base):
     channel: Mapped[VendChannel]
     status: Mapped[VendStatus] = mapped_column(default=VendStatus.COMPLETED)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: The split of ``amount_minor``: energy (before VAT), monthly fixed charge (before VAT),
+    #: arrears recovered for the account, VAT.
+    energy_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    fixed_charge_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    arrears_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    vat_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: Energy sold in the meter's unit (kWh or m³), to 0.1.
     energy: Mapped[Decimal] = mapped_column(ScaledDecimal(1))
     token: Mapped[str] = mapped_column(String(20), default="", index=True)
     token_class: Mapped[int] = mapped_column(SmallInteger, default=0)
     token_subclass: Mapped[int] = mapped_column(SmallInteger, default=0)
     token_tid: Mapped[int | None] = mapped_column(Integer)
+    #: Key change tokens to enter before ``token`` (space-separated, in order), when the
+    #: meter's key had to change (new KRN/TI, base-date roll-over).
+    key_change_tokens: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    #: The mobile-money operator (vending platform sales), empty for a desk sale.
+    operator_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
     sms_status: Mapped[SmsStatus] = mapped_column(default=SmsStatus.NOT_REQUESTED)
     operator_reference: Mapped[str] = mapped_column(String(60), default="", index=True)

@@ -10,16 +10,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
 from app.models.database import Database
-from central.api.errors import install_error_handlers
+from central.api.errors import error_response, install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
-from central.api.routes import admin, agency, night, reference, sync, system
+from central.api.routes import (
+    admin,
+    agency,
+    desk_vending,
+    night,
+    operator,
+    reference,
+    sync,
+    system,
+)
 from central.database import installation_currency, open_database
 from central.logs import stamp_request_ids
 from central.settings import CentralSettings
+from central.vending.errors import VendingError
+from central.vending.service import build as build_vending
 
 DESCRIPTION = """Serveur central de Guichet (ODYSSEE Central) : référentiel, données des agences,
 facturation. Chaque requête porte un identifiant de connexion (`Authorization: Bearer …`) :
@@ -29,9 +41,14 @@ celui d'une agence ne donne accès qu'aux données de cette agence."""
 BATCH_PATH = r"^/agencies/\d{3}/sync/batches/"
 
 
+def _vending_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VendingError)
+    return error_response(exc.status, exc.code, exc.message)
+
+
 def default_routers() -> list[APIRouter]:
     return [system.router, reference.router, agency.router, sync.router, admin.router,
-            night.router]
+            night.router, operator.router, desk_vending.router]
 
 
 def create_app(
@@ -44,10 +61,16 @@ def create_app(
     stamp_request_ids()
     database = db or open_database(settings, upgrade=False)
     owned = db is None
+    currency = installation_currency(database, settings)
+    vending, dispatcher = build_vending(database, settings, currency)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         if owned:
             database.dispose()
 
@@ -64,8 +87,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.currency = installation_currency(database, settings)
+    app.state.currency = currency
+    app.state.platform = vending
+    app.state.dispatcher = dispatcher
+    app.state.operator_credentials = {}
     install_error_handlers(app)
+    app.add_exception_handler(VendingError, _vending_error)
     for router in (*default_routers(), *routers):
         app.include_router(router)
     return app

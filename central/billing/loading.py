@@ -41,8 +41,15 @@ from app.models import (
     Payment,
     Premise,
     ServiceConnection,
+    VendTransaction,
 )
-from app.models.enums import InvoiceKind, InvoiceLineKind, InvoiceStatus, ReadingSource
+from app.models.enums import (
+    InvoiceKind,
+    InvoiceLineKind,
+    InvoiceStatus,
+    ReadingSource,
+    VendStatus,
+)
 from central.billing.consumption import HISTORY_DAYS, KIND_RANK, MeterFacts, Point, Reading
 from central.billing.plan import BillingState, ContractFacts
 from central.models import BilledPeriod
@@ -55,6 +62,8 @@ _invoice = Invoice.__table__
 _line = InvoiceLine.__table__
 _account = Account.__table__
 _payment = Payment.__table__
+#: Prepaid sales recover arrears: their ``arrears_minor`` pays the account like a payment.
+_vend = VendTransaction.__table__
 _connection = ServiceConnection.__table__
 _premise = Premise.__table__
 
@@ -288,6 +297,12 @@ def computed_balances(
         among(connection, _payment.c.account_id, ids), _payment.c.is_cancelled.is_(False)
     ).group_by(_payment.c.account_id)
     for account_id, total in connection.execute(paid).all():
+        owed[account_id] -= int(total or 0)
+    recovered = select(_vend.c.account_id, func.sum(_vend.c.arrears_minor)).where(
+        among(connection, _vend.c.account_id, ids), _vend.c.arrears_minor > 0,
+        _vend.c.status == VendStatus.COMPLETED.value,
+    ).group_by(_vend.c.account_id)
+    for account_id, total in connection.execute(recovered).all():
         owed[account_id] -= int(total or 0)
     return owed
 

@@ -1,0 +1,252 @@
+"""Vending platform throughput: purchases per second through the operator API on PostgreSQL,
+with ``python -m central serve --workers 2``, and p50/p95/p99 latency; then the STS engine's
+tokens per second (key derived per token, and cached).
+
+Data: agency 101, the prepaid tariff (3 bands, fixed charge, VAT, arrears share), N prepaid
+STS meters (default 10,000) each with its customer, premise, account, connection and contract.
+Purchases go to random meters (unique operator references, 2,000 F each) from C concurrent
+clients (asyncio + httpx, one process on the same machine). Every sale is the whole write path
+(reference row, meter lock, tokens, receipt, audit + journal, commit number); HES pushes and
+SMS are off unless ``--with-outbox`` (then they are queued in the outbox; nothing listens).
+
+Run: ``python bench/bench_vending.py [--meters 10000] [--seconds 20] [--clients 32]``
+(``GUICHET_BENCH_PG`` = server URL, default the local one; a database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+
+from app.models import (  # noqa: E402
+    Account,
+    Agency,
+    Commune,
+    Contract,
+    Customer,
+    Meter,
+    Premise,
+    ServiceConnection,
+    Tariff,
+    TariffBand,
+    VendTransaction,
+)
+from app.models.database import Database  # noqa: E402
+from app.models.enums import Energy, MeterPayment  # noqa: E402
+from app.models.ids import new_id  # noqa: E402
+from central import migrate  # noqa: E402
+from central.embedded import free_port  # noqa: E402
+from central.sts.meter_number import luhn_check_digit  # noqa: E402
+from central.vending.operators import add_operator  # noqa: E402
+
+SERVER = os.environ.get("GUICHET_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_RATE, GOAL_P95_MS = 500, 50
+
+
+def drn(n: int) -> str:
+    body = f"47{20000000 + n:08d}"
+    return body + str(luhn_check_digit(body))
+
+
+def build(url: str, meters: int) -> None:
+    db = Database(url)
+    try:
+        with db.session() as s, s.begin():
+            agency = Agency(code="101", name="Agence 101")
+            commune = Commune(code="C101", name="Cocody")
+            s.add_all([agency, commune])
+            s.flush()
+            tariff = Tariff(code="ELEC-PRE", name="Électricité prépayée", energy=Energy.ELECTRICITY,
+                            payment=MeterPayment.PREPAID, fixed_charge_minor=500,
+                            vat_rate=Decimal("0.18"), valid_from=date(2020, 1, 1),
+                            arrears_recovery_share=Decimal("0.2"))
+            tariff.bands = [TariffBand(lower_bound=0, upper_bound=50, unit_price=Decimal(60),
+                                       is_social=True),
+                            TariffBand(lower_bound=50, upper_bound=150, unit_price=Decimal(90)),
+                            TariffBand(lower_bound=150, upper_bound=None,
+                                       unit_price=Decimal(120))]
+            s.add(tariff)
+            s.flush()
+            aid, cid, tid = agency.id, commune.id, tariff.id
+        rows: dict[type, list[dict[str, object]]] = {m: [] for m in (
+            Customer, Premise, Account, ServiceConnection, Meter, Contract)}
+        for n in range(meters):
+            ids = {m: new_id() for m in rows}
+            common = {"agency_id": aid}
+            rows[Customer].append({**common, "id": ids[Customer], "last_name": f"Client {n}",
+                                   "first_name": "Aya"})
+            rows[Premise].append({**common, "id": ids[Premise], "commune_id": cid})
+            rows[Account].append({**common, "id": ids[Account], "number": f"A{n:012d}",
+                                  "customer_id": ids[Customer], "opened_on": date(2024, 1, 1)})
+            rows[ServiceConnection].append({**common, "id": ids[ServiceConnection],
+                                            "reference": f"BR{n:010d}",
+                                            "premise_id": ids[Premise],
+                                            "energy": Energy.ELECTRICITY})
+            rows[Meter].append({**common, "id": ids[Meter], "serial": f"S{n:010d}",
+                                "energy": Energy.ELECTRICITY, "payment": MeterPayment.PREPAID,
+                                "connection_id": ids[ServiceConnection], "sts_drn": drn(n),
+                                "sts_iin": "600727", "sts_sgc": 123456, "sts_tariff_index": 1,
+                                "sts_key_revision": 2, "sts_key_type": 2, "sts_key_expiry": 255,
+                                "sts_algorithm": "07", "sts_dkga": "02", "sts_base_date": 2014,
+                                "prepaid_tariff_id": tid})
+            rows[Contract].append({**common, "id": ids[Contract], "number": f"AB{n:010d}",
+                                   "account_id": ids[Account],
+                                   "connection_id": ids[ServiceConnection], "tariff_id": tid,
+                                   "start_date": date(2024, 1, 1)})
+        with db.engine.begin() as connection:
+            for model, batch in rows.items():
+                for start in range(0, len(batch), 5000):
+                    connection.execute(insert(model), batch[start:start + 5000])
+            connection.execute(text("ANALYZE"))
+    finally:
+        db.dispose()
+
+
+async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
+               tag: str) -> tuple[list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.monotonic() + seconds
+    counter = iter(range(10**9))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30, headers={
+            "Authorization": f"Bearer {secret}"}) as client:
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                n = next(counter)
+                body = {"reference": f"{tag}-{n}", "meter": drn(random.randrange(meters)),
+                        "amount": 2000, "phone": f"07{random.randrange(10**8):08d}"}
+                started = time.perf_counter()
+                response = await client.post("/operator/v1/purchases", json=body)
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies, statuses
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def engine_speed(seconds: float = 2.0) -> dict[str, float]:
+    from central.sts import DecoderKeyCache, MeterKeyProfile, TokenIssuer
+    from central.sts.vending_keys import TEST_VENDING_KEY_DKGA02
+
+    result = {}
+    profiles = [MeterKeyProfile(pan=drn(n), sgc=123456, ti=1, krn=2, base_date=2014)
+                for n in range(2000)]
+    for label, cache in (("clé dérivée par jeton", DecoderKeyCache(maxsize=0)),
+                         ("clé en cache", DecoderKeyCache())):
+        issuer = TokenIssuer(cache=cache)
+        done, started = 0, time.process_time()
+        while time.process_time() - started < seconds:
+            for profile in profiles[:200] if label == "clé en cache" else profiles:
+                issuer.credit(profile, TEST_VENDING_KEY_DKGA02, "25.5")
+                done += 1
+        result[label] = done / (time.process_time() - started)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pool-size", type=int, default=20)
+    parser.add_argument("--with-outbox", action="store_true",
+                        help="queue HES pushes and SMS (to closed ports) as in production")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    name = f"guichet_bench_vend_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = SERVER.rsplit("/", 1)[0] + "/" + name
+    folder = Path(tempfile.mkdtemp(prefix="bench-vending-"))
+    process = None
+    try:
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        started = time.monotonic()
+        build(url, args.meters)
+        print(f"données : {args.meters:,} compteurs prépayés STS (+ clients, comptes, "
+              f"abonnements) en {time.monotonic() - started:.1f} s")
+        db = Database(url)
+        _op, secret = add_operator(db, "moov", min_amount_minor=100,
+                                   max_amount_minor=10**9, max_payer_day_minor=10**12)
+        db.dispose()
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_CENTRAL_")}
+        env["GUICHET_CENTRAL_VENDING_TEST_KEYS"] = "1"
+        if args.with_outbox:
+            env["GUICHET_CENTRAL_HES_METERS_URL"] = "http://127.0.0.1:9"
+            env["GUICHET_CENTRAL_SMS_GATEWAY_URL"] = "http://127.0.0.1:9/messages"
+        log = open(folder / "server.log", "ab")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "central", "--database-url", url, "--data-dir", str(folder),
+             "--log-level", "WARNING", "serve", "--port", str(port), "--workers",
+             str(args.workers), "--db-pool-size", str(args.pool_size)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        asyncio.run(load(base, secret, args.meters, 3, 8, "warm"))
+        begun = time.monotonic()
+        latencies, statuses = asyncio.run(load(base, secret, args.meters, args.seconds,
+                                               args.clients, "run"))
+        elapsed = time.monotonic() - begun
+        ok = statuses.get(201, 0)
+        check = Database(url)
+        with check.reading() as session:
+            sales = session.scalar(select(func.count()).select_from(VendTransaction)) or 0
+            top = session.scalar(select(func.max(VendTransaction.receipt_number)))
+        check.dispose()
+        print(f"serveur : {args.workers} processus, PostgreSQL, outbox HES/SMS "
+              f"{'activée' if args.with_outbox else 'désactivée'} ; {args.clients} clients "
+              f"simultanés pendant {elapsed:.1f} s")
+        print(f"achats : {ok:,} réussis ({ok / elapsed:,.0f} achats/s), réponses {statuses}")
+        print(f"latence : p50 {percentile(latencies, 0.5):.1f} ms · p95 "
+              f"{percentile(latencies, 0.95):.1f} ms · p99 {percentile(latencies, 0.99):.1f} ms")
+        print(f"base : {sales:,} ventes au total, dernier reçu {top} (série sans trou : "
+              f"{'oui' if top and int(top[-6:]) == sales else 'NON'})")
+        print(f"objectif : ≥ {GOAL_RATE} achats/s et p95 < {GOAL_P95_MS} ms — "
+              f"{'atteint' if ok / elapsed >= GOAL_RATE and percentile(latencies, 0.95) < GOAL_P95_MS else 'non atteint'}")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        if not args.keep:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            shutil.rmtree(folder, ignore_errors=True)
+        admin.dispose()
+    for label, rate in engine_speed().items():
+        print(f"moteur STS (EA07/DKGA-02, un cœur) : {rate:,.0f} jetons/s, {label}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Prepaid sales at an agency's counter, through central's platform: ``POST
+/agencies/{code}/vend-sales`` with the agency's credential (its own meters only; the agent
+is recorded on the sale). Same series of receipts, same tokens, same refusals as the
+operators' API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from central.api.deps import Scope
+from central.api.routes.operator import Vending, sale_json
+from central.vending.platform import DeskSeller
+
+router = APIRouter(prefix="/agencies/{code}", tags=["données d'agence"])
+
+
+class DeskSaleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=60)
+    meter: str = Field(min_length=1, max_length=30)
+    amount: int = Field(ge=1, le=10**12)
+    phone: str = Field(min_length=1, max_length=20)
+    agent: str = Field(min_length=1, max_length=40)
+
+
+@router.post("/vend-sales", summary="Vente de crédit prépayé au guichet de l'agence")
+def desk_sale(body: DeskSaleIn, scope: Scope, vending: Vending,
+              response: Response) -> dict[str, Any]:
+    sale, replayed = vending.sell_at_desk(
+        DeskSeller(scope.id, scope.code, body.agent), reference=body.reference,
+        meter=body.meter, amount_minor=body.amount, phone=body.phone)
+    response.status_code = 200 if replayed else 201
+    return {**sale_json(sale, vending, replayed=replayed), "agent": sale.sold_by}

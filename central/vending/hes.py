@@ -1,0 +1,87 @@
+"""The HES's token making: the credit token of a sale under the meter's key, with the key
+change set first whenever the key the meter holds is not the one to sell under (the record
+moved to a new KRN/TI/SGC, or the meter is still on base date 1993, past its last minute:
+the roll-over set, which also clears the meter's TID memory).
+
+TIDs per meter strictly increase across processes: the last one is kept in the meter's
+``vending_meter`` row, which the sale holds locked while it issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from central.meters.fleet import MeterRecord
+from central.models import VendingMeter
+from central.sts import DecoderKeyCache, MeterKeyProfile, key_change_set
+from central.sts.tid import BaseDate, tid_from_datetime
+from central.sts.token_types import Token
+from central.sts.tokens import encode_value, issue_tid_token
+from central.sts.vending_keys import VendingKey, VendingKeyRing
+
+_KEY_FIELDS = ("sgc", "ti", "krn", "kt", "ken", "base_date")
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    key_change: tuple[Token, ...]
+    credit: Token
+    profile: MeterKeyProfile
+
+    @property
+    def in_order(self) -> tuple[Token, ...]:
+        return (*self.key_change, self.credit)
+
+
+def _key_of(profile: MeterKeyProfile) -> tuple[int, ...]:
+    return tuple(int(getattr(profile, name)) for name in _KEY_FIELDS)
+
+
+def target_profile(record: MeterRecord, now: datetime) -> MeterKeyProfile:
+    """The profile to sell under: the record's, rolled over to base 2014 (next KRN, at least
+    2) when the record is still on base date 1993 and that base date has run out."""
+    profile = record.profile()
+    if int(profile.base) == BaseDate.Y1993 and now > BaseDate.Y1993.last_minute:
+        profile = profile.with_changes(krn=max(profile.krn + 1, 2), base_date=BaseDate.Y2014)
+    return profile
+
+
+def held_profile(record: MeterRecord, state: VendingMeter) -> MeterKeyProfile:
+    return record.profile().with_changes(sgc=state.sgc, ti=state.ti, krn=state.krn,
+                                         kt=state.kt, ken=state.ken, base_date=state.base_date)
+
+
+class TokenMaker:
+    def __init__(self, keys: VendingKeyRing, cache: DecoderKeyCache | None = None) -> None:
+        self.keys = keys
+        self.cache = DecoderKeyCache() if cache is None else cache
+
+    def _vending_key(self, profile: MeterKeyProfile) -> VendingKey:
+        return self.keys.key_for(profile.sgc, profile.krn, profile.dkga)
+
+    def issue(self, record: MeterRecord, state: VendingMeter, energy: Decimal,
+              now: datetime) -> IssuedTokens:
+        """Tokens for ``energy`` kWh; updates ``state`` (key held, last TID) in place."""
+        held = held_profile(record, state)
+        target = target_profile(record, now)
+        change: tuple[Token, ...] = ()
+        last_tid = state.last_tid
+        if _key_of(held) != _key_of(target):
+            rollover = int(held.base) != int(target.base)
+            change = key_change_set(held, self._vending_key(held), target,
+                                    self._vending_key(target), rollover=rollover,
+                                    cache=self.cache)
+            if rollover:
+                last_tid = None
+        tid = tid_from_datetime(now, target.base)
+        if last_tid is not None and tid <= last_tid:
+            tid = last_tid + 1
+        value = encode_value(0, 0, energy, None)
+        credit = issue_tid_token(target, 0, 0, value, tid, keys=self._vending_key(target),
+                                 cache=self.cache)
+        for name in _KEY_FIELDS:
+            setattr(state, name, int(getattr(target, name)))
+        state.last_tid = tid
+        return IssuedTokens(change, credit, target)

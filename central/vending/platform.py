@@ -1,0 +1,636 @@
+"""The vending platform's use cases for an operator: check a meter, quote both ways, purchase
+(idempotent by the operator's reference), look sales up.
+
+A sale is one transaction through the write path (``UnitOfWork``: audit entry and sync journal
+entry, synchronised to the meter's agency): the reference row first (a second request with the
+same reference waits on it, then answers the first one's sale), the meter's vending row locked
+(its TIDs and key), the tokens, the receipt number last (the series row is held only for the
+end of the transaction), the HES delivery and the SMS in the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time as clock_time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import (
+    Account,
+    Contract,
+    Customer,
+    Meter,
+    NumberSeries,
+    Tariff,
+    VendTransaction,
+)
+from app.models.capture import Actor
+from app.models.database import Database
+from app.models.enums import (
+    ContractStatus,
+    CustomerKind,
+    MeterPayment,
+    MeterStatus,
+    SmsStatus,
+    VendChannel,
+    VendStatus,
+)
+from app.models.ids import new_id, utcnow
+from central.billing.balances import refresh_accounts
+from central.meters.fleet import MeterRecord
+from central.models import (
+    DeliveryStatus,
+    HesDelivery,
+    SmsMessage,
+    VendingMeter,
+    VendingRequest,
+)
+from central.sms.text import sale_messages
+from central.sts.errors import StsError
+from central.sync.numbering import stamp_now
+from central.vending.errors import refused
+from central.vending.hes import TokenMaker
+from central.vending.operators import OperatorInfo
+from central.vending.pricing import Band, PricingError, Split, Terms, from_amount, from_energy
+from kernel.context import UnitOfWork
+from kernel.errors import EnvironmentProblem, NotFoundError
+from kernel.money import Currency
+from kernel.numbering import PREFIX, Series, format_number
+
+#: The platform's receipt series (one for every operator): ``RP000-2026-000001``.
+SERIES_CODE = "000"
+_PHONE = re.compile(r"\+?\d{8,15}")
+_REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,60}")
+
+
+TARIFF_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class TariffTerms:
+    id: uuid.UUID
+    code: str
+    name: str
+    payment: MeterPayment
+    fixed_charge_minor: int
+    vat_rate: Decimal
+    arrears_recovery_share: Decimal | None
+    bands: tuple[Band, ...]
+
+
+_ACTIVE = (select(Contract.connection_id, Contract.account_id, Contract.tariff_id)
+           .where(Contract.status == ContractStatus.ACTIVE)
+           .order_by(Contract.connection_id, Contract.start_date.desc()).subquery())
+#: A meter, its block, and the owner, account and tariff of its active contract: one query.
+_FACTS = (
+    select(Meter, VendingMeter.blocked_reason, _ACTIVE.c.tariff_id, Account.id,
+           Account.balance_minor, Customer.kind, Customer.last_name, Customer.first_name,
+           Customer.organisation_name)
+    .outerjoin(VendingMeter, VendingMeter.meter_id == Meter.id)
+    .outerjoin(_ACTIVE, _ACTIVE.c.connection_id == Meter.connection_id)
+    .outerjoin(Account, Account.id == _ACTIVE.c.account_id)
+    .outerjoin(Customer, Customer.id == Account.customer_id)
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class MeterFacts:
+    meter_id: uuid.UUID
+    agency_id: uuid.UUID | None
+    drn: str
+    record: MeterRecord
+    owner: str
+    account_id: uuid.UUID | None
+    arrears_owed_minor: int
+    tariff: TariffTerms
+    arrears_share: Decimal
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A sale as the operator sees it (a plain copy: no session behind it)."""
+
+    id: uuid.UUID
+    reference: str
+    receipt: str
+    meter: str
+    status: str
+    channel: str
+    phone: str
+    amount_minor: int
+    energy: Decimal
+    energy_minor: int
+    fixed_charge_minor: int
+    arrears_minor: int
+    vat_minor: int
+    token: str
+    key_change_tokens: tuple[str, ...]
+    token_tid: int | None
+    sold_at: datetime
+    sms_status: str
+    hes_status: str | None
+    account_id: uuid.UUID | None
+    agency_id: uuid.UUID | None
+    operator: str
+    sold_by: str
+
+    @classmethod
+    def of(cls, row: VendTransaction, drn: str, hes: str | None) -> Sale:
+        return cls(row.id, row.operator_reference, row.receipt_number, drn, row.status.value,
+                   row.channel.value, row.phone, row.amount_minor, row.energy,
+                   row.energy_minor, row.fixed_charge_minor, row.arrears_minor, row.vat_minor,
+                   row.token, tuple(row.key_change_tokens.split()), row.token_tid, row.sold_at,
+                   row.sms_status.value, hes, row.account_id, row.agency_id, row.operator_code,
+                   row.sold_by)
+
+
+@dataclass(frozen=True)
+class DeskSeller:
+    agency_id: uuid.UUID
+    agency_code: str
+    #: The agent at the counter (recorded on the sale and its audit entry).
+    agent: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    meter: str
+    owner: str
+    tariff_code: str
+    tariff_name: str
+    split: Split
+    first_of_month: bool
+    month_energy: Decimal
+
+
+def mask_name(last: str, first: str) -> str:
+    """``Kouassi Aya`` → ``K*** A.``: enough for the payer to recognise the meter."""
+    last, first = last.strip(), first.strip()
+    if not last and not first:
+        return "***"
+    head = f"{last[0].upper()}***" if last else ""
+    tail = f"{first[0].upper()}." if first else ""
+    return f"{head} {tail}".strip()
+
+
+def _digest(meter: str, amount_minor: int, phone: str, channel: str) -> str:
+    return hashlib.sha256(f"{meter}|{amount_minor}|{phone}|{channel}".encode()).hexdigest()
+
+
+def normalise_meter_number(text: str) -> str:
+    return re.sub(r"[\s.-]", "", text or "")
+
+
+def check_phone(phone: str) -> str:
+    cleaned = re.sub(r"[\s.-]", "", phone or "")
+    if not _PHONE.fullmatch(cleaned):
+        raise refused("phone_invalid", "Numéro de téléphone invalide.", 422)
+    return cleaned
+
+
+def parse_energy(text: str | Decimal) -> Decimal:
+    try:
+        value = Decimal(str(text).strip().replace(",", "."))
+    except InvalidOperation:
+        raise refused("energy_invalid", "Quantité d'énergie invalide (ex. 25 ou 25.5).",
+                      422) from None
+    if not value.is_finite() or value <= 0 or value > 100_000:
+        raise refused("energy_invalid", "Quantité d'énergie invalide (ex. 25 ou 25.5).", 422)
+    return value
+
+
+class Platform:
+    """The platform's rules over one database; built once per server process."""
+
+    def __init__(self, db: Database, currency: Currency, zone: ZoneInfo,
+                 tokens: TokenMaker | None, *, hes_enabled: bool = False,
+                 sms_enabled: bool = False,
+                 clock: Callable[[], datetime] = utcnow,
+                 wake: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.currency = currency
+        self.zone = zone
+        self.tokens = tokens
+        self.hes_enabled = hes_enabled
+        self.sms_enabled = sms_enabled
+        self.clock = clock
+        self.wake = wake or (lambda: None)
+        self._tariffs: dict[tuple[uuid.UUID, date], tuple[float, TariffTerms | None]] = {}
+
+    # --- meters -------------------------------------------------------------------------
+    def _meter(self, session: Session, number: str, today: date) -> MeterFacts:
+        number = normalise_meter_number(number)
+        if not re.fullmatch(r"[A-Za-z0-9]{4,20}", number):
+            raise refused("meter_unknown", "Numéro de compteur invalide : vérifiez le numéro "
+                          "sur votre carte ou sur le compteur.", 404)
+        row = session.execute(_FACTS.where(Meter.sts_drn == number)).first() or \
+            session.execute(_FACTS.where(Meter.serial == number)).first()
+        if row is None:
+            raise refused("meter_unknown", f"Compteur {number} inconnu : vérifiez le numéro "
+                          "sur votre carte ou sur le compteur.", 404)
+        meter, blocked, contract_tariff, account_id, balance, kind, last, first, organisation = row
+        if meter.payment is not MeterPayment.PREPAID:
+            raise refused("meter_postpaid", f"Le compteur {number} n'est pas un compteur à "
+                          "prépaiement : payez vos factures en agence.")
+        if meter.status is MeterStatus.REMOVED:
+            raise refused("meter_retired", f"Le compteur {number} n'est plus en service.")
+        if meter.status is not MeterStatus.INSTALLED:
+            raise refused("meter_not_installed", f"Le compteur {number} n'est pas encore "
+                          "installé.")
+        if not meter.sts_drn:
+            raise refused("meter_not_sts", f"Le compteur {number} n'a pas d'identité STS : "
+                          "adressez-vous à votre agence.")
+        if blocked:
+            raise refused("meter_blocked", f"Le compteur {number} est bloqué : "
+                          "adressez-vous à votre agence.")
+        owner = "***"
+        if kind is not None:
+            owner = (mask_name(organisation, "") if kind is CustomerKind.ORGANISATION
+                     else mask_name(last, first))
+        tariff = self._tariff(session, meter.prepaid_tariff_id or contract_tariff, today)
+        if tariff is None or tariff.payment is not MeterPayment.PREPAID:
+            raise refused("no_tariff", f"Aucun tarif prépayé en vigueur pour le compteur "
+                          f"{number} : adressez-vous à votre agence.")
+        record = MeterRecord(
+            drn=meter.sts_drn, iin=meter.sts_iin, sgc=meter.sts_sgc or 0,
+            ti=meter.sts_tariff_index or 0, krn=meter.sts_key_revision or 1,
+            kt=2 if meter.sts_key_type is None else meter.sts_key_type,
+            ken=0xFF if meter.sts_key_expiry is None else meter.sts_key_expiry,
+            ea=int(meter.sts_algorithm or 7), dkga=int(meter.sts_dkga or 2),
+            base_date=meter.sts_base_date or 1993)
+        return MeterFacts(meter.id, meter.agency_id, meter.sts_drn, record, owner, account_id,
+                          max(0, balance or 0), tariff,
+                          tariff.arrears_recovery_share or Decimal(0))
+
+    def _tariff(self, session: Session, tariff_id: uuid.UUID | None,
+                today: date) -> TariffTerms | None:
+        """The version in force today of the meter's tariff (kept a short while: tariffs
+        change a few times a year, every sale reads them)."""
+        if tariff_id is None:
+            return None
+        key = (tariff_id, today)
+        cached = self._tariffs.get(key)
+        if cached is not None and clock_time.monotonic() - cached[0] < TARIFF_CACHE_SECONDS:
+            return cached[1]
+        given = session.get(Tariff, tariff_id)
+        if given is None:
+            return None
+        in_force = session.scalars(
+            select(Tariff).options(selectinload(Tariff.bands))
+            .where(Tariff.code == given.code, Tariff.agency_id.is_(given.agency_id)
+                   if given.agency_id is None else Tariff.agency_id == given.agency_id,
+                   Tariff.valid_from <= today,
+                   (Tariff.valid_to.is_(None)) | (Tariff.valid_to >= today))
+            .order_by(Tariff.valid_from.desc())).first()
+        terms = None
+        if in_force is not None:
+            terms = TariffTerms(
+                in_force.id, in_force.code, in_force.name, in_force.payment,
+                in_force.fixed_charge_minor, in_force.vat_rate, in_force.arrears_recovery_share,
+                tuple(Band(b.lower_bound, b.upper_bound, b.unit_price, b.is_social)
+                      for b in sorted(in_force.bands, key=lambda b: b.lower_bound)))
+        self._tariffs[key] = (clock_time.monotonic(), terms)
+        return terms
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.zone).date()
+
+    def _month_start(self, day: date) -> datetime:
+        return datetime.combine(day.replace(day=1), time(0), self.zone)
+
+    def _terms(self, session: Session, facts: MeterFacts, today: date,
+               payer: tuple[str, str] | None = None) -> tuple[Terms, int]:
+        """The meter's month so far, and what ``payer`` (operator, phone) spent today: one
+        query."""
+        vt = VendTransaction
+        meter = (vt.meter_id == facts.meter_id) & (vt.sold_at >= self._month_start(today))
+        wanted = meter
+        columns: list[Any] = [func.coalesce(func.sum(vt.energy).filter(meter), 0),
+                              func.count().filter(meter)]
+        if payer is not None:
+            start = datetime.combine(today, time(0), self.zone)
+            paid = ((vt.operator_code == payer[0]) & (vt.phone == payer[1])
+                    & (vt.sold_at >= start) & (vt.sold_at < start + timedelta(days=1)))
+            wanted = meter | paid
+            columns.append(func.coalesce(func.sum(vt.amount_minor).filter(paid), 0))
+        row = session.execute(select(*columns).where(
+            vt.status == VendStatus.COMPLETED, wanted)).one()
+        energy, count = row[0], row[1]
+        spent = int(row[2]) if payer is not None else 0
+        return Terms(bands=facts.tariff.bands, fixed_charge_minor=facts.tariff.fixed_charge_minor,
+                     vat_rate=facts.tariff.vat_rate, arrears_share=facts.arrears_share,
+                     exponent=self.currency.exponent, month_energy=Decimal(energy),
+                     first_of_month=int(count) == 0,
+                     arrears_owed_minor=facts.arrears_owed_minor), spent
+
+    def check_meter(self, number: str) -> dict[str, Any]:
+        with self.db.reading() as session:
+            facts = self._meter(session, number, self.today())
+        return {"meter": facts.drn, "owner": facts.owner, "tariff": facts.tariff.name,
+                "tariff_code": facts.tariff.code, "unit": "kWh",
+                "message": f"Compteur {facts.drn} — {facts.owner}"}
+
+    def quote(self, number: str, *, energy: Decimal | None = None,
+              amount_minor: int | None = None) -> Quote:
+        if (energy is None) == (amount_minor is None):
+            raise refused("quote_invalid", "Indiquez soit l'énergie (kWh), soit le montant.",
+                          422)
+        today = self.today()
+        with self.db.reading() as session:
+            facts = self._meter(session, number, today)
+            terms, _spent = self._terms(session, facts, today)
+        try:
+            split = (from_energy(terms, energy) if energy is not None
+                     else from_amount(terms, int(amount_minor or 0)))
+        except PricingError as error:
+            raise refused(error.code, error.message, 422) from None
+        return Quote(facts.drn, facts.owner, facts.tariff.code, facts.tariff.name, split,
+                     terms.first_of_month, terms.month_energy)
+
+    # --- purchases ----------------------------------------------------------------------
+    def sell_at_desk(self, desk: DeskSeller, *, reference: str, meter: str, amount_minor: int,
+                     phone: str) -> tuple[Sale, bool]:
+        """A sale at an agency's counter: the agency's own meters, its agent, its references
+        (no operator, so no operator's limits and no operator's settlement)."""
+        seller = OperatorInfo(desk.agency_id, "", f"agence {desk.agency_code}", 1, 10**15,
+                              10**15, False)
+        return self.purchase(seller, reference=reference, meter=meter,
+                             amount_minor=amount_minor, phone=phone,
+                             channel=VendChannel.COUNTER, desk=desk)
+
+    def purchase(self, operator: OperatorInfo, *, reference: str, meter: str,
+                 amount_minor: int, phone: str, channel: VendChannel = VendChannel.USSD,
+                 desk: DeskSeller | None = None) -> tuple[Sale, bool]:
+        """The sale of this reference: ``(sale, replayed)``; a retry answers the same sale."""
+        if not _REFERENCE.fullmatch(reference or ""):
+            raise refused("reference_invalid", "Référence d'opération invalide.", 422)
+        phone = check_phone(phone)
+        number = normalise_meter_number(meter)
+        if amount_minor <= 0:
+            raise refused("amount_invalid", "Montant invalide.", 422)
+        digest = _digest(number, amount_minor, phone, channel.value)
+        for attempt in range(3):
+            try:
+                return self._purchase_once(operator, reference, number, amount_minor, phone,
+                                           channel, digest, desk)
+            except (IntegrityError, OperationalError, EnvironmentProblem):
+                # SQLite: the writer moved on under a deferred transaction; the next round
+                # reads the other request's sale (PostgreSQL waits on the reference instead).
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _existing(self, session: Session, operator: OperatorInfo, reference: str,
+                  digest: str) -> Sale:
+        request = session.get(VendingRequest, (operator.id, reference))
+        assert request is not None
+        if request.digest != digest:
+            raise refused("reference_reused", "Cette référence d'opération a déjà servi pour "
+                          "un autre achat.")
+        found = self._sales(session, select(VendTransaction).where(
+            VendTransaction.id == request.vend_id))
+        return found[0]
+
+    def _take_reference(self, session: Session, operator: OperatorInfo, reference: str,
+                        digest: str, vend_id: uuid.UUID, now: datetime) -> bool:
+        """Takes the reference for this sale; False if it was taken (a concurrent request
+        with it is waited for: the unique key holds this one until the other one ends)."""
+        dialect = session.get_bind().dialect.name
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        taken = session.execute(
+            insert_(VendingRequest).values(operator_id=operator.id, reference=reference,
+                                           digest=digest, vend_id=vend_id, at=now)
+            .on_conflict_do_nothing().returning(VendingRequest.vend_id)).first()
+        return taken is not None
+
+    def _purchase_once(self, operator: OperatorInfo, reference: str, number: str,
+                       amount_minor: int, phone: str, channel: VendChannel,
+                       digest: str, desk: DeskSeller | None) -> tuple[Sale, bool]:
+        seller = desk.agent if desk else f"opérateur {operator.code}"
+        actor = Actor(username=seller, agency_id=desk.agency_id if desk else None)
+        with UnitOfWork(self.db, actor) as uow:
+            session = uow.session
+            now = self.clock()
+            vend_id = new_id()
+            if not self._take_reference(session, operator, reference, digest, vend_id, now):
+                return self._existing(session, operator, reference, digest), True
+            today = now.astimezone(self.zone).date()
+            facts = self._meter(session, number, today)
+            if desk is None:
+                self._check_limits(operator, amount_minor)
+            elif facts.agency_id != desk.agency_id:
+                raise refused("meter_other_agency", f"Le compteur {number} dépend d'une autre "
+                              "agence.", 403)
+            state = self._lock_meter(session, facts)
+            terms, spent = self._terms(session, facts, today,
+                                       None if desk else (operator.code, phone))
+            if desk is None:
+                self._check_daily(operator, amount_minor, spent)
+            try:
+                split = from_amount(terms, amount_minor)
+            except PricingError as error:
+                raise refused(error.code, error.message, 422) from None
+            if self.tokens is None:
+                raise refused("token_unavailable", "Service de jetons indisponible : réessayez "
+                              "plus tard.", 503)
+            try:
+                issued = self.tokens.issue(facts.record, state, split.energy, now)
+            except StsError as error:
+                raise refused("token_unavailable", "Jeton impossible à produire pour ce "
+                              f"compteur : {error.message_fr}", 503) from None
+            state.updated_at = now
+            if self.hes_enabled:
+                session.add(HesDelivery(vend_id=vend_id, drn=facts.drn, next_at=now,
+                                        tokens=" ".join(t.digits for t in issued.in_order)))
+            session.flush()
+            postgres = session.get_bind().dialect.name == "postgresql"
+            # The receipt series is one row for the whole platform, held from the moment its
+            # number is taken to the commit: on PostgreSQL the sale is written with a
+            # placeholder, the commit numbered, then one statement takes the number and puts
+            # it in the sale, its journal and audit entries and its SMS (SQLite: one writer).
+            placeholder = f"#{vend_id.hex[-17:]}"  # GSM-7, unique, as long as a receipt
+            sale = VendTransaction(
+                id=vend_id, agency_id=facts.agency_id,
+                receipt_number=placeholder if postgres else self._receipt(session, now),
+                meter_id=facts.meter_id, account_id=facts.account_id,
+                tariff_id=facts.tariff.id, channel=channel, status=VendStatus.COMPLETED,
+                amount_minor=amount_minor, energy=split.energy,
+                energy_minor=split.energy_minor, fixed_charge_minor=split.fixed_charge_minor,
+                arrears_minor=split.arrears_minor, vat_minor=split.vat_minor,
+                token=issued.credit.digits, token_class=0, token_subclass=0,
+                token_tid=issued.credit.tid,
+                key_change_tokens=" ".join(t.digits for t in issued.key_change),
+                phone=phone, operator_reference=reference, operator_code=operator.code,
+                sms_status=SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED,
+                sold_at=now, sold_by=seller)
+            session.add(sale)
+            if split.arrears_minor and facts.account_id is not None:
+                refresh_accounts(session, [facts.account_id])
+            texts = sale_messages(sale, facts.drn, self.currency) if self.sms_enabled else []
+            view = Sale.of(sale, facts.drn,
+                           DeliveryStatus.QUEUED.value if self.hes_enabled else None)
+            if postgres:
+                session.flush()
+                stamp_now(session)
+                receipt = self._number_pg(session, vend_id, placeholder, texts, phone, now)
+                view = replace(view, receipt=receipt)
+            else:
+                for text_ in texts:
+                    session.add(SmsMessage(vend_id=vend_id, phone=phone, text=text_,
+                                           next_at=now))
+            uow.commit()
+        self.wake()
+        return view, False
+
+    def _number_pg(self, session: Session, vend_id: uuid.UUID, placeholder: str,
+                   texts: list[str], phone: str, now: datetime) -> str:
+        """One statement: the receipt number, put in the sale, its journal and audit entries
+        (written with ``placeholder``) and its SMS."""
+        year = now.astimezone(self.zone).year
+        tx = session.info["transaction_id"]
+        params: dict[str, Any] = {
+            "code": SERIES_CODE, "series": Series.VEND_RECEIPT.value, "year": year,
+            "prefix": f"{PREFIX[Series.VEND_RECEIPT]}{SERIES_CODE}-{year}-",
+            "vend": vend_id, "ph": placeholder, "tx": tx, "phone": phone, "now": now}
+        sms = []
+        for index, text_ in enumerate(texts):
+            params[f"sms{index}"], params[f"text{index}"] = new_id(), text_
+            sms.append(
+                f", s{index} AS (INSERT INTO sms_outbox (id, vend_id, phone, text, status, "
+                f"attempts, next_at, last_error, created_at) SELECT :sms{index}, :vend, :phone, "
+                f"replace(:text{index}, :ph, n.receipt), 'queued', 0, :now, '', :now FROM n)")
+        statement = (
+            "WITH r AS (INSERT INTO number_series (agency_code, series, year, last_value) "
+            "VALUES (:code, :series, :year, 1) ON CONFLICT (agency_code, series, year) DO UPDATE "
+            "SET last_value = number_series.last_value + 1 RETURNING last_value), "
+            "n AS (SELECT :prefix || lpad(last_value::text, greatest(6, length(last_value::text)),"
+            " '0') AS receipt FROM r), "
+            "v AS (UPDATE vend_transaction SET receipt_number = n.receipt FROM n "
+            "WHERE vend_transaction.id = :vend RETURNING vend_transaction.id), "
+            "j AS (UPDATE sync_journal SET changes = replace(changes::text, :ph, n.receipt)::json "
+            "FROM n WHERE transaction_id = :tx AND row_id = :vend RETURNING seq), "
+            "a AS (UPDATE audit_entry SET changes = replace(changes::text, :ph, n.receipt)::json "
+            "FROM n WHERE transaction_id = :tx AND row_id = :vend RETURNING audit_entry.id)"
+            + "".join(sms) +
+            " SELECT n.receipt, (SELECT count(*) FROM v), (SELECT count(*) FROM j), "
+            "(SELECT count(*) FROM a) FROM n")
+        receipt, sales, journal, audit = session.execute(text(statement), params).one()
+        assert (sales, journal, audit) == (1, 1, 1), "the sale and its entries are numbered"
+        return str(receipt)
+
+    def _receipt(self, session: Session, now: datetime) -> str:
+        year = now.astimezone(self.zone).year
+        dialect = session.get_bind().dialect.name
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert_(NumberSeries).values(
+            agency_code=SERIES_CODE, series=Series.VEND_RECEIPT.value, year=year, last_value=1)
+        counter = session.execute(statement.on_conflict_do_update(
+            index_elements=["agency_code", "series", "year"],
+            set_={"last_value": NumberSeries.last_value + 1})
+            .returning(NumberSeries.last_value)).scalar_one()
+        return format_number(Series.VEND_RECEIPT, SERIES_CODE, year, int(counter))
+
+    def _check_limits(self, operator: OperatorInfo, amount_minor: int) -> None:
+        fmt = self.currency.format_minor
+        if amount_minor < operator.min_amount_minor:
+            raise refused("amount_below_minimum", "Montant trop faible : minimum "
+                          f"{fmt(operator.min_amount_minor)} par achat.", 422)
+        if amount_minor > operator.max_amount_minor:
+            raise refused("amount_above_maximum", "Montant trop élevé : maximum "
+                          f"{fmt(operator.max_amount_minor)} par achat.", 422)
+
+    def _check_daily(self, operator: OperatorInfo, amount_minor: int, spent: int) -> None:
+        if spent + amount_minor > operator.max_payer_day_minor:
+            left = max(0, operator.max_payer_day_minor - spent)
+            raise refused("daily_limit_exceeded", "Plafond journalier atteint pour ce numéro : "
+                          f"reste {self.currency.format_minor(left)} aujourd'hui.", 422)
+
+    def _lock_meter(self, session: Session, facts: MeterFacts) -> VendingMeter:
+        query = select(VendingMeter).where(VendingMeter.meter_id == facts.meter_id)
+        state = session.scalars(query.with_for_update()).first()
+        if state is not None:
+            return state
+        record = facts.record
+        try:
+            with session.begin_nested():
+                session.add(VendingMeter(
+                    meter_id=facts.meter_id, drn=facts.drn, sgc=record.sgc, ti=record.ti,
+                    krn=record.krn, kt=record.kt, ken=record.ken, base_date=record.base_date,
+                    last_tid=None, blocked_reason=""))
+        except IntegrityError:
+            pass  # another sale of this meter made it first
+        state = session.scalars(query.with_for_update()).first()
+        assert state is not None
+        return state
+
+    # --- look-ups -----------------------------------------------------------------------
+    def find(self, operator: OperatorInfo, *, reference: str | None = None,
+             receipt: str | None = None, meter: str | None = None, phone: str | None = None,
+             day_from: date | None = None, day_to: date | None = None,
+             limit: int = 100) -> list[Sale]:
+        """The operator's own sales only (another operator's never answer)."""
+        query = select(VendTransaction).where(VendTransaction.operator_code == operator.code)
+        if reference:
+            query = query.where(VendTransaction.operator_reference == reference)
+        if receipt:
+            query = query.where(VendTransaction.receipt_number == receipt)
+        if phone:
+            query = query.where(VendTransaction.phone == check_phone(phone))
+        if day_from:
+            query = query.where(VendTransaction.sold_at >= datetime.combine(day_from, time(0),
+                                                                            self.zone))
+        if day_to:
+            query = query.where(VendTransaction.sold_at < datetime.combine(
+                day_to + timedelta(days=1), time(0), self.zone))
+        with self.db.reading() as session:
+            if meter:
+                number = normalise_meter_number(meter)
+                ids = list(session.scalars(select(Meter.id).where(
+                    (Meter.sts_drn == number) | (Meter.serial == number))))
+                query = query.where(VendTransaction.meter_id.in_(ids))
+            return self._sales(session, query.order_by(VendTransaction.sold_at).limit(limit))
+
+    @staticmethod
+    def _sales(session: Session, query: Select[Any]) -> list[Sale]:
+        rows: list[VendTransaction] = list(session.scalars(query))
+        if not rows:
+            return []
+        drns = {m: d for m, d in session.execute(select(Meter.id, Meter.sts_drn).where(
+            Meter.id.in_({r.meter_id for r in rows})))}
+        hes = {v: st.value for v, st in session.execute(
+            select(HesDelivery.vend_id, HesDelivery.status)
+            .where(HesDelivery.vend_id.in_([r.id for r in rows])))}
+        return [Sale.of(r, drns.get(r.meter_id) or "", hes.get(r.id)) for r in rows]
+
+    def block(self, number: str, reason: str) -> None:
+        """Blocks a meter's sales at the platform (fraud, tampering); empty reason unblocks."""
+        with self.db.session() as session, session.begin():
+            facts_meter = session.scalars(select(Meter).where(
+                Meter.sts_drn == normalise_meter_number(number))).first()
+            if facts_meter is None or not facts_meter.sts_drn:
+                raise NotFoundError(f"Compteur {number} inconnu.")
+            state = session.get(VendingMeter, facts_meter.id)
+            if state is None:
+                state = VendingMeter(
+                    meter_id=facts_meter.id, drn=facts_meter.sts_drn,
+                    sgc=facts_meter.sts_sgc or 0, ti=facts_meter.sts_tariff_index or 0,
+                    krn=facts_meter.sts_key_revision or 1,
+                    kt=2 if facts_meter.sts_key_type is None else facts_meter.sts_key_type,
+                    ken=0xFF if facts_meter.sts_key_expiry is None else
+                    facts_meter.sts_key_expiry,
+                    base_date=facts_meter.sts_base_date or 1993, last_tid=None,
+                    blocked_reason="")
+                session.add(state)
+            state.blocked_reason = reason
