@@ -319,3 +319,44 @@ class SmsMessage(CentralBase):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class EdifactSupplier(CentralBase):
+    """A supplier whose EDIFACT invoices are integrated, by its ``NAD+SU`` party identification."""
+
+    __tablename__ = "edifact_supplier"
+
+    code: Mapped[str] = mapped_column(String(35), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EdifactSite(CentralBase):
+    """A supplier's site or delivery point (``NAD+DP`` / ``LOC+7``) and the agency owning it."""
+
+    __tablename__ = "edifact_site"
+
+    supplier_code: Mapped[str] = mapped_column(String(35), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(35), primary_key=True)
+    agency_id: Mapped[uuid.UUID]
+    agency_code: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EdifactInterchange(CentralBase):
+    """An interchange integrated once: its sender and reference (``UNB``) are the guard."""
+
+    __tablename__ = "edifact_interchange"
+    __table_args__ = (UniqueConstraint("sender", "reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    sender: Mapped[str] = mapped_column(String(35))
+    reference: Mapped[str] = mapped_column(String(14))
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    #: The rejected messages: ``[{message, reason}]``.
+    rejections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

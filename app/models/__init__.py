@@ -22,6 +22,7 @@ from app.models.network import (
 )
 from app.models.prepaid import VendTransaction
 from app.models.reference import Agency, Commune, Street
+from app.models.suppliers import SupplierInvoice, SupplierInvoiceLine
 from app.models.sync import SyncConflict, SyncOutboxBatch, SyncParked, SyncRun
 from app.models.users import SignInThrottle, User
 from app.models.works import WorksCatalogueItem, WorksQuote, WorksQuoteLine
@@ -50,6 +51,8 @@ __all__ = [
     "ServiceConnection",
     "SignInThrottle",
     "Street",
+    "SupplierInvoice",
+    "SupplierInvoiceLine",
     "SyncConflict",
     "SyncJournalEntry",
     "SyncOutboxBatch",

@@ -66,6 +66,9 @@ TABLE_OWNER: dict[str, Owner] = {
     "letter": Owner.AGENCY,
     "document": Owner.AGENCY,
     "vend_transaction": Owner.CENTRAL,
+    # Supplier invoices integrated from EDIFACT at central, read-only at the site's agency.
+    "supplier_invoice": Owner.CENTRAL,
+    "supplier_invoice_line": Owner.CENTRAL,
     "sync_conflict": Owner.CENTRAL,
     "sync_parked": Owner.CENTRAL,
 }
@@ -147,6 +150,7 @@ FOREIGN_KEYS: dict[tuple[str, str], Target] = {
     ("payment", "invoice_id"): Target.AGENCY,
     ("payment", "receipt_document_id"): Target.AGENCY,
     ("payment", "cancellation_document_id"): Target.AGENCY,
+    ("supplier_invoice_line", "supplier_invoice_id"): Target.AGENCY,
 }
 
 #: Bookkeeping and identity: never changed by hand, never restored.
