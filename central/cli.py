@@ -189,12 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = balances_commands.add_parser("refresh", help="recalculer les soldes")
     refresh.add_argument("--agency", type=_agency_code)
 
+    from central.edifact.cli import add_commands as add_edifact
     from central.operations_cli import add_commands
 
     add_commands(commands, FrenchParser)
     from central.vending.cli import add_commands as add_vending_commands
 
     add_vending_commands(commands, FrenchParser)
+    add_edifact(commands, FrenchParser)
     return parser
 
 

@@ -50,12 +50,19 @@ def run(settings: CentralSettings, args: argparse.Namespace) -> int:
             "balances": _balances,
             "sync": _sync,
             "reference": _reference,
+            "edifact": _edifact,
             **HANDLERS,
             **VENDING_HANDLERS,
         }[args.command]
         return handler(db, settings, args)
     finally:
         db.dispose()
+
+
+def _edifact(db: Database, settings: CentralSettings, args: argparse.Namespace) -> int:
+    from central.edifact.cli import run as run_edifact
+
+    return run_edifact(db, settings, args)
 
 
 def _reference(db: Database, _settings: CentralSettings, args: argparse.Namespace) -> int:

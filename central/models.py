@@ -355,6 +355,8 @@ class EdifactInterchange(CentralBase):
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Empty while it is being integrated (an interrupted import resumes it).
+    completed_at: Mapped[datetime | None]
     messages: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,132 @@
+"""The envelope of an interchange: ``UNB`` … messages (``UNH`` … ``UNT``) … ``UNZ``.
+
+Read twice: :func:`check` runs over the whole file first (service segments only, no message
+content), so a truncated or miscounted interchange is refused before anything is written; then
+:func:`messages` hands out each message's segments for the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from central.edifact.syntax import Interchange, Problem, RawSegment, Rejected, Segment
+
+
+@dataclass(frozen=True)
+class Header:
+    syntax: str
+    syntax_version: str
+    sender: str
+    recipient: str
+    reference: str
+    prepared: str
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message's segments as cut, and its rank in the interchange (from 1)."""
+
+    rank: int
+    segments: list[RawSegment]
+    #: Why it cannot even be handed to the mapping (no ``UNT`` before the next ``UNH``…).
+    problem: Problem | None = None
+
+
+def header(interchange: Interchange, raw: RawSegment) -> Header:
+    unb = interchange.parse([raw])[0]
+    if unb.tag != "UNB":
+        raise Rejected(unb.problem("UNB (en-tête d'échange)"))
+    for element, component, what in ((2, 1, "l'identification de l'émetteur"),
+                                     (3, 1, "l'identification du destinataire"),
+                                     (5, 1, "la référence de contrôle de l'échange")):
+        if not unb.value(element, component).strip():
+            raise Rejected(unb.problem(what, element, component))
+    reference = unb.value(5)
+    if len(reference) > 14:
+        raise Rejected(unb.problem("une référence d'échange de 14 caractères au plus", 5, 1))
+    prepared = f"{unb.value(4, 1)}{unb.value(4, 2)}"
+    for fmt in ("%y%m%d%H%M", "%Y%m%d%H%M"):
+        try:
+            datetime.strptime(prepared, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        raise Rejected(unb.problem("une date et une heure de préparation (AAMMJJ:HHMM)", 4))
+    return Header(unb.value(1, 1), unb.value(1, 2), unb.value(2, 1).strip(),
+                  unb.value(3, 1).strip(), reference, prepared)
+
+
+def _trailer(interchange: Interchange, raw: RawSegment, number: int) -> Segment:
+    return interchange.parse([raw], number)[0]
+
+
+def check(interchange: Interchange) -> Header:
+    """The interchange's header once its envelope holds: ``UNZ`` last, its count and
+    reference right, every segment inside a message. ``Rejected`` says where it does not."""
+    segments = interchange.raw_segments()
+    first = next(segments, None)
+    if first is None:
+        raise Rejected(Problem(1, "", "UNB (en-tête d'échange)", found="fichier vide"))
+    head = header(interchange, first)
+    messages = groups = 0
+    in_message = False
+    unz: RawSegment | None = None
+    for raw in segments:
+        if not raw.closed:
+            raise Rejected(Problem(raw.number, raw.tag, "le terminateur de segment « "
+                                   f"{interchange.characters.segment_terminator} » "
+                                   "(fichier tronqué ?)", found=raw.data[:40].decode("latin-1")))
+        if unz is not None:
+            raise Rejected(Problem(raw.number, raw.tag, "la fin du fichier après UNZ"))
+        tag = raw.tag
+        if tag == "UNH":
+            messages += 1
+            in_message = True
+        elif tag == "UNT":
+            in_message = False
+        elif tag == "UNZ":
+            unz = raw
+        elif tag == "UNG":
+            groups += 1
+        elif tag == "UNE" or in_message:
+            continue
+        else:
+            raise Rejected(Problem(raw.number, tag, "UNH (début de message) ou UNZ"))
+    if unz is None:
+        raise Rejected(Problem(0, "UNZ", "UNZ (fin d'échange) : fichier tronqué ?"))
+    trailer = _trailer(interchange, unz, unz.number)
+    counted = groups or messages
+    if trailer.value(1) != str(counted):
+        raise Rejected(Problem(unz.number, "UNZ",
+                               f"{counted} ({'groupes' if groups else 'messages'} "
+                               "de l'échange)", 1, 1, trailer.value(1)))
+    if trailer.value(2) != head.reference:
+        raise Rejected(Problem(unz.number, "UNZ", f"la référence de l'UNB « {head.reference} »",
+                               2, 1, trailer.value(2)))
+    return head
+
+
+def messages(interchange: Interchange) -> Iterator[RawMessage]:
+    """Each message's segments, from ``UNH`` to its ``UNT`` (after :func:`check`)."""
+    current: list[RawSegment] | None = None
+    rank = 0
+    for raw in interchange.raw_segments():
+        tag = raw.tag
+        if tag == "UNH":
+            if current is not None:
+                yield RawMessage(rank, current, Problem(len(current) + 1, "UNH",
+                                                        "UNT (fin du message) avant le "
+                                                        "message suivant"))
+            rank += 1
+            current = [raw]
+        elif current is not None:
+            current.append(raw)
+            if tag == "UNT":
+                yield RawMessage(rank, current)
+                current = None
+    if current is not None:
+        yield RawMessage(rank, current, Problem(len(current), current[-1].tag,
+                                                "UNT (fin du message) avant UNZ"))

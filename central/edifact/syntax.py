@@ -1,0 +1,221 @@
+"""UN/EDIFACT syntax (ISO 9735) of an interchange read as a stream of bytes.
+
+The service string advice (``UNA``) gives the separators; the syntax identifier of ``UNB``
+(``UNOA``, ``UNOC``, ``UNOW``…) gives the character set, which pydifact leaves to its caller:
+segments are cut on the bytes (the terminator is ASCII, so it is never inside a Latin-1 or UTF-8
+character), then each segment is decoded on its own, so a bad byte costs one message, not the
+file. The elements of a message are read by pydifact's parser.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pydifact.control import Characters
+from pydifact.exceptions import EDISyntaxError, MissingImplementationWarning
+from pydifact.parser import Parser
+from pydifact.segments import Segment as PydifactSegment
+from pydifact.segments import SegmentFactory
+
+#: Character sets of the syntax levels accepted (``UNB`` syntax identifier).
+ENCODINGS = {
+    "UNOA": "ascii",
+    "UNOB": "ascii",
+    "UNOC": "latin-1",
+    "UNOW": "utf-8",
+    "UNOY": "utf-8",
+}
+#: ISO 9735's default service characters when there is no ``UNA``.
+DEFAULT_UNA = ":+.? '"
+_CHUNK = 1 << 20
+_TAG = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why something is refused: where (segment number in its message, tag, element and
+    component, counted from 1) and what was expected there."""
+
+    segment: int
+    tag: str
+    expected: str
+    element: int | None = None
+    component: int | None = None
+    found: str | None = None
+
+    def __str__(self) -> str:
+        where = f"segment {self.segment} ({self.tag or '?'})"
+        if self.element is not None:
+            where += f", élément {self.element}"
+        if self.component is not None:
+            where += f", composant {self.component}"
+        text = f"{where} : attendu {self.expected}"
+        if self.found is not None:
+            shown = self.found if len(self.found) <= 40 else self.found[:37] + "…"
+            text += f", trouvé « {shown} »"
+        return text
+
+
+class Rejected(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """A segment's bytes (terminator excluded) and its number in the interchange."""
+
+    number: int
+    data: bytes
+    #: False for the tail of a file cut before its last terminator.
+    closed: bool = True
+
+    @property
+    def tag(self) -> str:
+        return self.data[:3].decode("ascii", "replace")
+
+
+@dataclass(frozen=True)
+class Segment:
+    tag: str
+    #: Data elements, each a list of its components.
+    elements: tuple[tuple[str, ...], ...]
+    #: Number in its message (``UNH`` is 1), as ``UNT`` counts them.
+    position: int
+
+    def value(self, element: int, component: int = 1) -> str:
+        """The component (counted from 1), empty when absent."""
+        if element > len(self.elements):
+            return ""
+        parts = self.elements[element - 1]
+        return parts[component - 1] if component <= len(parts) else ""
+
+    def problem(self, expected: str, element: int | None = None,
+                component: int | None = None, *, show: bool = True) -> Problem:
+        found = None
+        if show and element is not None:
+            found = self.value(element, component or 1)
+        return Problem(self.position, self.tag, expected, element, component, found)
+
+
+class _Factory(SegmentFactory):
+    """pydifact's segments without its XML directory look-up (we validate INVOIC ourselves)."""
+
+    @staticmethod
+    def create_segment(name: str, *elements: object, validate: bool = True,
+                       version: str = "", directory: str = "") -> PydifactSegment:
+        if not isinstance(name, str) or not _TAG.fullmatch(name):
+            raise EDISyntaxError(f"invalid segment tag {name!r}")
+        return PydifactSegment(name, *elements)
+
+
+class Interchange:
+    """One interchange file: its service characters and character set, its segments."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        head = stream.read(_CHUNK)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        if head.startswith(b"UNA"):
+            if len(head) < 9:
+                raise Rejected(Problem(0, "UNA", "6 caractères de service après UNA",
+                                       found=head.decode("latin-1")))
+            una = head[3:9].decode("latin-1")
+            head = head[9:].lstrip(b"\r\n")
+        else:
+            una = DEFAULT_UNA
+        if len(set(una[:2] + una[3] + una[5])) != 4 or any(c.isalnum() for c in una):
+            raise Rejected(Problem(0, "UNA", "des caractères de service distincts et non "
+                                   "alphanumériques", found=una))
+        self.characters = Characters.from_str(una)
+        self.una = una
+        self._head = head
+        self.syntax = self._syntax_identifier(head)
+        self.encoding = ENCODINGS[self.syntax]
+        self._parser = Parser(factory=_Factory(), characters=self.characters)
+
+    def _syntax_identifier(self, head: bytes) -> str:
+        c = self.characters
+        if not head.startswith(b"UNB"):
+            raise Rejected(Problem(1, head[:3].decode("latin-1"), "UNB (en-tête d'échange)"))
+        rest = head[4:40].decode("latin-1")
+        syntax = re.split(f"[{re.escape(c.component_separator + c.data_separator)}]", rest)[0]
+        if syntax not in ENCODINGS:
+            raise Rejected(Problem(1, "UNB", f"un niveau de syntaxe parmi "
+                                   f"{', '.join(ENCODINGS)}", 1, 1, syntax))
+        return syntax
+
+    def raw_segments(self) -> Iterator[RawSegment]:
+        """Every segment, streamed: only one chunk of the file is held at a time."""
+        c = self.characters
+        release = re.escape(c.escape_character.encode("latin-1"))
+        terminator = re.escape(c.segment_terminator.encode("latin-1"))
+        pattern = re.compile(
+            rb"(?:[^" + release + terminator + rb"]|" + release + rb".)*" + terminator, re.S
+        )
+        buffer = self._head
+        number = 0
+        while True:
+            end = 0
+            for match in pattern.finditer(buffer):
+                end = match.end()
+                data = match.group()[:-1].lstrip(b"\r\n")
+                number += 1
+                yield RawSegment(number, data)
+            buffer = buffer[end:].lstrip(b"\r\n")
+            more = self._stream.read(_CHUNK)
+            if not more:
+                break
+            buffer += more
+        if buffer.strip():
+            yield RawSegment(number + 1, buffer.rstrip(), closed=False)
+
+    def decode(self, raw: RawSegment, position: int) -> str:
+        try:
+            return raw.data.decode(self.encoding)
+        except UnicodeDecodeError as error:
+            bad = raw.data[error.start:error.end]
+            raise Rejected(Problem(position, raw.tag,
+                                   f"des caractères {self.syntax} ({self.encoding})",
+                                   found=f"octet(s) {bad.hex(' ')} en position {error.start + 1}"
+                                   )) from None
+
+    def parse(self, raws: list[RawSegment], first_position: int = 1) -> list[Segment]:
+        """The segments of a message (or service segments), read by pydifact."""
+        texts = [self.decode(raw, first_position + i) for i, raw in enumerate(raws)]
+        terminator = self.characters.segment_terminator
+        try:
+            parsed = self._read("".join(t + terminator for t in texts))
+        except (EDISyntaxError, IndexError, ValueError):
+            parsed = None
+        if parsed is None or len(parsed) != len(texts):
+            for i, text in enumerate(texts):
+                try:
+                    one = self._read(text + terminator)
+                except (EDISyntaxError, IndexError, ValueError):
+                    one = []
+                if len(one) != 1:
+                    raise Rejected(Problem(first_position + i, raws[i].tag,
+                                           "un segment EDIFACT valide (étiquette de 3 lettres "
+                                           "majuscules, caractère d'échappement suivi d'un "
+                                           "caractère)", found=text))
+            raise AssertionError("a message parses whole only if each segment does")
+        return [Segment(tag, elements, first_position + i)
+                for i, (tag, elements) in enumerate(parsed)]
+
+    def _read(self, text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingImplementationWarning)
+            found = []
+            for segment in self._parser.parse(text, self.characters):
+                elements = tuple(
+                    tuple(e) if isinstance(e, list) else (e,) for e in segment.elements
+                )
+                found.append((segment.tag, elements))
+            return found
