@@ -85,10 +85,10 @@ class _Reference:
     @classmethod
     def load(cls, connection: Connection) -> _Reference:
         suppliers = dict(connection.execute(select(EdifactSupplier.code, EdifactSupplier.name))
-                         .tuples().all())
+                         .all())
         sites = {(s, r): (a, c) for s, r, a, c in connection.execute(
             select(EdifactSite.supplier_code, EdifactSite.reference, EdifactSite.agency_id,
-                   EdifactSite.agency_code)).tuples()}
+                   EdifactSite.agency_code))}
         return cls(suppliers, sites)
 
 
@@ -192,6 +192,8 @@ class Importer:
                     raise Rejected(raw.problem)
                 segments = interchange.parse(raw.segments)
                 outcome.reference = segments[0].value(1)
+                if len(segments) > 1 and segments[1].tag == "BGM":
+                    outcome.number = segments[1].value(2)[:35]
                 invoice = read_invoice(segments, self.default_currency)
                 outcome.number = invoice.number
                 agency = self._agency(invoice, reference)
@@ -238,7 +240,7 @@ class Importer:
             existing = set(connection.execute(
                 select(table.supplier_code, table.number, table.is_credit_note)
                 .where(tuple_(table.supplier_code, table.number, table.is_credit_note)
-                       .in_(list(keys)))).tuples())
+                       .in_(list(keys)))))
             seen: set[tuple[str, str, bool]] = set()
             for outcome, invoice, agency in batch.invoices:
                 key = (invoice.supplier_code, invoice.number, invoice.is_credit_note)

@@ -70,7 +70,7 @@ def consolidated(connection: Connection, month: str) -> list[Row]:
         .group_by(si.supplier_code, ag.code, si.currency)
         .order_by(si.supplier_code, ag.code, si.currency)
     )
-    return [Row(*map(_plain, row)) for row in connection.execute(query).tuples()]
+    return [Row(*map(_plain, row)) for row in connection.execute(query)]
 
 
 def per_site(connection: Connection, month: str) -> list[SiteRow]:
@@ -89,7 +89,7 @@ def per_site(connection: Connection, month: str) -> list[SiteRow]:
         .group_by(si.supplier_code, ag.code, li.site_reference, si.currency)
         .order_by(si.supplier_code, ag.code, li.site_reference)
     )
-    return [SiteRow(*map(_plain, row)) for row in connection.execute(query).tuples()]
+    return [SiteRow(*map(_plain, row)) for row in connection.execute(query)]
 
 
 def _plain(value: object) -> object:

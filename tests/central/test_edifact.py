@@ -1,0 +1,318 @@
+"""EDIFACT INVOIC supplier invoices at central: reading the hand-written fixtures, integrating
+files (per-message accept or reject, idempotent by interchange), the drop folder, the reference
+data, the consolidated report, and the agency's download of its region's invoices."""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Agency, SupplierInvoice, SupplierInvoiceLine
+from app.models.database import Database
+from app.models.ownership import TABLE_OWNER, Owner, undeclared
+from app.sync import wire
+from app.sync.apply import DeskApplier
+from central.cli import main
+from central.edifact import generator
+from central.edifact.envelope import check, messages
+from central.edifact.invoic import read_invoice
+from central.edifact.syntax import Interchange, Rejected
+from central.sync.changes import changes_after
+
+FILES = Path(__file__).with_name("edifact_files")
+EDF, FT = generator.EDF[0], generator.FRANCE_TELECOM[0]
+
+
+def _invoices(path: Path) -> list[object]:
+    data = path.read_bytes()
+    check(Interchange(io.BytesIO(data)))
+    interchange = Interchange(io.BytesIO(data))
+    return [read_invoice(interchange.parse(m.segments), "XOF") for m in messages(interchange)]
+
+
+def test_an_edf_invoice_in_latin_1_with_an_escaped_apostrophe_maps_to_its_fields() -> None:
+    [invoice] = _invoices(FILES / "edf_invoice_unoc.edi")
+    assert invoice.number == "FAC-2026-0001" and not invoice.is_credit_note
+    assert invoice.supplier_code == EDF and invoice.site == "14500000000001"
+    assert (invoice.issued_on, invoice.period_start, invoice.period_end) == (
+        date(2026, 12, 3), date(2026, 11, 1), date(2026, 11, 30))
+    assert invoice.currency == "EUR"
+    assert (invoice.amount_excl_vat, invoice.vat, invoice.total) == (
+        Decimal("213.01"), Decimal("1.59") + Decimal("36.82"), Decimal("251.42"))
+    second = invoice.lines[1]
+    assert second.label == "Énergie d'été HP"
+    assert (second.quantity, second.unit, second.unit_price) == (Decimal(1000), "KWH",
+                                                                 Decimal("0.18410"))
+    assert (second.vat_rate, second.vat, second.site) == (Decimal(20), Decimal("36.82"),
+                                                          "14500000000001")
+
+
+def test_a_telecom_credit_note_in_utf_8_with_a_decimal_comma_has_a_site_per_line() -> None:
+    [note] = _invoices(FILES / "telecom_credit_note_unow.edi")
+    assert note.is_credit_note and note.directory == "D01B"
+    assert note.site is None and [line.site for line in note.lines] == ["0142000001",
+                                                                         "0142000002"]
+    assert note.lines[0].label == "Remboursement ligne coupée"
+    assert (note.period_start, note.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert (note.amount_excl_vat, note.vat, note.total) == (Decimal("21.86"), Decimal("4.37"),
+                                                            Decimal("26.23"))
+
+
+def test_a_truncated_interchange_is_refused_before_anything_is_read() -> None:
+    with pytest.raises(Rejected, match="UNZ"):
+        check(Interchange(io.BytesIO((FILES / "edf_truncated.edi").read_bytes())))
+
+
+def test_a_wrong_unz_count_points_at_unz_and_says_what_was_expected() -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(b"UNZ+1+", b"UNZ+2+")
+    with pytest.raises(Rejected) as caught:
+        check(Interchange(io.BytesIO(data)))
+    assert "(UNZ), élément 1, composant 1 : attendu 1 (messages de l'échange), trouvé « 2 »" \
+        in str(caught.value)
+
+
+@pytest.mark.parametrize("change, where", [
+    ((b"UNT+29+1", b"UNT+28+1"), "segment 29 (UNT), élément 1 : attendu 29"),
+    ((b"MOA+77:251.42", b"MOA+77:251.43"), "segment 28 (MOA), élément 1, composant 2 : "
+     "attendu 251.42 (lignes 213.01 + TVA 38.41)"),
+    ((b"MOA+79:213.01", b"MOA+79:213.00"), "segment 22 (MOA), élément 1, composant 2 : "
+     "attendu 213.01 (somme des lignes)"),
+    ((b"MOA+124:36.82", b"MOA+124:36.92"), "segment 27 (MOA), élément 1, composant 2 : attendu "
+     "38.41 (TVA des lignes, à 0.02 près)"),
+    ((b"BGM+380", b"BGM+999"), "segment 2 (BGM), élément 1, composant 1 : attendu le code 380 "
+     "(facture) ou 381 (avoir), trouvé « 999 »"),
+    ((b"MOA+203:28.91", b"MOA+203:28.9.1"), "segment 12 (MOA), élément 1, composant 2 : attendu "
+     "un montant"),
+    ((b"D:96A:UN", b"D:93A:UN"), "segment 1 (UNH), élément 2, composant 2 : attendu le "
+     "répertoire D:96A:UN ou D:01B:UN"),
+    ((b"DTM+137:20261203", b"DTM+137:20261303"), "segment 3 (DTM), élément 1, composant 2 : "
+     "attendu une date valide"),
+])
+def test_a_bad_message_is_rejected_with_segment_position_and_expectation(
+    change: tuple[bytes, bytes], where: str
+) -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(*change)
+    with pytest.raises(Rejected) as caught:
+        _invoices_from(data)
+    assert where in str(caught.value)
+
+
+def _invoices_from(data: bytes) -> list[object]:
+    interchange = Interchange(io.BytesIO(data))
+    return [read_invoice(interchange.parse(m.segments), "EUR") for m in messages(interchange)]
+
+
+def test_bytes_outside_the_syntax_level_reject_the_segment_that_holds_them() -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(b"UNOC", b"UNOW")
+    with pytest.raises(Rejected) as caught:
+        _invoices_from(data)
+    assert "segment 16 (IMD) : attendu des caractères UNOW (utf-8), trouvé « octet(s) c9" \
+        in str(caught.value)
+
+
+def test_generated_interchanges_of_both_levels_and_directories_read_back_balanced() -> None:
+    sites = generator.world(sites_per_agency=2)
+    for syntax in ("UNOC", "UNOW", "UNOA"):
+        data = generator.interchange(sites, 12, syntax=syntax, una=syntax != "UNOA")
+        check(Interchange(io.BytesIO(data)))
+        invoices = _invoices_from(data)
+        assert len(invoices) == 12
+        assert {i.directory for i in invoices} == {"D96A", "D01B"}  # type: ignore[attr-defined]
+        assert any(i.is_credit_note for i in invoices)  # type: ignore[attr-defined]
+        for invoice in invoices:
+            assert invoice.total == invoice.amount_excl_vat + invoice.vat  # type: ignore[attr-defined]
+
+
+def test_supplier_invoices_are_central_owned_synced_tables() -> None:
+    synced = {t.name for t in wire.synced_tables()}
+    for name in ("supplier_invoice", "supplier_invoice_line"):
+        assert TABLE_OWNER[name] is Owner.CENTRAL
+        assert undeclared(wire.table(name), synced) == []
+
+
+# --- integration, on SQLite and PostgreSQL ------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+@pytest.fixture
+def central(central_url: str, tmp_path: Path) -> list[str]:
+    """The command line's base options, with three agencies, both suppliers and their sites."""
+    base = ["--database-url", central_url, "--data-dir", str(tmp_path), "--currency", "EUR"]
+    for code in ("101", "102", "103"):
+        assert main([*base, "agency", "add", code, f"Agence {code}"]) == 0
+    suppliers = tmp_path / "suppliers.csv"
+    suppliers.write_text(f"supplier;name\n{EDF};EDF Entreprises\n{FT};France Telecom\n",
+                         encoding="utf-8")
+    assert main([*base, "edifact", "supplier", "import", str(suppliers)]) == 0
+    sites = tmp_path / "sites.csv"
+    sites.write_text("\n".join(f"{s.supplier};{s.reference};{s.agency}"
+                               for s in generator.world(sites_per_agency=2)), encoding="utf-8")
+    assert main([*base, "edifact", "site", "import", str(sites)]) == 0
+    assert main([*base, "edifact", "site", "add", EDF, "14500000000001", "101"]) == 0
+    assert main([*base, "edifact", "site", "add", FT, "0142000001", "102"]) == 0
+    assert main([*base, "edifact", "site", "add", FT, "0142000002", "102"]) == 0
+    return base
+
+
+def _db(base: list[str]) -> Database:
+    return Database(base[1])
+
+
+def test_import_integrates_invoices_and_credit_notes_for_the_sites_agencies(
+    central: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*central, "edifact", "import", str(FILES / "edf_invoice_unoc.edi"),
+                 str(FILES / "telecom_credit_note_unow.edi")])
+    assert code == 0, capsys.readouterr()
+    db = _db(central)
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            select(SupplierInvoice.number, Agency.code, SupplierInvoice.total_minor,
+                   SupplierInvoice.vat_minor, SupplierInvoice.is_credit_note)
+            .join(Agency, Agency.id == SupplierInvoice.agency_id)
+            .order_by(SupplierInvoice.number)).all()
+        lines = connection.execute(select(func.count()).select_from(SupplierInvoiceLine)
+                                   ).scalar_one()
+    db.dispose()
+    assert rows == [("AV-2026-0077", "102", -2623, -437, True),
+                    ("FAC-2026-0001", "101", 25142, 3841, False)]
+    assert lines == 4
+
+
+def test_one_bad_message_is_rejected_and_the_others_are_kept(
+    central: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = FILES / "mixed_one_bad_total_one_unknown_site.edi"
+    assert main([*central, "edifact", "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "message 2, référence M2 (document FAC-M-2) : segment 15 (MOA), élément 1, " \
+        "composant 2 : attendu 22.09 (lignes 18.41 + TVA 3.68), trouvé « 22.90 »" in err
+    assert "message 3, référence M3 (document FAC-M-3)" in err
+    assert "« 99999999999999 » (ligne 1) n'est pas enregistré" in err
+    db = _db(central)
+    with db.engine.connect() as connection:
+        numbers = connection.execute(select(SupplierInvoice.number)).scalars().all()
+    db.dispose()
+    assert numbers == ["FAC-M-1"]
+
+
+def test_the_same_interchange_twice_is_refused_clearly_and_nothing_is_doubled(
+    central: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = FILES / "edf_invoice_unoc.edi"
+    assert main([*central, "edifact", "import", str(path)]) == 0
+    capsys.readouterr()
+    assert main([*central, "edifact", "import", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "refusé — échange déjà intégré : émetteur EDI-CONSOLIDATION, référence EDF0001" in out
+    db = _db(central)
+    with db.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(SupplierInvoice)
+                                  ).scalar_one() == 1
+    db.dispose()
+
+
+def test_unknown_supplier_and_usage_errors(central: list[str], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(b"30000000000011", b"123")
+    path = tmp_path / "unknown.edi"
+    path.write_bytes(data)
+    assert main([*central, "edifact", "import", str(path)]) == 1
+    assert "un fournisseur connu (NAD+SU) : « 123 » n'est pas enregistré" in capsys.readouterr().err
+    assert main([*central, "edifact", "import", str(tmp_path / "absent.edi")]) == 2
+    with pytest.raises(SystemExit) as caught:
+        main([*central, "edifact", "import"])
+    assert caught.value.code == 2
+
+
+def test_the_drop_folder_archives_or_rejects_each_file_with_its_report(
+    central: list[str], tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for name in ("edf_invoice_unoc.edi", "mixed_one_bad_total_one_unknown_site.edi"):
+        (drop / name).write_bytes((FILES / name).read_bytes())
+    (drop / "arriving.edi.part").write_bytes(b"UNA")
+    assert main([*central, "edifact", "watch", str(drop), "--once"]) == 1
+    assert (drop / "archive" / "edf_invoice_unoc.edi").exists()
+    assert "Messages intégrés : 1" in (
+        drop / "archive" / "edf_invoice_unoc.edi.report.txt").read_text(encoding="utf-8")
+    rejected = drop / "rejected" / "mixed_one_bad_total_one_unknown_site.edi.report.txt"
+    text = rejected.read_text(encoding="utf-8")
+    assert "Messages intégrés : 1" in text and "Messages rejetés : 2" in text
+    assert (drop / "arriving.edi.part").exists()
+
+
+def test_the_consolidated_report_nets_credit_notes_per_supplier_and_agency(
+    central: list[str], tmp_path: Path
+) -> None:
+    sites = generator.world(sites_per_agency=2)
+    path = tmp_path / "day.edi"
+    path.write_bytes(generator.interchange(sites, 20, reference="DAY1"))
+    assert main([*central, "edifact", "import", str(path),
+                 str(FILES / "edf_invoice_unoc.edi")]) == 0
+    csv_path, pdf_path = tmp_path / "r.csv", tmp_path / "r.pdf"
+    assert main([*central, "edifact", "report", "--month", "2026-12", "--csv", str(csv_path),
+                 "--pdf", str(pdf_path)]) == 0
+    rows = [line.split(",") for line in csv_path.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == ["supplier", "agency", "invoices", "credit_notes", "amount_excl_vat",
+                       "vat", "total"]
+    db = _db(central)
+    with db.engine.connect() as connection:
+        expected = connection.execute(
+            select(func.sum(SupplierInvoice.total_minor), func.count())).one()
+    db.dispose()
+    assert sum(int(r[2]) + int(r[3]) for r in rows[1:]) == expected[1] == 21
+    assert sum(Decimal(r[6]) for r in rows[1:]) == Decimal(expected[0]) / 100
+    assert any(int(r[3]) > 0 for r in rows[1:])
+    edf_101 = next(r for r in rows[1:] if r[:2] == [EDF, "101"])
+    assert Decimal(edf_101[4]) + Decimal(edf_101[5]) == Decimal(edf_101[6])
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+
+
+def test_an_agency_downloads_its_region_supplier_invoices_only(
+    central: list[str], sqlite_template: Path, tmp_path: Path
+) -> None:
+    assert main([*central, "edifact", "import", str(FILES / "edf_invoice_unoc.edi"),
+                 str(FILES / "telecom_credit_note_unow.edi")]) == 0
+    db = _db(central)
+    with db.engine.connect() as connection:
+        agencies = dict(connection.execute(select(Agency.code, Agency.id)).all())
+        downloads = {code: changes_after(connection, agencies[code], 0, 10_000)
+                     for code in ("101", "102", "103")}
+    db.dispose()
+    numbers = {code: sorted(e["changes"]["number"][1] for c in d["commits"]
+                            for e in c["entries"] if e["table"] == "supplier_invoice")
+               for code, d in downloads.items()}
+    assert numbers == {"101": ["FAC-2026-0001"], "102": ["AV-2026-0077"], "103": []}
+    desk_path = tmp_path / "desk.sqlite3"
+    shutil.copy(sqlite_template, desk_path)
+    desk = Database(f"sqlite:///{desk_path}")
+    with desk.session() as session, session.begin():
+        applier = DeskApplier(session)
+        for commit in downloads["102"]["commits"]:
+            applier.apply_commit(commit)
+    with desk.session() as session:
+        note = session.scalars(select(SupplierInvoice)).one()
+        assert (note.number, note.total_minor, note.is_credit_note) == ("AV-2026-0077", -2623,
+                                                                        True)
+        assert [line.site_reference for line in note.lines] == ["0142000001", "0142000002"]
+    desk.dispose()
