@@ -48,16 +48,21 @@ class Problem:
     found: str | None = None
 
     def __str__(self) -> str:
-        where = f"segment {self.segment} ({self.tag or '?'})"
+        where = f"segment {self.segment} ({_shown(self.tag) or '?'})"
         if self.element is not None:
             where += f", élément {self.element}"
         if self.component is not None:
             where += f", composant {self.component}"
         text = f"{where} : attendu {self.expected}"
         if self.found is not None:
-            shown = self.found if len(self.found) <= 40 else self.found[:37] + "…"
+            shown = _shown(self.found if len(self.found) <= 40 else self.found[:37] + "…")
             text += f", trouvé « {shown} »"
         return text
+
+
+def _shown(text: str) -> str:
+    """Control characters made visible (a report line stays one line)."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 class Rejected(Exception):
@@ -130,7 +135,8 @@ class Interchange:
             head = head[9:].lstrip(b"\r\n")
         else:
             una = DEFAULT_UNA
-        if len(set(una[:2] + una[3] + una[5])) != 4 or any(c.isalnum() for c in una):
+        if len(set(una[:2] + una[3] + una[5])) != 4 or any(
+                c.isalnum() or not c.isprintable() for c in una):
             raise Rejected(Problem(0, "UNA", "des caractères de service distincts et non "
                                    "alphanumériques", found=una))
         self.characters = Characters.from_str(una)
@@ -212,6 +218,7 @@ class Interchange:
     def _read(self, text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingImplementationWarning)
+            warnings.simplefilter("ignore", SyntaxWarning)  # an empty segment: harmless
             found = []
             for segment in self._parser.parse(text, self.characters):
                 elements = tuple(

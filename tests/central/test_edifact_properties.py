@@ -1,0 +1,81 @@
+"""Mutated interchanges never crash the reader: every message is either read (and balanced) or
+rejected with a precise reason (segment, position, what was expected)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from central.edifact import generator
+from central.edifact.envelope import check, messages
+from central.edifact.invoic import read_invoice
+from central.edifact.syntax import Interchange, Rejected
+
+SITES = generator.world(agencies=("101",), sites_per_agency=2)
+ORIGINALS = [generator.interchange(SITES, 3, syntax=syntax, seed=seed, reference=f"P{seed}")
+             for seed, syntax in ((1, "UNOC"), (2, "UNOW"))]
+PRECISE = re.compile(r"^segment \d+ \(.*\)(, élément \d+)?(, composant \d+)? : attendu .+")
+SERVICE = list(b"+:'?.,\n") + [0xC3, 0xA9, 0xFF, 0x00]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(ORIGINALS)))
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["replace", "delete", "insert", "drop_segment",
+                                     "duplicate_segment", "truncate", "digit"]))
+        at = draw(st.integers(0, len(data) - 1))
+        if kind == "replace":
+            data[at] = draw(st.sampled_from(SERVICE + list(range(32, 127))))
+        elif kind == "delete":
+            del data[at:at + draw(st.integers(1, 12))]
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=6))
+        elif kind == "truncate":
+            del data[at:]
+        elif kind == "digit":
+            digits = [i for i, b in enumerate(data) if chr(b).isdigit()]
+            if digits:
+                data[draw(st.sampled_from(digits))] = ord(str(draw(st.integers(0, 9))))
+        else:
+            segments = bytes(data).split(b"'\n")
+            index = draw(st.integers(0, len(segments) - 1))
+            if kind == "drop_segment":
+                del segments[index]
+            else:
+                segments.insert(index, segments[index])
+            data = bytearray(b"'\n".join(segments))
+        if not data:
+            break
+    return bytes(data)
+
+
+def _precise(error: Rejected) -> None:
+    assert PRECISE.match(str(error.problem)), str(error.problem)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_a_mutated_interchange_is_read_or_rejected_precisely(data: bytes) -> None:
+    try:
+        check(Interchange(io.BytesIO(data)))
+    except Rejected as error:
+        _precise(error)
+    try:
+        interchange = Interchange(io.BytesIO(data))
+    except Rejected as error:
+        _precise(error)
+        return
+    for raw in messages(interchange):
+        try:
+            if raw.problem is not None:
+                raise Rejected(raw.problem)
+            invoice = read_invoice(interchange.parse(raw.segments), "EUR")
+        except Rejected as error:
+            _precise(error)
+            continue
+        assert invoice.total == invoice.amount_excl_vat + invoice.vat
+        assert invoice.lines and all(line.site for line in invoice.lines)
