@@ -84,13 +84,19 @@ class RawSegment(NamedTuple):
         return self.data[:3].decode("ascii", "replace")
 
 
-@dataclass(frozen=True)
 class Segment:
-    tag: str
-    #: Data elements, each a list of its components.
-    elements: tuple[tuple[str, ...], ...]
-    #: Number in its message (``UNH`` is 1), as ``UNT`` counts them.
-    position: int
+    """A segment read: its tag, its data elements (each the tuple of its components) and its
+    number in its message (``UNH`` is 1), as ``UNT`` counts them."""
+
+    __slots__ = ("elements", "position", "tag")
+
+    def __init__(self, tag: str, elements: tuple[tuple[str, ...], ...], position: int) -> None:
+        self.tag = tag
+        self.elements = elements
+        self.position = position
+
+    def __repr__(self) -> str:
+        return f"Segment({self.tag!r}, {self.elements!r}, {self.position})"
 
     def value(self, element: int, component: int = 1) -> str:
         """The component (counted from 1), empty when absent."""
@@ -119,6 +125,8 @@ class _Factory(SegmentFactory):
 
 
 def _trimmed(components: tuple[str, ...]) -> tuple[str, ...]:
+    if components[-1] or len(components) == 1:
+        return components
     end = len(components)
     while end > 1 and components[end - 1] == "":
         end -= 1
@@ -241,7 +249,8 @@ class Interchange:
         if c.escape_character not in text:
             parts = text.split(c.data_separator)
             tag = parts[0]
-            elements = tuple(_trimmed(tuple(p.split(c.component_separator))) for p in parts[1:])
+            comp = c.component_separator
+            elements = tuple([_trimmed(tuple(p.split(comp))) for p in parts[1:]])
         else:
             tag, elements = self._split_released(text)
         if not _TAG.fullmatch(tag):

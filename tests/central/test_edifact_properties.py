@@ -79,3 +79,36 @@ def test_a_mutated_interchange_is_read_or_rejected_precisely(data: bytes) -> Non
             continue
         assert invoice.total == invoice.amount_excl_vat + invoice.vat
         assert invoice.lines and all(line.site for line in invoice.lines)
+
+
+def _read_all(data: bytes, reader: str) -> list[object]:
+    interchange = Interchange(io.BytesIO(data), reader=reader)
+    found: list[object] = []
+    for raw in messages(interchange):
+        try:
+            found.append([(s.tag, s.elements, s.position)
+                          for s in interchange.parse(raw.segments)])
+        except Rejected as error:
+            found.append(error.problem.segment)
+    return found
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_the_fast_reading_finds_what_pydifact_finds(data: bytes) -> None:
+    try:
+        reference = _read_all(data, "pydifact")
+    except Rejected:
+        return
+    fast = _read_all(data, "fast")
+    for theirs, ours in zip(reference, fast, strict=True):
+        if isinstance(theirs, list):
+            assert ours == theirs
+
+
+def test_the_fixtures_read_the_same_with_pydifact() -> None:
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).with_name("edifact_files").glob("*.edi")):
+        data = path.read_bytes()
+        assert _read_all(data, "fast") == _read_all(data, "pydifact"), path.name
