@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from babel.numbers import get_currency_precision
 from sqlalchemy import Connection, case, func, select
@@ -92,7 +92,7 @@ def per_site(connection: Connection, month: str) -> list[SiteRow]:
     return [SiteRow(*map(_plain, row)) for row in connection.execute(query)]
 
 
-def _plain(value: object) -> object:
+def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 

@@ -121,7 +121,7 @@ class _Factory(SegmentFactory):
                        version: str = "", directory: str = "") -> PydifactSegment:
         if not isinstance(name, str) or not _TAG.fullmatch(name):
             raise EDISyntaxError(f"invalid segment tag {name!r}")
-        return PydifactSegment(name, *elements)
+        return PydifactSegment(name, *elements)  # type: ignore[call-overload]
 
 
 def _trimmed(components: tuple[str, ...]) -> tuple[str, ...]:
