@@ -316,3 +316,54 @@ def test_an_agency_downloads_its_region_supplier_invoices_only(
                                                                         True)
         assert [line.site_reference for line in note.lines] == ["0142000001", "0142000002"]
     desk.dispose()
+
+
+def test_a_header_allowance_becomes_a_negative_line_and_counts_in_the_totals() -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes()
+    for old, new in ((b"CUX+2:EUR:4'\n", "CUX+2:EUR:4'\nALC+A++++:::Remise fidélité'\nMOA+8:10.00'\n"
+                      "TAX+7+VAT+++:::20'\n".encode("latin-1")),
+                     (b"MOA+79:213.01", b"MOA+79:203.01"), (b"MOA+125:213.01", b"MOA+125:203.01"),
+                     (b"MOA+124:36.82", b"MOA+124:34.82"), (b"MOA+77:251.42", b"MOA+77:239.42"),
+                     (b"UNT+29+1", b"UNT+32+1")):
+        data = data.replace(old, new)
+    [invoice] = _invoices_from(data)
+    allowance = invoice.lines[0]  # type: ignore[attr-defined]
+    assert (allowance.label, allowance.amount, allowance.vat_rate) == (
+        "Remise fidélité", Decimal("-10.00"), Decimal(20))
+    assert invoice.total == Decimal("239.42")  # type: ignore[attr-defined]
+
+
+def test_an_interrupted_import_resumes_without_doubling(
+    central: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from central.edifact import integration
+
+    path = tmp_path / "day.edi"
+    path.write_bytes(generator.interchange(generator.world(sites_per_agency=2), 6,
+                                           reference="CUT1"))
+    db = _db(central)
+    flushes = 0
+    real = integration.Importer._flush
+
+    def dies_after_the_first_batch(self: integration.Importer, *args: object) -> None:
+        nonlocal flushes
+        flushes += 1
+        if flushes == 2:
+            raise KeyboardInterrupt
+        real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(integration.Importer, "_flush", dies_after_the_first_batch)
+    with pytest.raises(KeyboardInterrupt):
+        integration.Importer(db, "EUR", batch=4).import_file(path)
+    monkeypatch.undo()
+    with db.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(SupplierInvoice)
+                                  ).scalar_one() == 4
+    report = integration.Importer(db, "EUR", batch=4).import_file(path)
+    assert report.complete and report.accepted == 6
+    with db.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(SupplierInvoice)
+                                  ).scalar_one() == 6
+    again = integration.Importer(db, "EUR").import_file(path)
+    assert again.duplicate
+    db.dispose()
