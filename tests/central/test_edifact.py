@@ -23,7 +23,7 @@ from app.sync.apply import DeskApplier
 from central.cli import main
 from central.edifact import generator
 from central.edifact.envelope import check, messages
-from central.edifact.invoic import read_invoice
+from central.edifact.invoic import InvoiceMessage, read_invoice
 from central.edifact.syntax import Interchange, Rejected
 from central.sync.changes import changes_after
 
@@ -31,7 +31,7 @@ FILES = Path(__file__).with_name("edifact_files")
 EDF, FT = generator.EDF[0], generator.FRANCE_TELECOM[0]
 
 
-def _invoices(path: Path) -> list[object]:
+def _invoices(path: Path) -> list[InvoiceMessage]:
     data = path.read_bytes()
     check(Interchange(io.BytesIO(data)))
     interchange = Interchange(io.BytesIO(data))
@@ -105,7 +105,7 @@ def test_a_bad_message_is_rejected_with_segment_position_and_expectation(
     assert where in str(caught.value)
 
 
-def _invoices_from(data: bytes) -> list[object]:
+def _invoices_from(data: bytes) -> list[InvoiceMessage]:
     interchange = Interchange(io.BytesIO(data))
     return [read_invoice(interchange.parse(m.segments), "EUR") for m in messages(interchange)]
 
@@ -125,10 +125,10 @@ def test_generated_interchanges_of_both_levels_and_directories_read_back_balance
         check(Interchange(io.BytesIO(data)))
         invoices = _invoices_from(data)
         assert len(invoices) == 12
-        assert {i.directory for i in invoices} == {"D96A", "D01B"}  # type: ignore[attr-defined]
-        assert any(i.is_credit_note for i in invoices)  # type: ignore[attr-defined]
+        assert {i.directory for i in invoices} == {"D96A", "D01B"}
+        assert any(i.is_credit_note for i in invoices)
         for invoice in invoices:
-            assert invoice.total == invoice.amount_excl_vat + invoice.vat  # type: ignore[attr-defined]
+            assert invoice.total == invoice.amount_excl_vat + invoice.vat
 
 
 def test_supplier_invoices_are_central_owned_synced_tables() -> None:
@@ -327,10 +327,10 @@ def test_a_header_allowance_becomes_a_negative_line_and_counts_in_the_totals() -
                      (b"UNT+29+1", b"UNT+32+1")):
         data = data.replace(old, new)
     [invoice] = _invoices_from(data)
-    allowance = invoice.lines[0]  # type: ignore[attr-defined]
+    allowance = invoice.lines[0]
     assert (allowance.label, allowance.amount, allowance.vat_rate) == (
         "Remise fidélité", Decimal("-10.00"), Decimal(20))
-    assert invoice.total == Decimal("239.42")  # type: ignore[attr-defined]
+    assert invoice.total == Decimal("239.42")
 
 
 def test_an_interrupted_import_resumes_without_doubling(
