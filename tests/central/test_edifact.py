@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +19,9 @@ from sqlalchemy import func, select
 from app.models import Agency, SupplierInvoice, SupplierInvoiceLine
 from app.models.database import Database
 from app.models.ownership import TABLE_OWNER, Owner, undeclared
+from app.services.context import Installation, ServiceContext
+from app.services.money import Currency
+from app.services.supplier_invoices import supplier_invoices
 from app.sync import wire
 from app.sync.apply import DeskApplier
 from central.cli import main
@@ -315,6 +319,13 @@ def test_an_agency_downloads_its_region_supplier_invoices_only(
         assert (note.number, note.total_minor, note.is_credit_note) == ("AV-2026-0077", -2623,
                                                                         True)
         assert [line.site_reference for line in note.lines] == ["0142000001", "0142000002"]
+        agency_102 = session.get(Agency, agencies["102"])
+        assert agency_102 is not None
+    installation = Installation(agencies["102"], "102", "Agence 102", Currency.of("EUR"),
+                                ZoneInfo("Europe/Paris"))
+    [row] = supplier_invoices(ServiceContext(desk, installation))
+    assert (row.supplier, row.number, row.site, row.total_minor) == (
+        "France Telecom", "AV-2026-0077", "plusieurs sites", -2623)
     desk.dispose()
 
 
