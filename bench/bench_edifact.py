@@ -89,10 +89,12 @@ def main() -> int:
 
         monitor = PeakMemory()
         before = monitor.peak
+        cpu_before = sum(monitor.process.cpu_times()[:2])
         monitor.start()
         started = time.perf_counter()
         report = Importer(db, "EUR", args.batch_size).import_file(path)
         elapsed = time.perf_counter() - started
+        cpu = sum(monitor.process.cpu_times()[:2]) - cpu_before
         monitor.running = False
         monitor.join()
         with db.engine.connect() as connection:
@@ -106,7 +108,8 @@ def main() -> int:
         print(f"integrated: {report.accepted} accepted, {len(report.rejected)} rejected "
               f"-> {invoices} supplier invoices, {lines} lines in PostgreSQL")
         print(f"import: {elapsed:.1f} s, {args.messages / elapsed:,.0f} messages/s, "
-              f"batch {args.batch_size}")
+              f"batch {args.batch_size}; this process used {cpu:.1f} s of CPU "
+              f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         print(f"memory: RSS {before / 1e6:.0f} MB before, peak {monitor.peak / 1e6:.0f} MB "
               f"during (+{(monitor.peak - before) / 1e6:.0f} MB)")
         verdict = "met" if elapsed < GOAL_SECONDS * args.messages / 100_000 else "NOT met"

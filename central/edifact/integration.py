@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,13 @@ class _Reference:
         return cls(suppliers, sites)
 
 
+@cache
+def _exponent(currency: str) -> int:
+    return int(get_currency_precision(currency))
+
+
 def _minor(value: Decimal, currency: str, sign: int) -> int:
-    return sign * int(value.scaleb(int(get_currency_precision(currency))))
+    return sign * int(value.scaleb(_exponent(currency)))
 
 
 class _Batch:

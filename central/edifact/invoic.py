@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_precision, list_currencies
 
 from central.edifact.syntax import Problem, Rejected, Segment
 
@@ -62,9 +63,8 @@ class InvoiceMessage:
         return {line.site for line in self.lines if line.site}
 
 
+@cache
 def _exponent(currency: str) -> int:
-    from babel.numbers import get_currency_precision
-
     return int(get_currency_precision(currency))
 
 
@@ -81,9 +81,10 @@ def amount(segment: Segment, element: int, component: int, decimals: int | None 
     return value
 
 
-def _day(segment: Segment, text: str, fmt: str) -> date:
+def _day(segment: Segment, text: str) -> date:
+    """``CCYYMMDD`` (already checked to be 8 digits)."""
     try:
-        return datetime.strptime(text, fmt).date()
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         raise Rejected(segment.problem("une date valide (format 102 : AAAAMMJJ)", 1, 2)) from None
 
@@ -92,7 +93,7 @@ def _period(segment: Segment) -> tuple[date, date]:
     text, fmt = segment.value(1, 2), segment.value(1, 3)
     if fmt != "718" or not re.fullmatch(r"\d{8}-\d{8}", text):
         raise Rejected(segment.problem("une période au format 718 (AAAAMMJJ-AAAAMMJJ)", 1, 2))
-    start, end = _day(segment, text[:8], "%Y%m%d"), _day(segment, text[9:], "%Y%m%d")
+    start, end = _day(segment, text[:8]), _day(segment, text[9:])
     if end < start:
         raise Rejected(segment.problem("une fin de période après son début", 1, 2))
     return start, end
@@ -102,9 +103,9 @@ def _date(segment: Segment) -> date:
     fmt = segment.value(1, 3) or "102"
     text = segment.value(1, 2)
     if fmt == "102" and re.fullmatch(r"\d{8}", text):
-        return _day(segment, text, "%Y%m%d")
+        return _day(segment, text)
     if fmt == "203" and re.fullmatch(r"\d{12}", text):
-        return _day(segment, text[:8], "%Y%m%d")
+        return _day(segment, text[:8])
     raise Rejected(segment.problem("une date au format 102 (AAAAMMJJ) ou 203", 1, 2))
 
 
