@@ -261,15 +261,16 @@ class Interchange:
         c = self.characters
         elements: list[list[str]] = [[""]]
         for released, separator, plain in self._tokens.findall(text):
+            if released == "\n":
+                return "", ()  # pydifact refuses a line break after the release character
             if separator == c.data_separator:
                 elements.append([""])
             elif separator:
                 elements[-1].append("")
             else:
                 elements[-1][-1] += released or plain
-        if text.endswith(c.escape_character) and not text.endswith(c.escape_character * 2) \
-                or re.search(re.escape(c.escape_character) + "\n", text):
-            return "", ()
+        if (len(text) - len(text.rstrip(c.escape_character))) % 2:
+            return "", ()  # a release character releasing nothing
         head = elements[0]
         tag = head[0] if len(head) == 1 else ""
         return tag, tuple(_trimmed(tuple(e)) for e in elements[1:])
