@@ -6,8 +6,10 @@ the interchange recorded once (its sender and reference are the idempotence guar
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -112,6 +114,43 @@ class _Batch:
         return len(self.invoices)
 
 
+class _WriterThread(threading.Thread):
+    """Writes the batches while the next ones are read: the database works on one batch while
+    Python reads the next (one batch waits at most, so memory stays flat). Its failure is
+    raised again in the reading thread."""
+
+    def __init__(self, flush: Callable[[_Batch], tuple[int, list[Outcome]]]) -> None:
+        super().__init__(name="edifact-writer", daemon=True)
+        self._flush = flush
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.accepted = 0
+        self.rejected: list[Outcome] = []
+
+    def run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                accepted, rejected = self._flush(batch)
+            except BaseException as error:  # noqa: BLE001 - raised again by the reader
+                self.error = error
+                continue
+            self.accepted += accepted
+            self.rejected.extend(rejected)
+
+    def put(self, batch: _Batch) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(batch)
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
 class Importer:
     def __init__(self, db: Database, default_currency: str, batch: int = BATCH) -> None:
         self.db = db
@@ -134,18 +173,26 @@ class Importer:
         with self.db.engine.connect() as connection:
             reference = _Reference.load(connection)
         batch = _Batch()
-        with path.open("rb") as stream:
-            interchange = Interchange(stream)
-            for outcome, invoice, agency in self._read(interchange, reference):
-                if invoice is None:
-                    report.rejected.append(outcome)
-                    continue
-                assert agency is not None
-                batch.invoices.append((outcome, invoice, agency))
-                if len(batch) >= self.batch_size:
-                    self._flush(batch, header, reference, report, resumed)
-                    batch = _Batch()
-        self._flush(batch, header, reference, report, resumed)
+        writer = _WriterThread(lambda b: self._flush(b, header, reference, resumed))
+        writer.start()
+        try:
+            with path.open("rb") as stream:
+                interchange = Interchange(stream)
+                for outcome, invoice, agency in self._read(interchange, reference):
+                    if invoice is None:
+                        report.rejected.append(outcome)
+                        continue
+                    assert agency is not None
+                    batch.invoices.append((outcome, invoice, agency))
+                    if len(batch) >= self.batch_size:
+                        writer.put(batch)
+                        batch = _Batch()
+            writer.put(batch)
+        finally:
+            writer.finish()
+        report.accepted += writer.accepted
+        report.rejected.extend(writer.rejected)
+        report.rejected.sort(key=lambda o: o.rank)
         with self.db.engine.begin() as connection:
             connection.execute(
                 update(EdifactInterchange)
@@ -231,10 +278,13 @@ class Importer:
                                    f"les agences {', '.join(sorted(agencies.values()))}"))
         return next(iter(agencies))
 
-    def _flush(self, batch: _Batch, header: Header, reference: _Reference, report: FileReport,
-               resumed: bool) -> None:
+    def _flush(self, batch: _Batch, header: Header, reference: _Reference, resumed: bool
+               ) -> tuple[int, list[Outcome]]:
+        """Writes a batch in its own transaction: (accepted, rejected as duplicates)."""
+        accepted = 0
+        rejected: list[Outcome] = []
         if not batch.invoices:
-            return
+            return accepted, rejected
         now = utcnow()
         ids = self.writer.ids
         ids.start_batch()
@@ -252,23 +302,23 @@ class Importer:
                 key = (invoice.supplier_code, invoice.number, invoice.is_credit_note)
                 if key in existing or key in seen:
                     if resumed and key in existing:
-                        report.accepted += 1
+                        accepted += 1
                         continue
                     kind = "avoir" if invoice.is_credit_note else "facture"
                     outcome.reason = (f"{kind} {invoice.number} du fournisseur "
                                       f"{invoice.supplier_code} déjà intégré(e)")
-                    report.rejected.append(outcome)
+                    rejected.append(outcome)
                     continue
                 seen.add(key)
                 self._rows(changes, invoice, agency, header, reference, now)
-                report.accepted += 1
-            report.rejected.sort(key=lambda o: o.rank)
+                accepted += 1
             if len(changes):
                 self.writer.write(connection, changes, actor=ADMINISTRATION, now=now,
                                   transaction_id=new_id(),
                                   reason=f"EDIFACT {header.sender} {header.reference}",
                                   order=("supplier_invoice", "supplier_invoice_line"),
                                   unaudited=("supplier_invoice_line",))
+        return accepted, rejected
 
     def _rows(self, changes: ChangeSet, invoice: InvoiceMessage, agency: uuid.UUID,
               header: Header, reference: _Reference, now: datetime) -> None:

@@ -356,12 +356,12 @@ def test_an_interrupted_import_resumes_without_doubling(
     flushes = 0
     real = integration.Importer._flush
 
-    def dies_after_the_first_batch(self: integration.Importer, *args: object) -> None:
+    def dies_after_the_first_batch(self: integration.Importer, *args: object) -> object:
         nonlocal flushes
         flushes += 1
         if flushes == 2:
             raise KeyboardInterrupt
-        real(self, *args)  # type: ignore[arg-type]
+        return real(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(integration.Importer, "_flush", dies_after_the_first_batch)
     with pytest.raises(KeyboardInterrupt):
