@@ -4,6 +4,7 @@ suppliers and their sites, the consolidated monthly report."""
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import shutil
 import sys
@@ -11,10 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from app.models.database import Database
 from central.settings import CentralSettings
 
 #: Names a transfer is still writing (or a report of ours): never taken from the drop folder.
+log = logging.getLogger("central.edifact")
 _IN_PROGRESS = re.compile(r"(^\.|\.(tmp|part|filepart|report\.txt)$)", re.I)
 
 
@@ -109,7 +113,7 @@ def _summary(report: Any) -> str:
 
 def watch_once(db: Database, currency: str, folder: Path) -> list[Any]:
     """One pass over the drop folder: every file integrated and moved with its report."""
-    from central.edifact.integration import Importer
+    from central.edifact.integration import FileReport, Importer
 
     archive, rejected = folder / "archive", folder / "rejected"
     archive.mkdir(exist_ok=True)
@@ -118,7 +122,16 @@ def watch_once(db: Database, currency: str, folder: Path) -> list[Any]:
     reports = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()
                        and not _IN_PROGRESS.search(p.name)):
-        report = importer.import_file(path)
+        try:
+            report = importer.import_file(path)
+        except OperationalError:
+            raise  # the database is unreachable: the file stays for the next pass
+        except Exception as error:
+            # A bug must not stop the folder nor come back on every pass: the file is set
+            # aside with what happened, the traceback goes to the log.
+            log.exception("edifact import of %s failed", path)
+            report = FileReport(path, refused=f"erreur inattendue ({type(error).__name__}: "
+                                f"{error}) — détails dans le journal du central")
         target = (archive if report.complete else rejected) / path.name
         if target.exists():
             target = target.with_name(f"{path.stem}.{int(time.time())}{path.suffix}")

@@ -378,3 +378,26 @@ def test_an_interrupted_import_resumes_without_doubling(
     again = integration.Importer(db, "EUR").import_file(path)
     assert again.duplicate
     db.dispose()
+
+
+def test_a_file_the_import_stumbles_on_is_set_aside_and_the_folder_goes_on(
+    central: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from central.edifact import integration
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.edi").write_bytes((FILES / "edf_invoice_unoc.edi").read_bytes())
+    (drop / "b.edi").write_bytes((FILES / "telecom_credit_note_unow.edi").read_bytes())
+    real = integration.Importer.import_file
+
+    def stumbles_on_a(self: integration.Importer, path: Path) -> integration.FileReport:
+        if path.name == "a.edi":
+            raise RuntimeError("bug")
+        return real(self, path)
+
+    monkeypatch.setattr(integration.Importer, "import_file", stumbles_on_a)
+    assert main([*central, "edifact", "watch", str(drop), "--once"]) == 1
+    assert "erreur inattendue (RuntimeError: bug)" in (
+        drop / "rejected" / "a.edi.report.txt").read_text(encoding="utf-8")
+    assert (drop / "archive" / "b.edi").exists()
