@@ -401,3 +401,20 @@ def test_a_file_the_import_stumbles_on_is_set_aside_and_the_folder_goes_on(
     assert "erreur inattendue (RuntimeError: bug)" in (
         drop / "rejected" / "a.edi.report.txt").read_text(encoding="utf-8")
     assert (drop / "archive" / "b.edi").exists()
+
+
+def test_the_import_command_as_a_process_says_why_in_one_line(
+    central_sqlite_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "central", "--database-url", central_sqlite_url, "--data-dir",
+         str(tmp_path), "edifact", "import", str(tmp_path / "absent.edi")],
+        cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"python -m central edifact : erreur d'utilisation : fichier(s) introuvable(s) : "
+        f"{tmp_path / 'absent.edi'}"]
