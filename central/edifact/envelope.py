@@ -73,6 +73,7 @@ def check(interchange: Interchange) -> Header:
     head = header(interchange, first)
     messages = groups = 0
     in_message = False
+    plus = interchange.characters.data_separator.encode("latin-1")
     unz: RawSegment | None = None
     for raw in segments:
         if not raw.closed:
@@ -81,20 +82,20 @@ def check(interchange: Interchange) -> Header:
                                    "(fichier tronqué ?)", found=raw.data[:40].decode("latin-1")))
         if unz is not None:
             raise Rejected(Problem(raw.number, raw.tag, "la fin du fichier après UNZ"))
-        tag = raw.tag
-        if tag == "UNH":
+        tag = raw.data[:4]
+        if tag == b"UNH" + plus:
             messages += 1
             in_message = True
-        elif tag == "UNT":
+        elif tag == b"UNT" + plus:
             in_message = False
-        elif tag == "UNZ":
+        elif tag[:3] == b"UNZ":
             unz = raw
-        elif tag == "UNG":
+        elif tag == b"UNG" + plus:
             groups += 1
-        elif tag == "UNE" or in_message:
+        elif tag == b"UNE" + plus or in_message:
             continue
         else:
-            raise Rejected(Problem(raw.number, tag, "UNH (début de message) ou UNZ"))
+            raise Rejected(Problem(raw.number, raw.tag, "UNH (début de message) ou UNZ"))
     if unz is None:
         raise Rejected(Problem(0, "UNZ", "UNZ (fin d'échange) : fichier tronqué ?"))
     trailer = _trailer(interchange, unz, unz.number)
@@ -113,9 +114,11 @@ def messages(interchange: Interchange) -> Iterator[RawMessage]:
     """Each message's segments, from ``UNH`` to its ``UNT`` (after :func:`check`)."""
     current: list[RawSegment] | None = None
     rank = 0
+    plus = interchange.characters.data_separator.encode("latin-1")
+    unh, unt = b"UNH" + plus, b"UNT" + plus
     for raw in interchange.raw_segments():
-        tag = raw.tag
-        if tag == "UNH":
+        tag = raw.data[:4]
+        if tag == unh:
             if current is not None:
                 yield RawMessage(rank, current, Problem(len(current) + 1, "UNH",
                                                         "UNT (fin du message) avant le "
@@ -124,7 +127,7 @@ def messages(interchange: Interchange) -> Iterator[RawMessage]:
             current = [raw]
         elif current is not None:
             current.append(raw)
-            if tag == "UNT":
+            if tag == unt:
                 yield RawMessage(rank, current)
                 current = None
     if current is not None:

@@ -100,10 +100,10 @@ class Segment:
 
     def value(self, element: int, component: int = 1) -> str:
         """The component (counted from 1), empty when absent."""
-        if element > len(self.elements):
+        try:
+            return self.elements[element - 1][component - 1]
+        except IndexError:
             return ""
-        parts = self.elements[element - 1]
-        return parts[component - 1] if component <= len(parts) else ""
 
     def problem(self, expected: str, element: int | None = None,
                 component: int | None = None, *, show: bool = True) -> Problem:
@@ -253,7 +253,7 @@ class Interchange:
             elements = tuple([_trimmed(tuple(p.split(comp))) for p in parts[1:]])
         else:
             tag, elements = self._split_released(text)
-        if not _TAG.fullmatch(tag):
+        if len(tag) != 3 or not (tag.isascii() and tag.isalpha() and tag.isupper()):
             raise self._invalid(raw, position, text)
         return tag, elements
 
