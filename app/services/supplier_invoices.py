@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.models import SupplierInvoice
-from app.services.context import ServiceContext
+from kernel.context import ServiceContext
 
 
 @dataclass(frozen=True)

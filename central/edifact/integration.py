@@ -292,7 +292,7 @@ class Importer:
         with self.db.engine.begin() as connection:
             keys = {(inv.supplier_code, inv.number, inv.is_credit_note)
                     for _, inv, _ in batch.invoices}
-            table = SupplierInvoice.__table__.c  # type: ignore[attr-defined]
+            table = SupplierInvoice.__table__.c
             existing = set(connection.execute(
                 select(table.supplier_code, table.number, table.is_credit_note)
                 .where(tuple_(table.supplier_code, table.number, table.is_credit_note)

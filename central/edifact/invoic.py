@@ -232,7 +232,7 @@ class _Reader:
     def _decimals(self) -> int:
         return _exponent(self.currency or self.default_currency)
 
-    def _header_segment(self, segment: Segment, state: dict) -> None:  # type: ignore[type-arg]
+    def _header_segment(self, segment: Segment, state: dict) -> None:
         tag, qualifier = segment.tag, segment.value(1, 1)
         if tag == "DTM":
             if qualifier in ("137", "3"):

@@ -57,8 +57,8 @@ def decimal_text(minor: int, currency: str) -> str:
 
 def consolidated(connection: Connection, month: str) -> list[Row]:
     start, end = month_bounds(month)
-    si = SupplierInvoice.__table__.c  # type: ignore[attr-defined]
-    ag = Agency.__table__.c  # type: ignore[attr-defined]
+    si = SupplierInvoice.__table__.c
+    ag = Agency.__table__.c
     query = (
         select(si.supplier_code, func.max(si.supplier_name), ag.code, si.currency,
                func.sum(case((si.is_credit_note.is_(False), 1), else_=0)),
@@ -75,9 +75,9 @@ def consolidated(connection: Connection, month: str) -> list[Row]:
 
 def per_site(connection: Connection, month: str) -> list[SiteRow]:
     start, end = month_bounds(month)
-    si = SupplierInvoice.__table__.c  # type: ignore[attr-defined]
-    li = SupplierInvoiceLine.__table__.c  # type: ignore[attr-defined]
-    ag = Agency.__table__.c  # type: ignore[attr-defined]
+    si = SupplierInvoice.__table__.c
+    li = SupplierInvoiceLine.__table__.c
+    ag = Agency.__table__.c
     query = (
         select(si.supplier_code, ag.code, li.site_reference, si.currency,
                func.count(func.distinct(si.id)), func.sum(li.amount_excl_vat_minor),
@@ -141,4 +141,4 @@ def write_pdf(rows: list[Row], sites: list[SiteRow], month: str, path: Path) -> 
                            decimal_text(s.amount_excl_vat_minor + s.vat_minor, s.currency)])
         story.append(Table(detail, style=grid, repeatRows=1))
     SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"Factures fournisseurs {month}",
-                      leftMargin=12 * mm, rightMargin=12 * mm).build(story)  # type: ignore[arg-type]
+                      leftMargin=12 * mm, rightMargin=12 * mm).build(story)

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, select
 
 from app.models import Agency
 from app.models.database import Database
-from app.services.errors import BusinessError, NotFoundError
 from central.models import EdifactSite, EdifactSupplier
+from kernel.errors import BusinessError, NotFoundError
 
 
 @dataclass(frozen=True)

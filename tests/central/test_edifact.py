@@ -19,10 +19,7 @@ from sqlalchemy import func, select
 from app.models import Agency, SupplierInvoice, SupplierInvoiceLine
 from app.models.database import Database
 from app.models.ownership import TABLE_OWNER, Owner, undeclared
-from app.services.context import Installation, ServiceContext
-from app.services.money import Currency
 from app.services.supplier_invoices import supplier_invoices
-from app.sync import wire
 from app.sync.apply import DeskApplier
 from central.cli import main
 from central.edifact import generator
@@ -30,6 +27,9 @@ from central.edifact.envelope import check, messages
 from central.edifact.invoic import InvoiceMessage, read_invoice
 from central.edifact.syntax import Interchange, Rejected
 from central.sync.changes import changes_after
+from kernel import wire
+from kernel.context import Installation, ServiceContext
+from kernel.money import Currency
 
 FILES = Path(__file__).with_name("edifact_files")
 EDF, FT = generator.EDF[0], generator.FRANCE_TELECOM[0]
