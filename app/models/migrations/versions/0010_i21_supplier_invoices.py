@@ -16,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _synced() -> list[sa.Column]:  # type: ignore[type-arg]
+def _synced() -> list[sa.Column]:
     return [
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
