@@ -14,6 +14,7 @@ def standard_registry() -> Registry:
     from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
+    from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
 
@@ -31,6 +32,8 @@ def standard_registry() -> Registry:
                 ),
                 search=ClientsPage.search,
             ),
+            PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
+                      SupplierInvoicesPage),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
                       LockedUsersPage, roles=SUPERVISORS),
             PageEntry(

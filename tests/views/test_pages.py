@@ -118,8 +118,8 @@ def test_a_new_page_is_in_the_sidebar_its_shortcut_opens_it_and_help_lists_it(
 ) -> None:
     window = open_window("agent")
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
-    assert titles == ["Accueil", "Clients", "Synchronisation", "Essai"]
-    assert window.navigation.item(3).toolTip() == "Essai (Ctrl+7)"
+    assert titles == ["Accueil", "Clients", "Factures fournisseurs", "Synchronisation", "Essai"]
+    assert window.navigation.item(4).toolTip() == "Essai (Ctrl+7)"
     page = window.page(ThrowAwayPage)
     assert window.current_page() is window.page(HomePage)
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
