@@ -260,21 +260,25 @@ class Importer:
     def _agency(invoice: InvoiceMessage, reference: _Reference) -> uuid.UUID:
         supplier = invoice.supplier_code
         if supplier not in reference.suppliers:
-            raise Rejected(Problem(0, "NAD", f"un fournisseur connu (NAD+SU) : « {supplier} » "
+            raise Rejected(Problem(invoice.supplier_segment, "NAD", "un fournisseur connu "
+                                   f"(NAD+SU) : « {supplier} » "
                                    "n'est pas enregistré (python -m central edifact supplier "
-                                   "add)"))
+                                   "add)", 2, 1))
         agencies: dict[uuid.UUID, str] = {}
         for line in invoice.lines:
             assert line.site is not None
             found = reference.sites.get((supplier, line.site))
             if found is None:
-                raise Rejected(Problem(0, "LOC" if line.site != invoice.site else "NAD",
+                raise Rejected(Problem(line.site_segment,
+                                       "LOC" if line.site_segment != invoice.site_segment
+                                       else "NAD",
                                        f"un site connu du fournisseur {supplier} : "
                                        f"« {line.site} » (ligne {line.position}) n'est pas "
-                                       "enregistré (python -m central edifact site add)"))
+                                       "enregistré (python -m central edifact site add)", 2, 1))
             agencies[found[0]] = found[1]
         if len(agencies) > 1:
-            raise Rejected(Problem(0, "LOC", "des sites d'une seule agence par facture, trouvé "
+            raise Rejected(Problem(invoice.lines[-1].site_segment, "LOC",
+                                   "des sites d'une seule agence par facture, trouvé "
                                    f"les agences {', '.join(sorted(agencies.values()))}"))
         return next(iter(agencies))
 

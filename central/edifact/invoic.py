@@ -40,6 +40,8 @@ class Line:
     vat: Decimal | None = None
     #: The segment of its amount (where a total problem points).
     segment: int = 0
+    #: The segment naming its site (its ``LOC+7``, else the header's ``NAD+DP``).
+    site_segment: int = 0
 
 
 @dataclass
@@ -52,6 +54,9 @@ class InvoiceMessage:
     supplier_code: str
     currency: str
     site: str | None = None
+    #: Where the supplier (``NAD+SU``) and the header's site (``NAD+DP``) are named.
+    supplier_segment: int = 0
+    site_segment: int = 0
     period_start: date | None = None
     period_end: date | None = None
     lines: list[Line] = field(default_factory=list)
@@ -224,6 +229,8 @@ class _Reader:
             reference=unh.value(1), directory="".join(directory),
             is_credit_note=kind == CREDIT_NOTE, number=number, issued_on=state["issued"],
             supplier_code=state["supplier"], currency=currency, site=state["site"],
+            supplier_segment=state["supplier_segment"],
+            site_segment=state.get("site_segment", 0),
             period_start=state["start"], period_end=state["end"],
         )
         self._finish(invoice, unt)
@@ -248,7 +255,9 @@ class _Reader:
             if not party or len(party) > 35:
                 raise Rejected(segment.problem(
                     f"l'identification de la partie {qualifier} (35 caractères au plus)", 2, 1))
-            state["supplier" if qualifier == "SU" else "site"] = party
+            name = "supplier" if qualifier == "SU" else "site"
+            state[name] = party
+            state[f"{name}_segment"] = segment.position
         elif tag == "CUX":
             code = segment.value(1, 2)
             if code not in _CURRENCIES:
@@ -281,6 +290,7 @@ class _Reader:
                 raise Rejected(segment.problem("l'identification du site (35 caractères au "
                                                "plus)", 2, 1))
             line.site = site
+            line.site_segment = segment.position
         elif tag == "DTM" and qualifier == "263":
             line.period_start, line.period_end = _period(segment)
         elif tag == "DTM" and qualifier == "194":
@@ -311,7 +321,8 @@ class _Reader:
         per_rate: dict[Decimal, Decimal] = {}
         for position, line in enumerate(self.lines, start=1):
             line.position = position
-            line.site = line.site or invoice.site
+            if line.site is None:
+                line.site, line.site_segment = invoice.site, invoice.site_segment
             if line.site is None:
                 raise Rejected(Problem(line.segment, "LIN", "LOC+7 (site de la ligne) ou NAD+DP "
                                        "(site de la facture)"))

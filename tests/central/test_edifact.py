@@ -210,7 +210,9 @@ def test_one_bad_message_is_rejected_and_the_others_are_kept(
     assert "message 2, référence M2 (document FAC-M-2) : segment 15 (MOA), élément 1, " \
         "composant 2 : attendu 22.09 (lignes 18.41 + TVA 3.68), trouvé « 22.90 »" in err
     assert "message 3, référence M3 (document FAC-M-3)" in err
-    assert "« 99999999999999 » (ligne 1) n'est pas enregistré" in err
+    assert ("message 3, référence M3 (document FAC-M-3) : segment 5 (NAD), élément 2, "
+            "composant 1 : attendu un site connu du fournisseur 30000000000011 : "
+            "« 99999999999999 » (ligne 1) n'est pas enregistré") in err
     db = _db(central)
     with db.engine.connect() as connection:
         numbers = connection.execute(select(SupplierInvoice.number)).scalars().all()
@@ -240,7 +242,8 @@ def test_unknown_supplier_and_usage_errors(central: list[str], tmp_path: Path,
     path = tmp_path / "unknown.edi"
     path.write_bytes(data)
     assert main([*central, "edifact", "import", str(path)]) == 1
-    assert "un fournisseur connu (NAD+SU) : « 123 » n'est pas enregistré" in capsys.readouterr().err
+    assert ("segment 6 (NAD), élément 2, composant 1 : attendu un fournisseur connu (NAD+SU) : "
+            "« 123 » n'est pas enregistré") in capsys.readouterr().err
     assert main([*central, "edifact", "import", str(tmp_path / "absent.edi")]) == 2
     with pytest.raises(SystemExit) as caught:
         main([*central, "edifact", "import"])
