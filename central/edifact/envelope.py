@@ -29,13 +29,13 @@ class RawMessage:
     """A message's segments as cut, and its rank in the interchange (from 1)."""
 
     rank: int
-    segments: list[RawSegment]
+    segments: list[bytes]
     #: Why it cannot even be handed to the mapping (no ``UNT`` before the next ``UNH``…).
     problem: Problem | None = None
 
 
 def header(interchange: Interchange, raw: RawSegment) -> Header:
-    unb = interchange.parse([raw])[0]
+    unb = interchange.parse([raw.data])[0]
     if unb.tag != "UNB":
         raise Rejected(unb.problem("UNB (en-tête d'échange)"))
     for element, component, what in ((2, 1, "l'identification de l'émetteur"),
@@ -60,42 +60,51 @@ def header(interchange: Interchange, raw: RawSegment) -> Header:
 
 
 def _trailer(interchange: Interchange, raw: RawSegment, number: int) -> Segment:
-    return interchange.parse([raw], number)[0]
+    return interchange.parse([raw.data], number)[0]
 
 
 def check(interchange: Interchange) -> Header:
     """The interchange's header once its envelope holds: ``UNZ`` last, its count and
     reference right, every segment inside a message. ``Rejected`` says where it does not."""
-    segments = interchange.raw_segments()
-    first = next(segments, None)
+    pieces = interchange.pieces()
+    first = next(pieces, None)
     if first is None:
-        raise Rejected(Problem(1, "", "UNB (en-tête d'échange)", found="fichier vide"))
-    head = header(interchange, first)
+        if interchange.tail:
+            first = interchange.tail
+        else:
+            raise Rejected(Problem(1, "", "UNB (en-tête d'échange)", found="fichier vide"))
+    head = header(interchange, RawSegment(1, first))
     messages = groups = 0
     in_message = False
     plus = interchange.characters.data_separator.encode("latin-1")
+    unh, unt, ung, une = (t + plus for t in (b"UNH", b"UNT", b"UNG", b"UNE"))
     unz: RawSegment | None = None
-    for raw in segments:
-        if not raw.closed:
-            raise Rejected(Problem(raw.number, raw.tag, "le terminateur de segment « "
-                                   f"{interchange.characters.segment_terminator} » "
-                                   "(fichier tronqué ?)", found=raw.data[:40].decode("latin-1")))
+    number = 1
+    for data in pieces:
+        number += 1
         if unz is not None:
-            raise Rejected(Problem(raw.number, raw.tag, "la fin du fichier après UNZ"))
-        tag = raw.data[:4]
-        if tag == b"UNH" + plus:
+            raise Rejected(Problem(number, RawSegment(number, data).tag,
+                                   "la fin du fichier après UNZ"))
+        tag = data[:4]
+        if tag == unh:
             messages += 1
             in_message = True
-        elif tag == b"UNT" + plus:
+        elif tag == unt:
             in_message = False
         elif tag[:3] == b"UNZ":
-            unz = raw
-        elif tag == b"UNG" + plus:
+            unz = RawSegment(number, data)
+        elif tag == ung:
             groups += 1
-        elif tag == b"UNE" + plus or in_message:
+        elif tag == une or in_message:
             continue
         else:
-            raise Rejected(Problem(raw.number, raw.tag, "UNH (début de message) ou UNZ"))
+            raise Rejected(Problem(number, RawSegment(number, data).tag,
+                                   "UNH (début de message) ou UNZ"))
+    if interchange.tail:
+        tail = RawSegment(number + 1, interchange.tail, closed=False)
+        raise Rejected(Problem(tail.number, tail.tag, "le terminateur de segment « "
+                               f"{interchange.characters.segment_terminator} » "
+                               "(fichier tronqué ?)", found=tail.data[:40].decode("latin-1")))
     if unz is None:
         raise Rejected(Problem(0, "UNZ", "UNZ (fin d'échange) : fichier tronqué ?"))
     trailer = _trailer(interchange, unz, unz.number)
@@ -112,12 +121,12 @@ def check(interchange: Interchange) -> Header:
 
 def messages(interchange: Interchange) -> Iterator[RawMessage]:
     """Each message's segments, from ``UNH`` to its ``UNT`` (after :func:`check`)."""
-    current: list[RawSegment] | None = None
+    current: list[bytes] | None = None
     rank = 0
     plus = interchange.characters.data_separator.encode("latin-1")
     unh, unt = b"UNH" + plus, b"UNT" + plus
-    for raw in interchange.raw_segments():
-        tag = raw.data[:4]
+    for raw in interchange.pieces():
+        tag = raw[:4]
         if tag == unh:
             if current is not None:
                 yield RawMessage(rank, current, Problem(len(current) + 1, "UNH",
@@ -131,5 +140,5 @@ def messages(interchange: Interchange) -> Iterator[RawMessage]:
                 yield RawMessage(rank, current)
                 current = None
     if current is not None:
-        yield RawMessage(rank, current, Problem(len(current), current[-1].tag,
+        yield RawMessage(rank, current, Problem(len(current), RawSegment(0, current[-1]).tag,
                                                 "UNT (fin du message) avant UNZ"))

@@ -81,7 +81,11 @@ class RawSegment(NamedTuple):
 
     @property
     def tag(self) -> str:
-        return self.data[:3].decode("ascii", "replace")
+        return _tag(self.data)
+
+
+def _tag(data: bytes) -> str:
+    return data[:3].decode("ascii", "replace")
 
 
 class Segment:
@@ -180,7 +184,17 @@ class Interchange:
         return syntax
 
     def raw_segments(self) -> Iterator[RawSegment]:
-        """Every segment, streamed: only one chunk of the file is held at a time."""
+        """Every segment, numbered; the tail of a cut file last, not ``closed``."""
+        number = 0
+        for data in self.pieces():
+            number += 1
+            yield RawSegment(number, data)
+        if self.tail:
+            yield RawSegment(number + 1, self.tail, closed=False)
+
+    def pieces(self) -> Iterator[bytes]:
+        """Every terminated segment's bytes, streamed: only one chunk of the file is held at a
+        time. What follows the last terminator is left in ``tail``."""
         c = self.characters
         release = c.escape_character.encode("latin-1")
         terminator = c.segment_terminator.encode("latin-1")
@@ -189,7 +203,7 @@ class Interchange:
             + re.escape(release) + rb".)*" + re.escape(terminator), re.S)
         lookbehind = re.compile(rb"(?<!" + re.escape(release) + rb")" + re.escape(terminator))
         buffer = self._head
-        number = 0
+        self.tail = b""
         while True:
             cut = buffer.rfind(terminator)
             if release not in buffer:
@@ -203,27 +217,25 @@ class Interchange:
                 cut = sum(len(f) + 1 for f in found) - 1
                 pieces = found
             for data in pieces:
-                number += 1
-                yield RawSegment(number, data.lstrip(b"\r\n"))
+                yield data.lstrip(b"\r\n")
             buffer = buffer[cut + 1:].lstrip(b"\r\n")
             more = self._stream.read(_CHUNK)
             if not more:
                 break
             buffer += more
-        if buffer.strip():
-            yield RawSegment(number + 1, buffer.rstrip(), closed=False)
+        self.tail = buffer.rstrip() if buffer.strip() else b""
 
-    def decode(self, raw: RawSegment, position: int) -> str:
+    def decode(self, data: bytes, position: int) -> str:
         try:
-            return raw.data.decode(self.encoding)
+            return data.decode(self.encoding)
         except UnicodeDecodeError as error:
-            bad = raw.data[error.start:error.end]
-            raise Rejected(Problem(position, raw.tag,
+            bad = data[error.start:error.end]
+            raise Rejected(Problem(position, _tag(data),
                                    f"des caractères {self.syntax} ({self.encoding})",
                                    found=f"octet(s) {bad.hex(' ')} en position {error.start + 1}"
                                    )) from None
 
-    def parse(self, raws: list[RawSegment], first_position: int = 1) -> list[Segment]:
+    def parse(self, raws: list[bytes], first_position: int = 1) -> list[Segment]:
         """The segments of a message (or service segments), numbered from ``first_position``."""
         texts = [self.decode(raw, first_position + i) for i, raw in enumerate(raws)]
         if self.reader == "pydifact":
@@ -234,12 +246,12 @@ class Interchange:
         return [Segment(tag, elements, first_position + i)
                 for i, (tag, elements) in enumerate(parsed)]
 
-    def _invalid(self, raw: RawSegment, position: int, text: str) -> Rejected:
-        return Rejected(Problem(position, raw.tag, "un segment EDIFACT valide (étiquette de 3 "
+    def _invalid(self, raw: bytes, position: int, text: str) -> Rejected:
+        return Rejected(Problem(position, _tag(raw), "un segment EDIFACT valide (étiquette de 3 "
                                 "lettres majuscules, caractère d'échappement suivi d'un "
                                 "caractère)", found=text))
 
-    def _split(self, raw: RawSegment, text: str, position: int
+    def _split(self, raw: bytes, text: str, position: int
                ) -> tuple[str, tuple[tuple[str, ...], ...]]:
         """One segment's tag and elements, as pydifact reads them (trailing empty components
         dropped), with string splits: pydifact's character-by-character tokenizer costs ten
@@ -275,7 +287,7 @@ class Interchange:
         tag = head[0] if len(head) == 1 else ""
         return tag, tuple(_trimmed(tuple(e)) for e in elements[1:])
 
-    def _parse_pydifact(self, raws: list[RawSegment], texts: list[str], first_position: int
+    def _parse_pydifact(self, raws: list[bytes], texts: list[str], first_position: int
                         ) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
         terminator = self.characters.segment_terminator
         try:
