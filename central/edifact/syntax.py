@@ -164,6 +164,8 @@ class Interchange:
         self.characters = Characters.from_str(una)
         self.una = una
         self._head = head
+        #: What followed the last segment terminator (set by ``pieces``): a cut file.
+        self.tail = b""
         self.syntax = self._syntax_identifier(head)
         self.encoding = ENCODINGS[self.syntax]
         self._parser = Parser(factory=_Factory(), characters=self.characters)
@@ -237,14 +239,20 @@ class Interchange:
 
     def parse(self, raws: list[bytes], first_position: int = 1) -> list[Segment]:
         """The segments of a message (or service segments), numbered from ``first_position``."""
-        texts = [self.decode(raw, first_position + i) for i, raw in enumerate(raws)]
         if self.reader == "pydifact":
-            parsed = self._parse_pydifact(raws, texts, first_position)
-        else:
-            parsed = [self._split(raw, text, first_position + i)
-                      for i, (raw, text) in enumerate(zip(raws, texts, strict=True))]
-        return [Segment(tag, elements, first_position + i)
-                for i, (tag, elements) in enumerate(parsed)]
+            texts = [self.decode(raw, first_position + i) for i, raw in enumerate(raws)]
+            return [Segment(tag, elements, first_position + i) for i, (tag, elements)
+                    in enumerate(self._parse_pydifact(raws, texts, first_position))]
+        found = []
+        encoding, split = self.encoding, self._split
+        for position, raw in enumerate(raws, start=first_position):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                text = self.decode(raw, position)
+            tag, elements = split(raw, text, position)
+            found.append(Segment(tag, elements, position))
+        return found
 
     def _invalid(self, raw: bytes, position: int, text: str) -> Rejected:
         return Rejected(Problem(position, _tag(raw), "un segment EDIFACT valide (étiquette de 3 "
@@ -257,7 +265,8 @@ class Interchange:
         dropped), with string splits: pydifact's character-by-character tokenizer costs ten
         times more, and tests hold both readings equal."""
         c = self.characters
-        text = text.lstrip(" ")
+        if text[:1] == " ":
+            text = text.lstrip(" ")
         if c.escape_character not in text:
             parts = text.split(c.data_separator)
             tag = parts[0]
