@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Synced
@@ -36,6 +36,8 @@ class LetterTemplate(Synced, Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Who made this revision (central's user, or the agency's for its own templates).
+    revised_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
 
 
 class Letter(Synced, Base):
@@ -51,3 +53,8 @@ class Letter(Synced, Base):
     issued_at: Mapped[datetime]
     issued_by: Mapped[str] = mapped_column(String(40), default="")
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
+    template_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: The merged data as JSON, exactly what was put in the letter.
+    merged_data: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The batch the letter was made in ("" for a letter made one at a time).
+    batch_ref: Mapped[str] = mapped_column(String(40), default="", server_default="")

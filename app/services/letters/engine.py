@@ -1,0 +1,74 @@
+"""Merging a .docx template with data (docxtpl, a Jinja2 engine over python-docx), putting
+letters together for printing, and converting to PDF with LibreOffice when it is installed."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+from app.services.errors import BusinessError
+
+
+def environment() -> Environment:
+    """Unknown fields are errors at merge time too (the checker finds them first)."""
+    return Environment(undefined=StrictUndefined, autoescape=False)
+
+
+def render(template: bytes, data: dict[str, Any]) -> bytes:
+    from docxtpl import DocxTemplate
+
+    document = DocxTemplate(io.BytesIO(template))
+    document.render(data, environment(), autoescape=True)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def merge_docx(letters: Sequence[bytes]) -> bytes:
+    """One .docx holding every letter, each starting on a new page."""
+    from docx import Document
+    from docx.enum.text import WD_BREAK
+    from docxcompose.composer import Composer
+
+    master = Document(io.BytesIO(letters[0]))
+    composer = Composer(master)
+    for letter in letters[1:]:
+        master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        composer.append(Document(io.BytesIO(letter)))
+    out = io.BytesIO()
+    composer.save(out)
+    return out.getvalue()
+
+
+def office_program() -> str | None:
+    """LibreOffice's command line program, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx: bytes, timeout: float = 600) -> bytes:
+    """The PDF of a .docx, converted by LibreOffice (one conversion, in a private profile so an
+    open LibreOffice window does not get in the way)."""
+    program = office_program()
+    if program is None:
+        raise BusinessError("LibreOffice n'est pas installé : impossible de produire le PDF.")
+    with tempfile.TemporaryDirectory(prefix="guichet-pdf-") as folder:
+        work = Path(folder)
+        source = work / "courrier.docx"
+        source.write_bytes(docx)
+        profile = (work / "profile").as_uri()
+        result = subprocess.run(
+            [program, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+             "--outdir", str(work), str(source)],
+            capture_output=True, timeout=timeout, check=False)
+        target = work / "courrier.pdf"
+        if result.returncode != 0 or not target.exists():
+            raise BusinessError("LibreOffice n'a pas pu convertir le courrier en PDF : "
+                                + result.stderr.decode(errors="replace")[-300:])
+        return target.read_bytes()

@@ -1,0 +1,1 @@
+"""The French letter templates shipped with Guichet, written with python-docx (``shipped``)."""
