@@ -24,7 +24,7 @@ from app.models.ids import new_id, utcnow
 from app.services.balances import balances_of
 from app.services.context import ServiceContext
 from app.services.errors import BusinessError
-from app.services.letters.engine import merge_docx, office_program, to_pdf
+from app.services.letters import engine
 from app.services.letters.fields import Subject, amount
 from app.services.letters.issue import DOCX, Merged, merge_one, peek_counter, store
 from app.services.letters.templates import require_usable, template_content
@@ -181,9 +181,9 @@ def batch_output(ctx: ServiceContext, plan: BatchPlan, pdf: bool | None = None) 
         name = template.code.lower()
     if not letters:
         raise BusinessError("Ce lot ne contient encore aucun courrier.")
-    merged = merge_docx(letters)
-    as_pdf = office_program() is not None if pdf is None else pdf
-    data = to_pdf(merged) if as_pdf else merged
+    merged = engine.merge_docx(letters)
+    as_pdf = engine.office_program() is not None if pdf is None else pdf
+    data = engine.to_pdf(merged) if as_pdf else merged
     filename = f"{plan.ref.lower()}-{name}.{'pdf' if as_pdf else 'docx'}"
     with ctx.unit_of_work() as uow:
         uow.session.add(Document(agency_id=ctx.installation.agency_id, kind="letter_batch",

@@ -63,4 +63,4 @@ def text_of(docx: bytes) -> str:
         parts += [" | ".join(c.text for c in row.cells) for row in table.rows]
     for section in document.sections:
         parts += [p.text for p in section.header.paragraphs + section.footer.paragraphs]
-    return "\n".join(parts)
+    return "\n".join(parts).replace("\u00a0", " ")  # amounts are held by no-break spaces
