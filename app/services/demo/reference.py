@@ -262,4 +262,7 @@ def build_reference(
             stamp(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id))
         )
     session.flush()
+    from app.services.letters.templates import install_shipped
+
+    install_shipped(session, revised_by="Siège (modèle fourni)")
     return DemoReference(agency, communes, streets, tariffs)

@@ -55,20 +55,38 @@ def office_program() -> str | None:
 def to_pdf(docx: bytes, timeout: float = 600) -> bytes:
     """The PDF of a .docx, converted by LibreOffice (one conversion, in a private profile so an
     open LibreOffice window does not get in the way)."""
+    return _convert(docx, "pdf", timeout)
+
+
+def page_pictures(pdf: bytes, resolution: int = 80, timeout: float = 120) -> list[bytes] | None:
+    """Each page of a PDF as a PNG picture (poppler's pdftoppm), or None without pdftoppm."""
+    program = shutil.which("pdftoppm")
+    if program is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="guichet-png-") as folder:
+        source = Path(folder) / "courrier.pdf"
+        source.write_bytes(pdf)
+        subprocess.run([program, "-png", "-r", str(resolution), str(source),
+                        str(Path(folder) / "page")], capture_output=True, timeout=timeout,
+                       check=False)
+        return [p.read_bytes() for p in sorted(Path(folder).glob("page*.png"))] or None
+
+
+def _convert(docx: bytes, kind: str, timeout: float) -> bytes:
     program = office_program()
     if program is None:
-        raise BusinessError("LibreOffice n'est pas installé : impossible de produire le PDF.")
+        raise BusinessError("LibreOffice n'est pas installé : impossible de produire l'aperçu ou le PDF.")
     with tempfile.TemporaryDirectory(prefix="guichet-pdf-") as folder:
         work = Path(folder)
         source = work / "courrier.docx"
         source.write_bytes(docx)
         profile = (work / "profile").as_uri()
         result = subprocess.run(
-            [program, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+            [program, f"-env:UserInstallation={profile}", "--headless", "--convert-to", kind,
              "--outdir", str(work), str(source)],
             capture_output=True, timeout=timeout, check=False)
-        target = work / "courrier.pdf"
+        target = work / f"courrier.{kind}"
         if result.returncode != 0 or not target.exists():
-            raise BusinessError("LibreOffice n'a pas pu convertir le courrier en PDF : "
+            raise BusinessError(f"LibreOffice n'a pas pu convertir le courrier ({kind}) : "
                                 + result.stderr.decode(errors="replace")[-300:])
         return target.read_bytes()

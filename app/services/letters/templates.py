@@ -29,7 +29,7 @@ class TemplateInfo:
     is_agency_own: bool
 
 
-def install_shipped(session: Session, revised_by: str = "Guichet (modèle fourni)") -> int:
+def install_shipped(session: Session, revised_by: str = "Siège (modèle fourni)") -> int:
     """Adds the shipped templates central lacks (by code), as shared reference rows; returns how
     many were added. Central's reference data; a demo desk builds them the same way."""
     from resources.letters.shipped import SHIPPED, build

@@ -73,6 +73,10 @@ class CustomerFileView(QWidget):
         buttons.addStretch(1)
         self._tips = {k: b.toolTip() for k, b in self.action_buttons.items()}
 
+        letter = QShortcut(QKeySequence("Ctrl+U"), self)
+        letter.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        letter.activated.connect(self.new_letter)
+
         self.tabs = QTabWidget()
         self.tabs.setObjectName("fileTabs")
         role = shell.ctx.user.role if shell.ctx.user else None
@@ -253,3 +257,8 @@ class CustomerFileView(QWidget):
         from app.views.customers.dialogs import MeterChangeDialog
 
         self._open(MeterChangeDialog)
+
+    def new_letter(self) -> None:
+        from app.views.letters.letter_dialog import LetterDialog
+
+        self._open(LetterDialog)

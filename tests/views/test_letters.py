@@ -1,0 +1,97 @@
+"""Letters from the customer file, driven with the keyboard, and a batch with its progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from docx import Document
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.services.auth import sign_in
+from app.services.context import ServiceContext
+from app.services.letters import engine
+from app.settings import Settings
+from app.views.letters.letter_dialog import LetterDialog
+from app.views.main_window import MainWindow
+from app.views.shell import Shell
+from app.views.tasks import TaskRunner
+from tests.services.letters.helpers import indebted, text_of
+from tests.views.conftest import Answers, type_text, wait_idle
+from tests.views.test_clients import dialog_of, open_file
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
+    user = sign_in(ctx.db, "agent", "Guichet-Agent-2026")
+    runner = TaskRunner()
+    main = MainWindow(Shell(settings, ctx.signed_in(user), runner))
+    qtbot.addWidget(main)
+    main.show()
+    main.activateWindow()
+    qtbot.waitExposed(main)
+    yield main
+    runner.shutdown()
+
+
+@pytest.mark.parametrize("office", [True, False], ids=["libreoffice", "sans-libreoffice"])
+def test_a_letter_from_the_customer_file_with_the_keyboard(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers,
+        monkeypatch: pytest.MonkeyPatch, office: bool) -> None:
+    if office and engine.office_program() is None:
+        pytest.skip("LibreOffice n'est pas installé")
+    if not office:
+        monkeypatch.setattr(engine, "office_program", lambda: None)
+    indebted(ctx, [(8000, 40)])
+    view = open_file(qtbot, window, "kone helene")
+    qtbot.keyClick(view, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of(LetterDialog)
+    assert isinstance(dialog, LetterDialog)
+    wait_idle(qtbot)
+    picker = dialog.templates
+    assert picker.hasFocus()
+    names = [picker.item(i).text() for i in range(picker.count())]
+    assert "Réponse à une réclamation  (Réclamations)" in names
+    while not picker.currentItem().text().startswith("Réponse à une réclamation"):
+        qtbot.keyClick(picker, Qt.Key.Key_Down)
+    assert "modèle du siège · révision 1" in dialog.template_info.text()
+    qtbot.keyClick(picker, Qt.Key.Key_Tab)  # account
+    qtbot.keyClick(dialog.account, Qt.Key.Key_Tab)
+    assert dialog.subject.hasFocus()
+    type_text(qtbot, dialog.subject, "Index contesté")
+    qtbot.keyClick(dialog, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    assert dialog.text.hasFocus()
+    type_text(qtbot, dialog.text, "Le relevé du 2 novembre a été vérifié : il est exact.")
+    qtbot.keyClick(dialog, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot)
+    if office:
+        assert dialog.page.pixmap() is not None and not dialog.page.pixmap().isNull()
+        assert not answers.opened
+    else:
+        assert "LibreOffice n'est pas installé" in dialog.page.text()
+        assert answers.opened[-1].endswith("apercu-courrier.docx")
+        assert "Index contesté" in text_of(Path(answers.opened[-1]).read_bytes())
+    with qtbot.waitSignal(dialog.finished, timeout=20000):
+        qtbot.keyClick(dialog, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+    wait_idle(qtbot)
+    assert answers.shown[-1][1] == "Courrier émis"
+    year = ctx.installation.today().year
+    issued = Path(answers.opened[-1])
+    assert issued.name == f"courrier-CR101-{year}-000001.docx"
+    text = text_of(issued.read_bytes())
+    assert "Objet : Index contesté" in text and "il est exact." in text
+    assert "Le solde de votre compte est à ce jour de 8 000 FCFA." in text
+    tab = view.tab("letters")
+    view.tabs.setCurrentIndex(4)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1)  # type: ignore[attr-defined]
+    model = tab.model  # type: ignore[attr-defined]
+    assert model.data(model.index(0, 0)) == f"CR101-{year}-000001"
+    assert model.data(model.index(0, 3)) == "Index contesté"
+    tab.table.selectRow(0)  # type: ignore[attr-defined]
+    tab.reprint.click()  # type: ignore[attr-defined]
+    wait_idle(qtbot)
+    reprint = Document(str(answers.opened[-1]))
+    assert reprint.paragraphs[0].text.startswith(f"RÉIMPRESSION n° 1 du courrier CR101-{year}-000001")
+    qtbot.waitUntil(lambda: model.data(model.index(0, 5)) == "1")
