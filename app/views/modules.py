@@ -15,6 +15,8 @@ def standard_registry() -> Registry:
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
     from app.views.supplier_invoices_page import SupplierInvoicesPage
+    from app.views.letters.batch_page import BatchPage
+    from app.views.letters.letters_tab import LettersTab
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
 
@@ -34,6 +36,7 @@ def standard_registry() -> Registry:
             ),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
                       SupplierInvoicesPage),
+            PageEntry("Courriers", "Ctrl+7", "Module Courriers (courriers en nombre)", BatchPage),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
                       LockedUsersPage, roles=SUPERVISORS),
             PageEntry(
@@ -48,5 +51,6 @@ def standard_registry() -> Registry:
             FileTabEntry("Comptes et &relevé", AccountsTab),
             FileTabEntry("&Propriétés et compteurs", PremisesTab),
             FileTabEntry("&Historique", HistoryTab),
+            FileTabEntry("Co&urriers", LettersTab),
         ],
     )

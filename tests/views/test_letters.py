@@ -95,3 +95,55 @@ def test_a_letter_from_the_customer_file_with_the_keyboard(
     reprint = Document(str(answers.opened[-1]))
     assert reprint.paragraphs[0].text.startswith(f"RÉIMPRESSION n° 1 du courrier CR101-{year}-000001")
     qtbot.waitUntil(lambda: model.data(model.index(0, 5)) == "1")
+
+
+def test_a_batch_with_its_progress_bar_cancelled_and_resumed(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from app.views.letters import batch_page
+    from app.views.letters.batch_page import BatchPage
+
+    for letter in "ABC":
+        indebted(ctx, [(25000, 50)], last_name=f"Lot {letter}")
+    indebted(ctx, [(25000, 3)], last_name="Pas Encore")
+    page = window.show_module("letters")
+    assert isinstance(page, BatchPage)
+    wait_idle(qtbot)
+    page.template.setCurrentIndex(page.template.findText("Avis de coupure pour impayés"))
+    page.min_amount.setText("20 000")
+    page.count_button.click()
+    wait_idle(qtbot)
+    assert page.count.text().endswith(": 3 courriers à produire.")
+    gate = threading.Event()
+    real = batch_page.run_batch
+
+    def held(ctx, plan, moved, cancelled):  # type: ignore[no-untyped-def]
+        def step(progress: batch_page.BatchProgress) -> None:
+            moved(progress)
+            if progress.done == 1:
+                gate.wait(20)
+        return real(ctx, plan, step, cancelled, chunk=1)
+
+    monkeypatch.setattr(batch_page, "run_batch", held)
+    page.run_button.click()
+    qtbot.waitUntil(lambda: page.bar.value() == 1, timeout=20000)
+    assert page.bar.maximum() == 3 and page.cancel_button.isEnabled()
+    page.cancel_button.click()
+    gate.set()
+    wait_idle(qtbot)
+    assert page.status.text().startswith("Lot interrompu : 1 courrier sur 3")
+    assert page.run_button.text() == "&Reprendre"
+    page.run_button.click()
+    wait_idle(qtbot)
+    assert page.bar.value() == 3
+    assert page.status.text().startswith("Lot terminé : 3 courriers")
+    monkeypatch.setattr(engine, "office_program", lambda: None)
+    page.print_button.click()
+    wait_idle(qtbot)
+    assert answers.shown[-1][1] == "Lot de courriers"
+    merged = text_of(Path(answers.opened[-1]).read_bytes())
+    year = ctx.installation.today().year
+    assert all(f"CR101-{year}-00000{n}" in merged for n in (1, 2, 3))
+    assert f"CR101-{year}-000004" not in merged

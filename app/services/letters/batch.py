@@ -193,3 +193,16 @@ def batch_output(ctx: ServiceContext, plan: BatchPlan, pdf: bool | None = None) 
                                  size=len(data), created_at=utcnow()))
         uow.commit()
     return BatchOutput(data, filename, as_pdf, len(letters))
+
+
+def streets_with_customers(ctx: ServiceContext) -> list[tuple[uuid.UUID, str]]:
+    """The streets where at least one account is billed, ``(id, "street — commune")``."""
+    from app.models import Commune, Street
+
+    with ctx.reading() as session:
+        rows = session.execute(
+            select(Street.id, Street.name, Commune.name).join(Commune, Commune.id == Street.commune_id)
+            .where(Street.id.in_(select(Premise.street_id).join(
+                Account, Account.billing_premise_id == Premise.id)))
+            .order_by(Commune.name, Street.name)).all()
+    return [(street_id, f"{street} — {commune}") for street_id, street, commune in rows]
