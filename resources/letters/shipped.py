@@ -61,7 +61,7 @@ def _addressee(document: DocxDocument, subject: str) -> None:
         paragraph.paragraph_format.left_indent = Cm(9.5)
         paragraph.paragraph_format.space_after = Pt(0)
         paragraph.add_run(text).bold = bold
-    place = document.add_paragraph("{{ local.commune }}, le {{ date.jour }}")
+    place = document.add_paragraph("{{ agence.ville }}, le {{ date.jour }}")
     place.paragraph_format.left_indent = Cm(9.5)
     place.paragraph_format.space_before = Pt(18)
     reference = document.add_paragraph()
@@ -73,10 +73,16 @@ def _addressee(document: DocxDocument, subject: str) -> None:
     document.add_paragraph("{{ client.appel }},")
 
 
+def _free_text(document: DocxDocument) -> None:
+    """The agent's paragraph, and no empty line when there is none."""
+    for text in ("{%p if libre.texte %}", "{{ libre.texte }}", "{%p endif %}"):
+        document.add_paragraph(text)
+
+
 def _signature(document: DocxDocument, closing: str) -> None:
     document.add_paragraph(closing)
     document.add_paragraph()
-    for text in ("{{ agent.nom }}", "Pour le chef d'agence, {{ agence.nom }}"):
+    for text in ("{{ agent.nom }}", "Pour le chef d'agence"):
         paragraph = document.add_paragraph(text)
         paragraph.paragraph_format.left_indent = Cm(9.5)
         paragraph.paragraph_format.space_after = Pt(0)
@@ -118,7 +124,7 @@ def _reminder(document: DocxDocument) -> None:
         "Nous vous remercions de bien vouloir régler cette somme avant le "
         "{{ date.dans_15_jours }}, à l'agence ou par mobile money. Si vous avez réglé entre-temps, "
         "nous vous prions de ne pas tenir compte de ce rappel.")
-    document.add_paragraph("{% if libre.texte %}{{ libre.texte }}{% endif %}")
+    _free_text(document)
     _signature(document, _CLOSING)
 
 
@@ -135,9 +141,9 @@ def _disconnection(document: DocxDocument) -> None:
         "({{ compteur.energie }}, compteur n° {{ compteur.numero }}). Les frais de coupure et de "
         "remise en service seront à votre charge.")
     document.add_paragraph(
-        "Pour éviter la coupure, présentez-vous à l'agence {{ agence.nom }} ou appelez le "
+        "Pour éviter la coupure, présentez-vous à notre agence ({{ agence.nom }}) ou appelez le "
         "{{ agence.telephone }} afin de convenir d'un échéancier.")
-    document.add_paragraph("{% if libre.texte %}{{ libre.texte }}{% endif %}")
+    _free_text(document)
     _signature(document, _CLOSING)
 
 
@@ -151,7 +157,7 @@ def _appointment(document: DocxDocument) -> None:
         "Nous vous remercions d'assurer la présence d'une personne majeure et de laisser libre "
         "l'accès au compteur n° {{ compteur.numero }}. En cas d'empêchement, merci de prévenir "
         "l'agence au {{ agence.telephone }} au moins 24 heures à l'avance.")
-    document.add_paragraph("{% if libre.texte %}{{ libre.texte }}{% endif %}")
+    _free_text(document)
     _signature(document, _CLOSING)
 
 
@@ -161,9 +167,9 @@ def _quote_cover(document: DocxDocument) -> None:
         "{% endif %} pour les travaux demandés à l'adresse {{ local.adresse }}.")
     document.add_paragraph(
         "Ce devis est valable trois mois. Pour accepter les travaux, retournez-le daté et signé "
-        "avec la mention « Bon pour accord », accompagné du règlement de l'acompte, à l'agence "
-        "{{ agence.nom }}.")
-    document.add_paragraph("{% if libre.texte %}{{ libre.texte }}{% endif %}")
+        "avec la mention « Bon pour accord », accompagné du règlement de l'acompte, à notre "
+        "agence ({{ agence.nom }}).")
+    _free_text(document)
     _signature(document, "Restant à votre disposition pour tout renseignement, nous vous prions "
                          "d'agréer, {{ client.appel }}, l'expression de nos salutations "
                          "distinguées.")
@@ -184,6 +190,7 @@ def _welcome(document: DocxDocument) -> None:
     document.add_paragraph(
         "Rappelez votre numéro de compte pour tout paiement ou toute demande. Vos factures "
         "peuvent être réglées à l'agence ou par mobile money.")
+    _free_text(document)
     _signature(document, _CLOSING)
 
 

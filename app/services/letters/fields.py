@@ -241,11 +241,18 @@ def _premise_meter_contract(session: Session, ctx: ServiceContext,
     }
 
 
+def _town(address: str) -> str:
+    """The town an agency's letters are written from: the last part of its address."""
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    return parts[-1] if parts else ""
+
+
 def _agency_agent_dates(session: Session, ctx: ServiceContext, subject: Subject) -> dict[str, Any]:
     agency = session.get(Agency, ctx.installation.agency_id)
     today = ctx.installation.today()
     return {
         "agence": {"nom": agency.name if agency else ctx.installation.agency_name,
+                   "ville": _town(agency.address if agency else ""),
                    "adresse": agency.address if agency else "",
                    "telephone": agency.phone if agency else "",
                    "email": agency.email if agency else ""},
@@ -311,6 +318,7 @@ register(Section("local", "Local, compteur, contrat", (
 register(Section("agence", "Agence, agent, dates", (
     Field("agence.nom", "Nom de l'agence", "Agence de Cocody"),
     Field("agence.adresse", "Adresse de l'agence", "Boulevard Latrille, Abidjan"),
+    Field("agence.ville", "Ville de l'agence (dernier élément de son adresse)", "Abidjan"),
     Field("agence.telephone", "Téléphone de l'agence", "27 22 44 00 00"),
     Field("agence.email", "Adresse électronique de l'agence", "cocody@exemple.ci"),
     Field("agent.nom", "Agent qui émet le courrier", "Awa Traoré"),

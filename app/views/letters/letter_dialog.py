@@ -120,7 +120,7 @@ class LetterDialog(QDialog):
 
         self.page = QLabel("Choisissez un modèle puis « Aperçu » (Ctrl+R).")
         self.page.setObjectName("previewImage")
-        self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.page.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
         self.page.setWordWrap(True)
         scroll = QScrollArea()
         scroll.setWidget(self.page)

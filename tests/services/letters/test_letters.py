@@ -13,9 +13,22 @@ from app.models import Document, Letter, LetterTemplate
 from app.services.context import ServiceContext
 from app.services.errors import BusinessError
 from app.services.letters import engine
-from app.services.letters.batch import BatchProgress, InArrears, OnStreet, batch_output, plan_batch, run_batch
+from app.services.letters.batch import (
+    BatchProgress,
+    InArrears,
+    OnStreet,
+    batch_output,
+    plan_batch,
+    run_batch,
+)
 from app.services.letters.fields import Subject
-from app.services.letters.issue import issue_letter, letters_of_customer, original_letter, preview_letter, reprint_letter
+from app.services.letters.issue import (
+    issue_letter,
+    letters_of_customer,
+    original_letter,
+    preview_letter,
+    reprint_letter,
+)
 from app.services.letters.templates import list_templates
 from tests.services.letters.helpers import indebted, text_of, with_shipped
 
