@@ -112,3 +112,11 @@ def test_a_template_failing_the_check_cannot_be_added_and_a_good_one_gets_revisi
     assert templates["RELANCE2"].revision == 2 and templates["RELANCE2"].is_agency_own
     assert templates["RAPPEL"].revision == 1 and not templates["RAPPEL"].is_agency_own
     assert len(templates) == len(SHIPPED) + 1
+
+
+@pytest.mark.parametrize("shipped", SHIPPED[:2], ids=lambda s: s.code)
+def test_the_quick_merge_gives_what_docxtpl_gives(shipped) -> None:  # type: ignore[no-untyped-def]
+    from app.services.letters.engine import render_with_docxtpl
+
+    content, data = build(shipped), example_data()
+    assert text_of(render(content, data)) == text_of(render_with_docxtpl(content, data))
