@@ -128,19 +128,72 @@ def _prepared(content: bytes) -> _Prepared:
 
 
 def merge_docx(letters: Sequence[bytes]) -> bytes:
-    """One .docx holding every letter, each starting on a new page."""
-    from docx import Document
-    from docx.enum.text import WD_BREAK
-    from docxcompose.composer import Composer
-
-    master = Document(io.BytesIO(letters[0]))
-    composer = Composer(master)
-    for letter in letters[1:]:
-        master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        composer.append(Document(io.BytesIO(letter)))
+    """One .docx holding every letter, each its own section (new page, its own header and
+    footer: the letter's number is in the footer). The letters come from one template, so
+    they share styles and numbering; each letter's header and footer parts are copied in.
+    A linear merge: docxcompose's, which reconciles styles letter by letter, took minutes for a
+    thousand letters."""
+    with zipfile.ZipFile(io.BytesIO(letters[0])) as first:
+        entries = {info.filename: first.read(info) for info in first.infolist()}
+    types = etree.fromstring(entries["[Content_Types].xml"])
+    rels = etree.fromstring(entries["word/_rels/document.xml.rels"])
+    document = etree.fromstring(entries["word/document.xml"])
+    body = document.find(f"{{{_W}}}body")
+    assert body is not None
+    for child in list(body):
+        body.remove(child)
+    for number, letter in enumerate(letters, start=1):
+        with zipfile.ZipFile(io.BytesIO(letter)) as archive:
+            own = etree.fromstring(archive.read("word/document.xml")).find(f"{{{_W}}}body")
+            own_rels = {rel.get("Id"): rel for rel in
+                        etree.fromstring(archive.read("word/_rels/document.xml.rels"))}
+            section = _last_section(own)
+            for reference in section:
+                if reference.tag not in (f"{{{_W}}}headerReference", f"{{{_W}}}footerReference"):
+                    continue
+                rel = own_rels[reference.get(f"{{{_R}}}id")]
+                kind = "header" if reference.tag.endswith("headerReference") else "footer"
+                name = f"{kind}_l{number}_{len(rels)}.xml"
+                entries[f"word/{name}"] = archive.read(f"word/{rel.get('Target')}")
+                new_id = f"rIdLetter{number}_{len(rels)}"
+                etree.SubElement(rels, f"{{{_PKG}}}Relationship", Id=new_id,
+                                 Type=rel.get("Type"), Target=name)
+                etree.SubElement(types, f"{{{_CT}}}Override", PartName=f"/word/{name}",
+                                 ContentType=f"application/vnd.openxmlformats-officedocument."
+                                             f"wordprocessingml.{kind}+xml")
+                reference.set(f"{{{_R}}}id", new_id)
+            own.remove(section)
+            for child in list(own):
+                body.append(child)
+            if number < len(letters):
+                paragraph = etree.SubElement(body, f"{{{_W}}}p")
+                etree.SubElement(paragraph, f"{{{_W}}}pPr").append(section)
+            else:
+                body.append(section)
+    entries["word/document.xml"] = etree.tostring(document, xml_declaration=True,
+                                                  encoding="UTF-8", standalone=True)
+    entries["word/_rels/document.xml.rels"] = etree.tostring(
+        rels, xml_declaration=True, encoding="UTF-8", standalone=True)
+    entries["[Content_Types].xml"] = etree.tostring(types, xml_declaration=True,
+                                                    encoding="UTF-8", standalone=True)
     out = io.BytesIO()
-    composer.save(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
     return out.getvalue()
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+
+def _last_section(body: Any) -> Any:
+    section = body[-1] if len(body) else None
+    if section is None or section.tag != f"{{{_W}}}sectPr":
+        raise ValueError("document Word sans propriétés de section")
+    return section
 
 
 def office_program() -> str | None:

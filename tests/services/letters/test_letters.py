@@ -157,4 +157,8 @@ def test_a_batch_prints_as_one_pdf_with_libreoffice(ctx: ServiceContext) -> None
     assert output.is_pdf
     pages = PdfReader(io.BytesIO(output.data)).pages
     assert len(pages) == 2
-    assert "mardi 8 décembre à 9 h" in pages[1].extract_text()
+    year = ctx.installation.today().year
+    for page, number in zip(pages, (1, 2), strict=True):  # each letter its own footer
+        text = page.extract_text()
+        assert "mardi 8 décembre à 9 h" in text
+        assert f"Courrier n° CR101-{year}-00000{number}" in text
