@@ -20,17 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from app.models import Account, migrate  # noqa: E402
+from app.models import Account  # noqa: E402
 from app.models.database import Database  # noqa: E402
-from app.services.context import ServiceContext  # noqa: E402
 from app.services.demo import build_demo, reset_database  # noqa: E402
 from app.services.installation import load_installation  # noqa: E402
 from app.services.letters import engine  # noqa: E402
 from app.services.letters.batch import batch_output, plan_batch, run_batch  # noqa: E402
 from app.services.letters.fields import Subject  # noqa: E402
 from app.services.letters.templates import list_templates  # noqa: E402
-from app.services.money import Currency  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from kernel import migrate  # noqa: E402
+from kernel.context import ServiceContext  # noqa: E402
+from kernel.money import Currency  # noqa: E402
 
 
 @dataclass(frozen=True)

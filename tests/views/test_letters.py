@@ -11,13 +11,13 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.letters import engine
 from app.settings import Settings
 from app.views.letters.letter_dialog import LetterDialog
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 from tests.services.letters.helpers import indebted, text_of
 from tests.views.conftest import Answers, type_text, wait_idle
 from tests.views.test_clients import dialog_of, open_file
@@ -83,14 +83,15 @@ def test_a_letter_from_the_customer_file_with_the_keyboard(
     text = text_of(issued.read_bytes())
     assert "Objet : Index contesté" in text and "il est exact." in text
     assert "Le solde de votre compte est à ce jour de 8 000 FCFA." in text
-    tab = view.tab("letters")
-    view.tabs.setCurrentIndex(4)
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 1)  # type: ignore[attr-defined]
-    model = tab.model  # type: ignore[attr-defined]
+    from app.views.letters.letters_tab import LettersTab
+
+    tab = view.tab(LettersTab)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 1)
+    model = tab.model
     assert model.data(model.index(0, 0)) == f"CR101-{year}-000001"
     assert model.data(model.index(0, 3)) == "Index contesté"
-    tab.table.selectRow(0)  # type: ignore[attr-defined]
-    tab.reprint.click()  # type: ignore[attr-defined]
+    tab.table.selectRow(0)
+    tab.reprint.click()
     wait_idle(qtbot)
     reprint = Document(str(answers.opened[-1]))
     assert reprint.paragraphs[0].text.startswith(f"RÉIMPRESSION n° 1 du courrier CR101-{year}-000001")
@@ -108,8 +109,7 @@ def test_a_batch_with_its_progress_bar_cancelled_and_resumed(
     for letter in "ABC":
         indebted(ctx, [(25000, 50)], last_name=f"Lot {letter}")
     indebted(ctx, [(25000, 3)], last_name="Pas Encore")
-    page = window.show_module("letters")
-    assert isinstance(page, BatchPage)
+    page = window.show_page(BatchPage)
     wait_idle(qtbot)
     page.template.setCurrentIndex(page.template.findText("Avis de coupure pour impayés"))
     page.min_amount.setText("20 000")

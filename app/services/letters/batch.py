@@ -22,13 +22,13 @@ from app.models import Account, Document, Invoice, Letter, LetterTemplate, Payme
 from app.models.enums import InvoiceStatus
 from app.models.ids import new_id, utcnow
 from app.services.balances import balances_of
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError
 from app.services.letters import engine
 from app.services.letters.fields import Subject, amount
 from app.services.letters.issue import DOCX, Merged, merge_one, peek_counter, store
 from app.services.letters.templates import require_usable, template_content
-from app.services.numbering import Series, next_counter
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError
+from kernel.numbering import Series, next_counter
 
 
 class Selection(Protocol):

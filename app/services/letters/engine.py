@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template
 from lxml import etree
 
-from app.services.errors import BusinessError
+from kernel.errors import BusinessError
 
 
 def environment() -> Environment:

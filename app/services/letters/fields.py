@@ -20,9 +20,9 @@ from app.models import Account, Agency, Contract, Customer, Invoice, Meter, Paym
 from app.models.enums import InvoiceStatus
 from app.models.network import ServiceConnection
 from app.services.balances import balances_of
-from app.services.context import ServiceContext
-from app.services.identifiers import format_account_number
 from app.services.search import format_address
+from kernel.context import ServiceContext
+from kernel.identifiers import format_account_number
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from app.models import Customer, Document, Letter, LetterTemplate, NumberSeries
 from app.models.capture import set_reason
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
-from app.services.errors import NotFoundError
 from app.services.letters.engine import render
 from app.services.letters.fields import Subject, merge_data
 from app.services.letters.templates import require_usable, template_content
-from app.services.numbering import Series, format_number, next_counter
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
+from kernel.numbering import Series, format_number, next_counter
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PREVIEW_NUMBER = "(attribué à l'émission)"

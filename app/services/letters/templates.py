@@ -12,9 +12,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, undefer
 
 from app.models import LetterTemplate
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from app.services.letters.checker import Problem, check_template, is_usable
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
 
 
 @dataclass(frozen=True)

@@ -139,17 +139,38 @@ class BatchPage(QWidget):
         self.days.valueChanged.connect(lambda *_: self._forget_plan())
         self.street.currentIndexChanged.connect(lambda *_: self._forget_plan())
         self.template.currentIndexChanged.connect(lambda *_: self._forget_plan())
-        ctx = shell.ctx
-        shell.runner.read(lambda: (list_templates(ctx), streets_with_customers(ctx)),
-                          on_success=self._fill, on_failure=lambda e: show_error(self, e),
-                          parent=self)
+        self.refresh()
+
+    # --- Page -------------------------------------------------------------------------------
+    def as_widget(self) -> QWidget:
+        return self
+
+    def activated(self) -> None:
+        self.template.setFocus()
+
+    def refresh(self) -> None:
+        """F5: the templates and streets again (a template may have come from central)."""
+        if self.running is not None:
+            return
+        ctx = self.shell.ctx
+        self.shell.runner.read(lambda: (list_templates(ctx), streets_with_customers(ctx)),
+                               on_success=self._fill, on_failure=lambda e: show_error(self, e),
+                               parent=self)
+
+    def closing(self) -> None:
+        self.cancel()
 
     def _fill(self, loaded: tuple[list[TemplateInfo], list[tuple[object, str]]]) -> None:
         templates, streets = loaded
+        chosen, street = self.template.currentText(), self.street.currentText()
+        self.template.clear()
+        self.street.clear()
         for template in templates:
             self.template.addItem(template.name, template)
         for street_id, name in streets:
             self.street.addItem(name, street_id)
+        self.template.setCurrentIndex(max(self.template.findText(chosen), 0))
+        self.street.setCurrentIndex(max(self.street.findText(street), 0))
 
     def _forget_plan(self) -> None:
         if self.running is not None:

@@ -59,6 +59,9 @@ class LettersTab(QWidget):
         layout.addLayout(buttons)
         self.shell.runner.changed.connect(self._changed)
 
+    def as_widget(self) -> QWidget:
+        return self
+
     def show_file(self, file: CustomerFile) -> None:
         self.file = file
         ctx, customer_id = self.shell.ctx, file.identity.customer_id

@@ -11,8 +11,8 @@ from docx import Document
 from app.models import Account, Invoice
 from app.models.enums import InvoiceKind
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.letters.templates import install_shipped
+from kernel.context import ServiceContext
 from tests.services.helpers import Household, household
 
 

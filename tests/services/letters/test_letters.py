@@ -10,8 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Document, Letter, LetterTemplate
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError
 from app.services.letters import engine
 from app.services.letters.batch import (
     BatchProgress,
@@ -30,6 +28,8 @@ from app.services.letters.issue import (
     reprint_letter,
 )
 from app.services.letters.templates import list_templates
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError
 from tests.services.letters.helpers import indebted, text_of, with_shipped
 
 

@@ -7,12 +7,12 @@ import zipfile
 
 import pytest
 
-from app.services.context import ServiceContext
-from app.services.errors import ValidationError
 from app.services.letters.checker import check_template, is_usable
 from app.services.letters.engine import render
 from app.services.letters.fields import catalogue, example_data
 from app.services.letters.templates import list_templates, save_agency_template
+from kernel.context import ServiceContext
+from kernel.errors import ValidationError
 from resources.letters.shipped import SHIPPED, build
 from tests.services.letters.helpers import docx_of, text_of, with_shipped
 
