@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -119,7 +119,9 @@ def test_a_batch_with_its_progress_bar_cancelled_and_resumed(
     gate = threading.Event()
     real = batch_page.run_batch
 
-    def held(ctx, plan, moved, cancelled):  # type: ignore[no-untyped-def]
+    def held(ctx: ServiceContext, plan: batch_page.BatchPlan,
+             moved: Callable[[batch_page.BatchProgress], None],
+             cancelled: Callable[[], bool]) -> batch_page.BatchProgress:
         def step(progress: batch_page.BatchProgress) -> None:
             moved(progress)
             if progress.done == 1:

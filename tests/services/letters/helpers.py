@@ -24,7 +24,7 @@ def with_shipped(ctx: ServiceContext) -> None:
 
 def indebted(ctx: ServiceContext, invoices: list[tuple[int, int]], **identity: object) -> Household:
     """A household whose invoices (amount, days past due) are unpaid; balance is their sum."""
-    home = household(ctx, **identity)
+    home = household(ctx, None, **identity)
     today = ctx.installation.today()
     with ctx.unit_of_work() as uow:
         for number, (minor, overdue) in enumerate(invoices, start=1):

@@ -27,13 +27,13 @@ from app.services.letters.issue import (
     preview_letter,
     reprint_letter,
 )
-from app.services.letters.templates import list_templates
+from app.services.letters.templates import TemplateInfo, list_templates
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError
 from tests.services.letters.helpers import indebted, text_of, with_shipped
 
 
-def _template(ctx: ServiceContext, code: str):  # type: ignore[no-untyped-def]
+def _template(ctx: ServiceContext, code: str) -> TemplateInfo:
     return next(t for t in list_templates(ctx) if t.code == code)
 
 
@@ -124,7 +124,7 @@ def test_a_batch_cancelled_half_way_and_resumed_gives_each_letter_once(
         letters = session.scalars(select(Letter).order_by(Letter.number)).all()
     year = ctx.installation.today().year
     assert [letter.number for letter in letters] == [f"CR101-{year}-{n:06d}" for n in range(1, 6)]
-    assert sorted(letter.account_id for letter in letters) == sorted(h.account_id for h in owing)
+    assert {letter.account_id for letter in letters} == {h.account_id for h in owing}
     monkeypatch.setattr(engine, "office_program", lambda: None)
     output = batch_output(ctx, plan)
     assert not output.is_pdf and output.letters == 5 and output.filename.endswith("-coupure.docx")

@@ -13,12 +13,12 @@ from app.services.letters.fields import catalogue, example_data
 from app.services.letters.templates import list_templates, save_agency_template
 from kernel.context import ServiceContext
 from kernel.errors import ValidationError
-from resources.letters.shipped import SHIPPED, build
+from resources.letters.shipped import SHIPPED, Shipped, build
 from tests.services.letters.helpers import docx_of, text_of, with_shipped
 
 
 @pytest.mark.parametrize("shipped", SHIPPED, ids=lambda s: s.code)
-def test_every_shipped_template_passes_the_checker_and_merges(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_every_shipped_template_passes_the_checker_and_merges(shipped: Shipped) -> None:
     content = build(shipped)
     assert check_template(content) == []
     text = text_of(render(content, example_data()))
@@ -115,7 +115,7 @@ def test_a_template_failing_the_check_cannot_be_added_and_a_good_one_gets_revisi
 
 
 @pytest.mark.parametrize("shipped", SHIPPED[:2], ids=lambda s: s.code)
-def test_the_quick_merge_gives_what_docxtpl_gives(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_the_quick_merge_gives_what_docxtpl_gives(shipped: Shipped) -> None:
     from app.services.letters.engine import render_with_docxtpl
 
     content, data = build(shipped), example_data()
