@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.models import Account, Agency, Contract, Customer, Invoice, Meter, Payment, Premise
 from app.models.enums import InvoiceStatus
 from app.models.network import ServiceConnection
-from app.services.balances import balances_of
+from app.services.balances import balances_of, pending_changes
 from app.services.search import format_address
 from kernel.context import ServiceContext
 from kernel.identifiers import format_account_number
@@ -166,7 +166,10 @@ def _account(session: Session, ctx: ServiceContext, subject: Subject) -> dict[st
                            "impayes": amount(ctx, 0), "nb_impayes": 0,
                            "derniere_facture": empty_invoice},
                 "factures_impayees": []}
-    balance = balances_of(session, [account.id])[account.id].current_minor
+    pending = session.info.get("letters_pending")
+    if pending is None:  # the same for every letter read in this session
+        pending = session.info["letters_pending"] = pending_changes(session)
+    balance = balances_of(session, [account.id], pending)[account.id].current_minor
     unpaid = unpaid_invoices(session, account.id, ctx.installation.today())
     arrears = min(max(balance, 0), sum(i.total_minor for i in unpaid))
     last = session.scalars(select(Invoice).where(
@@ -206,8 +209,12 @@ def _invoice_row(ctx: ServiceContext, invoice: Invoice) -> dict[str, str]:
 def _the_account(session: Session, subject: Subject) -> Account | None:
     if subject.account_id is not None:
         return session.get(Account, subject.account_id)
-    return session.scalars(select(Account).where(Account.customer_id == subject.customer_id)
-                           .order_by(Account.created_at)).first()
+    first: dict[uuid.UUID, Account | None] = session.info.setdefault("letters_accounts", {})
+    if subject.customer_id not in first:
+        first[subject.customer_id] = session.scalars(
+            select(Account).where(Account.customer_id == subject.customer_id)
+            .order_by(Account.created_at)).first()
+    return first[subject.customer_id]
 
 
 def _premise_meter_contract(session: Session, ctx: ServiceContext,
