@@ -52,3 +52,11 @@ def ask_text(parent: QWidget | None, title: str, text: str) -> str | None:
 
     value, ok = QInputDialog.getText(parent, title, text)
     return value if ok else None
+
+
+def open_path(parent: QWidget | None, title: str, filter_: str) -> str:
+    """A file the agent picks to read (a Word template…); "" when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getOpenFileName(parent, title, "", filter_)
+    return str(path)

@@ -149,3 +149,41 @@ def test_a_batch_with_its_progress_bar_cancelled_and_resumed(
     year = ctx.installation.today().year
     assert all(f"CR101-{year}-00000{n}" in merged for n in (1, 2, 3))
     assert f"CR101-{year}-000004" not in merged
+
+
+def test_the_catalogue_the_check_and_an_agency_template(
+        qtbot: QtBot, window: MainWindow, answers: Answers, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    from app.views import messages
+    from app.views.letters.batch_page import BatchPage
+    from app.views.letters.templates_dialog import TemplatesDialog
+    from tests.services.letters.helpers import docx_of
+
+    page = window.show_page(BatchPage)
+    wait_idle(qtbot)
+    page.templates_button.click()
+    dialog = dialog_of(TemplatesDialog)
+    assert isinstance(dialog, TemplatesDialog)
+    wait_idle(qtbot)
+    fields = dialog.fields
+    names = [fields.data(fields.index(row, 0)) for row in range(fields.rowCount())]
+    assert "{{ compte.impayes }}" in names and "{{ factures_impayees[].montant }}" in names
+    dialog.check_button.click()
+    wait_idle(qtbot)
+    assert dialog.report.toPlainText() == "Le modèle est correct : il peut être utilisé."
+    broken, good = tmp_path / "relance.docx", tmp_path / "relance-courte.docx"
+    broken.write_bytes(docx_of("Bonjour {{ client.nom }}", "{% if compte.a_payer %}Payez."))
+    good.write_bytes(docx_of("Bonjour {{ client.nom }}, vous devez {{ compte.solde }}."))
+    answers.text = "Relance courte"
+    monkeypatch.setattr(messages, "open_path", lambda p, t, f: str(broken))
+    dialog.add_button.click()
+    wait_idle(qtbot)
+    assert "n'est jamais fermée" in answers.shown[-1][2]
+    monkeypatch.setattr(messages, "open_path", lambda p, t, f: str(good))
+    dialog.add_button.click()
+    wait_idle(qtbot)
+    listed = [dialog.templates.item(i).text() for i in range(dialog.templates.count())]
+    assert any(text.startswith("Relance courte — agence, révision 1") for text in listed)
+    dialog.accept()
+    wait_idle(qtbot)
+    assert page.template.findText("Relance courte") >= 0

@@ -109,6 +109,9 @@ class BatchPage(QWidget):
         self.print_button = QPushButton("&Imprimer le lot")
         self.print_button.setObjectName("printBatch")
         self.print_button.setEnabled(False)
+        self.templates_button = QPushButton("Mo&dèles et champs…")
+        self.templates_button.setObjectName("manageTemplates")
+        self.templates_button.clicked.connect(self.manage_templates)
         self.bar = QProgressBar()
         self.bar.setObjectName("batchProgress")
         self.bar.setFormat("%v / %m courriers")
@@ -119,6 +122,7 @@ class BatchPage(QWidget):
         for button in (self.count_button, self.run_button, self.cancel_button, self.print_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.templates_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -266,6 +270,13 @@ class BatchPage(QWidget):
                                 "dans les dossiers des clients.")
             self.run_button.setEnabled(False)
         self.print_button.setEnabled(result.done > 0)
+
+    def manage_templates(self) -> None:
+        from app.views.letters.templates_dialog import TemplatesDialog
+
+        dialog = TemplatesDialog(self.shell, self)
+        dialog.finished.connect(lambda *_: self.refresh())
+        dialog.open()
 
     def print_batch(self) -> None:
         plan = self.plan
