@@ -36,7 +36,7 @@ def standard_registry() -> Registry:
             ),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
                       SupplierInvoicesPage),
-            PageEntry("Courriers", "Ctrl+7", "Module Courriers (courriers en nombre)", BatchPage),
+            PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
                       LockedUsersPage, roles=SUPERVISORS),
             PageEntry(

@@ -30,7 +30,7 @@ CUSTOMER_FILE = (
     Shortcut("Ctrl+P", "Encaisser", "Dossier client"),
     Shortcut("Ctrl+L", "Saisir une relève", "Dossier client"),
     Shortcut("Ctrl+M", "Emménagement / déménagement", "Dossier client"),
-    Shortcut("Ctrl+U", "Nouveau courrier", "Dossier client"),
+    Shortcut("Ctrl+Maj+C", "Nouveau courrier", "Dossier client"),
 )
 
 FORMS = (

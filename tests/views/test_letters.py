@@ -46,7 +46,7 @@ def test_a_letter_from_the_customer_file_with_the_keyboard(
         monkeypatch.setattr(engine, "office_program", lambda: None)
     indebted(ctx, [(8000, 40)])
     view = open_file(qtbot, window, "kone helene")
-    qtbot.keyClick(view, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     dialog = dialog_of(LetterDialog)
     assert isinstance(dialog, LetterDialog)
     wait_idle(qtbot)

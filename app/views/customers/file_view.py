@@ -73,7 +73,7 @@ class CustomerFileView(QWidget):
         buttons.addStretch(1)
         self._tips = {k: b.toolTip() for k, b in self.action_buttons.items()}
 
-        letter = QShortcut(QKeySequence("Ctrl+U"), self)
+        letter = QShortcut(QKeySequence("Ctrl+Shift+C"), self)
         letter.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         letter.activated.connect(self.new_letter)
 

@@ -122,11 +122,14 @@ class BatchPage(QWidget):
         for button in (self.count_button, self.run_button, self.cancel_button, self.print_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.templates_button)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(self.templates_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
-        layout.addWidget(title)
+        layout.addLayout(top)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.count)

@@ -40,7 +40,7 @@ class LettersTab(QWidget):
         self.table = table(self.model, "letters", stretch=3)
         self.empty = QLabel("Aucun courrier émis pour ce client.")
         self.empty.setObjectName("hint")
-        self.new = QPushButton("&Nouveau courrier… (Ctrl+U)")
+        self.new = QPushButton("&Nouveau courrier… (Ctrl+Maj+C)")
         self.new.setObjectName("newLetter")
         self.reprint = QPushButton("Réimpr&imer")
         self.reprint.setObjectName("reprintLetter")
