@@ -264,12 +264,13 @@ class BatchPage(QWidget):
         self._moved(result.done, result.total)
         if result.cancelled:
             self.status.setText(f"Lot interrompu : {letters(result.done)} sur {result.total} "
-                                "produit(s) (numérotés sans trou). « Reprendre » produit les "
+                                "produits (numérotés sans trou). « Reprendre » produit les "
                                 "suivants, chacun une seule fois.")
             self.run_button.setText("&Reprendre")
             self.run_button.setEnabled(True)
         else:
-            self.status.setText(f"Lot terminé : {letters(result.done)} produit(s) et archivé(s) "
+            self.status.setText(f"Lot terminé : {letters(result.done)} "
+                                f"{'produits et archivés' if result.done > 1 else 'produit et archivé'} "
                                 "dans les dossiers des clients.")
             self.run_button.setEnabled(False)
         self.print_button.setEnabled(result.done > 0)
