@@ -14,9 +14,9 @@ def standard_registry() -> Registry:
     from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
-    from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.letters_tab import LettersTab
+    from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
 
