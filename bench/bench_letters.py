@@ -8,6 +8,7 @@ The desk is a demo database (SQLite file in a temporary folder unless ``--databa
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pypdf import PdfReader  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -80,8 +82,10 @@ def main() -> None:
     else:
         started = time.perf_counter()
         output = batch_output(ctx, plan, pdf=True)
-        print(f"merged PDF      {time.perf_counter() - started:,.1f} s (merge + one LibreOffice "
-              f"conversion), {len(output.data) / 2**20:,.1f} MiB")
+        elapsed = time.perf_counter() - started
+        pages = len(PdfReader(io.BytesIO(output.data)).pages)
+        print(f"merged PDF      {elapsed:,.1f} s (merge + one LibreOffice conversion), "
+              f"{pages:,} pages, {len(output.data) / 2**20:,.1f} MiB")
     db.dispose()
 
 
