@@ -125,8 +125,18 @@ class QuoteStatus(StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     EXPIRED = "expired"
+    ORDERED = "ordered"
     INVOICED = "invoiced"
     CANCELLED = "cancelled"
+    #: Replaced by a revision (kept as it was).
+    REVISED = "revised"
+
+
+class ApprovalMethod(StrEnum):
+    """How the customer approved a quote."""
+
+    IN_PERSON = "in_person"
+    SIGNED_PAPER = "signed_paper"
 
 
 class InterventionType(StrEnum):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Synced
-from app.models.enums import Energy, QuoteStatus
+from app.models.enums import ApprovalMethod, Civility, Energy, QuoteStatus
 from app.models.types import ScaledDecimal
 
 
@@ -30,22 +30,59 @@ class WorksCatalogueItem(Synced, Base):
 
 
 class WorksQuote(Synced, Base):
-    """A devis de travaux, numbered in its agency's series; approval is recorded on the file."""
+    """A devis de travaux, numbered in its agency's series (``DV101-2026-000042``, a revision
+    ``DV101-2026-000042-2``), for a customer or a prospect. Every step of its workflow keeps who
+    and when; an approved quote is never edited again (a revision replaces it)."""
 
     __tablename__ = "works_quote"
 
     number: Mapped[str] = mapped_column(String(24), unique=True)
     status: Mapped[QuoteStatus] = mapped_column(default=QuoteStatus.DRAFT)
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: Empty while the quote is for a prospect: filled when the works are invoiced.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id"), index=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"), index=True)
     premise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("premise.id"))
+    #: Commune of the works site (the premise's, or the prospect's address).
+    commune_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commune.id"), index=True)
+    prospect_civility: Mapped[Civility | None]
+    prospect_last_name: Mapped[str] = mapped_column(String(100), default="")
+    prospect_first_name: Mapped[str] = mapped_column(String(100), default="")
+    prospect_phone: Mapped[str] = mapped_column(String(20), default="")
+    prospect_street_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("street.id"))
+    prospect_house_number: Mapped[str] = mapped_column(String(12), default="")
+    prospect_complement: Mapped[str] = mapped_column(String(120), default="")
+    #: Tariff of the contract a connection quote leads to.
+    tariff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tariff.id"))
     subject: Mapped[str] = mapped_column(String(200), default="")
     issued_on: Mapped[date]
     valid_until: Mapped[date]
+    #: Discount on the whole quote (0.05 = 5 %), applied per VAT rate after the lines'.
+    discount_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4), default=Decimal(0))
+    revision: Mapped[int] = mapped_column(SmallInteger, default=1)
+    #: The revision this one replaces (kept, status "revised").
+    previous_quote_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("works_quote.id"))
+    sent_at: Mapped[datetime | None]
+    sent_by: Mapped[str] = mapped_column(String(40), default="")
+    #: The PDF as sent to the customer.
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
     approved_on: Mapped[date | None]
     #: Name of who signed the approval for the customer.
     approved_by: Mapped[str] = mapped_column(String(120), default="")
+    approval_method: Mapped[ApprovalMethod | None]
+    #: The signed paper, scanned.
+    approval_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
+    approval_recorded_at: Mapped[datetime | None]
+    approval_recorded_by: Mapped[str] = mapped_column(String(40), default="")
     refused_reason: Mapped[str] = mapped_column(Text, default="")
+    refused_at: Mapped[datetime | None]
+    refused_by: Mapped[str] = mapped_column(String(40), default="")
+    expired_at: Mapped[datetime | None]
+    revised_at: Mapped[datetime | None]
+    revised_by: Mapped[str] = mapped_column(String(40), default="")
+    ordered_at: Mapped[datetime | None]
+    ordered_by: Mapped[str] = mapped_column(String(40), default="")
+    invoiced_at: Mapped[datetime | None]
+    invoiced_by: Mapped[str] = mapped_column(String(40), default="")
     total_excl_vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -70,6 +107,8 @@ class WorksQuoteLine(Synced, Base):
     unit: Mapped[str] = mapped_column(String(10), default="u")
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    #: Discount on this line (0.1 = 10 %); the amounts are after it.
+    discount_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(4), default=Decimal(0))
     amount_excl_vat_minor: Mapped[int] = mapped_column(BigInteger)
     vat_minor: Mapped[int] = mapped_column(BigInteger)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
