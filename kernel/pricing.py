@@ -85,6 +85,11 @@ def split_into_bands(
     return parts
 
 
+def line_vat_minor(excl_minor: int, vat_rate: Decimal, currency: Currency) -> int:
+    """The VAT of one line: on the line's rounded amount, rounded on its own (half up)."""
+    return currency.to_minor(currency.from_minor(excl_minor) * vat_rate)
+
+
 def _line(
     kind: InvoiceLineKind,
     label: str,
@@ -95,7 +100,7 @@ def _line(
     vat_rate: Decimal,
     currency: Currency,
 ) -> PricedLine:
-    vat = currency.to_minor(currency.from_minor(excl_minor) * vat_rate)
+    vat = line_vat_minor(excl_minor, vat_rate, currency)
     return PricedLine(kind, label, quantity, unit, unit_price, excl_minor, vat_rate, vat)
 
 

@@ -2,7 +2,8 @@
 
 Central computes each account's balance (invoices less payments not cancelled) and sends it at
 the synchronisation. What this desk did since central last saw its work is added here, by this
-module only: payments taken (less), payments cancelled (more) and works invoices issued (more).
+module only: payments taken (less), payments cancelled (more), works invoices issued (more) and their
+credit notes (less: their totals are negative).
 
 "Since central saw it" is not a matter of clocks: a change of this desk is in central's balance
 when the upload batch that carried it was acknowledged before the desk last applied central's
@@ -152,7 +153,7 @@ def balances_of(
             select(Invoice.account_id, Invoice.total_minor).where(
                 Invoice.id.in_(pending.invoice_inserts),
                 Invoice.account_id.in_(ids),
-                Invoice.kind == InvoiceKind.WORKS,
+                Invoice.kind.in_((InvoiceKind.WORKS, InvoiceKind.CREDIT_NOTE)),
             )
         ):
             found[account_id][2] += total

@@ -265,47 +265,53 @@ class CreatedCustomer:
 
 def create_customer(ctx: ServiceContext, data: NewCustomerInput) -> CreatedCustomer:
     """Customer, account (numbered in the agency's series) and premise, all or nothing."""
+    with ctx.unit_of_work() as uow:
+        created = add_customer(ctx, uow.session, data)
+        uow.commit()
+        return created
+
+
+def add_customer(ctx: ServiceContext, session: Session, data: NewCustomerInput) -> CreatedCustomer:
+    """``create_customer`` inside the caller's transaction (a prospect becoming a customer
+    when its works are invoiced)."""
     today = ctx.installation.today()
     agency_id = ctx.installation.agency_id
-    with ctx.unit_of_work() as uow:
-        errors: dict[str, str] = {}
-        try:
-            identity = validate_identity(data.identity, today)
-        except ValidationError as error:
-            errors |= error.fields
-        try:
-            validate_address(uow.session, data.address)
-        except ValidationError as error:
-            errors |= error.fields
-        if errors:
-            raise ValidationError(errors)
-        customer = Customer(
-            agency_id=agency_id,
-            **{field: getattr(identity, field) for field in IdentityInput.__dataclass_fields__},
-        )
-        premise = Premise(
-            agency_id=agency_id,
-            commune_id=data.address.commune_id,
-            street_id=data.address.street_id,
-            house_number=data.address.house_number.strip(),
-            complement=data.address.complement.strip(),
-        )
-        uow.session.add_all([customer, premise])
-        uow.session.flush()
-        counter = next_counter(
-            uow.session, ctx.installation.agency_code, Series.ACCOUNT, today.year
-        )
-        account = Account(
-            agency_id=agency_id,
-            number=make_account_number(ctx.installation.agency_code, today.year, counter),
-            customer_id=customer.id,
-            payment_mode=data.payment_mode,
-            opened_on=today,
-            billing_premise_id=premise.id,
-        )
-        uow.session.add(account)
-        uow.commit()
-        return CreatedCustomer(customer.id, account.id, account.number, premise.id)
+    errors: dict[str, str] = {}
+    try:
+        identity = validate_identity(data.identity, today)
+    except ValidationError as error:
+        errors |= error.fields
+    try:
+        validate_address(session, data.address)
+    except ValidationError as error:
+        errors |= error.fields
+    if errors:
+        raise ValidationError(errors)
+    customer = Customer(
+        agency_id=agency_id,
+        **{field: getattr(identity, field) for field in IdentityInput.__dataclass_fields__},
+    )
+    premise = Premise(
+        agency_id=agency_id,
+        commune_id=data.address.commune_id,
+        street_id=data.address.street_id,
+        house_number=data.address.house_number.strip(),
+        complement=data.address.complement.strip(),
+    )
+    session.add_all([customer, premise])
+    session.flush()
+    counter = next_counter(session, ctx.installation.agency_code, Series.ACCOUNT, today.year)
+    account = Account(
+        agency_id=agency_id,
+        number=make_account_number(ctx.installation.agency_code, today.year, counter),
+        customer_id=customer.id,
+        payment_mode=data.payment_mode,
+        opened_on=today,
+        billing_premise_id=premise.id,
+    )
+    session.add(account)
+    session.flush()
+    return CreatedCustomer(customer.id, account.id, account.number, premise.id)
 
 
 @dataclass(frozen=True)

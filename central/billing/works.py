@@ -53,6 +53,9 @@ class WorksInvoiceIn(BaseModel):
 
     id: uuid.UUID
     number: str = Field(min_length=1, max_length=24)
+    #: A works invoice, or the credit note (same series) that cancels one.
+    kind: InvoiceKind = InvoiceKind.WORKS
+    credited_invoice_id: uuid.UUID | None = None
     account_id: uuid.UUID
     works_quote_id: uuid.UUID | None = None
     issued_on: date
@@ -98,13 +101,32 @@ def _same(invoice: Invoice, data: WorksInvoiceIn) -> bool:
 
     return (
         invoice.number == data.number
-        and invoice.kind is InvoiceKind.WORKS
+        and invoice.kind is data.kind
+        and invoice.credited_invoice_id == data.credited_invoice_id
         and invoice.account_id == data.account_id
         and invoice.issued_on == data.issued_on
         and invoice.total_minor == data.total_minor
         and invoice.vat_minor == data.vat_minor
         and sorted(map(line_key, invoice.lines)) == sorted(map(line_key, data.lines))
     )
+
+
+def _credited(session: Session, agency: Agency, data: WorksInvoiceIn) -> Invoice | None:
+    """The works invoice a credit note cancels (of the same agency and account)."""
+    if data.kind is InvoiceKind.WORKS:
+        if data.credited_invoice_id is not None:
+            raise ValidationError({"credited_invoice_id": "une facture n'annule rien"})
+        return None
+    if data.kind is not InvoiceKind.CREDIT_NOTE or data.credited_invoice_id is None:
+        raise ValidationError({"kind": "type de facture de travaux inconnu"},
+                              f"La facture {data.number} n'est ni une facture de travaux ni un "
+                              "avoir sur l'une d'elles.")
+    credited = session.get(Invoice, data.credited_invoice_id)
+    if credited is None or credited.agency_id != agency.id \
+            or credited.kind is not InvoiceKind.WORKS or credited.account_id != data.account_id:
+        raise NotFoundError(f"La facture annulée par l'avoir {data.number} est inconnue du "
+                            "central pour ce compte.")
+    return credited
 
 
 def integrate_works_invoice(session: Session, agency: Agency, data: WorksInvoiceIn) -> Integrated:
@@ -117,6 +139,7 @@ def integrate_works_invoice(session: Session, agency: Agency, data: WorksInvoice
             f"l'agence {agency.code}.",
         )
     _check_amounts(data)
+    credited = _credited(session, agency, data)
     existing = session.scalars(
         select(Invoice).options(selectinload(Invoice.lines)).where(
             (Invoice.id == data.id) | (Invoice.number == data.number)
@@ -142,9 +165,10 @@ def integrate_works_invoice(session: Session, agency: Agency, data: WorksInvoice
         id=data.id,
         agency_id=agency.id,
         number=data.number,
-        kind=InvoiceKind.WORKS,
+        kind=data.kind,
         status=InvoiceStatus.ISSUED,
         account_id=data.account_id,
+        credited_invoice_id=data.credited_invoice_id,
         works_quote_id=data.works_quote_id,
         issued_on=data.issued_on,
         due_on=data.due_on,
@@ -157,6 +181,8 @@ def integrate_works_invoice(session: Session, agency: Agency, data: WorksInvoice
         InvoiceLine(agency_id=agency.id, **line.model_dump()) for line in data.lines
     ]
     session.add(invoice)
+    if credited is not None:
+        credited.status = InvoiceStatus.CREDITED
     session.flush()
     refresh_accounts(session, [data.account_id])
     return Integrated(invoice.id, invoice.number, created=True)

@@ -18,9 +18,10 @@ from central.billing.loading import computed_balances
 from central.billing.works import WorksInvoiceIn, integrate_works_invoice
 from central.sync.recording import Recorder
 from kernel import wire
+from kernel.numbering import PREFIX, Series
 
-_INVOICE_FIELDS = ("number", "account_id", "works_quote_id", "issued_on", "due_on",
-                   "total_excl_vat_minor", "vat_minor", "total_minor")
+_INVOICE_FIELDS = ("number", "kind", "credited_invoice_id", "account_id", "works_quote_id",
+                   "issued_on", "due_on", "total_excl_vat_minor", "vat_minor", "total_minor")
 _LINE_FIELDS = ("position", "kind", "label", "quantity", "unit", "unit_price",
                 "amount_excl_vat_minor", "vat_rate", "vat_minor", "amount_minor")
 
@@ -44,11 +45,18 @@ def _new_values(entry: dict[str, Any]) -> dict[str, Any]:
             if k in table.c}
 
 
+def _works_series(entry: dict[str, Any]) -> bool:
+    """A works invoice, or a credit note numbered in an agency's works series."""
+    kind = (entry["changes"].get("kind") or [None, None])[1]
+    number = str((entry["changes"].get("number") or [None, ""])[1] or "")
+    return kind == "works" or kind == "credit_note" \
+        and number.startswith(PREFIX[Series.WORKS_INVOICE])
+
+
 def works_invoices(entries: list[dict[str, Any]]) -> list[WorksInvoice]:
     found: dict[str, WorksInvoice] = {}
     for position, entry in enumerate(entries):
-        if entry["table"] == "invoice" and entry["op"] == "insert" \
-                and (entry["changes"].get("kind") or [None, None])[1] == "works":
+        if entry["table"] == "invoice" and entry["op"] == "insert" and _works_series(entry):
             found[str(entry["row"])] = WorksInvoice(position)
     for position, entry in enumerate(entries):
         if entry["table"] == "invoice_line" and entry["op"] == "insert":
