@@ -122,3 +122,39 @@ def test_works_invoice_amounts_must_add_up(cdb: Database) -> None:
         assert agency is not None
         with pytest.raises(ValidationError, match="somme des lignes"):
             integrate_works_invoice(uow.session, agency, data)
+
+
+def test_a_works_credit_note_cancels_an_invoice_of_the_same_account(cdb: Database) -> None:
+    world = World(cdb)
+    sub = world.subscribe()
+    other = world.subscribe()
+    invoice = works_invoice(sub.account_id)
+
+    def credit_note(account_id: uuid.UUID, credited: uuid.UUID | None) -> WorksInvoiceIn:
+        number = "FT101-2026-000043"
+        return WorksInvoiceIn.model_validate({
+            **invoice.model_dump(mode="json"), "id": str(uuid.uuid5(uuid.NAMESPACE_URL, number)),
+            "number": number, "kind": "credit_note", "account_id": str(account_id),
+            "credited_invoice_id": str(credited) if credited else None,
+            "total_excl_vat_minor": -37000, "vat_minor": -6660, "total_minor": -43660,
+            "lines": [{**line.model_dump(mode="json"),
+                       "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{number}/{line.position}")),
+                       "amount_excl_vat_minor": -line.amount_excl_vat_minor,
+                       "vat_minor": -line.vat_minor, "amount_minor": -line.amount_minor}
+                      for line in invoice.lines],
+        })
+
+    with UnitOfWork(cdb, SYSTEM) as uow:
+        agency = uow.session.get(Agency, world.agency_id)
+        assert agency is not None
+        integrate_works_invoice(uow.session, agency, invoice)
+        with pytest.raises(ValidationError, match="ni une facture"):
+            integrate_works_invoice(uow.session, agency, credit_note(sub.account_id, None))
+        with pytest.raises(NotFoundError, match="inconnue"):
+            integrate_works_invoice(uow.session, agency, credit_note(other.account_id, invoice.id))
+        integrate_works_invoice(uow.session, agency, credit_note(sub.account_id, invoice.id))
+        uow.commit()
+    assert world.balance(sub.account_id) == 0
+    with cdb.reading() as session:
+        credited = session.get(Invoice, invoice.id)
+        assert credited is not None and credited.status is InvoiceStatus.CREDITED

@@ -29,7 +29,7 @@ from app.models.enums import (
     QuoteStatus,
     Role,
 )
-from app.models.ids import utcnow
+from app.models.ids import new_id, utcnow
 from app.services.context import ServiceContext
 from app.services.customer_edit import AddressInput, NewCustomerInput, add_customer
 from app.services.errors import BusinessError, NotFoundError, PermissionDeniedError, ValidationError
@@ -153,6 +153,7 @@ def _issue(ctx: ServiceContext, session: Session, *, account: Account, quote: Wo
            credited: Invoice | None = None) -> IssuedInvoice:
     today = ctx.installation.today()
     invoice = Invoice(
+        id=new_id(),
         agency_id=ctx.installation.agency_id,
         number=next_number(session, ctx.installation.agency_code, Series.WORKS_INVOICE,
                            today.year),
@@ -164,7 +165,8 @@ def _issue(ctx: ServiceContext, session: Session, *, account: Account, quote: Wo
         total_minor=sum(line.amount_minor for line in lines), is_estimated=False,
     )
     invoice.lines = [
-        InvoiceLine(agency_id=ctx.installation.agency_id, position=position, kind=line.kind,
+        InvoiceLine(agency_id=ctx.installation.agency_id, invoice_id=invoice.id,
+                    position=position, kind=line.kind,
                     label=line.label[:200], quantity=line.quantity, unit=line.unit[:10],
                     unit_price=line.unit_price, amount_excl_vat_minor=line.amount_excl_vat_minor,
                     vat_rate=line.vat_rate, vat_minor=line.vat_minor,

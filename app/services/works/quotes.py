@@ -253,6 +253,8 @@ def _check_input(ctx: ServiceContext, session: Session, data: QuoteInput,
 
 def _set_lines(ctx: ServiceContext, session: Session, quote: WorksQuote,
                lines: Sequence[LineInput]) -> PricedQuote:
+    """Replaces the lines (the quote is flushed: its id is known; the journal captures each
+    line with its quote's id)."""
     priced = price_quote(lines, quote.discount_rate, ctx.installation.currency)
     catalogue = {line.catalogue_item_id for line in lines if line.catalogue_item_id}
     known = set(session.scalars(select(WorksCatalogueItem.id).where(
@@ -263,7 +265,7 @@ def _set_lines(ctx: ServiceContext, session: Session, quote: WorksQuote,
     session.flush()
     for position, (line, price) in enumerate(zip(lines, priced.lines, strict=True), start=1):
         quote.lines.append(WorksQuoteLine(
-            agency_id=ctx.installation.agency_id, position=position,
+            agency_id=ctx.installation.agency_id, quote_id=quote.id, position=position,
             catalogue_item_id=line.catalogue_item_id, label=price.label[:200],
             quantity=line.quantity, unit=(line.unit or "u")[:10],
             unit_price_minor=line.unit_price_minor, vat_rate=line.vat_rate,
