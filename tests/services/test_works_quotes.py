@@ -379,3 +379,42 @@ def test_two_desks_number_quotes_without_gaps(pg_url: str, settings: object) -> 
     second.dispose()
     assert not errors
     assert sorted(int(n[-6:]) for n in numbers) == list(range(1, 17))
+
+
+def test_a_connection_quote_ends_in_a_connected_customer(ctx: ServiceContext) -> None:
+    from app.models import Contract, Meter, MeterReading
+    from app.models.enums import ContractStatus, Energy, ReadingKind
+    from app.services.identifiers import make_meter_serial
+    from app.services.works.connection import connect_from_quote, connection_tariffs
+
+    agent = _as(ctx, Role.AGENT)
+    commune_id, street_id = _place(agent)
+    tariffs = dict((name, tariff_id) for tariff_id, name in connection_tariffs(agent))
+    water = next(tariff_id for name, tariff_id in tariffs.items() if "au" in name.lower())
+    saved = create_quote(agent, QuoteInput(_lines(agent, ("PEHD-25", "8")), prospect=Prospect(
+        Civility.MRS, "Yao", "Adjoua", "0505050505", commune_id, street_id, "21"),
+        tariff_id=water, subject="Branchement neuf"))
+    send_quote(agent, saved.quote_id)
+    approve_quote(agent, saved.quote_id, "Adjoua Yao", ApprovalMethod.IN_PERSON)
+    serial = make_meter_serial(Energy.WATER, 4242)
+    today = agent.installation.today()
+    with pytest.raises(BusinessError, match="pas commandés"):
+        connect_from_quote(agent, saved.quote_id, serial, 3, today)
+    order_works(agent, saved.quote_id)
+    with pytest.raises(ValidationError, match="contrôle"):
+        connect_from_quote(agent, saved.quote_id, serial[:-1] + str((int(serial[-1]) + 1) % 10),
+                           3, today)
+    done = connect_from_quote(agent, saved.quote_id, serial, 3, today)
+    with agent.reading() as session:
+        contract = session.get(Contract, done.contract_id)
+        assert contract is not None and contract.status is ContractStatus.ACTIVE
+        assert contract.start_date == today and contract.tariff_id == water
+        assert contract.account_id == done.account_id
+        meter = session.get(Meter, done.meter_id)
+        assert meter is not None and meter.serial == serial
+        reading = session.get(MeterReading, contract.move_in_reading_id)
+        assert reading is not None and (reading.index_value, reading.kind) == (3, ReadingKind.MOVE_IN)
+    issued = invoice_quote(agent, saved.quote_id, InvoiceChoice.FULL)
+    assert issued.account_id == done.account_id, "the same customer, nothing typed twice"
+    with pytest.raises(BusinessError, match="déjà le branchement"):
+        connect_from_quote(agent, saved.quote_id, make_meter_serial(Energy.WATER, 4243), 0, today)

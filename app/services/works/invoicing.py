@@ -126,7 +126,7 @@ def _balance_lines(quote: WorksQuote, deposit: Invoice, ctx: ServiceContext) -> 
     return [*priced.all_lines, *deductions]
 
 
-def _customer_for(ctx: ServiceContext, session: Session, quote: WorksQuote) -> Account:
+def customer_for(ctx: ServiceContext, session: Session, quote: WorksQuote) -> Account:
     """The quote's account; a prospect becomes a customer (customer, premise, account)."""
     if quote.account_id is None:
         prospect = Prospect(quote.prospect_civility, quote.prospect_last_name,
@@ -213,7 +213,7 @@ def invoice_quote(ctx: ServiceContext, quote_id: uuid.UUID, choice: InvoiceChoic
         else:
             lines = list(price_quote([line_input(line) for line in quote.lines],
                                      quote.discount_rate, ctx.installation.currency).all_lines)
-        account = _customer_for(ctx, session, quote)
+        account = customer_for(ctx, session, quote)
         issued = _issue(ctx, session, account=account, quote=quote, kind=InvoiceKind.WORKS,
                         lines=lines, role=choice.value)
         if choice is not InvoiceChoice.DEPOSIT:

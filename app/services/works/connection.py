@@ -1,0 +1,107 @@
+"""A connection quote ends in a connected customer: once the works are done (the completion
+report gives the meter's serial, its first index and the date), the premise gets its service
+connection, the meter and the contract on the tariff chosen on the quote, in one transaction.
+The new customer can be billed the same day; nothing is typed twice.
+
+The interventions module calls ``connect_from_quote`` when a "works" intervention carrying a
+connection quote is completed; the quote screen offers it by hand until then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from app.models import Meter, ServiceConnection, Tariff, WorksQuote
+from app.models.enums import ConnectionStatus, MeterPayment, MeterStatus, QuoteStatus
+from app.services.context import ServiceContext
+from app.services.errors import BusinessError, NotFoundError, ValidationError
+from app.services.identifiers import validate_meter_serial
+from app.services.numbering import Series, next_number
+from app.services.occupancy import _move_in
+
+#: The quote's works were ordered (or already invoiced) before the site is connected.
+CONNECTABLE = frozenset({QuoteStatus.ORDERED, QuoteStatus.INVOICED})
+
+
+@dataclass(frozen=True)
+class Connected:
+    connection_id: uuid.UUID
+    connection_reference: str
+    meter_id: uuid.UUID
+    contract_id: uuid.UUID
+    contract_number: str
+    account_id: uuid.UUID
+
+
+def connect_from_quote(ctx: ServiceContext, quote_id: uuid.UUID, meter_serial: str,
+                       first_index: int, installed_on: date, digits: int = 6) -> Connected:
+    from app.services.works.invoicing import customer_for
+
+    serial = validate_meter_serial(meter_serial)
+    if installed_on > ctx.installation.today():
+        raise ValidationError({"installed_on": "La date de pose ne peut pas être dans le futur"})
+    if not 4 <= digits <= 9:
+        raise ValidationError({"digits": "Un compteur a de 4 à 9 chiffres"})
+    with ctx.unit_of_work() as uow:
+        session = uow.session
+        quote = session.get(WorksQuote, quote_id)
+        if quote is None:
+            raise NotFoundError("Devis introuvable.")
+        if quote.status not in CONNECTABLE:
+            raise BusinessError(f"Les travaux du devis {quote.number} ne sont pas commandés : "
+                                "le branchement se crée quand ils sont faits.")
+        tariff = session.get(Tariff, quote.tariff_id) if quote.tariff_id else None
+        if tariff is None:
+            raise BusinessError(f"Le devis {quote.number} n'indique pas le tarif de "
+                                "l'abonnement : ce n'est pas un devis de branchement.")
+        if tariff.payment is not MeterPayment.POSTPAID:
+            raise BusinessError("Un compteur à prépaiement se met en service au module "
+                                "prépaiement (identité STS du compteur).")
+        if session.scalar(select(Meter.id).where(Meter.serial == serial)) is not None:
+            raise ValidationError({"serial": f"Le compteur {serial} existe déjà"})
+        account = customer_for(ctx, session, quote)
+        if quote.premise_id is None:
+            raise BusinessError(f"Le devis {quote.number} n'a pas de propriété : faites une "
+                                "révision pour une propriété du client.")
+        existing = session.scalar(select(ServiceConnection.reference).where(
+            ServiceConnection.premise_id == quote.premise_id,
+            ServiceConnection.energy == tariff.energy,
+            ServiceConnection.status == ConnectionStatus.ACTIVE))
+        if existing is not None:
+            raise BusinessError(f"La propriété a déjà le branchement {existing} : il n'y a "
+                                "rien à créer.")
+        connection = ServiceConnection(
+            agency_id=ctx.installation.agency_id,
+            reference=next_number(session, ctx.installation.agency_code, Series.CONNECTION,
+                                  installed_on.year),
+            premise_id=quote.premise_id, energy=tariff.energy, status=ConnectionStatus.ACTIVE,
+            installed_on=installed_on,
+        )
+        session.add(connection)
+        session.flush()
+        meter = Meter(agency_id=ctx.installation.agency_id, serial=serial, energy=tariff.energy,
+                      payment=tariff.payment, status=MeterStatus.INSTALLED,
+                      connection_id=connection.id, digits=digits, initial_index=first_index,
+                      installed_on=installed_on)
+        session.add(meter)
+        session.flush()
+        contract = _move_in(ctx, session, connection.id, account.id, installed_on, first_index,
+                            tariff.id)
+        uow.commit()
+        return Connected(connection.id, connection.reference, meter.id, contract.id,
+                         contract.number, account.id)
+
+
+def connection_tariffs(ctx: ServiceContext) -> list[tuple[uuid.UUID, str]]:
+    """The postpaid tariffs in force today, for the tariff a connection quote leads to."""
+    today = ctx.installation.today()
+    with ctx.reading() as session:
+        return [(t.id, t.name) for t in session.scalars(
+            select(Tariff).where(Tariff.payment == MeterPayment.POSTPAID,
+                                 Tariff.valid_from <= today,
+                                 Tariff.valid_to.is_(None) | (Tariff.valid_to >= today))
+            .order_by(Tariff.name))]
