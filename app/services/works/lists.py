@@ -78,8 +78,17 @@ def _party(kind: CustomerKind | None, civility: Civility | None, last: str | Non
     return " ".join(p for p in parts if p)
 
 
-def _quote_conditions(ctx: ServiceContext, given: QuoteFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [WorksQuote.agency_id == ctx.installation.agency_id]
+def _contains(dialect: str, column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive "contains": SQLite's LIKE already ignores case (lower() on every row
+    would only slow it down); PostgreSQL needs ILIKE."""
+    pattern = f"%{text}%"
+    return column.like(pattern) if dialect == "sqlite" else column.ilike(pattern)
+
+
+def _quote_conditions(given: QuoteFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """(A desk holds only its agency's quotes: no agency condition, which would make the
+    database walk the agency index instead of the list's own.)"""
+    conditions: list[ColumnElement[bool]] = []
     if given.status is not None:
         conditions.append(WorksQuote.status == given.status)
     if given.date_from is not None:
@@ -87,7 +96,7 @@ def _quote_conditions(ctx: ServiceContext, given: QuoteFilter) -> list[ColumnEle
     if given.date_to is not None:
         conditions.append(WorksQuote.issued_on <= given.date_to)
     if given.agent.strip():
-        conditions.append(WorksQuote.prepared_by.ilike(f"%{given.agent.strip()}%"))
+        conditions.append(_contains(dialect, WorksQuote.prepared_by, given.agent.strip()))
     if given.commune_id is not None:
         conditions.append(WorksQuote.commune_id == given.commune_id)
     if given.min_total_minor is not None:
@@ -99,22 +108,22 @@ def _quote_conditions(ctx: ServiceContext, given: QuoteFilter) -> list[ColumnEle
     text = given.text.strip()
     if text:
         if text.upper().startswith("DV"):
-            conditions.append(WorksQuote.number.like(f"{text.upper()}%"))
+            start = text.upper()  # a range, so that the numbers' index answers
+            conditions += [WorksQuote.number >= start, WorksQuote.number < start + "\uffff"]
         else:
-            pattern = f"%{text}%"
             conditions.append(or_(
-                WorksQuote.prospect_last_name.ilike(pattern),
+                _contains(dialect, WorksQuote.prospect_last_name, text),
                 WorksQuote.customer_id.in_(select(Customer.id).where(or_(
-                    Customer.last_name.ilike(pattern), Customer.organisation_name.ilike(pattern)))),
-                WorksQuote.number.like(f"%{text}%"),
+                    _contains(dialect, Customer.last_name, text),
+                    _contains(dialect, Customer.organisation_name, text)))),
             ))
     return conditions
 
 
 def list_quotes(ctx: ServiceContext, given: QuoteFilter, limit: int = PAGE) -> QuoteList:
     today = ctx.installation.today()
-    conditions = _quote_conditions(ctx, given)
     with ctx.reading() as session:
+        conditions = _quote_conditions(given, session.get_bind().dialect.name)
         count, total = session.execute(
             select(func.count(), func.coalesce(func.sum(WorksQuote.total_minor), 0))
             .select_from(WorksQuote).where(*conditions)).one()

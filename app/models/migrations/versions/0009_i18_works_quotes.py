@@ -53,6 +53,7 @@ def upgrade() -> None:
         batch_op.alter_column("customer_id", existing_type=sa.Uuid(), nullable=True)
         batch_op.create_index(batch_op.f("ix_works_quote_commune_id"), ["commune_id"],
                               unique=False)
+        batch_op.create_index("ix_works_quote_issued", ["issued_on", "number"], unique=False)
         for name, table in _KEYS:
             batch_op.create_foreign_key(batch_op.f(f"fk_works_quote_{name}_{table}"), table,
                                         [name], ["id"])
@@ -68,6 +69,7 @@ def downgrade() -> None:
         for name, table in _KEYS:
             batch_op.drop_constraint(batch_op.f(f"fk_works_quote_{name}_{table}"),
                                      type_="foreignkey")
+        batch_op.drop_index("ix_works_quote_issued")
         batch_op.drop_index(batch_op.f("ix_works_quote_commune_id"))
         batch_op.alter_column("customer_id", existing_type=sa.Uuid(), nullable=False)
         for name in ("revision", "discount_rate", *_MOMENTS, *(n for n, _l in _TEXTS),
