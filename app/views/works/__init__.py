@@ -1,0 +1,1 @@
+"""The works module (AGT): quotes and works invoices."""

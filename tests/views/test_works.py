@@ -1,0 +1,180 @@
+"""The Devis page driven as an agent would: a 10-line quote typed with the keyboard alone (codes
+and free lines, Enter from cell to cell, totals as it is typed, the account checked as it is
+typed), sent, approved, invoiced; the customer file's Devis tab shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from app.models.enums import QuoteStatus
+from app.services.balances import account_balance
+from app.services.context import ServiceContext
+from app.services.identifiers import format_account_number
+from app.services.works.lists import QuoteFilter, list_quotes
+from app.services.works.quotes import load_quote
+from app.settings import Settings
+from app.views.main_window import MainWindow
+from app.views.works.editor import ApprovalDialog, InvoiceDialog
+from app.views.works.page import QuotesPage
+from tests.services.helpers import Household, household
+from tests.views.conftest import Answers, type_text, wait_idle
+from tests.views.test_clients import dialog_of, open_file
+from tests.views.test_counter_day import _window
+
+
+@pytest.fixture
+def home(ctx: ServiceContext) -> Household:
+    return household(ctx)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
+    yield from _window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026")
+
+
+def _focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None
+    return widget
+
+
+def _type(qtbot: QtBot, text: str) -> None:
+    type_text(qtbot, _focused(), text)
+
+
+def _enter(qtbot: QtBot, page: QuotesPage) -> None:
+    """Enter in the cell being typed: the next cell to type opens."""
+    before = _focused()
+    qtbot.keyClick(before, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _focused() is not before
+                    and _focused().parent() is page.editor.lines.viewport(), timeout=5000)
+
+
+def _page(qtbot: QtBot, window: MainWindow) -> QuotesPage:
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    page = window.pages["works"]
+    assert isinstance(page, QuotesPage)
+    wait_idle(qtbot)
+    return page
+
+
+def test_a_ten_line_quote_typed_at_the_keyboard_approved_and_invoiced(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, home: Household,
+        answers: Answers) -> None:
+    page = _page(qtbot, window)
+    assert page.search.hasFocus()
+    qtbot.keyClick(page.search, Qt.Key.Key_N,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    editor = page.editor
+    assert page.stack.currentWidget() is editor and editor.account.hasFocus()
+    type_text(qtbot, editor.account, format_account_number(home.account_number))
+    qtbot.waitUntil(lambda: "Mme KONÉ Hélène" in editor.holder.text(), timeout=5000)
+    qtbot.keyClick(editor.account, Qt.Key.Key_Tab)  # to "Prospect", then the terms
+    editor.lines.start()
+    qtbot.keyClick(editor.lines, Qt.Key.Key_Return)  # opens the first code cell
+
+    catalogue = [("PEHD-25", "12,5"), ("COFFRET", "1"), ("COUPURE", "2"), ("REMISE", "1"),
+                 ("CABLE-16", "7,25"), ("pehd", "3"), ("COUPURE", "1"), ("REMISE", "2")]
+    for code, quantity in catalogue:
+        _type(qtbot, code)
+        _enter(qtbot, page)
+        _type(qtbot, quantity)
+        _enter(qtbot, page)
+    for label, quantity, unit, price, discount, vat in (
+            ("Main-d'œuvre de pose", "2,5", "h", "4 000", "10", "18"),
+            ("Regard préfabriqué", "1", "u", "15 000", "", "18")):
+        _enter(qtbot, page)  # no code: a free line
+        for text in (label, quantity, unit, price, discount, vat):
+            _type(qtbot, text)
+            _enter(qtbot, page)
+    # Totals follow the typing, before anything is saved.
+    assert editor.model.rowCount() == 11 and len(editor.model.inputs()) == 10
+    priced = editor.model.priced(Decimal(0))
+    # Hand-computed: 15 000 + 28 000 + 10 000 + 7 500 + 13 412,5→13 413 + 3 600 + 5 000
+    # + 15 000 + (10 000 − 10 % = 9 000) + 15 000.
+    assert priced.total_excl_vat_minor == 15000 + 28000 + 10000 + 7500 + 13413 + 3600 + 5000 \
+        + 15000 + 9000 + 15000
+    currency = ctx.installation.currency
+    assert currency.format_minor(priced.total_minor) in editor.totals.text()
+    assert editor.model.lines[5].code == "PEHD-25", "a few letters give the item"
+
+    qtbot.keyClick(editor.lines, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: editor.quote is not None, timeout=10000)
+    wait_idle(qtbot)
+    assert editor.quote is not None
+    number = editor.quote.number
+    assert editor.quote.priced.total_minor == priced.total_minor
+    editor.buttons["send"].click()
+    qtbot.waitUntil(lambda: editor.quote is not None
+                    and editor.quote.status is QuoteStatus.SENT, timeout=10000)
+    assert answers.opened and answers.opened[-1].endswith(f"devis-{number}.pdf")
+
+    editor.buttons["approve"].click()
+    approval = dialog_of(ApprovalDialog)
+    assert isinstance(approval, ApprovalDialog)
+    approval.signer.selectAll()
+    type_text(qtbot, approval.signer, "Hélène Koné")
+    qtbot.keyClick(approval.signer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: editor.quote is not None
+                    and editor.quote.status is QuoteStatus.APPROVED, timeout=10000)
+    assert "signé par Hélène Koné" in editor.steps.text()
+    assert not editor.buttons["save"].isEnabled() and editor.model.read_only
+
+    editor.buttons["invoice"].click()
+    invoicing = dialog_of(InvoiceDialog)
+    qtbot.keyClick(invoicing.ok_button, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: editor.quote is not None
+                    and editor.quote.status is QuoteStatus.INVOICED, timeout=10000)
+    wait_idle(qtbot)
+    assert account_balance(ctx, home.account_id).current_minor == priced.total_minor
+    assert load_quote(ctx, editor.quote.quote_id).invoices[0][1].startswith("FT101-")
+
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert page.stack.currentIndex() == 0
+    qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 1 and page.quotes_model.data(
+        page.quotes_model.index(0, 4)) == "Facturé", timeout=10000)
+    assert "1 devis" in page.summary.text()
+
+    view = open_file(qtbot, window, "hélène kon")
+    tab_index = next(i for i in range(view.tabs.count()) if "evis" in view.tabs.tabText(i))
+    view.tabs.setCurrentIndex(tab_index)
+    from app.views.works.file_tab import WorksTab
+
+    tab = view.tab("works")
+    assert isinstance(tab, WorksTab)
+    qtbot.waitUntil(lambda: tab.quotes_model.rowCount() == 1, timeout=10000)
+    assert tab.invoices_model.rowCount() == 1
+    assert list_quotes(ctx, QuoteFilter(text=number)).count == 1
+
+
+def test_the_list_filters_and_highlights_quotes_about_to_expire(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, home: Household) -> None:
+    from datetime import timedelta
+
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.quotes import QuoteInput, create_quote, send_quote
+    from app.services.works.totals import LineInput
+
+    item = item_for(load_catalogue(ctx), "COUPURE")
+    assert item is not None
+    line = LineInput(item.label, Decimal(1), item.unit_price_minor, item.vat_rate,
+                     catalogue_item_id=item.item_id)
+    today = ctx.installation.today()
+    soon = create_quote(ctx, QuoteInput([line], account_id=home.account_id,
+                                        valid_until=today + timedelta(days=3)))
+    send_quote(ctx, soon.quote_id)
+    create_quote(ctx, QuoteInput([line, line], account_id=home.account_id))
+    page = _page(qtbot, window)
+    qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 2, timeout=10000)
+    assert "1 devis expire dans la semaine" in page.summary.text()
+    rows = {row.number: row for row in page.quotes_model.rows}
+    assert rows[soon.number].expiring_soon
+    page.status.setCurrentIndex(2)  # Envoyés
+    qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 1, timeout=10000)
+    assert page.quotes_model.rows[0].number == soon.number
