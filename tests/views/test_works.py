@@ -128,6 +128,7 @@ def test_a_ten_line_quote_typed_at_the_keyboard_approved_and_invoiced(
 
     editor.buttons["invoice"].click()
     invoicing = dialog_of(InvoiceDialog)
+    assert isinstance(invoicing, InvoiceDialog)
     qtbot.keyClick(invoicing.ok_button, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: editor.quote is not None
                     and editor.quote.status is QuoteStatus.INVOICED, timeout=10000)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -325,7 +325,8 @@ class QuoteEditor(QWidget):
             self.house.setText(prospect.house_number)
             self.complement.setText(prospect.complement)
         self.subject.setText(view.subject)
-        self.valid_until.setDate(view.valid_until)
+        self.valid_until.setDate(QDate(view.valid_until.year, view.valid_until.month,
+                                       view.valid_until.day))
         self.discount.setText(percent_text(view.discount_rate) if view.discount_rate else "")
         self.tariff.set_value(view.tariff_id)
         self.model.read_only = not view.editable

@@ -268,7 +268,7 @@ class LineDelegate(QStyledItemDelegate):
         editor = QLineEdit(parent)
         editor.setObjectName(f"lineEditor{index.column()}")
         row, column = index.row(), index.column()
-        editor.returnPressed.connect(lambda: self.view.entered())
+        editor.returnPressed.connect(self.view.enter_pressed)
         editor.textEdited.connect(lambda text: self.typing.emit(row, column, text))
         return editor
 
@@ -304,7 +304,7 @@ class LinesView(QTableView):
         self.verticalHeader().setDefaultSectionSize(24)
         self._advance = False
 
-    def entered(self) -> None:
+    def enter_pressed(self) -> None:
         self._advance = True
 
     def closeEditor(self, editor: QWidget,  # noqa: N802

@@ -378,10 +378,12 @@ class QuotesPage(QWidget):
         if chosen is None:
             return
         ctx = self.shell.ctx
-        run.write(self.shell, lambda: invoice_pdf(ctx, chosen.invoice_id), lambda printed:
-                  deliver_document(self, self.shell.settings.data_dir, printed.filename,
-                                   printed.pdf, title="Réimpression",
-                                   what=f"Duplicata de {chosen.number}."), self)
+
+        def deliver(printed: Any) -> None:
+            deliver_document(self, self.shell.settings.data_dir, printed.filename, printed.pdf,
+                             title="Réimpression", what=f"Duplicata de {chosen.number}.")
+
+        run.write(self.shell, lambda: invoice_pdf(ctx, chosen.invoice_id), deliver, self)
 
     def credit_note(self) -> None:
         chosen = self._current_invoice()
