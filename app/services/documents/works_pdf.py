@@ -172,9 +172,11 @@ def render_works_document(data: WorksDocumentData) -> bytes:
     header = ["Code", "Désignation", "Qté", "Unité", "P.U. HT", "Remise", "TVA", "Montant HT"]
     rows: list[list[Any]] = [header]
     for line in data.lines:
+        summary_line = not line.unit  # a discount or a deposit: an amount, not a quantity
         rows.append([
-            line.code, Paragraph(line.label, cell), _quantity(line.quantity), line.unit,
-            money(currency.to_minor(line.unit_price)) if line.quantity != 0 else "",
+            line.code, Paragraph(line.label, cell),
+            "" if summary_line else _quantity(line.quantity), line.unit,
+            "" if summary_line else money(currency.to_minor(line.unit_price)),
             _percent(line.discount_rate) if line.discount_rate else "",
             _percent(line.vat_rate), money(line.amount_excl_vat_minor),
         ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,6 @@ from app.services.works.totals import PricedQuote, parse_percent, percent_text
 from app.views import messages
 from app.views.customers.file_tabs import deliver_document
 from app.views.errors import show_error
-from app.views.format import day
 from app.views.forms import FormDialog, ValueCombo, combo, date_edit, read_date
 from app.views.works import run
 from app.views.works.lines import CODE, LinesView, QuoteLinesModel
@@ -176,6 +175,7 @@ class QuoteEditor(QWidget):
             ("revise", "&Réviser", "", self.revise),
             ("order", "Comman&der les travaux", "", self.order),
             ("invoice", "Fac&turer…", "", self.invoice),
+            ("connect", "Mettre en &service…", "", self.connect_site),
             ("print", "&Imprimer", "Ctrl+P", self.print_pdf),
             ("back", "Liste des devis (Échap)", "", self.back),
         ):
@@ -406,6 +406,8 @@ class QuoteEditor(QWidget):
                                  QuoteStatus.EXPIRED),
             "order": status is QuoteStatus.APPROVED,
             "invoice": status in (QuoteStatus.APPROVED, QuoteStatus.ORDERED),
+            "connect": self.quote is not None and self.quote.tariff_id is not None
+            and status in (QuoteStatus.ORDERED, QuoteStatus.INVOICED),
             "print": self.quote is not None,
             "back": True,
         }
@@ -532,6 +534,12 @@ class QuoteEditor(QWidget):
             return
         self._dialog(InvoiceDialog(self.shell, self.quote, self))
 
+    def connect_site(self) -> None:
+        """The works are done: connection, meter and contract from the completion report."""
+        if self.quote is None:
+            return
+        self._dialog(ConnectionDialog(self.shell, self.quote, self))
+
     def _dialog(self, dialog: FormDialog) -> None:
         assert self.quote is not None
         quote_id = self.quote.quote_id
@@ -653,5 +661,38 @@ class InvoiceDialog(FormDialog):
         self.accept()
 
 
-def valid_day(value: date) -> str:
-    return day(value)
+class ConnectionDialog(FormDialog):
+    """The completion report of a connection quote: the meter's serial, its first index and
+    the day it was laid; the premise gets its connection, meter and contract."""
+
+    def __init__(self, shell: Shell, quote: QuoteView, parent: QWidget | None = None) -> None:
+        super().__init__(f"Mise en service — devis {quote.number}", shell.runner, parent,
+                         ok_text="&Mettre en service")
+        self.shell = shell
+        self.quote = quote
+        self.serial = QLineEdit()
+        self.serial.setObjectName("connectionSerial")
+        self.serial.setPlaceholderText("EA123456789")
+        self.index = QLineEdit("0")
+        self.index.setObjectName("connectionIndex")
+        self.day = date_edit(shell.ctx.installation.today())
+        self.errors.add_row(self.form, "N° du &compteur posé", "serial", self.serial)
+        self.errors.add_row(self.form, "&Index de pose", "index", self.index)
+        self.errors.add_row(self.form, "&Date de pose", "installed_on", self.day)
+        self.setMinimumWidth(440)
+
+    def work(self) -> Callable[[], Any]:
+        from app.services.works.connection import connect_from_quote
+
+        text = self.index.text().replace(" ", "")
+        if not text.isdigit():
+            raise ValidationError({"index": "L'index est un nombre entier"})
+        ctx, quote_id = self.shell.ctx, self.quote.quote_id
+        serial, index, on = self.serial.text(), int(text), read_date(self.day)
+        return lambda: connect_from_quote(ctx, quote_id, serial, index, on)
+
+    def succeeded(self, result: Any) -> None:
+        messages.inform(self, "Mise en service",
+                        f"Branchement {result.connection_reference} et abonnement "
+                        f"{result.contract_number} créés : le client peut être facturé.")
+        self.accept()

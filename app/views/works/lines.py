@@ -298,7 +298,7 @@ class LinesView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((CODE, 90), (QUANTITY, 70), (UNIT, 55), (PRICE, 110),
+        for column, width in ((CODE, 110), (QUANTITY, 70), (UNIT, 55), (PRICE, 110),
                               (DISCOUNT, 70), (VAT, 60), (AMOUNT, 120)):
             self.setColumnWidth(column, width)
         self.verticalHeader().setDefaultSectionSize(24)
