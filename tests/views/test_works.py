@@ -179,3 +179,10 @@ def test_the_list_filters_and_highlights_quotes_about_to_expire(
     page.status.setCurrentIndex(2)  # Envoyés
     qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 1, timeout=10000)
     assert page.quotes_model.rows[0].number == soon.number
+    # A quote written elsewhere (another screen's write) is announced: the list follows.
+    page.status.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 2, timeout=10000)
+    wait_idle(qtbot)
+    window.shell.runner.write(lambda: create_quote(ctx, QuoteInput([line],
+                                                                   account_id=home.account_id)))
+    qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 3, timeout=10000)

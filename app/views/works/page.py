@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.models.enums import QuoteStatus
 from app.services.customer_edit import communes
 from app.services.errors import ValidationError
@@ -55,6 +56,8 @@ from app.views.works import run
 from app.views.works.editor import QuoteEditor
 
 Index = QModelIndex | QPersistentModelIndex
+#: What the lists show: a write touching these reloads them.
+WORKS_KINDS = ("works_quote", "works_quote_line", "invoice")
 EXPIRING = QColor("#fff1d6")
 
 
@@ -203,6 +206,7 @@ class QuotesPage(QWidget):
         self.editor = QuoteEditor(shell, self.catalogue)
         self.editor.closed.connect(self.show_list)
         self.editor.changed.connect(self._schedule)
+        shell.runner.changed.connect(self._changed)
         self.stack = QStackedWidget()
         self.stack.addWidget(list_page)
         self.stack.addWidget(self.editor)
@@ -257,6 +261,12 @@ class QuotesPage(QWidget):
 
     def _schedule(self) -> None:
         self._timer.start()
+
+    def _changed(self, changes: Changes) -> None:
+        """A write touched quotes or invoices (here, in a customer file, a synchronisation):
+        the lists are read again."""
+        if changes.touches_any(WORKS_KINDS):
+            self._schedule()
 
     def quote_filter(self) -> QuoteFilter:
         start, end = self.period.value()

@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 def read(shell: Shell, fn: Callable[[], Any], on_success: Callable[[Any], None],
          parent: QWidget, on_failure: Callable[[BaseException], None] | None = None) -> None:
-    shell.runner.submit(fn, on_success=on_success, on_failure=on_failure, parent=parent)
+    shell.runner.read(fn, on_success=on_success, on_failure=on_failure, parent=parent)
 
 
 def write(shell: Shell, fn: Callable[[], Any], on_success: Callable[[Any], None],
           parent: QWidget, on_failure: Callable[[BaseException], None] | None = None,
           label: str | None = None) -> None:
-    shell.runner.submit(fn, on_success=on_success, on_failure=on_failure, parent=parent,
-                        write=True, label=label)
+    """On the one writer thread; what it wrote is announced (``runner.changed``) before
+    ``on_success`` runs, and every screen showing it reloads itself."""
+    shell.runner.write(fn, on_success=on_success, on_failure=on_failure, parent=parent,
+                       label=label)
