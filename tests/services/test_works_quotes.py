@@ -236,6 +236,8 @@ def test_deposit_then_balance_posted_to_the_account_and_credit_note(ctx: Service
         invoice_quote(agent, saved.quote_id, InvoiceChoice.BALANCE)
     # 30 % of 43 000 = 12 900, VAT 2 322.
     deposit = invoice_quote(agent, saved.quote_id, InvoiceChoice.DEPOSIT, Decimal("0.3"))
+    month = agent.installation.today()
+    assert monthly_report(agent, month.year, month.month).deposits_outstanding_minor == 15222
     assert re.fullmatch(r"FT101-\d{4}-000001", deposit.number)
     assert deposit.total_minor == 12900 + 2322
     assert "FACTURE D'ACOMPTE" in _text(deposit.pdf)
@@ -272,6 +274,11 @@ def test_deposit_then_balance_posted_to_the_account_and_credit_note(ctx: Service
     assert kinds.count(InvoiceKind.CREDIT_NOTE) == 1 and kinds.count(InvoiceKind.WORKS) == 3
     tab = customer_works(agent, home.customer_id)
     assert [q.number for q in tab.quotes] == [saved.number] and len(tab.invoices) == 4
+    today = agent.installation.today()
+    report = monthly_report(agent, today.year, today.month)
+    assert (report.issued, report.approved, report.approval_rate) == (1, 1, 1.0)
+    # 15 222 + 35 518 − 35 518 + 35 518: what is invoiced, credit note deducted.
+    assert report.invoiced_minor == 50740 and report.deposits_outstanding_minor == 0
 
 
 def _place(ctx: ServiceContext) -> tuple[uuid.UUID, uuid.UUID]:
