@@ -59,6 +59,15 @@ if TYPE_CHECKING:
     from app.views.shell import Shell
 
 
+TIPS = {
+    "approve": "Enregistrer l'accord du client (qui a signé, quand, comment)",
+    "refuse": "Enregistrer le refus du client et son motif",
+    "revise": "Nouvelle révision (DV…-2) ; ce devis reste tel quel",
+    "order": "Commander les travaux (demande d'intervention « travaux »)",
+    "connect": "Travaux faits : créer le branchement, le compteur et l'abonnement",
+}
+
+
 class QuoteEditor(QWidget):
     """One quote, new or opened. ``closed`` asks the page to go back to the list."""
 
@@ -154,6 +163,7 @@ class QuoteEditor(QWidget):
         self.tariff = ValueCombo()
         self.tariff.setObjectName("quoteTariff")
         self.tariff.add("(pas de branchement)", None)
+        self.tariff.setMaximumWidth(240)
 
         self.model = QuoteLinesModel(currency, catalogue)
         self.lines = LinesView(self.model)
@@ -170,17 +180,18 @@ class QuoteEditor(QWidget):
         for key, text, keys, slot in (
             ("save", "&Enregistrer", "Ctrl+S", self.save),
             ("send", "En&voyer", "", self.send),
-            ("approve", "&Accord du client…", "", self.approve),
-            ("refuse", "Re&fus…", "", self.refuse),
+            ("approve", "&Accord…", "", self.approve),
+            ("refuse", "Ref&us…", "", self.refuse),
             ("revise", "&Réviser", "", self.revise),
-            ("order", "Comman&der les travaux", "", self.order),
+            ("order", "Comman&der", "", self.order),
             ("invoice", "Fac&turer…", "", self.invoice),
-            ("connect", "Mettre en &service…", "", self.connect_site),
+            ("connect", "Mi&se en service…", "", self.connect_site),
             ("print", "&Imprimer", "Ctrl+P", self.print_pdf),
-            ("back", "Liste des devis (Échap)", "", self.back),
+            ("back", "Liste (Échap)", "", self.back),
         ):
             button = QPushButton(text)
             button.setObjectName(f"quote_{key}")
+            button.setToolTip(TIPS.get(key, ""))
             button.clicked.connect(slot)
             if keys:
                 button.setToolTip(f"{text.replace('&', '')} ({keys})")
