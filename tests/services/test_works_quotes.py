@@ -36,6 +36,7 @@ from app.services.works.lists import (
     list_quotes,
     monthly_report,
     quotes_csv,
+    quotes_to_follow_up,
 )
 from app.services.works.quotes import (
     Prospect,
@@ -190,6 +191,7 @@ def test_refused_and_expired_quotes(ctx: ServiceContext) -> None:
     send_quote(agent, late.quote_id)
     draft = create_quote(agent, QuoteInput(lines, account_id=home.account_id,
                                            valid_until=today + timedelta(days=3)))
+    assert quotes_to_follow_up(agent) == "1 devis expire(nt) dans la semaine"
     assert expire_overdue(agent, today + timedelta(days=3)) == []
     assert expire_overdue(agent, today + timedelta(days=4)) == [late.number]
     assert load_quote(agent, late.quote_id).status is QuoteStatus.EXPIRED

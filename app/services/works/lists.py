@@ -388,3 +388,13 @@ def monthly_report_pdf(ctx: ServiceContext, report: MonthlyReport) -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def quotes_to_follow_up(ctx: ServiceContext) -> str:
+    """The home page's card: sent quotes whose validity ends within a week."""
+    today = ctx.installation.today()
+    with ctx.reading() as session:
+        count = int(session.scalar(select(func.count()).select_from(WorksQuote).where(
+            WorksQuote.status == QuoteStatus.SENT, WorksQuote.valid_until >= today,
+            WorksQuote.valid_until <= today + EXPIRING_SOON)) or 0)
+    return f"{count} devis expire(nt) dans la semaine" if count else "Aucun devis à relancer"

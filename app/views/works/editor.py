@@ -186,7 +186,7 @@ class QuoteEditor(QWidget):
             ("order", "Comman&der", "", self.order),
             ("invoice", "Fac&turer…", "", self.invoice),
             ("connect", "Mi&se en service…", "", self.connect_site),
-            ("print", "&Imprimer", "Ctrl+P", self.print_pdf),
+            ("print", "&Imprimer", "", self.print_pdf),
             ("back", "Liste (Échap)", "", self.back),
         ):
             button = QPushButton(text)
