@@ -186,3 +186,17 @@ def test_the_list_filters_and_highlights_quotes_about_to_expire(
     window.shell.runner.write(lambda: create_quote(ctx, QuoteInput([line],
                                                                    account_id=home.account_id)))
     qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 3, timeout=10000)
+
+
+def test_the_lines_model_keeps_qt_rules(qtmodeltester: object, ctx: ServiceContext) -> None:
+    from app.services.works.catalogue import load_catalogue
+    from app.services.works.totals import LineInput
+    from app.views.works.lines import QuoteLinesModel
+
+    model = QuoteLinesModel(ctx.installation.currency, load_catalogue(ctx))
+    model.set_lines([LineInput("Tranchée", Decimal("12.5"), 1850, Decimal("0.18"), "m",
+                               Decimal("0.1"))])
+    assert model.setData(model.index(1, 0), "coffret")
+    assert model.rowCount() == 3 and model.lines[1].code == "COFFRET"
+    assert not model.setData(model.index(2, 2), "1,2345"), "three decimals at most"
+    qtmodeltester.check(model)  # type: ignore[attr-defined]

@@ -144,8 +144,10 @@ class QuoteLinesModel(QAbstractTableModel):
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if not index.isValid() or self.read_only or index.column() == AMOUNT:
+        if self.read_only or index.column() == AMOUNT:
             return base
         return base | Qt.ItemFlag.ItemIsEditable
 
