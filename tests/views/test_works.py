@@ -200,3 +200,35 @@ def test_the_lines_model_keeps_qt_rules(qtmodeltester: object, ctx: ServiceConte
     assert model.rowCount() == 3 and model.lines[1].code == "COFFRET"
     assert not model.setData(model.index(2, 2), "1,2345"), "three decimals at most"
     qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_a_quote_for_a_prospect_keeps_its_address(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    page = _page(qtbot, window)
+    page.new_quote()
+    editor = page.editor
+    editor.for_prospect.setChecked(True)
+    qtbot.waitUntil(lambda: editor.commune.count() > 1, timeout=10000)
+    type_text(qtbot, editor.last_name, "Traoré")
+    type_text(qtbot, editor.first_name, "Ali")
+    type_text(qtbot, editor.phone, "07 11 22 33 44")
+    editor.commune.setCurrentIndex(editor.commune.findText("Cocody"))
+    qtbot.waitUntil(lambda: editor.street.count() > 1, timeout=10000)
+    editor.street.setCurrentIndex(1)
+    street = editor.street.value()
+    editor.lines.start()
+    qtbot.keyClick(editor.lines, Qt.Key.Key_Return)
+    _type(qtbot, "COFFRET")
+    _enter(qtbot, page)
+    _type(qtbot, "1")
+    _enter(qtbot, page)
+    qtbot.keyClick(editor.lines, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: editor.quote is not None, timeout=10000)
+    assert editor.quote is not None and editor.quote.party == "M. TRAORÉ Ali"
+    quote_id = editor.quote.quote_id
+    page.show_list()
+    page.open_quote(quote_id)
+    qtbot.waitUntil(lambda: editor.street.value() == street, timeout=10000)
+    assert editor.for_prospect.isChecked() and editor.last_name.text() == "Traoré"
+    rows = list_quotes(ctx, QuoteFilter(text="traor")).rows
+    assert len(rows) == 1 and rows[0].is_prospect

@@ -80,6 +80,8 @@ class QuoteEditor(QWidget):
         self.setObjectName("quoteEditor")
         self.shell = shell
         self.quote: QuoteView | None = None
+        #: The street of an opened prospect's quote, chosen once its commune's streets are read.
+        self._wanted_street: uuid.UUID | None = None
         currency = shell.ctx.installation.currency
 
         self.title = QLabel("Nouveau devis")
@@ -274,6 +276,9 @@ class QuoteEditor(QWidget):
                 return
             for choice in found:
                 self.street.add(choice.label, choice.value)
+            if self._wanted_street is not None:
+                self.street.set_value(self._wanted_street)
+                self._wanted_street = None
 
         run.read(self.shell, lambda: streets(ctx, commune_id), fill, self)
 
@@ -288,7 +293,8 @@ class QuoteEditor(QWidget):
         for field in (self.last_name, self.first_name, self.phone, self.house, self.complement,
                       self.subject, self.discount):
             field.clear()
-        self.valid_until.setDate(self.valid_until.date().currentDate().addDays(30))
+        until = self.shell.ctx.installation.today() + timedelta(days=30)
+        self.valid_until.setDate(QDate(until.year, until.month, until.day))
         self.tariff.setCurrentIndex(0)
         self.model.read_only = False
         self.model.set_lines([])
@@ -332,6 +338,7 @@ class QuoteEditor(QWidget):
             self.last_name.setText(prospect.last_name)
             self.first_name.setText(prospect.first_name)
             self.phone.setText(prospect.phone)
+            self._wanted_street = prospect.street_id
             self.commune.set_value(prospect.commune_id)
             self.house.setText(prospect.house_number)
             self.complement.setText(prospect.complement)
