@@ -232,3 +232,35 @@ def test_a_quote_for_a_prospect_keeps_its_address(
     assert editor.for_prospect.isChecked() and editor.last_name.text() == "Traoré"
     rows = list_quotes(ctx, QuoteFilter(text="traor")).rows
     assert len(rows) == 1 and rows[0].is_prospect
+
+
+def test_a_supervisor_cancels_a_works_invoice_by_a_credit_note(
+        qtbot: QtBot, ctx: ServiceContext, settings: Settings, home: Household,
+        answers: Answers) -> None:
+    from app.models.enums import ApprovalMethod
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.invoicing import InvoiceChoice, invoice_quote
+    from app.services.works.quotes import QuoteInput, approve_quote, create_quote, send_quote
+    from app.services.works.totals import LineInput
+
+    item = item_for(load_catalogue(ctx), "COFFRET")
+    assert item is not None
+    saved = create_quote(ctx, QuoteInput([LineInput(item.label, Decimal(1), item.unit_price_minor,
+                                                    item.vat_rate)], account_id=home.account_id))
+    send_quote(ctx, saved.quote_id)
+    approve_quote(ctx, saved.quote_id, "H. Koné", ApprovalMethod.IN_PERSON)
+    issued = invoice_quote(ctx, saved.quote_id, InvoiceChoice.FULL)
+    for main in _window(qtbot, ctx, settings, "superviseur", "Guichet-Sup-2026"):
+        page = _page(qtbot, main)
+        page.lists.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 1, timeout=10000)
+        page.invoices.setCurrentIndex(page.invoices_model.index(0, 0))
+        answers.text = "Erreur de quantité"
+        page.action_buttons["credit"].click()
+        qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 2, timeout=10000)
+        wait_idle(qtbot)
+        assert any(row.credited for row in page.invoices_model.rows)
+        assert answers.opened[-1].startswith(str(settings.data_dir))
+    assert account_balance(ctx, home.account_id).current_minor == 0
+    assert load_quote(ctx, saved.quote_id).status is QuoteStatus.APPROVED
+    assert issued.total_minor == 33040

@@ -241,7 +241,7 @@ class QuotesPage(QWidget):
     def activated(self) -> None:
         if self.stack.currentWidget() is self.editor:
             return
-        self.reload()
+        self.refresh()
         self.search.setFocus()
         self.search.selectAll()
 
