@@ -250,17 +250,18 @@ def test_a_supervisor_cancels_a_works_invoice_by_a_credit_note(
     send_quote(ctx, saved.quote_id)
     approve_quote(ctx, saved.quote_id, "H. Koné", ApprovalMethod.IN_PERSON)
     issued = invoice_quote(ctx, saved.quote_id, InvoiceChoice.FULL)
-    for main in _window(qtbot, ctx, settings, "superviseur", "Guichet-Sup-2026"):
-        page = _page(qtbot, main)
-        page.lists.setCurrentIndex(1)
-        qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 1, timeout=10000)
-        page.invoices.setCurrentIndex(page.invoices_model.index(0, 0))
-        answers.text = "Erreur de quantité"
-        page.action_buttons["credit"].click()
-        qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 2, timeout=10000)
-        wait_idle(qtbot)
-        assert any(row.credited for row in page.invoices_model.rows)
-        assert answers.opened[-1].startswith(str(settings.data_dir))
+    windows = _window(qtbot, ctx, settings, "superviseur", "Guichet-Sup-2026")
+    page = _page(qtbot, next(windows))
+    page.lists.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 1, timeout=10000)
+    page.invoices.setCurrentIndex(page.invoices_model.index(0, 0))
+    answers.text = "Erreur de quantité"
+    page.action_buttons["credit"].click()
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 2, timeout=10000)
+    wait_idle(qtbot)
+    assert any(row.credited for row in page.invoices_model.rows)
+    assert answers.opened[-1].startswith(str(settings.data_dir))
+    next(windows, None)  # the window's teardown: its runner stops
     assert account_balance(ctx, home.account_id).current_minor == 0
     assert load_quote(ctx, saved.quote_id).status is QuoteStatus.APPROVED
     assert issued.total_minor == 33040
