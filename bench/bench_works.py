@@ -23,10 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from app.models import Commune, Customer, WorksQuote, migrate  # noqa: E402
+from app.models import Commune, Customer, WorksQuote  # noqa: E402
 from app.models.database import Database  # noqa: E402
 from app.models.enums import Civility, QuoteStatus  # noqa: E402
-from app.services.context import ServiceContext  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
 from app.services.documents.works_pdf import (  # noqa: E402
     DocumentLine,
@@ -35,9 +34,11 @@ from app.services.documents.works_pdf import (  # noqa: E402
     render_works_document,
 )
 from app.services.installation import load_installation  # noqa: E402
-from app.services.money import Currency  # noqa: E402
 from app.services.works.lists import QuoteFilter, list_quotes  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from kernel import migrate  # noqa: E402
+from kernel.context import ServiceContext  # noqa: E402
+from kernel.money import Currency  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:

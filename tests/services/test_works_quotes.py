@@ -18,13 +18,6 @@ from app.models import Commune, Customer, Invoice, Street, WorksQuote
 from app.models.database import Database
 from app.models.enums import ApprovalMethod, Civility, InvoiceKind, QuoteStatus, Role
 from app.services.balances import account_balance
-from app.services.context import ServiceContext, SignedInUser
-from app.services.errors import (
-    BusinessError,
-    PermissionDeniedError,
-    ValidationError,
-)
-from app.services.money import Currency
 from app.services.statements import account_statement
 from app.services.works import quotes as quotes_module
 from app.services.works.catalogue import find_items, item_for, load_catalogue
@@ -52,6 +45,13 @@ from app.services.works.quotes import (
     update_quote,
 )
 from app.services.works.totals import LineInput, parse_percent, parse_quantity, price_quote
+from kernel.context import ServiceContext, SignedInUser
+from kernel.errors import (
+    BusinessError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from kernel.money import Currency
 from tests.services.helpers import household
 
 XOF = Currency.of("XOF")
@@ -393,8 +393,8 @@ def test_two_desks_number_quotes_without_gaps(pg_url: str, settings: object) -> 
 def test_a_connection_quote_ends_in_a_connected_customer(ctx: ServiceContext) -> None:
     from app.models import Contract, Meter, MeterReading
     from app.models.enums import ContractStatus, Energy, ReadingKind
-    from app.services.identifiers import make_meter_serial
     from app.services.works.connection import connect_from_quote, connection_tariffs
+    from kernel.identifiers import make_meter_serial
 
     agent = _as(ctx, Role.AGENT)
     commune_id, street_id = _place(agent)

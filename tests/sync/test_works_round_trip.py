@@ -13,7 +13,6 @@ from app.models import Account, Commune, Customer, Invoice, Street, SyncParked, 
 from app.models.database import Database
 from app.models.enums import ApprovalMethod, Civility, InvoiceKind, InvoiceStatus, QuoteStatus, Role
 from app.services.balances import account_balance
-from app.services.context import ServiceContext, SignedInUser
 from app.services.works.catalogue import item_for, load_catalogue
 from app.services.works.invoicing import InvoiceChoice, credit_invoice, invoice_quote
 from app.services.works.quotes import (
@@ -25,6 +24,7 @@ from app.services.works.quotes import (
     send_quote,
 )
 from app.services.works.totals import LineInput
+from kernel.context import ServiceContext, SignedInUser
 from tests.sync.conftest import Central, Desk
 from tests.sync.world import assert_same
 

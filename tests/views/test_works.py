@@ -14,14 +14,14 @@ from pytestqt.qtbot import QtBot
 
 from app.models.enums import QuoteStatus
 from app.services.balances import account_balance
-from app.services.context import ServiceContext
-from app.services.identifiers import format_account_number
 from app.services.works.lists import QuoteFilter, list_quotes
 from app.services.works.quotes import load_quote
 from app.settings import Settings
 from app.views.main_window import MainWindow
 from app.views.works.editor import ApprovalDialog, InvoiceDialog
 from app.views.works.page import QuotesPage
+from kernel.context import ServiceContext
+from kernel.identifiers import format_account_number
 from tests.services.helpers import Household, household
 from tests.views.conftest import Answers, type_text, wait_idle
 from tests.views.test_clients import dialog_of, open_file

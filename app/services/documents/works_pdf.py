@@ -19,7 +19,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from app.services.documents.pdf import BOLD, REGULAR, register_fonts
 from app.services.documents.receipt import amount_in_words
-from app.services.money import Currency
+from kernel.money import Currency
 
 INK = HexColor("#1f3a5f")
 GREY = HexColor("#4a5868")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.models import WorksCatalogueItem
 from app.models.search_index import normalise
-from app.services.context import ServiceContext
+from kernel.context import ServiceContext
 
 
 @dataclass(frozen=True)

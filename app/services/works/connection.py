@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from app.models import Meter, ServiceConnection, Tariff, WorksQuote
 from app.models.enums import ConnectionStatus, MeterPayment, MeterStatus, QuoteStatus
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.identifiers import validate_meter_serial
-from app.services.numbering import Series, next_number
 from app.services.occupancy import _move_in
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.identifiers import validate_meter_serial
+from kernel.numbering import Series, next_number
 
 #: The quote's works were ordered (or already invoiced) before the site is connected.
 CONNECTABLE = frozenset({QuoteStatus.ORDERED, QuoteStatus.INVOICED})

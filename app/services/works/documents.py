@@ -15,16 +15,16 @@ from app.models import Account, Agency, Document, Invoice, WorksCatalogueItem, W
 from app.models.capture import set_reason
 from app.models.enums import InvoiceKind
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.documents.works_pdf import (
     DocumentLine,
     RateLine,
     WorksDocumentData,
     render_works_document,
 )
-from app.services.errors import NotFoundError
-from app.services.identifiers import format_account_number
 from app.services.works.totals import summarise
+from kernel.context import ServiceContext
+from kernel.errors import NotFoundError
+from kernel.identifiers import format_account_number
 
 QUOTE_MENTIONS = (
     "Devis gratuit. Les prix s'entendent hors taxes, TVA au taux en vigueur en sus.",
@@ -87,8 +87,8 @@ def quote_document_data(ctx: ServiceContext, session: Session,
 
 def invoice_document_data(ctx: ServiceContext, session: Session, invoice: Invoice,
                           kind: str) -> WorksDocumentData:
-    from app.services.pricing import PricedLine
     from app.services.works.quotes import party_of
+    from kernel.pricing import PricedLine
 
     name, address, phone = _agency(ctx, session)
     account = session.get(Account, invoice.account_id)

@@ -30,12 +30,7 @@ from app.models.enums import (
     Role,
 )
 from app.models.ids import new_id, utcnow
-from app.services.context import ServiceContext
 from app.services.customer_edit import AddressInput, NewCustomerInput, add_customer
-from app.services.errors import BusinessError, NotFoundError, PermissionDeniedError, ValidationError
-from app.services.labels import label
-from app.services.numbering import Series, next_number
-from app.services.pricing import PricedLine, line_vat_minor
 from app.services.works.documents import (
     invoice_document_data,
     invoice_filename,
@@ -43,6 +38,11 @@ from app.services.works.documents import (
 )
 from app.services.works.quotes import INVOICEABLE, Prospect, line_input
 from app.services.works.totals import percent_text, price_quote, summarise
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, PermissionDeniedError, ValidationError
+from kernel.numbering import Series, next_number
+from kernel.pricing import PricedLine, line_vat_minor
+from kernel.vocabulary import label
 
 #: Days to pay a works invoice.
 PAYMENT_DAYS = 15

@@ -15,9 +15,9 @@ from sqlalchemy.orm import aliased
 
 from app.models import Account, Commune, Customer, Invoice, WorksQuote
 from app.models.enums import Civility, CustomerKind, InvoiceKind, QuoteStatus
-from app.services.context import ServiceContext
-from app.services.labels import label
 from app.services.works.quotes import EXPIRING_SOON
+from kernel.context import ServiceContext
+from kernel.vocabulary import label
 
 PAGE = 500
 
@@ -233,7 +233,7 @@ def list_works_invoices(ctx: ServiceContext, given: InvoiceFilter,
                                     credit.kind == InvoiceKind.CREDIT_NOTE))
             .where(*conditions)
             .order_by(Invoice.issued_on.desc(), Invoice.number.desc()).limit(limit)).all()
-    from app.services.identifiers import format_account_number
+    from kernel.identifiers import format_account_number
 
     return InvoiceList([
         WorksInvoiceRow(r[0], r[1], label(r[2]), r[3],

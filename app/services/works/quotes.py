@@ -33,14 +33,14 @@ from app.models import (
 from app.models.capture import set_reason
 from app.models.enums import ApprovalMethod, Civility, CustomerKind, QuoteStatus
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.customer_edit import IdentityInput, validate_identity
 from app.services.editing import get_for_edit
-from app.services.errors import BusinessError, NotFoundError, ValidationError
-from app.services.labels import label
-from app.services.numbering import Series, next_number
 from app.services.search import format_address
 from app.services.works.totals import MAX_LINES, LineInput, PricedQuote, check_line, price_quote
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.numbering import Series, next_number
+from kernel.vocabulary import label
 
 #: How long a quote is valid by default.
 DEFAULT_VALIDITY = timedelta(days=30)
@@ -597,7 +597,7 @@ def load_quote(ctx: ServiceContext, quote_id: uuid.UUID) -> QuoteView:
             (i.id, i.number, label(i.kind), i.total_minor)
             for i in session.scalars(select(Invoice).where(Invoice.works_quote_id == quote.id)
                                      .order_by(Invoice.created_at)))
-        from app.services.identifiers import format_account_number
+        from kernel.identifiers import format_account_number
 
         return QuoteView(
             quote.id, quote.number, quote.version, quote.status, quote.customer_id,

@@ -1,5 +1,5 @@
 """The figures of a works quote: each line rounded on its own with the billing engine's rules
-(``app.services.pricing``: half up to the currency, VAT per line on the rounded amount), a
+(``kernel.pricing``: half up to the currency, VAT per line on the rounded amount), a
 discount on the whole quote made of one line per VAT rate, and totals that are sums of lines.
 
 Works invoices reuse the same lines, so a quote and its invoice always agree to the unit.
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from app.models.enums import InvoiceLineKind
-from app.services.errors import ValidationError
-from app.services.money import Currency
-from app.services.pricing import PricedLine, line_vat_minor
+from kernel.errors import ValidationError
+from kernel.money import Currency
+from kernel.pricing import PricedLine, line_vat_minor
 
 #: Above this, a quantity or a unit price is a typing slip.
 MAX_QUANTITY = Decimal("1000000")

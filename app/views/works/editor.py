@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from app.models.enums import ApprovalMethod, Civility, QuoteStatus
 from app.services.account_check import account_id_for, check_account
 from app.services.customer_edit import communes, streets
-from app.services.errors import NotFoundError, ValidationError
 from app.services.works.catalogue import CatalogueItem, find_items
 from app.services.works.documents import quote_pdf
 from app.services.works.invoicing import InvoiceChoice, IssuedInvoice, invoice_quote
@@ -54,6 +53,7 @@ from app.views.errors import show_error
 from app.views.forms import FormDialog, ValueCombo, combo, date_edit, read_date
 from app.views.works import run
 from app.views.works.lines import CODE, LinesView, QuoteLinesModel
+from kernel.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from app.views.shell import Shell

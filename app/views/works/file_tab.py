@@ -74,7 +74,7 @@ class WorksTab(QWidget):
 
     def _page(self) -> QuotesPage:
         window = self.window()
-        return window.show_module("works")  # type: ignore[attr-defined, no-any-return]
+        return window.show_module("works")  # type: ignore[attr-defined]
 
     def open_quote(self, row: int) -> None:
         if 0 <= row < self.quotes_model.rowCount():

@@ -29,8 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.errors import ValidationError
-from app.services.money import Currency
 from app.services.works.catalogue import CatalogueItem, find_items
 from app.services.works.totals import (
     LineInput,
@@ -41,6 +39,8 @@ from app.services.works.totals import (
     price_line,
     price_quote,
 )
+from kernel.errors import ValidationError
+from kernel.money import Currency
 
 Index = QModelIndex | QPersistentModelIndex
 CODE, LABEL, QUANTITY, UNIT, PRICE, DISCOUNT, VAT, AMOUNT = range(8)

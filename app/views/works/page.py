@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 from app.models.changes import Changes
 from app.models.enums import QuoteStatus
 from app.services.customer_edit import communes
-from app.services.errors import ValidationError
 from app.services.works.catalogue import CatalogueItem, load_catalogue
 from app.services.works.documents import invoice_pdf
 from app.services.works.invoicing import CREDITING_ROLES, credit_invoice
@@ -56,6 +55,7 @@ from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
 from app.views.works import run
 from app.views.works.editor import QuoteEditor
+from kernel.errors import ValidationError
 
 Index = QModelIndex | QPersistentModelIndex
 #: What the lists show: a write touching these reloads them.
