@@ -152,6 +152,7 @@ def test_a_ten_line_quote_typed_at_the_keyboard_approved_and_invoiced(
     qtbot.waitUntil(lambda: tab.quotes_model.rowCount() == 1, timeout=10000)
     assert tab.invoices_model.rowCount() == 1
     assert list_quotes(ctx, QuoteFilter(text=number)).count == 1
+    wait_idle(qtbot)
 
 
 def test_the_list_filters_and_highlights_quotes_about_to_expire(
@@ -186,6 +187,7 @@ def test_the_list_filters_and_highlights_quotes_about_to_expire(
     window.shell.runner.write(lambda: create_quote(ctx, QuoteInput([line],
                                                                    account_id=home.account_id)))
     qtbot.waitUntil(lambda: page.quotes_model.rowCount() == 3, timeout=10000)
+    wait_idle(qtbot)
 
 
 def test_the_lines_model_keeps_qt_rules(qtmodeltester: object, ctx: ServiceContext) -> None:
@@ -232,6 +234,7 @@ def test_a_quote_for_a_prospect_keeps_its_address(
     assert editor.for_prospect.isChecked() and editor.last_name.text() == "Traoré"
     rows = list_quotes(ctx, QuoteFilter(text="traor")).rows
     assert len(rows) == 1 and rows[0].is_prospect
+    wait_idle(qtbot)
 
 
 def test_a_supervisor_cancels_a_works_invoice_by_a_credit_note(
