@@ -4,13 +4,21 @@ roles that see them) and the tabs of the customer file. A new module adds its en
 from __future__ import annotations
 
 from app.models.enums import Role
-from app.views.pages import FileTabEntry, PageAction, PageEntry, Registry, StatusWarning
-from app.views.shortcuts import SYNC
+from app.views.pages import (
+    FileTabEntry,
+    HomeTile,
+    PageAction,
+    PageEntry,
+    Registry,
+    StatusWarning,
+)
+from app.views.shortcuts import SYNC, WORKS
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 
 
 def standard_registry() -> Registry:
+    from app.services.works.lists import quotes_to_follow_up
     from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
@@ -19,6 +27,8 @@ def standard_registry() -> Registry:
     from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
+    from app.views.works.file_tab import WorksTab
+    from app.views.works.page import QuotesPage
 
     return Registry(
         pages=[
@@ -33,6 +43,13 @@ def standard_registry() -> Registry:
                                ClientsPage.close_current),
                 ),
                 search=ClientsPage.search,
+            ),
+            PageEntry(
+                "Devis", "Ctrl+3", "Module Devis, curseur dans la recherche des devis",
+                QuotesPage,
+                actions=(PageAction("Ctrl+Maj+N", "Nouveau devis", QuotesPage.new_quote),),
+                shortcuts=WORKS,
+                tiles=(HomeTile("Devis à relancer", quotes_to_follow_up),),
             ),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
                       SupplierInvoicesPage),
@@ -51,6 +68,7 @@ def standard_registry() -> Registry:
             FileTabEntry("Comptes et &relevé", AccountsTab),
             FileTabEntry("&Propriétés et compteurs", PremisesTab),
             FileTabEntry("&Historique", HistoryTab),
+            FileTabEntry("De&vis", WorksTab),
             FileTabEntry("Co&urriers", LettersTab),
         ],
     )

@@ -40,3 +40,8 @@ FORMS = (
 )
 
 SYNC = (Shortcut("Ctrl+R", "Lancer la synchronisation", "Synchronisation"),)
+
+WORKS = (
+    Shortcut("Ctrl+S", "Enregistrer le devis", "Devis"),
+    Shortcut("Ctrl+Del", "Supprimer la ligne de devis", "Devis"),
+)

@@ -153,7 +153,7 @@ def test_a_new_page_shows_its_card_on_the_home_page(
     cards = {label.objectName(): label for label in home.findChildren(QLabel)}
     titles = [label.text() for label in home.findChildren(QLabel) if label.objectName() == "cardTitle"]
     assert titles[-1] == "Essais en cours" and "cardValue" in cards
-    assert home.tile_values[0].text() == "3 à l'agence 101"
+    assert home.tile_values[-1].text() == "3 à l'agence 101"
     assert home.values["customers"].text() == "0", "the agency's own figures are still there"
 
 

@@ -72,9 +72,16 @@ class WorksTab(QWidget):
 
         run.read(self.shell, lambda: customer_works(ctx, customer_id), shown, self)
 
+    def as_widget(self) -> QWidget:
+        return self
+
     def _page(self) -> QuotesPage:
+        from app.views.main_window import MainWindow
+        from app.views.works.page import QuotesPage
+
         window = self.window()
-        return window.show_module("works")  # type: ignore[attr-defined]
+        assert isinstance(window, MainWindow)
+        return window.show_page(QuotesPage)
 
     def open_quote(self, row: int) -> None:
         if 0 <= row < self.quotes_model.rowCount():

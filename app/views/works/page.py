@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -230,14 +230,14 @@ class QuotesPage(QWidget):
             widget.textEdited.connect(lambda _t: self._schedule())
         for box in (self.status, self.period, self.commune):
             box.currentIndexChanged.connect(lambda _i: self._schedule())
-        shortcut = QShortcut(QKeySequence("Ctrl+Shift+N"), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(lambda: self.new_quote())
         self.action_buttons["new"].setToolTip("Nouveau devis (Ctrl+Maj+N)")
         self._load_reference()
         self.refresh()
 
     # --- Page -----------------------------------------------------------------------------
+    def as_widget(self) -> QWidget:
+        return self
+
     def activated(self) -> None:
         if self.stack.currentWidget() is self.editor:
             return
