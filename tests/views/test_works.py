@@ -266,3 +266,21 @@ def test_a_supervisor_cancels_a_works_invoice_by_a_credit_note(
     assert account_balance(ctx, home.account_id).current_minor == 0
     assert load_quote(ctx, saved.quote_id).status is QuoteStatus.APPROVED
     assert issued.total_minor == 33040
+
+
+def test_the_quotes_list_model_keeps_qt_rules(qtmodeltester: object, ctx: ServiceContext,
+                                              home: Household) -> None:
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.quotes import QuoteInput, create_quote
+    from app.services.works.totals import LineInput
+    from app.views.table_model import Column
+    from app.views.works.page import QuotesModel
+
+    item = item_for(load_catalogue(ctx), "COUPURE")
+    assert item is not None
+    create_quote(ctx, QuoteInput([LineInput(item.label, Decimal(1), item.unit_price_minor,
+                                            item.vat_rate)], account_id=home.account_id))
+    model = QuotesModel([Column("N°", lambda r: r.number), Column("Client", lambda r: r.party)],
+                        list_quotes(ctx, QuoteFilter()).rows)
+    assert model.rowCount() == 1
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
