@@ -63,6 +63,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A quote for a prospect (no customer yet) has no place in the previous shape: it goes,
+    # with its lines, and what pointed at it forgets it.
+    prospects = "SELECT id FROM works_quote WHERE customer_id IS NULL"
+    op.execute(f"UPDATE invoice SET works_quote_id = NULL WHERE works_quote_id IN ({prospects})")
+    op.execute(f"UPDATE works_quote SET previous_quote_id = NULL "
+               f"WHERE previous_quote_id IN ({prospects})")
+    op.execute(f"DELETE FROM works_quote_line WHERE quote_id IN ({prospects})")
+    op.execute("DELETE FROM works_quote WHERE customer_id IS NULL")
     with op.batch_alter_table("works_quote_line", schema=None) as batch_op:
         batch_op.drop_column("discount_rate")
     with op.batch_alter_table("works_quote", schema=None) as batch_op:
