@@ -5,14 +5,15 @@ operators' API."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import Scope
-from central.api.routes.operator import Vending, sale_json
-from central.vending.platform import DeskSeller
+from central.api.routes.operator import QuoteIn, Vending, quote_json, sale_json
+from central.vending.platform import DeskSeller, parse_energy
 
 router = APIRouter(prefix="/agencies/{code}", tags=["données d'agence"])
 
@@ -35,3 +36,17 @@ def desk_sale(body: DeskSaleIn, scope: Scope, vending: Vending,
         meter=body.meter, amount_minor=body.amount, phone=body.phone)
     response.status_code = 200 if replayed else 201
     return {**sale_json(sale, vending, replayed=replayed), "agent": sale.sold_by}
+
+
+@router.get("/vend-meters/{number}", summary="Vérifier un compteur prépayé avant une vente au guichet")
+def desk_check(number: str, scope: Scope, vending: Vending) -> dict[str, Any]:
+    return vending.check_meter(number)
+
+
+@router.post("/vend-quotes", summary="Devis d'une vente au guichet : énergie ↔ montant")
+def desk_quote(body: QuoteIn, scope: Scope, vending: Vending) -> dict[str, Any]:
+    energy: Decimal | None = None
+    if body.energy_kwh is not None:
+        energy = parse_energy(body.energy_kwh)
+    return quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount),
+                      vending)

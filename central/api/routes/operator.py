@@ -90,7 +90,7 @@ class PurchaseIn(BaseModel):
     channel: Literal["ussd", "api"] = "ussd"
 
 
-def _quote_json(quote: Quote, vending: Platform) -> dict[str, Any]:
+def quote_json(quote: Quote, vending: Platform) -> dict[str, Any]:
     split = quote.split
     fmt = vending.currency.format_minor
     return {
@@ -137,7 +137,7 @@ def quote(body: QuoteIn, caller: Operator, vending: Vending) -> dict[str, Any]:
         energy = parse_energy(body.energy_kwh)
     if body.amount is not None and energy is None and body.amount <= 0:
         raise refused("amount_invalid", "Montant invalide.", 422)
-    return _quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount),
+    return quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount),
                        vending)
 
 

@@ -1,0 +1,246 @@
+"""Prepaid sales at the counter through central's vending platform (docs/vending.md): check the
+meter, quote with the split, sell.
+
+A sale's idempotency key is written to the desk's disk *before* the request leaves: when the
+answer is lost (connection cut, time-out), the sale stays pending and is asked again with the
+same key, so central answers the sale it already made (same receipt, same token) instead of
+making a second one. When central cannot be reached nothing is sold and the agent is told so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Account, Contract, Customer, Meter
+from app.models.enums import ContractStatus
+from app.sync.client import _verification
+from app.sync.endpoint import Endpoint
+from kernel.errors import EnvironmentProblem
+
+UNREACHABLE = ("Le serveur central ne répond pas : aucune vente n'a été faite. Réessayez "
+               "dans un instant ou orientez le client vers le paiement mobile.")
+LOST = ("La réponse du serveur central s'est perdue : la vente est gardée en attente et sera "
+        "redemandée avec la même référence (jamais deux jetons, jamais deux paiements).")
+
+
+class CentralUnreachable(EnvironmentProblem):
+    """Central did not answer: nothing was sold (or, for a pending sale, nothing is known)."""
+
+
+class VendRefused(Exception):
+    """Central refused (unknown or blocked meter, amount too small…): its French reason."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MeterCheck:
+    meter: str
+    owner: str
+    tariff: str
+    mobile: str = ""
+
+
+@dataclass(frozen=True)
+class Split:
+    energy: int
+    fixed_charge: int
+    arrears: int
+    vat: int
+
+
+@dataclass(frozen=True)
+class VendQuote:
+    meter: str
+    energy_kwh: str
+    amount: int
+    split: Split
+
+
+@dataclass(frozen=True)
+class PendingSale:
+    reference: str
+    meter: str
+    amount: int
+    phone: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class DeskSale:
+    reference: str
+    receipt: str
+    meter: str
+    amount: int
+    energy_kwh: str
+    split: Split
+    token: str
+    key_change_tokens: tuple[str, ...]
+    phone: str
+    sms_status: str
+    sold_at: str
+    replayed: bool
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def tokens_in_order(self) -> list[str]:
+        return [*self.key_change_tokens, self.token]
+
+
+def grouped(token: str) -> str:
+    digits = "".join(ch for ch in token if ch.isdigit())
+    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+def order_sentence(sale: DeskSale) -> str:
+    count = len(sale.key_change_tokens)
+    if not count:
+        return "Tapez ce code sur le clavier du compteur puis validez."
+    first = "le premier code" if count == 1 else f"les {count} premiers codes"
+    return (f"Tapez d'abord {first} (changement de clé du compteur), dans l'ordre, puis le "
+            "code de crédit en dernier.")
+
+
+class PendingStore:
+    """The sales asked of central whose answer has not come back yet (one small JSON file,
+    written and flushed to disk before each request)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def all(self) -> list[PendingSale]:
+        try:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [PendingSale(**row) for row in rows]
+
+    def _write(self, sales: list[PendingSale]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump([sale.__dict__ for sale in sales], out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.path)
+
+    def add(self, sale: PendingSale) -> None:
+        self._write([*[s for s in self.all() if s.reference != sale.reference], sale])
+
+    def remove(self, reference: str) -> None:
+        self._write([s for s in self.all() if s.reference != reference])
+
+
+class VendingDesk:
+    def __init__(self, endpoint: Endpoint, pending: PendingStore, *, timeout: float = 10.0,
+                 attempts: int = 3, transport: httpx.BaseTransport | None = None) -> None:
+        self.pending = pending
+        self.attempts = attempts
+        self._http = httpx.Client(
+            base_url=f"{endpoint.url}/agencies/{endpoint.agency_code}",
+            headers={"Authorization": f"Bearer {endpoint.credential}"},
+            timeout=httpx.Timeout(timeout, connect=3.0), transport=transport,
+            verify=_verification(endpoint))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> VendingDesk:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise CentralUnreachable(UNREACHABLE) from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code >= 500 and body.get("error") != "token_unavailable":
+            raise CentralUnreachable(UNREACHABLE)
+        if response.status_code >= 300:
+            message = str(body.get("message") or body.get("detail") or
+                          f"Refus du serveur central ({response.status_code}).")
+            raise VendRefused(message, str(body.get("error", "")))
+        return dict(body)
+
+    def check(self, meter: str, session: Session | None = None) -> MeterCheck:
+        body = self._call("GET", f"/vend-meters/{meter.strip()}")
+        mobile = mobile_of(session, body["meter"], meter.strip()) if session else ""
+        return MeterCheck(body["meter"], body["owner"], body["tariff"], mobile)
+
+    def quote(self, meter: str, *, amount: int | None = None,
+              energy_kwh: str | None = None) -> VendQuote:
+        payload: dict[str, Any] = {"meter": meter}
+        if energy_kwh is not None:
+            payload["energy_kwh"] = energy_kwh
+        else:
+            payload["amount"] = amount
+        body = self._call("POST", "/vend-quotes", json=payload)
+        return VendQuote(body["meter"], body["energy_kwh"], body["amount"], _split(body))
+
+    def sell(self, meter: str, amount: int, phone: str, agent: str) -> DeskSale:
+        """A new sale; its key is on disk before the request."""
+        sale = PendingSale(f"GUICHET-{uuid.uuid4().hex[:20]}", meter, amount, phone, agent)
+        self.pending.add(sale)
+        return self.resume(sale)
+
+    def resume(self, sale: PendingSale) -> DeskSale:
+        """Asks central for ``sale`` with its own key; the key leaves the disk only on an
+        answer (a sale or a refusal). A lost answer keeps it pending."""
+        body = {"reference": sale.reference, "meter": sale.meter, "amount": sale.amount,
+                "phone": sale.phone, "agent": sale.agent}
+        for _attempt in range(self.attempts):
+            try:
+                answer = self._call("POST", "/vend-sales", json=body)
+            except CentralUnreachable:
+                continue
+            except VendRefused:
+                self.pending.remove(sale.reference)
+                raise
+            self.pending.remove(sale.reference)
+            return _sale(answer)
+        raise CentralUnreachable(LOST)
+
+
+def _split(body: dict[str, Any]) -> Split:
+    split = body["split"]
+    return Split(split["energy"], split["fixed_charge"], split["arrears"], split["vat"])
+
+
+def _sale(body: dict[str, Any]) -> DeskSale:
+    return DeskSale(body["reference"], body["receipt"], body["meter"], body["amount"],
+                    body["energy_kwh"], _split(body), body["token"],
+                    tuple(body.get("key_change_tokens") or ()), body["phone"],
+                    body.get("sms_status", ""), body.get("sold_at", ""),
+                    bool(body.get("replayed")), body)
+
+
+def mobile_of(session: Session, drn: str, typed: str) -> str:
+    """The mobile of the account holding the meter's active contract (the SMS default)."""
+    row = session.execute(
+        select(Customer.mobile, Customer.phone)
+        .join(Account, Account.customer_id == Customer.id)
+        .join(Contract, Contract.account_id == Account.id)
+        .join(Meter, Meter.connection_id == Contract.connection_id)
+        .where((Meter.sts_drn == drn) | (Meter.serial == typed),
+               Contract.status == ContractStatus.ACTIVE)
+        .limit(1)).first()
+    if row is None:
+        return ""
+    return str(row[0] or row[1] or "")

@@ -1,0 +1,50 @@
+"""A real central process (SQLite, public test keys) with the vending world of tests/vending,
+and the agency 101's own credential."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.models import Agency
+from app.models.database import Database
+from app.sync.endpoint import Endpoint
+from central.credentials import issue_agency_credential
+from central.embedded import free_port
+from sqlalchemy import select
+from tests.central.conftest import central_sqlite_template  # noqa: F401
+from tests.vending.stack import PY, Service, clean_env
+from tests.vending.world import VendingWorld
+
+
+@dataclass
+class Central:
+    endpoint: Endpoint
+    database_url: str
+    service: Service
+
+
+@pytest.fixture(scope="module")
+def central(central_sqlite_template: Path,  # noqa: F811
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
+    workdir = tmp_path_factory.mktemp("desk-vending")
+    shutil.copy(central_sqlite_template, workdir / "central.sqlite3")
+    url = f"sqlite:///{workdir / 'central.sqlite3'}"
+    db = Database(url)
+    VendingWorld(db)
+    with db.session() as session, session.begin():
+        agency = session.scalars(select(Agency).where(Agency.code == "101")).one()
+        secret = issue_agency_credential(session, agency.id, "101")
+    db.dispose()
+    port = free_port()
+    service = Service("central", [PY, "-m", "central", "--database-url", url, "--data-dir",
+                                  str(workdir), "serve", "--port", str(port)], port, workdir,
+                      clean_env(GUICHET_CENTRAL_VENDING_TEST_KEYS="1")).start()
+    try:
+        yield Central(Endpoint(service.url, secret, "101"), url, service)
+    finally:
+        service.stop()
