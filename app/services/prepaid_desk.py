@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import select
@@ -22,14 +23,25 @@ from sqlalchemy.orm import Session
 
 from app.models import Account, Contract, Customer, Meter
 from app.models.enums import ContractStatus
-from app.sync.client import _verification
-from app.sync.endpoint import Endpoint
 from kernel.errors import EnvironmentProblem
 
 UNREACHABLE = ("Le serveur central ne répond pas : aucune vente n'a été faite. Réessayez "
                "dans un instant ou orientez le client vers le paiement mobile.")
 LOST = ("La réponse du serveur central s'est perdue : la vente est gardée en attente et sera "
         "redemandée avec la même référence (jamais deux jetons, jamais deux paiements).")
+
+
+class CentralAddress(Protocol):
+    """Where central is and the agency's credential (``app.sync.endpoint.Endpoint``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def credential(self) -> str: ...
+    @property
+    def agency_code(self) -> str: ...
+    @property
+    def ca_file(self) -> Path | None: ...
 
 
 class CentralUnreachable(EnvironmentProblem):
@@ -143,7 +155,7 @@ class PendingStore:
 
 
 class VendingDesk:
-    def __init__(self, endpoint: Endpoint, pending: PendingStore, *, timeout: float = 10.0,
+    def __init__(self, endpoint: CentralAddress, pending: PendingStore, *, timeout: float = 10.0,
                  attempts: int = 3, transport: httpx.BaseTransport | None = None) -> None:
         self.pending = pending
         self.attempts = attempts
@@ -151,7 +163,7 @@ class VendingDesk:
             base_url=f"{endpoint.url}/agencies/{endpoint.agency_code}",
             headers={"Authorization": f"Bearer {endpoint.credential}"},
             timeout=httpx.Timeout(timeout, connect=3.0), transport=transport,
-            verify=_verification(endpoint))
+            verify=_verification(endpoint.ca_file))
 
     def close(self) -> None:
         self._http.close()
@@ -216,6 +228,16 @@ class VendingDesk:
             self.pending.remove(sale.reference)
             return _sale(answer)
         raise CentralUnreachable(LOST)
+
+
+def _verification(ca_file: Path | None) -> ssl.SSLContext | bool:
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as error:
+        raise CentralUnreachable(f"Autorité de certification {ca_file} illisible : "
+                                 f"{error}.") from error
 
 
 def _split(body: dict[str, Any]) -> Split:
