@@ -24,6 +24,7 @@ def standard_registry() -> Registry:
     from app.views.home_page import HomePage
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.letters_tab import LettersTab
+    from app.views.prepaid.page import PrepaidPage
     from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.sync.page import SyncPage
     from app.views.users_page import LockedUsersPage
@@ -51,6 +52,9 @@ def standard_registry() -> Registry:
                 shortcuts=WORKS,
                 tiles=(HomeTile("Devis à relancer", quotes_to_follow_up),),
             ),
+            PageEntry("Prépayé", "Ctrl+7",
+                      "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
+                      PrepaidPage),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
                       SupplierInvoicesPage),
             PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),

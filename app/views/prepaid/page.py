@@ -1,0 +1,404 @@
+"""Prépayé: a recharge sold at the counter, keyboard only — meter (Enter: check), amount or kWh
+(Enter: quote with every part), cash taken and the SMS phone (Enter: confirm), then the token
+shown large. Escape goes back one step."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.prepaid_desk import (
+    CentralUnreachable,
+    DeskSale,
+    MeterCheck,
+    PendingStore,
+    VendingDesk,
+    VendQuote,
+    VendRefused,
+    grouped,
+    order_sentence,
+)
+from app.views.shell import Shell
+from app.views.sync.connection import CentralConnection, CentralState
+from kernel.errors import ValidationError
+
+_ENERGY = re.compile(r"^\s*(\d+(?:[.,]\d)?)\s*kwh\s*$", re.IGNORECASE)
+PENDING_FILE = "ventes-prepayees-en-attente.json"
+
+
+class Step(IntEnum):
+    METER = 0
+    AMOUNT = 1
+    PAYMENT = 2
+    DONE = 3
+
+
+class PrepaidPage(QWidget):
+    """Implements ``Page``."""
+
+    def __init__(self, shell: Shell) -> None:
+        super().__init__()
+        self.shell = shell
+        self.currency = shell.ctx.installation.currency
+        self.connection: CentralConnection = shell.central or CentralConnection(
+            shell.settings, self)
+        if shell.central is None:
+            self.connection.start(shell.ctx.installation, shell.runner)
+        self.pending = PendingStore(shell.settings.data_dir / PENDING_FILE)
+        self.step = Step.METER
+        self.checked: MeterCheck | None = None
+        self.quoted: VendQuote | None = None
+        self.sale: DeskSale | None = None
+        self.busy = False
+
+        title = QLabel("Prépayé — vente de crédit au guichet")
+        title.setObjectName("pageTitle")
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+
+        self.meter = QLineEdit(objectName="prepaidMeter")
+        self.meter.setPlaceholderText("N° de série ou DRN (saisi ou scanné)")
+        self.meter.returnPressed.connect(self.check_meter)
+        self.meter_result = QLabel(objectName="prepaidMeterResult")
+        self.meter_result.setWordWrap(True)
+
+        self.amount = QLineEdit(objectName="prepaidAmount")
+        self.amount.setPlaceholderText("Montant (5000) ou énergie (25 kWh)")
+        self.amount.returnPressed.connect(self.ask_quote)
+
+        self.quote_box = QFrame(objectName="prepaidQuote")
+        self.quote_box.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(self.quote_box)
+        self.quote_labels: dict[str, QLabel] = {}
+        for row, (key, text) in enumerate((
+                ("energy_kwh", "Énergie achetée"), ("energy", "Énergie"),
+                ("fixed_charge", "Prime fixe du mois"), ("arrears", "Arriérés récupérés"),
+                ("vat", "TVA"), ("total", "Total à payer"))):
+            grid.addWidget(QLabel(text), row, 0)
+            value = QLabel(objectName=f"prepaidQuote_{key}")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
+            if key == "total":
+                bold = value.font()
+                bold.setBold(True)
+                value.setFont(bold)
+            grid.addWidget(value, row, 1)
+            self.quote_labels[key] = value
+
+        self.cash = QLineEdit(objectName="prepaidCash")
+        self.cash.setPlaceholderText("Espèces remises par le client")
+        self.cash.textChanged.connect(self._cash_changed)
+        self.cash.returnPressed.connect(lambda: self.phone.setFocus())
+        self.change_due = QLabel(objectName="prepaidChange")
+        self.phone = QLineEdit(objectName="prepaidPhone")
+        self.phone.setPlaceholderText("Téléphone pour l'envoi du code par SMS")
+        self.phone.returnPressed.connect(self.confirm)
+        self.confirm_button = QPushButton("&Confirmer la vente (Entrée)")
+        self.confirm_button.clicked.connect(self.confirm)
+
+        self.token = QLabel(objectName="prepaidToken")
+        self.token.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        big = QFont("monospace")
+        big.setStyleHint(QFont.StyleHint.Monospace)
+        big.setPointSize(26)
+        big.setBold(True)
+        self.token.setFont(big)
+        self.token_note = QLabel(objectName="prepaidTokenNote")
+        self.token_note.setWordWrap(True)
+        self.new_button = QPushButton("&Nouvelle vente (Entrée)")
+        self.new_button.clicked.connect(self.new_sale)
+        self.message = QLabel(objectName="prepaidMessage")
+        self.message.setWordWrap(True)
+        self.resume_button = QPushButton("&Redemander la vente en attente")
+        self.resume_button.clicked.connect(self.resume_pending)
+
+        form = QFormLayout()
+        form.addRow("&Compteur :", self.meter)
+        form.addRow("", self.meter_result)
+        form.addRow("&Montant ou kWh :", self.amount)
+        form.addRow("Devis :", self.quote_box)
+        form.addRow("&Espèces reçues :", self.cash)
+        form.addRow("Monnaie à rendre :", self.change_due)
+        form.addRow("&Téléphone (SMS) :", self.phone)
+        for field_label in (form.labelForField(w) for w in (self.meter, self.amount, self.cash,
+                                                             self.phone)):
+            if isinstance(field_label, QLabel):
+                field_label.setTextFormat(Qt.TextFormat.PlainText)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.confirm_button)
+
+        result = QVBoxLayout()
+        result.addWidget(self.token)
+        result.addWidget(self.token_note)
+        result.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.addWidget(title)
+        layout.addWidget(self.hint)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addLayout(result)
+        layout.addStretch(1)
+        self.setTabOrder(self.meter, self.amount)
+        self.setTabOrder(self.amount, self.cash)
+        self.setTabOrder(self.cash, self.phone)
+        self.setTabOrder(self.phone, self.confirm_button)
+        self._show_step(Step.METER)
+
+    # --- Page protocol ----------------------------------------------------------------------
+    def as_widget(self) -> QWidget:
+        return self
+
+    def activated(self) -> None:
+        self._focus_step()
+
+    def refresh(self) -> None:
+        self._show_pending()
+
+    def closing(self) -> None:
+        pass
+
+    # --- steps ------------------------------------------------------------------------------
+    def _show_step(self, step: Step) -> None:
+        self.step = step
+        self.meter.setReadOnly(step != Step.METER)
+        self.amount.setEnabled(step >= Step.AMOUNT)
+        self.amount.setReadOnly(step != Step.AMOUNT)
+        self.quote_box.setVisible(step >= Step.PAYMENT)
+        for widget in (self.cash, self.phone, self.confirm_button):
+            widget.setEnabled(step == Step.PAYMENT)
+        self.token.setVisible(step == Step.DONE)
+        self.token_note.setVisible(step == Step.DONE)
+        self.new_button.setVisible(step == Step.DONE)
+        self.hint.setText({
+            Step.METER: "Tapez ou scannez le numéro du compteur puis Entrée.",
+            Step.AMOUNT: "Tapez le montant (ex. 5000) ou l'énergie (ex. 25 kWh) puis Entrée. "
+                         "Échap : revenir au compteur.",
+            Step.PAYMENT: "Tapez les espèces reçues, Entrée, vérifiez le téléphone, Entrée "
+                          "pour vendre. Échap : revenir au montant.",
+            Step.DONE: "Donnez le code au client. Entrée : nouvelle vente.",
+        }[step])
+        self._show_pending()
+        self._focus_step()
+
+    def _focus_step(self) -> None:
+        target = {Step.METER: self.meter, Step.AMOUNT: self.amount, Step.PAYMENT: self.cash,
+                  Step.DONE: self.new_button}[self.step]
+        target.setFocus()
+        if isinstance(target, QLineEdit):
+            target.selectAll()
+
+    def _show_pending(self) -> None:
+        self.resume_button.setVisible(bool(self.pending.all()) and self.step != Step.PAYMENT)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Escape and not self.busy:
+            self.back()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.step == Step.DONE:
+            self.new_sale()
+            return
+        super().keyPressEvent(event)
+
+    def back(self) -> None:
+        self._say("")
+        if self.step == Step.PAYMENT:
+            self.quoted = None
+            self._show_step(Step.AMOUNT)
+        elif self.step in (Step.AMOUNT, Step.DONE):
+            if self.step == Step.DONE:
+                self.meter.clear()
+            self.checked = None
+            self.meter_result.clear()
+            self.amount.clear()
+            self._show_step(Step.METER)
+
+    def new_sale(self) -> None:
+        self.sale = None
+        self.checked = self.quoted = None
+        for field in (self.meter, self.amount, self.cash, self.phone):
+            field.clear()
+        self.meter_result.clear()
+        self.change_due.clear()
+        self._say("")
+        self._show_step(Step.METER)
+
+    def _say(self, text: str, problem: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setProperty("problem", problem)
+        self.message.setStyleSheet("color: #b00020; font-weight: bold;" if problem else "")
+
+    # --- central ----------------------------------------------------------------------------
+    def _desk(self) -> VendingDesk:
+        endpoint = self.connection.endpoint
+        if self.connection.state is not CentralState.READY or endpoint is None:
+            raise CentralUnreachable(
+                "Le serveur central n'est pas joignable (" + self.connection.status_text()
+                + ") : aucune vente n'est possible pour l'instant.")
+        return VendingDesk(endpoint, self.pending)
+
+    def _failed(self, error: BaseException) -> None:
+        self.busy = False
+        if isinstance(error, VendRefused | CentralUnreachable):
+            self._say(str(error), problem=True)
+            self._show_pending()
+            self._focus_step()
+            return
+        raise error
+
+    def check_meter(self) -> None:
+        number = self.meter.text().strip()
+        if not number or self.busy or self.step != Step.METER:
+            return
+        db = self.shell.ctx.db
+
+        def check() -> MeterCheck:
+            with self._desk() as desk, db.session() as session:
+                return desk.check(number, session)
+
+        self.busy = True
+        self._say("Vérification du compteur…")
+        self.shell.runner.read(check, on_success=self._checked, on_failure=self._refused_meter)
+
+    def _refused_meter(self, error: BaseException) -> None:
+        self.meter_result.setText("")
+        self._failed(error)
+
+    def _checked(self, checked: MeterCheck) -> None:
+        self.busy = False
+        self.checked = checked
+        self.meter_result.setText(f"Compteur {checked.meter} — titulaire {checked.owner} — "
+                                  f"{checked.tariff}")
+        self._say("")
+        if not self.phone.text():
+            self.phone.setText(checked.mobile)
+        self._show_step(Step.AMOUNT)
+
+    def ask_quote(self) -> None:
+        if self.busy or self.checked is None or self.step != Step.AMOUNT:
+            return
+        text = self.amount.text()
+        kwargs: dict[str, Any] = {}
+        energy = _ENERGY.match(text)
+        try:
+            if energy:
+                kwargs["energy_kwh"] = str(Decimal(energy[1].replace(",", ".")))
+            else:
+                kwargs["amount"] = self.currency.to_minor(self.currency.parse(text))
+        except (ValidationError, InvalidOperation) as error:
+            self._say(str(error) or "Montant illisible.", problem=True)
+            return
+        meter = self.checked.meter
+
+        def quote() -> VendQuote:
+            with self._desk() as desk:
+                return desk.quote(meter, **kwargs)
+
+        self.busy = True
+        self._say("Calcul du devis…")
+        self.shell.runner.read(quote, on_success=self._quoted, on_failure=self._failed)
+
+    def _quoted(self, quoted: VendQuote) -> None:
+        self.busy = False
+        self.quoted = quoted
+        fmt = self.currency.format_minor
+        values = {"energy_kwh": f"{quoted.energy_kwh.replace('.', ',')} kWh",
+                  "energy": fmt(quoted.split.energy),
+                  "fixed_charge": fmt(quoted.split.fixed_charge),
+                  "arrears": fmt(quoted.split.arrears), "vat": fmt(quoted.split.vat),
+                  "total": fmt(quoted.amount)}
+        for key, value in values.items():
+            self.quote_labels[key].setText(value)
+        self._say("")
+        self._show_step(Step.PAYMENT)
+        self._cash_changed()
+
+    def _cash_taken(self) -> int | None:
+        try:
+            return self.currency.to_minor(self.currency.parse(self.cash.text()))
+        except ValidationError:
+            return None
+
+    def _cash_changed(self) -> None:
+        if self.quoted is None:
+            return
+        taken = self._cash_taken()
+        if taken is None:
+            self.change_due.setText("")
+        elif taken < self.quoted.amount:
+            missing = self.currency.format_minor(self.quoted.amount - taken)
+            self.change_due.setText(f"Il manque {missing}")
+        else:
+            self.change_due.setText(self.currency.format_minor(taken - self.quoted.amount))
+
+    def confirm(self) -> None:
+        if self.busy or self.step != Step.PAYMENT or self.quoted is None:
+            return
+        taken = self._cash_taken()
+        if taken is None or taken < self.quoted.amount:
+            self._say("Les espèces reçues ne couvrent pas le total à payer.", problem=True)
+            self.cash.setFocus()
+            return
+        phone = "".join(self.phone.text().split())
+        if not phone:
+            self._say("Indiquez le téléphone qui recevra le code par SMS.", problem=True)
+            self.phone.setFocus()
+            return
+        meter, amount = self.quoted.meter, self.quoted.amount
+        agent = self.shell.ctx.actor.username
+
+        def sell() -> DeskSale:
+            with self._desk() as desk:
+                return desk.sell(meter, amount, phone, agent)
+
+        self.busy = True
+        self._say("Vente en cours…")
+        self.shell.runner.write(sell, on_success=self._sold, on_failure=self._failed)
+
+    def resume_pending(self) -> None:
+        waiting = self.pending.all()
+        if not waiting or self.busy:
+            return
+        sale = waiting[0]
+
+        def resume() -> DeskSale:
+            with self._desk() as desk:
+                return desk.resume(sale)
+
+        self.busy = True
+        self._say(f"Nouvelle demande de la vente en attente ({sale.meter})…")
+        self.shell.runner.write(resume, on_success=self._sold, on_failure=self._failed)
+
+    def _sold(self, sale: DeskSale) -> None:
+        self.busy = False
+        self.sale = sale
+        self.token.setText("\n".join(grouped(t) for t in sale.tokens_in_order))
+        what = (f"Reçu {sale.receipt} — {sale.energy_kwh.replace('.', ',')} kWh pour "
+                f"{self.currency.format_minor(sale.amount)}. {order_sentence(sale)} "
+                f"Le code part par SMS au {sale.phone}.")
+        if sale.replayed:
+            what += (" La réponse perdue a été retrouvée : c'est la même vente, aucun second "
+                     "paiement ni second code.")
+        self.token_note.setText(what)
+        self._say("")
+        self._show_step(Step.DONE)

@@ -1,0 +1,141 @@
+"""The Prépayé page driven with the keyboard alone against a real central process: Ctrl+7, the
+meter, Enter, the amount, Enter, the cash, Enter, Enter — the token shown large; Escape goes back;
+central down sells nothing and says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from pytestqt.qtbot import QtBot
+
+from app.services.auth import sign_in
+from app.settings import Settings
+from app.views.main_window import MainWindow
+from app.views.prepaid.page import PrepaidPage, Step
+from app.views.shell import Shell
+from app.views.sync.connection import CentralConnection, CentralState
+from app.views.tasks import TaskRunner
+from central.embedded import free_port
+from kernel.context import ServiceContext
+from tests.central.conftest import central_sqlite_template  # noqa: F401
+from tests.prepaid_desk.conftest import Central, central  # noqa: F401
+from tests.vending.world import DRN_B, DRN_C, DRN_OLD
+from tests.views.conftest import wait_idle
+
+PASSWORD = "Guichet-Agent-2026"
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, ctx: ServiceContext,
+                settings: Settings) -> Iterator[Callable[[str, str], MainWindow]]:
+    runners: list[TaskRunner] = []
+
+    def open_with(url: str, credential: str) -> MainWindow:
+        configured = settings.model_copy(update={"central_url": url,
+                                                 "central_credential": credential})
+        connection = CentralConnection(configured)
+        runner = TaskRunner()
+        runners.append(runner)
+        connection.start(ctx.installation, runner)
+        assert connection.state is CentralState.READY
+        user = sign_in(ctx.db, "agent", PASSWORD)
+        main = MainWindow(Shell(configured, ctx.signed_in(user), runner, connection))
+        qtbot.addWidget(main)
+        main.resize(1366, 768)
+        main.show()
+        qtbot.waitExposed(main)
+        wait_idle(qtbot)
+        return main
+
+    yield open_with
+    for runner in runners:
+        runner.shutdown()
+
+
+def _focused() -> QLineEdit:
+    widget = QApplication.focusWidget()
+    assert isinstance(widget, QLineEdit), f"focus on {widget!r}"
+    return widget
+
+
+def _type(qtbot: QtBot, text: str, key: Qt.Key = Qt.Key.Key_Return) -> None:
+    field = _focused()
+    qtbot.keyClicks(field, text)
+    qtbot.keyClick(field, key)
+    wait_idle(qtbot)
+
+
+def _text(page: PrepaidPage, name: str) -> str:
+    label = page.findChild(QLabel, name)
+    assert label is not None
+    return label.text()
+
+
+def test_a_whole_sale_with_the_keyboard_alone(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
+        central: Central) -> None:  # noqa: F811
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    page = window.page(PrepaidPage)
+    assert window.stack.currentWidget() is page
+    _type(qtbot, DRN_OLD)
+    assert "n'est plus en service" in _text(page, "prepaidMessage")
+    assert page.step is Step.METER
+    page.meter.selectAll()
+    _type(qtbot, DRN_B)
+    assert "T*** M." in _text(page, "prepaidMeterResult")
+    assert _focused() is page.amount
+    _type(qtbot, "10 kWh")
+    assert page.step is Step.PAYMENT
+    assert _text(page, "prepaidQuote_energy_kwh") == "10,0 kWh"
+    for part in ("energy", "fixed_charge", "arrears", "vat", "total"):
+        assert _text(page, f"prepaidQuote_{part}").endswith("F\u202fCFA"), part
+    qtbot.keyClick(_focused(), Qt.Key.Key_Escape)
+    assert page.step is Step.AMOUNT and _focused() is page.amount, "Escape goes back"
+    qtbot.keyClick(page.amount, Qt.Key.Key_Return)
+    wait_idle(qtbot)
+    assert _focused() is page.cash
+    qtbot.keyClicks(page.cash, "1000")
+    assert _text(page, "prepaidChange").startswith("Il manque")
+    page.cash.clear()
+    _type(qtbot, "5000")
+    assert _focused() is page.phone
+    _type(qtbot, "0701020304")
+    assert page.step is Step.DONE
+    token = _text(page, "prepaidToken")
+    assert len(token) == 24 and token.count(" ") == 4
+    assert page.sale is not None and token.replace(" ", "") == page.sale.token
+    assert "Tapez ce code" in _text(page, "prepaidTokenNote")
+    assert page.sale.receipt in _text(page, "prepaidTokenNote")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert page.step is Step.METER and page.meter.text() == "" and _focused() is page.meter
+
+
+def test_key_change_tokens_first_with_the_order(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
+        central: Central) -> None:  # noqa: F811
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    page = window.show_page(PrepaidPage)
+    page.activated()
+    _type(qtbot, DRN_C)
+    _type(qtbot, "3000")
+    _type(qtbot, "3000")
+    _type(qtbot, "0701020304")
+    lines = _text(page, "prepaidToken").split("\n")
+    assert page.sale is not None and len(lines) == 3
+    assert lines[-1].replace(" ", "") == page.sale.token, "the credit token comes last"
+    assert "Tapez d'abord les 2 premiers codes" in _text(page, "prepaidTokenNote")
+
+
+def test_central_down_sells_nothing(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow], tmp_path: Path) -> None:
+    window = open_window(f"http://127.0.0.1:{free_port()}", "gc1.101.nobody")
+    page = window.show_page(PrepaidPage)
+    page.activated()
+    _type(qtbot, DRN_B)
+    assert "aucune vente n'a été faite" in _text(page, "prepaidMessage")
+    assert page.step is Step.METER
