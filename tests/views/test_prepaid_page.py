@@ -4,6 +4,7 @@ central down sells nothing and says so."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,12 +49,22 @@ def open_window(qtbot: QtBot, ctx: ServiceContext,
         main.resize(1366, 768)
         main.show()
         qtbot.waitExposed(main)
+        main.activateWindow()
+        qtbot.waitUntil(main.isActiveWindow)
         wait_idle(qtbot)
         return main
 
     yield open_with
     for runner in runners:
         runner.shutdown()
+
+
+def _shot(window: MainWindow, name: str) -> None:
+    """A screenshot for a person to look at (GUICHET_SCREENSHOTS=folder, under Xvfb)."""
+    folder = os.environ.get("GUICHET_SCREENSHOTS")
+    if folder:
+        QApplication.processEvents()
+        window.grab().save(str(Path(folder) / f"{name}.png"))
 
 
 def _focused() -> QLineEdit:
@@ -88,6 +99,7 @@ def test_a_whole_sale_with_the_keyboard_alone(
     page.meter.selectAll()
     _type(qtbot, DRN_B)
     assert "T*** M." in _text(page, "prepaidMeterResult")
+    _shot(window, "prepaid-1-checked")
     assert _focused() is page.amount
     _type(qtbot, "10 kWh")
     assert page.step is Step.PAYMENT
@@ -101,6 +113,7 @@ def test_a_whole_sale_with_the_keyboard_alone(
     assert _focused() is page.cash
     qtbot.keyClicks(page.cash, "1000")
     assert _text(page, "prepaidChange").startswith("Il manque")
+    _shot(window, "prepaid-2-quote")
     page.cash.clear()
     _type(qtbot, "5000")
     assert _focused() is page.phone
@@ -110,6 +123,7 @@ def test_a_whole_sale_with_the_keyboard_alone(
     assert len(token) == 24 and token.count(" ") == 4
     assert page.sale is not None and token.replace(" ", "") == page.sale.token
     assert "Tapez ce code" in _text(page, "prepaidTokenNote")
+    _shot(window, "prepaid-3-token")
     assert page.sale.receipt in _text(page, "prepaidTokenNote")
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     assert page.step is Step.METER and page.meter.text() == "" and _focused() is page.meter
@@ -127,8 +141,10 @@ def test_key_change_tokens_first_with_the_order(
     _type(qtbot, "0701020304")
     lines = _text(page, "prepaidToken").split("\n")
     assert page.sale is not None and len(lines) == 3
-    assert lines[-1].replace(" ", "") == page.sale.token, "the credit token comes last"
+    assert lines[-1].startswith("3.") and lines[-1][-24:].replace(" ", "") == page.sale.token, (
+        "the credit token comes last")
     assert "Tapez d'abord les 2 premiers codes" in _text(page, "prepaidTokenNote")
+    _shot(window, "prepaid-4-key-change")
 
 
 def test_central_down_sells_nothing(
@@ -138,4 +154,5 @@ def test_central_down_sells_nothing(
     page.activated()
     _type(qtbot, DRN_B)
     assert "aucune vente n'a été faite" in _text(page, "prepaidMessage")
+    _shot(window, "prepaid-5-central-down")
     assert page.step is Step.METER

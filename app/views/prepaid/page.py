@@ -10,7 +10,7 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -114,11 +114,6 @@ class PrepaidPage(QWidget):
 
         self.token = QLabel(objectName="prepaidToken")
         self.token.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        big = QFont("monospace")
-        big.setStyleHint(QFont.StyleHint.Monospace)
-        big.setPointSize(26)
-        big.setBold(True)
-        self.token.setFont(big)
         self.token_note = QLabel(objectName="prepaidTokenNote")
         self.token_note.setWordWrap(True)
         self.new_button = QPushButton("&Nouvelle vente (Entrée)")
@@ -154,8 +149,13 @@ class PrepaidPage(QWidget):
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(title)
         layout.addWidget(self.hint)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
+        body = QWidget()
+        body.setMaximumWidth(760)
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        layout.addWidget(body)
         layout.addWidget(self.message)
         layout.addLayout(result)
         layout.addStretch(1)
@@ -392,7 +392,11 @@ class PrepaidPage(QWidget):
     def _sold(self, sale: DeskSale) -> None:
         self.busy = False
         self.sale = sale
-        self.token.setText("\n".join(grouped(t) for t in sale.tokens_in_order))
+        tokens = sale.tokens_in_order
+        if len(tokens) == 1:
+            self.token.setText(grouped(sale.token))
+        else:
+            self.token.setText("\n".join(f"{n}.  {grouped(t)}" for n, t in enumerate(tokens, 1)))
         what = (f"Reçu {sale.receipt} — {sale.energy_kwh.replace('.', ',')} kWh pour "
                 f"{self.currency.format_minor(sale.amount)}. {order_sentence(sale)} "
                 f"Le code part par SMS au {sale.phone}.")
