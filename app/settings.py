@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     timezone: str = "Africa/Abidjan"
     #: A payment above this amount (in the currency's units) asks the agent to confirm it.
     payment_confirm_above: int = Field(default=500_000, ge=0)
+    #: Paper of the prepaid recharge receipt: "a4" (office printer) or "thermal80" (80 mm roll).
+    prepaid_receipt_paper: Literal["a4", "thermal80"] = "a4"
     #: Demo customers created in a new, empty database on first start (0: none).
     demo_customers: int = 2000
     log_level: str = "INFO"

@@ -123,7 +123,7 @@ class PrepaidPage(QWidget):
         self.resume_button = QPushButton("&Redemander la vente en attente")
         self.resume_button.clicked.connect(self.resume_pending)
 
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.addRow("&Compteur :", self.meter)
         form.addRow("", self.meter_result)
         form.addRow("&Montant ou kWh :", self.amount)
@@ -184,7 +184,7 @@ class PrepaidPage(QWidget):
         self.meter.setReadOnly(step != Step.METER)
         self.amount.setEnabled(step >= Step.AMOUNT)
         self.amount.setReadOnly(step != Step.AMOUNT)
-        self.quote_box.setVisible(step >= Step.PAYMENT)
+        self.form.setRowVisible(self.quote_box, step >= Step.PAYMENT)
         for widget in (self.cash, self.phone, self.confirm_button):
             widget.setEnabled(step == Step.PAYMENT)
         self.token.setVisible(step == Step.DONE)
