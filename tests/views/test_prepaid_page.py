@@ -25,7 +25,7 @@ from kernel.context import ServiceContext
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.prepaid_desk.conftest import Central, central  # noqa: F401
 from tests.vending.world import DRN_B, DRN_C, DRN_OLD
-from tests.views.conftest import wait_idle
+from tests.views.conftest import Answers, wait_idle
 
 PASSWORD = "Guichet-Agent-2026"
 
@@ -88,7 +88,7 @@ def _text(page: PrepaidPage, name: str) -> str:
 
 def test_a_whole_sale_with_the_keyboard_alone(
         qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
-        central: Central) -> None:  # noqa: F811
+        central: Central, answers: Answers) -> None:  # noqa: F811
     window = open_window(central.endpoint.url, central.endpoint.credential)
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     page = window.page(PrepaidPage)
@@ -125,6 +125,12 @@ def test_a_whole_sale_with_the_keyboard_alone(
     assert "Tapez ce code" in _text(page, "prepaidTokenNote")
     _shot(window, "prepaid-3-token")
     assert page.sale.receipt in _text(page, "prepaidTokenNote")
+    assert page.receipt is not None and page.sale.receipt in page.receipt.filename
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is page.print_button
+    qtbot.keyClick(page.print_button, Qt.Key.Key_Return)
+    assert answers.opened and answers.opened[-1].endswith(page.receipt.filename)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     assert page.step is Step.METER and page.meter.text() == "" and _focused() is page.meter
 

@@ -34,9 +34,12 @@ from app.services.prepaid_desk import (
     grouped,
     order_sentence,
 )
+from app.services.prepaid_sales import IssuedDocument, issue_receipt
+from app.views.customers.file_tabs import deliver_document
 from app.views.shell import Shell
 from app.views.sync.connection import CentralConnection, CentralState
-from kernel.errors import ValidationError
+from kernel.context import ServiceContext
+from kernel.errors import EnvironmentProblem, ValidationError
 
 _ENERGY = re.compile(r"^\s*(\d+(?:[.,]\d)?)\s*kwh\s*$", re.IGNORECASE)
 PENDING_FILE = "ventes-prepayees-en-attente.json"
@@ -118,6 +121,9 @@ class PrepaidPage(QWidget):
         self.token_note.setWordWrap(True)
         self.new_button = QPushButton("&Nouvelle vente (Entrée)")
         self.new_button.clicked.connect(self.new_sale)
+        self.print_button = QPushButton("&Imprimer le reçu")
+        self.print_button.clicked.connect(self.print_receipt)
+        self.receipt: IssuedDocument | None = None
         self.message = QLabel(objectName="prepaidMessage")
         self.message.setWordWrap(True)
         self.resume_button = QPushButton("&Redemander la vente en attente")
@@ -143,7 +149,11 @@ class PrepaidPage(QWidget):
         result = QVBoxLayout()
         result.addWidget(self.token)
         result.addWidget(self.token_note)
-        result.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignLeft)
+        after = QHBoxLayout()
+        after.addWidget(self.new_button)
+        after.addWidget(self.print_button)
+        after.addStretch(1)
+        result.addLayout(after)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
@@ -163,6 +173,7 @@ class PrepaidPage(QWidget):
         self.setTabOrder(self.amount, self.cash)
         self.setTabOrder(self.cash, self.phone)
         self.setTabOrder(self.phone, self.confirm_button)
+        self.setTabOrder(self.new_button, self.print_button)
         self._show_step(Step.METER)
 
     # --- Page protocol ----------------------------------------------------------------------
@@ -190,6 +201,7 @@ class PrepaidPage(QWidget):
         self.token.setVisible(step == Step.DONE)
         self.token_note.setVisible(step == Step.DONE)
         self.new_button.setVisible(step == Step.DONE)
+        self.print_button.setVisible(step == Step.DONE)
         self.hint.setText({
             Step.METER: "Tapez ou scannez le numéro du compteur puis Entrée.",
             Step.AMOUNT: "Tapez le montant (ex. 5000) ou l'énergie (ex. 25 kWh) puis Entrée. "
@@ -216,7 +228,10 @@ class PrepaidPage(QWidget):
             self.back()
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.step == Step.DONE:
-            self.new_sale()
+            if self.print_button.hasFocus():
+                self.print_receipt()
+            else:
+                self.new_sale()
             return
         super().keyPressEvent(event)
 
@@ -365,15 +380,24 @@ class PrepaidPage(QWidget):
             self.phone.setFocus()
             return
         meter, amount = self.quoted.meter, self.quoted.amount
-        agent = self.shell.ctx.actor.username
+        ctx, paper = self.shell.ctx, self.shell.settings.prepaid_receipt_paper
+        owner = self.checked.owner if self.checked else ""
 
-        def sell() -> DeskSale:
+        def sell() -> tuple[DeskSale, IssuedDocument | None]:
             with self._desk() as desk:
-                return desk.sell(meter, amount, phone, agent)
+                sale = desk.sell(meter, amount, phone, ctx.actor.username)
+            return sale, _receipt(ctx, sale, owner, paper)
 
         self.busy = True
         self._say("Vente en cours…")
         self.shell.runner.write(sell, on_success=self._sold, on_failure=self._failed)
+
+    def print_receipt(self) -> None:
+        if self.receipt is None:
+            return
+        deliver_document(self, self.shell.settings.data_dir, self.receipt.filename,
+                         self.receipt.pdf, title="Reçu de recharge",
+                         what=f"Reçu {self.sale.receipt if self.sale else ''} enregistré.")
 
     def resume_pending(self) -> None:
         waiting = self.pending.all()
@@ -381,17 +405,22 @@ class PrepaidPage(QWidget):
             return
         sale = waiting[0]
 
-        def resume() -> DeskSale:
+        ctx, paper = self.shell.ctx, self.shell.settings.prepaid_receipt_paper
+
+        def resume() -> tuple[DeskSale, IssuedDocument | None]:
             with self._desk() as desk:
-                return desk.resume(sale)
+                done = desk.resume(sale)
+            return done, _receipt(ctx, done, "", paper)
 
         self.busy = True
         self._say(f"Nouvelle demande de la vente en attente ({sale.meter})…")
         self.shell.runner.write(resume, on_success=self._sold, on_failure=self._failed)
 
-    def _sold(self, sale: DeskSale) -> None:
+    def _sold(self, outcome: tuple[DeskSale, IssuedDocument | None]) -> None:
+        sale, self.receipt = outcome
         self.busy = False
         self.sale = sale
+        self.print_button.setEnabled(self.receipt is not None)
         tokens = sale.tokens_in_order
         if len(tokens) == 1:
             self.token.setText(grouped(sale.token))
@@ -404,5 +433,15 @@ class PrepaidPage(QWidget):
             what += (" La réponse perdue a été retrouvée : c'est la même vente, aucun second "
                      "paiement ni second code.")
         self.token_note.setText(what)
-        self._say("")
+        self._say("" if self.receipt is not None else
+                  "Le reçu n'a pas pu être enregistré sur ce poste : notez le code.", True)
         self._show_step(Step.DONE)
+
+
+def _receipt(ctx: ServiceContext, sale: DeskSale, owner: str,
+             paper: Any) -> IssuedDocument | None:
+    """The sale is made: a receipt that cannot be stored here must not hide its token."""
+    try:
+        return issue_receipt(ctx, sale, owner, paper)
+    except EnvironmentProblem:
+        return None
