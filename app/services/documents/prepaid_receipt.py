@@ -11,6 +11,7 @@ from typing import Literal
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from app.services.documents.pdf import BOLD, REGULAR, register_fonts
@@ -19,7 +20,6 @@ from kernel.money import Currency
 Paper = Literal["a4", "thermal80"]
 INK = HexColor("#1f3a5f")
 GREY = HexColor("#4a5868")
-MONO_DIGITS_GAP = "  "
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _a4(data: PrepaidReceiptData) -> bytes:
     pdf.setFont(REGULAR, 10)
     y -= 6 * mm
     pdf.drawString(left, y, f"Le {data.sold_at:%d/%m/%Y à %H:%M} — {data.channel} — "
-                            f"agent {data.sold_by or '—'}")
+                            f"vendu par {data.sold_by or '—'}")
     y -= 12 * mm
     pdf.setFillColor(INK)
     pdf.setFont(REGULAR, 11)
@@ -121,8 +121,12 @@ def _a4(data: PrepaidReceiptData) -> bytes:
 def _thermal(data: PrepaidReceiptData) -> bytes:
     width = 80 * mm
     margin = 3 * mm
-    rows = 16 + 2 * len(data.tokens)
-    height = rows * 6 * mm + 20 * mm
+    note = _wrap(_order_note(data), 52)
+    per_token = (6.5 if len(data.tokens) > 1 else 0) + 8
+    height = (22.5 + 9 * 4.5 + 7 + per_token * len(data.tokens) + 3.5 * len(note) + 6) * mm
+    token_size = 15.0
+    while stringWidth(_grouped(data.tokens[-1]), BOLD, token_size) > width - 2 * margin:
+        token_size -= 0.5
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=(width, height), invariant=True)
     pdf.setTitle(f"Reçu de recharge {data.receipt_number}")
@@ -153,11 +157,11 @@ def _thermal(data: PrepaidReceiptData) -> bytes:
             pdf.drawString(left, y, f"Code {n} sur {len(data.tokens)}"
                            + (" (crédit)" if n == len(data.tokens) else " (clé)"))
             y -= 6.5 * mm
-        pdf.setFont(BOLD, 15)
+        pdf.setFont(BOLD, token_size)
         pdf.drawCentredString(width / 2, y, _grouped(token))
         y -= 8 * mm
     pdf.setFont(REGULAR, 7)
-    for part in _wrap(_order_note(data), 52):
+    for part in note:
         pdf.drawString(left, y, part)
         y -= 3.5 * mm
     pdf.showPage()
