@@ -24,6 +24,7 @@ def standard_registry() -> Registry:
     from app.views.home_page import HomePage
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.letters_tab import LettersTab
+    from app.views.prepaid.lookup import PrepaidTab, TokenLookupPage
     from app.views.prepaid.page import PrepaidPage
     from app.views.supplier_invoices_page import SupplierInvoicesPage
     from app.views.sync.page import SyncPage
@@ -55,6 +56,9 @@ def standard_registry() -> Registry:
             PageEntry("Prépayé", "Ctrl+7",
                       "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
                       PrepaidPage),
+            PageEntry("Jetons", "Ctrl+4",
+                      "Module Jetons : retrouver une recharge, duplicata du reçu",
+                      TokenLookupPage),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
                       SupplierInvoicesPage),
             PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),
@@ -74,5 +78,6 @@ def standard_registry() -> Registry:
             FileTabEntry("&Historique", HistoryTab),
             FileTabEntry("De&vis", WorksTab),
             FileTabEntry("Co&urriers", LettersTab),
+            FileTabEntry("Pré&payé", PrepaidTab),
         ],
     )

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.models import Agency
 from app.models.database import Database
 from app.sync.endpoint import Endpoint
 from central.credentials import issue_agency_credential
 from central.embedded import free_port
-from sqlalchemy import select
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.vending.stack import PY, Service, clean_env
 from tests.vending.world import VendingWorld

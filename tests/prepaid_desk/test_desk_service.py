@@ -26,7 +26,6 @@ from tests.vending.world import DRN_A, DRN_B, DRN_C, DRN_OLD
 
 from .conftest import Central
 
-
 _OPEN: list[VendingDesk] = []
 
 

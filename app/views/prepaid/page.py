@@ -36,6 +36,7 @@ from app.services.prepaid_desk import (
 )
 from app.services.prepaid_sales import IssuedDocument, issue_receipt
 from app.views.customers.file_tabs import deliver_document
+from app.views.prepaid import named
 from app.views.shell import Shell
 from app.views.sync.connection import CentralConnection, CentralState
 from kernel.context import ServiceContext
@@ -76,17 +77,17 @@ class PrepaidPage(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
 
-        self.meter = QLineEdit(objectName="prepaidMeter")
+        self.meter = named(QLineEdit(), "prepaidMeter")
         self.meter.setPlaceholderText("N° de série ou DRN (saisi ou scanné)")
         self.meter.returnPressed.connect(self.check_meter)
-        self.meter_result = QLabel(objectName="prepaidMeterResult")
+        self.meter_result = named(QLabel(), "prepaidMeterResult")
         self.meter_result.setWordWrap(True)
 
-        self.amount = QLineEdit(objectName="prepaidAmount")
+        self.amount = named(QLineEdit(), "prepaidAmount")
         self.amount.setPlaceholderText("Montant (5000) ou énergie (25 kWh)")
         self.amount.returnPressed.connect(self.ask_quote)
 
-        self.quote_box = QFrame(objectName="prepaidQuote")
+        self.quote_box = named(QFrame(), "prepaidQuote")
         self.quote_box.setFrameShape(QFrame.Shape.StyledPanel)
         grid = QGridLayout(self.quote_box)
         self.quote_labels: dict[str, QLabel] = {}
@@ -95,7 +96,7 @@ class PrepaidPage(QWidget):
                 ("fixed_charge", "Prime fixe du mois"), ("arrears", "Arriérés récupérés"),
                 ("vat", "TVA"), ("total", "Total à payer"))):
             grid.addWidget(QLabel(text), row, 0)
-            value = QLabel(objectName=f"prepaidQuote_{key}")
+            value = named(QLabel(), f"prepaidQuote_{key}")
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
             if key == "total":
                 bold = value.font()
@@ -104,27 +105,27 @@ class PrepaidPage(QWidget):
             grid.addWidget(value, row, 1)
             self.quote_labels[key] = value
 
-        self.cash = QLineEdit(objectName="prepaidCash")
+        self.cash = named(QLineEdit(), "prepaidCash")
         self.cash.setPlaceholderText("Espèces remises par le client")
         self.cash.textChanged.connect(self._cash_changed)
-        self.cash.returnPressed.connect(lambda: self.phone.setFocus())
-        self.change_due = QLabel(objectName="prepaidChange")
-        self.phone = QLineEdit(objectName="prepaidPhone")
+        self.cash.returnPressed.connect(self._cash_entered)
+        self.change_due = named(QLabel(), "prepaidChange")
+        self.phone = named(QLineEdit(), "prepaidPhone")
         self.phone.setPlaceholderText("Téléphone pour l'envoi du code par SMS")
         self.phone.returnPressed.connect(self.confirm)
         self.confirm_button = QPushButton("&Confirmer la vente (Entrée)")
         self.confirm_button.clicked.connect(self.confirm)
 
-        self.token = QLabel(objectName="prepaidToken")
+        self.token = named(QLabel(), "prepaidToken")
         self.token.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.token_note = QLabel(objectName="prepaidTokenNote")
+        self.token_note = named(QLabel(), "prepaidTokenNote")
         self.token_note.setWordWrap(True)
         self.new_button = QPushButton("&Nouvelle vente (Entrée)")
         self.new_button.clicked.connect(self.new_sale)
         self.print_button = QPushButton("&Imprimer le reçu")
         self.print_button.clicked.connect(self.print_receipt)
         self.receipt: IssuedDocument | None = None
-        self.message = QLabel(objectName="prepaidMessage")
+        self.message = named(QLabel(), "prepaidMessage")
         self.message.setWordWrap(True)
         self.resume_button = QPushButton("&Redemander la vente en attente")
         self.resume_button.clicked.connect(self.resume_pending)
@@ -365,6 +366,10 @@ class PrepaidPage(QWidget):
             self.change_due.setText(f"Il manque {missing}")
         else:
             self.change_due.setText(self.currency.format_minor(taken - self.quoted.amount))
+
+    def _cash_entered(self) -> None:
+        self.phone.setFocus()
+        self.phone.selectAll()
 
     def confirm(self) -> None:
         if self.busy or self.step != Step.PAYMENT or self.quoted is None:
