@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -16,6 +17,9 @@ from pytestqt.qtbot import QtBot
 from app.services.auth import sign_in
 from app.settings import Settings
 from app.views.main_window import MainWindow
+from app.views.customers.file_view import CustomerFileView
+from app.views.customers.page import ClientsPage
+from app.views.prepaid.lookup import PrepaidTab, TokenLookupPage
 from app.views.prepaid.page import PrepaidPage, Step
 from app.views.shell import Shell
 from app.views.sync.connection import CentralConnection, CentralState
@@ -23,6 +27,7 @@ from app.views.tasks import TaskRunner
 from central.embedded import free_port
 from kernel.context import ServiceContext
 from tests.central.conftest import central_sqlite_template  # noqa: F401
+from tests.prepaid_desk.desk_rows import add_prepaid_sales
 from tests.prepaid_desk.conftest import Central, central  # noqa: F401
 from tests.vending.world import DRN_B, DRN_C, DRN_OLD
 from tests.views.conftest import Answers, wait_idle
@@ -162,3 +167,56 @@ def test_central_down_sells_nothing(
     assert "aucune vente n'a été faite" in _text(page, "prepaidMessage")
     _shot(window, "prepaid-5-central-down")
     assert page.step is Step.METER
+
+
+def test_find_a_token_and_reprint_a_duplicata(
+        qtbot: QtBot, qtmodeltester: Any, open_window: Callable[[str, str], MainWindow],
+        ctx: ServiceContext, answers: Answers) -> None:
+    meter = add_prepaid_sales(ctx)
+    window = open_window(f"http://127.0.0.1:{free_port()}", "gc1.101.nobody")
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    page = window.page(TokenLookupPage)
+    assert window.stack.currentWidget() is page
+    page.activated()
+    qtbot.keyClick(_focused(), Qt.Key.Key_Tab)
+    qtbot.keyClick(_focused(), Qt.Key.Key_Tab)
+    qtbot.keyClick(_focused(), Qt.Key.Key_Tab)
+    assert _focused() is page.digits
+    _type(qtbot, "7134 7068")
+    model = page.results.model
+    qtmodeltester.check(model)
+    assert model.rowCount() == 1
+    assert [model.index(0, c).data() for c in (1, 3, 7)] == ["RP000-2026-000001", "USSD",
+                                                             "envoyé"]
+    page.digits.clear()
+    _type(qtbot, "")
+    assert model.rowCount() == 2, "no criterion: the latest sales"
+    assert "puis" in model.index(0, 8).data(), "key change tokens listed before the credit"
+    _shot(window, "prepaid-6-lookup")
+    page.results.table.selectRow(1)
+    answers.text = "le client a perdu son reçu"
+    page.results.duplicate.click()
+    wait_idle(qtbot)
+    assert answers.opened and answers.opened[-1].endswith("RP000-2026-000001-duplicata.pdf")
+
+    view = window.page(ClientsPage)
+    window.go_to(view)
+    file_view = view.open_file(_customer_of(ctx, meter))
+    assert isinstance(file_view, CustomerFileView)
+    qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
+    tabs = file_view.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Pré&payé"))
+    wait_idle(qtbot)
+    tab = file_view.tab(PrepaidTab)
+    wait_idle(qtbot)
+    assert tab.sales.model.rowCount() == 2
+    _shot(window, "prepaid-7-customer-tab")
+
+
+def _customer_of(ctx: ServiceContext, meter: Any) -> Any:
+    from sqlalchemy import select
+
+    from app.models import Customer
+
+    with ctx.reading() as session:
+        return session.scalars(select(Customer.id).where(Customer.mobile == "0705060708")).one()
