@@ -206,6 +206,13 @@ class VendingDesk:
         body = self._call("POST", "/vend-quotes", json=payload)
         return VendQuote(body["meter"], body["energy_kwh"], body["amount"], _split(body))
 
+    def resend_sms(self, receipt: str, phone: str, agent: str, reason: str) -> str:
+        """Central queues the sale's SMS again; its SMS status (``pending``)."""
+        body = self._call("POST", f"/vend-sales/{receipt}/sms",
+                          json={"phone": "".join(phone.split()), "agent": agent,
+                                "reason": reason})
+        return str(body.get("sms_status", ""))
+
     def sell(self, meter: str, amount: int, phone: str, agent: str) -> DeskSale:
         """A new sale; its key is on disk before the request."""
         sale = PendingSale(f"GUICHET-{uuid.uuid4().hex[:20]}", meter, amount, phone, agent)

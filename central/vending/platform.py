@@ -35,7 +35,7 @@ from app.models import (
     Tariff,
     VendTransaction,
 )
-from app.models.capture import Actor
+from app.models.capture import Actor, set_reason
 from app.models.database import Database
 from app.models.enums import (
     ContractStatus,
@@ -613,6 +613,34 @@ class Platform:
             select(HesDelivery.vend_id, HesDelivery.status)
             .where(HesDelivery.vend_id.in_([r.id for r in rows])))}
         return [Sale.of(r, drns.get(r.meter_id) or "", hes.get(r.id)) for r in rows]
+
+    def resend_sms(self, desk: DeskSeller, *, receipt: str, phone: str, reason: str) -> Sale:
+        """The sale's SMS queued again (to the same or another number), at an agency's
+        counter for one of its own sales; audited with the agent and the reason."""
+        phone = check_phone(phone)
+        if not reason.strip():
+            raise refused("reason_missing", "Indiquez pourquoi le SMS est renvoyé.", 422)
+        if not self.sms_enabled:
+            raise refused("sms_disabled", "L'envoi de SMS n'est pas configuré sur la "
+                          "plateforme.", 503)
+        with UnitOfWork(self.db, Actor(username=desk.agent, agency_id=desk.agency_id)) as uow:
+            session = uow.session
+            found = session.execute(
+                select(VendTransaction, Meter).join(Meter, Meter.id == VendTransaction.meter_id)
+                .where(VendTransaction.receipt_number == receipt.strip().upper())).first()
+            if found is None or found[0].agency_id != desk.agency_id:
+                raise refused("not_found", f"Aucune vente de reçu {receipt} pour cette "
+                              "agence.", 404)
+            sale, meter = found
+            set_reason(session, f"SMS renvoyé au {phone} : {reason.strip()}")
+            sale.sms_status = SmsStatus.PENDING
+            now = self.clock()
+            for text_ in sale_messages(sale, meter.sts_drn or meter.serial, self.currency):
+                session.add(SmsMessage(vend_id=sale.id, phone=phone, text=text_, next_at=now))
+            view = Sale.of(sale, meter.sts_drn or meter.serial, None)
+            uow.commit()
+        self.wake()
+        return view
 
     def block(self, number: str, reason: str) -> None:
         """Blocks a meter's sales at the platform (fraud, tampering); empty reason unblocks."""

@@ -26,6 +26,7 @@ class Central:
     endpoint: Endpoint
     database_url: str
     service: Service
+    sms: Service
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +41,19 @@ def central(central_sqlite_template: Path,  # noqa: F811
         agency = session.scalars(select(Agency).where(Agency.code == "101")).one()
         secret = issue_agency_credential(session, agency.id, "101")
     db.dispose()
-    port = free_port()
-    service = Service("central", [PY, "-m", "central", "--database-url", url, "--data-dir",
-                                  str(workdir), "serve", "--port", str(port)], port, workdir,
-                      clean_env(GUICHET_CENTRAL_VENDING_TEST_KEYS="1")).start()
+    sms_port, port = free_port(), free_port()
+    sms = Service("sms", [PY, "-m", "central.sms", "--data-dir", str(workdir), "serve",
+                          "--port", str(sms_port)], sms_port, workdir, clean_env()).start()
     try:
-        yield Central(Endpoint(service.url, secret, "101"), url, service)
+        service = Service("central", [PY, "-m", "central", "--database-url", url, "--data-dir",
+                                      str(workdir), "serve", "--port", str(port)], port, workdir,
+                          clean_env(GUICHET_CENTRAL_VENDING_TEST_KEYS="1",
+                                    GUICHET_CENTRAL_RETRY_BASE_SECONDS="0.2",
+                                    GUICHET_CENTRAL_SMS_GATEWAY_URL=f"{sms.url}/messages"))
+        service.start()
+        try:
+            yield Central(Endpoint(service.url, secret, "101"), url, service, sms)
+        finally:
+            service.stop()
     finally:
-        service.stop()
+        sms.stop()

@@ -4,13 +4,14 @@ answer is asked again with the same key (one sale, one token); central down sell
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.models import VendTransaction
+from app.models import AuditEntry, VendTransaction
 from app.models.database import Database
 from app.services.prepaid_desk import (
     CentralUnreachable,
@@ -135,3 +136,30 @@ def test_central_down_sells_nothing_and_keeps_the_key(central: Central, tmp_path
     again = _desk(central, tmp_path).resume(kept)
     assert (again.token, again.receipt) == (sale.token, sale.receipt) and again.replayed
     assert _sales(central, DRN_A) == before + 1
+
+
+def test_the_sms_is_sent_again_to_another_number_audited(central: Central,
+                                                         tmp_path: Path) -> None:
+    desk = _desk(central, tmp_path)
+    sale = desk.sell(DRN_A, 1200, "0701020304", "akouassi")
+    with pytest.raises(VendRefused):
+        desk.resend_sms(sale.receipt, "0709090909", "akouassi", " ")
+    assert desk.resend_sms(sale.receipt, "07 09 09 09 09", "akouassi",
+                           "le client a changé de numéro") == "pending"
+    deadline = time.monotonic() + 30
+    inbox: list[dict[str, str]] = []
+    while time.monotonic() < deadline and not inbox:
+        inbox = httpx.get(f"{central.sms.url}/messages", params={"to": "0709090909"}).json()
+        time.sleep(0.2)
+    assert inbox and grouped(sale.token) in inbox[0]["text"]
+    db = Database(central.database_url)
+    try:
+        with db.session() as session:
+            reasons = session.scalars(select(AuditEntry.reason).where(
+                AuditEntry.username == "akouassi")).all()
+    finally:
+        db.dispose()
+    assert any("le client a changé de numéro" in r for r in reasons)
+    with pytest.raises(VendRefused) as other:
+        desk.resend_sms("RP999-2026-000001", "0709090909", "akouassi", "essai")
+    assert other.value.code == "not_found"

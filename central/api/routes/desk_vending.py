@@ -50,3 +50,19 @@ def desk_quote(body: QuoteIn, scope: Scope, vending: Vending) -> dict[str, Any]:
         energy = parse_energy(body.energy_kwh)
     return quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount),
                       vending)
+
+
+class ResendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=20)
+    agent: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=160)
+
+
+@router.post("/vend-sales/{receipt}/sms", summary="Renvoyer le SMS d'une vente de l'agence")
+def desk_resend_sms(receipt: str, body: ResendIn, scope: Scope,
+                    vending: Vending) -> dict[str, Any]:
+    sale = vending.resend_sms(DeskSeller(scope.id, scope.code, body.agent), receipt=receipt,
+                              phone=body.phone, reason=body.reason)
+    return sale_json(sale, vending)
