@@ -220,3 +220,33 @@ def _customer_of(ctx: ServiceContext, meter: Any) -> Any:
 
     with ctx.reading() as session:
         return session.scalars(select(Customer.id).where(Customer.mobile == "0705060708")).one()
+
+
+def test_resend_the_sms_to_another_number(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow], ctx: ServiceContext,
+        central: Central, answers: Answers, tmp_path: Path) -> None:  # noqa: F811
+    from sqlalchemy import update
+
+    from app.models import VendTransaction
+    from app.services.prepaid_desk import PendingStore, VendingDesk
+    from kernel.context import UnitOfWork
+
+    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+        sold = desk.sell(DRN_B, 1500, "0701020304", "agent")
+    add_prepaid_sales(ctx)
+    with UnitOfWork(ctx.db, ctx.actor, from_server=True) as uow:  # as the next sync brings it
+        uow.session.execute(update(VendTransaction).where(
+            VendTransaction.receipt_number == "RP000-2026-000001").values(
+            receipt_number=sold.receipt))
+        uow.commit()
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    page = window.show_page(TokenLookupPage)
+    page.activated()
+    _type(qtbot, "")
+    page.results.table.selectRow(1)
+    assert page.results.selected() is not None
+    assert page.results.selected().receipt == sold.receipt  # type: ignore[union-attr]
+    answers.text = "0709876543"
+    page.results.resend.click()
+    wait_idle(qtbot)
+    assert f"Le SMS du reçu {sold.receipt} part au 0709876543" in answers.texts()

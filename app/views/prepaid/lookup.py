@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
 
 from app.models.changes import Changes
 from app.services.customer_file import CustomerFile
-from app.services.prepaid_desk import grouped
+from app.services.prepaid_desk import CentralUnreachable, VendRefused, grouped
 from app.services.prepaid_sales import IssuedDocument, SaleRow, find_sales, reprint_receipt
 from app.views import messages
 from app.views.customers.file_tabs import deliver_document, table
 from app.views.customers.file_view import CustomerFileView
 from app.views.format import moment
-from app.views.prepaid import named
+from app.views.prepaid import central_of, named, vending_desk
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
 
@@ -61,11 +61,14 @@ class SalesList(QWidget):
         self.duplicate = QPushButton("Réimprimer le reçu (&duplicata)…")
         self.duplicate.setEnabled(False)
         self.duplicate.clicked.connect(self.reprint)
-        self.table.selectionModel().selectionChanged.connect(
-            lambda *_: self.duplicate.setEnabled(self.selected() is not None))
+        self.resend = QPushButton("Renvoyer le &SMS…")
+        self.resend.setEnabled(False)
+        self.resend.clicked.connect(self.resend_sms)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         buttons = QHBoxLayout()
         buttons.addWidget(self.count)
         buttons.addStretch(1)
+        buttons.addWidget(self.resend)
         buttons.addWidget(self.duplicate)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -76,9 +79,39 @@ class SalesList(QWidget):
         self.model.set_rows(rows)
         self.count.setText("Aucune vente trouvée." if not rows else
                            f"{len(rows)} vente(s), la plus récente en premier.")
-        self.duplicate.setEnabled(False)
+        self._selection()
         if rows:
             self.table.selectRow(0)
+
+    def _selection(self) -> None:
+        chosen = self.selected() is not None
+        self.duplicate.setEnabled(chosen)
+        self.resend.setEnabled(chosen)
+
+    def resend_sms(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        phone = messages.ask_text(
+            self, "Renvoyer le SMS", f"Numéro qui recevra le code du reçu {row.receipt} "
+            f"(vide : le même, {row.phone}) :")
+        if phone is None:
+            return
+        reason = messages.ask_text(self, "Renvoyer le SMS", "Pourquoi le renvoyer ?")
+        if reason is None:
+            return
+        shell, number = self.shell, phone.strip() or row.phone
+        connection = central_of(shell, self)
+        agent = shell.ctx.actor.username
+
+        def resend() -> str:
+            with vending_desk(shell, connection) as desk:
+                return desk.resend_sms(row.receipt, number, agent, reason)
+
+        shell.runner.write(resend, parent=self, on_failure=self._failed,
+                           on_success=lambda _status: messages.inform(
+                               self, "Renvoyer le SMS",
+                               f"Le SMS du reçu {row.receipt} part au {number}."))
 
     def selected(self) -> SaleRow | None:
         index = self.table.currentIndex()
@@ -104,8 +137,8 @@ class SalesList(QWidget):
     def _failed(self, error: BaseException) -> None:
         from kernel.errors import BusinessError
 
-        if isinstance(error, BusinessError):
-            messages.warn(self, "Duplicata impossible", str(error))
+        if isinstance(error, BusinessError | VendRefused | CentralUnreachable):
+            messages.warn(self, "Opération impossible", str(error))
             return
         raise error
 

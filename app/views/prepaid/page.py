@@ -36,14 +36,13 @@ from app.services.prepaid_desk import (
 )
 from app.services.prepaid_sales import IssuedDocument, issue_receipt
 from app.views.customers.file_tabs import deliver_document
-from app.views.prepaid import named
+from app.views.prepaid import PENDING_FILE, central_of, named, vending_desk
 from app.views.shell import Shell
-from app.views.sync.connection import CentralConnection, CentralState
+from app.views.sync.connection import CentralConnection
 from kernel.context import ServiceContext
 from kernel.errors import EnvironmentProblem, ValidationError
 
 _ENERGY = re.compile(r"^\s*(\d+(?:[.,]\d)?)\s*kwh\s*$", re.IGNORECASE)
-PENDING_FILE = "ventes-prepayees-en-attente.json"
 
 
 class Step(IntEnum):
@@ -60,10 +59,7 @@ class PrepaidPage(QWidget):
         super().__init__()
         self.shell = shell
         self.currency = shell.ctx.installation.currency
-        self.connection: CentralConnection = shell.central or CentralConnection(
-            shell.settings, self)
-        if shell.central is None:
-            self.connection.start(shell.ctx.installation, shell.runner)
+        self.connection: CentralConnection = central_of(shell, self)
         self.pending = PendingStore(shell.settings.data_dir / PENDING_FILE)
         self.step = Step.METER
         self.checked: MeterCheck | None = None
@@ -266,12 +262,7 @@ class PrepaidPage(QWidget):
 
     # --- central ----------------------------------------------------------------------------
     def _desk(self) -> VendingDesk:
-        endpoint = self.connection.endpoint
-        if self.connection.state is not CentralState.READY or endpoint is None:
-            raise CentralUnreachable(
-                "Le serveur central n'est pas joignable (" + self.connection.status_text()
-                + ") : aucune vente n'est possible pour l'instant.")
-        return VendingDesk(endpoint, self.pending)
+        return vending_desk(self.shell, self.connection)
 
     def _failed(self, error: BaseException) -> None:
         self.busy = False
