@@ -16,9 +16,15 @@ from app.models.database import Database
 from app.sync.endpoint import Endpoint
 from central.credentials import issue_agency_credential
 from central.embedded import free_port
+from central.sts.meter_number import luhn_check_digit
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.vending.stack import PY, Service, clean_env
 from tests.vending.world import VendingWorld
+
+
+def key_change_meter(n: int) -> str:
+    payload = f"471000010{n}"
+    return payload + str(luhn_check_digit(payload))
 
 
 @dataclass
@@ -36,7 +42,11 @@ def central(central_sqlite_template: Path,  # noqa: F811
     shutil.copy(central_sqlite_template, workdir / "central.sqlite3")
     url = f"sqlite:///{workdir / 'central.sqlite3'}"
     db = Database(url)
-    VendingWorld(db)
+    world = VendingWorld(db)
+    for n in (1, 2):  # meters still on the 1993 base date: their first sale changes the key
+        payload = f"471000010{n}"
+        world.add_meter(payload + str(luhn_check_digit(payload)), "Bamba", f"Awa {n}", krn=1,
+                        base_date=1993)
     with db.session() as session, session.begin():
         agency = session.scalars(select(Agency).where(Agency.code == "101")).one()
         secret = issue_agency_credential(session, agency.id, "101")

@@ -3,8 +3,8 @@ answer is asked again with the same key (one sale, one token); central down sell
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx

@@ -16,9 +16,9 @@ from pytestqt.qtbot import QtBot
 
 from app.services.auth import sign_in
 from app.settings import Settings
-from app.views.main_window import MainWindow
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
+from app.views.main_window import MainWindow
 from app.views.prepaid.lookup import PrepaidTab, TokenLookupPage
 from app.views.prepaid.page import PrepaidPage, Step
 from app.views.shell import Shell
@@ -27,9 +27,9 @@ from app.views.tasks import TaskRunner
 from central.embedded import free_port
 from kernel.context import ServiceContext
 from tests.central.conftest import central_sqlite_template  # noqa: F401
+from tests.prepaid_desk.conftest import Central, central, key_change_meter  # noqa: F401
 from tests.prepaid_desk.desk_rows import add_prepaid_sales
-from tests.prepaid_desk.conftest import Central, central  # noqa: F401
-from tests.vending.world import DRN_B, DRN_C, DRN_OLD
+from tests.vending.world import DRN_B, DRN_OLD
 from tests.views.conftest import Answers, wait_idle
 
 PASSWORD = "Guichet-Agent-2026"
@@ -116,7 +116,7 @@ def test_a_whole_sale_with_the_keyboard_alone(
     qtbot.keyClick(page.amount, Qt.Key.Key_Return)
     wait_idle(qtbot)
     assert _focused() is page.cash
-    qtbot.keyClicks(page.cash, "1000")
+    qtbot.keyClicks(page.cash, "100")
     assert _text(page, "prepaidChange").startswith("Il manque")
     _shot(window, "prepaid-2-quote")
     page.cash.clear()
@@ -142,16 +142,17 @@ def test_a_whole_sale_with_the_keyboard_alone(
 
 def test_key_change_tokens_first_with_the_order(
         qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
-        central: Central) -> None:  # noqa: F811
+        central: Central, db_url: str) -> None:  # noqa: F811
     window = open_window(central.endpoint.url, central.endpoint.credential)
     page = window.show_page(PrepaidPage)
     page.activated()
-    _type(qtbot, DRN_C)
+    _type(qtbot, key_change_meter(1 if db_url.startswith("sqlite") else 2))
     _type(qtbot, "3000")
     _type(qtbot, "3000")
     _type(qtbot, "0701020304")
     lines = _text(page, "prepaidToken").split("\n")
-    assert page.sale is not None and len(lines) == 3
+    assert page.sale is not None, _text(page, "prepaidMessage")
+    assert len(lines) == 3
     assert lines[-1].startswith("3.") and lines[-1][-24:].replace(" ", "") == page.sale.token, (
         "the credit token comes last")
     assert "Tapez d'abord les 2 premiers codes" in _text(page, "prepaidTokenNote")
