@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
     Account,
+    AuditEntry,
     Contract,
     Customer,
     Meter,
@@ -40,6 +41,7 @@ from app.models.database import Database
 from app.models.enums import (
     ContractStatus,
     CustomerKind,
+    JournalOperation,
     MeterPayment,
     MeterStatus,
     SmsStatus,
@@ -633,8 +635,14 @@ class Platform:
                               "agence.", 404)
             sale, meter = found
             set_reason(session, f"SMS renvoyé au {phone} : {reason.strip()}")
-            sale.sms_status = SmsStatus.PENDING
             now = self.clock()
+            # Audited even when the status does not change (the first SMS still queued).
+            session.add(AuditEntry(
+                agency_id=sale.agency_id, user_id=None, username=desk.agent,
+                transaction_id=new_id(), table_name="vend_transaction", row_id=sale.id,
+                operation=JournalOperation.UPDATE, changes={"sms_resent_to": [None, phone]},
+                reason=f"SMS renvoyé au {phone} : {reason.strip()}"))
+            sale.sms_status = SmsStatus.PENDING
             for text_ in sale_messages(sale, meter.sts_drn or meter.serial, self.currency):
                 session.add(SmsMessage(vend_id=sale.id, phone=phone, text=text_, next_at=now))
             view = Sale.of(sale, meter.sts_drn or meter.serial, None)
