@@ -251,3 +251,24 @@ def test_resend_the_sms_to_another_number(
     page.results.resend.click()
     wait_idle(qtbot)
     assert f"Le SMS du reçu {sold.receipt} part au 0709876543" in answers.texts()
+
+
+def test_a_sale_whose_answer_was_lost_is_asked_again_with_its_key(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow], settings: Settings,
+        central: Central) -> None:  # noqa: F811
+    from app.services.prepaid_desk import PendingSale, PendingStore, VendingDesk
+    from app.views.prepaid import PENDING_FILE
+
+    store = PendingStore(settings.data_dir / PENDING_FILE)
+    with VendingDesk(central.endpoint, PendingStore(settings.data_dir / "other.json")) as desk:
+        first = desk.sell(DRN_B, 1100, "0701020304", "agent")
+    store.add(PendingSale(first.reference, DRN_B, 1100, "0701020304", "agent"))  # answer lost
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    page = window.show_page(PrepaidPage)
+    assert page.resume_button.isVisible()
+    page.resume_button.click()
+    wait_idle(qtbot)
+    assert page.sale is not None and page.sale.receipt == first.receipt
+    assert _text(page, "prepaidToken").replace(" ", "") == first.token, "the same token"
+    assert "aucun second paiement ni second code" in _text(page, "prepaidTokenNote")
+    assert not store.all() and not page.resume_button.isVisible()
