@@ -56,7 +56,7 @@ def standard_registry() -> Registry:
             PageEntry("Prépayé", "Ctrl+7",
                       "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
                       PrepaidPage),
-            PageEntry("Jetons", "Ctrl+4",
+            PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage),
             PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
@@ -78,6 +78,6 @@ def standard_registry() -> Registry:
             FileTabEntry("&Historique", HistoryTab),
             FileTabEntry("De&vis", WorksTab),
             FileTabEntry("Co&urriers", LettersTab),
-            FileTabEntry("Pré&payé", PrepaidTab),
+            FileTabEntry("Prépa&yé", PrepaidTab),
         ],
     )

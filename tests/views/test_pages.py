@@ -78,7 +78,7 @@ class ThrowAwayTab(QWidget):
 def trial_registry() -> Registry:
     registry = standard_registry()
     registry.add_page(PageEntry(
-        "Essai", "Ctrl+7", "Module Essai", ThrowAwayPage,
+        "Essai", "Ctrl+F12", "Module Essai", ThrowAwayPage,
         actions=(PageAction("Ctrl+J", "Saluer depuis l'essai", ThrowAwayPage.greet),),
         tiles=(HomeTile("Essais en cours", lambda ctx: f"3 à l'agence {ctx.installation.agency_code}"),),
     ))
@@ -121,11 +121,11 @@ def test_a_new_page_is_in_the_sidebar_its_shortcut_opens_it_and_help_lists_it(
     # the standard modules first (more come with each module), the trial page last
     assert titles[:2] == ["Accueil", "Clients"] and "Synchronisation" in titles
     assert titles[-1] == "Essai"
-    assert window.navigation.item(len(titles) - 1).toolTip() == "Essai (Ctrl+7)"
+    assert window.navigation.item(len(titles) - 1).toolTip() == "Essai (Ctrl+F12)"
     page = window.page(ThrowAwayPage)
     assert window.current_page() is window.page(HomePage)
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    qtbot.keyClick(window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_F12, Qt.KeyboardModifier.ControlModifier)
     assert window.current_page() is page and page.isVisible()
     assert page.calls == ["activated"]
     qtbot.keyClick(window, Qt.Key.Key_F5)
@@ -137,7 +137,7 @@ def test_a_new_page_is_in_the_sidebar_its_shortcut_opens_it_and_help_lists_it(
     window.show_shortcuts()
     kind, title, text = answers.shown[-1]
     assert title == "Raccourcis clavier"
-    assert "<b>Ctrl+7</b></td><td>Module Essai" in text
+    assert "<b>Ctrl+F12</b></td><td>Module Essai" in text
     assert "<b>Ctrl+J</b></td><td>Saluer depuis l'essai" in text
     assert "<b>Ctrl+U</b></td><td>Onglet Essai" in text
     assert "Comptes verrouillés" not in text, "an agent is not told of a supervisor's page"

@@ -95,7 +95,7 @@ def test_a_whole_sale_with_the_keyboard_alone(
         qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
         central: Central, answers: Answers) -> None:  # noqa: F811
     window = open_window(central.endpoint.url, central.endpoint.credential)
-    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
     page = window.page(PrepaidPage)
     assert window.stack.currentWidget() is page
     _type(qtbot, DRN_OLD)
@@ -175,7 +175,8 @@ def test_find_a_token_and_reprint_a_duplicata(
         ctx: ServiceContext, answers: Answers) -> None:
     meter = add_prepaid_sales(ctx)
     window = open_window(f"http://127.0.0.1:{free_port()}", "gc1.101.nobody")
-    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_J, control_shift)
     page = window.page(TokenLookupPage)
     assert window.stack.currentWidget() is page
     page.activated()
@@ -206,7 +207,7 @@ def test_find_a_token_and_reprint_a_duplicata(
     assert isinstance(file_view, CustomerFileView)
     qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
     tabs = file_view.tabs
-    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Pré&payé"))
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Prépa&yé"))
     wait_idle(qtbot)
     tab = file_view.tab(PrepaidTab)
     wait_idle(qtbot)
