@@ -4,7 +4,18 @@ from app.models.base import SCHEMA_VERSION, Base, Synced
 from app.models.billing import Invoice, InvoiceLine, Payment
 from app.models.customers import Account, Customer, Premise
 from app.models.documents import Document, Letter, LetterTemplate
-from app.models.interventions import InterventionRequest, Technician
+from app.models.interventions import (
+    InterventionAttachment,
+    InterventionDeadline,
+    InterventionEvent,
+    InterventionLine,
+    InterventionRequest,
+    PublicHoliday,
+    Technician,
+    TechnicianAbsence,
+    TechnicianTeam,
+    WorkingHours,
+)
 from app.models.journal import (
     AuditEntry,
     InstallationSetting,
@@ -40,6 +51,10 @@ __all__ = [
     "InstallationSetting",
     "Invoice",
     "InvoiceLine",
+    "InterventionAttachment",
+    "InterventionDeadline",
+    "InterventionEvent",
+    "InterventionLine",
     "InterventionRequest",
     "Letter",
     "LetterTemplate",
@@ -48,6 +63,7 @@ __all__ = [
     "NumberSeries",
     "Payment",
     "Premise",
+    "PublicHoliday",
     "ServiceConnection",
     "SignInThrottle",
     "Street",
@@ -63,8 +79,11 @@ __all__ = [
     "Tariff",
     "TariffBand",
     "Technician",
+    "TechnicianAbsence",
+    "TechnicianTeam",
     "User",
     "VendTransaction",
+    "WorkingHours",
     "WorksCatalogueItem",
     "WorksQuote",
     "WorksQuoteLine",

@@ -140,15 +140,24 @@ class ApprovalMethod(StrEnum):
 
 
 class InterventionType(StrEnum):
-    BREAKDOWN = "breakdown"
-    LEAK = "leak"
-    NEW_CONNECTION = "new_connection"
-    METER_CHECK = "meter_check"
+    """What is asked of the technicians. ``NEW_CONNECTION`` and ``PREPAID_TOKEN`` are kept for
+    rows made before the kinds of issue 19; new requests take the others."""
+
+    LEAK = "leak"  # on the network (a leak in the street)
+    LEAK_AT_CUSTOMER = "leak_at_customer"
+    BREAKDOWN = "breakdown"  # no supply
+    LOW_PRESSURE = "low_pressure"  # low pressure (water) or voltage problem (electricity)
+    METER_CHECK = "meter_check"  # reading check: a disputed index
+    METER_INSTALL = "meter_install"
     METER_CHANGE = "meter_change"
+    METER_REMOVAL = "meter_removal"
     DISCONNECTION = "disconnection"
     RECONNECTION = "reconnection"
+    COMPLAINT = "complaint"  # quality complaint
+    WORKS = "works"  # works ordered from an approved quote
+    OTHER = "other"
+    NEW_CONNECTION = "new_connection"
     PREPAID_TOKEN = "prepaid_token"
-    COMPLAINT = "complaint"
 
 
 class InterventionPriority(StrEnum):
@@ -164,13 +173,24 @@ class InterventionStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
+    REOPENED = "reopened"
 
 
 class RequestChannel(StrEnum):
     COUNTER = "counter"
     PHONE = "phone"
+    FIELD = "field"
+    QUOTE = "quote"
     MAIL = "mail"
     TECHNICIAN = "technician"
+
+
+class Skill(StrEnum):
+    """What a technician can do; a request needs one or more of them."""
+
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    METERS = "meters"
 
 
 class VendChannel(StrEnum):

@@ -1,0 +1,1 @@
+"""Intervention requests (ISIS): taking them, their deadlines, the planning board, the report."""
