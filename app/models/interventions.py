@@ -55,7 +55,10 @@ class TechnicianAbsence(Synced, Base):
 
 class InterventionRequest(Synced, Base):
     __tablename__ = "intervention_request"
-    __table_args__ = (Index("ix_intervention_status_schedule", "status", "scheduled_for"),)
+    __table_args__ = (
+        Index("ix_intervention_status_schedule", "status", "scheduled_for"),
+        Index("ix_intervention_status_requested", "status", "requested_at"),
+    )
 
     number: Mapped[str] = mapped_column(String(24), unique=True)
     type: Mapped[InterventionType]
@@ -71,7 +74,7 @@ class InterventionRequest(Synced, Base):
     technician_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("technician.id"), index=True
     )
-    requested_at: Mapped[datetime]
+    requested_at: Mapped[datetime] = mapped_column(index=True)
     scheduled_for: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
@@ -83,7 +86,7 @@ class InterventionRequest(Synced, Base):
     reporter_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     contact_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: The place when no premise is known (a leak in the street).
-    commune_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commune.id"))
+    commune_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commune.id"), index=True)
     street_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("street.id"))
     house_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
     landmark: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -31,6 +31,7 @@ from kernel.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from app.services.interventions.links import reconnection_after_payment
 from kernel.identifiers import format_account_number
 from kernel.money import MAX_PAYMENT_MAJOR
 from kernel.numbering import Series, next_number
@@ -51,6 +52,8 @@ class IssuedReceipt:
     receipt_number: str
     pdf: bytes
     filename: str
+    #: Reconnection requests made because the payment cleared a disconnected account's debt.
+    reconnections: tuple[str, ...] = ()
 
 
 class PaymentNeedsConfirmation(BusinessError):
@@ -209,8 +212,11 @@ def record_payment(
         pdf = _render(_receipt_data(ctx, session, payment))
         filename = f"recu-{payment.receipt_number}.pdf"
         payment.receipt_document_id = _stored_pdf(session, ctx, "receipt", filename, pdf)
+        reconnections = reconnection_after_payment(
+            session, ctx, account_id, owed - minor, payment.receipt_number)
         uow.commit()
-        return IssuedReceipt(payment.id, payment.receipt_number, pdf, filename)
+        return IssuedReceipt(payment.id, payment.receipt_number, pdf, filename,
+                             tuple(reconnections))
 
 
 def _stored_pdf(

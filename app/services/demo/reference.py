@@ -15,15 +15,25 @@ from sqlalchemy.orm import Session
 from app.models import (
     Agency,
     Commune,
+    InterventionDeadline,
+    PublicHoliday,
     Street,
     Synced,
     Tariff,
     TariffBand,
     Technician,
+    TechnicianTeam,
     User,
+    WorkingHours,
     WorksCatalogueItem,
 )
-from app.models.enums import Energy, MeterPayment, Role
+from app.models.enums import (
+    Energy,
+    InterventionPriority,
+    InterventionType,
+    MeterPayment,
+    Role,
+)
 from app.services.demo.names import COMMUNES, STREET_KINDS, STREET_NAMES
 from kernel.money import Currency
 from kernel.passwords import hash_password
@@ -250,19 +260,75 @@ def build_reference(
                 )
             )
         )
-    for name, phone, speciality in (
-        ("Seydou DIARRASSOUBA", "0707112233", Energy.WATER),
-        ("Hervé GNAGNE", "0505223344", Energy.ELECTRICITY),
-        ("Lassina SORO", "0101334455", Energy.ELECTRICITY),
-        ("Théodore AKA", "0707445566", Energy.WATER),
-        ("Célestine YAPI", "0505556677", None),
-        ("Joël ZADI", "0101667788", Energy.ELECTRICITY),
+    # A stamper of its own: the shared one's draws make the demo customers.
+    ours = Stamper(random.Random(f"interventions-{agency_code}"), at)
+    water_team = ours(TechnicianTeam(name="Équipe eau", agency_id=agency.id))
+    power_team = ours(TechnicianTeam(name="Équipe électricité", agency_id=agency.id))
+    session.add_all([water_team, power_team])
+    session.flush()
+    for name, phone, speciality, skills in (
+        ("Seydou DIARRASSOUBA", "0707112233", Energy.WATER, "water,meters"),
+        ("Hervé GNAGNE", "0505223344", Energy.ELECTRICITY, "electricity,meters"),
+        ("Lassina SORO", "0101334455", Energy.ELECTRICITY, "electricity"),
+        ("Théodore AKA", "0707445566", Energy.WATER, "water"),
+        ("Célestine YAPI", "0505556677", None, "water,electricity,meters"),
+        ("Joël ZADI", "0101667788", Energy.ELECTRICITY, "electricity,meters"),
     ):
+        team = power_team if speciality is Energy.ELECTRICITY else water_team
         session.add(
-            stamp(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id))
+            stamp(Technician(name=name, phone=phone, speciality=speciality, agency_id=agency.id,
+                             skills=skills, team_id=team.id))
         )
+    for row in intervention_reference():
+        session.add(ours(row))
     session.flush()
     from app.services.letters.templates import install_shipped
 
     install_shipped(session, revised_by="Siège (modèle fourni)")
     return DemoReference(agency, communes, streets, tariffs)
+
+
+#: Working hours allowed at normal priority; urgent is a quarter, high a half, low double.
+NORMAL_DEADLINE_HOURS = {
+    InterventionType.LEAK: 8,
+    InterventionType.LEAK_AT_CUSTOMER: 16,
+    InterventionType.BREAKDOWN: 8,
+    InterventionType.LOW_PRESSURE: 24,
+    InterventionType.METER_CHECK: 40,
+    InterventionType.METER_INSTALL: 40,
+    InterventionType.METER_CHANGE: 40,
+    InterventionType.METER_REMOVAL: 40,
+    InterventionType.DISCONNECTION: 24,
+    InterventionType.RECONNECTION: 8,
+    InterventionType.COMPLAINT: 40,
+    InterventionType.WORKS: 80,
+    InterventionType.OTHER: 40,
+}
+HOLIDAYS = (
+    (date(2026, 1, 1), "Jour de l'an"), (date(2026, 4, 6), "Lundi de Pâques"),
+    (date(2026, 5, 1), "Fête du travail"), (date(2026, 5, 14), "Ascension"),
+    (date(2026, 5, 25), "Lundi de Pentecôte"), (date(2026, 8, 7), "Fête nationale"),
+    (date(2026, 8, 15), "Assomption"), (date(2026, 11, 1), "Toussaint"),
+    (date(2026, 11, 15), "Journée nationale de la paix"), (date(2026, 12, 25), "Noël"),
+    (date(2027, 1, 1), "Jour de l'an"), (date(2027, 3, 29), "Lundi de Pâques"),
+    (date(2027, 5, 1), "Fête du travail"),
+)
+
+
+def intervention_reference() -> list[Synced]:
+    """Central's reference data for the interventions: deadlines per kind and priority,
+    opening hours (Monday to Friday, 07:30–12:00 and 13:00–16:30), public holidays."""
+    rows: list[Synced] = []
+    for kind, hours in NORMAL_DEADLINE_HOURS.items():
+        for priority, allowed in (
+            (InterventionPriority.URGENT, max(2, hours // 4)),
+            (InterventionPriority.HIGH, max(4, hours // 2)),
+            (InterventionPriority.NORMAL, hours),
+            (InterventionPriority.LOW, hours * 2),
+        ):
+            rows.append(InterventionDeadline(type=kind, priority=priority, working_hours=allowed))
+    for weekday in range(5):
+        rows.append(WorkingHours(weekday=weekday, opens_minute=450, closes_minute=720))
+        rows.append(WorkingHours(weekday=weekday, opens_minute=780, closes_minute=990))
+    rows.extend(PublicHoliday(day=day, name=name) for day, name in HOLIDAYS)
+    return rows

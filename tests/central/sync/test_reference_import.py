@@ -8,7 +8,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.models import Agency, Commune, Street, Tariff, TariffBand, User, WorksCatalogueItem
+from app.models import (
+    Agency,
+    Commune,
+    InterventionDeadline,
+    PublicHoliday,
+    Street,
+    Tariff,
+    TariffBand,
+    User,
+    WorkingHours,
+    WorksCatalogueItem,
+)
 from app.models.database import Database
 from central.reference import import_reference
 from tests.central.sync.kit import Central
@@ -32,11 +43,12 @@ def test_the_shared_rows_of_a_desk_become_centrals_and_travel_to_every_agency(
         with central.db.reading() as session:
             agencies = session.scalar(select(func.count()).select_from(Agency))
         report = import_reference(central.db, desk.url)
-        for model in (Commune, Street, Tariff, TariffBand, WorksCatalogueItem):
+        shared = (Commune, Street, Tariff, TariffBand, WorksCatalogueItem,
+                  InterventionDeadline, WorkingHours, PublicHoliday)
+        for model in shared:
             theirs = _shared(desk, model)
             assert theirs and theirs.items() <= _shared(central.db, model).items(), model
-        assert report.total == sum(len(_shared(desk, m)) for m in (
-            Commune, Street, Tariff, TariffBand, WorksCatalogueItem))
+        assert report.total == sum(len(_shared(desk, m)) for m in shared)
         demo_admins = set(_shared(desk, User))
         assert demo_admins and not demo_admins & set(_shared(central.db, User)), \
             "the demo's head-office user (desk_only) stays on its desk"

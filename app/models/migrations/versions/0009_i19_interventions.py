@@ -343,6 +343,15 @@ def upgrade() -> None:
             batch_op.f("ix_intervention_request_due_at"), ["due_at"], unique=False
         )
         batch_op.create_index(
+            batch_op.f("ix_intervention_request_requested_at"), ["requested_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_intervention_request_commune_id"), ["commune_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_intervention_status_requested", ["status", "requested_at"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_intervention_request_premise_id"), ["premise_id"], unique=False
         )
         batch_op.create_index(
@@ -435,6 +444,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_intervention_request_technician_id"))
         batch_op.drop_index(batch_op.f("ix_intervention_request_premise_id"))
         batch_op.drop_index(batch_op.f("ix_intervention_request_due_at"))
+        batch_op.drop_index(batch_op.f("ix_intervention_request_requested_at"))
+        batch_op.drop_index(batch_op.f("ix_intervention_request_commune_id"))
+        batch_op.drop_index("ix_intervention_status_requested")
         batch_op.drop_column("follows_id")
         batch_op.drop_column("follow_up_note")
         batch_op.drop_column("follow_up")
