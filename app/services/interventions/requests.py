@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     Account,
     Commune,
+    Contract,
     InterventionEvent,
     InterventionRequest,
     Meter,
@@ -22,10 +23,12 @@ from app.models import (
     Street,
 )
 from app.models.enums import (
+    ContractStatus,
     Energy,
     InterventionPriority,
     InterventionStatus,
     InterventionType,
+    MeterStatus,
     RequestChannel,
 )
 from app.models.ids import utcnow
@@ -50,6 +53,8 @@ CHANNELS = (RequestChannel.COUNTER, RequestChannel.PHONE, RequestChannel.FIELD,
 NEEDS_METER = frozenset({InterventionType.METER_CHECK, InterventionType.METER_CHANGE,
                          InterventionType.METER_REMOVAL})
 MAX_DURATION = 8 * 60
+#: Kinds that are about water whatever is linked.
+WATER_KINDS = frozenset({InterventionType.LEAK, InterventionType.LEAK_AT_CUSTOMER})
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,17 @@ def _resolve(session: Session, data: RequestInput) -> RequestInput:
             if premise_id is not None and premise_id != connection.premise_id:
                 errors["meter_id"] = "Ce compteur n'est pas sur la propriété choisie"
             premise_id = connection.premise_id
+            if account_id is None:
+                account_id = session.scalar(select(Contract.account_id).where(
+                    Contract.connection_id == connection.id,
+                    Contract.status == ContractStatus.ACTIVE).limit(1))
+    if account_id is None and customer_id is None and premise_id is not None:
+        holders = session.scalars(
+            select(Contract.account_id).distinct()
+            .join(ServiceConnection, ServiceConnection.id == Contract.connection_id)
+            .where(ServiceConnection.premise_id == premise_id,
+                   Contract.status == ContractStatus.ACTIVE).limit(2)).all()
+        account_id = holders[0] if len(holders) == 1 else None
     if account_id is not None:
         account = session.get(Account, account_id)
         if account is None:
@@ -147,7 +163,15 @@ def _resolve(session: Session, data: RequestInput) -> RequestInput:
     elif premise_id is None and commune_id is not None and street_id is None \
             and not _clean(data.landmark):
         errors["landmark"] = "Sans propriété, indiquez la rue ou un point de repère"
-    if data.type in NEEDS_METER and data.meter_id is None:
+    meter_id = data.meter_id
+    if meter_id is None and data.type in NEEDS_METER and premise_id is not None:
+        meters = session.scalars(
+            select(Meter.id)
+            .join(ServiceConnection, ServiceConnection.id == Meter.connection_id)
+            .where(ServiceConnection.premise_id == premise_id,
+                   Meter.status == MeterStatus.INSTALLED).limit(2)).all()
+        meter_id = meters[0] if len(meters) == 1 else None
+    if data.type in NEEDS_METER and meter_id is None:
         errors["meter_id"] = "Choisissez le compteur concerné"
     if not _clean(data.description):
         errors["description"] = "Décrivez ce qui est demandé"
@@ -155,7 +179,9 @@ def _resolve(session: Session, data: RequestInput) -> RequestInput:
         errors["duration_minutes"] = "La durée prévue va de 15 minutes à 8 heures"
     if errors:
         raise ValidationError(errors)
-    return replace(data, customer_id=customer_id, account_id=account_id, premise_id=premise_id,
+    if energy is None and data.type in WATER_KINDS:
+        energy = Energy.WATER
+    return replace(data, meter_id=meter_id, customer_id=customer_id, account_id=account_id, premise_id=premise_id,
                    commune_id=commune_id, street_id=street_id, house_number=_clean(house_number),
                    landmark=_clean(data.landmark), description=data.description.strip(),
                    reporter_name=_clean(data.reporter_name), contact_name=_clean(data.contact_name),
