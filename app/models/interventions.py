@@ -58,6 +58,10 @@ class InterventionRequest(Synced, Base):
     __table_args__ = (
         Index("ix_intervention_status_schedule", "status", "scheduled_for"),
         Index("ix_intervention_status_requested", "status", "requested_at"),
+        Index("ix_intervention_status_due", "status", "due_at"),
+        Index("ix_intervention_type_requested", "type", "requested_at"),
+        Index("ix_intervention_commune_requested", "commune_id", "requested_at"),
+        Index("ix_intervention_technician_schedule", "technician_id", "scheduled_for"),
     )
 
     number: Mapped[str] = mapped_column(String(24), unique=True)
@@ -71,9 +75,7 @@ class InterventionRequest(Synced, Base):
     meter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("meter.id"))
     description: Mapped[str] = mapped_column(Text, default="")
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
-    technician_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("technician.id"), index=True
-    )
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technician.id"))
     requested_at: Mapped[datetime] = mapped_column(index=True)
     scheduled_for: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -86,12 +88,12 @@ class InterventionRequest(Synced, Base):
     reporter_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     contact_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: The place when no premise is known (a leak in the street).
-    commune_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commune.id"), index=True)
+    commune_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commune.id"))
     street_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("street.id"))
     house_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
     landmark: Mapped[str] = mapped_column(String(200), default="", server_default="")
     #: Service-level deadline (central's table for the kind and priority, on working hours).
-    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    due_at: Mapped[datetime | None]
     duration_minutes: Mapped[int] = mapped_column(SmallInteger, default=60, server_default="60")
     #: Who forced a planning clash (a supervisor), empty when the slot was clear.
     forced_by: Mapped[str] = mapped_column(String(40), default="", server_default="")

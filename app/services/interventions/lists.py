@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -45,6 +46,7 @@ from app.services.identifiers import format_account_number
 from app.services.interventions.planning import customer_name, is_overdue
 from app.services.interventions.requests import OPEN_STATUSES
 from app.services.labels import label
+from app.services.numbering import PREFIX, Series
 
 PAGE = 200
 MAX_EXPORT = 100_000
@@ -81,8 +83,8 @@ class RequestRow:
     description: str
 
 
-def _filtered(query: Select, flt: RequestFilter, now: datetime,  # type: ignore[type-arg]
-              with_status: bool = True) -> Select:  # type: ignore[type-arg]
+def _filtered(query: Select[*tuple[Any, ...]], flt: RequestFilter, now: datetime, series: str,
+              with_status: bool = True) -> Select[*tuple[Any, ...]]:
     if with_status and flt.status is not None:
         query = query.where(InterventionRequest.status == flt.status)
     if flt.open_only:
@@ -100,44 +102,68 @@ def _filtered(query: Select, flt: RequestFilter, now: datetime,  # type: ignore[
                             InterventionRequest.due_at < now)
     number = flt.number.strip().upper()
     if number:
-        query = query.where(or_(InterventionRequest.number == number,
-                                InterventionRequest.number.like(f"%{number}")))
+        query = query.where(InterventionRequest.number.in_(_numbers(number, now, series)))
     return query
 
 
+def _numbers(typed: str, now: datetime, series: str) -> list[str]:
+    """The numbers a typed number may mean: itself, or — digits only — the counter of the
+    last five years' series (an exact look-up on the unique index, never a scan)."""
+    if not typed.isdigit() or len(typed) > 6:
+        return [typed]
+    return [typed] + [f"{series}-{year}-{int(typed):06d}"
+                      for year in range(now.year - 4, now.year + 1)]
+
+
+R = InterventionRequest
+LIST_COLUMNS = (R.id, R.version, R.number, R.type, R.priority, R.status, R.requested_at,
+                R.due_at, R.done_at, R.scheduled_for, R.landmark, R.description,
+                Technician.name.label("technician"), Commune.name.label("commune"),
+                Customer.kind.label("customer_kind"), Customer.last_name, Customer.first_name,
+                Customer.organisation_name)
+
+
 def _rows(session: Session, flt: RequestFilter, offset: int, limit: int,
-          now: datetime) -> list[RequestRow]:
-    query = _filtered(
-        select(InterventionRequest, Technician.name, Commune.name, Customer.kind,
-               Customer.last_name, Customer.first_name, Customer.organisation_name)
-        .outerjoin(Technician, Technician.id == InterventionRequest.technician_id)
-        .outerjoin(Commune, Commune.id == InterventionRequest.commune_id)
-        .outerjoin(Customer, Customer.id == InterventionRequest.customer_id), flt, now)
+          now: datetime, series: str) -> list[RequestRow]:
     order = (InterventionRequest.due_at.asc() if flt.overdue_only
              else InterventionRequest.requested_at.desc())
-    rows = session.execute(query.order_by(order, InterventionRequest.number.desc())
-                           .offset(offset).limit(limit)).all()
+    # The page's ids first, on the table's indexes alone; the joins for those rows only.
+    page = (_filtered(select(InterventionRequest.id), flt, now, series)
+            .order_by(order).offset(offset).limit(limit).subquery())
+    rows = session.execute(
+        select(*LIST_COLUMNS)
+        .join(page, page.c.id == InterventionRequest.id)
+        .outerjoin(Technician, Technician.id == InterventionRequest.technician_id)
+        .outerjoin(Commune, Commune.id == InterventionRequest.commune_id)
+        .outerjoin(Customer, Customer.id == InterventionRequest.customer_id)
+        .order_by(order, InterventionRequest.id)).all()
     return [
         RequestRow(r.id, r.version, r.number, r.type, r.priority, r.status, r.requested_at,
                    r.due_at, is_overdue(r.status, r.due_at, r.done_at, now), r.scheduled_for,
-                   tech or "", commune or "",
-                   customer_name(kind, last, first, org) or r.landmark, r.description)
-        for r, tech, commune, kind, last, first, org in rows
+                   r.technician or "", r.commune or "",
+                   customer_name(r.customer_kind, r.last_name, r.first_name,
+                                 r.organisation_name) or r.landmark, r.description)
+        for r in rows
     ]
+
+
+def _series(ctx: ServiceContext) -> str:
+    return f"{PREFIX[Series.INTERVENTION]}{ctx.installation.agency_code}"
 
 
 def list_requests(ctx: ServiceContext, flt: RequestFilter, offset: int = 0,
                   limit: int = PAGE) -> list[RequestRow]:
     with ctx.reading() as session:
-        return _rows(session, flt, offset, limit, utcnow())
+        return _rows(session, flt, offset, limit, utcnow(), _series(ctx))
 
 
 def counts_by_status(ctx: ServiceContext, flt: RequestFilter) -> dict[InterventionStatus, int]:
     """How many requests of each status the other filters leave (the status filter aside)."""
     with ctx.reading() as session:
         query = _filtered(select(InterventionRequest.status, func.count()), flt, utcnow(),
-                          with_status=False)
-        counts = dict(session.execute(query.group_by(InterventionRequest.status)).all())
+                          _series(ctx), with_status=False)
+        counts: dict[InterventionStatus, int] = dict(
+            session.execute(query.group_by(InterventionRequest.status)).tuples().all())
     return {status: int(counts.get(status, 0)) for status in InterventionStatus}
 
 
@@ -165,7 +191,7 @@ def export_csv(ctx: ServiceContext, flt: RequestFilter, path: Path) -> int:
         return value.astimezone(zone).strftime("%d/%m/%Y %H:%M") if value else ""
 
     with ctx.reading() as session:
-        rows = _rows(session, flt, 0, MAX_EXPORT, utcnow())
+        rows = _rows(session, flt, 0, MAX_EXPORT, utcnow(), _series(ctx))
     try:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")

@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy import Row, Select, String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -59,6 +61,7 @@ def skills_of(technician: Technician) -> frozenset[Skill]:
     return skills
 
 
+@cache
 def needed_skills(kind: InterventionType, energy: Energy | None) -> frozenset[Skill]:
     needed = set()
     if energy is not None:
@@ -212,7 +215,7 @@ def teams(ctx: ServiceContext) -> list[tuple[uuid.UUID, str]]:
 
 # --- the board --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Job:
     request_id: uuid.UUID
     version: int
@@ -264,27 +267,48 @@ def customer_name(kind: CustomerKind | None, last: str | None, first: str | None
     return " ".join(p for p in ((last or "").upper(), first or "") if p)
 
 
-def _job(row: InterventionRequest, commune: str | None, who: str | None, now: datetime) -> Job:
+R = InterventionRequest
+#: What a job needs of a request: plain columns (no ORM objects: a week's board has thousands).
+def _text(column: Any) -> Any:
+    """An enum column read as its stored text (the board converts thousands of rows: a dict
+    look-up is cheaper than the enum type's processing)."""
+    return type_coerce(column, String())
+
+
+_NAME = case(
+    (Customer.kind == CustomerKind.ORGANISATION, Customer.organisation_name),
+    else_=func.trim(func.upper(Customer.last_name) + " " + Customer.first_name),
+)
+JOB_COLUMNS = (R.id, R.version, R.number, _text(R.type).label("type"),
+               _text(R.status).label("status"), _text(R.priority).label("priority"),
+               R.technician_id, R.scheduled_for, R.duration_minutes, R.commune_id, R.landmark,
+               func.substr(R.description, 1, 200).label("description"), R.due_at, R.done_at,
+               _text(R.energy).label("energy"), Commune.name.label("commune"),
+               _NAME.label("who"))
+_TYPES = {k.value: k for k in InterventionType}
+_STATUSES = {k.value: k for k in InterventionStatus}
+_ENERGIES = {k.value: k for k in Energy}
+
+
+def _job(row: Row[Any], now: datetime) -> Job:
     end = (row.scheduled_for + timedelta(minutes=row.duration_minutes)
            if row.scheduled_for is not None else None)
-    place = who or row.landmark or ""
-    return Job(row.id, row.version, row.number, row.type, row.status, row.priority.value,
-               row.technician_id, row.scheduled_for, end, row.commune_id, commune or "", place,
-               row.description, row.due_at, is_overdue(row.status, row.due_at, row.done_at, now),
-               needed_skills(row.type, row.energy))
+    kind, status = _TYPES[row.type], _STATUSES[row.status]
+    energy = _ENERGIES[row.energy] if row.energy else None
+    return Job(row.id, row.version, row.number, kind, status, row.priority,
+               row.technician_id, row.scheduled_for, end, row.commune_id, row.commune or "",
+               row.who or row.landmark or "", row.description, row.due_at,
+               is_overdue(status, row.due_at, row.done_at, now), needed_skills(kind, energy))
 
 
-def _job_query() -> Select[InterventionRequest, str, CustomerKind, str, str, str]:
-    return (select(InterventionRequest, Commune.name, Customer.kind, Customer.last_name,
-                   Customer.first_name, Customer.organisation_name)
+def _job_query() -> Select[*tuple[Any, ...]]:
+    return (select(*JOB_COLUMNS)
             .outerjoin(Commune, Commune.id == InterventionRequest.commune_id)
             .outerjoin(Customer, Customer.id == InterventionRequest.customer_id))
 
 
-def _jobs(rows: Iterable[Row[InterventionRequest, str, CustomerKind, str, str, str]],
-          now: datetime) -> list[Job]:
-    return [_job(r, commune, customer_name(kind, last, first, org), now)
-            for r, commune, kind, last, first, org in rows]
+def _jobs(rows: Iterable[Row[Any]], now: datetime) -> list[Job]:
+    return [_job(r, now) for r in rows]
 
 
 def clashes(job: Job, technician: TechnicianRow | None, others: Iterable[Job],
@@ -353,26 +377,22 @@ def board(ctx: ServiceContext, first_day: date, days: int = 1) -> Board:
             .limit(500)).all()
     planned = _jobs(rows, now)
     planned = [j for j in planned if j.end is not None and j.end > start]
-    by_tech: dict[uuid.UUID, list[Job]] = {}
+    # A job can only clash with the same technician's jobs of the same day.
+    by_day: dict[tuple[uuid.UUID, date], list[Job]] = {}
     for job in planned:
-        assert job.technician_id is not None
-        by_tech.setdefault(job.technician_id, []).append(job)
+        assert job.technician_id is not None and job.start is not None
+        by_day.setdefault((job.technician_id, job.start.astimezone(zone).date()), []).append(job)
     people_by_id = {t.technician_id: t for t in people}
     checked = []
     for job in planned:
-        assert job.technician_id is not None
+        assert job.technician_id is not None and job.start is not None
         if job.status in BUSY:
             found = clashes(job, people_by_id.get(job.technician_id),
-                            by_tech[job.technician_id], calendar)
-            job = _with_clashes(job, found)
+                            by_day[job.technician_id, job.start.astimezone(zone).date()],
+                            calendar)
+            job.clashes = tuple(found)
         checked.append(job)
     return Board(first_day, days, people, checked, _jobs(waiting, now), calendar)
-
-
-def _with_clashes(job: Job, found: list[str]) -> Job:
-    from dataclasses import replace
-
-    return replace(job, clashes=tuple(found)) if found else job
 
 
 class PlanningClash(BusinessError):

@@ -340,13 +340,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("follows_id", sa.Uuid(), nullable=True))
         batch_op.create_index(
-            batch_op.f("ix_intervention_request_due_at"), ["due_at"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_intervention_request_requested_at"), ["requested_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_intervention_request_commune_id"), ["commune_id"], unique=False
         )
         batch_op.create_index(
             "ix_intervention_status_requested", ["status", "requested_at"], unique=False
@@ -354,8 +348,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_intervention_request_premise_id"), ["premise_id"], unique=False
         )
+        batch_op.create_index("ix_intervention_status_due", ["status", "due_at"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_intervention_request_technician_id"), ["technician_id"], unique=False
+            "ix_intervention_type_requested", ["type", "requested_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_intervention_commune_requested", ["commune_id", "requested_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_intervention_technician_schedule", ["technician_id", "scheduled_for"], unique=False
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_intervention_request_commune_id_commune"),
@@ -441,11 +442,12 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_intervention_request_commune_id_commune"), type_="foreignkey"
         )
-        batch_op.drop_index(batch_op.f("ix_intervention_request_technician_id"))
+        batch_op.drop_index("ix_intervention_technician_schedule")
+        batch_op.drop_index("ix_intervention_commune_requested")
+        batch_op.drop_index("ix_intervention_type_requested")
+        batch_op.drop_index("ix_intervention_status_due")
         batch_op.drop_index(batch_op.f("ix_intervention_request_premise_id"))
-        batch_op.drop_index(batch_op.f("ix_intervention_request_due_at"))
         batch_op.drop_index(batch_op.f("ix_intervention_request_requested_at"))
-        batch_op.drop_index(batch_op.f("ix_intervention_request_commune_id"))
         batch_op.drop_index("ix_intervention_status_requested")
         batch_op.drop_column("follows_id")
         batch_op.drop_column("follow_up_note")
