@@ -162,8 +162,9 @@ def counts_by_status(ctx: ServiceContext, flt: RequestFilter) -> dict[Interventi
     with ctx.reading() as session:
         query = _filtered(select(InterventionRequest.status, func.count()), flt, utcnow(),
                           _series(ctx), with_status=False)
-        counts: dict[InterventionStatus, int] = dict(
-            session.execute(query.group_by(InterventionRequest.status)).tuples().all())
+        counts: dict[InterventionStatus, int] = {
+            status: count for status, count in session.execute(
+                query.group_by(InterventionRequest.status))}
     return {status: int(counts.get(status, 0)) for status in InterventionStatus}
 
 
