@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -110,10 +111,18 @@ class FormDialog(QDialog):
         self.buttons.addButton("Annuler", QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self.attempt)
         self.buttons.rejected.connect(self.reject)
+        #: Where the cursor is put when the dialog opens (the first field by default).
+        self.first_field: QWidget | None = None
         self.layout_ = QVBoxLayout(self)
         self.layout_.addLayout(self.form)
         self.layout_.addWidget(self.general_error)
         self.layout_.addWidget(self.buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self.first_field is not None:
+            self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.first_field = None
 
     def work(self) -> Callable[[], Any]:
         """The function to run off the GUI thread with the values read from the form."""

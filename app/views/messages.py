@@ -37,6 +37,14 @@ def save_path(parent: QWidget | None, title: str, suggested: str, filter_: str) 
     return path
 
 
+def open_paths(parent: QWidget | None, title: str, filter_: str) -> list[str]:
+    """Files the agent picks to attach; empty when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, "", filter_)
+    return list(paths)
+
+
 def open_document(path: str) -> bool:
     """Open a saved document with the system's viewer (to read or print it); False when the
     machine has no program to open it."""

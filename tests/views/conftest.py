@@ -31,6 +31,8 @@ class Answers:
         self.confirm_answer = True
         self.opened: list[str] = []
         self.save_to = ""
+        #: Files the agent picks in a file chooser.
+        self.pick: list[str] = []
         #: Whether the machine has a program to open documents.
         self.can_open = True
         #: What the agent types when asked for a line of text (None: cancels).
@@ -58,6 +60,7 @@ class Answers:
         monkeypatch.setattr(messages, "retry", self._retry)
         monkeypatch.setattr(messages, "open_document", self._open_document)
         monkeypatch.setattr(messages, "save_path", lambda p, t, s, f: self.save_to)
+        monkeypatch.setattr(messages, "open_paths", lambda p, t, f: list(self.pick))
         monkeypatch.setattr(first_start, "ask_first_start", self._first_start)
         monkeypatch.setattr(messages, "ask_text", self._ask_text)
 
