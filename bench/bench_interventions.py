@@ -37,6 +37,7 @@ from app.services.installation import load_installation
 from app.services.interventions import lists, planning
 from app.services.interventions.requests import KINDS
 from app.services.money import Currency
+from app.services.numbering import cover_held
 from app.settings import Settings
 
 
@@ -77,7 +78,8 @@ def fill(db: Database, ctx: ServiceContext, requests: int, technicians: int, job
             scheduled = None
             technician = None
             if planned:
-                # Each technician's day filled hour by hour; one job in ten lands on another.
+                # Each technician's day filled hour by hour in their sector (one commune); one
+                # job in ten lands on another.
                 day = first_day + timedelta(days=(n // technicians) % 5)
                 slot = n // (5 * technicians)
                 if rng.random() < 0.1:
@@ -94,7 +96,8 @@ def fill(db: Database, ctx: ServiceContext, requests: int, technicians: int, job
                 f"{n + 1:06d}", "type": kind, "priority": rng.choice(list(InterventionPriority)),
                 "status": status, "channel": rng.choice(list(RequestChannel)),
                 "customer_id": rng.choice(customers) if customers and rng.random() < 0.8
-                else None, "commune_id": rng.choice(communes), "landmark": "repère",
+                else None, "commune_id": communes[(n % technicians) % len(communes)] if planned
+                else rng.choice(communes), "landmark": "repère",
                 "description": f"Demande générée {n}", "requested_at": requested,
                 "due_at": requested + timedelta(hours=rng.choice((4, 8, 24, 48, 96))),
                 "scheduled_for": scheduled, "technician_id": technician,
@@ -107,6 +110,7 @@ def fill(db: Database, ctx: ServiceContext, requests: int, technicians: int, job
                 rows = []
         if rows:
             session.execute(insert(InterventionRequest), rows)
+        cover_held(session, ctx.installation.agency_code)  # the next number follows them
 
 
 def _timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]

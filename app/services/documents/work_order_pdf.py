@@ -71,12 +71,12 @@ def _order_story(agency: str, data: WorkOrderData) -> list[Flowable]:
         rows.append(("Index contesté", data.disputed_index))
     if data.quote_number:
         rows.append(("Devis", data.quote_number))
-    table = Table([[_p(k, s["small"]), _p(v, s["body"])] for k, v in rows],
-                  colWidths=[32 * mm, 148 * mm])
-    style = [("LINEBELOW", (0, 0), (-1, -1), 0.3, LIGHT), ("VALIGN", (0, 0), (-1, -1), "TOP")]
-    if data.overdue:
-        style.append(("TEXTCOLOR", (1, 6), (1, 6), LATE))
-    table.setStyle(TableStyle(style))
+    late = ParagraphStyle("late", parent=s["body"], textColor=LATE, fontName=BOLD)
+    table = Table([[_p(k, s["small"]),
+                    _p(v, late if k == "Échéance" and data.overdue else s["body"])]
+                   for k, v in rows], colWidths=[32 * mm, 148 * mm])
+    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.3, LIGHT),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [table, _p("Ce qui est demandé", s["head"]), _p(data.description, s["body"])]
     if data.tasks:
         story.append(_p("Travaux à réaliser", s["head"]))

@@ -79,6 +79,8 @@ class BoardView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
         self.board: Board | None = None
+        #: The days shown, left to right (a week's days off without jobs are left out).
+        self.days: list[date] = []
         self.blocks: list[_Block] = []
         self.selected: uuid.UUID | None = None
         self.selected_technician: uuid.UUID | None = None
@@ -97,8 +99,7 @@ class BoardView(QWidget):
 
     @property
     def day_width(self) -> float:
-        days = self.board.days if self.board else 1
-        return max((self.width() - NAME_WIDTH) / days, 60.0)
+        return max((self.width() - NAME_WIDTH) / max(len(self.days), 1), 60.0)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         rows = len(self.board.technicians) if self.board else 0
@@ -110,7 +111,7 @@ class BoardView(QWidget):
     def _x(self, moment: datetime) -> float:
         assert self.board is not None
         local = moment.astimezone(self.board.calendar.zone)
-        day_index = (local.date() - self.board.first_day).days
+        day_index = self._column(local.date())
         minutes = local.hour * 60 + local.minute - FIRST_HOUR * 60
         span = (LAST_HOUR - FIRST_HOUR) * 60
         return NAME_WIDTH + day_index * self.day_width + minutes / span * self.day_width
@@ -123,11 +124,11 @@ class BoardView(QWidget):
         if not 0 <= row < len(self.board.technicians):
             return None
         offset = point.x() - NAME_WIDTH
-        day_index = min(int(offset // self.day_width), self.board.days - 1)
+        day_index = min(int(offset // self.day_width), len(self.days) - 1)
         within = (offset - day_index * self.day_width) / self.day_width
         span = (LAST_HOUR - FIRST_HOUR) * 60
         minutes = FIRST_HOUR * 60 + round(within * span / STEP_MINUTES) * STEP_MINUTES
-        day = self.board.first_day + timedelta(days=day_index)
+        day = self.days[day_index]
         return self.board.technicians[row], self._at(day, minutes)
 
     def _at(self, day: date, minutes: int) -> datetime:
@@ -137,8 +138,19 @@ class BoardView(QWidget):
         return local.astimezone(UTC)
 
     # --- content ---------------------------------------------------------------------------
+    def _column(self, day: date) -> int:
+        """The column of ``day`` (a day left out falls on the next one shown)."""
+        for index, shown in enumerate(self.days):
+            if shown >= day:
+                return index
+        return len(self.days)
+
     def show_board(self, board: Board) -> None:
         self.board = board
+        busy = {j.start.astimezone(board.calendar.zone).date() for j in board.jobs if j.start}
+        every = [board.first_day + timedelta(days=i) for i in range(board.days)]
+        self.days = [d for d in every if board.days == 1 or board.calendar.is_working_day(d)
+                     or d in busy] or every
         self._layout_blocks()
         self.updateGeometry()
         self.setMinimumHeight(self.sizeHint().height())
@@ -194,8 +206,7 @@ class BoardView(QWidget):
         assert self.board is not None
         board, height, width = self.board, self.row_height, self.day_width
         text = self.palette().text().color()
-        for day_index in range(board.days):
-            day = board.first_day + timedelta(days=day_index)
+        for day_index, day in enumerate(self.days):
             left = NAME_WIDTH + day_index * width
             column = QRectF(left, 0, width, self.height())
             if not board.calendar.is_working_day(day):
@@ -221,8 +232,7 @@ class BoardView(QWidget):
             band = QRectF(0, top, self.width(), height)
             if not band.intersects(exposed):
                 continue
-            for day_index in range(board.days):
-                day = board.first_day + timedelta(days=day_index)
+            for day_index, day in enumerate(self.days):
                 absence = technician.absent_on(day)
                 if absence is not None:
                     cell = QRectF(NAME_WIDTH + day_index * width, top, width, height)
@@ -236,14 +246,15 @@ class BoardView(QWidget):
             painter.drawLine(QPointF(0, top + height), QPointF(self.width(), top + height))
             painter.setPen(text)
             painter.setFont(self.bold)
-            painter.drawText(QRectF(6, top + 3, NAME_WIDTH - 10, 18),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             technician.name)
+            left_middle = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            painter.drawText(QRectF(6, top + 3, NAME_WIDTH - 10, 18), left_middle,
+                             painter.fontMetrics().elidedText(
+                                 technician.name, Qt.TextElideMode.ElideRight, NAME_WIDTH - 12))
             painter.setFont(self.small)
             detail = " · ".join(p for p in (technician.team, technician.skills_text) if p)
-            painter.drawText(QRectF(6, top + 21, NAME_WIDTH - 10, 16),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             detail)
+            painter.drawText(QRectF(6, top + 21, NAME_WIDTH - 10, 16), left_middle,
+                             painter.fontMetrics().elidedText(
+                                 detail, Qt.TextElideMode.ElideRight, NAME_WIDTH - 12))
         painter.setPen(QPen(GRID, 1))
         painter.drawLine(QPointF(0, HEADER_HEIGHT), QPointF(self.width(), HEADER_HEIGHT))
         painter.drawLine(QPointF(NAME_WIDTH, 0), QPointF(NAME_WIDTH, self.height()))

@@ -66,8 +66,7 @@ def request_columns(zone: Any) -> list[Column[RequestRow]]:
         Column("Priorité", lambda r: label(r.priority)),
         Column("Statut", lambda r: label(r.status)),
         Column("Demandée le", lambda r: local(r.requested_at, zone)),
-        Column("Échéance", lambda r: local(r.due_at, zone) + (" — en retard" if r.overdue
-                                                              else "")),
+        Column("Échéance", lambda r: local(r.due_at, zone) + (" · retard" if r.overdue else "")),
         Column("Technicien", lambda r: r.technician),
         Column("Prévue le", lambda r: local(r.scheduled_for, zone)),
         Column("Commune", lambda r: r.commune),
@@ -260,15 +259,15 @@ class InterventionsPage(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         actions = QHBoxLayout()
         for key, text, slot in (
-            ("new", "&Nouvelle demande", self.new_request),
+            ("new", "&Nouvelle", self.new_request),
             ("edit", "&Modifier", self.edit),
             ("plan", "&Planifier…", self.schedule),
             ("start", "&Commencer", self.start),
             ("close", "C&lôturer (rapport)…", self.close_job),
-            ("cancel", "&Annuler la demande…", self.cancel),
+            ("cancel", "&Annuler…", self.cancel),
             ("reopen", "&Rouvrir…", self.reopen),
             ("print", "&Bon d'intervention", self.print_order),
-            ("export", "E&xporter (CSV)…", self.export),
+            ("export", "E&xport CSV…", self.export),
         ):
             button = QPushButton(text)
             button.setObjectName(f"action_{key}")

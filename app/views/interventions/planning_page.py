@@ -46,6 +46,8 @@ class WaitingList(QListWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSpacing(3)
+        self.setWordWrap(True)
         self.jobs: list[Job] = []
 
     def show_jobs(self, jobs: list[Job], board_: Board) -> None:
@@ -101,14 +103,18 @@ class PlanningPage(QWidget):
                                      "ou premier jour de la semaine)")
         self.sheet_button.clicked.connect(self.print_day_sheet)
         self.order_button = QPushButton("&Bon d'intervention")
+        self.order_button.setToolTip("Bon d'intervention de la demande choisie")
         self.order_button.clicked.connect(self.print_work_order)
+        heading = QHBoxLayout()
+        heading.addWidget(title)
+        heading.addSpacing(12)
+        heading.addWidget(self.period, 1)
         bar = QHBoxLayout()
-        bar.addWidget(title)
-        bar.addSpacing(12)
-        bar.addWidget(self.period, 1)
-        for widget in (self.day_button, self.week_button, previous, today_button, following,
-                       self.sheet_button, self.order_button):
+        for widget in (self.day_button, self.week_button, previous, today_button, following):
             bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.sheet_button)
+        bar.addWidget(self.order_button)
 
         self.view = BoardView()
         self.view.job_dropped.connect(self.place)
@@ -137,6 +143,7 @@ class PlanningPage(QWidget):
         self.status.setObjectName("planningStatus")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
+        layout.addLayout(heading)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
