@@ -29,6 +29,12 @@ KINDS: dict[str, str] = {
     "sign_in_throttle": "user",
     "service_connection": "connection",
     "meter_reading": "reading",
+    "intervention_request": "intervention",
+    "intervention_event": "intervention",
+    "intervention_line": "intervention",
+    "intervention_attachment": "intervention",
+    "technician_team": "technician",
+    "technician_absence": "technician",
 }
 #: Written with every change, never what a screen shows.
 _UNANNOUNCED = frozenset({"audit_entry", "sync_journal", "number_series"})
@@ -43,6 +49,8 @@ PARENTS: dict[str, str] = {
     "meter_id": "meter",
     "contract_id": "contract",
     "invoice_id": "invoice",
+    "request_id": "intervention",
+    "technician_id": "technician",
 }
 
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.services.customer_file import CustomerFile
 from app.services.interventions.lists import RequestRow, customer_requests
 from app.views.errors import show_error
@@ -55,6 +56,11 @@ class InterventionsTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
+        self.shell.runner.changed.connect(self._changed)
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches("intervention"):
+            self.reload()
 
     def as_widget(self) -> QWidget:
         return self
@@ -68,7 +74,7 @@ class InterventionsTab(QWidget):
         if self.file is None:
             return
         ctx, customer_id = self.shell.ctx, self.file.identity.customer_id
-        self.shell.runner.submit(lambda: customer_requests(ctx, customer_id),
+        self.shell.runner.read(lambda: customer_requests(ctx, customer_id),
                                  on_success=self._show, on_failure=lambda e: show_error(self, e),
                                  parent=self)
 
@@ -85,5 +91,4 @@ class InterventionsTab(QWidget):
         if self.file is None:
             return
         editor = RequestEditor(self.shell, self, file=self.file)
-        editor.accepted.connect(self.reload)
-        editor.open()
+        editor.open()  # the tab reloads itself: the write announced the request

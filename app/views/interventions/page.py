@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.models.enums import InterventionStatus, Role
 from app.services.customer_edit import communes
 from app.services.interventions import lists, planning, workflow
@@ -303,7 +304,14 @@ class InterventionsPage(QWidget):
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
         self._enable()
+        shell.runner.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches_any(("intervention", "technician")):
+            self.refresh()
+        if self.detail is not None and changes.touches("intervention", [self.detail.request_id]):
+            self.load_detail(self.detail.request_id)
 
     # --- Page -------------------------------------------------------------------------------
     def as_widget(self) -> QWidget:
@@ -331,8 +339,8 @@ class InterventionsPage(QWidget):
             return (flt, lists.list_requests(ctx, flt), lists.counts_by_status(ctx, flt),
                     lists.overdue_count(ctx))
 
-        self.shell.runner.submit(load, on_success=self._show,
-                                 on_failure=lambda e: show_error(self, e), parent=self)
+        self.shell.runner.read(load, on_success=self._show,
+                               on_failure=lambda e: show_error(self, e), parent=self)
 
     def _show(self, result: tuple[RequestFilter, list[RequestRow],
                                   dict[InterventionStatus, int], int]) -> None:
@@ -348,13 +356,12 @@ class InterventionsPage(QWidget):
         self.counts.setText(" · ".join(parts) + overdue)
         self.more.setText(f"Les {PAGE} plus récentes sont affichées : affinez les filtres."
                           if len(rows) >= PAGE else plural(len(rows), "demande", "demandes"))
-        row = next((i for i, r in enumerate(rows) if r.request_id == selected), 0 if rows else -1)
-        if row >= 0:
+        row = next((i for i, r in enumerate(rows) if r.request_id == selected), None)
+        if row is not None:
             self.table.selectRow(row)
-        else:
-            self.detail = None
-            self.panel.show_detail(None)
-            self._enable()
+        elif selected is None and rows:
+            self.table.selectRow(0)
+        # A request the filters no longer show (just closed) stays in the panel.
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
@@ -363,7 +370,7 @@ class InterventionsPage(QWidget):
 
     def load_detail(self, request_id: uuid.UUID) -> None:
         ctx = self.shell.ctx
-        self.shell.runner.submit(lambda: lists.request_detail(ctx, request_id),
+        self.shell.runner.read(lambda: lists.request_detail(ctx, request_id),
                                  on_success=self._show_detail,
                                  on_failure=lambda e: show_error(self, e), parent=self)
 
@@ -388,17 +395,11 @@ class InterventionsPage(QWidget):
         self.buttons["print"].setEnabled(self.detail is not None)
 
     # --- actions ----------------------------------------------------------------------------
-    def _after_write(self, _result: object = None) -> None:
-        self.refresh()
-        if self.detail is not None:
-            self.load_detail(self.detail.request_id)
-
     def new_request(self) -> None:
         editor = RequestEditor(self.shell, self)
 
-        def saved() -> None:
+        def saved() -> None:  # the list reloads itself: the write announced the request
             self.number.clear()
-            self.refresh()
             if editor.result_value is not None:
                 self.load_detail(editor.result_value.request_id)
 
@@ -411,7 +412,6 @@ class InterventionsPage(QWidget):
         self._open(RequestEditor(self.shell, self, detail=self.detail))
 
     def _open(self, dialog: FormDialog) -> None:
-        dialog.accepted.connect(self._after_write)
         dialog.open()
 
     def schedule(self) -> None:
@@ -425,10 +425,9 @@ class InterventionsPage(QWidget):
     def _write(self, job: Callable[[], object]) -> None:
         def refused(error: BaseException) -> None:
             show_error(self, error)
-            self._after_write()
+            self.refresh()  # what another desk saved meanwhile
 
-        self.shell.runner.submit(job, on_success=self._after_write, on_failure=refused,
-                                 parent=self, write=True)
+        self.shell.runner.write(job, on_failure=refused, parent=self)
 
     def start(self) -> None:
         if self.detail is None:
@@ -456,7 +455,7 @@ class InterventionsPage(QWidget):
         if self.detail is None:
             return
         ctx, request_id = self.shell.ctx, self.detail.request_id
-        self.shell.runner.submit(lambda: work_order_pdf(ctx, request_id),
+        self.shell.runner.read(lambda: work_order_pdf(ctx, request_id),
                                  on_success=lambda r: save_and_open(self, *r),
                                  on_failure=lambda e: show_error(self, e), parent=self)
 
@@ -466,7 +465,7 @@ class InterventionsPage(QWidget):
         if not path:
             return
         ctx, flt = self.shell.ctx, self.current_filter()
-        self.shell.runner.submit(
+        self.shell.runner.read(
             lambda: lists.export_csv(ctx, flt, Path(path)),
             on_success=lambda n: messages.inform(
                 self, "Export", f"{plural(n, 'demande exportée', 'demandes exportées')} : {path}"),

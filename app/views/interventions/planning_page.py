@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.changes import Changes
 from app.models.enums import Role
 from app.services.interventions.planning import Board, Job, PlanningClash, board, place_job
 from app.services.interventions.work_order import day_sheet_pdf, work_order_pdf
@@ -149,7 +150,12 @@ class PlanningPage(QWidget):
         layout.addWidget(self.status)
         bind(self, "Alt+Left", lambda: self.shift_period(-1))
         bind(self, "Alt+Right", lambda: self.shift_period(1))
+        shell.runner.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches_any(("intervention", "technician")):
+            self.refresh()
 
     # --- Page -------------------------------------------------------------------------------
     def as_widget(self) -> QWidget:
@@ -192,8 +198,8 @@ class PlanningPage(QWidget):
         self.period.setText(f"du {self.first_day:%d/%m/%Y} au {last:%d/%m/%Y}"
                             if self.days > 1 else f"le {self.first_day:%d/%m/%Y}")
         ctx, first, days = self.shell.ctx, self.first_day, self.days
-        self.shell.runner.submit(lambda: board(ctx, first, days), on_success=self._show,
-                                 on_failure=lambda e: show_error(self, e), parent=self)
+        self.shell.runner.read(lambda: board(ctx, first, days), on_success=self._show,
+                               on_failure=lambda e: show_error(self, e), parent=self)
 
     def _show(self, result: Board) -> None:
         if (result.first_day, result.days) != (self.first_day, self.days):
@@ -214,11 +220,10 @@ class PlanningPage(QWidget):
     def place(self, request_id: uuid.UUID, version: int, technician_id: uuid.UUID,
               start: datetime, force: bool = False) -> None:
         ctx = self.shell.ctx
-        self.shell.runner.submit(
+        self.shell.runner.write(
             lambda: place_job(ctx, request_id, version, technician_id, start, force=force),
-            on_success=lambda _v: self.refresh(),
             on_failure=lambda e: self._refused(e, request_id, version, technician_id, start),
-            parent=self, write=True)
+            parent=self)
 
     def _refused(self, error: BaseException, request_id: uuid.UUID, version: int,
                  technician_id: uuid.UUID, start: datetime) -> None:
@@ -241,7 +246,7 @@ class PlanningPage(QWidget):
                                                         "(cliquez sur sa ligne).")
             return
         ctx, day = self.shell.ctx, self.first_day
-        self.shell.runner.submit(lambda: day_sheet_pdf(ctx, technician, day),
+        self.shell.runner.read(lambda: day_sheet_pdf(ctx, technician, day),
                                  on_success=lambda r: save_and_open(self, *r),
                                  on_failure=lambda e: show_error(self, e), parent=self)
 
@@ -254,6 +259,6 @@ class PlanningPage(QWidget):
             messages.inform(self, "Bon d'intervention", "Choisissez d'abord une intervention.")
             return
         ctx = self.shell.ctx
-        self.shell.runner.submit(lambda: work_order_pdf(ctx, request_id),
+        self.shell.runner.read(lambda: work_order_pdf(ctx, request_id),
                                  on_success=lambda r: save_and_open(self, *r),
                                  on_failure=lambda e: show_error(self, e), parent=self)
