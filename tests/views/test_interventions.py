@@ -238,3 +238,28 @@ def test_the_list_shows_overdue_requests_in_red_and_counts(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
     wait_idle(qtbot)
 
+
+
+def test_technicians_are_managed_from_the_planning(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    from app.views.interventions.technicians import TechnicianDialog, TechniciansDialog
+
+    page = window.show_module("planning")
+    assert isinstance(page, PlanningPage)
+    page.people_button.click()
+    people = dialog_of(TechniciansDialog)
+    assert isinstance(people, TechniciansDialog)
+    qtbot.waitUntil(lambda: people.model.rowCount() == 6, timeout=10000)
+    people.new()
+    editor = dialog_of(TechnicianDialog)
+    assert isinstance(editor, TechnicianDialog)
+    qtbot.waitUntil(editor.name.hasFocus)
+    type_text(qtbot, editor.name, "Awa DIALLO")
+    editor.skills[Skill.WATER].setChecked(True)
+    qtbot.keyClick(editor.name, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: people.model.rowCount() == 7, timeout=10000)
+    assert "Awa DIALLO" in {people.model.row(r).name for r in range(7)}
+    qtbot.waitUntil(lambda: any(t.name == "Awa DIALLO" for t in page.current.technicians)  # type: ignore[union-attr]
+                    , timeout=10000)
+    people.accept()
+    wait_idle(qtbot)

@@ -114,6 +114,10 @@ class PlanningPage(QWidget):
         for widget in (self.day_button, self.week_button, previous, today_button, following):
             bar.addWidget(widget)
         bar.addStretch(1)
+        self.people_button = QPushButton("&Techniciens…")
+        self.people_button.setToolTip("Techniciens, équipes, compétences, horaires et absences")
+        self.people_button.clicked.connect(self.manage_technicians)
+        bar.addWidget(self.people_button)
         bar.addWidget(self.sheet_button)
         bar.addWidget(self.order_button)
 
@@ -262,3 +266,8 @@ class PlanningPage(QWidget):
         self.shell.runner.read(lambda: work_order_pdf(ctx, request_id),
                                  on_success=lambda r: save_and_open(self, *r),
                                  on_failure=lambda e: show_error(self, e), parent=self)
+
+    def manage_technicians(self) -> None:
+        from app.views.interventions.technicians import TechniciansDialog
+
+        TechniciansDialog(self.shell, self).open()
