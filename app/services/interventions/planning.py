@@ -37,6 +37,8 @@ from app.services.interventions.calendar import WorkingCalendar, load_calendar
 from app.services.interventions.requests import OPEN_STATUSES, add_event
 from app.services.interventions.workflow import check_step
 
+#: The requests to plan shown beside the board (the most urgent first).
+WAITING_SHOWN = 200
 #: Rough travel time between two jobs in different communes.
 TRAVEL_BUFFER = timedelta(minutes=30)
 FORCING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
@@ -374,7 +376,7 @@ def board(ctx: ServiceContext, first_day: date, days: int = 1) -> Board:
             or_(InterventionRequest.scheduled_for.is_(None),
                 InterventionRequest.technician_id.is_(None)),
         ).order_by(InterventionRequest.due_at.nulls_last(), InterventionRequest.requested_at)
-            .limit(500)).all()
+            .limit(WAITING_SHOWN)).all()
     planned = _jobs(rows, now)
     planned = [j for j in planned if j.end is not None and j.end > start]
     # A job can only clash with the same technician's jobs of the same day.

@@ -158,21 +158,31 @@ class BoardView(QWidget):
 
     def _layout_blocks(self) -> None:
         self.blocks = []
+        self._laid_out_width = self.width()
         if self.board is None:
             return
         rows = {t.technician_id: i for i, t in enumerate(self.board.technicians)}
-        height = self.row_height
+        columns = {day: index for index, day in enumerate(self.days)}
+        height, width = self.row_height, self.day_width
+        per_minute = width / ((LAST_HOUR - FIRST_HOUR) * 60)
+        zone = self.board.calendar.zone
         for job in self.board.jobs:
             row = rows.get(job.technician_id) if job.technician_id else None
             if row is None or job.start is None or job.end is None:
                 continue
-            left, right = self._x(job.start), self._x(job.end)
+            start = job.start.astimezone(zone)
+            column = columns.get(start.date())
+            if column is None:
+                continue
+            left = (NAME_WIDTH + column * width
+                    + (start.hour * 60 + start.minute - FIRST_HOUR * 60) * per_minute)
+            length = (job.end - job.start).total_seconds() / 60 * per_minute
             top = HEADER_HEIGHT + row * height + 3
-            self.blocks.append(_Block(QRectF(left, top, max(right - left, 6.0), height - 6),
-                                      job))
+            self.blocks.append(_Block(QRectF(left, top, max(length, 6.0), height - 6), job))
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
-        self._layout_blocks()
+        if self.width() != getattr(self, "_laid_out_width", None):
+            self._layout_blocks()
         super().resizeEvent(event)  # type: ignore[arg-type]
 
     def block_of(self, request_id: uuid.UUID) -> _Block | None:
@@ -263,17 +273,18 @@ class BoardView(QWidget):
         job, rect = block.job, block.rect
         painter.setBrush(STATUS_COLOURS.get(job.status, QColor("#dddddd")))
         if job.request_id == self.selected:
-            pen = QPen(SELECTED, 2.5)
+            pen = _PENS["selected"]
         elif job.clashes:
-            pen = QPen(CLASH, 2, Qt.PenStyle.DashLine)
+            pen = _PENS["clash"]
         elif job.overdue:
-            pen = QPen(OVERDUE, 2)
+            pen = _PENS["overdue"]
         else:
-            pen = QPen(QColor("#7d8ea3"), 1)
+            pen = _PENS["plain"]
         painter.setPen(pen)
-        painter.drawRoundedRect(rect, 3, 3)
         if rect.width() < 18:
+            painter.drawRect(rect)
             return
+        painter.drawRoundedRect(rect, 3, 3)
         painter.setPen(OVERDUE if job.overdue else self.palette().text().color())
         inner = rect.adjusted(3, 1, -2, -1)
         mark = "⚠ " if job.clashes else ""
@@ -397,6 +408,12 @@ class BoardView(QWidget):
         self.job_dropped.emit(job.request_id, job.version, ids[row], start)
 
 
+_PENS = {
+    "selected": QPen(SELECTED, 2.5),
+    "clash": QPen(CLASH, 2, Qt.PenStyle.DashLine),
+    "overdue": QPen(OVERDUE, 2),
+    "plain": QPen(QColor("#7d8ea3"), 1),
+}
 _WEEKDAYS = ("Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim")
 
 
