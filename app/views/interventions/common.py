@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.models.enums import InterventionPriority, InterventionStatus
 from app.views.shortcuts import Shortcut
@@ -74,3 +74,17 @@ def overdue_tile(ctx: ServiceContext) -> str:
 
     late = overdue_count(ctx)
     return "aucune" if late == 0 else f"{late} en retard"
+
+
+def scrolled_layout(page: QWidget) -> QVBoxLayout:
+    """The page's content layout, inside a scroll area: on a small screen the window still fits
+    and the page scrolls (at 1366×768 everything shows)."""
+    body = QWidget()
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(body)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return QVBoxLayout(body)

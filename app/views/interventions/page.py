@@ -49,6 +49,7 @@ from app.views.interventions.common import (
     bind,
     local,
     minutes_text,
+    scrolled_layout,
 )
 from app.views.interventions.documents import save_and_open
 from app.views.interventions.editor import RequestEditor
@@ -299,7 +300,7 @@ class InterventionsPage(QWidget):
         header.addWidget(title)
         header.addSpacing(16)
         header.addWidget(self.counts, 1)
-        layout = QVBoxLayout(self)
+        layout = scrolled_layout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)

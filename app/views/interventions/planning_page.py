@@ -31,7 +31,7 @@ from app.views import messages
 from app.views.errors import show_error
 from app.views.format import plural
 from app.views.interventions.board import BoardView, job_mime, tooltip
-from app.views.interventions.common import OVERDUE, bind
+from app.views.interventions.common import OVERDUE, bind, scrolled_layout
 from app.views.interventions.documents import save_and_open
 from app.views.shell import Shell
 
@@ -127,6 +127,7 @@ class PlanningPage(QWidget):
         self.board_scroll.setWidgetResizable(True)
         self.board_scroll.setWidget(self.view)
         self.waiting = WaitingList()
+        self.waiting.itemActivated.connect(lambda _item: self.schedule_waiting())
         waiting_box = QWidget()
         column = QVBoxLayout(waiting_box)
         column.setContentsMargins(0, 0, 0, 0)
@@ -134,8 +135,8 @@ class PlanningPage(QWidget):
         self.waiting_title.setObjectName("sectionTitle")
         column.addWidget(self.waiting_title)
         column.addWidget(self.waiting, 1)
-        hint = QLabel("Glissez une demande sur un technicien. Flèches : déplacer le bloc "
-                      "choisi (Ctrl : d'un jour).")
+        hint = QLabel("Glissez une demande sur un technicien, ou Entrée pour la planifier. "
+                      "Flèches : déplacer le bloc choisi (Ctrl : d'un jour).")
         hint.setWordWrap(True)
         hint.setObjectName("hint")
         column.addWidget(hint)
@@ -146,7 +147,7 @@ class PlanningPage(QWidget):
         splitter.setSizes([1000, 230])
         self.status = QLabel()
         self.status.setObjectName("planningStatus")
-        layout = QVBoxLayout(self)
+        layout = scrolled_layout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.addLayout(heading)
         layout.addLayout(bar)
@@ -271,3 +272,17 @@ class PlanningPage(QWidget):
         from app.views.interventions.technicians import TechniciansDialog
 
         TechniciansDialog(self.shell, self).open()
+
+    def schedule_waiting(self) -> None:
+        """Enter on a request to plan: the planning dialog (technician, day, hour)."""
+        from app.services.interventions.lists import request_detail
+        from app.views.interventions.page import ScheduleDialog
+
+        job = self.waiting.current_job()
+        if job is None:
+            return
+        ctx, request_id = self.shell.ctx, job.request_id
+        self.shell.runner.read(
+            lambda: request_detail(ctx, request_id),
+            on_success=lambda detail: ScheduleDialog(self.shell, detail, self).open(),
+            on_failure=lambda e: show_error(self, e), parent=self)
