@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.models.enums import InterventionStatus, InterventionType, Skill
@@ -74,11 +76,9 @@ def test_a_request_is_taken_from_the_customer_file_with_the_keyboard(
     tab = view.tab("interventions")
     qtbot.waitUntil(lambda: tab.new_button.isEnabled(), timeout=10000)  # type: ignore[attr-defined]
     wait_idle(qtbot)
-    bar = view.tabs.tabBar()
-    assert bar.hasFocus()
-    qtbot.keyClick(bar, Qt.Key.Key_Tab)
-    assert tab.new_button.hasFocus()  # type: ignore[attr-defined]
-    qtbot.keyClick(tab.new_button, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    qtbot.keyClick(view, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)  # "Nouvelle demande d'in&tervention"
+    qtbot.waitUntil(lambda: any(isinstance(w, RequestEditor) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()))
     editor = dialog_of(RequestEditor)
     assert isinstance(editor, RequestEditor)
     qtbot.waitUntil(editor.kind.hasFocus)
@@ -175,7 +175,8 @@ def test_a_clash_is_refused_for_an_agent_and_forced_by_a_supervisor(
 
 
 def test_a_job_is_closed_with_its_report(
-        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers,
+        tmp_path: Path) -> None:
     home = household(ctx)
     saved = create_request(ctx, RequestInput(type=InterventionType.METER_CHECK,
                                              description="Index contesté", meter_id=home.meter_id))
@@ -202,6 +203,11 @@ def test_a_job_is_closed_with_its_report(
     qtbot.keyClick(dialog.site_index, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.errors.labels["site_index"].isVisible(), timeout=10000)
     assert "inférieur au précédent" in dialog.errors.labels["site_index"].text()
+    photo = tmp_path / "compteur.png"
+    photo.write_bytes(b"\x89PNG photo")
+    answers.pick = [str(photo)]
+    qtbot.keyClick(dialog, Qt.Key.Key_J, Qt.KeyboardModifier.AltModifier)  # a button: clicked
+    qtbot.waitUntil(lambda: dialog.attachment_list.count() == 1)  # after its short animation
     dialog.site_index.selectAll()
     type_text(qtbot, dialog.site_index, "250")
     qtbot.keyClick(dialog.site_index, Qt.Key.Key_Return)
@@ -210,6 +216,11 @@ def test_a_job_is_closed_with_its_report(
                     timeout=10000)
     assert "Index conforme" in page.panel.summary.text() and "index relevé 250" in page.panel.summary.text()
     assert page.panel.history.item(0).text().split(" · ")[1].startswith("Terminée par Yao KOUASSI")
+    assert page.panel.attachments.count() == 1
+    page.panel.attachments.setCurrentRow(0)
+    page.panel._open_attachment()
+    qtbot.waitUntil(lambda: len(answers.opened) == 1, timeout=10000)
+    assert Path(answers.opened[0]).read_bytes() == b"\x89PNG photo"
     wait_idle(qtbot)
 
 

@@ -34,6 +34,7 @@ from app.models.enums import InterventionStatus, Role
 from app.services.customer_edit import communes
 from app.services.interventions import lists, planning, workflow
 from app.services.interventions.lists import PAGE, RequestDetail, RequestFilter, RequestRow
+from app.services.interventions.report import attachment_content
 from app.services.interventions.requests import KINDS, OPEN_STATUSES
 from app.services.interventions.work_order import work_order_pdf
 from app.services.labels import label
@@ -152,15 +153,51 @@ class RequestPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary, 3)
+        self.attachments = QListWidget()
+        self.attachments.setObjectName("requestAttachments")
+        self.attachments.setMaximumHeight(60)
+        self.attachments.setToolTip("Entrée ou double-clic : ouvrir la pièce jointe")
+        self.attachments.itemActivated.connect(self._open_attachment)
+        self.attachment_ids: list[uuid.UUID] = []
         column = QVBoxLayout()
         caption = QLabel("Historique")
         caption.setObjectName("sectionTitle")
         column.addWidget(caption)
         column.addWidget(self.history, 1)
+        self.attachments_caption = QLabel("Pièces jointes")
+        self.attachments_caption.setObjectName("sectionTitle")
+        column.addWidget(self.attachments_caption)
+        column.addWidget(self.attachments)
         layout.addLayout(column, 2)
+
+    def _open_attachment(self) -> None:
+        row = self.attachments.currentRow()
+        if not 0 <= row < len(self.attachment_ids):
+            return
+        ctx, document_id = self.shell.ctx, self.attachment_ids[row]
+        folder = Path(self.shell.settings.data_dir) / "pieces-jointes"
+
+        def save() -> str:
+            filename, _media, content = attachment_content(ctx, document_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{document_id.hex[:8]}-{filename}"
+            path.write_bytes(content)
+            return str(path)
+
+        def opened(path: str) -> None:
+            if not messages.open_document(path):
+                messages.inform(self, "Pièce jointe", f"Aucun programme ne l'ouvre sur ce "
+                                                      f"poste ; fichier enregistré : {path}")
+
+        self.shell.runner.read(save, on_success=opened,
+                               on_failure=lambda e: show_error(self, e), parent=self)
 
     def show_detail(self, detail: RequestDetail | None) -> None:
         self.history.clear()
+        self.attachments.clear()
+        self.attachment_ids = []
+        self.attachments_caption.setVisible(bool(detail and detail.attachments))
+        self.attachments.setVisible(bool(detail and detail.attachments))
         if detail is None:
             self.summary.setText("<i>Choisissez une demande dans la liste.</i>")
             return
@@ -198,6 +235,10 @@ class RequestPanel(QWidget):
         self.summary.setText("<table cellspacing=2>" + "".join(
             f"<tr><td style='color:#4a5868;padding-right:8px'>{k}</td><td>{v}</td></tr>"
             for k, v in rows) + "</table>")
+        for attachment in detail.attachments:
+            self.attachments.addItem(" — ".join(p for p in (attachment.filename,
+                                                            attachment.caption) if p))
+            self.attachment_ids.append(attachment.document_id)
         for event in reversed(detail.history):
             note = f" — {event.note}" if event.note else ""
             self.history.addItem(f"{local(event.at, zone)} · {event.action} par {event.who}{note}")
