@@ -56,7 +56,6 @@ PAGE_KEYS = {
 PLANNING_KEYS = (
     Shortcut("Alt+Left", "Période précédente", "Planning"),
     Shortcut("Alt+Right", "Période suivante", "Planning"),
-    Shortcut("Flèches", "Déplacer le bloc choisi (Ctrl : d'un jour)", "Planning"),
 )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTime
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTime, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -245,7 +245,11 @@ class RequestPanel(QWidget):
 
 
 class InterventionsPage(QWidget):
-    """Signals: none. ``refresh`` reads the list again (F5)."""
+    """Signals: ``overdue_changed(str)`` after each load: why the status bar warns (how many
+    open requests are past their deadline), empty when none is. ``refresh`` reads the list
+    again (F5)."""
+
+    overdue_changed = Signal(str)
 
     def __init__(self, shell: Shell) -> None:
         super().__init__()
@@ -396,6 +400,11 @@ class InterventionsPage(QWidget):
         overdue = (f" · <span style='color:#b3261e'><b>{plural(late, 'en retard', 'en retard')}"
                    f"</b></span>" if late else "")
         self.counts.setText(" · ".join(parts) + overdue)
+        if late == 1:
+            self.overdue_changed.emit("1 demande d'intervention ouverte a dépassé son échéance")
+        else:
+            self.overdue_changed.emit(f"{late} demandes d'intervention ouvertes ont dépassé "
+                                      "leur échéance" if late else "")
         self.more.setText(f"Les {PAGE} plus récentes sont affichées : affinez les filtres."
                           if len(rows) >= PAGE else plural(len(rows), "demande", "demandes"))
         row = next((i for i, r in enumerate(rows) if r.request_id == selected), None)
