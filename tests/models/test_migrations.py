@@ -172,3 +172,20 @@ def test_0008_existing_users_stay_at_their_desk_and_are_not_locked(empty: Engine
             0, 0)  # false on both databases
         assert connection.execute(text("SELECT locked_at FROM sign_in_throttle")).one() == (
             None,)
+
+
+def test_0009_existing_requests_and_technicians_get_the_defaults_of_issue_19(
+        empty: Engine) -> None:
+    upgrade(empty, DESK, "0008")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        maker.insert("technician")
+        maker.insert("intervention_request")
+    upgrade(empty, DESK, "0009")
+    with empty.connect() as connection:
+        assert connection.execute(text(
+            "SELECT skills, day_starts_minute, day_ends_minute, team_id FROM technician"
+        )).one() == ("", 450, 990, None)
+        assert connection.execute(text(
+            "SELECT duration_minutes, landmark, forced_by, follow_up, due_at, commune_id "
+            "FROM intervention_request")).one() == (60, "", "", "", None, None)

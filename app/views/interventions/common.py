@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,11 +60,11 @@ PLANNING_KEYS = (
 )
 
 
-def bind(widget: QWidget, keys: str, slot: object) -> QShortcut:
+def bind(widget: QWidget, keys: str, slot: Callable[[], object]) -> QShortcut:
     """A key of the widget and what it contains (the declared French spelling accepted)."""
     shortcut = QShortcut(QKeySequence(keys.replace("Maj+", "Shift+")), widget)
     shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-    shortcut.activated.connect(slot)  # type: ignore[arg-type]
+    shortcut.activated.connect(slot)
     return shortcut
 
 
