@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.models.enums import InterventionStatus, InterventionType, Skill
@@ -225,7 +226,8 @@ def test_a_job_is_closed_with_its_report(
 
 
 def test_the_list_shows_overdue_requests_in_red_and_counts(
-        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch,
+        qtmodeltester: ModelTester) -> None:
     from app.services.interventions import requests
     from app.views.interventions.common import OVERDUE
 
@@ -241,6 +243,7 @@ def test_the_list_shows_overdue_requests_in_red_and_counts(
     page.refresh()
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10000)
     model = page.model
+    qtmodeltester.check(model)
     reds = {model.row(r).number: model.data(model.index(r, 0), Qt.ItemDataRole.ForegroundRole)
             for r in range(2)}
     assert reds[late.number] == OVERDUE and list(reds.values()).count(None) == 1
