@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from app.models import Commune, Customer, InterventionRequest, Technician, migrate
+from app.models import Commune, Customer, InterventionRequest, Technician
 from app.models.database import Database
 from app.models.enums import (
     InterventionPriority,
@@ -31,14 +31,15 @@ from app.models.enums import (
     RequestChannel,
 )
 from app.models.ids import new_id, utcnow
-from app.services.context import ServiceContext
 from app.services.demo import build_demo
 from app.services.installation import load_installation
 from app.services.interventions import lists, planning
 from app.services.interventions.requests import KINDS
-from app.services.money import Currency
-from app.services.numbering import cover_held
 from app.settings import Settings
+from kernel import migrate
+from kernel.context import ServiceContext
+from kernel.money import Currency
+from kernel.numbering import cover_held
 
 
 def fill(db: Database, ctx: ServiceContext, requests: int, technicians: int, jobs: int,
@@ -198,7 +199,7 @@ def main() -> None:
 
 def _supervisor(ctx: ServiceContext) -> ServiceContext:
     from app.models.enums import Role
-    from app.services.context import SignedInUser
+    from kernel.context import SignedInUser
 
     return ctx.signed_in(SignedInUser(uuid.uuid4(), "superviseur", "Awa KONÉ", Role.SUPERVISOR))
 

@@ -16,23 +16,24 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from app.models import InterventionRequest, migrate
+from app.models import InterventionRequest
 from app.models.database import Database
 from app.models.enums import InterventionStatus, InterventionType
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.demo import build_demo
 from app.services.installation import load_installation
 from app.services.interventions import lists
 from app.services.interventions.requests import RequestInput, create_request
 from app.services.interventions.work_order import work_order_pdf
-from app.services.money import Currency
 from app.settings import Settings
 from app.views.application import configure_application
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
 from bench.bench_interventions import fill
+from kernel import migrate
+from kernel.context import ServiceContext
+from kernel.money import Currency
 
 
 def _settle(app: QApplication, runner: TaskRunner) -> None:

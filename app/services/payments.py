@@ -23,6 +23,7 @@ from app.models.enums import AccountStatus, InvoiceStatus, PaymentMethod, Role
 from app.models.ids import utcnow
 from app.services.balances import balances_of
 from app.services.documents.receipt import CancellationSlipData, ReceiptData
+from app.services.interventions.links import reconnection_after_payment
 from app.services.search import format_address
 from kernel.context import ServiceContext
 from kernel.errors import (
@@ -31,7 +32,6 @@ from kernel.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from app.services.interventions.links import reconnection_after_payment
 from kernel.identifiers import format_account_number
 from kernel.money import MAX_PAYMENT_MAJOR
 from kernel.numbering import Series, next_number

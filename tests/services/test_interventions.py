@@ -40,13 +40,6 @@ from app.models.enums import (
     Role,
     Skill,
 )
-from app.services.context import ServiceContext, SignedInUser, UnitOfWork
-from app.services.errors import (
-    BusinessError,
-    ConcurrentEditError,
-    PermissionDeniedError,
-    ValidationError,
-)
 from app.services.interventions import calendar, lists, planning, report, requests, workflow
 from app.services.interventions.links import create_works_request
 from app.services.interventions.planning import PlanningClash, TechnicianInput, place_job
@@ -58,6 +51,13 @@ from app.services.interventions.requests import (
 )
 from app.services.interventions.work_order import day_sheet_pdf, work_order_pdf
 from app.services.payments import record_payment
+from kernel.context import ServiceContext, SignedInUser, UnitOfWork
+from kernel.errors import (
+    BusinessError,
+    ConcurrentEditError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from tests.services.helpers import household
 
 ABIDJAN = ZoneInfo("Africa/Abidjan")
@@ -551,7 +551,7 @@ def test_technicians_teams_skills_and_absences(ctx: ServiceContext) -> None:
 def test_requests_are_the_agencys_and_declare_what_they_point_at() -> None:
     from app.models import Base
     from app.models.ownership import Owner, owner_of, undeclared
-    from app.sync.wire import synced_tables
+    from kernel.wire import synced_tables
 
     synced = {t.name for t in synced_tables()}
     for name in ("intervention_request", "intervention_event", "intervention_line",

@@ -17,7 +17,6 @@ from pytestqt.qtbot import QtBot
 
 from app.models.enums import InterventionStatus, InterventionType, Skill
 from app.services.auth import sign_in
-from app.services.context import ServiceContext
 from app.services.interventions import lists, planning, workflow
 from app.services.interventions.requests import RequestInput, create_request
 from app.settings import Settings
@@ -29,6 +28,7 @@ from app.views.interventions.report_dialog import ReportDialog
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from kernel.context import ServiceContext
 from tests.services.helpers import Household, household
 from tests.views.conftest import Answers, type_text, wait_idle
 from tests.views.test_clients import dialog_of, open_file

@@ -27,9 +27,9 @@ from app.models.enums import (
     QuoteStatus,
     RequestChannel,
 )
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError
 from app.services.interventions.requests import OPEN_STATUSES, RequestInput, new_request
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError
 
 
 def reconnection_after_payment(session: Session, ctx: ServiceContext, account_id: uuid.UUID,

@@ -40,13 +40,13 @@ from app.models.enums import (
     RequestChannel,
 )
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
-from app.services.errors import BusinessError, NotFoundError
-from app.services.identifiers import format_account_number
 from app.services.interventions.planning import customer_name, is_overdue
 from app.services.interventions.requests import OPEN_STATUSES
-from app.services.labels import label
-from app.services.numbering import PREFIX, Series
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError
+from kernel.identifiers import format_account_number
+from kernel.numbering import PREFIX, Series
+from kernel.vocabulary import label
 
 PAGE = 200
 MAX_EXPORT = 100_000

@@ -25,17 +25,17 @@ from app.models import (
 )
 from app.models.enums import CustomerKind, Energy, InterventionStatus, InterventionType, Role, Skill
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.editing import get_for_edit
-from app.services.errors import (
+from app.services.interventions.calendar import WorkingCalendar, load_calendar
+from app.services.interventions.requests import OPEN_STATUSES, add_event
+from app.services.interventions.workflow import check_step
+from kernel.context import ServiceContext
+from kernel.errors import (
     BusinessError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from app.services.interventions.calendar import WorkingCalendar, load_calendar
-from app.services.interventions.requests import OPEN_STATUSES, add_event
-from app.services.interventions.workflow import check_step
 
 #: The requests to plan shown beside the board (the most urgent first).
 WAITING_SHOWN = 200

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from app.models import Document, InterventionAttachment, InterventionLine, WorksCatalogueItem
 from app.models.enums import InterventionStatus, InterventionType, ReadingSource
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
-from app.services.errors import ConcurrentEditError, NotFoundError, ValidationError
 from app.services.interventions.requests import RequestInput, add_event, new_request
 from app.services.interventions.workflow import check_step, load_for_step
 from app.services.readings import correct_reading, record_reading
+from kernel.context import ServiceContext
+from kernel.errors import ConcurrentEditError, NotFoundError, ValidationError
 
 FOLLOW_UPS = {"": "Aucune", "quote": "Un devis", "letter": "Un courrier",
               "request": "Une autre demande"}

@@ -32,11 +32,11 @@ from app.models.enums import (
     RequestChannel,
 )
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.editing import get_for_edit
-from app.services.errors import BusinessError, NotFoundError, ValidationError
 from app.services.interventions.calendar import due_at, load_calendar
-from app.services.numbering import Series, next_number
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError, ValidationError
+from kernel.numbering import Series, next_number
 
 OPEN_STATUSES = frozenset({
     InterventionStatus.NEW,
@@ -216,7 +216,7 @@ def find_duplicates(session: Session, data: RequestInput,
 
 
 def _duplicate_message(session: Session, duplicates: list[Duplicate], data: RequestInput) -> str:
-    from app.services.labels import label
+    from kernel.vocabulary import label
 
     place = ""
     if data.commune_id is not None:

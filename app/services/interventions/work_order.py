@@ -11,12 +11,12 @@ from sqlalchemy import select
 from app.models import Agency, InterventionRequest, Technician
 from app.models.enums import InterventionStatus
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.documents.work_order import DaySheetData, WorkOrderData
-from app.services.errors import BusinessError, NotFoundError
 from app.services.interventions.lists import RequestDetail, request_detail
-from app.services.labels import label
 from app.services.quantities import number as format_number
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, NotFoundError
+from kernel.vocabulary import label
 
 
 def _duration(minutes: int) -> str:

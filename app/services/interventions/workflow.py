@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from app.models import InterventionRequest
 from app.models.enums import InterventionStatus as S
 from app.models.ids import utcnow
-from app.services.context import ServiceContext
 from app.services.editing import get_for_edit
-from app.services.errors import BusinessError, ValidationError
 from app.services.interventions.calendar import due_at, load_calendar
 from app.services.interventions.requests import add_event
+from kernel.context import ServiceContext
+from kernel.errors import BusinessError, ValidationError
 
 #: Which status may follow which.
 NEXT: dict[S, frozenset[S]] = {
@@ -30,7 +30,7 @@ NEXT: dict[S, frozenset[S]] = {
 
 def check_step(request: InterventionRequest, to: S) -> None:
     if to not in NEXT[request.status]:
-        from app.services.labels import label
+        from kernel.vocabulary import label
 
         raise BusinessError(
             f"La demande {request.number} est « {label(request.status).lower()} » : "

@@ -33,8 +33,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from app.services.interventions.planning import Board, Job, TechnicianRow
-from app.services.labels import label
 from app.views.interventions.common import OVERDUE, STATUS_COLOURS
+from kernel.vocabulary import label
 
 MIME = "application/x-guichet-job"
 NAME_WIDTH = 170

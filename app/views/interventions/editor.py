@@ -24,10 +24,10 @@ from app.services.interventions.requests import (
     create_request,
     update_request,
 )
-from app.services.labels import label
 from app.views import messages
 from app.views.forms import FormDialog, ValueCombo, combo
 from app.views.shell import Shell
+from kernel.vocabulary import label
 
 
 class RequestEditor(FormDialog):

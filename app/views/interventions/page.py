@@ -37,7 +37,6 @@ from app.services.interventions.lists import PAGE, RequestDetail, RequestFilter,
 from app.services.interventions.report import attachment_content
 from app.services.interventions.requests import KINDS, OPEN_STATUSES
 from app.services.interventions.work_order import work_order_pdf
-from app.services.labels import label
 from app.views import messages
 from app.views.errors import show_error
 from app.views.format import plural
@@ -57,6 +56,7 @@ from app.views.interventions.editor import RequestEditor
 from app.views.interventions.report_dialog import ReportDialog
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
+from kernel.vocabulary import label
 
 Index = QModelIndex | QPersistentModelIndex
 FORCING = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})

@@ -26,7 +26,6 @@ from app.models.changes import Changes
 from app.models.enums import Role
 from app.services.interventions.planning import Board, Job, PlanningClash, board, place_job
 from app.services.interventions.work_order import day_sheet_pdf, work_order_pdf
-from app.services.labels import label
 from app.views import messages
 from app.views.errors import show_error
 from app.views.format import plural
@@ -34,6 +33,7 @@ from app.views.interventions.board import BoardView, job_mime, tooltip
 from app.views.interventions.common import OVERDUE, bind, scrolled_layout
 from app.views.interventions.documents import save_and_open
 from app.views.shell import Shell
+from kernel.vocabulary import label
 
 FORCING = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.enums import InterventionType
-from app.services.errors import ValidationError
 from app.services.interventions.lists import RequestDetail
 from app.services.interventions.report import (
     FOLLOW_UPS,
@@ -36,11 +35,12 @@ from app.services.interventions.report import (
     parts_list,
 )
 from app.services.interventions.requests import KINDS
-from app.services.labels import label
 from app.services.readings import UnusualConsumptionError, VacantPremiseWarning
 from app.views import messages
 from app.views.forms import FormDialog, ValueCombo, combo
 from app.views.shell import Shell
+from kernel.errors import ValidationError
+from kernel.vocabulary import label
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".pdf": "application/pdf", ".tif": "image/tiff", ".tiff": "image/tiff"}
