@@ -104,7 +104,6 @@ def create_works_request(ctx: ServiceContext, quote: WorksQuote) -> Intervention
         premise_id=quote.premise_id,
         energy=energies.pop() if len(energies) == 1 else None,
         duration_minutes=min(max(60, 60 * len(quote.lines)), 8 * 60),
-        landmark="" if quote.premise_id or quote.account_id else "adresse du devis",
     ), confirmed_duplicate=True, note=f"Commandé depuis le devis {quote.number}")
     request.quote_id = quote.id
     for position, line in enumerate(quote.lines, start=1):
