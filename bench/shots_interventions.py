@@ -27,6 +27,8 @@ from app.services.interventions.requests import RequestInput, create_request
 from app.services.interventions.work_order import work_order_pdf
 from app.settings import Settings
 from app.views.application import configure_application
+from app.views.interventions.page import InterventionsPage
+from app.views.interventions.planning_page import PlanningPage
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
@@ -75,12 +77,12 @@ def main() -> None:
     window.show()
     _settle(app, runner)
 
-    page = window.show_module("interventions")
+    page = window.show_page(InterventionsPage)
     page.refresh()  # type: ignore[attr-defined]
     _settle(app, runner)
     window.grab().save(str(out / "1-interventions-list.png"))
 
-    planning = window.show_module("planning")
+    planning = window.show_page(PlanningPage)
     planning.show_day(monday, 7)  # type: ignore[attr-defined]
     _settle(app, runner)
     window.grab().save(str(out / "2-planning-week.png"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +22,7 @@ from app.services.interventions.requests import RequestInput, create_request
 from app.settings import Settings
 from app.views.interventions.board import job_mime
 from app.views.interventions.editor import RequestEditor
+from app.views.interventions.file_tab import InterventionsTab
 from app.views.interventions.page import InterventionsPage
 from app.views.interventions.planning_page import PlanningPage
 from app.views.interventions.report_dialog import ReportDialog
@@ -72,9 +73,9 @@ def _monday(ctx: ServiceContext) -> datetime:
 def test_a_request_is_taken_from_the_customer_file_with_the_keyboard(
         qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext) -> None:
     view = open_file(qtbot, window, "kone helene")
-    qtbot.keyClick(view, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # the tab's key
     qtbot.waitUntil(lambda: view.tabs.tabText(view.tabs.currentIndex()) == "I&nterventions")
-    tab = view.tab("interventions")
+    tab = view.tab(InterventionsTab)
     qtbot.waitUntil(lambda: tab.new_button.isEnabled(), timeout=10000)  # type: ignore[attr-defined]
     wait_idle(qtbot)
     qtbot.keyClick(view, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)  # "Nouvelle demande d'in&tervention"
@@ -114,7 +115,7 @@ def test_a_block_is_dragged_to_another_technician_and_day(
     monday = _monday(ctx)
     planning.place_job(ctx, saved.request_id, saved.version, first,
                        (monday + timedelta(hours=9)).astimezone(UTC))
-    page = window.show_module("planning")
+    page = window.show_page(PlanningPage)
     assert isinstance(page, PlanningPage)
     page.first_day = monday.date()
     page.refresh()
@@ -162,7 +163,7 @@ def test_a_clash_is_refused_for_an_agent_and_forced_by_a_supervisor(
     monday = _monday(ctx)
     nine = (monday + timedelta(hours=9)).astimezone(UTC)
     planning.place_job(ctx, one.request_id, one.version, tech, nine)
-    page = supervisor_window.show_module("planning")
+    page = supervisor_window.show_page(PlanningPage)
     assert isinstance(page, PlanningPage)
     page.first_day = monday.date()
     page.refresh()
@@ -182,7 +183,7 @@ def test_a_job_is_closed_with_its_report(
     saved = create_request(ctx, RequestInput(type=InterventionType.METER_CHECK,
                                              description="Index contesté", meter_id=home.meter_id))
     workflow.start(ctx, saved.request_id, saved.version)
-    page = window.show_module("interventions")
+    page = window.show_page(InterventionsPage)
     assert isinstance(page, InterventionsPage)
     page.refresh()
     qtbot.waitUntil(lambda: page.detail is not None and page.detail.request_id == saved.request_id,
@@ -238,7 +239,7 @@ def test_the_list_shows_overdue_requests_in_red_and_counts(
     monkeypatch.undo()
     create_request(ctx, RequestInput(type=InterventionType.COMPLAINT, description="Récente",
                                      account_id=home.account_id))
-    page = window.show_module("interventions")
+    page = window.show_page(InterventionsPage)
     assert isinstance(page, InterventionsPage)
     page.refresh()
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10000)
@@ -248,6 +249,11 @@ def test_the_list_shows_overdue_requests_in_red_and_counts(
             for r in range(2)}
     assert reds[late.number] == OVERDUE and list(reds.values()).count(None) == 1
     assert "Nouvelle 2" in page.counts.text() and "1 en retard" in page.counts.text()
+    warning = window.findChild(QLabel, "statusInterventionsWarning")
+    assert isinstance(warning, QLabel)
+    qtbot.waitUntil(warning.isVisible)
+    assert "Interventions en retard" in warning.text()
+    assert "1 demande d'intervention ouverte a dépassé son échéance" in warning.toolTip()
     page.overdue.setChecked(True)
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
     wait_idle(qtbot)
@@ -258,7 +264,7 @@ def test_technicians_are_managed_from_the_planning(
         qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
     from app.views.interventions.technicians import TechnicianDialog, TechniciansDialog
 
-    page = window.show_module("planning")
+    page = window.show_page(PlanningPage)
     assert isinstance(page, PlanningPage)
     page.people_button.click()
     people = dialog_of(TechniciansDialog)
