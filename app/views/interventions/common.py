@@ -36,6 +36,15 @@ def local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%d/%m/%Y %H:%M") if value else ""
 
 
+def short(value: datetime | None, zone: ZoneInfo) -> str:
+    """Day, month and time, the year only when it is not this year's (the lists' columns)."""
+    if value is None:
+        return ""
+    moment = value.astimezone(zone)
+    this_year = datetime.now(zone).year
+    return moment.strftime("%d/%m %H:%M" if moment.year == this_year else "%d/%m/%Y %H:%M")
+
+
 def minutes_text(minutes: int | None) -> str:
     if minutes is None:
         return ""

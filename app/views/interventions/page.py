@@ -50,6 +50,7 @@ from app.views.interventions.common import (
     local,
     minutes_text,
     scrolled_layout,
+    short,
 )
 from app.views.interventions.documents import save_and_open
 from app.views.interventions.editor import RequestEditor
@@ -68,10 +69,10 @@ def request_columns(zone: Any) -> list[Column[RequestRow]]:
         Column("Type", lambda r: PRIORITY_MARKS[r.priority] + label(r.type)),
         Column("Priorité", lambda r: label(r.priority)),
         Column("Statut", lambda r: label(r.status)),
-        Column("Demandée le", lambda r: local(r.requested_at, zone)),
-        Column("Échéance", lambda r: local(r.due_at, zone) + (" · retard" if r.overdue else "")),
+        Column("Demandée le", lambda r: short(r.requested_at, zone)),
+        Column("Échéance", lambda r: short(r.due_at, zone) + (" · retard" if r.overdue else "")),
         Column("Technicien", lambda r: r.technician),
-        Column("Prévue le", lambda r: local(r.scheduled_for, zone)),
+        Column("Prévue le", lambda r: short(r.scheduled_for, zone)),
         Column("Commune", lambda r: r.commune),
         Column("Client / lieu", lambda r: r.place),
     ]
