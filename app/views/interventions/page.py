@@ -66,8 +66,7 @@ FORCING = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 def request_columns(zone: Any) -> list[Column[RequestRow]]:
     return [
         Column("N°", lambda r: r.number),
-        Column("Type", lambda r: PRIORITY_MARKS[r.priority] + label(r.type)),
-        Column("Priorité", lambda r: label(r.priority)),
+        Column("Type (‼ urgente, ! haute)", lambda r: PRIORITY_MARKS[r.priority] + label(r.type)),
         Column("Statut", lambda r: label(r.status)),
         Column("Demandée le", lambda r: short(r.requested_at, zone)),
         Column("Échéance", lambda r: short(r.due_at, zone) + (" · retard" if r.overdue else "")),
@@ -81,7 +80,7 @@ def request_columns(zone: Any) -> list[Column[RequestRow]]:
 class RequestsModel(ListTableModel[RequestRow]):
     """Requests, overdue ones in red."""
 
-    DUE_COLUMN = 5
+    DUE_COLUMN = 4
 
     def __init__(self, zone: Any) -> None:
         super().__init__(request_columns(zone))
