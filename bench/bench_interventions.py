@@ -2,8 +2,8 @@
 the planning board of a week with 50 technicians and 2,000 jobs (service time, and with
 ``--screen`` the time the board widget takes to draw it offscreen), a drag applied.
 
-    python bench/bench_interventions.py [--requests 100000] [--technicians 50] [--jobs 2000]
-                                        [--database-url sqlite:////tmp/x.sqlite3] [--screen]
+    python -m bench.bench_interventions [--requests 100000] [--technicians 50] [--jobs 2000]
+                                       [--database-url sqlite:////tmp/x.sqlite3] [--screen]
 
 Without ``--database-url`` a SQLite file is made in a temporary folder (demo reference data,
 200 customers) and filled with generated requests.
