@@ -226,6 +226,36 @@ def test_a_job_is_closed_with_its_report(
     wait_idle(qtbot)
 
 
+def test_a_request_is_taken_on_the_interventions_page_for_an_account_number(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    from kernel.identifiers import format_account_number
+
+    home = household(ctx)
+    page = window.show_page(InterventionsPage)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Insert)
+    qtbot.waitUntil(lambda: any(isinstance(w, RequestEditor) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()))
+    editor = dialog_of(RequestEditor)
+    assert isinstance(editor, RequestEditor)
+    qtbot.waitUntil(editor.kind.hasFocus)
+    qtbot.keyClick(editor, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    assert editor.account_number.hasFocus()
+    type_text(qtbot, editor.account_number, "12345678901234")
+    qtbot.keyClick(editor, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    type_text(qtbot, editor.description, "Plus d'eau depuis ce matin")
+    qtbot.keyClick(editor.account_number, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: editor.errors.labels["account_number"].isVisible(), timeout=10000)
+    editor.account_number.clear()
+    type_text(qtbot, editor.account_number, format_account_number(home.account_number))
+    qtbot.keyClick(editor.account_number, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.account_id == home.account_id,
+                    timeout=10000)
+    assert page.detail is not None and page.detail.customer_id == home.customer_id
+    wait_idle(qtbot)
+
+
 def test_the_list_shows_overdue_requests_in_red_and_counts(
         qtbot: QtBot, window: MainWindow, ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch,
         qtmodeltester: ModelTester) -> None:

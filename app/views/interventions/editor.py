@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
 
 from app.models.enums import InterventionPriority, InterventionType, MeterStatus, RequestChannel
+from app.services.account_check import account_id_for
 from app.services.customer_edit import communes, streets
 from app.services.customer_file import CustomerFile
 from app.services.interventions.lists import RequestDetail
@@ -62,6 +64,8 @@ class RequestEditor(FormDialog):
         self.duration.setSuffix(" min")
         self.duration.setValue(detail.duration_minutes if detail else 60)
 
+        self.account_number = QLineEdit()
+        self.account_number.setPlaceholderText("14 chiffres, si la demande concerne un compte")
         self.account = ValueCombo()
         self.meter = ValueCombo()
         self.disputed = ValueCombo()
@@ -74,7 +78,7 @@ class RequestEditor(FormDialog):
         add = self.errors.add_row
         add(self.form, "&Type", "type", self.kind)
         add(self.form, "&Priorité", "priority", self.priority)
-        add(self.form, "Ca&nal", "channel", self.channel)
+        add(self.form, "C&anal", "channel", self.channel)
         if file is not None:
             self.account.add("(aucun)", None)
             for account in file.accounts:
@@ -92,22 +96,24 @@ class RequestEditor(FormDialog):
                 self.meter.add(f"Propriété : {premise.address}", (None, premise))
             self.meter.setCurrentIndex(1 if self.meter.count() > 1 else 0)
             add(self.form, "C&ompte", "account_id", self.account)
-            add(self.form, "Co&mpteur / lieu", "meter_id", self.meter)
-            add(self.form, "Relève contes&tée", "disputed_reading_id", self.disputed)
+            add(self.form, "Compteur / &lieu", "meter_id", self.meter)
+            add(self.form, "Relève conte&stée", "disputed_reading_id", self.disputed)
             self.meter.currentIndexChanged.connect(self._place_changed)
             self.kind.currentIndexChanged.connect(self._place_changed)
         elif detail is not None and (detail.customer or detail.meter_serial):
             parts = [detail.customer, detail.account_number, detail.meter_serial]
             self.fixed_links.setText(" — ".join(p for p in parts if p))
             add(self.form, "Client", "customer_id", self.fixed_links)
+        elif detail is None:
+            add(self.form, "&N° de compte", "account_number", self.account_number)
         add(self.form, "Co&mmune", "commune_id", self.commune)
         add(self.form, "R&ue", "street_id", self.street)
         add(self.form, "N°", "house_number", self.house)
         add(self.form, "Point de &repère", "landmark", self.landmark)
         add(self.form, "&Description", "description", self.description)
-        add(self.form, "Signalé pa&r", "reporter_name", self.reporter)
+        add(self.form, "S&ignalé par", "reporter_name", self.reporter)
         add(self.form, "&Contact sur place", "contact_name", self.contact)
-        add(self.form, "Télé&phone", "contact_phone", self.phone)
+        add(self.form, "Télép&hone", "contact_phone", self.phone)
         add(self.form, "Durée pré&vue", "duration_minutes", self.duration)
 
         self.commune.currentIndexChanged.connect(self._commune_changed)
@@ -192,7 +198,13 @@ class RequestEditor(FormDialog):
         if self.detail is not None:
             request_id, version = self.detail.request_id, self.detail.version
             return lambda: update_request(ctx, request_id, version, data)
-        return lambda: create_request(ctx, data, confirmed_duplicate=confirmed)
+        typed = self.account_number.text().strip() if self.file is None else ""
+
+        def create() -> SavedRequest:
+            linked = replace(data, account_id=account_id_for(ctx, typed)) if typed else data
+            return create_request(ctx, linked, confirmed_duplicate=confirmed)
+
+        return create
 
     def refused(self, error: BaseException) -> None:
         if isinstance(error, DuplicateRequestWarning):

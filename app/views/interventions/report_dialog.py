@@ -51,7 +51,7 @@ class ReportDialog(FormDialog):
 
     def __init__(self, shell: Shell, detail: RequestDetail, parent: QWidget | None = None) -> None:
         super().__init__(f"Rapport d'intervention — {detail.number}", shell.runner, parent,
-                         ok_text="&Clôturer l'intervention")
+                         ok_text="C&lôturer l'intervention")
         self.setObjectName("reportDialog")
         self.shell = shell
         self.detail = detail
@@ -128,7 +128,7 @@ class ReportDialog(FormDialog):
         add(self.form, "Index contesté c&orrigé", "corrected_disputed_index", self.corrected)
         add(self.form, "&Pièces utilisées", "parts", parts_box)
         add(self.form, "Pièces jointe&s", "attachments", attach_box)
-        add(self.form, "&Suite", "follow_up", self.follow_up)
+        add(self.form, "S&uite", "follow_up", self.follow_up)
         add(self.form, "Type de la nouvelle demande", "follow_up_type", self.follow_up_type)
         add(self.form, "Précision sur la suite", "follow_up_note", self.follow_up_note)
         self._follow_up_changed()
