@@ -74,7 +74,7 @@ def test_a_request_is_taken_from_the_customer_file_with_the_keyboard(
         qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext) -> None:
     view = open_file(qtbot, window, "kone helene")
     qtbot.keyClick(view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # the tab's key
-    qtbot.waitUntil(lambda: view.tabs.tabText(view.tabs.currentIndex()) == "I&nterventions")
+    qtbot.waitUntil(lambda: view.tabs.tabText(view.tabs.currentIndex()) == "Interventi&ons")
     tab = view.tab(InterventionsTab)
     qtbot.waitUntil(lambda: tab.new_button.isEnabled(), timeout=10000)  # type: ignore[attr-defined]
     wait_idle(qtbot)

@@ -57,7 +57,7 @@ PAGE_KEYS = {
     "new": Shortcut("Ins", "Nouvelle demande d'intervention", "Interventions"),
     "edit": Shortcut("F2", "Modifier la demande", "Interventions"),
     "plan": Shortcut("Ctrl+Maj+P", "Planifier la demande", "Interventions"),
-    "start": Shortcut("Ctrl+Maj+C", "Commencer l'intervention", "Interventions"),
+    "start": Shortcut("Ctrl+Maj+G", "Commencer l'intervention", "Interventions"),
     "close": Shortcut("Ctrl+Maj+L", "Clôturer avec le rapport", "Interventions"),
     "cancel": Shortcut("Ctrl+Maj+A", "Annuler la demande", "Interventions"),
     "reopen": Shortcut("Ctrl+Maj+R", "Rouvrir la demande", "Interventions"),

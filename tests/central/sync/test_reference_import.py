@@ -12,6 +12,7 @@ from app.models import (
     Agency,
     Commune,
     InterventionDeadline,
+    LetterTemplate,
     PublicHoliday,
     Street,
     Tariff,
@@ -43,7 +44,7 @@ def test_the_shared_rows_of_a_desk_become_centrals_and_travel_to_every_agency(
         with central.db.reading() as session:
             agencies = session.scalar(select(func.count()).select_from(Agency))
         report = import_reference(central.db, desk.url)
-        shared = (Commune, Street, Tariff, TariffBand, WorksCatalogueItem,
+        shared = (Commune, Street, Tariff, TariffBand, WorksCatalogueItem, LetterTemplate,
                   InterventionDeadline, WorkingHours, PublicHoliday)
         for model in shared:
             theirs = _shared(desk, model)
