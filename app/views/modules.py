@@ -22,6 +22,10 @@ def standard_registry() -> Registry:
     from app.views.customers.file_tabs import AccountsTab, HistoryTab, IdentityTab, PremisesTab
     from app.views.customers.page import ClientsPage
     from app.views.home_page import HomePage
+    from app.views.interventions.common import PAGE_KEYS, PLANNING_KEYS, overdue_tile
+    from app.views.interventions.file_tab import InterventionsTab
+    from app.views.interventions.page import InterventionsPage
+    from app.views.interventions.planning_page import PlanningPage
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.letters_tab import LettersTab
     from app.views.prepaid.lookup import PrepaidTab, TokenLookupPage
@@ -53,15 +57,24 @@ def standard_registry() -> Registry:
                 shortcuts=WORKS,
                 tiles=(HomeTile("Devis à relancer", quotes_to_follow_up),),
             ),
+            PageEntry(
+                "Interventions", "Ctrl+4", "Module Interventions (demandes)", InterventionsPage,
+                shortcuts=tuple(PAGE_KEYS.values()),
+                warning=StatusWarning("Interventions en retard", lambda p: p.overdue_changed,
+                                      "statusInterventionsWarning"),
+                tiles=(HomeTile("Interventions en retard", overdue_tile),),
+            ),
+            PageEntry("Planning", "F9", "Module Planning des interventions", PlanningPage,
+                      shortcuts=PLANNING_KEYS),
+            PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
+                      SupplierInvoicesPage),
+            PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),
             PageEntry("Prépayé", "Ctrl+7",
                       "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
                       PrepaidPage),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage),
-            PageEntry("Factures fournisseurs", "Ctrl+5", "Module Factures fournisseurs",
-                      SupplierInvoicesPage),
-            PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
                       LockedUsersPage, roles=SUPERVISORS),
             PageEntry(
@@ -78,6 +91,8 @@ def standard_registry() -> Registry:
             FileTabEntry("&Historique", HistoryTab),
             FileTabEntry("De&vis", WorksTab),
             FileTabEntry("Co&urriers", LettersTab),
+            FileTabEntry("Interventi&ons", InterventionsTab, keys="Ctrl+I",
+                         what="Demandes d'intervention du client (dossier client)"),
             FileTabEntry("Prépa&yé", PrepaidTab),
         ],
     )

@@ -174,14 +174,14 @@ def test_0008_existing_users_stay_at_their_desk_and_are_not_locked(empty: Engine
             None,)
 
 
-def test_0012_existing_requests_and_technicians_get_the_defaults_of_issue_19(
+def test_0013_existing_requests_and_technicians_get_the_defaults_of_issue_19(
         empty: Engine) -> None:
-    upgrade(empty, DESK, "0011")
+    upgrade(empty, DESK, "0012")
     with empty.begin() as connection:
         maker = RowMaker(connection, [Base.metadata])
         maker.insert("technician")
         maker.insert("intervention_request")
-    upgrade(empty, DESK, "0012")
+    upgrade(empty, DESK, "0013")
     with empty.connect() as connection:
         assert connection.execute(text(
             "SELECT skills, day_starts_minute, day_ends_minute, team_id FROM technician"

@@ -562,3 +562,18 @@ def test_requests_are_the_agencys_and_declare_what_they_point_at() -> None:
     assert owner_of("intervention_deadline") is Owner.CENTRAL
     assert owner_of("intervention_request", "status") is Owner.SHARED
     assert InterventionRequest.__tablename__ == "intervention_request"
+
+
+def test_ordering_the_works_of_an_approved_quote_makes_the_job(ctx: ServiceContext) -> None:
+    from app.services.works.quotes import order_works
+
+    home = household(ctx)
+    quote_id = _approved_quote(ctx, home.customer_id, home.premise_id)
+    ordered = order_works(ctx, quote_id)
+    rows = [r for r in lists.customer_requests(ctx, home.customer_id)
+            if r.number == ordered.request_number]
+    assert len(rows) == 1 and rows[0].type is InterventionType.WORKS
+    detail = lists.request_detail(ctx, rows[0].request_id)
+    assert detail.quote_number == ordered.number and detail.premise_id == home.premise_id
+    assert [t.label for t in detail.tasks] == [line.label for line in ordered.lines]
+    assert detail.history[0].note == f"Commandé depuis le devis {ordered.number}"

@@ -80,7 +80,7 @@ def create_works_request(ctx: ServiceContext, quote: WorksQuote) -> Intervention
     session = object_session(quote)
     if session is None:
         raise ValueError("the quote must belong to a session")
-    if quote.status not in (QuoteStatus.APPROVED, QuoteStatus.INVOICED):
+    if quote.status not in (QuoteStatus.APPROVED, QuoteStatus.ORDERED, QuoteStatus.INVOICED):
         raise BusinessError(f"Le devis {quote.number} n'est pas accepté : les travaux ne "
                             "peuvent pas être commandés.")
     existing = session.scalars(select(InterventionRequest).where(
@@ -93,15 +93,25 @@ def create_works_request(ctx: ServiceContext, quote: WorksQuote) -> Intervention
     energies.discard(None)
     lines = [f"• {line.label} ({line.quantity.normalize():f} {line.unit})" for line in quote.lines]
     subject = f" — {quote.subject}" if quote.subject else ""
+    prospect = " ".join(p for p in (quote.prospect_last_name.upper(),
+                                    quote.prospect_first_name) if p)
     request = new_request(session, ctx, RequestInput(
         type=InterventionType.WORKS,
         priority=InterventionPriority.NORMAL,
         channel=RequestChannel.QUOTE,
         description=f"Travaux du devis {quote.number}{subject}\n" + "\n".join(lines),
-        reporter_name=quote.approved_by,
+        reporter_name=quote.approved_by or prospect,
+        contact_name=prospect,
+        contact_phone=quote.prospect_phone,
         customer_id=quote.customer_id,
         account_id=quote.account_id,
         premise_id=quote.premise_id,
+        # A prospect's quote (no customer yet): the site is the quote's address.
+        commune_id=quote.commune_id,
+        street_id=quote.prospect_street_id,
+        house_number=quote.prospect_house_number,
+        landmark=quote.prospect_complement
+        or ("" if quote.prospect_street_id else f"Chantier du devis {quote.number}"),
         energy=energies.pop() if len(energies) == 1 else None,
         duration_minutes=min(max(60, 60 * len(quote.lines)), 8 * 60),
     ), confirmed_duplicate=True, note=f"Commandé depuis le devis {quote.number}")

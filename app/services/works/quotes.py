@@ -35,6 +35,7 @@ from app.models.enums import ApprovalMethod, Civility, CustomerKind, QuoteStatus
 from app.models.ids import utcnow
 from app.services.customer_edit import IdentityInput, validate_identity
 from app.services.editing import get_for_edit
+from app.services.interventions.links import create_works_request
 from app.services.search import format_address
 from app.services.works.totals import MAX_LINES, LineInput, PricedQuote, check_line, price_quote
 from kernel.context import ServiceContext
@@ -484,12 +485,14 @@ class OrderedWorks:
     number: str
     premise_id: uuid.UUID | None
     lines: tuple[QuoteLineView, ...]
+    #: The "works" intervention request made for it (its content: the quote's lines).
+    request_number: str = ""
 
 
 def order_works(ctx: ServiceContext, quote_id: uuid.UUID) -> OrderedWorks:
-    """Approved → works ordered, with who and when. The one place the interventions module
-    hooks into (``WORKS_ORDER_HOOKS``): it creates the "works" intervention request carrying
-    the quote's lines in this same transaction."""
+    """Approved → works ordered, with who and when; the interventions module makes the "works"
+    intervention request carrying the quote's lines in this same transaction
+    (``create_works_request``); ``WORKS_ORDER_HOOKS`` are called too."""
     with ctx.unit_of_work() as uow:
         session = uow.session
         quote = _load(session, quote_id, lock=True)
@@ -499,10 +502,12 @@ def order_works(ctx: ServiceContext, quote_id: uuid.UUID) -> OrderedWorks:
         quote.ordered_at = utcnow()
         quote.ordered_by = _who(ctx)
         session.flush()
+        request = create_works_request(ctx, quote)
         for hook in WORKS_ORDER_HOOKS:
             hook(session, quote)
         ordered = OrderedWorks(quote.id, quote.number, quote.premise_id,
-                               tuple(_line_view(session, line) for line in quote.lines))
+                               tuple(_line_view(session, line) for line in quote.lines),
+                               request.number)
         uow.commit()
         return ordered
 
