@@ -76,11 +76,13 @@ def _exponent(currency: str) -> int:
 def amount(segment: Segment, element: int, component: int, decimals: int | None = None,
            what: str = "un montant") -> Decimal:
     text = segment.value(element, component)
-    if not _NUMBER.fullmatch(text):
+    match = _NUMBER.fullmatch(text)
+    if match is None:
         raise Rejected(segment.problem(f"{what} (chiffres, séparateur décimal . ou ,)",
                                        element, component))
-    value = Decimal(text.replace(",", "."))
-    if decimals is not None and -value.as_tuple().exponent > decimals:  # type: ignore[operator]
+    fraction = match.group(1)
+    value = Decimal(text.replace(",", ".") if fraction else text)
+    if decimals is not None and fraction and len(fraction) - 1 > decimals:
         raise Rejected(segment.problem(f"{what} avec {decimals} décimale(s) au plus",
                                        element, component))
     return value

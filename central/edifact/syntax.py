@@ -172,6 +172,8 @@ class Interchange:
         esc, data, comp = (re.escape(x) for x in (self.characters.escape_character,
                                                     self.characters.data_separator,
                                                     self.characters.component_separator))
+        #: Segment tags already found well formed.
+        self._tags: set[str] = set()
         self._tokens = re.compile(f"{esc}(.)|([{data}{comp}])|([^{esc}{data}{comp}]+)", re.S)
 
     def _syntax_identifier(self, head: bytes) -> str:
@@ -244,15 +246,36 @@ class Interchange:
             return [Segment(tag, elements, first_position + i) for i, (tag, elements)
                     in enumerate(self._parse_pydifact(raws, texts, first_position))]
         found = []
-        encoding, split = self.encoding, self._split
-        for position, raw in enumerate(raws, start=first_position):
+        c = self.characters
+        encoding, split, tags = self.encoding, self._split, self._tags
+        data, comp, esc = c.data_separator, c.component_separator, c.escape_character
+        position = first_position
+        for raw in raws:
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError:
                 text = self.decode(raw, position)
-            tag, elements = split(raw, text, position)
+            if esc in text or text[:1] == " ":
+                tag, elements = split(raw, text, position)
+            else:
+                # _split's plain case inlined: the hot path of a large import.
+                parts = text.split(data)
+                tag = parts[0]
+                if tag not in tags:
+                    tag = self._checked_tag(raw, tag, text, position)
+                elements = tuple([
+                    (p,) if comp not in p
+                    else _trimmed(t) if not (t := tuple(p.split(comp)))[-1] else t
+                    for p in parts[1:]])
             found.append(Segment(tag, elements, position))
+            position += 1
         return found
+
+    def _checked_tag(self, raw: bytes, tag: str, text: str, position: int) -> str:
+        if len(tag) != 3 or not (tag.isascii() and tag.isalpha() and tag.isupper()):
+            raise self._invalid(raw, position, text)
+        self._tags.add(tag)
+        return tag
 
     def _invalid(self, raw: bytes, position: int, text: str) -> Rejected:
         return Rejected(Problem(position, _tag(raw), "un segment EDIFACT valide (étiquette de 3 "
