@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_currency_precision
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.models import SupplierInvoice
@@ -297,10 +297,12 @@ class Importer:
             keys = {(inv.supplier_code, inv.number, inv.is_credit_note)
                     for _, inv, _ in batch.invoices}
             table = SupplierInvoice.__table__.c
+            # Two plain IN lists (the unique index serves both) rather than a row-value IN of
+            # the keys, which PostgreSQL plans as one OR branch per key; extra rows are harmless.
             existing = set(connection.execute(
                 select(table.supplier_code, table.number, table.is_credit_note)
-                .where(tuple_(table.supplier_code, table.number, table.is_credit_note)
-                       .in_(list(keys)))))
+                .where(table.supplier_code.in_({k[0] for k in keys}),
+                       table.number.in_({k[1] for k in keys}))))
             seen: set[tuple[str, str, bool]] = set()
             for outcome, invoice, agency in batch.invoices:
                 key = (invoice.supplier_code, invoice.number, invoice.is_credit_note)

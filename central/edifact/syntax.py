@@ -220,8 +220,11 @@ class Interchange:
                 found = [m.group()[:-1] for m in pattern.finditer(buffer)]
                 cut = sum(len(f) + 1 for f in found) - 1
                 pieces = found
-            for data in pieces:
-                yield data.lstrip(b"\r\n")
+            if b"\n" in buffer or b"\r" in buffer:
+                for data in pieces:
+                    yield data.lstrip(b"\r\n")
+            else:
+                yield from pieces
             buffer = buffer[cut + 1:].lstrip(b"\r\n")
             more = self._stream.read(_CHUNK)
             if not more:
