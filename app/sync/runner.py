@@ -34,7 +34,7 @@ from app.sync.reconcile import reconcile
 from app.sync.upload import dry_run as upload_dry_run
 from app.sync.upload import upload
 from kernel.context import Installation
-from kernel.errors import GuichetError
+from kernel.errors import GuichetError, environment_problem
 from kernel.faults import checkpoint
 from kernel.vocabulary import PHASE_LABELS
 
@@ -332,8 +332,11 @@ def run_sync(db: Database, installation: Installation, endpoint: Endpoint, *, da
     try:
         run.ledger.end(outcome.status, "" if outcome.status == "succeeded" else outcome.message,
                        outcome.mismatches)
-    except Exception:  # the bootstrap swapped the file under the ledger
-        log.warning("ledger not updated after the run", exc_info=True)
+    except Exception as error:  # the bootstrap swapped the file under the ledger, or a full disk
+        if environment_problem(error) is not None:
+            log.info("ledger not updated after the run: %s", error)  # the run already said why
+        else:
+            log.warning("ledger not updated after the run", exc_info=True)
     if not dry_run:
         note_everything()  # pages applied in bulk: every screen reloads after a run
     return outcome
