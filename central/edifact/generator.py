@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
+from central.edifact.syntax import ENCODINGS
+
 EDF = ("30000000000011", "EDF Entreprises")
 FRANCE_TELECOM = ("38012986643097", "France Telecom")
 RECEIVER = "ODYSSEE-CENTRAL"
@@ -175,7 +177,7 @@ def write(handle: BinaryIO, bodies: Iterator[list[str]], *, reference: str = "1"
           syntax: str = "UNOC", sender: str = "EDI-CONSOLIDATION", una: bool = True,
           newline: bool = True) -> int:
     """Writes an interchange of the given messages (streamed); returns the message count."""
-    encoding = {"UNOC": "latin-1", "UNOW": "utf-8", "UNOA": "ascii"}[syntax]
+    encoding = ENCODINGS[syntax]
     end = "\n" if newline else ""
 
     def put(text: str) -> None:
@@ -188,9 +190,11 @@ def write(handle: BinaryIO, bodies: Iterator[list[str]], *, reference: str = "1"
     count = 0
     for body in bodies:
         text = end.join(body)
-        if syntax == "UNOA":
-            text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        handle.write(text.encode(encoding) + end.encode())
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError:  # accents the level has not (UNOA, Cyrillic…): folded
+            data = unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
+        handle.write(data + end.encode())
         count += 1
     put(segment("UNZ", str(count), reference))
     return count

@@ -21,11 +21,22 @@ from pydifact.parser import Parser
 from pydifact.segments import Segment as PydifactSegment
 from pydifact.segments import SegmentFactory
 
-#: Character sets of the syntax levels accepted (``UNB`` syntax identifier).
+#: Character sets of the syntax levels accepted (``UNB`` syntax identifier, data element 0001):
+#: levels A and B are ISO 646 (ASCII), C to K the parts of ISO 8859, W and Y ISO 10646 in UTF-8.
+#: In all of them the bytes below 0x80 are ASCII, so separators are cut on the bytes. Refused:
+#: UNOX (ISO 2022 code extensions switch character sets mid-segment) and private levels.
 ENCODINGS = {
     "UNOA": "ascii",
     "UNOB": "ascii",
-    "UNOC": "latin-1",
+    "UNOC": "iso8859-1",
+    "UNOD": "iso8859-2",  # Latin 2 (central Europe)
+    "UNOE": "iso8859-5",  # Cyrillic
+    "UNOF": "iso8859-7",  # Greek
+    "UNOG": "iso8859-3",  # Latin 3
+    "UNOH": "iso8859-4",  # Latin 4 (Baltic)
+    "UNOI": "iso8859-6",  # Arabic
+    "UNOJ": "iso8859-8",  # Hebrew
+    "UNOK": "iso8859-9",  # Latin 5 (Turkish)
     "UNOW": "utf-8",
     "UNOY": "utf-8",
 }

@@ -25,7 +25,7 @@ from central.cli import main
 from central.edifact import generator
 from central.edifact.envelope import check, messages
 from central.edifact.invoic import InvoiceMessage, read_invoice
-from central.edifact.syntax import Interchange, Rejected
+from central.edifact.syntax import ENCODINGS, Interchange, Rejected
 from central.sync.changes import changes_after
 from kernel import wire
 from kernel.context import Installation, ServiceContext
@@ -122,9 +122,40 @@ def test_bytes_outside_the_syntax_level_reject_the_segment_that_holds_them() -> 
         in str(caught.value)
 
 
+@pytest.mark.parametrize(("syntax", "label"), [
+    ("UNOD", "Energia elektryczna Łódź"),  # ISO 8859-2
+    ("UNOE", "Электроэнергия"),  # ISO 8859-5
+    ("UNOF", "Ηλεκτρική ενέργεια"),  # ISO 8859-7
+    ("UNOG", "Enerġija Ħamrun"),  # ISO 8859-3
+    ("UNOH", "Elektroenerģija Ķekava"),  # ISO 8859-4
+    ("UNOI", "كهرباء"),  # ISO 8859-6
+    ("UNOJ", "חשמל"),  # ISO 8859-8
+    ("UNOK", "Elektrik enerjisi Iğdır"),  # ISO 8859-9
+])
+def test_the_iso_8859_levels_d_to_k_are_read_in_their_own_character_set(
+    syntax: str, label: str
+) -> None:
+    data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(b"UNOC", syntax.encode())
+    data = data.replace("Énergie d?'été HP".encode("latin-1"), label.encode(ENCODINGS[syntax]))
+    assert Interchange(io.BytesIO(data)).syntax == syntax
+    [invoice] = _invoices_from(data)
+    assert invoice.lines[1].label == label
+    # The same bytes read as Latin-1 would not give the label: the level's set was used.
+    assert label.encode(ENCODINGS[syntax]).decode("latin-1") != label
+
+
+def test_a_level_with_code_extensions_or_unknown_is_refused_naming_the_levels_accepted() -> None:
+    for syntax in (b"UNOX", b"UNOZ"):
+        data = (FILES / "edf_invoice_unoc.edi").read_bytes().replace(b"UNOC", syntax)
+        with pytest.raises(Rejected) as caught:
+            Interchange(io.BytesIO(data))
+        text = str(caught.value)
+        assert f"trouvé « {syntax.decode()} »" in text and "UNOD" in text and "UNOK" in text
+
+
 def test_generated_interchanges_of_both_levels_and_directories_read_back_balanced() -> None:
     sites = generator.world(sites_per_agency=2)
-    for syntax in ("UNOC", "UNOW", "UNOA"):
+    for syntax in ("UNOC", "UNOW", "UNOA", "UNOD", "UNOE"):
         data = generator.interchange(sites, 12, syntax=syntax, una=syntax != "UNOA")
         check(Interchange(io.BytesIO(data)))
         invoices = _invoices_from(data)
