@@ -14,12 +14,12 @@ import getpass
 import json
 import os
 import socket
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from kernel.errors import GuichetError
+from kernel.filelock import try_lock
 
 LOCK_NAME = "guichet.lock"
 
@@ -30,25 +30,6 @@ class DataFolderBusy(GuichetError):
     def __init__(self, message: str, holder: dict[str, Any]) -> None:
         super().__init__(message)
         self.holder = holder
-
-
-def _lock(handle: IO[bytes]) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
 
 
 def _describe(holder: dict[str, Any]) -> str:
@@ -75,7 +56,7 @@ class DataFolderLock:
     def acquire(self) -> DataFolderLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while the lock is held
-        if not _lock(handle):
+        if not try_lock(handle):
             holder = self.holder()
             handle.close()
             raise DataFolderBusy(

@@ -94,6 +94,8 @@ def _import(db: Database, settings: CentralSettings, args: argparse.Namespace) -
     if args.batch_size < 1:
         return _usage("--batch-size doit être positif")
     importer = Importer(db, settings.currency, args.batch_size)
+    importer.on_wait = lambda: print("Une autre intégration EDIFACT est en cours sur cette "
+                                     "base : attente de sa fin…", file=sys.stderr, flush=True)
     code = 0
     for path in args.files:
         report = importer.import_file(path)
@@ -132,6 +134,9 @@ def watch_once(db: Database, currency: str, folder: Path) -> list[Any]:
             log.exception("edifact import of %s failed", path)
             report = FileReport(path, refused=f"erreur inattendue ({type(error).__name__}: "
                                 f"{error}) — détails dans le journal du central")
+        if report.busy:  # another process integrates it: left for the next pass
+            print(f"{_summary(report)} → laissé dans le dossier", flush=True)
+            continue
         target = (archive if report.complete else rejected) / path.name
         if target.exists():
             target = target.with_name(f"{path.stem}.{int(time.time())}{path.suffix}")

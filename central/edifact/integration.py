@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_currency_precision
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.models import SupplierInvoice
@@ -30,6 +32,7 @@ from central.edifact.invoic import InvoiceMessage, read_invoice
 from central.edifact.syntax import Interchange, Problem, Rejected
 from central.models import EdifactInterchange, EdifactSite, EdifactSupplier
 from central.writes import BulkWriter, ChangeSet
+from kernel.filelock import try_lock
 
 BATCH = 1000
 
@@ -53,6 +56,8 @@ class FileReport:
     #: Why the whole file was refused (envelope, already integrated); empty otherwise.
     refused: str = ""
     duplicate: bool = False
+    #: Refused because another process is integrating the same interchange.
+    busy: bool = False
     accepted: int = 0
     rejected: list[Outcome] = field(default_factory=list)
 
@@ -157,6 +162,8 @@ class Importer:
         self.default_currency = default_currency
         self.batch_size = batch
         self.writer = BulkWriter(db.dialect)
+        #: Called when the import waits for another one to finish (SQLite).
+        self.on_wait: Callable[[], None] | None = None
 
     def import_file(self, path: Path) -> FileReport:
         report = FileReport(path)
@@ -167,6 +174,54 @@ class Importer:
             report.refused = f"enveloppe de l'échange invalide : {error.problem}"
             return report
         header = report.header
+        with self._exclusive(header) as alone:
+            if not alone:
+                report.busy = True
+                report.refused = (f"échange en cours d'intégration par un autre processus : "
+                                  f"émetteur {header.sender}, référence {header.reference} ; "
+                                  "rien n'a été écrit par celui-ci (relancez après la fin de "
+                                  "l'autre : l'échange sera alors dit déjà intégré, ou repris "
+                                  "s'il a été interrompu)")
+                return report
+            return self._import(path, header, report)
+
+    @contextmanager
+    def _exclusive(self, header: Header) -> Iterator[bool]:
+        """One process at a time on an interchange; yields False when another holds it.
+
+        PostgreSQL: an advisory lock on the interchange's sender and reference, held by a
+        connection for the whole import (the server releases it when a killed process's
+        connection goes). SQLite: the system's lock on a file beside the database, for any
+        interchange (SQLite writes one transaction at a time anyway): the second import waits
+        for the first, then finds the interchange integrated."""
+        if self.db.dialect == "postgresql":
+            digest = hashlib.sha256(f"edifact\0{header.sender}\0{header.reference}"
+                                    .encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            with self.db.engine.connect() as connection:
+                got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                              {"k": key}).scalar_one())
+                connection.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        connection.commit()
+            return
+        database = self.db.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            yield True
+            return
+        with open(f"{database}.edifact.lock", "a+b") as handle:
+            if not try_lock(handle):
+                if self.on_wait is not None:
+                    self.on_wait()
+                while not try_lock(handle):
+                    time.sleep(0.2)
+            yield True
+
+    def _import(self, path: Path, header: Header, report: FileReport) -> FileReport:
         resumed = self._claim(path, header, report)
         if report.refused:
             return report

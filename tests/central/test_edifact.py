@@ -452,3 +452,79 @@ def test_the_import_command_as_a_process_says_why_in_one_line(
     assert result.stderr.strip().splitlines() == [
         f"python -m central edifact : erreur d'utilisation : fichier(s) introuvable(s) : "
         f"{tmp_path / 'absent.edi'}"]
+
+
+def test_two_processes_importing_the_same_file_write_it_once_and_the_second_says_why(
+    central: list[str], tmp_path: Path
+) -> None:
+    """Two real ``python -m central edifact import`` of one file at once. PostgreSQL: the
+    first is held in its first write (the test locks the invoice table) while the second
+    runs, which must refuse at once, in French, having written nothing. SQLite: both wait on
+    the import lock the test holds; once it is let go, one integrates and the other then
+    finds the interchange integrated."""
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import text
+
+    from kernel.filelock import try_lock
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "day.edi"
+    path.write_bytes(generator.interchange(generator.world(sites_per_agency=2), 12,
+                                           reference="TWICE"))
+    command = [sys.executable, "-m", "central", *central, "edifact", "import", str(path),
+               "--batch-size", "4"]
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def count(db: Database) -> int:
+        with db.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(SupplierInvoice)
+                                      ).scalar_one()
+
+    db = _db(central)
+    if db.dialect == "postgresql":
+        blocker = db.engine.connect()
+        blocker.execute(text("LOCK TABLE supplier_invoice IN SHARE ROW EXCLUSIVE MODE"))
+        first = start()
+        for _ in range(600):  # the first has claimed the interchange (under its lock)
+            with db.engine.connect() as connection:
+                if connection.execute(text("SELECT count(*) FROM edifact_interchange")
+                                      ).scalar_one():
+                    break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        second = start()
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 1, err
+        assert "refusé — échange en cours d'intégration par un autre processus : émetteur " \
+               "EDI-CONSOLIDATION, référence TWICE ; rien n'a été écrit par celui-ci" in out
+        assert "Traceback" not in err
+        assert first.poll() is None  # still held: they did run at the same time
+        blocker.rollback()
+        blocker.close()
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        assert "12 message(s) intégré(s), 0 rejeté(s)" in out
+    else:
+        with open(f"{db.engine.url.database}.edifact.lock", "a+b") as handle:
+            assert try_lock(handle)
+            both = [start(), start()]
+            waiting = [p.stderr.readline() for p in both]  # type: ignore[union-attr]
+            assert waiting == ["Une autre intégration EDIFACT est en cours sur cette base : "
+                               "attente de sa fin…\n"] * 2
+            assert count(db) == 0
+        outputs = [p.communicate(timeout=120) for p in both]
+        codes = sorted(p.returncode for p in both)
+        assert codes == [0, 1], outputs
+        texts = " ".join(out for out, _ in outputs)
+        assert "12 message(s) intégré(s), 0 rejeté(s)" in texts
+        assert "refusé — échange déjà intégré : émetteur EDI-CONSOLIDATION, référence TWICE" \
+               in texts
+        assert "Traceback" not in " ".join(err for _, err in outputs)
+    assert count(db) == 12
+    db.dispose()
