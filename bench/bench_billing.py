@@ -16,6 +16,7 @@ Run: ``python bench/bench_billing.py --contracts 100000 [--chunk-size 2000] [--k
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -23,6 +24,7 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,7 +39,7 @@ from central.billing.period import Period  # noqa: E402
 from kernel.money import Currency  # noqa: E402
 
 SERVER = os.environ.get("GUICHET_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-GOAL = 5_000
+GOAL = 7_000
 BATCH = 250_000
 
 
@@ -200,6 +202,23 @@ class MemoryWatch:
         return int(self.process.memory_info().rss)
 
 
+def backend_cpu(admin: Any, name: str, seen: dict[int, float]) -> float:
+    """CPU seconds of the PostgreSQL backends serving database ``name`` (same machine), those
+    seen earlier and gone keeping their last figure."""
+    with admin.connect() as connection:
+        pids = connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"),
+                                  {"n": name}).scalars().all()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            seen[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+    return sum(seen.values())
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"charge {one:.1f} (5 min {five:.1f}) sur {psutil.cpu_count()} cœurs"
+
+
 def mib(value: int) -> str:
     return f"{value / 2**20:,.0f} Mio".replace(",", " ")
 
@@ -232,18 +251,32 @@ def main() -> int:
         print(f"  préparées en {seconds:.0f} s : " + ", ".join(
             f"{k} {n(v)}" for k, v in before.items() if v))
 
+        with admin.connect() as connection:
+            size_before = connection.execute(text("SELECT pg_database_size(:n)"),
+                                             {"n": name}).scalar_one()
         db = Database(url)
         billing = BillingEngine(db, Currency.of("XOF"), chunk_size=args.chunk_size,
                                 workers=args.workers)
         samples: list[tuple[int, int]] = []
+        seen: dict[int, float] = {}
+        server_before = backend_cpu(admin, name, seen)
+        me = psutil.Process()
+        cpu_before = sum(me.cpu_times()[:2])
+        load_before = load()
         with MemoryWatch() as memory:
             start_rss = memory.now
 
             def progress(report: BillingReport) -> None:
                 samples.append((report.invoices, memory.now))
+                backend_cpu(admin, name, seen)
 
             report = billing.run(Period.parse("2026-11"), date(2026, 12, 5), progress=progress)
+        cpu = sum(me.cpu_times()[:2]) - cpu_before
+        server = backend_cpu(admin, name, seen) - server_before
         db.dispose()
+        with admin.connect() as connection:
+            size_after = connection.execute(text("SELECT pg_database_size(:n)"),
+                                            {"n": name}).scalar_one()
         after = counts(url)
         print(f"Facturation 2026-11 : {n(report.invoices)} factures ({n(report.estimated)} "
               f"estimées) en {report.seconds:.1f} s, {report.chunks} lots de {args.chunk_size}, "
@@ -257,7 +290,14 @@ def main() -> int:
         marks = [samples[0], samples[len(samples) // 2], samples[-1]] if samples else []
         print(f"  mémoire : au départ {mib(start_rss)}, pic {mib(memory.peak)} ; "
               + ", ".join(f"après {n(count)} factures {mib(rss)}" for count, rss in marks))
-        print(f"  machine : {psutil.cpu_count()} cœurs, charge {os.getloadavg()[0]:.1f}")
+        per_100k = 100_000 / max(report.invoices, 1)
+        print(f"  CPU (indépendant de la charge) : ce processus {cpu:.1f} s, serveur PostgreSQL "
+              f"{server:.1f} s, ensemble {cpu + server:.1f} s, soit {cpu * per_100k:.1f} + "
+              f"{server * per_100k:.1f} s pour 100 000 factures ; plafond sur "
+              f"{psutil.cpu_count()} cœurs ≈ {n(round(report.invoices / max(cpu, (cpu + server) / (psutil.cpu_count() or 1))))} "
+              "factures/s (le Python d'un seul processus ne dépasse pas un cœur)")
+        print(f"  base : {mib(size_before)} avant, {mib(size_after)} après")
+        print(f"  machine : avant {load_before} ; après {load()}")
     finally:
         if not args.keep:
             with admin.connect() as connection:

@@ -31,6 +31,7 @@ from app.models.base import SCHEMA_VERSION
 from app.models.capture import Actor
 from app.models.enums import JournalOperation
 from app.models.types import ScaledDecimal
+from central import pgarrays
 from central.copying import FastLoader
 from central.ids import IdMaker
 from central.jsonish import json_converter, jsonable
@@ -103,6 +104,7 @@ class BulkWriter:
         self.tables = dict(tables or {**Base.metadata.tables, **CentralBase.metadata.tables})
         self._loaders: dict[str, FastLoader] = {}
         self._sql: dict[tuple[str, ...], str] = {}
+        self._array_encoders: dict[tuple[str, ...], list[Callable[[list[Any]], Any]]] = {}
         journal: Table = SyncJournalEntry.__table__  # type: ignore[assignment]
         audit: Table = AuditEntry.__table__  # type: ignore[assignment]
         self._journal = FastLoader(journal, dialect, skip=["seq"], raw=["changes"])
@@ -231,7 +233,8 @@ class BulkWriter:
                 f"WITH j AS ({journal} RETURNING *) {_AUDIT_FROM_JOURNAL}" if audited else journal
             )
         _execute(connection, self._sql[key],
-                 [transaction_id, now, [r["id"] for r in rows], *(audit if audited else [])])
+                 [transaction_id, now, pgarrays.uuids([r["id"] for r in rows]),
+                  *(audit if audited else [])])
 
     def _pg_update(
         self,
@@ -272,11 +275,30 @@ class BulkWriter:
                     f"FROM u JOIN v ON v._id = u.id ORDER BY u.id RETURNING *) "
                     f"{_AUDIT_FROM_JOURNAL}"
                 )
-            new = [_converted(converters[c], [item.changes[c][1] for item in items]) for c in columns]
-            old = [_converted(converters[c], [item.changes[c][0] for item in items]) for c in columns]
-            params = [[i.row_id for i in items], [i.base_version for i in items], *new, *old,
+            encoders = self._encoders(table_name, columns, connection)
+            new = [enc(_converted(converters[c], [item.changes[c][1] for item in items]))
+                   for c, enc in zip(columns, encoders, strict=True)]
+            old = [enc(_converted(converters[c], [item.changes[c][0] for item in items]))
+                   for c, enc in zip(columns, encoders, strict=True)]
+            params = [pgarrays.uuids([i.row_id for i in items]),
+                      pgarrays.int4s([i.base_version for i in items]), *new, *old,
                       now, transaction_id, now, *audit]
             _check(table_name, len(items), _execute(connection, self._sql[key], params))
+
+    def _encoders(
+        self, table_name: str, columns: tuple[str, ...], connection: Connection
+    ) -> list[Callable[[list[Any]], Any]]:
+        """Per column, how its values go as an array: encoded at once for the common types
+        (``central.pgarrays``), else as a list for psycopg."""
+        key = (table_name, *columns)
+        if key not in self._array_encoders:
+            table = self.tables[table_name]
+            self._array_encoders[key] = [
+                pgarrays.BY_TYPE.get(
+                    str(table.c[c].type.compile(dialect=connection.dialect)).lower(), list)
+                for c in columns
+            ]
+        return self._array_encoders[key]
 
     # --- SQLite: journal and audit built here ---------------------------------------------
     def _inserted_entries(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ from app.models.enums import (
     ReadingSource,
     VendStatus,
 )
+from central import pgarrays
 from central.billing.consumption import HISTORY_DAYS, KIND_RANK, MeterFacts, Point, Reading
 from central.billing.plan import BillingState, ContractFacts
 from central.models import BilledPeriod
@@ -75,7 +76,11 @@ def among(
     size, so the statement is parsed and planned once instead of carrying thousands of
     placeholders."""
     if connection.dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        # UUIDs (nearly every such list) encoded at once rather than one by one by psycopg.
+        if isinstance(column.type, Uuid):
+            array = bindparam(None, pgarrays.uuids(values), type_=pgarrays.EncodedUuidArray())
+        else:
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)
     return column.in_(list(values))
 
@@ -131,7 +136,8 @@ def ledger_states(
     if connection.dialect.name == "postgresql":
         # One backward step on the (contract, period) key per contract.
         ids = select(
-            func.unnest(bindparam("ids", contract_ids, type_=postgresql.ARRAY(Uuid())))
+            func.unnest(bindparam("ids", pgarrays.uuids(contract_ids),
+                                  type_=pgarrays.EncodedUuidArray()))
             .column_valued("contract_id")
         ).subquery("wanted")
         latest = (
