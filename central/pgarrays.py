@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -113,7 +113,7 @@ def timestamps(values: Iterable[datetime | None]) -> TimestamptzArray:
 
 
 #: The encoder of an array of each PostgreSQL element type name, for code that picks by type.
-BY_TYPE = {"uuid": uuids, "bigint": int8s, "integer": int4s, "date": dates,
+BY_TYPE: dict[str, Callable[[list[Any]], Any]] = {"uuid": uuids, "bigint": int8s, "integer": int4s, "date": dates,
            "timestamp with time zone": timestamps}
 
 
