@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, column, func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from app.models.database import Database
 from central import pgarrays
@@ -44,11 +44,10 @@ def test_each_encoded_array_reads_back_as_the_values_given(central_pg_url: str) 
         raw.close()
     wanted = [ids() for _ in range(3)]
     with db.engine.connect() as connection:
+        t = func.unnest(bindparam("ids", pgarrays.uuids(wanted),
+                                  type_=pgarrays.EncodedUuidArray())).column_valued("x")
         found = connection.execute(
-            select(column("x")).select_from(
-                func.unnest(bindparam("ids", pgarrays.uuids(wanted),
-                                      type_=pgarrays.EncodedUuidArray())).alias("t")
-            ).where(text("x = ANY(:again)").bindparams(
+            select(t).where(text("x = ANY(:again)").bindparams(
                 bindparam("again", pgarrays.uuids(wanted[1:]),
                           type_=pgarrays.EncodedUuidArray())))
         ).scalars().all()
