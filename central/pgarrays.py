@@ -52,28 +52,25 @@ def _pack(cls: type[BinaryArray], parts: list[bytes], has_null: bool) -> BinaryA
     return cls(head + b"".join(parts), len(parts))
 
 
+# (array oid, element oid) of each kind: uuid, int8, int4, date, timestamptz.
 class UuidArray(BinaryArray):
     __slots__ = ()
     oid, element_oid = 2951, 2950
 
 
-class Int8Array(BinaryArray):
-    __slots__ = ()
+class Int8Array(UuidArray):
     oid, element_oid = 1016, 20
 
 
-class Int4Array(BinaryArray):
-    __slots__ = ()
+class Int4Array(UuidArray):
     oid, element_oid = 1007, 23
 
 
-class DateArray(BinaryArray):
-    __slots__ = ()
+class DateArray(UuidArray):
     oid, element_oid = 1182, 1082
 
 
-class TimestamptzArray(BinaryArray):
-    __slots__ = ()
+class TimestamptzArray(UuidArray):
     oid, element_oid = 1185, 1184
 
 
