@@ -136,6 +136,7 @@ def watch_once(db: Database, currency: str, folder: Path) -> list[Any]:
                                 f"{error}) — détails dans le journal du central")
         if report.busy:  # another process integrates it: left for the next pass
             print(f"{_summary(report)} → laissé dans le dossier", flush=True)
+            reports.append(report)
             continue
         target = (archive if report.complete else rejected) / path.name
         if target.exists():

@@ -109,6 +109,12 @@ def _minor(value: Decimal, currency: str, sign: int) -> int:
     return sign * int(value.scaleb(_exponent(currency)))
 
 
+def interchange_lock_key(sender: str, reference: str) -> int:
+    """The PostgreSQL advisory lock key of an interchange (sender and control reference)."""
+    digest = hashlib.sha256(f"edifact\0{sender}\0{reference}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class _Batch:
     """The accepted invoices waiting for their transaction."""
 
@@ -195,9 +201,7 @@ class Importer:
         interchange (SQLite writes one transaction at a time anyway): the second import waits
         for the first, then finds the interchange integrated."""
         if self.db.dialect == "postgresql":
-            digest = hashlib.sha256(f"edifact\0{header.sender}\0{header.reference}"
-                                    .encode()).digest()
-            key = int.from_bytes(digest[:8], "big", signed=True)
+            key = interchange_lock_key(header.sender, header.reference)
             with self.db.engine.connect() as connection:
                 got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
                                               {"k": key}).scalar_one())

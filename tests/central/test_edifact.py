@@ -528,3 +528,26 @@ def test_two_processes_importing_the_same_file_write_it_once_and_the_second_says
         assert "Traceback" not in " ".join(err for _, err in outputs)
     assert count(db) == 12
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_the_drop_folder_leaves_a_file_another_process_is_integrating_for_its_next_pass(
+    central_pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import text
+
+    from central.edifact.integration import interchange_lock_key
+
+    base = ["--database-url", central_pg_url, "--data-dir", str(tmp_path), "--currency", "EUR"]
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.edi").write_bytes((FILES / "edf_invoice_unoc.edi").read_bytes())
+    db = Database(central_pg_url)
+    with db.engine.connect() as other:  # plays the other process, holding the interchange
+        assert other.execute(text("SELECT pg_try_advisory_lock(:k)"), {
+            "k": interchange_lock_key("EDI-CONSOLIDATION", "EDF0001")}).scalar_one()
+        assert main([*base, "edifact", "watch", str(drop), "--once"]) == 1
+        assert "échange en cours d'intégration par un autre processus" in capsys.readouterr().out
+        assert (drop / "a.edi").exists() and not (drop / "rejected" / "a.edi").exists()
+        other.rollback()
+    db.dispose()
