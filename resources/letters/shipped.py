@@ -207,6 +207,63 @@ def _complaint(document: DocxDocument) -> None:
                          "{{ client.appel }}, l'expression de nos salutations distinguées.")
 
 
+def _quote_sent(document: DocxDocument) -> None:
+    document.add_paragraph(
+        "Suite à votre demande, nous avons le plaisir de vous adresser notre devis n° "
+        "{{ devis.numero }} du {{ devis.date }} ({{ devis.objet }}) pour les travaux à réaliser "
+        "à l'adresse suivante : {{ devis.site }}.")
+    table = document.add_table(rows=3, cols=3)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, title in zip(table.rows[0].cells, ("Désignation", "Quantité", "Montant TTC"),
+                           strict=True):
+        cell.paragraphs[0].add_run(title).bold = True
+    table.rows[1].cells[0].text = "{%tr for ligne in lignes_devis %}"
+    row = table.add_row()
+    row._tr.getparent().remove(row._tr)
+    table.rows[1]._tr.addnext(row._tr)
+    for cell, text in zip(table.rows[2].cells, ("{{ ligne.designation }}", "{{ ligne.quantite }}",
+                                                "{{ ligne.montant }}"), strict=True):
+        cell.text = text
+    table.rows[2].cells[2].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    table.rows[3].cells[0].text = "{%tr endfor %}"
+    document.add_paragraph()
+    paragraph = document.add_paragraph("Le montant total des travaux s'élève à ")
+    paragraph.add_run("{{ devis.montant }}").bold = True
+    paragraph.add_run(" TTC (dont TVA {{ devis.tva }}). Ce devis est valable jusqu'au ")
+    paragraph.add_run("{{ devis.validite }}").bold = True
+    paragraph.add_run(".")
+    document.add_paragraph(
+        "Pour accepter les travaux, retournez-nous un exemplaire daté et signé avec la mention "
+        "« Bon pour accord », ou signez-le à notre agence ({{ agence.nom }}). Les travaux seront "
+        "planifiés dès réception de votre accord.")
+    _free_text(document)
+    _signature(document, "Restant à votre disposition pour tout renseignement, nous vous prions "
+                         "d'agréer, {{ client.appel }}, l'expression de nos salutations "
+                         "distinguées.")
+
+
+def _visit_notice(document: DocxDocument) -> None:
+    document.add_paragraph(
+        "Nous vous informons que nos services interviendront pour votre demande n° "
+        "{{ intervention.numero }} ({{ intervention.nature }}) à l'adresse suivante : "
+        "{{ intervention.adresse }}.")
+    paragraph = document.add_paragraph("Rendez-vous : ")
+    paragraph.add_run("{{ intervention.creneau }}").bold = True
+    for text in ("{%p if intervention.technicien %}",
+                 "Technicien chargé de l'intervention : {{ intervention.technicien }}.",
+                 "{%p endif %}"):
+        document.add_paragraph(text)
+    document.add_paragraph(
+        "Nous vous remercions d'assurer la présence d'une personne majeure et de laisser libre "
+        "l'accès aux installations{% if compteur.numero %} et au compteur n° "
+        "{{ compteur.numero }}{% endif %}. En cas d'empêchement, merci de prévenir l'agence au "
+        "{{ agence.telephone }} au moins 24 heures à l'avance afin de convenir d'un autre "
+        "rendez-vous.")
+    _free_text(document)
+    _signature(document, _CLOSING)
+
+
 SHIPPED: tuple[Shipped, ...] = (
     Shipped("RAPPEL", "Rappel de paiement", "Recouvrement", _reminder,
             "Rappel de factures impayées"),
@@ -220,6 +277,10 @@ SHIPPED: tuple[Shipped, ...] = (
             "Bienvenue — votre abonnement"),
     Shipped("RECLAMATION", "Réponse à une réclamation", "Réclamations", _complaint,
             "{% if libre.objet %}{{ libre.objet }}{% else %}Votre réclamation{% endif %}"),
+    Shipped("ENVOI_DEVIS", "Envoi de devis", "Travaux", _quote_sent,
+            "Votre devis de travaux n° {{ devis.numero }}"),
+    Shipped("AVIS_PASSAGE", "Avis de passage / rendez-vous", "Interventions", _visit_notice,
+            "Avis de passage — demande n° {{ intervention.numero }}"),
 )
 
 

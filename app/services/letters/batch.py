@@ -9,6 +9,7 @@ the subjects that already have their letter in the batch: each letter is made ex
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,9 +121,25 @@ def plan_batch(ctx: ServiceContext, template_id: uuid.UUID, selection: Selection
     return BatchPlan(template_id, selection.describe(ctx), subjects, dict(free or {}))
 
 
-def _done(session: Session, plan: BatchPlan) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
-    return {(c, a) for c, a in session.execute(
-        select(Letter.customer_id, Letter.account_id).where(Letter.batch_ref == plan.ref))}
+_Key = tuple[str, str, str, str]
+
+
+def _key(subject: Subject) -> _Key:
+    return (str(subject.customer_id), str(subject.account_id or ""),
+            str(subject.quote_id or ""), str(subject.intervention_id or ""))
+
+
+def _done(session: Session, plan: BatchPlan) -> set[_Key]:
+    """The subjects that have their letter in the batch (two requests of one customer are two
+    letters: the snapshot says which request each letter was made from)."""
+    done = set()
+    for customer_id, account_id, data in session.execute(
+            select(Letter.customer_id, Letter.account_id, Letter.merged_data)
+            .where(Letter.batch_ref == plan.ref)):
+        made = json.loads(data or "{}").get("sujet", {})
+        done.add((str(customer_id), str(account_id or ""), made.get("devis", ""),
+                  made.get("intervention", "")))
+    return done
 
 
 def run_batch(ctx: ServiceContext, plan: BatchPlan,
@@ -134,7 +151,7 @@ def run_batch(ctx: ServiceContext, plan: BatchPlan,
     total = len(plan.subjects)
     with ctx.reading() as session:
         made = _done(session, plan)
-    todo = [s for s in plan.subjects if (s.customer_id, s.account_id) not in made]
+    todo = [s for s in plan.subjects if _key(s) not in made]
     done = total - len(todo)
     if progress:
         progress(BatchProgress(done, total, False))

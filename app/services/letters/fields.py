@@ -115,6 +115,9 @@ def merge_data(session: Session, ctx: ServiceContext, subject: Subject,
     for section in _SECTIONS.values():
         data.update(section.supply(session, ctx, subject))
     data["courrier"] = {"numero": number}
+    # What the letter was made from, kept in its snapshot (a batch resumes by it).
+    data["sujet"] = {"compte": str(subject.account_id or ""), "devis": str(subject.quote_id or ""),
+                     "intervention": str(subject.intervention_id or "")}
     texts = {f.name.split(".")[-1]: "" for f in _FREE_FIELDS}
     texts.update(free or {})
     data["libre"] = texts
@@ -337,3 +340,6 @@ register(Section("agence", "Agence, agent, dates", (
     Field("courrier.numero", "Numéro du courrier (attribué à l'émission)", "CR101-2026-000007"),
 ), _agency_agent_dates))
 register(Section("libre", "Champs libres", _FREE_FIELDS, _free))
+
+# The quote's and intervention's fields (they read the works and interventions tables).
+from app.services.letters import fields_works as _fields_works  # noqa: E402,F401

@@ -72,6 +72,16 @@ def template_content(session: Session, template_id: uuid.UUID) -> LetterTemplate
     return template
 
 
+def template_by_code(session: Session, ctx: ServiceContext, code: str) -> LetterTemplate:
+    """The active template of that code this agency may use: its own first, else central's."""
+    found = session.scalars(select(LetterTemplate).where(
+        LetterTemplate.code == code.strip().upper(), LetterTemplate.is_active.is_(True),
+        _visible(ctx)).order_by(LetterTemplate.agency_id.is_(None))).first()
+    if found is None:
+        raise NotFoundError(f"Aucun modèle de courrier « {code} » dans cette agence.")
+    return found
+
+
 _CHECKED: dict[tuple[uuid.UUID, int], list[Problem]] = {}
 
 
