@@ -44,4 +44,5 @@ SYNC = (Shortcut("Ctrl+R", "Lancer la synchronisation", "Synchronisation"),)
 WORKS = (
     Shortcut("Ctrl+S", "Enregistrer le devis", "Devis"),
     Shortcut("Ctrl+Del", "Supprimer la ligne de devis", "Devis"),
+    Shortcut("Ctrl+Maj+E", "Courrier au client sur ce devis (envoi de devis)", "Devis"),
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.services.auth import sign_in
@@ -187,3 +188,95 @@ def test_the_catalogue_the_check_and_an_agency_template(
     dialog.accept()
     wait_idle(qtbot)
     assert page.template.findText("Relance courte") >= 0
+
+
+def _issue_from(qtbot: QtBot, dialog: LetterDialog) -> None:
+    with qtbot.waitSignal(dialog.finished, timeout=20000):
+        qtbot.keyClick(dialog, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+    wait_idle(qtbot)
+
+
+def test_a_letter_from_the_quote_editor_with_its_shortcut(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
+    from app.views.works.page import QuotesPage
+    from tests.services.helpers import household
+    from tests.services.letters.test_sources import _quote
+
+    home = household(ctx)
+    quote_id = _quote(ctx, home)
+    page = window.show_page(QuotesPage)
+    assert isinstance(page, QuotesPage)
+    page.open_quote(quote_id)
+    editor = page.editor
+    qtbot.waitUntil(lambda: editor.quote is not None and editor.buttons["letter"].isEnabled(),
+                    timeout=10000)
+    assert editor.quote is not None
+    number = editor.quote.number
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_E,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: any(isinstance(w, LetterDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()), timeout=10000)
+    dialog = dialog_of(LetterDialog)
+    assert isinstance(dialog, LetterDialog)
+    wait_idle(qtbot)
+    assert dialog.windowTitle() == f"Nouveau courrier — KONÉ Hélène — Devis {number}"
+    assert dialog.templates.currentItem().text() == "Envoi de devis  (Travaux)"
+    assert dialog.reference.text() == number
+    _issue_from(qtbot, dialog)
+    text = text_of(Path(answers.opened[-1]).read_bytes())
+    assert f"Votre devis de travaux n° {number}" in text and "27 140 FCFA TTC" in text
+
+
+def test_a_letter_from_an_intervention_request_with_its_shortcut(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
+    from app.views.interventions.page import InterventionsPage
+    from tests.services.helpers import household
+    from tests.services.letters.test_sources import _request, _tomorrow_at
+
+    home = household(ctx)
+    request_id = _request(ctx, home, _tomorrow_at(ctx, 9))
+    page = window.show_page(InterventionsPage)
+    assert isinstance(page, InterventionsPage)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.request_id == request_id
+                    and page.buttons["letter"].isEnabled(), timeout=10000)
+    assert page.detail is not None
+    number = page.detail.number
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_M,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: any(isinstance(w, LetterDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()), timeout=10000)
+    dialog = dialog_of(LetterDialog)
+    assert isinstance(dialog, LetterDialog)
+    wait_idle(qtbot)
+    assert dialog.templates.currentItem().text() == \
+        "Avis de passage / rendez-vous  (Interventions)"
+    _issue_from(qtbot, dialog)
+    text = text_of(Path(answers.opened[-1]).read_bytes())
+    assert f"demande n° {number}" in text and "de 9 h à 10 h 30" in text
+
+
+def test_the_batch_of_the_requests_due_tomorrow(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
+    from app.views.letters.batch_page import DUE_TOMORROW, BatchPage
+    from tests.services.helpers import household
+    from tests.services.letters.test_sources import _request, _tomorrow_at
+
+    home = household(ctx)
+    for hour in (8, 10):
+        _request(ctx, home, _tomorrow_at(ctx, hour))
+    _request(ctx, home, _tomorrow_at(ctx, 8, days=3))
+    page = window.show_page(BatchPage)
+    assert isinstance(page, BatchPage)
+    wait_idle(qtbot)
+    page.kind.setCurrentIndex(DUE_TOMORROW)
+    assert page.template.currentText() == "Avis de passage / rendez-vous"
+    page.count_button.click()
+    wait_idle(qtbot)
+    assert page.count.text().startswith("Demandes d'intervention avec rendez-vous le ")
+    assert page.count.text().endswith(": 2 courriers à produire.")
+    page.run_button.click()
+    wait_idle(qtbot)
+    assert page.status.text().startswith("Lot terminé : 2 courriers")

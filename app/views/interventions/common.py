@@ -62,6 +62,7 @@ PAGE_KEYS = {
     "cancel": Shortcut("Ctrl+Maj+A", "Annuler la demande", "Interventions"),
     "reopen": Shortcut("Ctrl+Maj+R", "Rouvrir la demande", "Interventions"),
     "print": Shortcut("Ctrl+Maj+B", "Imprimer le bon d'intervention", "Interventions"),
+    "letter": Shortcut("Ctrl+Maj+M", "Courrier au client (avis de passage)", "Interventions"),
 }
 PLANNING_KEYS = (
     Shortcut("Alt+Left", "Période précédente", "Planning"),

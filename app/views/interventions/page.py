@@ -314,6 +314,7 @@ class InterventionsPage(QWidget):
             ("cancel", "&Annuler…", self.cancel),
             ("reopen", "&Rouvrir…", self.reopen),
             ("print", "&Bon d'intervention", self.print_order),
+            ("letter", "Courri&er…", self.letter),
             ("export", "E&xport CSV…", self.export),
         ):
             button = QPushButton(text)
@@ -444,6 +445,8 @@ class InterventionsPage(QWidget):
         self.buttons["reopen"].setEnabled(status in (InterventionStatus.DONE,
                                                      InterventionStatus.CANCELLED))
         self.buttons["print"].setEnabled(self.detail is not None)
+        self.buttons["letter"].setEnabled(self.detail is not None
+                                          and self.detail.customer_id is not None)
 
     # --- actions ----------------------------------------------------------------------------
     def new_request(self) -> None:
@@ -509,6 +512,16 @@ class InterventionsPage(QWidget):
         self.shell.runner.read(lambda: work_order_pdf(ctx, request_id),
                                  on_success=lambda r: save_and_open(self, *r),
                                  on_failure=lambda e: show_error(self, e), parent=self)
+
+    def letter(self) -> None:
+        """A letter to the request's customer (the "Avis de passage" template chosen first)."""
+        from app.services.letters.sources import target_for_intervention
+        from app.views.letters.letter_dialog import open_letter
+
+        if self.detail is None or self.detail.customer_id is None:
+            return
+        ctx, request_id = self.shell.ctx, self.detail.request_id
+        open_letter(self.shell, self, lambda: target_for_intervention(ctx, request_id))
 
     def export(self) -> None:
         path = messages.save_path(self, "Exporter les demandes", "demandes-intervention.csv",

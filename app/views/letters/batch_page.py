@@ -32,11 +32,15 @@ from app.services.letters.batch import (
     run_batch,
     streets_with_customers,
 )
+from app.services.letters.sources import INTERVENTION_TEMPLATE, DueTomorrow
 from app.services.letters.templates import TemplateInfo, list_templates
 from app.views.errors import show_error
 from app.views.letters.output import save_and_open
 from app.views.shell import Shell
 from app.views.tasks import Progress
+
+
+DUE_TOMORROW = 2  # the selection's place in the list
 
 
 def letters(n: int) -> str:
@@ -64,7 +68,8 @@ class BatchPage(QWidget):
         self.template = QComboBox()
         self.template.setObjectName("batchTemplate")
         self.kind = QComboBox()
-        self.kind.addItems(["Comptes avec des impayés", "Clients d'une rue"])
+        self.kind.addItems(["Comptes avec des impayés", "Clients d'une rue",
+                            "Rendez-vous d'intervention de demain"])
         self.min_amount = QLineEdit("10 000")
         self.days = QSpinBox()
         self.days.setRange(0, 3650)
@@ -83,8 +88,14 @@ class BatchPage(QWidget):
         self.criteria = QStackedWidget()
         self.criteria.addWidget(arrears)
         self.criteria.addWidget(street)
+        tomorrow = QLabel("Un courrier par demande d'intervention planifiée demain "
+                          "(avis de passage), au client de la demande.")
+        tomorrow.setObjectName("hint")
+        tomorrow.setWordWrap(True)
+        self.criteria.addWidget(tomorrow)
         self.kind.currentIndexChanged.connect(self.criteria.setCurrentIndex)
         self.kind.currentIndexChanged.connect(lambda *_: self._forget_plan())
+        self.kind.currentIndexChanged.connect(self._template_of_kind)
         self.subject = QLineEdit()
         self.appointment = QLineEdit()
         self.text = QLineEdit()
@@ -187,7 +198,17 @@ class BatchPage(QWidget):
         self.print_button.setEnabled(False)
         self.count.clear()
 
+    def _template_of_kind(self, index: int) -> None:
+        """Requests due tomorrow: the "avis de passage" template is chosen for them."""
+        if index != DUE_TOMORROW:
+            return
+        for row in range(self.template.count()):
+            if self.template.itemData(row).code == INTERVENTION_TEMPLATE:
+                self.template.setCurrentIndex(row)
+
     def selection(self) -> Selection:
+        if self.kind.currentIndex() == DUE_TOMORROW:
+            return DueTomorrow()
         if self.kind.currentIndex() == 1:
             return OnStreet(self.street.currentData(), self.street.currentText().split(" — ")[0])
         currency = self.shell.ctx.installation.currency

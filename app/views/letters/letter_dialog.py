@@ -1,10 +1,11 @@
-"""Write one letter from the customer file: choose a template, fill the free fields, preview,
-issue. The preview is the PDF LibreOffice makes (its first page shown here) or, without
+"""Write one letter from the customer file, a works quote or an intervention request: choose a
+template, fill the free fields, preview, issue. The preview is the PDF LibreOffice makes (its first page shown here) or, without
 LibreOffice, the .docx opened in the word processor."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.services.customer_file import CustomerFile
 from app.services.letters import engine
 from app.services.letters.fields import Subject
+from app.services.letters.sources import LetterTarget
 from app.services.letters.issue import IssuedLetter, issue_letter, preview_letter
 from app.services.letters.templates import TemplateInfo, list_templates
 from app.views.errors import show_error
@@ -48,6 +50,11 @@ class Preview:
     pages: list[bytes] | None
 
 
+def target_of_file(file: CustomerFile) -> LetterTarget:
+    return LetterTarget(file.identity.customer_id, file.identity.display_name, tuple(
+        (a.account_id, f"{a.formatted_number} — {a.billing_address}") for a in file.accounts))
+
+
 def make_preview(docx: bytes) -> Preview:
     if engine.office_program() is None:
         return Preview(docx, None, None)
@@ -56,12 +63,14 @@ def make_preview(docx: bytes) -> Preview:
 
 
 class LetterDialog(QDialog):
-    def __init__(self, shell: Shell, file: CustomerFile, parent: QWidget | None = None) -> None:
+    def __init__(self, shell: Shell, file: CustomerFile | LetterTarget,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.shell = shell
-        self.file = file
+        self.target = file if isinstance(file, LetterTarget) else target_of_file(file)
         self.preview: Preview | None = None
-        self.setWindowTitle(f"Nouveau courrier — {file.identity.display_name}")
+        origin = f" — {self.target.origin}" if self.target.origin else ""
+        self.setWindowTitle(f"Nouveau courrier — {self.target.name}{origin}")
         self.setObjectName("letterDialog")
         self.resize(1180, 700)
 
@@ -71,15 +80,15 @@ class LetterDialog(QDialog):
         self.template_info.setObjectName("hint")
         self.template_info.setWordWrap(True)
         self.account = QComboBox()
-        for account in file.accounts:
-            self.account.addItem(f"{account.formatted_number} — {account.billing_address}",
-                                 account.account_id)
+        for account_id, account_label in self.target.accounts:
+            self.account.addItem(account_label, account_id)
         self.subject = QLineEdit()
         self.subject.setPlaceholderText("Objet (réponse à une réclamation…)")
         self.appointment = QLineEdit()
         self.appointment.setPlaceholderText("mardi 8 décembre 2026 à 9 h")
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("n° de devis, de réclamation…")
+        self.reference.setText(self.target.reference)
         self.text = QPlainTextEdit()
         self.text.setTabChangesFocus(True)
         self.text.setPlaceholderText("Paragraphe ajouté au courrier (facultatif)")
@@ -154,7 +163,9 @@ class LetterDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, template)
             self.templates.addItem(item)
         if templates:
-            self.templates.setCurrentRow(0)
+            codes = [t.code for t in templates]
+            wanted = self.target.template_code
+            self.templates.setCurrentRow(codes.index(wanted) if wanted in codes else 0)
         self.templates.setFocus()
 
     def template(self) -> TemplateInfo | None:
@@ -179,8 +190,7 @@ class LetterDialog(QDialog):
 
     def subject_of(self) -> Subject:
         account_id = self.account.currentData()
-        return Subject(self.file.identity.customer_id,
-                       account_id if isinstance(account_id, uuid.UUID) else None)
+        return self.target.subject(account_id if isinstance(account_id, uuid.UUID) else None)
 
     def free_fields(self) -> dict[str, str]:
         return {"objet": self.subject.text(), "rendez_vous": self.appointment.text(),
@@ -240,3 +250,14 @@ class LetterDialog(QDialog):
                       issued.filename, issued.docx, title="Courrier émis",
                       what=f"Courrier {issued.number} émis et archivé dans le dossier du client.")
         self.accept()
+
+
+def open_letter(shell: Shell, parent: QWidget, load: Callable[[], LetterTarget]) -> None:
+    """Reads whom the letter goes to (``load`` runs off the GUI thread: a quote's or request's
+    customer) and opens the letter dialog on it; a refusal (a prospect's quote) is shown."""
+
+    def opened(target: LetterTarget) -> None:
+        LetterDialog(shell, target, parent).open()
+
+    shell.runner.read(load, on_success=opened, on_failure=lambda error: show_error(parent, error),
+                      parent=parent)

@@ -189,6 +189,7 @@ class QuoteEditor(QWidget):
             ("invoice", "Fac&turer…", "", self.invoice),
             ("connect", "Mi&se en service…", "", self.connect_site),
             ("print", "&Imprimer", "", self.print_pdf),
+            ("letter", "Courrier…", "Ctrl+Maj+E", self.letter),
             ("back", "Liste (Échap)", "", self.back),
         ):
             button = QPushButton(text)
@@ -197,7 +198,7 @@ class QuoteEditor(QWidget):
             button.clicked.connect(slot)
             if keys:
                 button.setToolTip(f"{text.replace('&', '')} ({keys})")
-                shortcut = QShortcut(QKeySequence(keys), self)
+                shortcut = QShortcut(QKeySequence(keys.replace("Maj+", "Shift+")), self)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 shortcut.activated.connect(slot)
             self.buttons[key] = button
@@ -427,6 +428,7 @@ class QuoteEditor(QWidget):
             "connect": self.quote is not None and self.quote.tariff_id is not None
             and status in (QuoteStatus.ORDERED, QuoteStatus.INVOICED),
             "print": self.quote is not None,
+            "letter": self.quote is not None and self.quote.customer_id is not None,
             "back": True,
         }
         for key, on in states.items():
@@ -581,6 +583,16 @@ class QuoteEditor(QWidget):
                              else "Devis (brouillon).")
 
         run.write(self.shell, lambda: quote_pdf(ctx, quote_id), deliver, self)
+
+    def letter(self) -> None:
+        """A letter to the quote's customer (the "Envoi de devis" template chosen first)."""
+        from app.services.letters.sources import target_for_quote
+        from app.views.letters.letter_dialog import open_letter
+
+        if self.quote is None:
+            return
+        ctx, quote_id = self.shell.ctx, self.quote.quote_id
+        open_letter(self.shell, self, lambda: target_for_quote(ctx, quote_id))
 
     def back(self) -> None:
         self.closed.emit()
