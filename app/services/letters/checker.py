@@ -24,7 +24,11 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_TAG = re.compile(r"\{\{(.*?)\}\}|\{%-?\s*(?:p|tr|tc|r)?\s*(.*?)-?%\}", re.S)
+#: ``{{ field }}`` (group 1) or ``{% statement %}`` (group 3), with docxtpl's ``p``/``tr``/``tc``/
+#: ``r`` before a statement (group 2): the paragraph, table row, cell or run that holds it goes.
+_TAG = re.compile(r"\{\{(.*?)\}\}|\{%-?\s*(?:(p|tr|tc|r)\s+)?(.*?)-?%\}", re.S)
+#: docxtpl's ``{{r field }}`` (a run of its own) and ``{{p field }}`` (paragraphs of their own).
+_FIELD_FORM = re.compile(r"(p|r|tr|tc)\s+(.*)", re.S)
 _BROKEN = re.compile(r"\{\s+\{|\}\s+\}|\{\s+%|%\s+\}")
 _BLOCKS = {"if": "endif", "for": "endfor"}
 _BLOCK_NAMES = {"if": "condition", "for": "boucle"}
@@ -44,6 +48,7 @@ class Problem:
 class _Paragraph:
     where: str
     runs: list[tuple[str, bytes]]  # (text, formatting) of each run
+    in_table: bool = False
 
     @property
     def text(self) -> str:
@@ -94,7 +99,7 @@ def _paragraphs(archive: zipfile.ZipFile) -> Any:
             in_table = any(a.tag == f"{{{W}}}tbl" for a in p.iterancestors())
             where = f"{label + ', ' if label else ''}paragraphe {number}" \
                 + (" (dans un tableau)" if in_table else "")
-            yield _Paragraph(where, runs)
+            yield _Paragraph(where, runs, in_table)
 
 
 def _quote(text: str) -> str:
@@ -129,11 +134,36 @@ def _check_paragraph(paragraph: _Paragraph, stack: list[tuple[str, str]],
             problems.append(Problem(where, f"la mise en forme change à l'intérieur de {tag} : "
                                            "seule celle du début du champ sera gardée",
                                     is_error=False))
-        if match.group(1) is not None:
-            problems += _check_expression(where, match.group(1), loops)
+        expression, form = match.group(1), match.group(2)
+        if expression is not None:
+            field_form = _FIELD_FORM.fullmatch(expression)
+            if field_form is not None:
+                form, expression = field_form.groups()
+        problems += _check_form(where, paragraph, tag, form)
+        if expression is not None:
+            problems += _check_expression(where, expression, loops)
         else:
-            problems += _check_block(where, match.group(2).strip(), stack, loops)
+            problems += _check_block(where, match.group(3).strip(), stack, loops)
     return problems
+
+
+def _check_form(where: str, paragraph: _Paragraph, tag: str, form: str | None) -> list[Problem]:
+    """docxtpl's forms: ``p`` takes the whole paragraph away (so it must stand alone in it),
+    ``tr``/``tc`` a table row or cell (so it must be in a table); ``{{tr}}``/``{{tc}}`` fields
+    are not merged by Guichet."""
+    if form is None or form == "r":
+        return []
+    if tag.startswith("{{") and form in ("tr", "tc"):
+        return [Problem(where, f"{tag} : la forme {{{{{form} …}}}} n'est pas prise en charge ; "
+                               f"écrivez {{{{ … }}}} dans la cellule")]
+    if form == "p" and paragraph.text.replace(tag, "", 1).strip():
+        return [Problem(where, f"{tag} remplace tout son paragraphe : le reste du texte serait "
+                               "perdu ; mettez-le seul dans un paragraphe")]
+    if form in ("tr", "tc") and not paragraph.in_table:
+        what = "ligne" if form == "tr" else "cellule"
+        return [Problem(where, f"{tag} répète ou retire une {what} de tableau : il doit être "
+                               "dans un tableau")]
+    return []
 
 
 def _formatting_changes(runs: list[tuple[str, bytes]], start: int, end: int) -> bool:

@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import re
+
 from jinja2 import Environment, StrictUndefined, Template
 from lxml import etree
+from markupsafe import Markup, escape
 
 from kernel.errors import BusinessError
 
@@ -47,7 +50,74 @@ class _Compiled(Environment):
             return compiled
 
 
+def as_run(value: Any) -> Markup:
+    """A ``{{r …}}`` field: docxtpl takes away the run that held it and expects a run (its
+    ``RichText``); a plain value becomes one run, its line breaks kept."""
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    lines = [escape(line) for line in str(value).split("\n")]
+    return Markup('<w:r><w:t xml:space="preserve">'
+                  + '</w:t><w:br/><w:t xml:space="preserve">'.join(lines) + "</w:t></w:r>")
+
+
+def as_paragraphs(value: Any, in_cell: bool = False) -> Markup:
+    """A ``{{p …}}`` field: docxtpl takes away the paragraph that held it and expects
+    paragraphs; a plain value gives one paragraph per line, none when it is empty (an empty
+    one in a table cell, which must hold a paragraph)."""
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    made = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>'
+                   for line in str(value).split("\n") if line.strip())
+    return Markup(made or ("<w:p/>" if in_cell else ""))
+
+
+_FIELD = re.compile(r"\{\{(.*?)\}\}", re.S)
+_STATEMENT = re.compile(r"\{%.*?%\}", re.S)
+_LAST_TAG = re.compile(r"<(/?)w:(\w+)[^>]*>\s*")
+
+
+def _outside_text(xml: str) -> str:
+    """After docxtpl's preparation a ``{{r x}}`` or ``{{p x}}`` is a bare ``{{ x}}`` standing
+    outside any run (or paragraph): such a field gets the filter that makes its run (or its
+    paragraphs) of a plain value. A field inside a ``<w:t>`` is left alone."""
+    out, last = [], 0
+    for match in _FIELD.finditer(xml):
+        before = xml[last:match.start()]
+        out.append(before)
+        last = match.end()
+        tag = xml.rfind("<", 0, match.start())
+        between = _STATEMENT.sub("", xml[tag:match.start()])  # {% if %} of a {%p if %}
+        found = _LAST_TAG.fullmatch(between) if tag >= 0 else None
+        if found is None:
+            out.append(match.group())
+            continue
+        closing, name = found.group(1) == "/", found.group(2)
+        if name == "t" and not closing:
+            out.append(match.group())  # inside text: an ordinary field
+        elif name in ("r", "pPr") and closing or name == "p" and not closing:
+            out.append(f"{{{{ ({match.group(1).strip()})|docx_run }}}}")
+        else:
+            in_cell = name in ("tc", "tcPr") and (name == "tcPr") == closing
+            out.append(f"{{{{ ({match.group(1).strip()})|docx_paragraphs({in_cell}) }}}}")
+    out.append(xml[last:])
+    return "".join(out)
+
+
 _ENVIRONMENT = _Compiled()
+_ENVIRONMENT.filters["docx_run"] = as_run
+_ENVIRONMENT.filters["docx_paragraphs"] = as_paragraphs
+
+
+def _template_class() -> Any:
+    from docxtpl import DocxTemplate
+
+    class _Template(DocxTemplate):  # type: ignore[misc]
+        """docxtpl's template whose ``{{r}}`` and ``{{p}}`` fields accept plain values."""
+
+        def patch_xml(self, src_xml: str) -> str:
+            return _outside_text(super().patch_xml(src_xml))
+
+    return _Template
 
 
 def render(template: bytes, data: dict[str, Any]) -> bytes:
@@ -57,9 +127,7 @@ def render(template: bytes, data: dict[str, Any]) -> bytes:
 
 def render_with_docxtpl(template: bytes, data: dict[str, Any]) -> bytes:
     """docxtpl's whole path (open, merge, save): what ``_Prepared`` must give the same text as."""
-    from docxtpl import DocxTemplate
-
-    document = DocxTemplate(io.BytesIO(template))
+    document = _template_class()(io.BytesIO(template))
     document.render(data, _ENVIRONMENT, autoescape=True)
     out = io.BytesIO()
     document.save(out)
@@ -72,11 +140,9 @@ class _Prepared:
     its merge and a zip, not opening and saving a Word document (most of a letter's time)."""
 
     def __init__(self, content: bytes) -> None:
-        from docxtpl import DocxTemplate
-
         self.content = content
         self.lock = threading.Lock()
-        self.docx = DocxTemplate(io.BytesIO(content))
+        self.docx = _template_class()(io.BytesIO(content))
         self.docx.render_init()
         self.body = self.docx.patch_xml(self.docx.get_xml())
         document = self.docx.xml_to_string(self.docx.docx._element)

@@ -120,3 +120,65 @@ def test_the_quick_merge_gives_what_docxtpl_gives(shipped: Shipped) -> None:
 
     content, data = build(shipped), example_data()
     assert text_of(render(content, data)) == text_of(render_with_docxtpl(content, data))
+
+
+def test_docxtpl_run_and_paragraph_forms_are_checked_and_merged() -> None:
+    from docxtpl import RichText
+
+    content = docx_of("Madame {{r client.nom }}, bonjour.", "Avant", "{{p libre.texte }}",
+                      "{%p if compte.a_payer %}", "Vous devez {{ compte.impayes }}.",
+                      "{%p endif %}", "A {%r if compte.a_payer %}payer{%r endif %} B",
+                      "{{p libre.objet }}", "Fin")
+    assert check_template(content) == []
+    data = example_data()
+    data["libre"]["texte"] = "Première ligne & <suite>\nSeconde ligne"
+    data["libre"]["objet"] = ""
+    merged = render(content, data)
+    text = text_of(merged)
+    assert text.split("\n")[:6] == [
+        "Madame KONÉ Hélène, bonjour.", "Avant", "Première ligne & <suite>", "Seconde ligne",
+        "Vous devez 8 000 FCFA.", "A payer B"]
+    assert "\nFin" in text and "\n\nFin" not in text, "an empty {{p}} leaves no paragraph"
+    data["client"]["nom"] = RichText("KONÉ", bold=True)  # docxtpl's own rich text still works
+    from docx import Document
+
+    runs = Document(io.BytesIO(render(content, data))).paragraphs[0].runs
+    assert [(r.text, bool(r.bold)) for r in runs if r.text.strip()] == [
+        ("Madame ", False), ("KONÉ", True), (", bonjour.", False)]
+
+
+def test_docxtpl_forms_misplaced_are_reported() -> None:
+    problems = [str(p) for p in check_template(docx_of(
+        "Votre texte : {{p libre.texte }}",
+        "{%tr for facture in factures_impayees %}",
+        "{{ facture.numero }}",
+        "{%tr endfor %}",
+        "{{tr client.nom }}",
+    ))]
+    assert problems == [
+        "paragraphe 1 « Votre texte : {{p libre.texte }} » : {{p libre.texte }} remplace tout "
+        "son paragraphe : le reste du texte serait perdu ; mettez-le seul dans un paragraphe",
+        "paragraphe 2 « {%tr for facture in factures_impayees %} » : {%tr for facture in "
+        "factures_impayees %} répète ou retire une ligne de tableau : il doit être dans un "
+        "tableau",
+        "paragraphe 4 « {%tr endfor %} » : {%tr endfor %} répète ou retire une ligne de "
+        "tableau : il doit être dans un tableau",
+        "paragraphe 5 « {{tr client.nom }} » : {{tr client.nom }} : la forme {{tr …}} n'est pas "
+        "prise en charge ; écrivez {{ … }} dans la cellule",
+    ]
+
+
+def test_an_empty_paragraph_field_in_a_table_cell_keeps_the_cell_valid() -> None:
+    from docx import Document
+
+    document = Document()
+    cells = document.add_table(rows=1, cols=2).rows[0].cells
+    cells[0].text, cells[1].text = "{{p libre.objet }}", "{{p libre.texte }}"
+    out = io.BytesIO()
+    document.save(out)
+    assert check_template(out.getvalue()) == []
+    data = example_data()
+    data["libre"].update(objet="", texte="Une\nDeux")
+    merged = Document(io.BytesIO(render(out.getvalue(), data))).tables[0].rows[0].cells
+    assert [len(c.paragraphs) for c in merged] == [1, 2]
+    assert [p.text for p in merged[1].paragraphs] == ["Une", "Deux"]
