@@ -48,7 +48,9 @@ TABLE_OWNER: dict[str, Owner] = {
     "tariff_band": Owner.CENTRAL,
     "works_catalogue_item": Owner.CENTRAL,
     "app_user": Owner.CENTRAL,
-    "letter_template": Owner.CENTRAL,
+    # Central's shipped templates have no agency (shared reference data: never written by an
+    # agency); an agency's own templates are its rows, sent up and kept from the other agencies.
+    "letter_template": Owner.AGENCY,
     "customer": Owner.SHARED,
     "account": Owner.AGENCY,
     "premise": Owner.AGENCY,

@@ -57,10 +57,13 @@ def test_the_shared_rows_of_a_desk_become_centrals_and_travel_to_every_agency(
             assert session.scalar(select(func.count()).select_from(Agency)) == agencies, \
                 "agencies are made by `agency add`, never copied"
         tariffs = set(map(str, _shared(desk, Tariff)))
+        templates = set(map(str, _shared(desk, LetterTemplate)))
         for code in ("101", "102"):
-            down = {e["row"] for c in central.desks[code].get("changes", after=0)["commits"]
-                    for e in c["entries"] if e["table"] == "tariff"}
-            assert tariffs <= down, code
+            entries = [e for c in central.desks[code].get("changes", after=0)["commits"]
+                       for e in c["entries"]]
+            assert tariffs <= {e["row"] for e in entries if e["table"] == "tariff"}, code
+            assert templates <= {e["row"] for e in entries if e["table"] == "letter_template"}, \
+                "the shipped templates travel to every agency (an agency's own do not)"
         again = import_reference(central.db, desk.url)
         assert (again.total, again.already) == (0, report.total)
     finally:
