@@ -77,7 +77,6 @@ def test_centrals_shipped_templates_cannot_be_rewritten_by_an_agency(scene: Scen
             LetterTemplate.agency_id.is_(None)).order_by(LetterTemplate.code)).first()
         assert shipped is not None, "the demo's central holds the shipped templates"
         row, version, name = shipped.id, shipped.version, shipped.name
-    head = scene.head()
     before = scene.snapshot()
     answer = scene.b.send([
         scene.b.update("letter_template", row, version, {"name": (name, "Modèle remplacé")}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -13,8 +14,6 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import re
 
 from jinja2 import Environment, StrictUndefined, Template
 from lxml import etree
@@ -111,7 +110,7 @@ _ENVIRONMENT.filters["docx_paragraphs"] = as_paragraphs
 def _template_class() -> Any:
     from docxtpl import DocxTemplate
 
-    class _Template(DocxTemplate):  # type: ignore[misc]
+    class _Template(DocxTemplate):
         """docxtpl's template whose ``{{r}}`` and ``{{p}}`` fields accept plain values."""
 
         def patch_xml(self, src_xml: str) -> str:

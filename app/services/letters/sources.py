@@ -53,10 +53,10 @@ class LetterTarget:
 
 def _accounts(session: Session, customer_id: uuid.UUID,
               first: uuid.UUID | None) -> tuple[tuple[uuid.UUID, str], ...]:
-    rows = session.execute(select(Account.id, Account.number)
-                           .where(Account.customer_id == customer_id)
-                           .order_by(Account.created_at)).all()
-    rows.sort(key=lambda r: r[0] != first)
+    rows = sorted(session.execute(select(Account.id, Account.number)
+                                  .where(Account.customer_id == customer_id)
+                                  .order_by(Account.created_at)).all(),
+                  key=lambda r: r[0] != first)
     return tuple((account_id, format_account_number(number)) for account_id, number in rows)
 
 
@@ -155,5 +155,5 @@ class DueTomorrow:
                    InterventionRequest.customer_id.is_not(None))
             .order_by(InterventionRequest.scheduled_for, InterventionRequest.number)).all()
         return [Subject(customer_id, account_id, intervention_id=request_id)
-                for request_id, customer_id, account_id in rows]
+                for request_id, customer_id, account_id in rows if customer_id is not None]
 

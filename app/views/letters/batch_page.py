@@ -39,7 +39,6 @@ from app.views.letters.output import save_and_open
 from app.views.shell import Shell
 from app.views.tasks import Progress
 
-
 DUE_TOMORROW = 2  # the selection's place in the list
 
 

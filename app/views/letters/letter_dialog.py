@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from app.services.customer_file import CustomerFile
 from app.services.letters import engine
 from app.services.letters.fields import Subject
-from app.services.letters.sources import LetterTarget
 from app.services.letters.issue import IssuedLetter, issue_letter, preview_letter
+from app.services.letters.sources import LetterTarget
 from app.services.letters.templates import TemplateInfo, list_templates
 from app.views.errors import show_error
 from app.views.format import day
