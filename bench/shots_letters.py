@@ -41,19 +41,10 @@ from app.views.letters.letter_dialog import LetterDialog
 from app.views.main_window import MainWindow
 from app.views.shell import Shell
 from app.views.tasks import TaskRunner
+from bench.shots_interventions import _settle
 from kernel import migrate
 from kernel.context import ServiceContext
 from kernel.money import Currency
-
-
-def _settle(app: QApplication, runner: TaskRunner) -> None:
-    for _ in range(600):
-        app.processEvents()
-        if not runner.busy:
-            break
-        runner.pool.waitForDone(20)
-    for _ in range(20):
-        app.processEvents()
 
 
 def _png(pdf: bytes, path: Path) -> None:

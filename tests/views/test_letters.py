@@ -190,6 +190,16 @@ def test_the_catalogue_the_check_and_an_agency_template(
     assert page.template.findText("Relance courte") >= 0
 
 
+def _letter_dialog(qtbot: QtBot) -> LetterDialog:
+    """The letter dialog a shortcut opened (once the quote or request was read)."""
+    qtbot.waitUntil(lambda: any(isinstance(w, LetterDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()), timeout=10000)
+    dialog = dialog_of(LetterDialog)
+    assert isinstance(dialog, LetterDialog)
+    wait_idle(qtbot)
+    return dialog
+
+
 def _issue_from(qtbot: QtBot, dialog: LetterDialog) -> None:
     with qtbot.waitSignal(dialog.finished, timeout=20000):
         qtbot.keyClick(dialog, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
@@ -215,11 +225,7 @@ def test_a_letter_from_the_quote_editor_with_its_shortcut(
     editor.setFocus()
     qtbot.keyClick(editor, Qt.Key.Key_E,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: any(isinstance(w, LetterDialog) and w.isVisible()
-                                for w in QApplication.topLevelWidgets()), timeout=10000)
-    dialog = dialog_of(LetterDialog)
-    assert isinstance(dialog, LetterDialog)
-    wait_idle(qtbot)
+    dialog = _letter_dialog(qtbot)
     assert dialog.windowTitle() == f"Nouveau courrier — KONÉ Hélène — Devis {number}"
     assert dialog.templates.currentItem().text() == "Envoi de devis  (Travaux)"
     assert dialog.reference.text() == number
@@ -246,11 +252,7 @@ def test_a_letter_from_an_intervention_request_with_its_shortcut(
     page.table.setFocus()
     qtbot.keyClick(page.table, Qt.Key.Key_M,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: any(isinstance(w, LetterDialog) and w.isVisible()
-                                for w in QApplication.topLevelWidgets()), timeout=10000)
-    dialog = dialog_of(LetterDialog)
-    assert isinstance(dialog, LetterDialog)
-    wait_idle(qtbot)
+    dialog = _letter_dialog(qtbot)
     assert dialog.templates.currentItem().text() == \
         "Avis de passage / rendez-vous  (Interventions)"
     _issue_from(qtbot, dialog)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,20 +52,19 @@ class LetterTarget:
         return Subject(self.customer_id, account_id, self.quote_id, self.intervention_id)
 
 
-def _accounts(session: Session, customer_id: uuid.UUID,
-              first: uuid.UUID | None) -> tuple[tuple[uuid.UUID, str], ...]:
-    rows = sorted(session.execute(select(Account.id, Account.number)
-                                  .where(Account.customer_id == customer_id)
-                                  .order_by(Account.created_at)).all(),
-                  key=lambda r: r[0] != first)
-    return tuple((account_id, format_account_number(number)) for account_id, number in rows)
-
-
-def _customer_name(session: Session, customer_id: uuid.UUID) -> str:
+def _target(session: Session, customer_id: uuid.UUID, account_id: uuid.UUID | None,
+            **origin: Any) -> LetterTarget:
+    """The customer (name, accounts: the quote's or request's first) and what the letter is
+    made from."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFoundError("Client introuvable.")
-    return customer.display_name
+    rows = sorted(session.execute(select(Account.id, Account.number)
+                                  .where(Account.customer_id == customer_id)
+                                  .order_by(Account.created_at)).all(),
+                  key=lambda r: r[0] != account_id)
+    return LetterTarget(customer_id, customer.display_name, tuple(
+        (found, format_account_number(number)) for found, number in rows), **origin)
 
 
 def target_for_quote(ctx: ServiceContext, quote_id: uuid.UUID) -> LetterTarget:
@@ -76,10 +76,9 @@ def target_for_quote(ctx: ServiceContext, quote_id: uuid.UUID) -> LetterTarget:
             raise BusinessError(
                 f"Le devis {quote.number} est établi pour un prospect : un courrier s'adresse à "
                 "un client du fichier (le prospect devient client à la facturation du devis).")
-        return LetterTarget(quote.customer_id, _customer_name(session, quote.customer_id),
-                            _accounts(session, quote.customer_id, quote.account_id),
-                            quote_id=quote.id, origin=f"Devis {quote.number}",
-                            template_code=QUOTE_TEMPLATE, reference=quote.number)
+        return _target(session, quote.customer_id, quote.account_id, quote_id=quote.id,
+                       origin=f"Devis {quote.number}", template_code=QUOTE_TEMPLATE,
+                       reference=quote.number)
 
 
 def target_for_intervention(ctx: ServiceContext, request_id: uuid.UUID) -> LetterTarget:
@@ -91,10 +90,9 @@ def target_for_intervention(ctx: ServiceContext, request_id: uuid.UUID) -> Lette
             raise BusinessError(
                 f"La demande {request.number} n'est liée à aucun client : un courrier s'adresse "
                 "à un client du fichier.")
-        return LetterTarget(request.customer_id, _customer_name(session, request.customer_id),
-                            _accounts(session, request.customer_id, request.account_id),
-                            intervention_id=request.id, origin=f"Demande {request.number}",
-                            template_code=INTERVENTION_TEMPLATE, reference=request.number)
+        return _target(session, request.customer_id, request.account_id,
+                       intervention_id=request.id, origin=f"Demande {request.number}",
+                       template_code=INTERVENTION_TEMPLATE, reference=request.number)
 
 
 def _issue(ctx: ServiceContext, target: LetterTarget, template_code: str,
