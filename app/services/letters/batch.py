@@ -26,7 +26,7 @@ from app.services.balances import balances_of
 from app.services.letters import engine
 from app.services.letters.fields import Subject, amount
 from app.services.letters.issue import DOCX, Merged, merge_one, peek_counter, store
-from app.services.letters.templates import require_usable, template_content
+from app.services.letters.templates import require_origin, require_usable, template_content
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError
 from kernel.numbering import Series, next_counter
@@ -118,6 +118,7 @@ def plan_batch(ctx: ServiceContext, template_id: uuid.UUID, selection: Selection
         template = template_content(session, template_id)
         require_usable(template)
         subjects = selection.subjects(session, ctx)
+        require_origin(template, subjects)
     return BatchPlan(template_id, selection.describe(ctx), subjects, dict(free or {}))
 
 

@@ -77,6 +77,25 @@ def check_template(content: bytes) -> list[Problem]:
     return sorted(problems, key=lambda p: not p.is_error)
 
 
+_ORIGIN_NAMES = {"devis": "devis", "lignes_devis": "devis", "intervention": "intervention"}
+
+
+def origins_used(content: bytes) -> set[str]:
+    """What a template's fields are read from beyond the customer: ``devis`` (a works quote),
+    ``intervention`` (a request). A letter from such a template is made from one."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        return set()
+    found = set()
+    for paragraph in _paragraphs(archive):
+        for match in _TAG.finditer(paragraph.text):
+            for name in re.findall(r"[A-Za-z_]\w*", match.group()):
+                if name in _ORIGIN_NAMES:
+                    found.add(_ORIGIN_NAMES[name])
+    return found
+
+
 def is_usable(problems: list[Problem]) -> bool:
     return not any(p.is_error for p in problems)
 

@@ -22,7 +22,7 @@ from app.models.capture import set_reason
 from app.models.ids import utcnow
 from app.services.letters.engine import render
 from app.services.letters.fields import Subject, merge_data
-from app.services.letters.templates import require_usable, template_content
+from app.services.letters.templates import require_origin, require_usable, template_content
 from kernel.context import ServiceContext
 from kernel.errors import NotFoundError
 from kernel.numbering import Series, format_number, next_counter
@@ -106,6 +106,7 @@ def preview_letter(ctx: ServiceContext, template_id: uuid.UUID, subject: Subject
     with ctx.reading() as session:
         template = template_content(session, template_id)
         require_usable(template)
+        require_origin(template, [subject])
         data = merge_data(session, ctx, subject, free, PREVIEW_NUMBER)
         return render(template.content, data)
 
@@ -117,6 +118,7 @@ def issue_letter(ctx: ServiceContext, template_id: uuid.UUID, subject: Subject,
     with ctx.reading() as session:
         template = template_content(session, template_id)
         require_usable(template)
+        require_origin(template, [subject])
         if session.get(Customer, subject.customer_id) is None:
             raise NotFoundError("Client introuvable.")
         merged = merge_one(session, ctx, template, subject, free,

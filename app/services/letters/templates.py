@@ -7,12 +7,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, undefer
 
 from app.models import LetterTemplate
-from app.services.letters.checker import Problem, check_template, is_usable
+from app.services.letters.checker import Problem, check_template, is_usable, origins_used
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError, NotFoundError, ValidationError
 
@@ -91,6 +92,29 @@ def problems_of(template: LetterTemplate) -> list[Problem]:
     if key not in _CHECKED:
         _CHECKED[key] = check_template(template.content)
     return _CHECKED[key]
+
+
+_ORIGINS: dict[tuple[uuid.UUID, int], set[str]] = {}
+
+_MADE_FROM = {
+    "devis": ("quote_id", "un devis de travaux",
+              "ouvrez le devis et faites « Courrier… » (Ctrl+Maj+E)"),
+    "intervention": ("intervention_id", "une demande d'intervention",
+                     "sélectionnez la demande dans Interventions et faites « Courrier… » "
+                     "(Ctrl+Maj+M), ou la sélection « Rendez-vous d'intervention de demain »"),
+}
+
+
+def require_origin(template: LetterTemplate, subjects: list[Any]) -> None:
+    """A template that reads a quote's or a request's fields is refused for a letter not made
+    from one (it would print blanks where the quote's number or the appointment go)."""
+    key = (template.id, template.revision)
+    if key not in _ORIGINS:
+        _ORIGINS[key] = origins_used(template.content)
+    for origin in sorted(_ORIGINS[key]):
+        attribute, what, how = _MADE_FROM[origin]
+        if any(getattr(subject, attribute) is None for subject in subjects):
+            raise BusinessError(f"Le modèle « {template.name} » se remplit avec {what} : {how}.")
 
 
 def check_stored(ctx: ServiceContext, template_id: uuid.UUID) -> list[Problem]:

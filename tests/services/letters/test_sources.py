@@ -169,3 +169,26 @@ def test_requests_due_tomorrow_make_one_letter_each_cancelled_and_resumed(
         numbers = [json.loads(letter.merged_data)["intervention"]["numero"] for letter in letters]
     assert made == [str(r) for r in (due[0], due[2], due[1])]
     assert len(set(numbers)) == 3
+
+
+def test_a_quote_or_request_template_is_refused_without_its_quote_or_request(
+        ctx: ServiceContext) -> None:
+    from app.services.letters.batch import InArrears
+    from app.services.letters.fields import Subject
+    from app.services.letters.issue import issue_letter, preview_letter
+
+    from tests.services.letters.helpers import indebted
+
+    with_shipped(ctx)
+    home = indebted(ctx, [(8000, 40)])
+    codes = {t.code: t.id for t in list_templates(ctx)}
+    subject = Subject(home.customer_id, home.account_id)
+    with pytest.raises(BusinessError, match="se remplit avec un devis de travaux : ouvrez le "
+                                            "devis et faites « Courrier… » \\(Ctrl\\+Maj\\+E\\)"):
+        issue_letter(ctx, codes["ENVOI_DEVIS"], subject)
+    with pytest.raises(BusinessError, match="se remplit avec une demande d'intervention"):
+        preview_letter(ctx, codes["AVIS_PASSAGE"], subject)
+    with pytest.raises(BusinessError, match="Rendez-vous d'intervention de demain"):
+        plan_batch(ctx, codes["AVIS_PASSAGE"], InArrears(1000, 30))
+    assert letters_of_customer(ctx, home.customer_id) == []
+    issue_letter(ctx, codes["RECLAMATION"], subject)  # the customer's own templates still go
