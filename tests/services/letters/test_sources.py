@@ -176,7 +176,6 @@ def test_a_quote_or_request_template_is_refused_without_its_quote_or_request(
     from app.services.letters.batch import InArrears
     from app.services.letters.fields import Subject
     from app.services.letters.issue import issue_letter, preview_letter
-
     from tests.services.letters.helpers import indebted
 
     with_shipped(ctx)
