@@ -410,6 +410,12 @@ def _collect(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _refresh(session: Session) -> None:
+    write_pending(session)
+
+
+def write_pending(session: Session) -> None:
+    """Writes the documents of the customers this transaction touched (done before the commit;
+    called by a writer that commits by other means than ``Session.commit``)."""
     session.flush()
     pending: set[uuid.UUID] = session.info.pop(_PENDING, set())
     if not pending:

@@ -83,12 +83,33 @@ def _note_transaction(session: Session, _context: Any, _instances: Any) -> None:
         session.info.setdefault(_USED, {}).setdefault(tx, None)
 
 
-def stamp_now(session: Session) -> None:
-    """Numbers the session's transaction now rather than at its commit: for a writer that
-    takes a contended lock of its own after this (the vending platform's receipt series), so
-    that its lock is held for the fewest statements. Nothing may be journaled after it."""
-    _stamp_session(session)
+def stamp_clause(session: Session) -> tuple[str, dict[str, Any]]:
+    """The session's numbering as common table expressions (``sync_counter``, ``sync_numbers``,
+    psycopg's ``%(name)s`` parameters) for a PostgreSQL writer that ends with one statement of
+    its own sent together with the commit (the vending platform's sale): the counter row is
+    then held for that statement and the commit only. Every transaction id the session used
+    must have written journal entries. Nothing may be journaled after it; the ``before_commit``
+    hook then leaves the session alone."""
+    used: dict[uuid.UUID, uuid.UUID | None] = dict(session.info.get(_USED, {}))
+    tx = session.info.get("transaction_id")
+    if tx is not None:
+        used.setdefault(tx, None)
+    if not used:
+        raise ValueError("nothing to number: the session wrote no journal entry")
+    params: dict[str, Any] = {"sync_count": len(used), "sync_at": utcnow()}
+    rows = []
+    for offset, (transaction, origin) in enumerate(used.items()):
+        params[f"sync_tx{offset}"], params[f"sync_origin{offset}"] = transaction, origin
+        rows.append(f"({offset}, CAST(%(sync_tx{offset})s AS uuid), "
+                    f"CAST(%(sync_origin{offset})s AS uuid))")
+    clause = (
+        "sync_counter AS (UPDATE sync_commit_counter SET last = last + %(sync_count)s "
+        "WHERE id = 1 RETURNING last), "
+        "sync_numbers AS (INSERT INTO sync_commit (no, transaction_id, origin_agency_id, at) "
+        "SELECT sync_counter.last - %(sync_count)s + 1 + t.o, t.tx, t.origin, %(sync_at)s "
+        f"FROM sync_counter, (VALUES {', '.join(rows)}) AS t (o, tx, origin) RETURNING no)")
     session.info[_STAMPED] = True
+    return clause, params
 
 
 @event.listens_for(Session, "before_commit")

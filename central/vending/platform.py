@@ -21,9 +21,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, text
+import psycopg
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -49,6 +50,7 @@ from app.models.enums import (
     VendStatus,
 )
 from app.models.ids import new_id, utcnow
+from app.models.search_index import write_pending
 from central.billing.balances import refresh_accounts
 from central.meters.fleet import MeterRecord
 from central.models import (
@@ -60,7 +62,7 @@ from central.models import (
 )
 from central.sms.text import sale_messages
 from central.sts.errors import StsError
-from central.sync.numbering import stamp_now
+from central.sync.numbering import stamp_clause
 from central.vending.errors import refused
 from central.vending.hes import TokenMaker
 from central.vending.operators import OperatorInfo
@@ -484,53 +486,74 @@ class Platform:
             view = Sale.of(sale, facts.drn,
                            DeliveryStatus.QUEUED.value if self.hes_enabled else None)
             if postgres:
-                session.flush()
-                stamp_now(session)
-                receipt = self._number_pg(session, vend_id, placeholder, texts, phone, now)
+                receipt = self._number_and_commit(session, vend_id, placeholder, texts, phone,
+                                                  now)
                 view = replace(view, receipt=receipt)
             else:
                 for text_ in texts:
                     session.add(SmsMessage(vend_id=vend_id, phone=phone, text=text_,
                                            next_at=now))
-            uow.commit()
+            uow.commit()  # PostgreSQL: already committed, this only closes the session's
         self.wake()
         return view, False
 
-    def _number_pg(self, session: Session, vend_id: uuid.UUID, placeholder: str,
-                   texts: list[str], phone: str, now: datetime) -> str:
-        """One statement: the receipt number, put in the sale, its journal and audit entries
-        (written with ``placeholder``) and its SMS."""
+    def _number_and_commit(self, session: Session, vend_id: uuid.UUID, placeholder: str,
+                           texts: list[str], phone: str, now: datetime) -> str:
+        """PostgreSQL: the two rows every sale takes in turn — the commit counter (sync
+        numbering) and the receipt series — in one statement sent together with the COMMIT
+        (one round trip): each row is locked for that statement and the commit's disk write
+        only. The statement numbers the commit, takes the receipt number and puts it in the sale,
+        its journal and audit entries (written with ``placeholder``) and its SMS."""
+        session.flush()
+        write_pending(session)
+        sync, params = stamp_clause(session)
         year = now.astimezone(self.zone).year
-        tx = session.info["transaction_id"]
-        params: dict[str, Any] = {
+        params.update({
             "code": SERIES_CODE, "series": Series.VEND_RECEIPT.value, "year": year,
             "prefix": f"{PREFIX[Series.VEND_RECEIPT]}{SERIES_CODE}-{year}-",
-            "vend": vend_id, "ph": placeholder, "tx": tx, "phone": phone, "now": now}
+            "vend": vend_id, "ph": placeholder, "tx": session.info["transaction_id"],
+            "phone": phone, "now": now})
         sms = []
         for index, text_ in enumerate(texts):
             params[f"sms{index}"], params[f"text{index}"] = new_id(), text_
             sms.append(
                 f", s{index} AS (INSERT INTO sms_outbox (id, vend_id, phone, text, status, "
-                f"attempts, next_at, last_error, created_at) SELECT :sms{index}, :vend, :phone, "
-                f"replace(:text{index}, :ph, n.receipt), 'queued', 0, :now, '', :now FROM n)")
+                f"attempts, next_at, last_error, created_at) SELECT %(sms{index})s, %(vend)s, "
+                f"%(phone)s, replace(%(text{index})s, %(ph)s, n.receipt), 'queued', 0, "
+                f"%(now)s, '', %(now)s FROM n)")
         statement = (
-            "WITH r AS (INSERT INTO number_series (agency_code, series, year, last_value) "
-            "VALUES (:code, :series, :year, 1) ON CONFLICT (agency_code, series, year) DO UPDATE "
+            "WITH " + sync + ", "
+            "r AS (INSERT INTO number_series (agency_code, series, year, last_value) "
+            "SELECT %(code)s, %(series)s, %(year)s, 1 FROM sync_counter "
+            "ON CONFLICT (agency_code, series, year) DO UPDATE "
             "SET last_value = number_series.last_value + 1 RETURNING last_value), "
-            "n AS (SELECT :prefix || lpad(last_value::text, greatest(6, length(last_value::text)),"
-            " '0') AS receipt FROM r), "
+            "n AS (SELECT %(prefix)s || lpad(last_value::text, "
+            "greatest(6, length(last_value::text)), '0') AS receipt FROM r), "
             "v AS (UPDATE vend_transaction SET receipt_number = n.receipt FROM n "
-            "WHERE vend_transaction.id = :vend RETURNING vend_transaction.id), "
-            "j AS (UPDATE sync_journal SET changes = replace(changes::text, :ph, n.receipt)::json "
-            "FROM n WHERE transaction_id = :tx AND row_id = :vend RETURNING seq), "
-            "a AS (UPDATE audit_entry SET changes = replace(changes::text, :ph, n.receipt)::json "
-            "FROM n WHERE transaction_id = :tx AND row_id = :vend RETURNING audit_entry.id)"
+            "WHERE vend_transaction.id = %(vend)s RETURNING vend_transaction.id), "
+            "j AS (UPDATE sync_journal SET changes = replace(changes::text, %(ph)s, "
+            "n.receipt)::json FROM n WHERE transaction_id = %(tx)s AND row_id = %(vend)s "
+            "RETURNING seq), "
+            "a AS (UPDATE audit_entry SET changes = replace(changes::text, %(ph)s, "
+            "n.receipt)::json FROM n WHERE transaction_id = %(tx)s AND row_id = %(vend)s "
+            "RETURNING audit_entry.id)"
             + "".join(sms) +
-            " SELECT n.receipt, (SELECT count(*) FROM v), (SELECT count(*) FROM j), "
-            "(SELECT count(*) FROM a) FROM n")
-        receipt, sales, journal, audit = session.execute(text(statement), params).one()
-        assert (sales, journal, audit) == (1, 1, 1), "the sale and its entries are numbered"
-        return str(receipt)
+            # Checked inside the statement (the COMMIT is already on its way): a sale, its
+            # journal or audit entry or its commit number missing divides by zero, and the
+            # transaction is rolled back whole.
+            " SELECT n.receipt, 1 / ((SELECT count(*) FROM v) * (SELECT count(*) FROM j) "
+            "* (SELECT count(*) FROM a) * least(1, (SELECT count(*) FROM sync_numbers))) FROM n")
+        raw = session.connection().connection.driver_connection
+        try:
+            with raw.pipeline():
+                cursor = raw.cursor()
+                cursor.execute(statement, params)
+                raw.commit()
+            row = cursor.fetchone()
+        except psycopg.Error as error:
+            raise DBAPIError.instance(statement, params, error, psycopg.Error) from error
+        assert row is not None and row[1] == 1
+        return str(row[0])
 
     def _receipt(self, session: Session, now: datetime) -> str:
         year = now.astimezone(self.zone).year
