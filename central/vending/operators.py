@@ -30,11 +30,14 @@ class OperatorInfo:
     max_amount_minor: int
     max_payer_day_minor: int
     revoked: bool
+    #: The SHA-256 of the credential it was recognised by: a purchase checks it is still the
+    #: operator's, unrevoked, in its first statement (empty: a desk sale, no credential).
+    secret_hash: str = ""
 
 
 def _info(row: VendingOperator) -> OperatorInfo:
     return OperatorInfo(row.id, row.code, row.name, row.min_amount_minor, row.max_amount_minor,
-                        row.max_payer_day_minor, row.revoked_at is not None)
+                        row.max_payer_day_minor, row.revoked_at is not None, row.secret_hash)
 
 
 def _secret(code: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -58,6 +58,7 @@ from central.models import (
     HesDelivery,
     SmsMessage,
     VendingMeter,
+    VendingOperator,
     VendingRequest,
 )
 from central.sms.text import sale_messages
@@ -410,13 +411,32 @@ class Platform:
     def _take_reference(self, session: Session, operator: OperatorInfo, reference: str,
                         digest: str, vend_id: uuid.UUID, now: datetime) -> bool:
         """Takes the reference for this sale; False if it was taken (a concurrent request
-        with it is waited for: the unique key holds this one until the other one ends)."""
+        with it is waited for: the unique key holds this one until the other one ends).
+
+        The same statement checks that the operator's credential is still the one the request
+        came with and is not revoked (the server keeps a recognised credential a moment, but a
+        sale never goes through on a credential revoked or replaced before it)."""
         dialect = session.get_bind().dialect.name
         insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = select(literal(operator.id, VendingRequest.operator_id.type),
+                        literal(reference, VendingRequest.reference.type),
+                        literal(digest, VendingRequest.digest.type),
+                        literal(vend_id, VendingRequest.vend_id.type),
+                        literal(now, VendingRequest.at.type))
+        if operator.secret_hash:
+            values = values.where(select(VendingOperator.id).where(
+                VendingOperator.id == operator.id,
+                VendingOperator.secret_hash == operator.secret_hash,
+                VendingOperator.revoked_at.is_(None)).exists())
         taken = session.execute(
-            insert_(VendingRequest).values(operator_id=operator.id, reference=reference,
-                                           digest=digest, vend_id=vend_id, at=now)
+            insert_(VendingRequest).from_select(
+                ["operator_id", "reference", "digest", "vend_id", "at"], values)
             .on_conflict_do_nothing().returning(VendingRequest.vend_id)).first()
+        if taken is None and operator.secret_hash:
+            current = session.get(VendingOperator, operator.id)
+            if (current is None or current.revoked_at is not None
+                    or current.secret_hash != operator.secret_hash):
+                raise refused("unauthorized", "Identifiant d'opérateur inconnu ou révoqué.", 401)
         return taken is not None
 
     def _purchase_once(self, operator: OperatorInfo, reference: str, number: str,
