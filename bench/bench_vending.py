@@ -141,6 +141,32 @@ async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
     return latencies, statuses
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``; 0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(server_pid: int, url: str) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (supervisor and workers), the
+    PostgreSQL backends of the bench database, and this process (the clients)."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+    engine = create_engine(url)
+    with engine.connect() as c:
+        backends = [int(p) for p in c.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalars()]
+    engine.dispose()
+    own = os.times()
+    return {"serveur": sum(_cpu_seconds(p) for p in [server_pid, *workers]),
+            "PostgreSQL": sum(_cpu_seconds(p) for p in backends),
+            "clients": own.user + own.system}
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
@@ -215,10 +241,13 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         asyncio.run(load(base, secret, args.meters, 3, 8, "warm"))
+        before = cpu_snapshot(process.pid, url)
         begun = time.monotonic()
         latencies, statuses = asyncio.run(load(base, secret, args.meters, args.seconds,
                                                args.clients, "run"))
         elapsed = time.monotonic() - begun
+        after = cpu_snapshot(process.pid, url)
+        load_average = os.getloadavg()
         ok = statuses.get(201, 0)
         check = Database(url)
         with check.reading() as session:
@@ -233,6 +262,14 @@ def main() -> None:
               f"{percentile(latencies, 0.95):.1f} ms · p99 {percentile(latencies, 0.99):.1f} ms")
         print(f"base : {sales:,} ventes au total, dernier reçu {top} (série sans trou : "
               f"{'oui' if top and int(top[-6:]) == sales else 'NON'})")
+        used = {k: (after[k] - before[k]) * 1000 / max(ok, 1) for k in after}
+        print("CPU par achat : " + " · ".join(f"{k} {v:.1f} ms" for k, v in used.items())
+              + f" — total {sum(used.values()):.1f} ms, soit au plus "
+              f"{os.cpu_count() or 1} × 1000 / {sum(used.values()):.1f} = "
+              f"{(os.cpu_count() or 1) * 1000 / max(sum(used.values()), 0.001):,.0f} achats/s "
+              "sur ces cœurs s'ils étaient libres")
+        print(f"charge de la machine (load average 1/5/15 min) : "
+              f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs")
         print(f"objectif : ≥ {GOAL_RATE} achats/s et p95 < {GOAL_P95_MS} ms — "
               f"{'atteint' if ok / elapsed >= GOAL_RATE and percentile(latencies, 0.95) < GOAL_P95_MS else 'non atteint'}")
     finally:

@@ -94,17 +94,22 @@ class TariffTerms:
     bands: tuple[Band, ...]
 
 
-_ACTIVE = (select(Contract.connection_id, Contract.account_id, Contract.tariff_id)
-           .where(Contract.status == ContractStatus.ACTIVE)
-           .order_by(Contract.connection_id, Contract.start_date.desc()).subquery())
+def _contract(column: Any) -> Any:
+    """``column`` of the meter's connection's latest active contract, read through the
+    contract's (connection, start date) index (the subquery it replaces sorted every active
+    contract of the installation for each sale)."""
+    return (select(column).where(Contract.connection_id == Meter.connection_id,
+                                 Contract.status == ContractStatus.ACTIVE)
+            .order_by(Contract.start_date.desc()).limit(1).scalar_subquery())
+
+
 #: A meter, its block, and the owner, account and tariff of its active contract: one query.
 _FACTS = (
-    select(Meter, VendingMeter.blocked_reason, _ACTIVE.c.tariff_id, Account.id,
+    select(Meter, VendingMeter.blocked_reason, _contract(Contract.tariff_id), Account.id,
            Account.balance_minor, Customer.kind, Customer.last_name, Customer.first_name,
            Customer.organisation_name)
     .outerjoin(VendingMeter, VendingMeter.meter_id == Meter.id)
-    .outerjoin(_ACTIVE, _ACTIVE.c.connection_id == Meter.connection_id)
-    .outerjoin(Account, Account.id == _ACTIVE.c.account_id)
+    .outerjoin(Account, Account.id == _contract(Contract.account_id))
     .outerjoin(Customer, Customer.id == Account.customer_id)
     .limit(1)
 )
