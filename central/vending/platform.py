@@ -569,6 +569,7 @@ class Platform:
             " SELECT n.receipt, 1 / ((SELECT count(*) FROM v) * (SELECT count(*) FROM j) "
             "* (SELECT count(*) FROM a) * least(1, (SELECT count(*) FROM sync_numbers))) FROM n")
         raw = session.connection().connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
         try:
             with raw.pipeline():
                 cursor = raw.cursor()
