@@ -518,7 +518,7 @@ class Platform:
                 for text_ in texts:
                     session.add(SmsMessage(vend_id=vend_id, phone=phone, text=text_,
                                            next_at=now))
-            uow.commit()  # PostgreSQL: already committed, this only closes the session's
+            uow.commit()  # PostgreSQL: committed above; this ends the session's transaction
         self.wake()
         return view, False
 
