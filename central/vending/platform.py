@@ -240,7 +240,10 @@ class Platform:
         self._tariffs: dict[tuple[uuid.UUID, date], tuple[float, TariffTerms | None]] = {}
 
     # --- meters -------------------------------------------------------------------------
-    def _meter(self, session: Session, number: str, today: date) -> MeterFacts:
+    def _meter(self, session: Session, number: str, today: date,
+               agency_id: uuid.UUID | None = None) -> MeterFacts:
+        """The meter's facts; with ``agency_id`` (a desk), another agency's meter is refused
+        before anything of it (block, owner, tariff, arrears) is read."""
         number = normalise_meter_number(number)
         if not re.fullmatch(r"[A-Za-z0-9]{4,20}", number):
             raise refused("meter_unknown", "Numéro de compteur invalide : vérifiez le numéro "
@@ -251,6 +254,10 @@ class Platform:
             raise refused("meter_unknown", f"Compteur {number} inconnu : vérifiez le numéro "
                           "sur votre carte ou sur le compteur.", 404)
         meter, blocked, contract_tariff, account_id, balance, kind, last, first, organisation = row
+        if agency_id is not None and meter.agency_id != agency_id:
+            raise refused("meter_other_agency", f"Le compteur {number} dépend d'une autre "
+                          "agence : la vente se fait dans son agence ou par paiement mobile.",
+                          403)
         if meter.payment is not MeterPayment.PREPAID:
             raise refused("meter_postpaid", f"Le compteur {number} n'est pas un compteur à "
                           "prépaiement : payez vos factures en agence.")
@@ -345,21 +352,22 @@ class Platform:
                      first_of_month=int(count) == 0,
                      arrears_owed_minor=facts.arrears_owed_minor), spent
 
-    def check_meter(self, number: str) -> dict[str, Any]:
+    def check_meter(self, number: str, agency_id: uuid.UUID | None = None) -> dict[str, Any]:
+        """The meter as a payer may see it; ``agency_id`` (a desk): its own meters only."""
         with self.db.reading() as session:
-            facts = self._meter(session, number, self.today())
+            facts = self._meter(session, number, self.today(), agency_id)
         return {"meter": facts.drn, "owner": facts.owner, "tariff": facts.tariff.name,
                 "tariff_code": facts.tariff.code, "unit": "kWh",
                 "message": f"Compteur {facts.drn} — {facts.owner}"}
 
     def quote(self, number: str, *, energy: Decimal | None = None,
-              amount_minor: int | None = None) -> Quote:
+              amount_minor: int | None = None, agency_id: uuid.UUID | None = None) -> Quote:
         if (energy is None) == (amount_minor is None):
             raise refused("quote_invalid", "Indiquez soit l'énergie (kWh), soit le montant.",
                           422)
         today = self.today()
         with self.db.reading() as session:
-            facts = self._meter(session, number, today)
+            facts = self._meter(session, number, today, agency_id)
             terms, _spent = self._terms(session, facts, today)
         try:
             split = (from_energy(terms, energy) if energy is not None
@@ -456,12 +464,9 @@ class Platform:
             if not self._take_reference(session, operator, reference, digest, vend_id, now):
                 return self._existing(session, operator, reference, digest), True
             today = now.astimezone(self.zone).date()
-            facts = self._meter(session, number, today)
+            facts = self._meter(session, number, today, desk.agency_id if desk else None)
             if desk is None:
                 self._check_limits(operator, amount_minor)
-            elif facts.agency_id != desk.agency_id:
-                raise refused("meter_other_agency", f"Le compteur {number} dépend d'une autre "
-                              "agence.", 403)
             state = self._lock_meter(session, facts)
             terms, spent = self._terms(session, facts, today,
                                        None if desk else (operator.code, phone))

@@ -40,7 +40,7 @@ def desk_sale(body: DeskSaleIn, scope: Scope, vending: Vending,
 
 @router.get("/vend-meters/{number}", summary="Vérifier un compteur prépayé avant une vente au guichet")
 def desk_check(number: str, scope: Scope, vending: Vending) -> dict[str, Any]:
-    return vending.check_meter(number)
+    return vending.check_meter(number, scope.id)
 
 
 @router.post("/vend-quotes", summary="Devis d'une vente au guichet : énergie ↔ montant")
@@ -48,8 +48,8 @@ def desk_quote(body: QuoteIn, scope: Scope, vending: Vending) -> dict[str, Any]:
     energy: Decimal | None = None
     if body.energy_kwh is not None:
         energy = parse_energy(body.energy_kwh)
-    return quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount),
-                      vending)
+    return quote_json(vending.quote(body.meter, energy=energy, amount_minor=body.amount,
+                                    agency_id=scope.id), vending)
 
 
 class ResendIn(BaseModel):
