@@ -64,6 +64,7 @@ from central.models import (
 from central.sms.text import sale_messages
 from central.sts.errors import StsError
 from central.sync.numbering import stamp_clause
+from central.vending.diagnosis import meter_record
 from central.vending.errors import refused
 from central.vending.hes import TokenMaker
 from central.vending.operators import OperatorInfo
@@ -280,13 +281,7 @@ class Platform:
         if tariff is None or tariff.payment is not MeterPayment.PREPAID:
             raise refused("no_tariff", f"Aucun tarif prépayé en vigueur pour le compteur "
                           f"{number} : adressez-vous à votre agence.")
-        record = MeterRecord(
-            drn=meter.sts_drn, iin=meter.sts_iin, sgc=meter.sts_sgc or 0,
-            ti=meter.sts_tariff_index or 0, krn=meter.sts_key_revision or 1,
-            kt=2 if meter.sts_key_type is None else meter.sts_key_type,
-            ken=0xFF if meter.sts_key_expiry is None else meter.sts_key_expiry,
-            ea=int(meter.sts_algorithm or 7), dkga=int(meter.sts_dkga or 2),
-            base_date=meter.sts_base_date or 1993)
+        record = meter_record(meter)
         return MeterFacts(meter.id, meter.agency_id, meter.sts_drn, record, owner, account_id,
                           max(0, balance or 0), tariff,
                           tariff.arrears_recovery_share or Decimal(0))

@@ -143,6 +143,11 @@ async def test_listing_with_101s_own_path_shows_none_of_102s_sales(scene: Scene)
     assert listed.status_code == 200 and listed.json()["items"] == []
     everything = await scene.http.get("/agencies/101/vend-transactions", headers=scene.a)
     assert scene.sale_102["token"] not in everything.text
+    # 102's token typed against 101's own meter: explained without naming 102's meter or sale
+    why = await scene.http.post("/agencies/101/vend-tokens/decode", headers=scene.a,
+                                json={"meter": DRN_A, "token": scene.sale_102["token"]})
+    assert why.status_code == 200 and why.json()["verdict"] == "not_this_meter"
+    assert DRN_102 not in why.text and scene.sale_102["receipt"] not in why.text
 
 
 async def test_the_same_calls_answer_101_for_its_own_meter(scene: Scene) -> None:

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import Scope
 from central.api.routes.operator import QuoteIn, Vending, quote_json, sale_json
+from central.vending.diagnosis import TokenDoctor
+from central.vending.errors import refused
 from central.vending.platform import DeskSeller, parse_energy
 
 router = APIRouter(prefix="/agencies/{code}", tags=["données d'agence"])
@@ -66,3 +68,21 @@ def desk_resend_sms(receipt: str, body: ResendIn, scope: Scope,
     sale = vending.resend_sms(DeskSeller(scope.id, scope.code, body.agent), receipt=receipt,
                               phone=body.phone, reason=body.reason)
     return sale_json(sale, vending)
+
+
+class DecodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meter: str = Field(min_length=1, max_length=30)
+    token: str = Field(min_length=1, max_length=40)
+
+
+@router.post("/vend-tokens/decode",
+             summary="Pourquoi le compteur refuse ce code : le jeton décodé avec les clés du "
+                     "compteur de l'agence, la raison et quoi faire")
+def desk_decode(body: DecodeIn, scope: Scope, vending: Vending) -> dict[str, Any]:
+    if vending.tokens is None:
+        raise refused("token_unavailable", "Service de jetons indisponible : réessayez plus "
+                      "tard.", 503)
+    doctor = TokenDoctor(vending.db, vending.tokens, vending.zone)
+    return doctor.diagnose(scope.id, body.meter, body.token).to_json()
