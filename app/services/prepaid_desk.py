@@ -110,6 +110,22 @@ class DeskSale:
         return [*self.key_change_tokens, self.token]
 
 
+@dataclass(frozen=True)
+class TokenDiagnosis:
+    """Central's explanation of a code a meter refuses (« pourquoi le compteur refuse »)."""
+
+    #: typing_error, test_token, other_meter, old_key, not_this_meter, key_change_needed,
+    #: key_change_token, key_expired, old, used, function, unknown
+    verdict: str
+    title: str
+    explanation: str
+    #: (code, French sentence) of what to do, most useful first
+    actions: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, str], ...]
+    receipt: str = ""
+    suggestion: str = ""
+
+
 def grouped(token: str) -> str:
     digits = "".join(ch for ch in token if ch.isdigit())
     return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
@@ -212,6 +228,16 @@ class VendingDesk:
                           json={"phone": "".join(phone.split()), "agent": agent,
                                 "reason": reason})
         return str(body.get("sms_status", ""))
+
+    def diagnose(self, meter: str, token: str) -> TokenDiagnosis:
+        """Central decodes ``token`` with ``meter``'s keys and says why a meter refuses it."""
+        body = self._call("POST", "/vend-tokens/decode",
+                          json={"meter": meter.strip(), "token": token.strip()})
+        return TokenDiagnosis(
+            str(body["verdict"]), str(body["title"]), str(body["explanation"]),
+            tuple((str(a["code"]), str(a["text"])) for a in body.get("actions") or ()),
+            tuple((str(k), str(v)) for k, v in body.get("fields") or ()),
+            str(body.get("receipt") or ""), str(body.get("suggestion") or ""))
 
     def sell(self, meter: str, amount: int, phone: str, agent: str) -> DeskSale:
         """A new sale; its key is on disk before the request."""

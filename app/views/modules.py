@@ -74,7 +74,10 @@ def standard_registry() -> Registry:
                       PrepaidPage),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
-                      TokenLookupPage),
+                      TokenLookupPage,
+                      actions=(PageAction("Ctrl+Maj+E", "Expliquer pourquoi le compteur refuse "
+                                          "un code (module Jetons)",
+                                          TokenLookupPage.explain_refusal),)),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",
                       LockedUsersPage, roles=SUPERVISORS),
             PageEntry(

@@ -201,8 +201,8 @@ class TokenDoctor:
     def _explain(self, session: Session, agency_id: uuid.UUID, meter_id: uuid.UUID, drn: str,
                  record: MeterRecord, current: MeterKeyProfile, issued: list[IssuedToken],
                  digits: str) -> Diagnosis:
-        key_fields = [("Compteur", drn), ("Révision de clé du compteur (KRN)", str(current.krn)),
-                      ("Date de base des TID", str(int(current.base)))]
+        key_fields = [("Compteur", drn), ("Clé du compteur", f"révision {current.krn}, date de "
+                                                            f"base {int(current.base)}")]
         close = [t for t in issued if _near(digits, t.digits) or _one_digit_off(digits, t.digits)]
         outcome = self._decode(current, digits)
         if isinstance(outcome, (TokenFormatError, TokenRangeError)):
@@ -377,4 +377,4 @@ class TokenDoctor:
             "used", "Code déjà utilisé",
             "Ce code est bon pour ce compteur et sa clé actuelle, et il est assez récent : un "
             "compteur ne le refuse que s'il a déjà été tapé (« déjà utilisé »). Son crédit est "
-            "déjà dans le compteur." + origin, ["check_credit", "technician"], fields, receipt)
+            "déjà dans le compteur." + origin, ["check_credit"], fields, receipt)

@@ -163,3 +163,18 @@ def test_the_sms_is_sent_again_to_another_number_audited(central: Central,
     with pytest.raises(VendRefused) as other:
         desk.resend_sms("RP999-2026-000001", "0709090909", "akouassi", "essai")
     assert other.value.code == "not_found"
+
+
+def test_a_refused_code_is_explained_by_central(central: Central, tmp_path: Path) -> None:
+    desk = _desk(central, tmp_path)
+    sale = desk.sell(DRN_A, 1300, "0701020304", "akouassi")
+    typo = sale.token[:-1] + str((int(sale.token[-1]) + 5) % 10)
+    found = desk.diagnose(DRN_A, grouped(typo))
+    assert found.verdict == "typing_error" and found.suggestion == grouped(sale.token)
+    assert found.actions[0][0] == "retype"
+    used = desk.diagnose(DRN_A, sale.token)
+    assert used.verdict == "used" and ("Reçu", f"{sale.receipt}") in [
+        (k, v.split(" du ")[0]) for k, v in used.fields]
+    with pytest.raises(VendRefused) as unknown:
+        desk.diagnose("99999999999", sale.token)
+    assert unknown.value.code == "meter_unknown"

@@ -29,7 +29,7 @@ from kernel.context import ServiceContext
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.prepaid_desk.conftest import Central, central, key_change_meter  # noqa: F401
 from tests.prepaid_desk.desk_rows import add_prepaid_sales
-from tests.vending.world import DRN_B, DRN_OLD
+from tests.vending.world import DRN_A, DRN_B, DRN_OLD
 from tests.views.conftest import Answers, wait_idle
 
 PASSWORD = "Guichet-Agent-2026"
@@ -213,6 +213,41 @@ def test_find_a_token_and_reprint_a_duplicata(
     wait_idle(qtbot)
     assert tab.sales.model.rowCount() == 2
     _shot(window, "prepaid-7-customer-tab")
+
+
+def test_why_the_meter_refuses_a_code(
+        qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
+        central: Central, tmp_path: Path) -> None:  # noqa: F811
+    from app.services.prepaid_desk import PendingStore, VendingDesk, grouped
+
+    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+        sold = desk.sell(DRN_A, 1500, "0701020304", "agent")
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_E, control_shift)
+    page = window.page(TokenLookupPage)
+    assert window.stack.currentWidget() is page
+    panel = page.refusal
+    assert _focused() is panel.meter, "no sale chosen: the meter first"
+    _type(qtbot, DRN_A)
+    assert _focused() is panel.token, "Enter on the meter goes to the code"
+    wrong = sold.token[:5] + str((int(sold.token[5]) + 1) % 10) + sold.token[6:]
+    _type(qtbot, grouped(wrong))
+    qtbot.waitUntil(lambda: panel.shown is not None, timeout=15000)
+    assert _text(page, "refusalVerdict") == "Erreur de saisie"  # type: ignore[arg-type]
+    assert grouped(sold.token) in _text(page, "refusalExplanation")  # type: ignore[arg-type]
+    assert _focused() is panel.token, "ready for the next code"
+    panel.shown = None
+    _type(qtbot, sold.token)
+    qtbot.waitUntil(lambda: panel.shown is not None, timeout=15000)
+    assert _text(page, "refusalVerdict") == "Code déjà utilisé"  # type: ignore[arg-type]
+    assert "Que faire" in _text(page, "refusalActions")  # type: ignore[arg-type]
+    fields = _text(page, "refusalFields")  # type: ignore[arg-type]
+    assert "Crédit électricité" in fields and sold.receipt in fields
+    _shot(window, "prepaid-8-refusal")
+    panel.token.clear()
+    _type(qtbot, "")
+    assert "Tapez le code" in _text(page, "refusalVerdict")  # type: ignore[arg-type]
 
 
 def _customer_of(ctx: ServiceContext, meter: Any) -> Any:

@@ -29,6 +29,7 @@ from app.views.customers.file_tabs import deliver_document, table
 from app.views.customers.file_view import CustomerFileView
 from app.views.format import moment
 from app.views.prepaid import central_of, named, vending_desk
+from app.views.prepaid.refusal import RefusalPanel
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
 
@@ -192,12 +193,17 @@ class TokenLookupPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(form)
         column.addWidget(self.search_button)
+        column.addStretch(1)
         self.results = SalesList(shell, "tokenLookup")
+        self.refusal = RefusalPanel(shell)
+        top = QHBoxLayout()
+        top.addWidget(form_box, 3)
+        top.addWidget(self.refusal, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(title)
         layout.addWidget(hint)
-        layout.addWidget(form_box)
+        layout.addLayout(top)
         layout.addWidget(self.results, 1)
         shell.runner.changed.connect(self._changed)
 
@@ -214,6 +220,11 @@ class TokenLookupPage(QWidget):
 
     def refresh(self) -> None:
         self.search()
+
+    def explain_refusal(self) -> None:
+        """The refusal panel, its meter taken from the chosen sale or the search."""
+        row = self.results.selected()
+        self.refusal.start(row.meter if row is not None else self.meter.text().strip())
 
     def closing(self) -> None:
         pass
