@@ -64,24 +64,35 @@ class TokenMaker:
     def issue(self, record: MeterRecord, state: VendingMeter, energy: Decimal,
               now: datetime) -> IssuedTokens:
         """Tokens for ``energy`` kWh; updates ``state`` (key held, last TID) in place."""
+        return self.issue_tid(record, state, 0, 0, encode_value(0, 0, energy, None), now)
+
+    def key_change(self, record: MeterRecord, state: VendingMeter,
+                   now: datetime) -> tuple[Token, ...]:
+        """The key change set from the key the meter holds to the record's (empty when they
+        are the same); updates ``state`` in place."""
         held = held_profile(record, state)
         target = target_profile(record, now)
-        change: tuple[Token, ...] = ()
-        last_tid = state.last_tid
-        if _key_of(held) != _key_of(target):
-            rollover = int(held.base) != int(target.base)
-            change = key_change_set(held, self._vending_key(held), target,
-                                    self._vending_key(target), rollover=rollover,
-                                    cache=self.cache)
-            if rollover:
-                last_tid = None
-        tid = tid_from_datetime(now, target.base)
-        if last_tid is not None and tid <= last_tid:
-            tid = last_tid + 1
-        value = encode_value(0, 0, energy, None)
-        credit = issue_tid_token(target, 0, 0, value, tid, keys=self._vending_key(target),
-                                 cache=self.cache)
+        if _key_of(held) == _key_of(target):
+            return ()
+        rollover = int(held.base) != int(target.base)
+        change = key_change_set(held, self._vending_key(held), target,
+                                self._vending_key(target), rollover=rollover, cache=self.cache)
         for name in _KEY_FIELDS:
             setattr(state, name, int(getattr(target, name)))
+        if rollover:
+            state.last_tid = None
+        return change
+
+    def issue_tid(self, record: MeterRecord, state: VendingMeter, token_class: int,
+                  subclass: int, value: int, now: datetime) -> IssuedTokens:
+        """A TID-bearing token (credit, or a class 2 register token: power limit, clear
+        credit, clear tamper), the key change set first when needed."""
+        change = self.key_change(record, state, now)
+        target = held_profile(record, state)
+        tid = tid_from_datetime(now, target.base)
+        if state.last_tid is not None and tid <= state.last_tid:
+            tid = state.last_tid + 1
+        credit = issue_tid_token(target, token_class, subclass, value, tid,
+                                 keys=self._vending_key(target), cache=self.cache)
         state.last_tid = tid
         return IssuedTokens(change, credit, target)

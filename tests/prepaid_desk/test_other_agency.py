@@ -14,7 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Agency, AuditEntry, VendTransaction
+from app.models import Agency, AuditEntry, User, VendTransaction
+from app.models.capture import SYSTEM
+from app.models.enums import Role
 from app.models.database import Database
 from app.models.journal import SyncJournalEntry
 from central.agencies import add_agency
@@ -24,6 +26,7 @@ from central.models import SmsMessage, VendingMeter, VendingRequest
 from central.settings import CentralSettings
 from central.sts.meter_number import luhn_check_digit
 from tests.central.conftest import central_sqlite_template, central_sqlite_url  # noqa: F401
+from kernel.context import UnitOfWork
 from tests.vending.world import DRN_A, VendingWorld
 
 pytestmark = pytest.mark.anyio
@@ -73,6 +76,11 @@ async def scene(central_sqlite_url: str, tmp_path: Path) -> AsyncIterator[Scene]
         a_id = session.scalars(select(Agency.id).where(Agency.code == "101")).one()
         secret_a = issue_agency_credential(session, a_id, "101")
         secret_b = issue_agency_credential(session, b_info.id, "102")
+    with UnitOfWork(db, SYSTEM) as uow:
+        for agency_id, name in ((a_id, "chef101"), (b_info.id, "chef102")):
+            uow.session.add(User(agency_id=agency_id, username=name, full_name=name,
+                                 role=Role.SUPERVISOR, password_hash="x"))
+        uow.commit()
     settings = CentralSettings(data_dir=tmp_path, database_url=central_sqlite_url,
                                vending_test_keys=True,
                                sms_gateway_url="http://127.0.0.1:9/messages")
@@ -122,6 +130,11 @@ def _attacks(scene: Scene) -> list[tuple[str, str, dict[str, Any] | None]]:
                                                           "agent": "agent101",
                                                           "reason": "vol de jeton"}),
             ("POST", f"{base}/vend-tokens/decode", {"meter": DRN_102, "token": token}),
+            *[("POST", f"{base}/vend-management", {
+                "reference": f"A-M-{kind}-{agent}", "meter": DRN_102, "kind": kind,
+                "reason": "essai d'une autre agence", "agent": agent, "watts": 2000})
+              for kind in ("clear_credit", "clear_tamper", "power_limit", "key_change")
+              for agent in ("chef101", "chef102")],
             ("GET", f"{base}/vend-transactions/{scene.sale_102['id']}", None),
         ]
     attacks += [("GET", "/agencies/102/vend-transactions", None),
@@ -164,3 +177,12 @@ async def test_the_same_calls_answer_101_for_its_own_meter(scene: Scene) -> None
     # 102's own check of its meter still answers (its owner masked)
     own = await scene.http.get(f"/agencies/102/vend-meters/{DRN_102}", headers=scene.b)
     assert own.status_code == 200 and own.json()["owner"] == "D*** S."
+    tamper = await scene.http.post("/agencies/101/vend-management", headers=scene.a, json={
+        "reference": "A-M-1", "meter": DRN_A, "kind": "clear_tamper",
+        "reason": "alarme après contrôle", "agent": "chef101"})
+    assert tamper.status_code == 201 and len(tamper.json()["token"]) == 20
+    # 102's supervisor named through 101's credential is not 101's supervisor
+    borrowed = await scene.http.post("/agencies/101/vend-management", headers=scene.a, json={
+        "reference": "A-M-2", "meter": DRN_A, "kind": "clear_tamper",
+        "reason": "alarme après contrôle", "agent": "chef102"})
+    assert borrowed.status_code == 403

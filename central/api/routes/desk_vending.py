@@ -86,3 +86,27 @@ def desk_decode(body: DecodeIn, scope: Scope, vending: Vending) -> dict[str, Any
                       "tard.", 503)
     doctor = TokenDoctor(vending.db, vending.tokens, vending.zone)
     return doctor.diagnose(scope.id, body.meter, body.token).to_json()
+
+
+class ManagementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=60)
+    meter: str = Field(min_length=1, max_length=30)
+    kind: str = Field(min_length=1, max_length=20)
+    reason: str = Field(min_length=1, max_length=160)
+    agent: str = Field(min_length=1, max_length=40)
+    watts: int | None = Field(default=None, ge=1, le=10**6)
+
+
+@router.post("/vend-management",
+             summary="Jeton de gestion (superviseur) : remise à zéro du crédit, effacement de "
+                     "fraude, puissance maximale, changement de clé")
+def desk_management(body: ManagementIn, scope: Scope, vending: Vending,
+                    response: Response) -> dict[str, Any]:
+    sale, replayed = vending.issue_management(
+        DeskSeller(scope.id, scope.code, body.agent), reference=body.reference,
+        meter=body.meter, kind=body.kind, reason=body.reason, watts=body.watts)
+    response.status_code = 200 if replayed else 201
+    return {**sale_json(sale, vending, replayed=replayed), "agent": sale.sold_by,
+            "kind": body.kind}
