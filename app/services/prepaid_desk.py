@@ -107,7 +107,8 @@ class DeskSale:
 
     @property
     def tokens_in_order(self) -> list[str]:
-        return [*self.key_change_tokens, self.token]
+        """Key change tokens first; a key change set alone has no last token."""
+        return [*self.key_change_tokens, *([self.token] if self.token else [])]
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,23 @@ class VendingDesk:
             tuple((str(a["code"]), str(a["text"])) for a in body.get("actions") or ()),
             tuple((str(k), str(v)) for k, v in body.get("fields") or ()),
             str(body.get("receipt") or ""), str(body.get("suggestion") or ""))
+
+    def management(self, meter: str, kind: str, reason: str, agent: str,
+                   watts: int | None = None) -> DeskSale:
+        """A supervisor's management token; asked again with the same key when the answer is
+        lost (central answers the token it made)."""
+        body: dict[str, Any] = {"reference": f"GUICHET-M-{uuid.uuid4().hex[:18]}",
+                                "meter": meter.strip(), "kind": kind, "reason": reason,
+                                "agent": agent}
+        if watts is not None:
+            body["watts"] = watts
+        for _attempt in range(self.attempts):
+            try:
+                return _sale(self._call("POST", "/vend-management", json=body))
+            except CentralUnreachable:
+                continue
+        raise CentralUnreachable(UNREACHABLE.replace("aucune vente n'a été faite",
+                                                     "aucun jeton n'a été fait"))
 
     def sell(self, meter: str, amount: int, phone: str, agent: str) -> DeskSale:
         """A new sale; its key is on disk before the request."""

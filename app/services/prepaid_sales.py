@@ -15,9 +15,10 @@ from app.models import Account, Customer, Document, Meter, VendTransaction
 from app.models.capture import set_reason
 from app.models.ids import utcnow
 from app.services.documents.prepaid_receipt import Paper, PrepaidReceiptData, render_prepaid_receipt
-from app.services.prepaid_desk import DeskSale
+from app.models.enums import Role
+from app.services.prepaid_desk import DeskSale, VendingDesk
 from kernel.context import ServiceContext
-from kernel.errors import NotFoundError, ValidationError
+from kernel.errors import NotFoundError, PermissionDeniedError, ValidationError
 
 KIND = "prepaid_receipt"
 CHANNELS = {"counter": "guichet", "ussd": "USSD", "api": "API"}
@@ -67,6 +68,58 @@ def issue_receipt(ctx: ServiceContext, sale: DeskSale, owner: str, paper: Paper)
             size=len(pdf)))
         uow.commit()
     return IssuedDocument(filename, pdf)
+
+
+#: Management tokens (code → French name), as central names them.
+MANAGEMENT_KINDS = {
+    "clear_credit": "Remise à zéro du crédit",
+    "clear_tamper": "Effacement de l'alarme de fraude",
+    "power_limit": "Puissance maximale",
+    "key_change": "Changement de clé",
+}
+MANAGING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
+
+
+@dataclass(frozen=True)
+class ManagementToken:
+    sale: DeskSale
+    document: IssuedDocument
+
+
+def issue_management_token(ctx: ServiceContext, desk: VendingDesk, meter: str, kind: str,
+                           reason: str, paper: Paper, watts: int | None = None
+                           ) -> ManagementToken:
+    """A management token (supervisor or administrator only, checked here and again by
+    central), with its reason; its receipt kept as issued, the reason on the audit entry."""
+    if ctx.user is None or ctx.user.role not in MANAGING_ROLES:
+        raise PermissionDeniedError("Les jetons de gestion sont réservés aux superviseurs et "
+                                    "administrateurs.")
+    if kind not in MANAGEMENT_KINDS:
+        raise ValidationError({"kind": "Choisissez le type de jeton de gestion"})
+    reason = " ".join(reason.split())
+    if len(reason) < 5:
+        raise ValidationError({"reason": "Indiquez le motif (5 caractères au moins)"})
+    if kind == "power_limit" and not (watts and 100 <= watts <= 100_000):
+        raise ValidationError({"watts": "Puissance maximale entre 100 et 100 000 W"})
+    if not meter.strip():
+        raise ValidationError({"meter": "Indiquez le compteur"})
+    sale = desk.management(meter, kind, reason, ctx.user.username,
+                           watts if kind == "power_limit" else None)
+    name = MANAGEMENT_KINDS[kind] + (f" : {watts} W" if kind == "power_limit" else "")
+    data = PrepaidReceiptData(
+        ctx.installation.agency_name, sale.receipt, _sold_at(ctx, sale.sold_at), sale.meter,
+        "", "0", 0, 0, 0, 0, 0, tuple(sale.tokens_in_order), "", ctx.user.username,
+        "guichet", ctx.installation.currency, management=name, reason=reason)
+    pdf = render_prepaid_receipt(data, paper)
+    filename = receipt_filename(sale.receipt)
+    with ctx.unit_of_work() as uow:
+        set_reason(uow.session, f"Jeton de gestion ({name}) : {reason}")
+        uow.session.add(Document(
+            agency_id=ctx.installation.agency_id, kind=KIND, filename=filename,
+            media_type="application/pdf", content=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf)))
+        uow.commit()
+    return ManagementToken(sale, IssuedDocument(filename, pdf))
 
 
 def reprint_receipt(ctx: ServiceContext, receipt: str, reason: str,

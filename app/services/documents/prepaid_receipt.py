@@ -40,6 +40,9 @@ class PrepaidReceiptData:
     sold_by: str
     channel: str
     currency: Currency
+    #: A supervisor's management token: its French name and the reason (no energy lines).
+    management: str = ""
+    reason: str = ""
 
 
 def _grouped(token: str) -> str:
@@ -47,6 +50,8 @@ def _grouped(token: str) -> str:
 
 
 def _lines(data: PrepaidReceiptData) -> list[tuple[str, str]]:
+    if data.management:
+        return [("Jeton de gestion", data.management), ("Motif", data.reason)]
     fmt = data.currency.format_minor
     return [("Énergie achetée", f"{data.energy_kwh.replace('.', ',')} kWh"),
             ("Énergie", fmt(data.energy_minor)), ("Prime fixe", fmt(data.fixed_charge_minor)),
@@ -54,6 +59,8 @@ def _lines(data: PrepaidReceiptData) -> list[tuple[str, str]]:
 
 
 def _order_note(data: PrepaidReceiptData) -> str:
+    if data.management and len(data.tokens) > 1:
+        return f"Tapez les {len(data.tokens)} codes dans l'ordre sur le clavier du compteur."
     if len(data.tokens) == 1:
         return "Tapez ce code sur le clavier du compteur."
     return (f"Tapez les {len(data.tokens)} codes dans l'ordre : les premiers changent la clé "
