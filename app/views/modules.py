@@ -71,7 +71,10 @@ def standard_registry() -> Registry:
             PageEntry("Courriers", "Ctrl+6", "Module Courriers (courriers en nombre)", BatchPage),
             PageEntry("Prépayé", "Ctrl+7",
                       "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
-                      PrepaidPage),
+                      PrepaidPage,
+                      actions=(PageAction("Ctrl+Maj+M", "Jeton de gestion (superviseur) : "
+                                          "remise à zéro, fraude, puissance, changement de clé",
+                                          PrepaidPage.management_token),)),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage,

@@ -28,19 +28,20 @@ def as_role(ctx: ServiceContext, role: Role) -> ServiceContext:
     return ctx.signed_in(SignedInUser(uuid.uuid4(), role.value, role.value.title(), role))
 
 
-def central_users(central: Central) -> None:  # noqa: F811
+def central_users(central: Central, supervisor: str = "supervisor") -> None:  # noqa: F811
     """Central knows the desk's supervisor (as the night's synchronisation brings users)."""
     db = Database(central.database_url)
     try:
         with db.reading() as session:
-            if session.scalars(select(User).where(User.username == "supervisor")).first():
+            if session.scalars(select(User).where(User.username == supervisor)).first():
                 return
             from app.models import Agency
             agency = session.scalars(select(Agency.id).where(Agency.code == "101")).one()
         with UnitOfWork(db, SYSTEM) as uow:
-            for role in (Role.SUPERVISOR, Role.AGENT):
-                uow.session.add(User(agency_id=agency, username=role.value, full_name=role.value,
-                                     role=role, password_hash="x"))
+            for name, role in ((supervisor, Role.SUPERVISOR), ("agent", Role.AGENT)):
+                if not uow.session.scalars(select(User).where(User.username == name)).first():
+                    uow.session.add(User(agency_id=agency, username=name, full_name=name,
+                                         role=role, password_hash="x"))
             uow.commit()
     finally:
         db.dispose()

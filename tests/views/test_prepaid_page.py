@@ -40,7 +40,8 @@ def open_window(qtbot: QtBot, ctx: ServiceContext,
                 settings: Settings) -> Iterator[Callable[[str, str], MainWindow]]:
     runners: list[TaskRunner] = []
 
-    def open_with(url: str, credential: str) -> MainWindow:
+    def open_with(url: str, credential: str, username: str = "agent",
+                  password: str = PASSWORD) -> MainWindow:
         configured = settings.model_copy(update={"central_url": url,
                                                  "central_credential": credential})
         connection = CentralConnection(configured)
@@ -48,7 +49,7 @@ def open_window(qtbot: QtBot, ctx: ServiceContext,
         runners.append(runner)
         connection.start(ctx.installation, runner)
         assert connection.state is CentralState.READY
-        user = sign_in(ctx.db, "agent", PASSWORD)
+        user = sign_in(ctx.db, username, password)
         main = MainWindow(Shell(configured, ctx.signed_in(user), runner, connection))
         qtbot.addWidget(main)
         main.resize(1366, 768)
@@ -248,6 +249,50 @@ def test_why_the_meter_refuses_a_code(
     panel.token.clear()
     _type(qtbot, "")
     assert "Tapez le code" in _text(page, "refusalVerdict")  # type: ignore[arg-type]
+
+
+def test_a_supervisors_management_token(
+        qtbot: QtBot, open_window: Callable[..., MainWindow], central: Central,
+        answers: Answers) -> None:  # noqa: F811
+    from app.views.prepaid.management import ManagementDialog
+    from tests.prepaid_desk.test_management_desk import central_users
+
+    central_users(central, "superviseur")
+    agent_window = open_window(central.endpoint.url, central.endpoint.credential)
+    control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(agent_window, Qt.Key.Key_M, control_shift)
+    refused = agent_window.page(PrepaidPage).management
+    assert isinstance(refused, ManagementDialog) and not refused.go.isEnabled()
+    assert "réservés aux superviseurs" in refused.message.text()
+    refused.reject()
+
+    window = open_window(central.endpoint.url, central.endpoint.credential, "superviseur",
+                         "Guichet-Sup-2026")
+    page = window.show_page(PrepaidPage)
+    page.activated()
+    qtbot.keyClicks(page.meter, DRN_B)
+    qtbot.keyClick(window, Qt.Key.Key_M, control_shift)
+    dialog = page.management
+    assert isinstance(dialog, ManagementDialog) and dialog.meter.text() == DRN_B
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.reason)  # the meter given
+    dialog.kind.setCurrentIndex(dialog.kind.findData("power_limit"))
+    assert dialog.watts.isEnabled()
+    dialog.watts.setValue(2300)
+    qtbot.keyClicks(dialog.reason, "abc")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    wait_idle(qtbot)
+    assert "motif" in dialog.message.text().lower() and dialog.issued is None
+    qtbot.keyClicks(dialog.reason, " : disjoncteur trop faible")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.issued is not None, timeout=15000)
+    assert dialog.issued is not None
+    assert dialog.tokens.text().replace(" ", "") == dialog.issued.sale.token
+    assert dialog.issued.sale.receipt in dialog.message.text()
+    assert answers.opened and answers.opened[-1].endswith(f"{dialog.issued.sale.receipt}.pdf")
+    if os.environ.get("GUICHET_SCREENSHOTS"):
+        QApplication.processEvents()
+        dialog.grab().save(str(Path(os.environ["GUICHET_SCREENSHOTS"])
+                               / "prepaid-9-management.png"))
 
 
 def _customer_of(ctx: ServiceContext, meter: Any) -> Any:

@@ -37,6 +37,7 @@ from app.services.prepaid_desk import (
 from app.services.prepaid_sales import IssuedDocument, issue_receipt
 from app.views.customers.file_tabs import deliver_document
 from app.views.prepaid import PENDING_FILE, central_of, named, vending_desk
+from app.views.prepaid.management import ManagementDialog
 from app.views.shell import Shell
 from app.views.sync.connection import CentralConnection
 from kernel.context import ServiceContext
@@ -58,6 +59,7 @@ class PrepaidPage(QWidget):
     def __init__(self, shell: Shell) -> None:
         super().__init__()
         self.shell = shell
+        self.management: ManagementDialog | None = None
         self.currency = shell.ctx.installation.currency
         self.connection: CentralConnection = central_of(shell, self)
         self.pending = PendingStore(shell.settings.data_dir / PENDING_FILE)
@@ -231,6 +233,12 @@ class PrepaidPage(QWidget):
                 self.new_sale()
             return
         super().keyPressEvent(event)
+
+    def management_token(self) -> ManagementDialog:
+        """The supervisor's management token dialog, for the meter typed here (if any)."""
+        self.management = ManagementDialog(self.shell, self, self.meter.text().strip())
+        self.management.open()
+        return self.management
 
     def back(self) -> None:
         self._say("")
