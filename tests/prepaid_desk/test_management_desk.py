@@ -98,3 +98,26 @@ def test_a_supervisors_token_is_printed_and_audited(ctx: ServiceContext,
     assert f"recu-{issued.sale.receipt}.pdf" in names or any(
         issued.sale.receipt in n for n in names)
     assert any("Puissance maximale : 2300 W" in r and "disjoncteur" in r for r in reasons)
+
+
+
+@pytest.mark.parametrize("paper", ["a4", "thermal80"])
+def test_the_management_receipt_has_no_money_lines(paper: str) -> None:
+    import io
+    from datetime import datetime
+
+    from pypdf import PdfReader
+
+    from app.services.documents.prepaid_receipt import PrepaidReceiptData, render_prepaid_receipt
+    from kernel.money import Currency
+
+    data = PrepaidReceiptData(
+        "Agence de Cocody", "RP000-2026-000123", datetime(2026, 12, 5, 10, 30), "47100000034",
+        "", "0", 0, 0, 0, 0, 0, ("51638423060042734509", "15361891762113502242"), "",
+        "superviseur", "guichet", Currency.of("XOF"), management="Changement de clé",
+        reason="clé à renouveler")
+    text = PdfReader(io.BytesIO(render_prepaid_receipt(data, paper))).pages[0].extract_text()  # type: ignore[arg-type]
+    assert "Jeton de gestion" in text or "jeton de gestion" in text
+    assert "clé à renouveler" in text and "5163 8423 0600 4273 4509" in text
+    for money in ("TOTAL", "Total payé", "Titulaire", "crédit)"):
+        assert money not in text, money

@@ -58,6 +58,12 @@ def _lines(data: PrepaidReceiptData) -> list[tuple[str, str]]:
             ("Arriérés récupérés", fmt(data.arrears_minor)), ("TVA", fmt(data.vat_minor))]
 
 
+def _heading(data: PrepaidReceiptData) -> list[tuple[str, str]]:
+    """Meter, holder and SMS phone (a management token has neither holder nor SMS)."""
+    rows = [("Compteur", data.meter), ("Titulaire", data.owner), ("SMS", data.phone)]
+    return rows[:1] if data.management else rows
+
+
 def _order_note(data: PrepaidReceiptData) -> str:
     if data.management and len(data.tokens) > 1:
         return f"Tapez les {len(data.tokens)} codes dans l'ordre sur le clavier du compteur."
@@ -85,7 +91,8 @@ def _a4(data: PrepaidReceiptData) -> bytes:
     pdf.drawString(left, y, data.agency_name)
     y -= 10 * mm
     pdf.setFont(BOLD, 14)
-    pdf.drawString(left, y, f"Reçu de recharge prépayée n° {data.receipt_number}")
+    kind = "jeton de gestion" if data.management else "recharge prépayée"
+    pdf.drawString(left, y, f"Reçu de {kind} n° {data.receipt_number}")
     pdf.setFillColor(GREY)
     pdf.setFont(REGULAR, 10)
     y -= 6 * mm
@@ -94,8 +101,8 @@ def _a4(data: PrepaidReceiptData) -> bytes:
     y -= 12 * mm
     pdf.setFillColor(INK)
     pdf.setFont(REGULAR, 11)
-    for label, value in (("Compteur", data.meter), ("Titulaire", data.owner),
-                         ("Téléphone (SMS)", data.phone)):
+    for label, value in _heading(data):
+        label = "Téléphone (SMS)" if label == "SMS" else label
         pdf.drawString(left, y, f"{label} :")
         pdf.drawString(left + 45 * mm, y, value)
         y -= 6 * mm
@@ -105,9 +112,10 @@ def _a4(data: PrepaidReceiptData) -> bytes:
         pdf.drawRightString(right, y, value)
         y -= 6 * mm
     pdf.line(left, y + 3.5 * mm, right, y + 3.5 * mm)
-    pdf.setFont(BOLD, 12)
-    pdf.drawString(left, y - 1 * mm, "Total payé")
-    pdf.drawRightString(right, y - 1 * mm, data.currency.format_minor(data.amount_minor))
+    if not data.management:
+        pdf.setFont(BOLD, 12)
+        pdf.drawString(left, y - 1 * mm, "Total payé")
+        pdf.drawRightString(right, y - 1 * mm, data.currency.format_minor(data.amount_minor))
     y -= 16 * mm
     pdf.setFont(BOLD, 11)
     pdf.drawString(left, y, "Code(s) à taper sur le compteur :")
@@ -144,25 +152,27 @@ def _thermal(data: PrepaidReceiptData) -> bytes:
     pdf.drawCentredString(width / 2, y, data.agency_name)
     y -= 5 * mm
     pdf.setFont(BOLD, 9)
-    pdf.drawCentredString(width / 2, y, f"Recharge prépayée {data.receipt_number}")
+    pdf.drawCentredString(width / 2, y, ("Jeton de gestion " if data.management else
+                                         "Recharge prépayée ") + data.receipt_number)
     y -= 4.5 * mm
     pdf.setFont(REGULAR, 8)
     pdf.drawCentredString(width / 2, y, f"{data.sold_at:%d/%m/%Y %H:%M} — {data.sold_by}")
     y -= 6 * mm
-    for label, value in (("Compteur", data.meter), ("Titulaire", data.owner),
-                         ("SMS", data.phone), *_lines(data)):
+    for label, value in (*_heading(data), *_lines(data)):
         pdf.drawString(left, y, label)
         pdf.drawRightString(right, y, value)
         y -= 4.5 * mm
-    pdf.setFont(BOLD, 10)
-    pdf.drawString(left, y, "TOTAL")
-    pdf.drawRightString(right, y, data.currency.format_minor(data.amount_minor))
+    if not data.management:
+        pdf.setFont(BOLD, 10)
+        pdf.drawString(left, y, "TOTAL")
+        pdf.drawRightString(right, y, data.currency.format_minor(data.amount_minor))
     y -= 7 * mm
     for n, token in enumerate(data.tokens, 1):
         if len(data.tokens) > 1:
             pdf.setFont(REGULAR, 8)
             pdf.drawString(left, y, f"Code {n} sur {len(data.tokens)}"
-                           + (" (crédit)" if n == len(data.tokens) else " (clé)"))
+                           + ("" if data.management else
+                              " (crédit)" if n == len(data.tokens) else " (clé)"))
             y -= 6.5 * mm
         pdf.setFont(BOLD, token_size)
         pdf.drawCentredString(width / 2, y, _grouped(token))
