@@ -295,6 +295,42 @@ def test_a_supervisors_management_token(
                                / "prepaid-9-management.png"))
 
 
+def test_a_sale_started_from_the_meter_in_the_customer_file(
+        qtbot: QtBot, open_window: Callable[..., MainWindow], ctx: ServiceContext,
+        central: Central) -> None:  # noqa: F811
+    from app.views.customers.file_tabs import PremisesTab
+
+    meter = add_prepaid_sales(ctx)
+    window = open_window(central.endpoint.url, central.endpoint.credential)
+    clients = window.page(ClientsPage)
+    window.go_to(clients)
+    file_view = clients.open_file(_customer_of(ctx, meter))
+    assert isinstance(file_view, CustomerFileView)
+    qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
+    tabs = file_view.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count())
+                              if tabs.tabText(i) == "&Propriétés et compteurs"))
+    wait_idle(qtbot)
+    tab = file_view.tab(PremisesTab)
+    qtbot.waitUntil(lambda: tab.meter is not None)
+    assert tab.recharge.isVisible(), "a prepaid meter offers its recharge"
+    _shot(window, "prepaid-10-file-meter")
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key.Key_Return)  # Entrée on the meter (or its button)
+    page = window.page(PrepaidPage)
+    assert window.stack.currentWidget() is page
+    assert page.meter.text() == "47100000018"
+    qtbot.waitUntil(lambda: page.step is Step.AMOUNT, timeout=15000)
+    assert "K*** A." in _text(page, "prepaidMeterResult")
+    assert _focused() is page.amount, "the amount next"
+    # mid-sale, a second start from the file keeps the sale under way
+    _type(qtbot, "2000")
+    assert page.step is Step.PAYMENT
+    page.sale_for("47100000026")
+    assert page.step is Step.PAYMENT and page.meter.text() == "47100000018"
+    assert "vente est en cours" in _text(page, "prepaidMessage")
+
+
 def _customer_of(ctx: ServiceContext, meter: Any) -> Any:
     from sqlalchemy import select
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.enums import Energy, ReadingSource
+from app.models.enums import Energy, MeterPayment, MeterStatus, ReadingSource
 from app.services.balances import Balance
 from app.services.customer_file import CustomerFile, MeterInfo, ReadingLine, meter_readings
 from app.services.history import HistoryLine, file_history, restore_value
@@ -414,13 +414,23 @@ class PremisesTab(QWidget):
         self.correct.setObjectName("correctReading")
         self.correct.setEnabled(False)
         self.correct.clicked.connect(self._correct)
+        self.recharge = QPushButton("Vendre une rechar&ge sur ce compteur")
+        self.recharge.setObjectName("rechargeMeter")
+        self.recharge.setToolTip("Ouvre le module Prépayé avec ce compteur vérifié (Alt+G, ou "
+                                 "Entrée / double-clic sur un compteur prépayé)")
+        self.recharge.setVisible(False)
+        self.recharge.clicked.connect(self.sell_recharge)
         self.readings.selectionModel().selectionChanged.connect(lambda *_: self._reading_selected())
         bottom = QWidget()
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.readings_title)
         column.addWidget(self.readings)
-        column.addWidget(self.correct, 0, Qt.AlignmentFlag.AlignRight)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.recharge)
+        buttons.addStretch(1)
+        buttons.addWidget(self.correct)
+        column.addLayout(buttons)
         user = self.shell.ctx.user
         if user is None or user.role not in CORRECTING_ROLES:
             self.correct.hide()
@@ -430,6 +440,7 @@ class PremisesTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.tree.currentItemChanged.connect(lambda item, _old: self._selected(item))
+        self.tree.itemActivated.connect(lambda item, _column: self._activated(item))
 
     def as_widget(self) -> QWidget:
         return self
@@ -489,11 +500,35 @@ class PremisesTab(QWidget):
         if shown is not None:
             self.tree.setCurrentItem(shown)
 
+    @staticmethod
+    def _sellable(meter: MeterInfo | None) -> bool:
+        return (meter is not None and meter.payment is MeterPayment.PREPAID
+                and meter.status is MeterStatus.INSTALLED and bool(meter.sts_drn))
+
+    def _activated(self, item: QTreeWidgetItem | None) -> None:
+        meter = item.data(0, Qt.ItemDataRole.UserRole) if item else None
+        if isinstance(meter, MeterInfo) and self._sellable(meter):
+            self.meter = meter
+            self.sell_recharge()
+
+    def sell_recharge(self) -> None:
+        """The Prépayé page, this meter typed and checked, the amount next."""
+        from app.views.main_window import MainWindow
+        from app.views.prepaid.page import PrepaidPage
+
+        meter = self.meter
+        window = self.window()
+        if not self._sellable(meter) or not isinstance(window, MainWindow):
+            return
+        assert meter is not None
+        window.show_page(PrepaidPage).sale_for(meter.sts_drn or meter.serial)
+
     def _selected(self, item: QTreeWidgetItem | None) -> None:
         meter = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         if not isinstance(meter, MeterInfo):
             return
         self.meter = meter
+        self.recharge.setVisible(self._sellable(meter))
         self.energy = meter.energy
         self.readings_title.setText(f"Relèves du compteur {meter.serial}")
         ctx = self.shell.ctx

@@ -234,6 +234,18 @@ class PrepaidPage(QWidget):
             return
         super().keyPressEvent(event)
 
+    def sale_for(self, meter: str) -> None:
+        """A sale of this meter (from the customer file): the meter typed and checked, the
+        amount next. A sale waiting for its confirmation is kept (Échap to drop it first)."""
+        if self.busy or self.step == Step.PAYMENT:
+            self._say("Une vente est en cours sur cette page : terminez-la ou Échap pour "
+                      "l'abandonner, puis recommencez depuis le dossier.", problem=True)
+            self._focus_step()
+            return
+        self.new_sale()
+        self.meter.setText(meter)
+        self.check_meter()
+
     def management_token(self) -> ManagementDialog:
         """The supervisor's management token dialog, for the meter typed here (if any)."""
         self.management = ManagementDialog(self.shell, self, self.meter.text().strip())
