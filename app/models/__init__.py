@@ -31,7 +31,7 @@ from app.models.network import (
     Tariff,
     TariffBand,
 )
-from app.models.prepaid import VendTransaction
+from app.models.prepaid import PendingVendSale, VendTransaction
 from app.models.reference import Agency, Commune, Street
 from app.models.suppliers import SupplierInvoice, SupplierInvoiceLine
 from app.models.sync import SyncConflict, SyncOutboxBatch, SyncParked, SyncRun
@@ -82,6 +82,7 @@ __all__ = [
     "TechnicianAbsence",
     "TechnicianTeam",
     "User",
+    "PendingVendSale",
     "VendTransaction",
     "WorkingHours",
     "WorksCatalogueItem",

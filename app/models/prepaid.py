@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Synced
 from app.models.enums import SmsStatus, VendChannel, VendStatus
+from app.models.ids import utcnow
 from app.models.types import ScaledDecimal
 
 
@@ -53,3 +54,20 @@ class VendTransaction(Synced, Base):
     sold_by: Mapped[str] = mapped_column(String(40), default="")
     failure_reason: Mapped[str] = mapped_column(Text, default="")
     reprint_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PendingVendSale(Base):
+    """A counter sale asked of central whose answer has not come back yet (local to the desk,
+    never synchronised): written and committed **before** the request leaves, removed only on
+    central's answer (a sale or a refusal), so a crash or a cut line never loses the key the
+    sale must be asked again with (one sale, one token, one payment)."""
+
+    __tablename__ = "prepaid_pending_sale"
+
+    #: The idempotency key sent to central (``GUICHET-…``).
+    reference: Mapped[str] = mapped_column(String(60), primary_key=True)
+    meter: Mapped[str] = mapped_column(String(30))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    phone: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,8 @@
 """Prepaid sales at the counter through central's vending platform (docs/vending.md): check the
 meter, quote with the split, sell.
 
-A sale's idempotency key is written to the desk's disk *before* the request leaves: when the
+A sale's idempotency key is committed to the desk's database (``prepaid_pending_sale``)
+*before* the request leaves: when the
 answer is lost (connection cut, time-out), the sale stays pending and is asked again with the
 same key, so central answers the sale it already made (same receipt, same token) instead of
 making a second one. When central cannot be reached nothing is sold and the agent is told so.
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.models import Account, Contract, Customer, Meter
+from app.models import Account, Contract, Customer, Meter, PendingVendSale
+from app.models.database import Database
 from app.models.enums import ContractStatus
 from kernel.errors import EnvironmentProblem
 
@@ -142,33 +144,47 @@ def order_sentence(sale: DeskSale) -> str:
 
 
 class PendingStore:
-    """The sales asked of central whose answer has not come back yet (one small JSON file,
-    written and flushed to disk before each request)."""
+    """The sales asked of central whose answer has not come back yet: rows of the desk's
+    ``prepaid_pending_sale`` table, each committed before its request leaves and deleted on
+    central's answer. ``legacy`` is the JSON file earlier versions kept them in: its sales are
+    taken into the table once (nothing lost on upgrade), then the file is renamed."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: Database, legacy: Path | None = None) -> None:
+        self.db = db
+        if legacy is not None:
+            self._take_legacy(legacy)
 
     def all(self) -> list[PendingSale]:
-        try:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-        return [PendingSale(**row) for row in rows]
-
-    def _write(self, sales: list[PendingSale]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump([sale.__dict__ for sale in sales], out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+        with self.db.reading() as session:
+            rows = session.scalars(select(PendingVendSale)
+                                   .order_by(PendingVendSale.created_at)).all()
+            return [PendingSale(r.reference, r.meter, r.amount_minor, r.phone, r.agent)
+                    for r in rows]
 
     def add(self, sale: PendingSale) -> None:
-        self._write([*[s for s in self.all() if s.reference != sale.reference], sale])
+        with self.db.session() as session, session.begin():
+            session.merge(PendingVendSale(reference=sale.reference, meter=sale.meter,
+                                          amount_minor=sale.amount, phone=sale.phone,
+                                          agent=sale.agent))
 
     def remove(self, reference: str) -> None:
-        self._write([s for s in self.all() if s.reference != reference])
+        with self.db.session() as session, session.begin():
+            session.execute(delete(PendingVendSale)
+                            .where(PendingVendSale.reference == reference))
+
+    def _take_legacy(self, path: Path) -> None:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except OSError:
+            return
+        except ValueError:
+            rows = []
+        for row in rows if isinstance(rows, list) else []:
+            try:
+                self.add(PendingSale(**row))
+            except TypeError:
+                continue
+        os.replace(path, path.with_suffix(path.suffix + ".repris"))
 
 
 class VendingDesk:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.models import Agency
+from app.models import Agency, PendingVendSale
+from app.services.prepaid_desk import PendingStore
 from app.models.database import Database
 from app.sync.endpoint import Endpoint
 from central.credentials import issue_agency_credential
@@ -67,3 +68,22 @@ def central(central_sqlite_template: Path,  # noqa: F811
             service.stop()
     finally:
         sms.stop()
+
+
+_STORES: dict[Path, Database] = {}
+
+
+def pending_store(folder: Path) -> PendingStore:
+    """A desk's pending sales in a small SQLite file of ``folder`` (the same one per folder)."""
+    db = _STORES.get(folder)
+    if db is None:
+        db = _STORES[folder] = Database(f"sqlite:///{folder / 'pending.sqlite3'}")
+        PendingVendSale.__table__.create(db.engine, checkfirst=True)
+    return PendingStore(db)
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while _STORES:
+        _STORES.popitem()[1].dispose()

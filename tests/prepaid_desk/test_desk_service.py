@@ -25,7 +25,7 @@ from app.sync.endpoint import Endpoint
 from central.embedded import free_port
 from tests.vending.world import DRN_A, DRN_B, DRN_C, DRN_OLD
 
-from .conftest import Central
+from .conftest import Central, pending_store
 
 _OPEN: list[VendingDesk] = []
 
@@ -39,7 +39,7 @@ def _close_desks() -> Iterator[None]:
 
 def _desk(central: Central, tmp_path: Path, endpoint: Endpoint | None = None,
           **kwargs: object) -> VendingDesk:
-    desk = VendingDesk(endpoint or central.endpoint, PendingStore(tmp_path / "pending.json"),
+    desk = VendingDesk(endpoint or central.endpoint, pending_store(tmp_path),
                        **kwargs)  # type: ignore[arg-type]
     _OPEN.append(desk)
     return desk
@@ -178,3 +178,43 @@ def test_a_refused_code_is_explained_by_central(central: Central, tmp_path: Path
     with pytest.raises(VendRefused) as unknown:
         desk.diagnose("99999999999", sale.token)
     assert unknown.value.code == "meter_unknown"
+
+
+def test_pending_sales_are_rows_that_survive_a_restart(central: Central, tmp_path: Path,
+                                                       sqlite_url: str) -> None:
+    """The key is committed before the request: a desk killed while waiting finds it on
+    restart (another process, another store object) and central answers the same sale; the
+    JSON file of earlier versions is taken in once."""
+    import json
+
+    from app.services.prepaid_desk import PendingSale
+
+    legacy = tmp_path / "ventes-prepayees-en-attente.json"
+    legacy.write_text(json.dumps([{"reference": "GUICHET-legacy-1", "meter": DRN_A,
+                                   "amount": 1000, "phone": "0701020304",
+                                   "agent": "akouassi"}]), encoding="utf-8")
+    db = Database(sqlite_url)
+    try:
+        store = PendingStore(db, legacy)
+        assert [s.reference for s in store.all()] == ["GUICHET-legacy-1"]
+        assert not legacy.exists() and legacy.with_suffix(".json.repris").exists()
+        assert PendingStore(db, legacy).all() == store.all(), "taken in once"
+        with pytest.raises(CentralUnreachable):
+            VendingDesk(Endpoint(f"http://127.0.0.1:{free_port()}", "x", "101"), store,
+                        attempts=1).sell(DRN_A, 1400, "0701020304", "akouassi")
+        restarted = PendingStore(Database(sqlite_url))
+        kept = {s.reference: s for s in restarted.all()}
+        assert len(kept) == 2 and isinstance(next(iter(kept.values())), PendingSale)
+        restarted.db.dispose()
+        before = _sales(central, DRN_A)
+        desk = VendingDesk(central.endpoint, store)
+        _OPEN.append(desk)
+        for sale in kept.values():
+            assert desk.resume(sale).token
+        assert _sales(central, DRN_A) == before + 2
+        again = {r: desk.resume(s) for r, s in kept.items()}
+        assert all(s.replayed for s in again.values()), "no second sale"
+        assert _sales(central, DRN_A) == before + 2
+        assert not store.all()
+    finally:
+        db.dispose()

@@ -21,7 +21,7 @@ from kernel.errors import PermissionDeniedError, ValidationError
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.vending.world import DRN_A
 
-from .conftest import Central, central, key_change_meter  # noqa: F401
+from .conftest import Central, central, key_change_meter, pending_store  # noqa: F401
 
 
 def as_role(ctx: ServiceContext, role: Role) -> ServiceContext:
@@ -60,7 +60,7 @@ def test_an_agent_gets_no_management_token(ctx: ServiceContext, central: Central
                                            tmp_path: Path) -> None:
     central_users(central)
     before = _rows(central)
-    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+    with VendingDesk(central.endpoint, pending_store(tmp_path)) as desk:
         with pytest.raises(PermissionDeniedError):
             issue_management_token(as_role(ctx, Role.AGENT), desk, DRN_A, "clear_tamper",
                                    "alarme après contrôle", "a4")
@@ -84,7 +84,7 @@ def test_a_supervisors_token_is_printed_and_audited(ctx: ServiceContext,
     central_users(central)
     supervisor = as_role(ctx, Role.SUPERVISOR)
     on_1993_key = key_change_meter(1 if db_url.startswith("sqlite") else 2)
-    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+    with VendingDesk(central.endpoint, pending_store(tmp_path)) as desk:
         issued = issue_management_token(supervisor, desk, DRN_A, "power_limit",
                                         "disjoncteur trop faible", "thermal80", watts=2300)
         change = issue_management_token(supervisor, desk, on_1993_key, "key_change",

@@ -27,7 +27,12 @@ from app.views.tasks import TaskRunner
 from central.embedded import free_port
 from kernel.context import ServiceContext
 from tests.central.conftest import central_sqlite_template  # noqa: F401
-from tests.prepaid_desk.conftest import Central, central, key_change_meter  # noqa: F401
+from tests.prepaid_desk.conftest import (  # noqa: F401
+    Central,
+    central,
+    key_change_meter,
+    pending_store,
+)
 from tests.prepaid_desk.desk_rows import add_prepaid_sales
 from tests.vending.world import DRN_A, DRN_B, DRN_OLD
 from tests.views.conftest import Answers, wait_idle
@@ -219,9 +224,9 @@ def test_find_a_token_and_reprint_a_duplicata(
 def test_why_the_meter_refuses_a_code(
         qtbot: QtBot, open_window: Callable[[str, str], MainWindow],
         central: Central, tmp_path: Path) -> None:  # noqa: F811
-    from app.services.prepaid_desk import PendingStore, VendingDesk, grouped
+    from app.services.prepaid_desk import VendingDesk, grouped
 
-    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+    with VendingDesk(central.endpoint, pending_store(tmp_path)) as desk:
         sold = desk.sell(DRN_A, 1500, "0701020304", "agent")
     window = open_window(central.endpoint.url, central.endpoint.credential)
     control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -349,7 +354,7 @@ def test_resend_the_sms_to_another_number(
     from app.services.prepaid_desk import PendingStore, VendingDesk
     from kernel.context import UnitOfWork
 
-    with VendingDesk(central.endpoint, PendingStore(tmp_path / "p.json")) as desk:
+    with VendingDesk(central.endpoint, pending_store(tmp_path)) as desk:
         sold = desk.sell(DRN_B, 1500, "0701020304", "agent")
     add_prepaid_sales(ctx)
     with UnitOfWork(ctx.db, ctx.actor, from_server=True) as uow:  # as the next sync brings it
@@ -372,12 +377,11 @@ def test_resend_the_sms_to_another_number(
 
 def test_a_sale_whose_answer_was_lost_is_asked_again_with_its_key(
         qtbot: QtBot, open_window: Callable[[str, str], MainWindow], settings: Settings,
-        central: Central) -> None:  # noqa: F811
+        ctx: ServiceContext, central: Central) -> None:  # noqa: F811
     from app.services.prepaid_desk import PendingSale, PendingStore, VendingDesk
-    from app.views.prepaid import PENDING_FILE
 
-    store = PendingStore(settings.data_dir / PENDING_FILE)
-    with VendingDesk(central.endpoint, PendingStore(settings.data_dir / "other.json")) as desk:
+    store = PendingStore(ctx.db)
+    with VendingDesk(central.endpoint, pending_store(settings.data_dir)) as desk:
         first = desk.sell(DRN_B, 1100, "0701020304", "agent")
     store.add(PendingSale(first.reference, DRN_B, 1100, "0701020304", "agent"))  # answer lost
     window = open_window(central.endpoint.url, central.endpoint.credential)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from app.views.shell import Shell
     from app.views.sync.connection import CentralConnection
 
+#: Where versions before the ``prepaid_pending_sale`` table kept pending sales (taken in once).
 PENDING_FILE = "ventes-prepayees-en-attente.json"
 
 W = TypeVar("W", bound=QWidget)
@@ -43,4 +44,4 @@ def vending_desk(shell: Shell, connection: CentralConnection) -> VendingDesk:
         raise CentralUnreachable(
             "Le serveur central n'est pas joignable (" + connection.status_text()
             + ") : rien n'a été fait.")
-    return VendingDesk(endpoint, PendingStore(shell.settings.data_dir / PENDING_FILE))
+    return VendingDesk(endpoint, PendingStore(shell.ctx.db, shell.settings.data_dir / PENDING_FILE))

@@ -62,7 +62,7 @@ class PrepaidPage(QWidget):
         self.management: ManagementDialog | None = None
         self.currency = shell.ctx.installation.currency
         self.connection: CentralConnection = central_of(shell, self)
-        self.pending = PendingStore(shell.settings.data_dir / PENDING_FILE)
+        self.pending = PendingStore(shell.ctx.db, shell.settings.data_dir / PENDING_FILE)
         self.step = Step.METER
         self.checked: MeterCheck | None = None
         self.quoted: VendQuote | None = None
