@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Account, Customer, Document, Meter, VendTransaction
 from app.models.capture import set_reason
+from app.models.enums import Role
 from app.models.ids import utcnow
 from app.services.documents.prepaid_receipt import Paper, PrepaidReceiptData, render_prepaid_receipt
-from app.models.enums import Role
 from app.services.prepaid_desk import DeskSale, VendingDesk
 from kernel.context import ServiceContext
 from kernel.errors import NotFoundError, PermissionDeniedError, ValidationError

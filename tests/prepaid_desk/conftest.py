@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Agency, PendingVendSale
-from app.services.prepaid_desk import PendingStore
 from app.models.database import Database
+from app.services.prepaid_desk import PendingStore
 from app.sync.endpoint import Endpoint
 from central.credentials import issue_agency_credential
 from central.embedded import free_port

@@ -14,7 +14,7 @@ from app.models import AuditEntry, Document, User, VendTransaction
 from app.models.capture import SYSTEM
 from app.models.database import Database
 from app.models.enums import Role
-from app.services.prepaid_desk import PendingStore, VendingDesk
+from app.services.prepaid_desk import VendingDesk
 from app.services.prepaid_sales import issue_management_token
 from kernel.context import ServiceContext, SignedInUser, UnitOfWork
 from kernel.errors import PermissionDeniedError, ValidationError

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from app.models import Agency, AuditEntry, User, VendTransaction
 from app.models.capture import SYSTEM
-from app.models.enums import Role
 from app.models.database import Database
+from app.models.enums import Role
 from app.models.journal import SyncJournalEntry
 from central.agencies import add_agency
 from central.api import create_app
@@ -25,8 +25,8 @@ from central.credentials import issue_agency_credential
 from central.models import SmsMessage, VendingMeter, VendingRequest
 from central.settings import CentralSettings
 from central.sts.meter_number import luhn_check_digit
-from tests.central.conftest import central_sqlite_template, central_sqlite_url  # noqa: F401
 from kernel.context import UnitOfWork
+from tests.central.conftest import central_sqlite_template, central_sqlite_url  # noqa: F401
 from tests.vending.world import DRN_A, VendingWorld
 
 pytestmark = pytest.mark.anyio

@@ -207,14 +207,7 @@ def test_find_a_token_and_reprint_a_duplicata(
     wait_idle(qtbot)
     assert answers.opened and answers.opened[-1].endswith("RP000-2026-000001-duplicata.pdf")
 
-    view = window.page(ClientsPage)
-    window.go_to(view)
-    file_view = view.open_file(_customer_of(ctx, meter))
-    assert isinstance(file_view, CustomerFileView)
-    qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
-    tabs = file_view.tabs
-    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Prépa&yé"))
-    wait_idle(qtbot)
+    file_view = _file_tab(qtbot, window, ctx, meter, "Prépa&yé")
     tab = file_view.tab(PrepaidTab)
     wait_idle(qtbot)
     assert tab.sales.model.rowCount() == 2
@@ -257,8 +250,8 @@ def test_why_the_meter_refuses_a_code(
 
 
 def test_a_supervisors_management_token(
-        qtbot: QtBot, open_window: Callable[..., MainWindow], central: Central,
-        answers: Answers) -> None:  # noqa: F811
+        qtbot: QtBot, open_window: Callable[..., MainWindow], answers: Answers,
+        central: Central) -> None:  # noqa: F811
     from app.views.prepaid.management import ManagementDialog
     from tests.prepaid_desk.test_management_desk import central_users
 
@@ -307,15 +300,7 @@ def test_a_sale_started_from_the_meter_in_the_customer_file(
 
     meter = add_prepaid_sales(ctx)
     window = open_window(central.endpoint.url, central.endpoint.credential)
-    clients = window.page(ClientsPage)
-    window.go_to(clients)
-    file_view = clients.open_file(_customer_of(ctx, meter))
-    assert isinstance(file_view, CustomerFileView)
-    qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
-    tabs = file_view.tabs
-    tabs.setCurrentIndex(next(i for i in range(tabs.count())
-                              if tabs.tabText(i) == "&Propriétés et compteurs"))
-    wait_idle(qtbot)
+    file_view = _file_tab(qtbot, window, ctx, meter, "&Propriétés et compteurs")
     tab = file_view.tab(PremisesTab)
     qtbot.waitUntil(lambda: tab.meter is not None)
     assert tab.recharge.isVisible(), "a prepaid meter offers its recharge"
@@ -336,6 +321,20 @@ def test_a_sale_started_from_the_meter_in_the_customer_file(
     assert "vente est en cours" in _text(page, "prepaidMessage")
 
 
+def _file_tab(qtbot: QtBot, window: MainWindow, ctx: ServiceContext, meter: Any,
+              title: str) -> CustomerFileView:
+    """The customer file of ``meter``'s customer, on its tab ``title``."""
+    clients = window.page(ClientsPage)
+    window.go_to(clients)
+    file_view = clients.open_file(_customer_of(ctx, meter))
+    assert isinstance(file_view, CustomerFileView)
+    qtbot.waitUntil(lambda: file_view.file is not None, timeout=15000)
+    tabs = file_view.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == title))
+    wait_idle(qtbot)
+    return file_view
+
+
 def _customer_of(ctx: ServiceContext, meter: Any) -> Any:
     from sqlalchemy import select
 
@@ -351,7 +350,7 @@ def test_resend_the_sms_to_another_number(
     from sqlalchemy import update
 
     from app.models import VendTransaction
-    from app.services.prepaid_desk import PendingStore, VendingDesk
+    from app.services.prepaid_desk import VendingDesk
     from kernel.context import UnitOfWork
 
     with VendingDesk(central.endpoint, pending_store(tmp_path)) as desk:

@@ -19,6 +19,7 @@ from app.services.prepaid_desk import CentralUnreachable, TokenDiagnosis, VendRe
 from app.views.prepaid import central_of, named, vending_desk
 from app.views.shell import Shell
 
+
 def escape(text: str) -> str:
     """Text for a rich-text label (Qt does not read ``&#x27;``: apostrophes stay)."""
     return _escape(text, quote=False)
