@@ -246,11 +246,10 @@ class PrepaidPage(QWidget):
         self.meter.setText(meter)
         self.check_meter()
 
-    def management_token(self) -> ManagementDialog:
+    def management_token(self) -> None:
         """The supervisor's management token dialog, for the meter typed here (if any)."""
         self.management = ManagementDialog(self.shell, self, self.meter.text().strip())
         self.management.open()
-        return self.management
 
     def back(self) -> None:
         self._say("")
