@@ -416,8 +416,8 @@ class PremisesTab(QWidget):
         self.correct.clicked.connect(self._correct)
         self.recharge = QPushButton("Vendre une rechar&ge sur ce compteur")
         self.recharge.setObjectName("rechargeMeter")
-        self.recharge.setToolTip("Ouvre le module Prépayé avec ce compteur vérifié (Alt+G, ou "
-                                 "Entrée / double-clic sur un compteur prépayé)")
+        self.recharge.setToolTip("Ouvre le module Prépayé avec ce compteur vérifié (aussi : "
+                                 "Entrée ou double-clic sur un compteur prépayé)")
         self.recharge.setVisible(False)
         self.recharge.clicked.connect(self.sell_recharge)
         self.readings.selectionModel().selectionChanged.connect(lambda *_: self._reading_selected())
