@@ -72,13 +72,13 @@ def standard_registry() -> Registry:
             PageEntry("Prépayé", "Ctrl+7",
                       "Module Prépayé : vente de crédit au guichet, curseur sur le compteur",
                       PrepaidPage,
-                      actions=(PageAction("Ctrl+Maj+M", "Jeton de gestion (superviseur) : "
+                      actions=(PageAction("Ctrl+Maj+T", "Jeton de gestion (superviseur) : "
                                           "remise à zéro, fraude, puissance, changement de clé",
                                           PrepaidPage.management_token),)),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage,
-                      actions=(PageAction("Ctrl+Maj+E", "Expliquer pourquoi le compteur refuse "
+                      actions=(PageAction("Ctrl+Maj+X", "Expliquer pourquoi le compteur refuse "
                                           "un code (module Jetons)",
                                           TokenLookupPage.explain_refusal),)),
             PageEntry("Comptes verrouillés", "Ctrl+8", "Module Comptes verrouillés",

@@ -223,7 +223,7 @@ def test_why_the_meter_refuses_a_code(
         sold = desk.sell(DRN_A, 1500, "0701020304", "agent")
     window = open_window(central.endpoint.url, central.endpoint.credential)
     control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-    qtbot.keyClick(window, Qt.Key.Key_E, control_shift)
+    qtbot.keyClick(window, Qt.Key.Key_X, control_shift)
     page = window.page(TokenLookupPage)
     assert window.stack.currentWidget() is page
     panel = page.refusal
@@ -258,7 +258,7 @@ def test_a_supervisors_management_token(
     central_users(central, "superviseur")
     agent_window = open_window(central.endpoint.url, central.endpoint.credential)
     control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-    qtbot.keyClick(agent_window, Qt.Key.Key_M, control_shift)
+    qtbot.keyClick(agent_window, Qt.Key.Key_T, control_shift)
     refused = agent_window.page(PrepaidPage).management
     assert isinstance(refused, ManagementDialog) and not refused.go.isEnabled()
     assert "réservés aux superviseurs" in refused.message.text()
@@ -269,7 +269,7 @@ def test_a_supervisors_management_token(
     page = window.show_page(PrepaidPage)
     page.activated()
     qtbot.keyClicks(page.meter, DRN_B)
-    qtbot.keyClick(window, Qt.Key.Key_M, control_shift)
+    qtbot.keyClick(window, Qt.Key.Key_T, control_shift)
     dialog = page.management
     assert isinstance(dialog, ManagementDialog) and dialog.meter.text() == DRN_B
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.reason)  # the meter given
