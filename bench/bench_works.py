@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 
 from app.models import Commune, Customer, WorksQuote  # noqa: E402
+from app.models.search_index import rebuild  # noqa: E402
+from app.models.works import prospect_key  # noqa: E402
 from app.models.database import Database  # noqa: E402
 from app.models.enums import Civility, QuoteStatus  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
@@ -96,6 +98,7 @@ def _fill(ctx: ServiceContext, db: Database, count: int) -> None:
                               "civility": Civility.MR, "last_name": f"{rng.choice(names)}{n}",
                               "first_name": "Ali"})
         session.execute(insert(Customer), customers)
+        rebuild(session.connection(), session)  # the names search reads the customer index
         statuses = list(QuoteStatus)
         started = time.perf_counter()
         day0 = date(2022, 1, 1)
@@ -104,13 +107,14 @@ def _fill(ctx: ServiceContext, db: Database, count: int) -> None:
             for n in range(chunk, min(count, chunk + 10_000)):
                 issued = day0 + timedelta(days=rng.randrange(1800))
                 prospect = rng.random() < 0.2
+                name = rng.choice(names) if prospect else ""
                 rows.append({
                     "id": uuid.uuid4(), "agency_id": agency, "version": 1,
                     "number": f"DV101-{issued.year}-{n + 1:06d}",
                     "status": rng.choice(statuses),
                     "customer_id": None if prospect else rng.choice(customers)["id"],
                     "commune_id": rng.choice(communes),
-                    "prospect_last_name": rng.choice(names) if prospect else "",
+                    "prospect_last_name": name, "prospect_key": prospect_key(name, ""),
                     "issued_on": issued, "valid_until": issued + timedelta(days=30),
                     "total_minor": rng.randrange(5_000, 2_000_000),
                     "prepared_by": rng.choice(["Awa", "Yao", "Ibrahim"]),

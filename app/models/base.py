@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 }
 
 #: Incremented with every Alembic revision that changes a synchronised table's shape.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class Base(DeclarativeBase):

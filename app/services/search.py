@@ -252,6 +252,26 @@ def _lexeme(plan: _Plan, word: str) -> str:
     return f"'{word}':*"
 
 
+def customers_named(session: Session, query: str) -> Any | None:
+    """The ids of the customers whose names hold every word typed (word starts, any order, no
+    accents needed) as a subquery for another list to filter on (the works quotes' list), read
+    from the search index's names only; ``None`` when the text holds no name to look for."""
+    plan = plan_query(query)
+    if plan.kind != "words":
+        return None
+    if session.get_bind().dialect.name == "sqlite":
+        match = "{names} : (" + _fts5_expression(plan) + ")"
+        return text(f"SELECT customer_id FROM {TABLE} WHERE {TABLE} MATCH :names_match")\
+            .bindparams(names_match=match).columns(table_column("customer_id", Uuid()))
+    names = " & ".join(
+        _either([" & ".join(f"'{w}':A" if w in plan.exact else f"'{w}':*A" for w in option)
+                 for option in group], " | ")
+        for group in plan.groups)
+    return text(f"SELECT customer_id FROM {TABLE} "
+                "WHERE document @@ to_tsquery('simple', :names_query)")\
+        .bindparams(names_query=names).columns(table_column("customer_id", Uuid()))
+
+
 _COLUMNS = "customer_id, names, accounts, meters, phones, address"
 
 

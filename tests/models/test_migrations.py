@@ -189,3 +189,15 @@ def test_0013_existing_requests_and_technicians_get_the_defaults_of_issue_19(
         assert connection.execute(text(
             "SELECT duration_minutes, landmark, forced_by, follow_up, due_at, commune_id "
             "FROM intervention_request")).one() == (60, "", "", "", None, None)
+
+
+def test_0014_existing_prospect_quotes_get_their_search_key(empty: Engine) -> None:
+    upgrade(empty, DESK, "0013")
+    with empty.begin() as connection:
+        maker = RowMaker(connection, [Base.metadata])
+        maker.insert("works_quote", prospect_last_name="N'Guessan-Koné", prospect_first_name="Awa")
+        maker.insert("works_quote", prospect_last_name="", prospect_first_name="")
+    upgrade(empty, DESK, "0014")
+    with empty.connect() as connection:
+        assert sorted(connection.execute(text("SELECT prospect_key FROM works_quote")).scalars()) \
+            == ["", "nguessan kone awa"]

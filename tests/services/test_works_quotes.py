@@ -356,6 +356,44 @@ def test_lists_filter_and_export(ctx: ServiceContext) -> None:
     assert report.issued == 2 and report.approval_rate is None
 
 
+def test_names_search_reads_the_indexes_customers_and_prospects(ctx: ServiceContext) -> None:
+    """A few letters of a name, accents ignored, any word of a customer's names, the prospect's
+    last name's start then other words: served by the customer search index and
+    ``prospect_key``; a renamed customer is found under the new name."""
+    from app.services.customer_edit import IdentityInput, update_identity
+
+    agent = _as(ctx, Role.AGENT)
+    hélène = household(agent)  # Mme KONÉ Hélène
+    other = household(agent, last_name="Bamba", first_name="Issa")
+    mine = create_quote(agent, QuoteInput(_lines(agent, ("COUPURE", "1")),
+                                          account_id=hélène.account_id))
+    create_quote(agent, QuoteInput(_lines(agent, ("COUPURE", "1")),
+                                   account_id=other.account_id))
+    commune_id, street_id = _place(agent)
+    prospect = create_quote(agent, QuoteInput(_lines(agent, ("COFFRET", "1")), prospect=Prospect(
+        Civility.MR, "N'Guessan-Traoré", "Ali", "07 11 22 33 44", commune_id, street_id, "7")))
+
+    def found(text: str) -> set[str]:
+        return {r.number for r in list_quotes(agent, QuoteFilter(text=text)).rows}
+
+    assert found("kon") == found("KONE") == found("helene") == found("hel kon") == {mine.number}
+    assert found("nguess") == found("n guessan tra") == found("n'guessan ali") == {prospect.number}
+    assert found("traor") == set()  # a prospect's key is searched from the last name's start
+    assert found("zzz") == set()
+    assert list_quotes(agent, QuoteFilter(text="kone")).total_minor == mine.total_minor
+    with agent.reading() as session:
+        key = session.get(WorksQuote, prospect.quote_id).prospect_key  # type: ignore[union-attr]
+    assert key == "nguessan traore ali"
+    with agent.reading() as session:
+        customer = session.get(Customer, hélène.customer_id)
+        assert customer is not None
+        version, identity = customer.version, customer
+    update_identity(agent, hélène.customer_id, version, IdentityInput(
+        civility=identity.civility, last_name="Ouattara", first_name="Hélène",
+        mobile="07 01 02 03 04"))
+    assert found("ouatt") == {mine.number} and found("kone") == set()
+
+
 @pytest.mark.postgres
 def test_two_desks_number_quotes_without_gaps(pg_url: str, settings: object) -> None:
     from app.services.installation import load_installation

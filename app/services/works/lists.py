@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from app.models import Account, Commune, Customer, Invoice, WorksQuote
 from app.models.enums import Civility, CustomerKind, InvoiceKind, QuoteStatus
+from app.models.works import glued_words
+from app.services.search import customers_named
 from app.services.works.quotes import EXPIRING_SOON
 from kernel.context import ServiceContext
 from kernel.vocabulary import label
@@ -85,9 +87,10 @@ def _contains(dialect: str, column: Any, text: str) -> ColumnElement[bool]:
     return column.like(pattern) if dialect == "sqlite" else column.ilike(pattern)
 
 
-def _quote_conditions(given: QuoteFilter, dialect: str) -> list[ColumnElement[bool]]:
+def _quote_conditions(given: QuoteFilter, session: Session) -> list[ColumnElement[bool]]:
     """(A desk holds only its agency's quotes: no agency condition, which would make the
     database walk the agency index instead of the list's own.)"""
+    dialect = session.get_bind().dialect.name
     conditions: list[ColumnElement[bool]] = []
     if given.status is not None:
         conditions.append(WorksQuote.status == given.status)
@@ -111,19 +114,35 @@ def _quote_conditions(given: QuoteFilter, dialect: str) -> list[ColumnElement[bo
             start = text.upper()  # a range, so that the numbers' index answers
             conditions += [WorksQuote.number >= start, WorksQuote.number < start + "\uffff"]
         else:
-            conditions.append(or_(
-                _contains(dialect, WorksQuote.prospect_last_name, text),
-                WorksQuote.customer_id.in_(select(Customer.id).where(or_(
-                    _contains(dialect, Customer.last_name, text),
-                    _contains(dialect, Customer.organisation_name, text)))),
-            ))
+            conditions.append(_named(session, text))
     return conditions
+
+
+def _named(session: Session, text: str) -> ColumnElement[bool]:
+    """A few letters of the customer's names (the customer search index: any word, any order,
+    accents ignored) or of the prospect's (a range on ``prospect_key``: the last name's start,
+    then the other words anywhere in it). Both sides are indexed: the database reads the two
+    index ranges and their union, never the whole table."""
+    words = glued_words(text)
+    if not words:
+        return true()
+    first, rest = words[0], words[1:]
+    if session.get_bind().dialect.name == "sqlite":
+        # the key holds only [0-9a-z ]: a byte range (SQLite's LIKE would ignore the index)
+        start = [WorksQuote.prospect_key >= first, WorksQuote.prospect_key < first + "\x7f"]
+    else:  # its index has text_pattern_ops: a LIKE prefix is a range whatever the collation
+        start = [WorksQuote.prospect_key.like(f"{first}%")]
+    prospect = and_(*start, *(WorksQuote.prospect_key.like(f"%{w}%") for w in rest))
+    customers = customers_named(session, text)
+    if customers is None:
+        return prospect
+    return or_(WorksQuote.customer_id.in_(customers), prospect)
 
 
 def list_quotes(ctx: ServiceContext, given: QuoteFilter, limit: int = PAGE) -> QuoteList:
     today = ctx.installation.today()
     with ctx.reading() as session:
-        conditions = _quote_conditions(given, session.get_bind().dialect.name)
+        conditions = _quote_conditions(given, session)
         count, total = session.execute(
             select(func.count(), func.coalesce(func.sum(WorksQuote.total_minor), 0))
             .select_from(WorksQuote).where(*conditions)).one()
@@ -136,9 +155,13 @@ def list_quotes(ctx: ServiceContext, given: QuoteFilter, limit: int = PAGE) -> Q
                    Customer.organisation_name, Commune.name)
             .outerjoin(Customer, Customer.id == WorksQuote.customer_id)
             .outerjoin(Commune, Commune.id == WorksQuote.commune_id)
-            .where(*conditions)
-            .order_by(WorksQuote.issued_on.desc(), WorksQuote.number.desc())
-            .limit(limit)).all()
+            # the page's numbers first: sorted from the index that answered the filter (the
+            # names search's hold the date and number), then the few rows read
+            .where(WorksQuote.number.in_(
+                select(WorksQuote.number).where(*conditions)
+                .order_by(WorksQuote.issued_on.desc(), WorksQuote.number.desc())
+                .limit(limit)))
+            .order_by(WorksQuote.issued_on.desc(), WorksQuote.number.desc())).all()
     return QuoteList([
         QuoteRow(r[0], r[1], r[2], _party(r[11], r[12], r[13], r[14], r[15], r[8], r[9], r[10]),
                  r[16] or "", r[3], r[4], r[5], r[6], r[7] is None,
