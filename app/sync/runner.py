@@ -22,6 +22,7 @@ from app.models import Invoice
 from app.models.changes import note_everything
 from app.models.database import Database
 from app.models.ids import new_id
+from app.services.works.quotes import expire_overdue
 from app.sync import adoption, bootstrap, state
 from app.sync.apply import retry_parked_on_desk
 from app.sync.backup import take_backup
@@ -33,7 +34,7 @@ from app.sync.ledger import Ledger, Phase
 from app.sync.reconcile import reconcile
 from app.sync.upload import dry_run as upload_dry_run
 from app.sync.upload import upload
-from kernel.context import Installation
+from kernel.context import Installation, ServiceContext
 from kernel.errors import GuichetError, environment_problem
 from kernel.faults import checkpoint
 from kernel.vocabulary import PHASE_LABELS
@@ -154,6 +155,8 @@ class _Run:
             self._bootstrap()
             return
         self._check_history(central)
+        if not self.dry_run:
+            self._desk_night()
         current = self.phase("upload")
         if self.dry_run:
             sent = upload_dry_run(self.db, self.client, agency_code)
@@ -225,6 +228,15 @@ class _Run:
         current.detail = (f"{result.tables} tables comparées ; écarts : "
                           f"{', '.join(result.mismatches) or 'aucun'}")
         self.done(current, "warning" if result.mismatches else "done")
+
+    def _desk_night(self) -> None:
+        """The desk's own nightly work, before the upload so that central gets it the same
+        night: sent quotes past their validity become expired (audited under the system's
+        name with the reason)."""
+        expired = expire_overdue(ServiceContext(self.db, self.installation))
+        self.outcome.report["expired_quotes"] = expired
+        if expired:
+            log.info("%d quote(s) expired: %s", len(expired), ", ".join(expired))
 
     def _check_history(self, central: dict[str, Any]) -> None:
         """A central restored from backup: its generation or the desk's cursor anchor differ."""

@@ -577,3 +577,84 @@ def test_ordering_the_works_of_an_approved_quote_makes_the_job(ctx: ServiceConte
     assert detail.quote_number == ordered.number and detail.premise_id == home.premise_id
     assert [t.label for t in detail.tasks] == [line.label for line in ordered.lines]
     assert detail.history[0].note == f"Commandé depuis le devis {ordered.number}"
+
+
+def _ordered_connection_quote(ctx: ServiceContext) -> tuple[uuid.UUID, uuid.UUID, int]:
+    """A prospect's connection quote (water tariff), approved and ordered: (quote, job, version)."""
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.connection import connection_tariffs
+    from app.services.works.quotes import Prospect, QuoteInput, approve_quote, create_quote
+    from app.services.works.quotes import order_works, send_quote
+    from app.services.works.totals import LineInput
+    from app.models.enums import ApprovalMethod, Civility
+
+    item = item_for(load_catalogue(ctx), "PEHD-25")
+    assert item is not None
+    water = next(t for t, name in connection_tariffs(ctx) if "au" in name.lower())
+    commune_id, street_id = _street(ctx)
+    saved = create_quote(ctx, QuoteInput(
+        [LineInput(item.label, Decimal(8), item.unit_price_minor, item.vat_rate, item.unit,
+                   catalogue_item_id=item.item_id)],
+        prospect=Prospect(Civility.MRS, "Yao", "Adjoua", "0505050505", commune_id, street_id, "21"),
+        tariff_id=water, subject="Branchement neuf"))
+    send_quote(ctx, saved.quote_id)
+    approve_quote(ctx, saved.quote_id, "Adjoua Yao", ApprovalMethod.IN_PERSON)
+    ordered = order_works(ctx, saved.quote_id)
+    with ctx.reading() as session:
+        job = session.scalars(select(InterventionRequest).where(
+            InterventionRequest.number == ordered.request_number)).one()
+    tech = _technician(ctx, "Seydou TRAORÉ", Skill.WATER, Skill.METERS)
+    version = place_job(ctx, job.id, job.version, tech, _at(_next_monday(ctx), 9).astimezone(UTC))
+    return saved.quote_id, job.id, workflow.start(ctx, job.id, version)
+
+
+def test_a_completed_connection_job_puts_the_meter_in_service(ctx: ServiceContext) -> None:
+    """The report gives the meter put in and its index: in the closing's own transaction the
+    site gets its connection, the meter (installed that day, that index) and the contract on
+    the quote's tariff, and the job points at them."""
+    from app.models import Contract, Meter, MeterReading
+    from app.models.enums import ContractStatus, Energy, MeterStatus, ReadingKind
+    from kernel.identifiers import make_meter_serial
+
+    agent = _as(ctx, Role.AGENT, "Yao KOUASSI")
+    quote_id, job_id, version = _ordered_connection_quote(agent)
+    detail = lists.request_detail(agent, job_id)
+    assert detail.connects_meter and detail.meter_id is None
+    with pytest.raises(ValidationError, match="compteur posé"):
+        report.complete(agent, job_id, version, report.ReportInput("Branchement posé", 120))
+    serial = make_meter_serial(Energy.WATER, 77001)
+    with agent.unit_of_work() as uow:  # a meter of that serial already exists elsewhere
+        uow.session.add(Meter(agency_id=agent.installation.agency_id, serial=serial,
+                              energy=Energy.WATER, digits=5))
+        uow.commit()
+    with pytest.raises(ValidationError, match="existe déjà"):
+        report.complete(agent, job_id, version, report.ReportInput(
+            "Branchement posé", 120, meter_serial=serial, installed_index=4))
+    still = lists.request_detail(agent, job_id)
+    assert still.status is not InterventionStatus.DONE, "nothing of the closing was written"
+    with agent.reading() as session:
+        quote = session.get(WorksQuote, quote_id)
+        assert quote is not None and quote.customer_id is None, "the prospect stays a prospect"
+    serial = make_meter_serial(Energy.WATER, 77002)
+    yesterday = agent.installation.today() - timedelta(days=1)
+    done = report.complete(agent, job_id, version, report.ReportInput(
+        "Branchement posé, compteur scellé", 120, meter_serial=serial, installed_index=4,
+        reading_day=yesterday))
+    assert done.connected is not None
+    with agent.reading() as session:
+        meter = session.get(Meter, done.connected.meter_id)
+        assert meter is not None and meter.serial == serial
+        assert (meter.status, meter.installed_on, meter.initial_index) == (
+            MeterStatus.INSTALLED, yesterday, 4)
+        contract = session.get(Contract, done.connected.contract_id)
+        assert contract is not None and contract.status is ContractStatus.ACTIVE
+        assert contract.connection_id == meter.connection_id and contract.start_date == yesterday
+        reading = session.get(MeterReading, contract.move_in_reading_id)
+        assert reading is not None and (reading.index_value, reading.kind) == (4, ReadingKind.MOVE_IN)
+        quote = session.get(WorksQuote, quote_id)
+        assert quote is not None and quote.customer_id is not None
+        assert contract.account_id == quote.account_id == done.connected.account_id
+    closed = lists.request_detail(agent, job_id)
+    assert closed.status is InterventionStatus.DONE and closed.meter_id == meter.id
+    assert closed.customer_id == quote.customer_id and not closed.connects_meter
+    assert f"compteur {serial} posé à l'index 4" in closed.history[-1].note

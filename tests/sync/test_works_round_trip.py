@@ -86,3 +86,50 @@ def test_works_invoices_reach_central_as_issued(desk: Desk, central: Central) ->
         assert account_balance(agent, deposit.account_id).current_minor == owed
     finally:
         central_db.dispose()
+
+
+def test_the_night_expires_quotes_past_their_validity_and_central_gets_them(
+        desk: Desk, central: Central) -> None:
+    from datetime import timedelta
+
+    from app.models import AuditEntry
+
+    agent = _as(desk.ctx, Role.AGENT)
+    item = item_for(load_catalogue(agent), "COFFRET")
+    assert item is not None
+    with agent.reading() as session:
+        commune = session.scalars(select(Commune).where(Commune.name == "Cocody")).one()
+    lines = [LineInput(item.label, Decimal(1), item.unit_price_minor, item.vat_rate, item.unit,
+                       catalogue_item_id=item.item_id)]
+    made = [create_quote(agent, QuoteInput(lines, prospect=Prospect(
+        Civility.MR, name, "Ali", "0701020304", commune.id, None, "", "lot 4")))
+        for name in ("Yao", "Koffi")]
+    for quote in made:
+        send_quote(agent, quote.quote_id)
+    today = agent.installation.today()
+    with agent.unit_of_work() as uow:  # the first one's validity ended yesterday
+        stored = uow.session.get(WorksQuote, made[0].quote_id)
+        assert stored is not None
+        stored.issued_on, stored.valid_until = today - timedelta(days=40), today - timedelta(days=1)
+        uow.commit()
+
+    night = desk.sync()
+    assert night.status == "succeeded", night.message
+    assert night.report["expired_quotes"] == [made[0].number]
+    with agent.reading() as session:
+        first, second = (session.get(WorksQuote, q.quote_id) for q in made)
+        assert first is not None and first.status is QuoteStatus.EXPIRED
+        assert first.expired_at is not None
+        assert second is not None and second.status is QuoteStatus.SENT
+        audit = session.scalars(select(AuditEntry).where(
+            AuditEntry.row_id == made[0].quote_id,
+            AuditEntry.reason == "validité des devis dépassée")).one()
+        assert audit.changes["status"][1] == "expired"
+    central_db = Database(central.db_url)
+    try:
+        with central_db.session() as session:
+            stored = session.get(WorksQuote, made[0].quote_id)
+            assert stored is not None and stored.status is QuoteStatus.EXPIRED
+    finally:
+        central_db.dispose()
+    assert desk.sync().report["expired_quotes"] == []

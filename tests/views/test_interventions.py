@@ -313,3 +313,50 @@ def test_technicians_are_managed_from_the_planning(
                     , timeout=10000)
     people.accept()
     wait_idle(qtbot)
+
+
+def test_a_connection_job_is_closed_with_the_meter_put_in(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    """The works of a connection quote: the report asks for the meter put in and its index;
+    closing it connects the site (the job then names the meter)."""
+    from kernel.identifiers import make_meter_serial
+    from app.models.enums import Energy
+    from tests.services.test_interventions import _ordered_connection_quote
+
+    _quote_id, job_id, _version = _ordered_connection_quote(ctx)
+    page = window.show_page(InterventionsPage)
+    assert isinstance(page, InterventionsPage)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.table.model().rowCount() > 0, timeout=10000)
+    row = next(r for r in range(page.table.model().rowCount())
+               if page.model.rows[r].request_id == job_id)
+    page.table.selectRow(row)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.request_id == job_id,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: page.buttons["close"].isEnabled())
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_L,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    dialog = dialog_of(ReportDialog)
+    assert isinstance(dialog, ReportDialog)
+    assert not dialog.site_index.isEnabled() and dialog.meter_serial.isVisible()
+    qtbot.waitUntil(dialog.findings.hasFocus)
+    type_text(qtbot, dialog.findings, "Branchement posé")
+    qtbot.keyClick(dialog.findings, Qt.Key.Key_Tab)
+    dialog.time_spent.selectAll()
+    type_text(qtbot, dialog.time_spent, "90")
+    qtbot.keyClick(dialog.time_spent, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.errors.labels["meter_serial"].isVisible(), timeout=10000)
+    serial = make_meter_serial(Energy.WATER, 88001)
+    qtbot.keyClick(dialog, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    assert dialog.meter_serial.hasFocus()
+    type_text(qtbot, dialog.meter_serial, serial)
+    qtbot.keyClick(dialog, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    type_text(qtbot, dialog.installed_index, "7")
+    qtbot.keyClick(dialog.installed_index, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.status is InterventionStatus.DONE,
+                    timeout=10000)
+    assert page.detail.meter_serial == serial
+    assert f"compteur {serial} posé à l'index 7" in page.detail.history[-1].note
+    wait_idle(qtbot)

@@ -285,6 +285,8 @@ class RequestDetail:
     tasks: list[LineRow] = field(default_factory=list)
     parts: list[LineRow] = field(default_factory=list)
     attachments: list[AttachmentRow] = field(default_factory=list)
+    #: A connection quote's works not connected yet: the report asks for the meter put in.
+    connects_meter: bool = False
 
 
 ACTION_LABELS = {
@@ -295,6 +297,8 @@ ACTION_LABELS = {
 
 
 def request_detail(ctx: ServiceContext, request_id: uuid.UUID) -> RequestDetail:
+    from app.services.interventions.report import connects_meter
+
     with ctx.reading() as session:
         r = session.get(InterventionRequest, request_id)
         if r is None:
@@ -349,4 +353,4 @@ def request_detail(ctx: ServiceContext, request_id: uuid.UUID) -> RequestDetail:
              if li.kind == "task"],
             [LineRow(li.kind, li.label, li.quantity, li.unit) for li in lines
              if li.kind == "part"],
-            attachments)
+            attachments, connects_meter(session, r))

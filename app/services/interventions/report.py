@@ -16,13 +16,23 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from app.models import Document, InterventionAttachment, InterventionLine, WorksCatalogueItem
+from app.models import (
+    Document,
+    InterventionAttachment,
+    InterventionLine,
+    InterventionRequest,
+    Meter,
+    WorksCatalogueItem,
+    WorksQuote,
+)
 from app.models.enums import InterventionStatus, InterventionType, ReadingSource
 from app.models.ids import utcnow
 from app.services.interventions.requests import RequestInput, add_event, new_request
 from app.services.interventions.workflow import check_step, load_for_step
 from app.services.readings import correct_reading, record_reading
+from app.services.works.connection import Connected, connect_quote, is_connection_quote
 from kernel.context import ServiceContext
 from kernel.errors import ConcurrentEditError, NotFoundError, ValidationError
 
@@ -62,6 +72,11 @@ class ReportInput:
     follow_up: str = ""
     follow_up_type: InterventionType | None = None
     follow_up_note: str = ""
+    #: The works of a connection quote: the meter put in and its index at install (its day is
+    #: ``reading_day``, today when empty).
+    meter_serial: str = ""
+    installed_index: int | None = None
+    meter_digits: int = 6
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,8 @@ class Completed:
     reading_id: uuid.UUID | None
     corrected_reading_id: uuid.UUID | None
     follow_up_number: str | None
+    #: The connection made by a connection quote's works: its reference, meter and contract.
+    connected: Connected | None = None
 
 
 def _check(report: ReportInput) -> None:
@@ -94,6 +111,28 @@ def _check(report: ReportInput) -> None:
         raise ValidationError(errors)
 
 
+def connects_meter(session: Session, request: InterventionRequest) -> bool:
+    """The works job of a connection quote not connected yet: closing it puts the meter in
+    service (the connection, the meter and the contract on the quote's tariff)."""
+    if request.type is not InterventionType.WORKS or request.quote_id is None:
+        return False
+    quote = session.get(WorksQuote, request.quote_id)
+    return quote is not None and is_connection_quote(session, quote) and (
+        request.meter_id is None)
+
+
+def _check_installation(report: ReportInput) -> None:
+    errors = {}
+    if not report.meter_serial.strip():
+        errors["meter_serial"] = "Indiquez le numéro du compteur posé"
+    if report.installed_index is None:
+        errors["installed_index"] = "Indiquez l'index du compteur à la pose"
+    if report.site_index is not None:
+        errors["site_index"] = "Le compteur est neuf : son index est l'index de pose"
+    if errors:
+        raise ValidationError(errors)
+
+
 def complete(ctx: ServiceContext, request_id: uuid.UUID, version: int,
              report: ReportInput) -> Completed:
     """Closes the job with its report. Readings raise what the readings service raises
@@ -106,6 +145,9 @@ def complete(ctx: ServiceContext, request_id: uuid.UUID, version: int,
             check_step(request, InterventionStatus.DONE)
         number, meter_id = request.number, request.meter_id
         disputed_id = request.disputed_reading_id
+        connecting = connects_meter(session, request)
+    if connecting:
+        _check_installation(report)
     corrected_id = None
     if report.corrected_disputed_index is not None:
         if disputed_id is None:
@@ -176,6 +218,18 @@ def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: Rep
             session.add(InterventionAttachment(
                 agency_id=request.agency_id, request_id=request.id, document_id=document.id,
                 caption=" ".join(attachment.caption.split())[:200]))
+        connected = None
+        if connects_meter(session, request):
+            quote = session.get(WorksQuote, request.quote_id)
+            assert quote is not None and report.installed_index is not None
+            connected = connect_quote(ctx, session, quote, report.meter_serial,
+                                      report.installed_index,
+                                      report.reading_day or ctx.installation.today(),
+                                      report.meter_digits)
+            meter = session.get(Meter, connected.meter_id)
+            assert meter is not None
+            request.meter_id, request.account_id = meter.id, connected.account_id
+            request.customer_id, request.premise_id = quote.customer_id, quote.premise_id
         follow_up_number = None
         if report.follow_up == "request":
             assert report.follow_up_type is not None
@@ -197,9 +251,14 @@ def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: Rep
             note += f" — index contesté corrigé à {report.corrected_disputed_index}"
         if reading_id is not None:
             note += f" — index relevé sur place : {report.site_index}"
+        if connected is not None:
+            note += (f" — compteur {meter.serial} posé à l'index {report.installed_index}, "
+                     f"branchement {connected.connection_reference}, abonnement "
+                     f"{connected.contract_number}")
         add_event(session, ctx, request, "done", before, note)
         uow.commit()
-        return Completed(request.version, reading_id, corrected_id, follow_up_number)
+        return Completed(request.version, reading_id, corrected_id, follow_up_number,
+                         connected)
 
 
 def attachment_content(ctx: ServiceContext, document_id: uuid.UUID) -> tuple[str, str, bytes]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.models import Meter, ServiceConnection, Tariff, WorksQuote
 from app.models.enums import ConnectionStatus, MeterPayment, MeterStatus, QuoteStatus
@@ -39,6 +40,28 @@ class Connected:
 
 def connect_from_quote(ctx: ServiceContext, quote_id: uuid.UUID, meter_serial: str,
                        first_index: int, installed_on: date, digits: int = 6) -> Connected:
+    """By hand (the quote screen's *Mettre en service…*): in a transaction of its own."""
+    with ctx.unit_of_work() as uow:
+        quote = uow.session.get(WorksQuote, quote_id)
+        if quote is None:
+            raise NotFoundError("Devis introuvable.")
+        connected = connect_quote(ctx, uow.session, quote, meter_serial, first_index,
+                                  installed_on, digits)
+        uow.commit()
+        return connected
+
+
+def is_connection_quote(session: Session, quote: WorksQuote) -> bool:
+    """A quote whose works end in a new postpaid connection (it names the contract's tariff)."""
+    tariff = session.get(Tariff, quote.tariff_id) if quote.tariff_id else None
+    return tariff is not None and tariff.payment is MeterPayment.POSTPAID
+
+
+def connect_quote(ctx: ServiceContext, session: Session, quote: WorksQuote, meter_serial: str,
+                  first_index: int, installed_on: date, digits: int = 6) -> Connected:
+    """The connection, its meter (installed, its first index) and the contract, in the caller's
+    session and transaction: the interventions module's completion report closes the works
+    job and connects the site in one commit."""
     from app.services.works.invoicing import customer_for
 
     serial = validate_meter_serial(meter_serial)
@@ -46,54 +69,50 @@ def connect_from_quote(ctx: ServiceContext, quote_id: uuid.UUID, meter_serial: s
         raise ValidationError({"installed_on": "La date de pose ne peut pas être dans le futur"})
     if not 4 <= digits <= 9:
         raise ValidationError({"digits": "Un compteur a de 4 à 9 chiffres"})
-    with ctx.unit_of_work() as uow:
-        session = uow.session
-        quote = session.get(WorksQuote, quote_id)
-        if quote is None:
-            raise NotFoundError("Devis introuvable.")
-        if quote.status not in CONNECTABLE:
-            raise BusinessError(f"Les travaux du devis {quote.number} ne sont pas commandés : "
-                                "le branchement se crée quand ils sont faits.")
-        tariff = session.get(Tariff, quote.tariff_id) if quote.tariff_id else None
-        if tariff is None:
-            raise BusinessError(f"Le devis {quote.number} n'indique pas le tarif de "
-                                "l'abonnement : ce n'est pas un devis de branchement.")
-        if tariff.payment is not MeterPayment.POSTPAID:
-            raise BusinessError("Un compteur à prépaiement se met en service au module "
-                                "prépaiement (identité STS du compteur).")
-        if session.scalar(select(Meter.id).where(Meter.serial == serial)) is not None:
-            raise ValidationError({"serial": f"Le compteur {serial} existe déjà"})
-        account = customer_for(ctx, session, quote)
-        if quote.premise_id is None:
-            raise BusinessError(f"Le devis {quote.number} n'a pas de propriété : faites une "
-                                "révision pour une propriété du client.")
-        existing = session.scalar(select(ServiceConnection.reference).where(
-            ServiceConnection.premise_id == quote.premise_id,
-            ServiceConnection.energy == tariff.energy,
-            ServiceConnection.status == ConnectionStatus.ACTIVE))
-        if existing is not None:
-            raise BusinessError(f"La propriété a déjà le branchement {existing} : il n'y a "
-                                "rien à créer.")
-        connection = ServiceConnection(
-            agency_id=ctx.installation.agency_id,
-            reference=next_number(session, ctx.installation.agency_code, Series.CONNECTION,
-                                  installed_on.year),
-            premise_id=quote.premise_id, energy=tariff.energy, status=ConnectionStatus.ACTIVE,
-            installed_on=installed_on,
-        )
-        session.add(connection)
-        session.flush()
-        meter = Meter(agency_id=ctx.installation.agency_id, serial=serial, energy=tariff.energy,
-                      payment=tariff.payment, status=MeterStatus.INSTALLED,
-                      connection_id=connection.id, digits=digits, initial_index=first_index,
-                      installed_on=installed_on)
-        session.add(meter)
-        session.flush()
-        contract = _move_in(ctx, session, connection.id, account.id, installed_on, first_index,
-                            tariff.id)
-        uow.commit()
-        return Connected(connection.id, connection.reference, meter.id, contract.id,
-                         contract.number, account.id)
+    if not 0 <= first_index < 10 ** digits:
+        raise ValidationError({"first_index": f"L'index de pose a {digits} chiffres au plus"})
+    if quote.status not in CONNECTABLE:
+        raise BusinessError(f"Les travaux du devis {quote.number} ne sont pas commandés : "
+                            "le branchement se crée quand ils sont faits.")
+    tariff = session.get(Tariff, quote.tariff_id) if quote.tariff_id else None
+    if tariff is None:
+        raise BusinessError(f"Le devis {quote.number} n'indique pas le tarif de "
+                            "l'abonnement : ce n'est pas un devis de branchement.")
+    if tariff.payment is not MeterPayment.POSTPAID:
+        raise BusinessError("Un compteur à prépaiement se met en service au module "
+                            "prépaiement (identité STS du compteur).")
+    if session.scalar(select(Meter.id).where(Meter.serial == serial)) is not None:
+        raise ValidationError({"serial": f"Le compteur {serial} existe déjà"})
+    account = customer_for(ctx, session, quote)
+    if quote.premise_id is None:
+        raise BusinessError(f"Le devis {quote.number} n'a pas de propriété : faites une "
+                            "révision pour une propriété du client.")
+    existing = session.scalar(select(ServiceConnection.reference).where(
+        ServiceConnection.premise_id == quote.premise_id,
+        ServiceConnection.energy == tariff.energy,
+        ServiceConnection.status == ConnectionStatus.ACTIVE))
+    if existing is not None:
+        raise BusinessError(f"La propriété a déjà le branchement {existing} : il n'y a "
+                            "rien à créer.")
+    connection = ServiceConnection(
+        agency_id=ctx.installation.agency_id,
+        reference=next_number(session, ctx.installation.agency_code, Series.CONNECTION,
+                              installed_on.year),
+        premise_id=quote.premise_id, energy=tariff.energy, status=ConnectionStatus.ACTIVE,
+        installed_on=installed_on,
+    )
+    session.add(connection)
+    session.flush()
+    meter = Meter(agency_id=ctx.installation.agency_id, serial=serial, energy=tariff.energy,
+                  payment=tariff.payment, status=MeterStatus.INSTALLED,
+                  connection_id=connection.id, digits=digits, initial_index=first_index,
+                  installed_on=installed_on)
+    session.add(meter)
+    session.flush()
+    contract = _move_in(ctx, session, connection.id, account.id, installed_on, first_index,
+                        tariff.id)
+    return Connected(connection.id, connection.reference, meter.id, contract.id,
+                     contract.number, account.id)
 
 
 def connection_tariffs(ctx: ServiceContext) -> list[tuple[uuid.UUID, str]]:

@@ -72,6 +72,14 @@ class ReportDialog(FormDialog):
         self.site_index.setEnabled(detail.meter_id is not None)
         self.rollover = QCheckBox("Passage par zéro")
         self.rollover.setEnabled(detail.meter_id is not None)
+        # The works of a connection quote: the meter put in (the site is connected on closing).
+        self.meter_serial = QLineEdit()
+        self.meter_serial.setPlaceholderText("n° du compteur posé (EA…/EL…)")
+        self.installed_index = QLineEdit()
+        self.installed_index.setPlaceholderText("index affiché à la pose")
+        if detail.connects_meter:
+            self.site_index.setEnabled(False)
+            self.rollover.setEnabled(False)
         self.corrected = QLineEdit()
         self.corrected.setEnabled(detail.disputed_reading_id is not None)
         if detail.disputed_index is not None:
@@ -123,8 +131,14 @@ class ReportDialog(FormDialog):
         add = self.errors.add_row
         add(self.form, "&Constatations", "findings", self.findings)
         add(self.form, "&Temps passé", "time_spent_minutes", self.time_spent)
-        add(self.form, "&Index relevé", "site_index", self.site_index)
-        add(self.form, "", "rollover", self.rollover)
+        if detail.connects_meter:
+            add(self.form, "Co&mpteur posé", "meter_serial", self.meter_serial)
+            add(self.form, "I&ndex de pose", "installed_index", self.installed_index)
+        else:
+            self.meter_serial.hide()
+            self.installed_index.hide()
+            add(self.form, "&Index relevé", "site_index", self.site_index)
+            add(self.form, "", "rollover", self.rollover)
         add(self.form, "Index contesté c&orrigé", "corrected_disputed_index", self.corrected)
         add(self.form, "&Pièces utilisées", "parts", parts_box)
         add(self.form, "Pièces jointe&s", "attachments", attach_box)
@@ -183,7 +197,9 @@ class ReportDialog(FormDialog):
             follow_up_type=self.follow_up_type.value() if self.follow_up.value() == "request"
             else None,
             follow_up_note=self.follow_up_note.text(),
-            confirmed_unusual=self.confirmed_unusual, confirmed_vacant=self.confirmed_vacant)
+            confirmed_unusual=self.confirmed_unusual, confirmed_vacant=self.confirmed_vacant,
+            meter_serial=self.meter_serial.text(),
+            installed_index=self._index(self.installed_index.text(), "installed_index"))
 
     def work(self) -> Callable[[], Any]:
         data, ctx = self.report(), self.shell.ctx
@@ -200,6 +216,10 @@ class ReportDialog(FormDialog):
                     self.confirmed_vacant = True
                 self.attempt()
             return
+        if isinstance(error, ValidationError) and self.detail.connects_meter:
+            renamed = {"serial": "meter_serial", "first_index": "installed_index"}
+            error = ValidationError({renamed.get(k, k): v for k, v in error.fields.items()},
+                                    error.message)
         if isinstance(error, ValidationError) and "index_value" in error.fields:
             error = ValidationError({"site_index": error.fields["index_value"],
                                      **{k: v for k, v in error.fields.items()
