@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Uuid, func, literal, select, table, text, type_coerce, union_all
+from sqlalchemy import String, Uuid, any_, func, literal, select, table, text, type_coerce, union_all
 from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 
@@ -252,24 +252,28 @@ def _lexeme(plan: _Plan, word: str) -> str:
     return f"'{word}':*"
 
 
-def customers_named(session: Session, query: str) -> Any | None:
-    """The ids of the customers whose names hold every word typed (word starts, any order, no
-    accents needed) as a subquery for another list to filter on (the works quotes' list), read
-    from the search index's names only; ``None`` when the text holds no name to look for."""
+def named_customer_condition(session: Session, query: str, customer_id: Any) -> Any | None:
+    """``customer_id`` (another table's column: the works quotes') is one of the customers
+    whose names hold every word typed (word starts, any order, no accents needed), read from
+    the search index's names only; ``None`` when the text holds no name to look for. The ids
+    come as a list the other table's index answers (PostgreSQL: ``= ANY(ARRAY(…))``, which it
+    can OR with another index, where ``IN (subquery)`` makes it read the whole table)."""
     plan = plan_query(query)
     if plan.kind != "words":
         return None
     if session.get_bind().dialect.name == "sqlite":
         match = "{names} : (" + _fts5_expression(plan) + ")"
-        return text(f"SELECT customer_id FROM {TABLE} WHERE {TABLE} MATCH :names_match")\
+        ids = text(f"SELECT customer_id FROM {TABLE} WHERE {TABLE} MATCH :names_match")\
             .bindparams(names_match=match).columns(table_column("customer_id", Uuid()))
+        return customer_id.in_(ids)
     names = " & ".join(
         _either([" & ".join(f"'{w}':A" if w in plan.exact else f"'{w}':*A" for w in option)
                  for option in group], " | ")
         for group in plan.groups)
-    return text(f"SELECT customer_id FROM {TABLE} "
-                "WHERE document @@ to_tsquery('simple', :names_query)")\
+    ids = text(f"SELECT customer_id FROM {TABLE} "
+               "WHERE document @@ to_tsquery('simple', :names_query)")\
         .bindparams(names_query=names).columns(table_column("customer_id", Uuid()))
+    return customer_id == any_(func.array(ids.scalar_subquery()))
 
 
 _COLUMNS = "customer_id, names, accounts, meters, phones, address"

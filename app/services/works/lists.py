@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from app.models import Account, Commune, Customer, Invoice, WorksQuote
 from app.models.enums import Civility, CustomerKind, InvoiceKind, QuoteStatus
 from app.models.works import glued_words
-from app.services.search import customers_named
+from app.services.search import named_customer_condition
 from app.services.works.quotes import EXPIRING_SOON
 from kernel.context import ServiceContext
 from kernel.vocabulary import label
@@ -133,10 +133,8 @@ def _named(session: Session, text: str) -> ColumnElement[bool]:
     else:  # its index has text_pattern_ops: a LIKE prefix is a range whatever the collation
         start = [WorksQuote.prospect_key.like(f"{first}%")]
     prospect = and_(*start, *(WorksQuote.prospect_key.like(f"%{w}%") for w in rest))
-    customers = customers_named(session, text)
-    if customers is None:
-        return prospect
-    return or_(WorksQuote.customer_id.in_(customers), prospect)
+    customers = named_customer_condition(session, text, WorksQuote.customer_id)
+    return prospect if customers is None else or_(customers, prospect)
 
 
 def list_quotes(ctx: ServiceContext, given: QuoteFilter, limit: int = PAGE) -> QuoteList:
