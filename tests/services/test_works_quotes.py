@@ -394,6 +394,45 @@ def test_names_search_reads_the_indexes_customers_and_prospects(ctx: ServiceCont
     assert found("ouatt") == {mine.number} and found("kone") == set()
 
 
+def test_works_invoices_list_filters_by_agent_and_commune(ctx: ServiceContext) -> None:
+    """The invoices list's agent (who prepared or invoiced the works) and commune (the works
+    site's), as the quotes list's, with the count and total of what is filtered."""
+    from app.services.works.lists import InvoiceFilter, invoices_csv, list_works_invoices
+
+    agent = _as(ctx, Role.AGENT)
+    supervisor = ctx.signed_in(SignedInUser(uuid.uuid4(), "bamba", "Issa Bamba", Role.SUPERVISOR))
+    with agent.reading() as session:
+        places = {}
+        for name in ("Cocody", "Yopougon"):
+            commune = session.scalars(select(Commune).where(Commune.name == name)).one()
+            street = session.scalars(select(Street).where(Street.commune_id == commune.id)).first()
+            assert street is not None
+            places[name] = (commune.id, street.id)
+    issued = {}
+    for who, commune_name, last in ((agent, "Cocody", "Yao"), (supervisor, "Yopougon", "Koffi")):
+        commune_id, street_id = places[commune_name]
+        saved = create_quote(who, QuoteInput(_lines(who, ("COFFRET", "1")), prospect=Prospect(
+            Civility.MR, last, "Ali", "0701020304", commune_id, street_id, "5")))
+        send_quote(who, saved.quote_id)
+        approve_quote(who, saved.quote_id, f"Ali {last}", ApprovalMethod.IN_PERSON)
+        issued[commune_name] = invoice_quote(who, saved.quote_id, InvoiceChoice.FULL)
+
+    def numbers(**given: object) -> set[str]:
+        return {r.number for r in list_works_invoices(agent, InvoiceFilter(**given)).rows}  # type: ignore[arg-type]
+
+    both = {i.number for i in issued.values()}
+    assert numbers() == both
+    assert numbers(agent="bamba") == {issued["Yopougon"].number}
+    assert numbers(agent="awa") == {issued["Cocody"].number}
+    assert numbers(commune_id=places["Cocody"][0]) == {issued["Cocody"].number}
+    assert numbers(commune_id=places["Cocody"][0], agent="bamba") == set()
+    yopougon = list_works_invoices(agent, InvoiceFilter(commune_id=places["Yopougon"][0]))
+    assert yopougon.count == 1 and yopougon.total_minor == issued["Yopougon"].total_minor
+    assert (yopougon.rows[0].commune, yopougon.rows[0].invoiced_by) == ("Yopougon", "Issa Bamba")
+    exported = invoices_csv(agent, InvoiceFilter(agent="bamba")).splitlines()
+    assert len(exported) == 2 and exported[1].split(";")[6] == "Yopougon"
+
+
 @pytest.mark.postgres
 def test_two_desks_number_quotes_without_gaps(pg_url: str, settings: object) -> None:
     from app.services.installation import load_installation

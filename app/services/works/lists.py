@@ -192,6 +192,10 @@ class InvoiceFilter:
     customer_id: uuid.UUID | None = None
     min_total_minor: int | None = None
     max_total_minor: int | None = None
+    #: Who prepared the quote or invoiced it (a few letters of the name).
+    agent: str = ""
+    #: The commune of the works site (the quote's).
+    commune_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,9 @@ class WorksInvoiceRow:
     quote_number: str
     total_minor: int
     credited: bool
+    commune: str = ""
+    #: Who invoiced the quote's works.
+    invoiced_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,8 +243,16 @@ def list_works_invoices(ctx: ServiceContext, given: InvoiceFilter,
         pattern = f"%{given.text.strip()}%"
         conditions.append(or_(Invoice.number.ilike(pattern), Customer.last_name.ilike(pattern),
                               Customer.organisation_name.ilike(pattern)))
+    if given.agent.strip():
+        pattern = f"%{given.agent.strip()}%"
+        conditions.append(or_(WorksQuote.prepared_by.ilike(pattern),
+                              WorksQuote.invoiced_by.ilike(pattern)))
+    if given.commune_id is not None:
+        conditions.append(WorksQuote.commune_id == given.commune_id)
     base: Any = (select(Invoice.id).join(Account, Account.id == Invoice.account_id)
-                 .join(Customer, Customer.id == Account.customer_id).where(*conditions))
+                 .join(Customer, Customer.id == Account.customer_id)
+                 .outerjoin(WorksQuote, WorksQuote.id == Invoice.works_quote_id)
+                 .where(*conditions))
     with ctx.reading() as session:
         count, total = session.execute(
             select(func.count(), func.coalesce(func.sum(Invoice.total_minor), 0))
@@ -246,10 +261,11 @@ def list_works_invoices(ctx: ServiceContext, given: InvoiceFilter,
             select(Invoice.id, Invoice.number, Invoice.kind, Invoice.issued_on,
                    Customer.kind, Customer.civility, Customer.last_name, Customer.first_name,
                    Customer.organisation_name, Account.number, WorksQuote.number,
-                   Invoice.total_minor, credit.id)
+                   Invoice.total_minor, credit.id, Commune.name, WorksQuote.invoiced_by)
             .join(Account, Account.id == Invoice.account_id)
             .join(Customer, Customer.id == Account.customer_id)
             .outerjoin(WorksQuote, WorksQuote.id == Invoice.works_quote_id)
+            .outerjoin(Commune, Commune.id == WorksQuote.commune_id)
             .outerjoin(credit, and_(credit.credited_invoice_id == Invoice.id,
                                     credit.kind == InvoiceKind.CREDIT_NOTE))
             .where(*conditions)
@@ -259,7 +275,8 @@ def list_works_invoices(ctx: ServiceContext, given: InvoiceFilter,
     return InvoiceList([
         WorksInvoiceRow(r[0], r[1], label(r[2]), r[3],
                         _party(r[4], r[5], r[6], r[7], r[8], None, "", ""),
-                        format_account_number(r[9]), r[10] or "", r[11], r[12] is not None)
+                        format_account_number(r[9]), r[10] or "", r[11], r[12] is not None,
+                        r[13] or "", r[14] or "")
         for r in rows
     ], int(count), int(total))
 
@@ -269,13 +286,13 @@ def invoices_csv(ctx: ServiceContext, given: InvoiceFilter) -> str:
     currency = ctx.installation.currency
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["Numéro", "Type", "Date", "Client", "Compte", "Devis", "Montant TTC",
-                     "Annulée par avoir"])
+    writer.writerow(["Numéro", "Type", "Date", "Client", "Compte", "Devis", "Commune",
+                     "Montant TTC", "Annulée par avoir", "Facturée par"])
     for row in listed.rows:
         writer.writerow([row.number, row.kind, f"{row.issued_on:%d/%m/%Y}", row.party,
-                         row.account_number, row.quote_number,
+                         row.account_number, row.quote_number, row.commune,
                          str(currency.from_minor(row.total_minor)).replace(".", ","),
-                         "oui" if row.credited else ""])
+                         "oui" if row.credited else "", row.invoiced_by])
     return out.getvalue()
 
 

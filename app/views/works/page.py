@@ -158,7 +158,9 @@ class QuotesPage(QWidget):
             Column("Client", lambda r: r.party),
             Column("Compte", lambda r: r.account_number),
             Column("Devis", lambda r: r.quote_number),
+            Column("Commune", lambda r: r.commune),
             Column("Montant TTC", lambda r: currency.format_minor(r.total_minor), True),
+            Column("Facturée par", lambda r: r.invoiced_by),
         ])
         self.invoices = table(self.invoices_model, "worksInvoicesTable", stretch=3)
         self.invoices_summary = QLabel()
@@ -287,7 +289,8 @@ class QuotesPage(QWidget):
         start, end = self.period.value()
         return InvoiceFilter(date_from=start, date_to=end, text=self.search.text(),
                              min_total_minor=_amount(self.minimum.text(), self.shell),
-                             max_total_minor=_amount(self.maximum.text(), self.shell))
+                             max_total_minor=_amount(self.maximum.text(), self.shell),
+                             agent=self.agent.text(), commune_id=self.commune.value())
 
     def reload(self) -> None:
         try:
