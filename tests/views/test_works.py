@@ -284,3 +284,50 @@ def test_the_quotes_list_model_keeps_qt_rules(qtmodeltester: object, ctx: Servic
                         list_quotes(ctx, QuoteFilter()).rows)
     assert model.rowCount() == 1
     qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_the_invoices_list_follows_the_agent_and_commune_filters(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    from sqlalchemy import select
+
+    from app.models import Commune, Street
+    from app.models.enums import ApprovalMethod, Civility
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.invoicing import InvoiceChoice, invoice_quote
+    from app.services.works.quotes import (
+        Prospect,
+        QuoteInput,
+        approve_quote,
+        create_quote,
+        send_quote,
+    )
+    from app.services.works.totals import LineInput
+
+    item = item_for(load_catalogue(ctx), "COFFRET")
+    assert item is not None
+    for commune_name in ("Cocody", "Yopougon"):
+        with ctx.reading() as session:
+            commune = session.scalars(select(Commune).where(Commune.name == commune_name)).one()
+            street = session.scalars(select(Street).where(Street.commune_id == commune.id)).first()
+            assert street is not None
+        saved = create_quote(ctx, QuoteInput(
+            [LineInput(item.label, Decimal(1), item.unit_price_minor, item.vat_rate)],
+            prospect=Prospect(Civility.MR, f"Client {commune_name}", "Ali", "0701020304",
+                              commune.id, street.id, "5")))
+        send_quote(ctx, saved.quote_id)
+        approve_quote(ctx, saved.quote_id, "Ali", ApprovalMethod.IN_PERSON)
+        invoice_quote(ctx, saved.quote_id, InvoiceChoice.FULL)
+    page = _page(qtbot, window)
+    page.lists.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 2, timeout=10000)
+    qtbot.waitUntil(lambda: page.commune.count() > 1, timeout=10000)
+    page.commune.setCurrentIndex(page.commune.findText("Yopougon"))
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 1, timeout=10000)
+    assert page.invoices_model.rows[0].commune == "Yopougon"
+    assert "1 facture" in page.invoices_summary.text()
+    page.commune.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 2, timeout=10000)
+    page.agent.setFocus()
+    type_text(qtbot, page.agent, "personne")
+    qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 0, timeout=10000)
+    wait_idle(qtbot)
