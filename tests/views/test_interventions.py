@@ -360,3 +360,41 @@ def test_a_connection_job_is_closed_with_the_meter_put_in(
     assert page.detail.meter_serial == serial
     assert f"compteur {serial} posé à l'index 7" in page.detail.history[-1].note
     wait_idle(qtbot)
+
+
+def test_a_customer_is_found_by_name_inside_the_request_editor(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
+    """From the interventions page: type a few letters of the name, Entrée takes the first
+    customer found; the editor then offers that customer's accounts and meters."""
+    home = household(ctx, last_name="Gbagbo", first_name="Armel")
+    household(ctx)  # Mme KONÉ Hélène: not found by "gbag"
+    page = window.show_page(InterventionsPage)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Insert)
+    qtbot.waitUntil(lambda: any(isinstance(w, RequestEditor) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()))
+    editor = dialog_of(RequestEditor)
+    assert isinstance(editor, RequestEditor) and editor.picker is not None
+    qtbot.waitUntil(editor.kind.hasFocus)
+    assert not editor.meter.isVisible() and editor.account_number.isVisible()
+    qtbot.keyClick(editor, Qt.Key.Key_F, Qt.KeyboardModifier.AltModifier)
+    assert editor.picker.query.hasFocus()
+    type_text(qtbot, editor.picker.query, "gbag arm")
+    qtbot.waitUntil(lambda: editor.picker.hits.isVisible() and editor.picker.hits.count() == 1,
+                    timeout=10000)
+    assert "GBAGBO" in editor.picker.hits.item(0).text().upper()
+    qtbot.keyClick(editor.picker.query, Qt.Key.Key_Return)  # picks: the request is not saved
+    qtbot.waitUntil(lambda: editor.meter.isVisible(), timeout=10000)
+    assert editor.isVisible() and not editor.account_number.isVisible()
+    assert editor.account.value() == home.account_id
+    assert editor.meter.value()[0] == home.meter_id
+    assert "GBAGBO" in editor.contact.text()
+    qtbot.keyClick(editor, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    type_text(qtbot, editor.description, "Fuite avant compteur")
+    qtbot.keyClick(editor.description, Qt.Key.Key_Tab)
+    qtbot.keyClick(editor.reporter, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.customer_id == home.customer_id,
+                    timeout=10000)
+    assert page.detail.meter_id == home.meter_id and page.detail.account_id == home.account_id
+    wait_idle(qtbot)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidg
 from app.models.enums import InterventionPriority, InterventionType, MeterStatus, RequestChannel
 from app.services.account_check import account_id_for
 from app.services.customer_edit import communes, streets
-from app.services.customer_file import CustomerFile
+from app.services.customer_file import CustomerFile, load_customer_file
 from app.services.interventions.lists import RequestDetail
 from app.services.interventions.requests import (
     CHANNELS,
@@ -27,6 +27,7 @@ from app.services.interventions.requests import (
     update_request,
 )
 from app.views import messages
+from app.views.customers.picker import CustomerPicker
 from app.views.forms import FormDialog, ValueCombo, combo
 from app.views.shell import Shell
 from kernel.vocabulary import label
@@ -79,33 +80,28 @@ class RequestEditor(FormDialog):
         add(self.form, "&Type", "type", self.kind)
         add(self.form, "&Priorité", "priority", self.priority)
         add(self.form, "C&anal", "channel", self.channel)
-        if file is not None:
-            self.account.add("(aucun)", None)
-            for account in file.accounts:
-                self.account.add(f"{account.formatted_number} — {account.billing_address}",
-                                 account.account_id)
-            self.account.setCurrentIndex(1 if len(file.accounts) == 1 else 0)
-            self.meter.add("(aucun : l'adresse ci-dessous)", None)
-            for premise in file.premises:
-                for connection in premise.connections:
-                    for meter in connection.meters:
-                        if meter.status is MeterStatus.INSTALLED:
-                            self.meter.add(f"{meter.serial} — {label(meter.energy)} — "
-                                           f"{premise.address}", (meter.meter_id, premise))
-            for premise in file.premises:
-                self.meter.add(f"Propriété : {premise.address}", (None, premise))
-            self.meter.setCurrentIndex(1 if self.meter.count() > 1 else 0)
+        self.picker: CustomerPicker | None = None
+        if detail is None and file is None:
+            # A new request from the interventions page: the customer is found here (or the
+            # account number typed, or only an address).
+            self.picker = CustomerPicker(shell.ctx, shell.runner)
+            self.picker.picked.connect(self._customer_picked)
+            add(self.form, "&Fiche client", "customer_id", self.picker)
+            add(self.form, "&N° de compte", "account_number", self.account_number)
+        if detail is None:
             add(self.form, "C&ompte", "account_id", self.account)
             add(self.form, "Compteur / &lieu", "meter_id", self.meter)
             add(self.form, "Relève conte&stée", "disputed_reading_id", self.disputed)
             self.meter.currentIndexChanged.connect(self._place_changed)
             self.kind.currentIndexChanged.connect(self._place_changed)
-        elif detail is not None and (detail.customer or detail.meter_serial):
+            if file is not None:
+                self._fill_file(file)
+            else:
+                self._show_file_rows(False)
+        elif detail.customer or detail.meter_serial:
             parts = [detail.customer, detail.account_number, detail.meter_serial]
             self.fixed_links.setText(" — ".join(p for p in parts if p))
             add(self.form, "Client", "customer_id", self.fixed_links)
-        elif detail is None:
-            add(self.form, "&N° de compte", "account_number", self.account_number)
         add(self.form, "Co&mmune", "commune_id", self.commune)
         add(self.form, "R&ue", "street_id", self.street)
         add(self.form, "N°", "house_number", self.house)
@@ -124,6 +120,53 @@ class RequestEditor(FormDialog):
         self._place_changed()
         self.resize(620, self.sizeHint().height())
         self.first_field = self.kind
+
+    # --- the customer -----------------------------------------------------------------------
+    def _fill_file(self, file: CustomerFile) -> None:
+        """The customer's accounts and the meters and premises the request may be about."""
+        self.file = file
+        self.account.clear()
+        self.account.add("(aucun)", None)
+        for account in file.accounts:
+            self.account.add(f"{account.formatted_number} — {account.billing_address}",
+                             account.account_id)
+        self.account.setCurrentIndex(1 if len(file.accounts) == 1 else 0)
+        self.meter.clear()
+        self.meter.add("(aucun : l'adresse ci-dessous)", None)
+        for premise in file.premises:
+            for connection in premise.connections:
+                for meter in connection.meters:
+                    if meter.status is MeterStatus.INSTALLED:
+                        self.meter.add(f"{meter.serial} — {label(meter.energy)} — "
+                                       f"{premise.address}", (meter.meter_id, premise))
+        for premise in file.premises:
+            self.meter.add(f"Propriété : {premise.address}", (None, premise))
+        self.meter.setCurrentIndex(1 if self.meter.count() > 1 else 0)
+
+    def _show_file_rows(self, shown: bool) -> None:
+        for widget in (self.account, self.meter, self.disputed):
+            self.form.setRowVisible(widget.parentWidget(), shown)  # the row's holder
+        if self.picker is not None:
+            self.form.setRowVisible(self.account_number.parentWidget(), not shown)
+
+    def _customer_picked(self, customer_id: uuid.UUID, _name: str) -> None:
+        ctx = self.shell.ctx
+
+        def loaded(file: CustomerFile) -> None:
+            self._fill_file(file)
+            self.account_number.clear()
+            self._show_file_rows(True)
+            if not self.contact.text().strip():
+                identity = file.identity
+                self.contact.setText(" ".join(p for p in (
+                    identity.organisation_name or identity.last_name.upper(),
+                    identity.first_name) if p))
+                self.phone.setText(self.phone.text() or identity.mobile or identity.phone)
+            self._place_changed()
+            self.account.setFocus()
+
+        self.shell.runner.read(lambda: load_customer_file(ctx, customer_id), on_success=loaded,
+                               parent=self)
 
     # --- the place --------------------------------------------------------------------------
     def _chosen_premise(self) -> Any:
