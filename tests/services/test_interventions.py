@@ -658,3 +658,46 @@ def test_a_completed_connection_job_puts_the_meter_in_service(ctx: ServiceContex
     assert closed.status is InterventionStatus.DONE and closed.meter_id == meter.id
     assert closed.customer_id == quote.customer_id and not closed.connects_meter
     assert f"compteur {serial} posé à l'index 4" in closed.history[-1].note
+
+
+def test_letter_and_quote_follow_ups_are_made_once_the_job_is_closed(ctx: ServiceContext) -> None:
+    """A letter follow-up is issued by the letters service about the request (numbered, kept on
+    the customer); a quote follow-up names the account the screen opens a new quote for."""
+    from app.services.letters.issue import letters_of_customer
+    from app.services.letters.templates import list_templates
+    from kernel.identifiers import format_account_number
+
+    agent = _as(ctx, Role.AGENT, "Yao KOUASSI")
+    home = household(ctx)
+    appointment = next(t for t in list_templates(agent) if t.code == "RDV")
+    first = create_request(agent, _leak(ctx, customer_id=home.customer_id,
+                                        account_id=home.account_id, premise_id=home.premise_id,
+                                        commune_id=None, street_id=None, landmark=""))
+    version = workflow.start(agent, first.request_id, first.version)
+    with pytest.raises(ValidationError, match="modèle du courrier"):
+        report.complete(agent, first.request_id, version,
+                        report.ReportInput("Fuite réparée", 30, follow_up="letter"))
+    done = report.complete(agent, first.request_id, version, report.ReportInput(
+        "Fuite réparée", 30, follow_up="letter", letter_template_id=appointment.id))
+    assert done.letter is not None and done.letter.docx[:2] == b"PK"
+    assert done.follow_up_number == done.letter.number
+    letters = letters_of_customer(agent, home.customer_id)
+    assert [row.number for row in letters] == [done.letter.number]
+    assert letters[0].subject == f"Suite de l'intervention {lists.request_detail(agent, first.request_id).number}"
+
+    second = create_request(agent, _leak(ctx, customer_id=home.customer_id,
+                                         account_id=home.account_id, premise_id=home.premise_id,
+                                         commune_id=None, street_id=None, landmark=""),
+                            confirmed_duplicate=True)
+    version = workflow.start(agent, second.request_id, second.version)
+    quoted = report.complete(agent, second.request_id, version, report.ReportInput(
+        "Branchement à refaire", 30, follow_up="quote"))
+    assert quoted.quote_account_number == format_account_number(home.account_number)
+    assert lists.request_detail(agent, second.request_id).follow_up == "quote"
+
+    street = create_request(agent, _leak(ctx), confirmed_duplicate=True)
+    version = workflow.start(agent, street.request_id, street.version)
+    with pytest.raises(ValidationError, match="aucun client"):
+        report.complete(agent, street.request_id, version, report.ReportInput(
+            "Fuite sur la voie", 30, follow_up="letter", letter_template_id=appointment.id))
+    assert lists.request_detail(agent, street.request_id).status is InterventionStatus.IN_PROGRESS

@@ -398,3 +398,62 @@ def test_a_customer_is_found_by_name_inside_the_request_editor(
                     timeout=10000)
     assert page.detail.meter_id == home.meter_id and page.detail.account_id == home.account_id
     wait_idle(qtbot)
+
+
+def _report_for(qtbot: QtBot, window: MainWindow, ctx: ServiceContext,
+                home: Household) -> tuple[InterventionsPage, ReportDialog]:
+    saved = create_request(ctx, RequestInput(type=InterventionType.LEAK_AT_CUSTOMER,
+                                             description="Fuite après compteur",
+                                             customer_id=home.customer_id,
+                                             account_id=home.account_id,
+                                             premise_id=home.premise_id))
+    workflow.start(ctx, saved.request_id, saved.version)
+    page = window.show_page(InterventionsPage)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.request_id == saved.request_id,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: page.buttons["close"].isEnabled())
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_L,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    dialog = dialog_of(ReportDialog)
+    assert isinstance(dialog, ReportDialog)
+    qtbot.waitUntil(dialog.findings.hasFocus)
+    type_text(qtbot, dialog.findings, "Joint refait, client à prévenir")
+    qtbot.keyClick(dialog.findings, Qt.Key.Key_Tab)
+    dialog.time_spent.selectAll()
+    type_text(qtbot, dialog.time_spent, "30")
+    return page, dialog
+
+
+def test_a_letter_follow_up_is_issued_and_opened(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, home: Household,
+        answers: Answers) -> None:
+    from app.services.letters.issue import letters_of_customer
+
+    page, dialog = _report_for(qtbot, window, ctx, home)
+    assert not dialog.letter_template.isEnabled()
+    dialog.follow_up.set_value("letter")
+    assert dialog.letter_template.isEnabled() and "rendez-vous" in dialog.letter_template.currentText()
+    qtbot.keyClick(dialog.follow_up_note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: len(answers.opened) == 1, timeout=10000)
+    letters = letters_of_customer(ctx, home.customer_id)
+    assert len(letters) == 1 and answers.opened[0].endswith(f"courrier-{letters[0].number}.docx")
+    wait_idle(qtbot)
+
+
+def test_a_quote_follow_up_opens_a_new_quote_for_the_account(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, home: Household) -> None:
+    from app.views.works.page import QuotesPage
+    from kernel.identifiers import format_account_number
+
+    _page, dialog = _report_for(qtbot, window, ctx, home)
+    dialog.follow_up.set_value("quote")
+    qtbot.keyClick(dialog.follow_up_note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    quotes = window.show_page(QuotesPage)
+    qtbot.waitUntil(lambda: quotes.stack.currentWidget() is quotes.editor, timeout=10000)
+    qtbot.waitUntil(lambda: quotes.editor.account.text() == format_account_number(
+        home.account_number), timeout=10000)
+    wait_idle(qtbot)

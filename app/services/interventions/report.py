@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
+    Account,
     Document,
     InterventionAttachment,
     InterventionLine,
@@ -31,10 +32,14 @@ from app.models.enums import InterventionStatus, InterventionType, ReadingSource
 from app.models.ids import utcnow
 from app.services.interventions.requests import RequestInput, add_event, new_request
 from app.services.interventions.workflow import check_step, load_for_step
+from app.services.letters.fields import Subject
+from app.services.letters.issue import IssuedLetter, issue_letter
+from app.services.letters.templates import require_usable, template_content
 from app.services.readings import correct_reading, record_reading
 from app.services.works.connection import Connected, connect_quote, is_connection_quote
 from kernel.context import ServiceContext
 from kernel.errors import ConcurrentEditError, NotFoundError, ValidationError
+from kernel.identifiers import format_account_number
 
 FOLLOW_UPS = {"": "Aucune", "quote": "Un devis", "letter": "Un courrier",
               "request": "Une autre demande"}
@@ -77,6 +82,8 @@ class ReportInput:
     meter_serial: str = ""
     installed_index: int | None = None
     meter_digits: int = 6
+    #: A letter follow-up: the template it is issued from (the letters service merges it).
+    letter_template_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,10 @@ class Completed:
     follow_up_number: str | None
     #: The connection made by a connection quote's works: its reference, meter and contract.
     connected: Connected | None = None
+    #: A letter follow-up: the letter issued once the job is closed.
+    letter: IssuedLetter | None = None
+    #: A quote follow-up: the account the new quote is for (the screen opens it), if any.
+    quote_account_number: str = ""
 
 
 def _check(report: ReportInput) -> None:
@@ -99,6 +110,8 @@ def _check(report: ReportInput) -> None:
         errors["follow_up"] = "Suite inconnue"
     if report.follow_up == "request" and report.follow_up_type is None:
         errors["follow_up_type"] = "Choisissez le type de la nouvelle demande"
+    if report.follow_up == "letter" and report.letter_template_id is None:
+        errors["letter_template_id"] = "Choisissez le modèle du courrier"
     if any(p.quantity <= 0 for p in report.parts):
         errors["parts"] = "Les quantités de pièces doivent être positives"
     for attachment in report.attachments:
@@ -146,8 +159,15 @@ def complete(ctx: ServiceContext, request_id: uuid.UUID, version: int,
         number, meter_id = request.number, request.meter_id
         disputed_id = request.disputed_reading_id
         connecting = connects_meter(session, request)
+        customer_id = request.customer_id
+        if report.follow_up == "letter" and report.letter_template_id is not None:
+            # a template the letters service would refuse stops the closing, not the letter
+            require_usable(template_content(session, report.letter_template_id))
     if connecting:
         _check_installation(report)
+    if report.follow_up == "letter" and customer_id is None and not connecting:
+        raise ValidationError({"follow_up": "Un courrier s'adresse à un client : cette demande "
+                                            "n'est liée à aucun client"})
     corrected_id = None
     if report.corrected_disputed_index is not None:
         if disputed_id is None:
@@ -168,13 +188,36 @@ def complete(ctx: ServiceContext, request_id: uuid.UUID, version: int,
             note=f"Relevé sur place — demande {number}")
         reading_id = recorded.reading_id
     try:
-        return _close(ctx, request_id, version, report, reading_id, corrected_id)
+        completed = _close(ctx, request_id, version, report, reading_id, corrected_id)
     except ConcurrentEditError as error:
         if reading_id is not None or corrected_id is not None:
             raise ConcurrentEditError(
                 f"{error.message}\n\nLa relève du rapport est déjà enregistrée : ne la "
                 "saisissez pas une seconde fois.") from error
         raise
+    return _follow_up(ctx, request_id, report, completed)
+
+
+def _follow_up(ctx: ServiceContext, request_id: uuid.UUID, report: ReportInput,
+               completed: Completed) -> Completed:
+    """What follows a closed job and is another module's to make: the letter (issued by the
+    letters service, numbered in its own transaction, about this request) or the quote (the
+    screen opens a new one for the request's account: a quote needs its lines typed)."""
+    if report.follow_up not in ("letter", "quote"):
+        return completed
+    with ctx.reading() as session:
+        request = session.get(InterventionRequest, request_id)
+        assert request is not None
+        customer_id, account_id = request.customer_id, request.account_id
+        account = session.get(Account, account_id) if account_id else None
+    if report.follow_up == "quote":
+        number = format_account_number(account.number) if account is not None else ""
+        return replace(completed, quote_account_number=number)
+    assert report.letter_template_id is not None and customer_id is not None
+    letter = issue_letter(ctx, report.letter_template_id,
+                          Subject(customer_id, account_id, intervention_id=request_id),
+                          {"objet": f"Suite de l'intervention {request.number}"})
+    return replace(completed, letter=letter, follow_up_number=letter.number)
 
 
 def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: ReportInput,

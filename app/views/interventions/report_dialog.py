@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -35,9 +36,11 @@ from app.services.interventions.report import (
     parts_list,
 )
 from app.services.interventions.requests import KINDS
+from app.services.letters.templates import list_templates
 from app.services.readings import UnusualConsumptionError, VacantPremiseWarning
 from app.views import messages
 from app.views.forms import FormDialog, ValueCombo, combo
+from app.views.letters.output import save_and_open
 from app.views.shell import Shell
 from kernel.errors import ValidationError
 from kernel.vocabulary import label
@@ -126,6 +129,12 @@ class ReportDialog(FormDialog):
             self.follow_up_type.add(label(kind), kind)
         self.follow_up_type.set_value(InterventionType.OTHER)
         self.follow_up_note = QLineEdit()
+        self.letter_template = ValueCombo()
+        for template in list_templates(shell.ctx):
+            self.letter_template.add(f"{template.name} ({template.category})", template.id)
+        if self.letter_template.findText("rendez-vous", Qt.MatchFlag.MatchContains) >= 0:
+            self.letter_template.setCurrentIndex(
+                self.letter_template.findText("rendez-vous", Qt.MatchFlag.MatchContains))
         self.follow_up.currentIndexChanged.connect(self._follow_up_changed)
 
         add = self.errors.add_row
@@ -144,6 +153,7 @@ class ReportDialog(FormDialog):
         add(self.form, "Pièces jointe&s", "attachments", attach_box)
         add(self.form, "S&uite", "follow_up", self.follow_up)
         add(self.form, "Type de la nouvelle demande", "follow_up_type", self.follow_up_type)
+        add(self.form, "Modèle du courrier", "letter_template_id", self.letter_template)
         add(self.form, "Précision sur la suite", "follow_up_note", self.follow_up_note)
         self._follow_up_changed()
         self.resize(640, self.sizeHint().height())
@@ -151,6 +161,27 @@ class ReportDialog(FormDialog):
 
     def _follow_up_changed(self) -> None:
         self.follow_up_type.setEnabled(self.follow_up.value() == "request")
+        self.letter_template.setEnabled(self.follow_up.value() == "letter")
+
+    def succeeded(self, result: Any) -> None:
+        """A letter follow-up is opened to print; a quote follow-up opens a new quote for the
+        request's account on the Devis page."""
+        completed: Completed = result
+        self.accept()
+        parent = self.parentWidget() or self
+        if completed.letter is not None:
+            letter = completed.letter
+            save_and_open(parent, Path(self.shell.settings.data_dir), letter.filename,
+                          letter.docx, title="Courrier émis",
+                          what=f"Courrier {letter.number} émis et archivé dans le dossier du "
+                               "client.")
+        elif self.follow_up.value() == "quote":
+            from app.views.main_window import MainWindow
+            from app.views.works.page import QuotesPage
+
+            window = parent.window()
+            if isinstance(window, MainWindow):
+                window.show_page(QuotesPage).new_quote(completed.quote_account_number)
 
     def _add_part(self) -> None:
         value = self.part.value()
@@ -197,6 +228,8 @@ class ReportDialog(FormDialog):
             follow_up_type=self.follow_up_type.value() if self.follow_up.value() == "request"
             else None,
             follow_up_note=self.follow_up_note.text(),
+            letter_template_id=self.letter_template.value()
+            if self.follow_up.value() == "letter" else None,
             confirmed_unusual=self.confirmed_unusual, confirmed_vacant=self.confirmed_vacant,
             meter_serial=self.meter_serial.text(),
             installed_index=self._index(self.installed_index.text(), "installed_index"))
