@@ -287,6 +287,8 @@ class RequestDetail:
     attachments: list[AttachmentRow] = field(default_factory=list)
     #: A connection quote's works not connected yet: the report asks for the meter put in.
     connects_meter: bool = False
+    #: ... on a prepaid tariff: the meter's STS number too.
+    connects_prepaid: bool = False
 
 
 ACTION_LABELS = {
@@ -297,7 +299,7 @@ ACTION_LABELS = {
 
 
 def request_detail(ctx: ServiceContext, request_id: uuid.UUID) -> RequestDetail:
-    from app.services.interventions.report import connects_meter
+    from app.services.interventions.report import connects_meter, connects_prepaid
 
     with ctx.reading() as session:
         r = session.get(InterventionRequest, request_id)
@@ -353,4 +355,4 @@ def request_detail(ctx: ServiceContext, request_id: uuid.UUID) -> RequestDetail:
              if li.kind == "task"],
             [LineRow(li.kind, li.label, li.quantity, li.unit) for li in lines
              if li.kind == "part"],
-            attachments, connects_meter(session, r))
+            attachments, connects_meter(session, r), connects_prepaid(session, r))

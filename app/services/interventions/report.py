@@ -36,7 +36,12 @@ from app.services.letters.fields import Subject
 from app.services.letters.issue import IssuedLetter, issue_letter
 from app.services.letters.templates import require_usable, template_content
 from app.services.readings import correct_reading, record_reading
-from app.services.works.connection import Connected, connect_quote, is_connection_quote
+from app.services.works.connection import (
+    Connected,
+    connect_quote,
+    is_connection_quote,
+    is_prepaid_quote,
+)
 from kernel.context import ServiceContext
 from kernel.errors import ConcurrentEditError, NotFoundError, ValidationError
 from kernel.identifiers import format_account_number
@@ -82,6 +87,8 @@ class ReportInput:
     meter_serial: str = ""
     installed_index: int | None = None
     meter_digits: int = 6
+    #: A prepaid meter's STS number (DRN).
+    sts_drn: str = ""
     #: A letter follow-up: the template it is issued from (the letters service merges it).
     letter_template_id: uuid.UUID | None = None
 
@@ -122,6 +129,13 @@ def _check(report: ReportInput) -> None:
             errors["attachments"] = f"{attachment.filename} dépasse 10 Mo"
     if errors:
         raise ValidationError(errors)
+
+
+def connects_prepaid(session: Session, request: InterventionRequest) -> bool:
+    """A connection job whose quote's tariff is prepaid: the meter's STS number is asked."""
+    quote = session.get(WorksQuote, request.quote_id) if request.quote_id else None
+    return connects_meter(session, request) and quote is not None and is_prepaid_quote(
+        session, quote)
 
 
 def connects_meter(session: Session, request: InterventionRequest) -> bool:
@@ -268,7 +282,7 @@ def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: Rep
             connected = connect_quote(ctx, session, quote, report.meter_serial,
                                       report.installed_index,
                                       report.reading_day or ctx.installation.today(),
-                                      report.meter_digits)
+                                      report.meter_digits, report.sts_drn)
             meter = session.get(Meter, connected.meter_id)
             assert meter is not None
             request.meter_id, request.account_id = meter.id, connected.account_id

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Meter, ServiceConnection, Tariff, WorksQuote
-from app.models.enums import ConnectionStatus, MeterPayment, MeterStatus, QuoteStatus
+from app.models.enums import ConnectionStatus, Energy, MeterPayment, MeterStatus, QuoteStatus
 from app.services.occupancy import _move_in
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError, NotFoundError, ValidationError
-from kernel.identifiers import validate_meter_serial
+from kernel.identifiers import validate_drn, validate_meter_serial
 from kernel.numbering import Series, next_number
 
 #: The quote's works were ordered (or already invoiced) before the site is connected.
@@ -39,29 +39,65 @@ class Connected:
 
 
 def connect_from_quote(ctx: ServiceContext, quote_id: uuid.UUID, meter_serial: str,
-                       first_index: int, installed_on: date, digits: int = 6) -> Connected:
+                       first_index: int, installed_on: date, digits: int = 6,
+                       sts_drn: str = "") -> Connected:
     """By hand (the quote screen's *Mettre en service…*): in a transaction of its own."""
     with ctx.unit_of_work() as uow:
         quote = uow.session.get(WorksQuote, quote_id)
         if quote is None:
             raise NotFoundError("Devis introuvable.")
         connected = connect_quote(ctx, uow.session, quote, meter_serial, first_index,
-                                  installed_on, digits)
+                                  installed_on, digits, sts_drn)
         uow.commit()
         return connected
 
 
 def is_connection_quote(session: Session, quote: WorksQuote) -> bool:
-    """A quote whose works end in a new postpaid connection (it names the contract's tariff)."""
+    """A quote whose works end in a new connection (it names the contract's tariff)."""
+    return quote.tariff_id is not None and session.get(Tariff, quote.tariff_id) is not None
+
+
+def is_prepaid_quote(session: Session, quote: WorksQuote) -> bool:
     tariff = session.get(Tariff, quote.tariff_id) if quote.tariff_id else None
-    return tariff is not None and tariff.payment is MeterPayment.POSTPAID
+    return tariff is not None and tariff.payment is MeterPayment.PREPAID
+
+
+#: The STS parameters a new prepaid meter shares with the agency's others of its energy (the
+#: utility's issuer, supply group, algorithm and key generation); its DRN is its own.
+_STS_SHARED = ("sts_iin", "sts_sgc", "sts_tariff_index", "sts_key_revision", "sts_key_type",
+               "sts_key_expiry", "sts_algorithm", "sts_dkga", "sts_base_date")
+
+
+def _prepaid_identity(session: Session, energy: Energy, drn: str) -> dict[str, object]:
+    """The new meter's STS identity: its DRN (checked), and the parameters of the agency's
+    most recently installed prepaid meter of the same energy."""
+    if not drn.strip():
+        raise ValidationError({"sts_drn": "Indiquez le numéro STS (DRN) du compteur posé"})
+    try:
+        number = validate_drn(drn)
+    except ValidationError as error:
+        raise ValidationError({"sts_drn": error.fields["drn"]}) from error
+    if session.scalar(select(Meter.id).where(Meter.sts_drn == number)) is not None:
+        raise ValidationError({"sts_drn": f"Le numéro STS {number} est déjà celui d'un compteur"})
+    model = session.scalars(select(Meter).where(
+        Meter.energy == energy, Meter.payment == MeterPayment.PREPAID,
+        Meter.sts_drn.is_not(None)).order_by(Meter.installed_on.desc().nulls_last())
+        .limit(1)).first()
+    if model is None:
+        raise BusinessError("Aucun compteur à prépaiement de l'agence ne donne les paramètres "
+                            "STS (groupe d'approvisionnement, clé) : le premier se déclare "
+                            "avec le siège.")
+    return {"sts_drn": number, **{name: getattr(model, name) for name in _STS_SHARED}}
 
 
 def connect_quote(ctx: ServiceContext, session: Session, quote: WorksQuote, meter_serial: str,
-                  first_index: int, installed_on: date, digits: int = 6) -> Connected:
+                  first_index: int, installed_on: date, digits: int = 6,
+                  sts_drn: str = "") -> Connected:
     """The connection, its meter (installed, its first index) and the contract, in the caller's
     session and transaction: the interventions module's completion report closes the works
-    job and connects the site in one commit."""
+    job and connects the site in one commit. A prepaid tariff's meter gets its STS identity
+    (``sts_drn``, the agency's STS parameters) and the tariff its vends are priced on: credit
+    can be sold for it once central has it (the synchronisation)."""
     from app.services.works.invoicing import customer_for
 
     serial = validate_meter_serial(meter_serial)
@@ -78,11 +114,12 @@ def connect_quote(ctx: ServiceContext, session: Session, quote: WorksQuote, mete
     if tariff is None:
         raise BusinessError(f"Le devis {quote.number} n'indique pas le tarif de "
                             "l'abonnement : ce n'est pas un devis de branchement.")
-    if tariff.payment is not MeterPayment.POSTPAID:
-        raise BusinessError("Un compteur à prépaiement se met en service au module "
-                            "prépaiement (identité STS du compteur).")
     if session.scalar(select(Meter.id).where(Meter.serial == serial)) is not None:
         raise ValidationError({"serial": f"Le compteur {serial} existe déjà"})
+    prepaid: dict[str, object] = {}
+    if tariff.payment is MeterPayment.PREPAID:
+        prepaid = _prepaid_identity(session, tariff.energy, sts_drn) | {
+            "prepaid_tariff_id": tariff.id}
     account = customer_for(ctx, session, quote)
     if quote.premise_id is None:
         raise BusinessError(f"Le devis {quote.number} n'a pas de propriété : faites une "
@@ -106,7 +143,7 @@ def connect_quote(ctx: ServiceContext, session: Session, quote: WorksQuote, mete
     meter = Meter(agency_id=ctx.installation.agency_id, serial=serial, energy=tariff.energy,
                   payment=tariff.payment, status=MeterStatus.INSTALLED,
                   connection_id=connection.id, digits=digits, initial_index=first_index,
-                  installed_on=installed_on)
+                  installed_on=installed_on, **prepaid)
     session.add(meter)
     session.flush()
     contract = _move_in(ctx, session, connection.id, account.id, installed_on, first_index,
@@ -116,11 +153,11 @@ def connect_quote(ctx: ServiceContext, session: Session, quote: WorksQuote, mete
 
 
 def connection_tariffs(ctx: ServiceContext) -> list[tuple[uuid.UUID, str]]:
-    """The postpaid tariffs in force today, for the tariff a connection quote leads to."""
+    """The tariffs in force today (postpaid and prepaid), for the tariff a connection quote
+    leads to."""
     today = ctx.installation.today()
     with ctx.reading() as session:
         return [(t.id, t.name) for t in session.scalars(
-            select(Tariff).where(Tariff.payment == MeterPayment.POSTPAID,
-                                 Tariff.valid_from <= today,
+            select(Tariff).where(Tariff.valid_from <= today,
                                  Tariff.valid_to.is_(None) | (Tariff.valid_to >= today))
             .order_by(Tariff.name))]

@@ -80,6 +80,8 @@ class ReportDialog(FormDialog):
         self.meter_serial.setPlaceholderText("n° du compteur posé (EA…/EL…)")
         self.installed_index = QLineEdit()
         self.installed_index.setPlaceholderText("index affiché à la pose")
+        self.sts_drn = QLineEdit()
+        self.sts_drn.setPlaceholderText("11 ou 13 chiffres, sur la plaque du compteur")
         if detail.connects_meter:
             self.site_index.setEnabled(False)
             self.rollover.setEnabled(False)
@@ -143,6 +145,8 @@ class ReportDialog(FormDialog):
         if detail.connects_meter:
             add(self.form, "Co&mpteur posé", "meter_serial", self.meter_serial)
             add(self.form, "I&ndex de pose", "installed_index", self.installed_index)
+            if detail.connects_prepaid:
+                add(self.form, "N° STS (&DRN)", "sts_drn", self.sts_drn)
         else:
             self.meter_serial.hide()
             self.installed_index.hide()
@@ -231,7 +235,7 @@ class ReportDialog(FormDialog):
             letter_template_id=self.letter_template.value()
             if self.follow_up.value() == "letter" else None,
             confirmed_unusual=self.confirmed_unusual, confirmed_vacant=self.confirmed_vacant,
-            meter_serial=self.meter_serial.text(),
+            meter_serial=self.meter_serial.text(), sts_drn=self.sts_drn.text(),
             installed_index=self._index(self.installed_index.text(), "installed_index"))
 
     def work(self) -> Callable[[], Any]:
