@@ -12,6 +12,7 @@ Without ``--database-url`` a SQLite file is made in a temporary folder (demo ref
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -153,6 +154,7 @@ def main() -> None:
     print(f"{args.requests:,} requests, {args.technicians} technicians, {args.jobs:,} jobs in "
           f"the week of {monday:%d/%m/%Y} ({db.dialect}); filled in "
           f"{time.perf_counter() - started:.1f} s")
+    print("load average (1, 5, 15 min): " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     with db.reading() as session:
         communes = list(session.scalars(select(Commune.id)))
         techs = list(session.scalars(select(Technician.id).limit(20)))
@@ -205,7 +207,6 @@ def _supervisor(ctx: ServiceContext) -> ServiceContext:
 
 
 def _screen(ctx: ServiceContext, monday: date) -> None:
-    import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication, QScrollArea
@@ -231,6 +232,7 @@ def _screen(ctx: ServiceContext, monday: date) -> None:
     print(_line(f"board widget: all {len(board.technicians)} rows", whole))
     scroll.close()
     app.processEvents()
+    print("load average at the end: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     os._exit(0)  # PySide's teardown of a bench's widgets is not worth waiting for
 
 

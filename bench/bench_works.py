@@ -9,6 +9,7 @@ database. The quotes are written in bulk (the bench's set-up, not the write path
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -24,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 
 from app.models import Commune, Customer, WorksQuote  # noqa: E402
-from app.models.search_index import rebuild  # noqa: E402
-from app.models.works import prospect_key  # noqa: E402
 from app.models.database import Database  # noqa: E402
 from app.models.enums import Civility, QuoteStatus  # noqa: E402
+from app.models.search_index import rebuild  # noqa: E402
+from app.models.works import prospect_key  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
 from app.services.documents.works_pdf import (  # noqa: E402
     DocumentLine,
@@ -153,11 +154,13 @@ def main() -> None:
     parser.add_argument("--database-url", help="kept between runs: filled only when empty")
     parser.add_argument("--skip-pdf", action="store_true")
     args = parser.parse_args()
+    print("load average (1, 5, 15 min): " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     if not args.skip_pdf:
         bench_pdf(args.runs)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
         bench_list(url, args.quotes, args.runs, Path(folder))
+    print("load average at the end: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Uuid, any_, func, literal, select, table, text, type_coerce, union_all
+from sqlalchemy import (
+    String,
+    Uuid,
+    any_,
+    func,
+    literal,
+    select,
+    table,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 

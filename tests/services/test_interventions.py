@@ -581,12 +581,18 @@ def test_ordering_the_works_of_an_approved_quote_makes_the_job(ctx: ServiceConte
 
 def _ordered_connection_quote(ctx: ServiceContext) -> tuple[uuid.UUID, uuid.UUID, int]:
     """A prospect's connection quote (water tariff), approved and ordered: (quote, job, version)."""
+    from app.models.enums import ApprovalMethod, Civility
     from app.services.works.catalogue import item_for, load_catalogue
     from app.services.works.connection import connection_tariffs
-    from app.services.works.quotes import Prospect, QuoteInput, approve_quote, create_quote
-    from app.services.works.quotes import order_works, send_quote
+    from app.services.works.quotes import (
+        Prospect,
+        QuoteInput,
+        approve_quote,
+        create_quote,
+        order_works,
+        send_quote,
+    )
     from app.services.works.totals import LineInput
-    from app.models.enums import ApprovalMethod, Civility
 
     item = item_for(load_catalogue(ctx), "PEHD-25")
     assert item is not None
@@ -709,8 +715,14 @@ def test_a_prepaid_connection_job_gives_the_meter_its_sts_identity(ctx: ServiceC
     from app.models import Contract, Meter, Tariff
     from app.models.enums import ApprovalMethod, Civility, Energy, MeterPayment
     from app.services.works.catalogue import item_for, load_catalogue
-    from app.services.works.quotes import Prospect, QuoteInput, approve_quote, create_quote
-    from app.services.works.quotes import order_works, send_quote
+    from app.services.works.quotes import (
+        Prospect,
+        QuoteInput,
+        approve_quote,
+        create_quote,
+        order_works,
+        send_quote,
+    )
     from app.services.works.totals import LineInput
     from kernel.identifiers import make_drn, make_meter_serial
 

@@ -319,8 +319,8 @@ def test_a_connection_job_is_closed_with_the_meter_put_in(
         qtbot: QtBot, window: MainWindow, ctx: ServiceContext) -> None:
     """The works of a connection quote: the report asks for the meter put in and its index;
     closing it connects the site (the job then names the meter)."""
-    from kernel.identifiers import make_meter_serial
     from app.models.enums import Energy
+    from kernel.identifiers import make_meter_serial
     from tests.services.test_interventions import _ordered_connection_quote
 
     _quote_id, job_id, _version = _ordered_connection_quote(ctx)
