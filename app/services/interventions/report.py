@@ -24,7 +24,6 @@ from app.models import (
     InterventionAttachment,
     InterventionLine,
     InterventionRequest,
-    Meter,
     WorksCatalogueItem,
     WorksQuote,
 )
@@ -44,7 +43,7 @@ from app.services.works.connection import (
 )
 from kernel.context import ServiceContext
 from kernel.errors import ConcurrentEditError, NotFoundError, ValidationError
-from kernel.identifiers import format_account_number
+from kernel.identifiers import format_account_number, validate_meter_serial
 
 FOLLOW_UPS = {"": "Aucune", "quote": "Un devis", "letter": "Un courrier",
               "request": "Une autre demande"}
@@ -283,9 +282,7 @@ def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: Rep
                                       report.installed_index,
                                       report.reading_day or ctx.installation.today(),
                                       report.meter_digits, report.sts_drn)
-            meter = session.get(Meter, connected.meter_id)
-            assert meter is not None
-            request.meter_id, request.account_id = meter.id, connected.account_id
+            request.meter_id, request.account_id = connected.meter_id, connected.account_id
             request.customer_id, request.premise_id = quote.customer_id, quote.premise_id
         follow_up_number = None
         if report.follow_up == "request":
@@ -309,7 +306,7 @@ def _close(ctx: ServiceContext, request_id: uuid.UUID, version: int, report: Rep
         if reading_id is not None:
             note += f" — index relevé sur place : {report.site_index}"
         if connected is not None:
-            note += (f" — compteur {meter.serial} posé à l'index {report.installed_index}, "
+            note += (f" — compteur {validate_meter_serial(report.meter_serial)} posé à l'index {report.installed_index}, "
                      f"branchement {connected.connection_reference}, abonnement "
                      f"{connected.contract_number}")
         add_event(session, ctx, request, "done", before, note)

@@ -144,10 +144,14 @@ class RequestEditor(FormDialog):
         self.meter.setCurrentIndex(1 if self.meter.count() > 1 else 0)
 
     def _show_file_rows(self, shown: bool) -> None:
-        for widget in (self.account, self.meter, self.disputed):
-            self.form.setRowVisible(widget.parentWidget(), shown)  # the row's holder
+        rows: list[tuple[QWidget, bool]] = [
+            (w, shown) for w in (self.account, self.meter, self.disputed)]
         if self.picker is not None:
-            self.form.setRowVisible(self.account_number.parentWidget(), not shown)
+            rows.append((self.account_number, not shown))
+        for widget, visible in rows:
+            holder = widget.parentWidget()  # the form row's holder (field and its message)
+            if holder is not None:
+                self.form.setRowVisible(holder, visible)
 
     def _customer_picked(self, customer_id: uuid.UUID, _name: str) -> None:
         ctx = self.shell.ctx
