@@ -712,47 +712,15 @@ def test_letter_and_quote_follow_ups_are_made_once_the_job_is_closed(ctx: Servic
 def test_a_prepaid_connection_job_gives_the_meter_its_sts_identity(ctx: ServiceContext) -> None:
     """A connection quote on the prepaid tariff: the report gives the meter's DRN; the meter is
     prepaid, priced on the quote's tariff, with the agency's STS parameters, under contract."""
-    from app.models import Contract, Meter, Tariff
-    from app.models.enums import ApprovalMethod, Civility, Energy, MeterPayment
-    from app.services.works.catalogue import item_for, load_catalogue
-    from app.services.works.quotes import (
-        Prospect,
-        QuoteInput,
-        approve_quote,
-        create_quote,
-        order_works,
-        send_quote,
-    )
-    from app.services.works.totals import LineInput
+    from app.models import Contract, Meter
+    from app.models.enums import Energy, MeterPayment
     from kernel.identifiers import make_drn, make_meter_serial
 
     agent = _as(ctx, Role.AGENT, "Yao KOUASSI")
-    agency = agent.installation.agency_id
-    with agent.unit_of_work() as uow:  # the agency's prepaid meters so far: one, its STS model
-        prepaid = uow.session.scalars(select(Tariff).where(
-            Tariff.payment == MeterPayment.PREPAID)).one()
-        uow.session.add(Meter(agency_id=agency, serial=make_meter_serial(Energy.ELECTRICITY, 5),
-                              energy=Energy.ELECTRICITY, payment=MeterPayment.PREPAID, digits=6,
-                              sts_drn=make_drn(4, 10_000_001), sts_iin="600727",
-                              sts_sgc=600675, sts_tariff_index=1, sts_key_revision=2,
-                              sts_key_type=2, sts_key_expiry=255, sts_algorithm="07",
-                              sts_dkga="04", sts_base_date=2014, prepaid_tariff_id=prepaid.id))
-        uow.commit()
-        prepaid_id = prepaid.id
-    item = item_for(load_catalogue(agent), "COFFRET")
-    assert item is not None
-    commune_id, street_id = _street(agent)
-    saved = create_quote(agent, QuoteInput(
-        [LineInput(item.label, Decimal(1), item.unit_price_minor, item.vat_rate, item.unit,
-                   catalogue_item_id=item.item_id)],
-        prospect=Prospect(Civility.MR, "Bamba", "Issa", "0707070707", commune_id, street_id, "4"),
-        tariff_id=prepaid_id))
-    send_quote(agent, saved.quote_id)
-    approve_quote(agent, saved.quote_id, "Issa Bamba", ApprovalMethod.IN_PERSON)
-    ordered = order_works(agent, saved.quote_id)
+    prepaid_id, _quote_id, request_number = ordered_prepaid_quote(agent)
     with agent.reading() as session:
         job = session.scalars(select(InterventionRequest).where(
-            InterventionRequest.number == ordered.request_number)).one()
+            InterventionRequest.number == request_number)).one()
     tech = _technician(agent, "Awa DIALLO", Skill.ELECTRICITY, Skill.METERS)
     version = place_job(agent, job.id, job.version, tech, _at(_next_monday(agent), 9).astimezone(UTC))
     version = workflow.start(agent, job.id, version)
@@ -778,3 +746,46 @@ def test_a_prepaid_connection_job_gives_the_meter_its_sts_identity(ctx: ServiceC
                 meter.prepaid_tariff_id) == (MeterPayment.PREPAID, drn, 600675, 2, prepaid_id)
         contract = session.get(Contract, done.connected.contract_id)
         assert contract is not None and contract.tariff_id == prepaid_id
+
+
+def ordered_prepaid_quote(agent: ServiceContext) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """The agency's one prepaid meter so far (its STS model), then a prospect's connection
+    quote on the prepaid tariff, approved and ordered: (tariff, quote, job number)."""
+    from app.models import Meter, Tariff
+    from app.models.enums import ApprovalMethod, Civility, Energy, MeterPayment
+    from app.services.works.catalogue import item_for, load_catalogue
+    from app.services.works.quotes import (
+        Prospect,
+        QuoteInput,
+        approve_quote,
+        create_quote,
+        order_works,
+        send_quote,
+    )
+    from app.services.works.totals import LineInput
+    from kernel.identifiers import make_drn, make_meter_serial
+
+    agency = agent.installation.agency_id
+    with agent.unit_of_work() as uow:  # the agency's prepaid meters so far: one, its STS model
+        prepaid = uow.session.scalars(select(Tariff).where(
+            Tariff.payment == MeterPayment.PREPAID)).one()
+        uow.session.add(Meter(agency_id=agency, serial=make_meter_serial(Energy.ELECTRICITY, 5),
+                              energy=Energy.ELECTRICITY, payment=MeterPayment.PREPAID, digits=6,
+                              sts_drn=make_drn(4, 10_000_001), sts_iin="600727",
+                              sts_sgc=600675, sts_tariff_index=1, sts_key_revision=2,
+                              sts_key_type=2, sts_key_expiry=255, sts_algorithm="07",
+                              sts_dkga="04", sts_base_date=2014, prepaid_tariff_id=prepaid.id))
+        uow.commit()
+        prepaid_id = prepaid.id
+    item = item_for(load_catalogue(agent), "COFFRET")
+    assert item is not None
+    commune_id, street_id = _street(agent)
+    saved = create_quote(agent, QuoteInput(
+        [LineInput(item.label, Decimal(1), item.unit_price_minor, item.vat_rate, item.unit,
+                   catalogue_item_id=item.item_id)],
+        prospect=Prospect(Civility.MR, "Bamba", "Issa", "0707070707", commune_id, street_id, "4"),
+        tariff_id=prepaid_id))
+    send_quote(agent, saved.quote_id)
+    approve_quote(agent, saved.quote_id, "Issa Bamba", ApprovalMethod.IN_PERSON)
+    ordered = order_works(agent, saved.quote_id)
+    return prepaid_id, saved.quote_id, ordered.request_number

@@ -331,3 +331,28 @@ def test_the_invoices_list_follows_the_agent_and_commune_filters(
     type_text(qtbot, page.agent, "personne")
     qtbot.waitUntil(lambda: page.invoices_model.rowCount() == 0, timeout=10000)
     wait_idle(qtbot)
+
+
+def test_a_prepaid_connection_is_put_in_service_by_hand_with_its_drn(
+        qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
+    from app.models.enums import Energy
+    from app.views.works.editor import ConnectionDialog
+    from kernel.identifiers import make_drn, make_meter_serial
+    from tests.services.test_interventions import ordered_prepaid_quote
+
+    _tariff, quote_id, _job = ordered_prepaid_quote(ctx)
+    page = _page(qtbot, window)
+    dialog = ConnectionDialog(page.shell, load_quote(ctx, quote_id), page)
+    dialog.show()
+    qtbot.waitUntil(dialog.serial.isVisible)
+    dialog.serial.setFocus()
+    type_text(qtbot, dialog.serial, make_meter_serial(Energy.ELECTRICITY, 9))
+    qtbot.keyClick(dialog.serial, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.errors.labels["sts_drn"].isVisible(), timeout=10000)
+    qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert dialog.sts_drn.hasFocus()
+    type_text(qtbot, dialog.sts_drn, make_drn(4, 10_000_009))
+    qtbot.keyClick(dialog.sts_drn, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    assert any("Branchement" in text for _kind, _title, text in answers.shown)
+    wait_idle(qtbot)

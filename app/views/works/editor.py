@@ -709,6 +709,10 @@ class ConnectionDialog(FormDialog):
         self.errors.add_row(self.form, "N° du &compteur posé", "serial", self.serial)
         self.errors.add_row(self.form, "&Index de pose", "index", self.index)
         self.errors.add_row(self.form, "&Date de pose", "installed_on", self.day)
+        self.sts_drn = QLineEdit()
+        self.sts_drn.setObjectName("connectionDrn")
+        self.sts_drn.setPlaceholderText("tarif prépayé : 11 ou 13 chiffres (plaque)")
+        self.errors.add_row(self.form, "N° &STS (DRN)", "sts_drn", self.sts_drn)
         self.setMinimumWidth(440)
 
     def work(self) -> Callable[[], Any]:
@@ -719,7 +723,14 @@ class ConnectionDialog(FormDialog):
             raise ValidationError({"index": "L'index est un nombre entier"})
         ctx, quote_id = self.shell.ctx, self.quote.quote_id
         serial, index, on = self.serial.text(), int(text), read_date(self.day)
-        return lambda: connect_from_quote(ctx, quote_id, serial, index, on)
+        drn = self.sts_drn.text()
+        return lambda: connect_from_quote(ctx, quote_id, serial, index, on, sts_drn=drn)
+
+    def refused(self, error: BaseException) -> None:
+        if isinstance(error, ValidationError) and "first_index" in error.fields:
+            error = ValidationError({"index" if k == "first_index" else k: v
+                                     for k, v in error.fields.items()}, error.message)
+        super().refused(error)
 
     def succeeded(self, result: Any) -> None:
         messages.inform(self, "Mise en service",
