@@ -191,13 +191,13 @@ def test_0013_existing_requests_and_technicians_get_the_defaults_of_issue_19(
             "FROM intervention_request")).one() == (60, "", "", "", None, None)
 
 
-def test_0014_existing_prospect_quotes_get_their_search_key(empty: Engine) -> None:
-    upgrade(empty, DESK, "0013")
+def test_0015_existing_prospect_quotes_get_their_search_key(empty: Engine) -> None:
+    upgrade(empty, DESK, "0014")
     with empty.begin() as connection:
         maker = RowMaker(connection, [Base.metadata])
         maker.insert("works_quote", prospect_last_name="N'Guessan-Koné", prospect_first_name="Awa")
         maker.insert("works_quote", prospect_last_name="", prospect_first_name="")
-    upgrade(empty, DESK, "0014")
+    upgrade(empty, DESK, "0015")
     with empty.connect() as connection:
         assert sorted(connection.execute(text("SELECT prospect_key FROM works_quote")).scalars()) \
             == ["", "nguessan kone awa"]
