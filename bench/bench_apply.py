@@ -10,6 +10,7 @@ database (PostgreSQL: ``postgresql+psycopg://postgres@127.0.0.1:5432/NAME``)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -17,6 +18,8 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +39,25 @@ def _entry(seq: int, table: str, values: dict[str, Any]) -> dict[str, Any]:
             "op": "insert", "base": 0, "new": 1, "schema": 2,
             "at": "2026-12-01T09:00:00+00:00",
             "changes": {k: [None, wire.to_wire(v)] for k, v in values.items()}}
+
+
+def _backends(db: Database) -> list[int]:
+    """The database server processes of the pool's sessions (PostgreSQL), to count their CPU."""
+    if db.dialect != "postgresql":
+        return []
+    with db.engine.connect() as connection:
+        return [int(connection.exec_driver_sql("select pg_backend_pid()").scalar_one())]
+
+
+def _cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main() -> None:
@@ -59,6 +81,9 @@ def main() -> None:
     seq = 0
     total = 0
     elapsed = 0.0
+    cpu = 0.0
+    backends = _backends(db)
+    backend_cpu = _cpu(backends)
     for number in range(1, args.batches + 1):
         entries = []
         while len(entries) < PER_BATCH:
@@ -75,13 +100,19 @@ def main() -> None:
                     "reading_date": date(2026, 11, 30), "read_at": paid,
                     "index_value": seq, "recorded_by": "agent"}))
         batch = Batch(number, uuid.uuid4().hex * 2, "changes", entries)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         answer = receive_batch(db, agency, batch)
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
         total += len(entries)
         assert answer["applied"] == len(entries), answer
     print(f"{db.dialect}: {total} entries in {args.batches} batches applied in {elapsed:.2f} s: "
-          f"{total / elapsed:,.0f} entries/s")
+          f"{total / elapsed:,.0f} entries/s (load average {os.getloadavg()[0]:.1f})")
+    database_cpu = _cpu(backends) - backend_cpu
+    if backends:
+        print(f"  CPU: {cpu:.2f} s of Python, {database_cpu:.2f} s of the database's session: "
+              f"{total / (cpu + database_cpu):,.0f} entries per CPU-second "
+              f"(what one core would do unloaded)")
     db.dispose()
 
 

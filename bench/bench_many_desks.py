@@ -41,7 +41,6 @@ from app.models import (  # noqa: E402
     Street,
     SyncRun,
     Tariff,
-    migrate,
 )
 from app.models.bulk import BulkWriter  # noqa: E402
 from app.models.capture import mark_from_server  # noqa: E402
@@ -64,6 +63,7 @@ from bench.bench_sync import (  # noqa: E402
 )
 from central import migrate as central_migrate  # noqa: E402
 from central.embedded import free_port  # noqa: E402
+from kernel import migrate  # noqa: E402
 from kernel.money import Currency  # noqa: E402
 
 XOF = Currency.of("XOF")

@@ -28,7 +28,7 @@ from app.models.ids import utcnow
 from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
 from app.models.sync import ParkedStatus
 from central.models import SyncCommit
-from central.sync import conflicts, integration, parking, values
+from central.sync import bulk, conflicts, integration, parking, values
 from central.sync.merge import Decision, changed_since, decide
 from central.sync.parking import ParkedIndex, ParkError, Refusal
 from central.sync.recording import Recorder
@@ -136,8 +136,10 @@ class Applier:
 
     # --- batches --------------------------------------------------------------------------
     def apply(self, entries: list[dict[str, Any]]) -> None:
-        self._prefetch(entries)
         groups = transactions(entries)
+        if bulk.apply(self, groups, lambda entry: Outcome(entry, "applied")):
+            return
+        self._prefetch(entries)
         if not self._apply_all_at_once(groups):
             for group in groups:
                 self.apply_transaction(group)
