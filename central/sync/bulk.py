@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, Table, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import SCHEMA_VERSION, Account, AuditEntry, Base, SyncJournalEntry
@@ -33,7 +33,7 @@ from app.models.capture import SYSTEM, Actor
 from app.models.enums import JournalOperation
 from app.models.ids import new_id, utcnow
 from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
-from central.billing.loading import computed_balances
+from central.billing.loading import among, computed_balances
 from central.copying import FastLoader
 from central.sync import values
 from central.sync.numbering import use_transaction
@@ -65,6 +65,14 @@ def _table(name: str) -> Table:
 @cache
 def _rank() -> dict[str, int]:
     return {table.name: position for position, table in enumerate(Base.metadata.sorted_tables)}
+
+
+#: The balances of a batch in one statement on PostgreSQL (each account at the version read).
+_MOVE_BALANCES = text(
+    "UPDATE account AS a SET balance_minor = v.balance, balance_as_of = :now, "
+    "updated_at = :now, version = v.base + 1 "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:bases AS integer[]), CAST(:balances AS bigint[])) "
+    "AS v(id, base, balance) WHERE a.id = v.id AND a.version = v.base")
 
 
 @dataclass(frozen=True)
@@ -121,16 +129,13 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def _owners(connection: Connection, entries: list[dict[str, Any]]
             ) -> dict[str, dict[uuid.UUID, uuid.UUID | None]]:
-    """``{table: {id: agency_id}}`` of the rows central holds among those the entries insert
-    or point at: one query per table (per thousand ids)."""
+    """``{table: {id: agency_id}}`` of the rows the entries point at that central holds: one
+    query per table. (A row the batch inserts that central already holds is found by its
+    primary key when it is written: the batch then goes the one-by-one way.)"""
     wanted: dict[str, set[uuid.UUID]] = {}
     for entry in entries:
         name = entry["table"]
         _table(name)
-        row_id = _uuid(entry["row"])
-        if row_id is None:
-            raise _NotBulk
-        wanted.setdefault(name, set()).add(row_id)
         changes = entry["changes"]
         for column, parent in parent_columns(name).items():
             pair = changes.get(column)
@@ -145,10 +150,10 @@ def _owners(connection: Connection, entries: list[dict[str, Any]]
         table = _table(name)
         listed = list(ids)
         known = found.setdefault(name, {})
-        for start in range(0, len(listed), _CHUNK):
+        for start in range(0, len(listed), _CHUNK * 10):
             for row_id, owner in connection.execute(
                 select(table.c.id, table.c.agency_id).where(
-                    table.c.id.in_(listed[start:start + _CHUNK]))
+                    among(connection, table.c.id, listed[start:start + _CHUNK * 10]))
             ):
                 known[row_id] = owner
     return found
@@ -183,9 +188,8 @@ class _Planner:
         if name in QUEUES or TABLE_OWNER[name] is Owner.CENTRAL:
             raise _NotBulk
         row_id = _uuid(entry["row"])
-        if row_id is None or row_id in owners.get(name, {}) \
-                or row_id in self.born.get(name, ()):
-            raise _NotBulk  # skipped, merged or refused: the one-by-one path says which
+        if row_id is None or row_id in self.born.get(name, ()):
+            raise _NotBulk
         shape = _shape(name)
         given: dict[str, Any] = {}
         convert = shape.converters
@@ -318,12 +322,10 @@ def _balances(planner: _Planner, connection: Connection) -> uuid.UUID | None:
         return None
     computed = computed_balances(connection, ids)
     a = Account.__table__.c
-    rows = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend(connection.execute(
-            select(a.id, a.balance_minor, a.balance_as_of, a.version).where(
-                a.id.in_(ids[start:start + _CHUNK]), a.agency_id == planner.agency_id)
-            .order_by(a.id)).all())
+    rows = connection.execute(
+        select(a.id, a.balance_minor, a.balance_as_of, a.version).where(
+            among(connection, a.id, ids), a.agency_id == planner.agency_id)
+        .order_by(a.id)).all()
     moved = [row for row in rows if row.balance_minor != computed[row.id]]
     if not moved:
         return None
@@ -338,13 +340,18 @@ def _balances(planner: _Planner, connection: Connection) -> uuid.UUID | None:
                        "b_balance": computed[row.id], "b_now": now})
         planner._record(tx, "account", row.id, JournalOperation.UPDATE, changes,  # noqa: SLF001
                         row.version, row.version + 1)
-    table = Account.__table__
-    result = connection.execute(
-        update(table).where(and_(table.c.id == bindparam("b_id"),
-                                 table.c.version == bindparam("b_base")))
-        .values(balance_minor=bindparam("b_balance"), balance_as_of=bindparam("b_now"),
-                version=bindparam("b_new"), updated_at=bindparam("b_now")),
-        params)
+    if connection.dialect.name == "postgresql":
+        result = connection.execute(_MOVE_BALANCES, {
+            "ids": [p["b_id"] for p in params], "bases": [p["b_base"] for p in params],
+            "balances": [p["b_balance"] for p in params], "now": now})
+    else:
+        table = Account.__table__
+        result = connection.execute(
+            update(table).where(and_(table.c.id == bindparam("b_id"),
+                                     table.c.version == bindparam("b_base")))
+            .values(balance_minor=bindparam("b_balance"), balance_as_of=bindparam("b_now"),
+                    version=bindparam("b_new"), updated_at=bindparam("b_now")),
+            params)
     if result.rowcount != len(params):
         raise _NotBulk  # an account changed meanwhile: the one-by-one path sorts it out
     return tx

@@ -184,3 +184,20 @@ def test_a_mixed_batch_parks_the_bad_transaction_and_applies_the_rest(
         error = session.scalars(select(SyncParked.error)).one()
     assert journaled == audited == 5
     assert ("valeur refusée" in error) if problem == "value" else ("base centrale" in error)
+
+
+def test_a_row_central_already_holds_is_skipped_as_before(
+        central: Central, used: list[bool]) -> None:
+    """An insert of a row central holds in that version is skipped (found by its key when the
+    bulk writes it: the batch is undone and goes the one-by-one way)."""
+    desk = central.desks["101"]
+    first = _day(central, "101", "R", count=1)
+    desk.send(first)
+    again = [first[0], *_day(central, "101", "T", count=1)]
+    answer = desk.send(again)
+    assert used == [True, False]
+    assert (answer["applied"], answer["skipped"], answer["parked"]) == (2, 1, 0)
+    with central.db.reading() as session:
+        journaled = session.scalar(select(func.count()).select_from(SyncJournalEntry).where(
+            SyncJournalEntry.row_id == uuid.UUID(first[0]["row"])))
+    assert journaled == 1
