@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Connection, Table, and_, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Connection, Table, Uuid, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import SCHEMA_VERSION, Account, AuditEntry, Base, SyncJournalEntry
@@ -57,7 +57,7 @@ class _NotBulk(Exception):
 @cache
 def _table(name: str) -> Table:
     try:
-        return model_of(name).__table__  # type: ignore[attr-defined,no-any-return]
+        return model_of(name).__table__  # type: ignore[attr-defined]
     except UnknownTable as error:
         raise _NotBulk from error
 
@@ -82,6 +82,7 @@ class _Shape:
     ``fill_defaults``: the scalar default, else NULL; bookkeeping columns set apart)."""
 
     converters: dict[str, Callable[[Any], Any]]
+    identifiers: frozenset[str]
     settable: frozenset[str]
     defaults: dict[str, Any]
 
@@ -102,6 +103,7 @@ def _shape(name: str) -> _Shape:
             defaults[column.name] = _NO_DEFAULT
     return _Shape(
         converters={c: values.converter(table, c) for c in defaults},
+        identifiers=frozenset(c for c in defaults if isinstance(table.c[c].type, Uuid)),
         settable=frozenset(c for c in defaults
                            if c == "agency_id" or agency_may_change(name, c)),
         defaults=defaults)
@@ -171,6 +173,9 @@ class _Planner:
         self.now = utcnow()
         self.plan = _Plan()
         self.born: dict[str, set[uuid.UUID]] = {}
+        #: Identifiers read (their wire text → UUID) and written (UUID → journal text).
+        self.idents: dict[str, Any] = {}
+        self.texts: dict[uuid.UUID, str] = {}
 
     def group(self, entries: list[dict[str, Any]],
               owners: dict[str, dict[uuid.UUID, uuid.UUID | None]]) -> None:
@@ -193,12 +198,20 @@ class _Planner:
         shape = _shape(name)
         given: dict[str, Any] = {}
         convert = shape.converters
+        idents = self.idents
         for column, pair in entry["changes"].items():
             if column not in convert or pair.__class__ is not list or len(pair) != 2:
                 if column in BOOKKEEPING and column in table.c:
                     continue
                 raise _NotBulk
-            given[column] = convert[column](pair[1])
+            value = pair[1]
+            if column in shape.identifiers and value.__class__ is str:
+                known = idents.get(value)
+                if known is None:  # an identifier met again (the agency, a parent) is read once
+                    known = idents[value] = convert[column](value)
+                given[column] = known
+            else:
+                given[column] = convert[column](value)
         values.check(table, given, self.limits)
         if given.get("agency_id") != self.agency_id:
             raise _NotBulk
@@ -215,14 +228,27 @@ class _Planner:
             if default is _NO_DEFAULT:
                 raise _NotBulk
             row[column] = default
-        changes = {column: [None, value if value is None or value.__class__ in _PLAIN
-                            else jsonable(value)] for column, value in row.items()}
+        texts = self.texts
+        changes = {}
+        for column, value in row.items():
+            if value is not None and value.__class__ not in _PLAIN:
+                if value.__class__ is uuid.UUID:
+                    text = texts.get(value)
+                    if text is None:
+                        text = texts[value] = str(value)
+                    value = text
+                else:
+                    value = jsonable(value)
+            changes[column] = [None, value]
         raw = entry["changes"]
-        for column in ("created_at", "updated_at"):
-            moment = (raw.get(column) or [None, None])[1] or entry.get("at")
-            row[column] = values.to_python(table, column, moment) if moment else None
-            if row[column] is None:
-                row[column] = self.now
+        moments = [(raw.get(column) or [None, None])[1] or entry.get("at")
+                   for column in ("created_at", "updated_at")]
+        if moments[0] == moments[1]:
+            row["created_at"] = row["updated_at"] = \
+                values.to_python(table, "created_at", moments[0]) if moments[0] else self.now
+        else:
+            for column, moment in zip(("created_at", "updated_at"), moments, strict=True):
+                row[column] = values.to_python(table, column, moment) if moment else self.now
         row["id"] = row_id
         row["version"] = int(entry["new"])
         self.plan.rows.setdefault(name, []).append(row)
@@ -345,7 +371,7 @@ def _balances(planner: _Planner, connection: Connection) -> uuid.UUID | None:
             "ids": [p["b_id"] for p in params], "bases": [p["b_base"] for p in params],
             "balances": [p["b_balance"] for p in params], "now": now})
     else:
-        table = Account.__table__
+        table: Table = Account.__table__  # type: ignore[assignment]
         result = connection.execute(
             update(table).where(and_(table.c.id == bindparam("b_id"),
                                      table.c.version == bindparam("b_base")))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from functools import cache
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, inspect, select, update
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 import app.models.capture  # noqa: F401  (its before_flush must run before ours)
 from app.models import SyncJournalEntry
 from app.models.ids import utcnow
+from central.billing.loading import among
 from central.copying import FastLoader
 from central.models import CommitCounter, SyncCommit
 
@@ -142,7 +143,8 @@ def _stamp_session(session: Session) -> None:
         return
     written = set(connection.execute(
         select(SyncJournalEntry.transaction_id)
-        .where(SyncJournalEntry.transaction_id.in_(list(used))).distinct()
+        .where(among(connection, SyncJournalEntry.__table__.c.transaction_id, list(used)))
+        .distinct()
     ).scalars())
     stamp(connection, [(t, origin) for t, origin in used.items() if t in written])
 
