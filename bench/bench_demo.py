@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--keep", type=Path, help="SQLite file to keep (for the other benches)")
+    parser.add_argument("--without-history", action="store_true",
+                        help="no readings, invoices nor payments (enough for bench_search)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="guichet-bench-")
     path = args.keep or Path(folder) / "demo.sqlite3"
@@ -44,7 +46,8 @@ def main() -> None:
 
     started = time.perf_counter()
     build_demo(db, agency_code="101", currency=Currency.of("XOF"), customers=args.customers,
-               as_of=date(2026, 11, 15), progress=progress)
+               as_of=date(2026, 11, 15), progress=progress,
+               history=not args.without_history)
     elapsed = time.perf_counter() - started
     with db.engine.connect() as connection:
         rows = {t: connection.execute(text(f"select count(*) from {t}")).scalar_one() for t in TABLES}

@@ -6,6 +6,13 @@ time from the typing pause to the first results in the table, time to open a cus
 resident memory after browsing 100 files.
 
     python bench/bench_search.py --database-url sqlite:////path/guichet.sqlite3
+    python bench/bench_search.py --database-url postgresql+psycopg://postgres@127.0.0.1/db \
+        --build 1000000 --no-screen [--forget-statistics]
+
+``--build N`` first fills an empty database with a demo agency of N customers without history
+(no readings, invoices nor payments: search reads none of them; COPY on PostgreSQL).
+``--forget-statistics`` (PostgreSQL) removes the planner's statistics of every table, as after a
+bulk load with autovacuum off and nobody running ANALYZE: the plans must hold without them.
 """
 
 from __future__ import annotations
@@ -141,6 +148,38 @@ def screen_level(ctx: object, samples: dict[str, list[str]], ids: list[uuid.UUID
           f"(before browsing {rss_before / 2**20:.0f} MiB)")
 
 
+def build(db: Database, customers: int) -> None:
+    from datetime import date
+
+    from app.services.demo import build_demo, database_is_empty
+    from kernel import migrate
+    from kernel.money import Currency
+
+    migrate.upgrade(db.engine)
+    if not database_is_empty(db):
+        return
+    started = time.perf_counter()
+    build_demo(db, agency_code="101", currency=Currency.of("XOF"), customers=customers,
+               as_of=date(2026, 11, 15), history=False)
+    print(f"demo of {customers:,} customers (without history) built in "
+          f"{time.perf_counter() - started:,.1f} s")
+
+
+def forget_statistics(db: Database) -> None:
+    """As if no ANALYZE ever ran: no column statistics, row and page counts unknown."""
+    if db.dialect != "postgresql":
+        print("--forget-statistics: SQLite keeps none unless asked; nothing to forget")
+        return
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DELETE FROM pg_statistic WHERE starelid IN (SELECT c.oid FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public')")
+        connection.exec_driver_sql(
+            "UPDATE pg_class SET reltuples = -1, relpages = 0, relallvisible = 0 "
+            "WHERE relnamespace = 'public'::regnamespace")
+    print("planner statistics forgotten (pg_statistic and pg_class counts of every table)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
@@ -148,8 +187,15 @@ def main() -> None:
     parser.add_argument("--no-screen", action="store_true")
     parser.add_argument("--slowest", type=int, default=0, help="print the N slowest keystrokes")
     parser.add_argument("--rounds", type=int, default=1, help="type every query this many times")
+    parser.add_argument("--build", type=int, default=0, metavar="N",
+                        help="fill an empty database with N demo customers first")
+    parser.add_argument("--forget-statistics", action="store_true")
     args = parser.parse_args()
     db = Database(args.database_url)
+    if args.build:
+        build(db, args.build)
+    if args.forget_statistics:
+        forget_statistics(db)
     settings = Settings(database_url=args.database_url, central_url="off")
     from kernel.context import ServiceContext
 

@@ -290,7 +290,7 @@ def rebuild(
     PostgreSQL reads them whole for every chunk: a rebuild at a million customers did not end in
     a quarter of an hour); the index's own statistics are the caller's (``bulk.analyse``)."""
     postgres = connection.dialect.name == "postgresql"
-    analyse(connection, _SOURCES)
+    analyse(connection, SOURCES)
     if postgres:
         connection.exec_driver_sql(f"TRUNCATE {TABLE}, {PHONE_ENDS}")
         for name, _ddl in _LOADED_INDEXES:
@@ -324,7 +324,7 @@ def rebuild(
 
 
 #: The tables the index is made from.
-_SOURCES = ("customer", "account", "contract", "service_connection", "meter", "premise", "street",
+SOURCES = ("customer", "account", "contract", "service_connection", "meter", "premise", "street",
             "commune")
 #: PostgreSQL indexes of the search tables built after a rebuild's load (as revisions 0007 and
 #: 0006 made them).

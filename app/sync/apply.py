@@ -10,7 +10,7 @@ goes on.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,8 +36,12 @@ class ApplyCounts:
     kept_local: int = 0
     parked: int = 0
     touched: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    #: Rows applied per table (kept over pages, unlike ``touched``: a big download analyses the
+    #: tables it filled).
+    per_table: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: ApplyCounts) -> None:
+        self.per_table.update(other.per_table)
         self.applied += other.applied
         self.skipped += other.skipped
         self.kept_local += other.kept_local
@@ -249,6 +253,7 @@ class _CommitWriter:
         counts.kept_local += self.kept_local
         for name, row_id in self.applied:
             counts.touched[name].add(row_id)
+            counts.per_table[name] += 1
 
 
 def _parents_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.models import search_index
+from app.models.bulk import analyse
 from app.models.database import Database
 from app.sync import state
 from app.sync.apply import ApplyCounts, DeskApplier
@@ -16,6 +18,9 @@ from app.sync.client import CentralClient
 from kernel.faults import checkpoint
 
 PAGE_ENTRIES = 2000
+#: A download that wrote this many rows into a table is a bulk load: the table is analysed after
+#: it (PostgreSQL; autovacuum may be off or late, and stale statistics spoil the search's plans).
+ANALYSE_AFTER_ROWS = 10_000
 
 
 class CentralRestored(Exception):
@@ -82,4 +87,18 @@ def download(db: Database, client: CentralClient, *, dry_run: bool = False,
             held.rollback()
             held.close()
     report.cursor = cursor
+    if held is None:
+        analyse_filled(db, report.counts)
     return report
+
+
+def analyse_filled(db: Database, counts: ApplyCounts) -> None:
+    """Planner statistics of the tables a download filled in bulk (and of the search index when
+    customers' rows were among them)."""
+    tables = [name for name, rows in counts.per_table.items() if rows >= ANALYSE_AFTER_ROWS]
+    if not tables:
+        return
+    if any(name in search_index.SOURCES for name in tables):
+        tables.extend(search_index.TABLES)
+    with db.engine.begin() as connection:
+        analyse(connection, tables)

@@ -9,6 +9,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import (
@@ -247,3 +248,46 @@ def test_checksums_made_by_the_database_equal_the_reference_computation(
                                    ).mappings().all()
             assert rows or name not in ("customer", "account", "meter_reading", "tariff"), name
             assert ours[name] == wire.Checksum().rows(tbl, rows).as_dict(), name
+
+
+class _OnePage:
+    """Central as the download sees it: one page of commits."""
+
+    def __init__(self, commits: list[dict]) -> None:
+        self.commits = commits
+
+    def changes(self, cursor: int, limit: int) -> dict:
+        commits = [c for c in self.commits if c["no"] > cursor]
+        return {"commits": commits, "more": False, "head": self.commits[-1]["no"]}
+
+
+def test_a_big_download_leaves_planner_statistics_of_the_tables_it_filled(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.sync import download as downloading
+
+    household(ctx)  # a customer in the search index
+    postgres = ctx.db.dialect == "postgresql"
+
+    def described() -> set[str]:
+        with ctx.db.engine.connect() as connection:
+            return set(connection.exec_driver_sql(
+                "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() AND "
+                "tablename IN ('street', 'customer', 'customer_search')").scalars())
+
+    if postgres:
+        with ctx.db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "DELETE FROM pg_statistic WHERE starelid IN ('street'::regclass, "
+                "'customer'::regclass, 'customer_search'::regclass)")
+        assert described() == set()
+    with ctx.db.session() as session:
+        commune = session.scalars(select(Street.commune_id)).first()
+    monkeypatch.setattr(downloading, "ANALYSE_AFTER_ROWS", 3)
+    client = _OnePage([_commit(7, *(_street_entry(uuid.uuid4(), commune, f"Rue {n}")
+                                    for n in range(3)))])
+    report = downloading.download(ctx.db, client)  # type: ignore[arg-type]
+    assert report.counts is not None and report.counts.per_table["street"] == 3
+    if postgres:
+        # the street table (3 rows: a bulk load here) and the search index it feeds; not the
+        # customers, untouched
+        assert described() == {"street", "customer_search"}

@@ -138,9 +138,18 @@ class Storage:
 
 class CustomerFactory:
     def __init__(
-        self, reference: DemoReference, currency: Currency, as_of: date, seed: int, dialect: str
+        self,
+        reference: DemoReference,
+        currency: Currency,
+        as_of: date,
+        seed: int,
+        dialect: str,
+        history: bool = True,
     ) -> None:
         self.currency = currency
+        #: Readings, invoices and payments (three quarters of the rows); without them the agency
+        #: has its customers, premises, accounts, meters and contracts only (search benches).
+        self.history = history
         self.as_of = as_of
         self.rng = random.Random(seed)
         start_ms = int(datetime.combine(as_of, time(), tzinfo=UTC).timestamp() * 1000)
@@ -368,7 +377,7 @@ class CustomerFactory:
                 "billed_until": None,
             },
         )
-        if prepaid:
+        if prepaid or not self.history:
             return 0
         return self._readings_and_bills(chunk, meter, contract, account, energy, opened, heavy)
 
