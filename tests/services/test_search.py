@@ -252,4 +252,4 @@ def test_postgresql_prefix_lexemes_are_those_the_revision_computes(demo: Service
     assert len(rows) == 300
     assert all(set(stored.split()) == set(computed.split()) and stored for stored, computed in rows)
     # and a two-letter start is looked up as its lexeme
-    assert search._tsquery(search.plan_query("ko")) == "'p2ko'"
+    assert search.words._tsquery(search.plan_query("ko")) == "'p2ko'"
