@@ -16,7 +16,7 @@ from central) are in central's balance by definition.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -120,21 +120,29 @@ def pending_changes(session: Session) -> Pending:
 
 
 def balances_of(
-    session: Session, account_ids: Collection[uuid.UUID], pending: Pending | None = None
+    session: Session,
+    account_ids: Collection[uuid.UUID],
+    pending: Pending | None = None,
+    stored: Mapping[uuid.UUID, tuple[int, datetime | None]] | None = None,
 ) -> dict[uuid.UUID, Balance]:
-    """The solde à jour of these accounts."""
+    """The solde à jour of these accounts (``stored``: their balance and its date as central
+    gave them, already read by the caller in the same transaction)."""
     ids = list(account_ids)
     if not ids:
         return {}
     pending = pending_changes(session) if pending is None else pending
-    central: dict[uuid.UUID, tuple[int, datetime | None]] = {
-        account_id: (minor, as_of)
-        for account_id, minor, as_of in session.execute(
-            select(Account.id, Account.balance_minor, Account.balance_as_of).where(
-                Account.id.in_(ids)
+    central: dict[uuid.UUID, tuple[int, datetime | None]] = (
+        {account_id: stored[account_id] for account_id in ids if account_id in stored}
+        if stored is not None
+        else {
+            account_id: (minor, as_of)
+            for account_id, minor, as_of in session.execute(
+                select(Account.id, Account.balance_minor, Account.balance_as_of).where(
+                    Account.id.in_(ids)
+                )
             )
-        )
-    }
+        }
+    )
     #: Per account: payments, cancellations, works invoices made here since.
     found: dict[uuid.UUID, list[int]] = {account_id: [0, 0, 0] for account_id in central}
     local_payments = pending.payment_inserts | pending.payment_cancellations

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.services.balances import balances_of
-from app.services.search.identifiers import as_uuid, identifier_matches, number_lookups
+from app.services.search.identifiers import identifier_matches, number_lookups
 from app.services.search.plan import Plan, plan_query
-from app.services.search.summaries import format_address, format_phone, summaries
+from app.services.search.summaries import as_uuid, format_address, format_phone, summaries
 from app.services.search.words import index_rows, matched, named_customer_condition
 from kernel.context import ServiceContext
 
@@ -112,18 +112,19 @@ def search_customers(
                 field, value = matched(plan, row)
                 page.append((as_uuid(row.customer_id), field, value))
         found = summaries(session, [cid for cid, _, _ in page])
-        balances = balances_of(session, [a for s in found.values() for a in s[4]])
+        stored = {k: v for summary in found.values() for k, v in summary.stored.items()}
+        balances = balances_of(session, list(stored), stored=stored)
     hits = []
     for cid, field, value in page:
-        if cid not in found:
+        summary = found.get(cid)
+        if summary is None:
             continue
-        name, accounts, phone, address, account_ids = found[cid]
-        shown = value or (address if field == "Adresse" else "")
-        owed = [balances[a].current_minor for a in account_ids if a in balances]
+        shown = value or (summary.address if field == "Adresse" else "")
+        owed = [balances[a].current_minor for a in summary.account_ids if a in balances]
         hits.append(
             SearchHit(
-                cid, name, accounts, phone, address, field, shown, account_ids,
-                sum(owed) if owed else None,
+                cid, summary.name, summary.accounts, summary.phone, summary.address, field, shown,
+                summary.account_ids, sum(owed) if owed else None,
             )
         )
     return SearchPage(hits, total)

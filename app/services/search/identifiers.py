@@ -25,7 +25,7 @@ from app.models import (
 from app.models.enums import ContractStatus
 from app.models.search_index import PHONE_ENDS
 from app.services.search.plan import Plan
-from app.services.search.summaries import format_phone
+from app.services.search.summaries import as_uuid, format_phone
 from kernel.identifiers import format_account_number
 
 
@@ -225,8 +225,3 @@ def identifier_matches(
     if capped or len(exact_first) > cap:
         return page, None
     return page, len(exact_first)
-
-
-def as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
-
