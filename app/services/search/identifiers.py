@@ -3,10 +3,21 @@ and meter numbers and the ends of phone numbers as prefix ranges on their own B-
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import String, Uuid, func, literal, select, table, type_coerce, union_all
+from sqlalchemy import (
+    String,
+    Uuid,
+    bindparam,
+    func,
+    literal,
+    select,
+    table,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 
@@ -81,27 +92,37 @@ def number_lookups(prefix: str, cap: int) -> list[tuple[str, Any]]:
 # gather every account starting with "101" before it could count them.
 
 
-def _identifier_lookups(plan: Plan) -> list[tuple[str, Any]]:
+def _bound_range(column: Any, name: str) -> Any:
+    return (column >= bindparam(f"{name}_from")) & (column < bindparam(f"{name}_to"))
+
+
+def _range_values(name: str, prefix: str) -> dict[str, str]:
+    return {f"{name}_from": prefix, f"{name}_to": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+def _identifier_lookups(kind: str, terms: int, phone_end: bool) -> list[tuple[str, Any]]:
     """Each lookup is a range on one table's own index, in that index's order: a plan no
     statistics can spoil. Meter lookups give connection ids (turned into customers after), phone
-    end lookups the numbers read backwards; the caller sets the limit."""
+    end lookups the numbers read backwards. Prefixes are bound when executed (``_range_values``
+    of ``serial``, ``t0``, ``t1``…, ``end``)."""
 
-    def by_meter(column: Any, prefix: str) -> Any:
+    def by_meter(column: Any, name: str) -> Any:
         return (
             select(Meter.connection_id, column)
-            .where(_prefix_range(column, prefix), Meter.connection_id.is_not(None))
+            .where(_bound_range(column, name), Meter.connection_id.is_not(None))
             .order_by(column)
         )
 
-    if plan.kind == "serial":
-        return [("Compteur", by_meter(Meter.serial, plan.terms[0]))]
+    if kind == "serial":
+        return [("Compteur", by_meter(Meter.serial, "serial"))]
     lookups: list[tuple[str, Any]] = []
-    for term in plan.terms:
+    for term in range(terms):
+        name = f"t{term}"
         lookups.append(
             (
                 "N° de compte",
                 select(Account.customer_id, Account.number)
-                .where(_prefix_range(Account.number, term))
+                .where(_bound_range(Account.number, name))
                 .order_by(Account.number),
             )
         )
@@ -110,14 +131,55 @@ def _identifier_lookups(plan: Plan) -> list[tuple[str, Any]]:
                 (
                     "Téléphone",
                     select(Customer.id, column)
-                    .where(_prefix_range(column, term))
+                    .where(_bound_range(column, name))
                     .order_by(column),
                 )
             )
-        lookups.append(("Compteur", by_meter(Meter.sts_drn, term)))
-    if plan.phone_end:
-        lookups.append((_PHONE_END, _phone_end_lookup(plan)))
+        lookups.append(("Compteur", by_meter(Meter.sts_drn, name)))
+    if phone_end:
+        lookups.append(
+            (
+                _PHONE_END,
+                select(_PHONE_ENDS.c.customer_id, _PHONE_ENDS.c.phone_end)
+                .where(_bound_range(_PHONE_ENDS.c.phone_end, "end"))
+                .order_by(_PHONE_ENDS.c.phone_end),
+            )
+        )
     return lookups
+
+
+@functools.cache
+def _statements(kind: str, terms: int, phone_end: bool) -> tuple[list[str], Any, Any]:
+    """The lookups' labels, the statement counting them all and the one reading them all, made
+    once per shape of query: building and keying them cost more than running them. One
+    statement counts them all, one reads them all (a statement costs more than its rows)."""
+    lookups = _identifier_lookups(kind, terms, phone_end)
+    counts = select(
+        *(
+            select(func.count())
+            .select_from(
+                # the indexed value alone: an index-only scan where the database can
+                statement.with_only_columns(statement.selected_columns[1])
+                .limit(bindparam("counted"))
+                .subquery()
+            )
+            .scalar_subquery()
+            for _label, statement in lookups
+        )
+    )
+    parts = []
+    for number, (_label, statement) in enumerate(lookups):
+        part = statement.limit(bindparam("each")).subquery()
+        # ids as the database gives them (hex text on SQLite): only the page's become UUIDs
+        parts.append(
+            select(
+                literal(number).label("lookup"),
+                type_coerce(part.c[0], String).label("id"),
+                part.c[1].label("value"),
+            )
+        )
+    rows = union_all(*parts) if len(parts) > 1 else parts[0]
+    return [label for label, _statement in lookups], counts, rows
 
 
 def _meter_holders(
@@ -154,68 +216,43 @@ _PHONE_ENDS = table(
 _PHONE_END = "phone end"
 
 
-def _phone_end_lookup(plan: Plan) -> Any:
-    """Numbers ending with the digits typed: a prefix range on the numbers read backwards."""
-    return (
-        select(_PHONE_ENDS.c.customer_id, _PHONE_ENDS.c.phone_end)
-        .where(_prefix_range(_PHONE_ENDS.c.phone_end, plan.phone_end))
-        .order_by(_PHONE_ENDS.c.phone_end)
-    )
-
-
 def identifier_matches(
     session: Session, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[tuple[uuid.UUID, str, str]], int | None]:
     """The page of matches, exact ones first, and their number (``None`` past ``cap``).
     Each lookup is first counted on its index alone (up to the cap): past the cap only the
     page's first entries of each are read, not hundreds of rows and their customers."""
-    lookups = _identifier_lookups(plan)
-    # One statement counts them all, one reads them all (a statement costs more than its rows).
-    counts = select(
-        *(
-            select(func.count())
-            .select_from(
-                # the indexed value alone: an index-only scan where the database can
-                statement.with_only_columns(statement.selected_columns[1])
-                .limit(cap + 1)
-                .subquery()
-            )
-            .scalar_subquery()
-            for _label, statement in lookups
-        )
-    )
-    capped = sum(session.execute(counts).one()) > cap
-    each = offset + limit if capped else cap + 1
-    parts = []
-    for number, (_label, statement) in enumerate(lookups):
-        part = statement.limit(each).subquery()
-        # ids as the database gives them (hex text on SQLite): only the page's become UUIDs
-        parts.append(
-            select(
-                literal(number).label("lookup"),
-                type_coerce(part.c[0], String).label("id"),
-                part.c[1].label("value"),
-            )
-        )
+    labels, counts, rows = _statements(plan.kind, len(plan.terms), bool(plan.phone_end))
+    values: dict[str, Any] = {"counted": cap + 1}
+    if plan.kind == "serial":
+        values |= _range_values("serial", plan.terms[0])
+    else:
+        for number, term in enumerate(plan.terms):
+            values |= _range_values(f"t{number}", term)
+    if plan.phone_end:
+        values |= _range_values("end", plan.phone_end)
+    capped = sum(session.execute(counts, values).one()) > cap
+    values["each"] = offset + limit if capped else cap + 1
     by_lookup: dict[int, list[tuple[Any, str]]] = {}
-    for number, key, value in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+    for number, key, value in session.execute(rows, values):
         by_lookup.setdefault(number, []).append((key, value))
-    meters = [key for n, rows in by_lookup.items() if lookups[n][0] == "Compteur" for key, _ in rows]
+    meters = [key for n, found_rows in by_lookup.items() if labels[n] == "Compteur"
+              for key, _ in found_rows]
     holders = _meter_holders(session, [as_uuid(key) for key in dict.fromkeys(meters)])
     found: dict[tuple[Any, str, str], bool] = {}
-    for number, (label, _statement) in enumerate(lookups):
-        rows = by_lookup.get(number, [])
+    for number, label in enumerate(labels):
+        matches = by_lookup.get(number, [])
         if label == "Compteur":
-            rows = [
+            matches = [
                 (cid, value)
-                for connection, value in rows
+                for connection, value in matches
                 for cid in holders.get(as_uuid(connection), [])
             ]
         if label == _PHONE_END:
-            for customer_id, end in rows:
+            for customer_id, end in matches:
                 found.setdefault((customer_id, "Téléphone", end[::-1]), False)
             continue
-        for customer_id, value in rows:
+        for customer_id, value in matches:
             found.setdefault((customer_id, label, value), value in plan.terms)
     exact_first = sorted(found, key=lambda key: (not found[key], key[2]))
     page = [
