@@ -28,6 +28,50 @@ from tests import pg_server
 AS_OF = date(2026, 11, 15)
 
 
+#: Session-scoped fixtures that start something costly (a server process with its data): the
+#: tests that use one run on the same xdist worker, so the suite builds it once, not once per
+#: worker (pytest_collection_modifyitems below).
+_COSTLY_SESSION_FIXTURES = {"_scene"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker (and a plain run) gets its own home folders: no test reads or writes the
+    user's data, configuration or Qt settings, nor another worker's (platformdirs and QSettings
+    follow the XDG variables). Set before any test imports the settings."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if os.environ.get("GUICHET_TEST_HOME_SET") == worker:
+        return
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix=f"guichet-test-home-{worker}-"))
+    for variable, folder in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                             ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
+        (home / folder).mkdir()
+        os.environ[variable] = str(home / folder)
+    os.environ["GUICHET_TEST_HOME_SET"] = worker
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (./guichet test), the tests of a module that share a module- or
+    class-scoped fixture run on one worker, and so do the users of a costly session fixture;
+    the others are spread test by test."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        group = None
+        for name, definitions in info.name2fixturedefs.items():
+            scope = definitions[-1].scope
+            if name in _COSTLY_SESSION_FIXTURES:
+                group = name
+                break
+            if scope in ("module", "class", "package") and group is None:
+                group = item.nodeid.split("::", 1)[0]
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing() -> Iterator[None]:
     """Argon2 at its production cost makes every demo build slow; tests use a cheap setting."""
