@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -14,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from app.models.database import Database, make_engine
 from app.services.demo import build_demo
@@ -41,8 +42,6 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if os.environ.get("GUICHET_TEST_HOME_SET") == worker:
         return
-    import tempfile
-
     home = Path(tempfile.mkdtemp(prefix=f"guichet-test-home-{worker}-"))
     for variable, folder in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                              ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
@@ -97,6 +96,7 @@ def pg_admin_url() -> Iterator[str]:
             pytest.fail(f"PostgreSQL is required in CI: {error}")
         pytest.skip(f"PostgreSQL: {error}")
     yield url
+    pg_server.DROPPER.finish()
     pg_server.SERVER.stop()
 
 
@@ -122,10 +122,9 @@ def _pg_copy(template: str) -> Iterator[str]:
     name = f"guichet_t_{uuid.uuid4().hex[:12]}"
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield pg_server.database_url(name)
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+    yield pg_server.database_url(name)
+    pg_server.DROPPER.drop(name)
 
 
 @pytest.fixture
@@ -192,8 +191,97 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", central_url="off", demo_customers=0)
 
 
+#: Demo agencies already built in this process, by (dialect, customers, currency): the SQLite
+#: file or the PostgreSQL template database that holds one.
+_DEMO_CACHE: dict[tuple[str, int, str, str], str] = {}
+
+
 def make_demo(db: Database, customers: int = 0, currency: str = "XOF") -> None:
+    """The demo agency 101 in ``db`` (migrated, empty). Built once per test process for each size
+    and currency, then copied: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on
+    PostgreSQL. The demo is deterministic (same seed and date, same ids): a copy holds the rows a
+    new build would."""
+    key = (db.dialect, customers, currency, _schema(db))
+    cached = _DEMO_CACHE.get(key)
+    if cached is not None and _copy_demo(db, cached):
+        return
     build_demo(db, agency_code="101", currency=Currency.of(currency), customers=customers, as_of=AS_OF)
+    _keep_demo(db, key)
+
+
+def _schema(db: Database) -> str:
+    """The tables of ``db`` and its migration revisions: a desk's and a central's database (both
+    schemas) never share a copy."""
+    with db.engine.connect() as connection:
+        tables = sorted(inspect(connection).get_table_names())
+        revisions = sorted(str(v) for name in tables if name.startswith("alembic_version")
+                           for v in connection.execute(text(f"SELECT * FROM {name}")).scalars())
+    return ",".join(tables) + "|" + ",".join(revisions)
+
+
+def _sqlite_path(db: Database) -> Path | None:
+    name = db.engine.url.database
+    return Path(name) if db.dialect == "sqlite" and name and name != ":memory:" else None
+
+
+def _copy_demo(db: Database, cached: str) -> bool:
+    db.dispose()
+    path = _sqlite_path(db)
+    if path is not None:
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(cached, path)
+        return True
+    if db.dialect != "postgresql":
+        return False
+    name = db.engine.url.database
+    engine = _pg_admin_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{cached}"'))
+    finally:
+        engine.dispose()
+    return True
+
+
+def _keep_demo(db: Database, key: tuple[str, int, str, str]) -> None:
+    db.dispose()
+    path = _sqlite_path(db)
+    if path is not None:
+        kept = Path(tempfile.mkdtemp(prefix="guichet-demo-")) / path.name
+        shutil.copy(path, kept)
+        _DEMO_CACHE[key] = str(kept)
+    elif db.dialect == "postgresql":
+        name = f"guichet_demo_{uuid.uuid4().hex[:10]}"
+        engine = _pg_admin_engine()
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(
+                    f'CREATE DATABASE "{name}" TEMPLATE "{db.engine.url.database}"'))
+        except Exception:  # noqa: BLE001 - another connection is open on it: no copy this time
+            return
+        finally:
+            engine.dispose()
+        _DEMO_CACHE[key] = name
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_demo_copies() -> Iterator[None]:
+    yield
+    for (dialect, _customers, _currency, _tables), kept in _DEMO_CACHE.items():
+        if dialect == "sqlite":
+            shutil.rmtree(Path(kept).parent, ignore_errors=True)
+            continue
+        engine = _pg_admin_engine()
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{kept}" WITH (FORCE)'))
+        except Exception:  # noqa: BLE001,S110 - the server may already be gone
+            pass
+        finally:
+            engine.dispose()
+    _DEMO_CACHE.clear()
 
 
 @pytest.fixture

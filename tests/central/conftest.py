@@ -61,10 +61,9 @@ def central_pg_url(central_pg_template: str) -> Iterator[str]:
     name = f"guichet_ct_{uuid.uuid4().hex[:12]}"
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{central_pg_template}"'))
-    yield _url(name)
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+    yield _url(name)
+    pg_server.DROPPER.drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
