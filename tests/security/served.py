@@ -25,7 +25,7 @@ def env() -> dict[str, str]:
 
 def central_cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "central", "--data-dir", str(folder), *args],
-                          cwd=ROOT, capture_output=True, text=True, env=env(), timeout=120,
+                          cwd=ROOT, capture_output=True, text=True, env=env(), timeout=300,
                           check=False)
 
 
@@ -58,7 +58,7 @@ def served(folder: Path, *serve_args: str, scheme: str = "http", verify: object 
     url = f"{scheme}://127.0.0.1:{port}"
     server = Served(url, (folder / "101.credential").read_text().strip(), folder, process)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts a server slowly
         while True:
             assert process.poll() is None, server.log()[-3000:]
             try:

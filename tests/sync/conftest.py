@@ -86,7 +86,7 @@ class Central:
              str(self.data_dir), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**_env(), **self.env})
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts a server slowly
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.data_dir / "server.log").read_text()[-2000:]
             try:
