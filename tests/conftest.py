@@ -97,6 +97,7 @@ def pg_admin_url() -> Iterator[str]:
             pytest.fail(f"PostgreSQL is required in CI: {error}")
         pytest.skip(f"PostgreSQL: {error}")
     yield url
+    _forget_demo_databases()
     pg_server.DROPPER.finish()
     pg_server.SERVER.stop()
 
@@ -270,19 +271,18 @@ def _keep_demo(db: Database, key: tuple[str, int, str, str]) -> None:
 @pytest.fixture(autouse=True, scope="session")
 def _drop_demo_copies() -> Iterator[None]:
     yield
-    for (dialect, _customers, _currency, _tables), kept in _DEMO_CACHE.items():
-        if dialect == "sqlite":
+    for key, kept in list(_DEMO_CACHE.items()):
+        if key[0] == "sqlite":
             shutil.rmtree(Path(kept).parent, ignore_errors=True)
-            continue
-        engine = _pg_admin_engine()
-        try:
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{kept}" WITH (FORCE)'))
-        except Exception:  # noqa: BLE001,S110 - the server may already be gone
-            pass
-        finally:
-            engine.dispose()
-    _DEMO_CACHE.clear()
+            del _DEMO_CACHE[key]
+
+
+def _forget_demo_databases() -> None:
+    """The PostgreSQL demo copies go with the tests' databases (before the server stops)."""
+    for key, kept in list(_DEMO_CACHE.items()):
+        if key[0] == "postgresql":
+            pg_server.DROPPER.drop(kept)
+            del _DEMO_CACHE[key]
 
 
 @pytest.fixture
