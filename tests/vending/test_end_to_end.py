@@ -8,14 +8,14 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import VendTransaction
 from app.models.database import Database
@@ -239,7 +239,16 @@ def _sms(db: Database, vend_id: Any, attempts: int) -> SmsMessage | None:
 def test_settlement_and_reconciliation_with_the_wallet_statement(
         chain: tuple[Stack, dict[str, str]], tmp_path: Path) -> None:
     stack, _ = chain
-    today = datetime.now(UTC).date().isoformat()
+    # The day the module's operator sales were made (a run may cross midnight before this test).
+    db = _db(stack)
+    try:
+        with db.reading() as session:
+            last = session.scalar(select(func.max(VendTransaction.sold_at))
+                                  .where(VendTransaction.operator_code == "moov"))
+    finally:
+        db.dispose()
+    assert last is not None
+    today = last.astimezone(UTC).date().isoformat()
     settled = stack.central_command("vending", "settlement", "--operator", "moov", "--date",
                                     today, "--out", str(tmp_path))
     assert settled.returncode == 0, settled.stderr
