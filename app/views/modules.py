@@ -74,7 +74,10 @@ def standard_registry() -> Registry:
                       PrepaidPage,
                       actions=(PageAction("Ctrl+Maj+T", "Jeton de gestion (superviseur) : "
                                           "remise à zéro, fraude, puissance, changement de clé",
-                                          PrepaidPage.management_token),)),
+                                          PrepaidPage.management_token),
+                               PageAction("Ctrl+Maj+K", "Clôture de caisse : ventes du jour, "
+                                          "espèces comptées, écart, rapport à signer",
+                                          PrepaidPage.cashup))),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage,

@@ -23,7 +23,7 @@ from tests.prepaid_desk.desk_rows import add_prepaid_sales
 DAY = date(2026, 12, 5)
 
 
-def add_day_sales(ctx: ServiceContext, agent: str = "agent") -> None:
+def add_day_sales(ctx: ServiceContext, agent: str = "agent", day: date = DAY) -> None:
     """The agent's counter day: three cash sales (one at 23:30 local, one reversed), a mobile
     money sale, a management token; a sale the day after and another agent's sale."""
     meter = add_prepaid_sales(ctx)
@@ -45,7 +45,7 @@ def add_day_sales(ctx: ServiceContext, agent: str = "agent") -> None:
                 agency_id=ctx.installation.agency_id, receipt_number=f"RP000-2026-0000{n}",
                 meter_id=meter.id, channel=VendChannel.COUNTER, status=status,
                 amount_minor=amount, energy=Decimal("1.0"), operator_code=operator,
-                sold_at=datetime(2026, 12, 5, tzinfo=zone) + timedelta(hours=hour),
+                sold_at=datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(hours=hour),
                 sold_by=who))
         uow.commit()
 

@@ -251,6 +251,13 @@ class PrepaidPage(QWidget):
         self.management = ManagementDialog(self.shell, self, self.meter.text().strip())
         self.management.open()
 
+    def cashup(self) -> None:
+        """The agent's end-of-day cash-up dialog (*clôture de caisse*)."""
+        from app.views.prepaid.cashup import CashupDialog
+
+        self.cashup_dialog = CashupDialog(self.shell, self)
+        self.cashup_dialog.open()
+
     def back(self) -> None:
         self._say("")
         if self.step == Step.PAYMENT:

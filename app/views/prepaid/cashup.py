@@ -1,0 +1,200 @@
+"""*Clôture de caisse* (issue 17): the agent's counter sales of a day, the totals by means of
+payment, the cash expected; the agent types the cash counted, Entrée closes (a reason is asked
+when the counted cash differs), the report PDF is opened to print and sign. A closed day shows
+who closed it and its report is opened again on Entrée; the figures are the service's."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QDate
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.prepaid_cashup import CashupDay, close_day, closing_pdf, day_summary
+from app.services.prepaid_sales import MANAGING_ROLES, IssuedDocument
+from app.views.customers.file_tabs import deliver_document
+from app.views.prepaid import named
+from app.views.shell import Shell
+from kernel.errors import BusinessError
+
+
+class CashupDialog(QDialog):
+    """Agent (supervisors may change it), day, the sales; counted cash, reason; Entrée."""
+
+    def __init__(self, shell: Shell, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.shell = shell
+        ctx = shell.ctx
+        self.setWindowTitle("Clôture de caisse")
+        self.setObjectName("cashupDialog")
+        self.setMinimumSize(760, 560)
+        self.agent = named(QLineEdit(ctx.actor.username), "cashupAgent")
+        self.agent.setEnabled(ctx.user is not None and ctx.user.role in MANAGING_ROLES)
+        today = ctx.installation.today()
+        self.day = named(QDateEdit(QDate(today.year, today.month, today.day)), "cashupDay")
+        self.day.setDisplayFormat("dd/MM/yyyy")
+        self.day.setCalendarPopup(True)
+        self.table = named(QTableWidget(0, 6), "cashupLines")
+        self.table.setHorizontalHeaderLabels(
+            ["Reçu", "Heure", "Compteur", "Paiement", "État", "Montant"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.totals = named(QLabel(), "cashupTotals")
+        self.totals.setWordWrap(True)
+        self.counted = named(QLineEdit(), "cashupCounted")
+        self.counted.setPlaceholderText("ex. 125 000")
+        self.reason = named(QLineEdit(), "cashupReason")
+        self.reason.setPlaceholderText("obligatoire s'il y a un écart")
+        self.go = named(QPushButton("&Clôturer la caisse (Entrée)"), "cashupGo")
+        self.go.setDefault(True)
+        self.go.clicked.connect(self.close_day)
+        self.message = named(QLabel(), "cashupMessage")
+        self.message.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("A&gent :", self.agent)
+        form.addRow("&Jour :", self.day)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.totals)
+        counted = QFormLayout()
+        counted.addRow("Espèces &comptées :", self.counted)
+        counted.addRow("&Motif de l'écart :", self.reason)
+        layout.addLayout(counted)
+        layout.addWidget(self.go)
+        layout.addWidget(self.message)
+        self.setTabOrder(self.counted, self.reason)
+        self.setTabOrder(self.reason, self.go)
+        self.summary: CashupDay | None = None
+        self.document: IssuedDocument | None = None
+        self.day.dateChanged.connect(self.refresh)
+        self.agent.editingFinished.connect(self.refresh)
+        self.counted.textChanged.connect(self._counted_changed)
+        self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.counted.setFocus()
+
+    def _day(self) -> date:
+        chosen = self.day.date()
+        return date(chosen.year(), chosen.month(), chosen.day())
+
+    def _say(self, text: str, problem: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020; font-weight: bold;" if problem else "")
+
+    def refresh(self) -> None:
+        ctx, agent, day = self.shell.ctx, self.agent.text().strip(), self._day()
+        self.shell.runner.read(lambda: day_summary(ctx, agent, day),
+                               on_success=self._show, on_failure=self._failed, parent=self)
+
+    def _show(self, summary: CashupDay) -> None:
+        self.summary = summary
+        fmt = self.shell.ctx.installation.currency.format_minor
+        self.table.setRowCount(len(summary.lines))
+        for row, line in enumerate(summary.lines):
+            for column, value in enumerate((line.receipt, f"{line.sold_at:%H:%M}", line.meter,
+                                            line.method, line.state, fmt(line.amount_minor))):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
+        methods = " ; ".join(f"{m} : {fmt(v)}" for m, v in summary.by_method.items()) or "—"
+        self.totals.setText(
+            f"<b>{summary.sales_count} vente(s)</b> — {methods}<br>"
+            f"Annulées (non comptées) : {summary.voided_count} ({fmt(summary.voided_minor)}) — "
+            f"jetons de gestion : {summary.management_count}<br>"
+            f"<b>Espèces attendues : {fmt(summary.expected_cash_minor)}</b>")
+        closed = summary.closing
+        for widget in (self.counted, self.reason):
+            widget.setEnabled(closed is None)
+        if closed is not None:
+            self.go.setText("&Ouvrir le rapport de clôture (Entrée)")
+            self._say(f"Journée clôturée par {closed.closed_by} le "
+                      f"{closed.closed_at:%d/%m/%Y à %H:%M} : les chiffres ne changent plus. "
+                      f"{closed.summary}")
+        else:
+            self.go.setText("&Clôturer la caisse (Entrée)")
+            self._counted_changed()
+
+    def _counted_minor(self) -> int | None:
+        currency = self.shell.ctx.installation.currency
+        try:
+            return currency.exact_minor(currency.parse(self.counted.text()))
+        except BusinessError:
+            return None
+
+    def _counted_changed(self) -> None:
+        if self.summary is None or self.summary.closing is not None:
+            return
+        counted = self._counted_minor()
+        if counted is None:
+            self._say("Tapez les espèces comptées dans le tiroir, puis Entrée.")
+            return
+        difference = counted - self.summary.expected_cash_minor
+        fmt = self.shell.ctx.installation.currency.format_minor
+        self._say("Pas d'écart." if not difference else
+                  f"Écart : {fmt(difference)} — indiquez le motif.", problem=bool(difference))
+
+    def close_day(self) -> None:
+        if self.summary is None:
+            return
+        if self.summary.closing is not None:
+            self._reopen()
+            return
+        currency, ctx = self.shell.ctx.installation.currency, self.shell.ctx
+        try:
+            counted = currency.exact_minor(currency.parse(self.counted.text()))
+        except BusinessError as error:
+            self._say(str(error), problem=True)
+            self.counted.setFocus()
+            return
+        if counted != self.summary.expected_cash_minor and len(self.reason.text().strip()) < 5:
+            self._say("Il y a un écart : tapez le motif (5 caractères au moins), puis Entrée.",
+                      problem=True)
+            self.reason.setFocus()
+            return
+        agent, day, reason = self.summary.agent, self.summary.day, self.reason.text()
+        self.go.setEnabled(False)
+        self.shell.runner.write(lambda: close_day(ctx, agent, day, counted, reason),
+                                on_success=self._closed, on_failure=self._failed, parent=self)
+
+    def _closed(self, outcome: tuple[CashupDay, IssuedDocument]) -> None:
+        summary, self.document = outcome
+        self.go.setEnabled(True)
+        self._show(summary)
+        deliver_document(self, self.shell.settings.data_dir, self.document.filename,
+                         self.document.pdf, title="Clôture de caisse",
+                         what="Rapport de clôture enregistré : à imprimer et signer.")
+
+    def _reopen(self) -> None:
+        assert self.summary is not None
+        ctx, agent, day = self.shell.ctx, self.summary.agent, self.summary.day
+        self.shell.runner.read(lambda: closing_pdf(ctx, agent, day),
+                               on_success=self._deliver, on_failure=self._failed, parent=self)
+
+    def _deliver(self, document: IssuedDocument | None) -> None:
+        if document is not None:
+            self.document = document
+            deliver_document(self, self.shell.settings.data_dir, document.filename,
+                             document.pdf, title="Clôture de caisse",
+                             what="Rapport de clôture (tel qu'émis).")
+
+    def _failed(self, error: BaseException) -> None:
+        self.go.setEnabled(True)
+        if isinstance(error, BusinessError):
+            self._say(str(error), problem=True)
+            return
+        raise error
