@@ -53,7 +53,7 @@ class CashupDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.totals = named(QLabel(), "cashupTotals")
-        self.totals.setWordWrap(True)
+        self.totals.setMinimumHeight(self.totals.fontMetrics().lineSpacing() * 3 + 4)
         self.counted = named(QLineEdit(), "cashupCounted")
         self.counted.setPlaceholderText("ex. 125 000")
         self.reason = named(QLineEdit(), "cashupReason")
