@@ -13,32 +13,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from app.services.auth import sign_in
 from app.services.prepaid_cashup import day_summary
 from app.settings import Settings
 from app.views.main_window import MainWindow
 from app.views.prepaid.cashup import CashupDialog
 from app.views.prepaid.page import PrepaidPage
-from app.views.shell import Shell
-from app.views.tasks import TaskRunner
 from kernel.context import ServiceContext
 from tests.services.test_prepaid_cashup import add_day_sales
 from tests.views.conftest import Answers, type_text, wait_idle
+from tests.views.test_counter_day import _window
 
 
 @pytest.fixture
 def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
     add_day_sales(ctx, day=ctx.installation.today())
-    runner = TaskRunner()
-    main = MainWindow(Shell(settings, ctx.signed_in(sign_in(ctx.db, "agent",
-                                                            "Guichet-Agent-2026")), runner))
-    qtbot.addWidget(main)
-    main.resize(1366, 768)
-    with qtbot.waitActive(main):
-        main.show()
-        main.activateWindow()
-    yield main
-    runner.shutdown()
+    yield from _window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026")
 
 
 def _label(dialog: CashupDialog, name: str) -> str:
