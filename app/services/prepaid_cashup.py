@@ -1,9 +1,11 @@
 """The agent's end-of-day cash-up at the prepaid desk (issue 17, *clôture de caisse*).
 
 For one agent and one day of the agency's time zone: the counter sales the desk holds
-(``vend_transaction``, channel *counter*, ``sold_by`` the agent), their total by means of
-payment, the reversed or failed ones (listed, not counted), the management tokens (amount 0),
-the cash expected, the cash counted (typed), the difference — with a reason when it is not zero.
+(``vend_transaction``, channel *counter*, ``sold_by`` the agent) and the counter payments of
+invoices the agent received (``payment.received_by``: the agent's full name, as
+``app.services.payments`` writes it), their total by means of payment, the reversed, failed or
+cancelled ones (listed, not counted), the management tokens (amount 0), the cash expected, the
+cash counted (typed), the difference — with a reason when it is not zero.
 
 Closing stores the report PDF as issued (``document``, kind ``prepaid_cashup``, one per
 agent and day: its existence is the lock) with the figures on the audit entry's reason; a second
@@ -19,17 +21,18 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, Document, Meter, VendTransaction
+from app.models import Account, AuditEntry, Document, Meter, Payment, User, VendTransaction
 from app.models.capture import set_reason
-from app.models.enums import VendChannel, VendStatus
+from app.models.enums import PaymentMethod, VendChannel, VendStatus
 from app.models.ids import utcnow
 from app.services.documents.cashup_pdf import CashupReportData, render_cashup
 from app.services.prepaid_sales import MANAGING_ROLES, IssuedDocument
 from kernel.context import ServiceContext
 from kernel.errors import BusinessError, PermissionDeniedError, ValidationError
+from kernel.vocabulary import label
 
 KIND = "prepaid_cashup"
-CASH = "Espèces"
+CASH = label(PaymentMethod.CASH)
 
 
 class DayClosed(BusinessError):
@@ -43,7 +46,8 @@ class CashupLine:
     meter: str
     method: str
     amount_minor: int
-    #: "vente", "annulée" (reversed or failed: not counted) or "jeton de gestion" (amount 0).
+    #: "vente", "paiement" (an invoice paid at the counter), "annulée"/"paiement annulé" (not
+    #: counted) or "jeton de gestion" (amount 0).
     state: str
 
 
@@ -62,6 +66,7 @@ class CashupDay:
     lines: tuple[CashupLine, ...]
     by_method: dict[str, int]
     sales_count: int
+    payments_count: int
     voided_count: int
     voided_minor: int
     management_count: int
@@ -112,7 +117,8 @@ def close_day(ctx: ServiceContext, agent: str, day: date, counted_minor: int,
             ctx.installation.agency_name, agent, day, closed_at, user.username,
             tuple((line.receipt, f"{line.sold_at:%H:%M}", line.meter, line.method,
                    line.state, line.amount_minor) for line in figures.lines),
-            tuple(figures.by_method.items()), figures.sales_count, figures.voided_count,
+            tuple(figures.by_method.items()), figures.sales_count, figures.payments_count,
+            figures.voided_count,
             figures.management_count, figures.expected_cash_minor, counted_minor, difference,
             reason, ctx.installation.currency))
         filename = cashup_filename(agent, day)
@@ -155,7 +161,25 @@ def _summary(ctx: ServiceContext, session: Session, agent: str, day: date) -> Ca
             by_method[method] = by_method.get(method, 0) + sale.amount_minor
         lines.append(CashupLine(sale.receipt_number, ctx.installation.local(sale.sold_at),
                                 meter.sts_drn or meter.serial, method, sale.amount_minor, state))
-    return CashupDay(agent, day, tuple(lines), by_method, sales, voided, voided_minor,
+    names = {agent, *session.scalars(select(User.full_name).where(User.username == agent))}
+    payments = 0
+    for payment, account in session.execute(
+            select(Payment, Account).join(Account, Account.id == Payment.account_id)
+            .where(Payment.received_by.in_(names), Payment.paid_at >= start,
+                   Payment.paid_at < end)):
+        method = label(payment.method)
+        if payment.is_cancelled:
+            state = "paiement annulé"
+            voided += 1
+            voided_minor += payment.amount_minor
+        else:
+            state = "paiement"
+            payments += 1
+            by_method[method] = by_method.get(method, 0) + payment.amount_minor
+        lines.append(CashupLine(payment.receipt_number, ctx.installation.local(payment.paid_at),
+                                f"compte {account.number}", method, payment.amount_minor, state))
+    lines.sort(key=lambda line: (line.sold_at, line.receipt))
+    return CashupDay(agent, day, tuple(lines), by_method, sales, payments, voided, voided_minor,
                      management, by_method.get(CASH, 0), _closing(ctx, session, agent, day))
 
 

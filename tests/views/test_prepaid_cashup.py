@@ -46,12 +46,12 @@ def test_typing_the_counted_cash_and_closing(qtbot: QtBot, window: MainWindow, c
     dialog = page.cashup_dialog
     qtbot.waitExposed(dialog)
     wait_idle(qtbot)
-    assert "3 vente(s)" in _label(dialog, "cashupTotals")
-    assert "Espèces attendues : 7 500" in _label(dialog, "cashupTotals").replace("\u202f", " ")
-    assert dialog.table.rowCount() == 5
+    assert "3 recharge(s), 2 paiement(s)" in _label(dialog, "cashupTotals")
+    assert "Espèces attendues : 17 500" in _label(dialog, "cashupTotals").replace("\u202f", " ")
+    assert dialog.table.rowCount() == 8
     counted = QApplication.focusWidget()
     assert counted is dialog.counted
-    qtbot.keyClicks(counted, "7000")
+    qtbot.keyClicks(counted, "17000")
     qtbot.keyClick(counted, Qt.Key.Key_Return)
     assert "motif" in _label(dialog, "cashupMessage")
     assert QApplication.focusWidget() is dialog.reason

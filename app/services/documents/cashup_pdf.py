@@ -1,5 +1,5 @@
 """The agent's end-of-day cash-up report (A4, same look as the prepaid receipt): the day's
-counter sales, the totals by means of payment, the cash expected and counted, the difference
+counter sales and invoice payments, the totals by means of payment, the cash expected and counted, the difference
 and its reason, and two signature boxes (agent, supervisor)."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class CashupReportData:
     lines: tuple[tuple[str, str, str, str, str, int], ...]
     by_method: tuple[tuple[str, int], ...]
     sales_count: int
+    payments_count: int
     voided_count: int
     management_count: int
     expected_minor: int
@@ -68,8 +69,9 @@ def render_cashup(data: CashupReportData) -> bytes:
     y -= 10 * mm
     pdf.setFillColor(INK)
     pdf.setFont(BOLD, 9)
-    columns = (left, left + 38 * mm, left + 52 * mm, left + 85 * mm, left + 115 * mm)
-    for x, title in zip(columns, ("Reçu", "Heure", "Compteur", "Paiement", "État"), strict=True):
+    columns = (left, left + 38 * mm, left + 52 * mm, left + 85 * mm, left + 112 * mm)
+    for x, title in zip(columns, ("Reçu", "Heure", "Compteur / compte", "Paiement", "État"),
+                        strict=True):
         pdf.drawString(x, y, title)
     pdf.drawRightString(right, y, "Montant")
     y -= 5 * mm
@@ -89,9 +91,10 @@ def render_cashup(data: CashupReportData) -> bytes:
     if y < 110 * mm:
         y = new_page()
     pdf.setFont(REGULAR, 11)
-    rows = [(f"Ventes ({data.sales_count})", ""), *((f"  dont {m}", fmt(v))
-                                                   for m, v in data.by_method),
-            ("Ventes annulées (non comptées)", str(data.voided_count)),
+    rows = [(f"Recharges ({data.sales_count}) et paiements de factures "
+             f"({data.payments_count})", fmt(sum(v for _m, v in data.by_method))),
+            *((f"  dont {m}", fmt(v)) for m, v in data.by_method),
+            ("Annulées (non comptées)", str(data.voided_count)),
             ("Jetons de gestion (montant 0)", str(data.management_count)),
             ("Espèces attendues", fmt(data.expected_minor)),
             ("Espèces comptées", fmt(data.counted_minor))]

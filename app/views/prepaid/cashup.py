@@ -39,7 +39,7 @@ class CashupDialog(QDialog):
         ctx = shell.ctx
         self.setWindowTitle("Clôture de caisse")
         self.setObjectName("cashupDialog")
-        self.setMinimumSize(760, 560)
+        self.setMinimumSize(860, 600)
         self.agent = named(QLineEdit(ctx.actor.username), "cashupAgent")
         self.agent.setEnabled(ctx.user is not None and ctx.user.role in MANAGING_ROLES)
         today = ctx.installation.today()
@@ -48,12 +48,12 @@ class CashupDialog(QDialog):
         self.day.setCalendarPopup(True)
         self.table = named(QTableWidget(0, 6), "cashupLines")
         self.table.setHorizontalHeaderLabels(
-            ["Reçu", "Heure", "Compteur", "Paiement", "État", "Montant"])
+            ["Reçu", "Heure", "Compteur / compte", "Paiement", "État", "Montant"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.totals = named(QLabel(), "cashupTotals")
-        self.totals.setMinimumHeight(self.totals.fontMetrics().lineSpacing() * 3 + 4)
+        self.totals.setMinimumHeight(self.totals.fontMetrics().lineSpacing() * 4 + 4)
         self.counted = named(QLineEdit(), "cashupCounted")
         self.counted.setPlaceholderText("ex. 125 000")
         self.reason = named(QLineEdit(), "cashupReason")
@@ -113,7 +113,8 @@ class CashupDialog(QDialog):
         self.table.resizeColumnsToContents()
         methods = " ; ".join(f"{m} : {fmt(v)}" for m, v in summary.by_method.items()) or "—"
         self.totals.setText(
-            f"<b>{summary.sales_count} vente(s)</b> — {methods}<br>"
+            f"<b>{summary.sales_count} recharge(s), {summary.payments_count} paiement(s) de "
+            f"facture</b><br>Par moyen de paiement : {methods}<br>"
             f"Annulées (non comptées) : {summary.voided_count} ({fmt(summary.voided_minor)}) — "
             f"jetons de gestion : {summary.management_count}<br>"
             f"<b>Espèces attendues : {fmt(summary.expected_cash_minor)}</b>")
