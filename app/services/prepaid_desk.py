@@ -229,6 +229,13 @@ class VendingDesk:
         mobile = mobile_of(session, body["meter"], meter.strip()) if session else ""
         return MeterCheck(body["meter"], body["owner"], body["tariff"], mobile)
 
+    def search(self, text: str) -> list[MeterCheck]:
+        """Central's own answer for a meter the desk does not know (installed today, not yet
+        synced): the agency's meters whose number or holder's name starts with ``text``."""
+        body = self._call("GET", "/vend-meters", params={"q": text.strip()})
+        return [MeterCheck(str(row["meter"]), str(row["owner"]), str(row["tariff"]))
+                for row in body.get("items") or ()]
+
     def quote(self, meter: str, *, amount: int | None = None,
               energy_kwh: str | None = None) -> VendQuote:
         payload: dict[str, Any] = {"meter": meter}

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -198,6 +198,17 @@ class Quote:
     month_energy: Decimal
 
 
+#: A live search's answer is short (the agent picks one meter) and needs a few characters.
+SEARCH_LIMIT = 20
+SEARCH_MIN_TEXT = 3
+SEARCH_MAX_TEXT = 40
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
 def mask_name(last: str, first: str) -> str:
     """``Kouassi Aya`` → ``K*** A.``: enough for the payer to recognise the meter."""
     last, first = last.strip(), first.strip()
@@ -366,6 +377,46 @@ class Platform:
         return {"meter": facts.drn, "owner": facts.owner, "tariff": facts.tariff.name,
                 "tariff_code": facts.tariff.code, "unit": "kWh",
                 "message": f"Compteur {facts.drn} — {facts.owner}"}
+
+    def search_meters(self, text: str, agency_id: uuid.UUID,
+                      limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+        """The agency's own installed prepaid meters whose DRN or serial starts with ``text``
+        or whose holder's name starts with it (a meter installed today, not yet on the desk):
+        at most ``limit``, owners masked. Another agency's meters are never read."""
+        text = " ".join(text.split())[:SEARCH_MAX_TEXT]
+        if len(text) < SEARCH_MIN_TEXT:
+            raise refused("search_too_short", f"Tapez au moins {SEARCH_MIN_TEXT} caractères "
+                          "du numéro ou du nom.", 422)
+        number = normalise_meter_number(text)
+        prefix = _like_prefix(number)
+        name = _like_prefix(text.lower())
+        query = (
+            select(Meter, _contract(Contract.tariff_id), Customer.kind, Customer.last_name,
+                   Customer.first_name, Customer.organisation_name)
+            .select_from(Meter)
+            .outerjoin(Account, Account.id == _contract(Contract.account_id))
+            .outerjoin(Customer, Customer.id == Account.customer_id)
+            .where(Meter.agency_id == agency_id, Meter.payment == MeterPayment.PREPAID,
+                   Meter.status == MeterStatus.INSTALLED, Meter.sts_drn.is_not(None),
+                   Meter.sts_drn != "",
+                   or_(Meter.sts_drn.like(prefix, escape="\\"),
+                       Meter.serial.like(prefix, escape="\\"),
+                       func.lower(Customer.last_name).like(name, escape="\\"),
+                       func.lower(Customer.organisation_name).like(name, escape="\\")))
+            .order_by(Meter.sts_drn).limit(max(1, min(limit, SEARCH_LIMIT))))
+        today = self.today()
+        found: list[dict[str, Any]] = []
+        with self.db.reading() as session:
+            for meter, tariff_id, kind, last, first, organisation in session.execute(query):
+                owner = "***"
+                if kind is not None:
+                    owner = (mask_name(organisation or "", "")
+                             if kind is CustomerKind.ORGANISATION
+                             else mask_name(last or "", first or ""))
+                tariff = self._tariff(session, meter.prepaid_tariff_id or tariff_id, today)
+                found.append({"meter": meter.sts_drn, "serial": meter.serial, "owner": owner,
+                              "tariff": tariff.name if tariff is not None else ""})
+        return found
 
     def quote(self, number: str, *, energy: Decimal | None = None,
               amount_minor: int | None = None, agency_id: uuid.UUID | None = None) -> Quote:

@@ -186,3 +186,23 @@ async def test_the_same_calls_answer_101_for_its_own_meter(scene: Scene) -> None
         "reference": "A-M-2", "meter": DRN_A, "kind": "clear_tamper",
         "reason": "alarme après contrôle", "agent": "chef102"})
     assert borrowed.status_code == 403
+
+
+async def test_the_live_search_never_lists_102s_meters(scene: Scene) -> None:
+    """``GET /agencies/{code}/vend-meters?q=…``: 101's own path answers only 101's meters (102's
+    number or holder's name finds nothing); 102's path with 101's credential is refused."""
+    before = scene.counts()
+    for q in (DRN_102[:6], DRN_102, "Diab", "diabaté", "472"):
+        own = await scene.http.get("/agencies/101/vend-meters", params={"q": q},
+                                   headers=scene.a)
+        assert own.status_code == 200 and own.json()["items"] == [], own.text
+        _refused(await scene.http.get("/agencies/102/vend-meters", params={"q": q},
+                                      headers=scene.a))
+    mine = await scene.http.get("/agencies/101/vend-meters", params={"q": DRN_A[:10]},
+                                headers=scene.a)
+    assert [m["meter"] for m in mine.json()["items"]] == [DRN_A]
+    theirs = await scene.http.get("/agencies/102/vend-meters", params={"q": "diab"},
+                                  headers=scene.b)
+    assert [m["meter"] for m in theirs.json()["items"]] == [DRN_102]
+    assert "Diabaté" not in theirs.text and theirs.json()["items"][0]["owner"] == "D*** S."
+    assert scene.counts() == before

@@ -8,14 +8,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import Scope
 from central.api.routes.operator import QuoteIn, Vending, quote_json, sale_json
 from central.vending.diagnosis import TokenDoctor
 from central.vending.errors import refused
-from central.vending.platform import DeskSeller, parse_energy
+from central.vending.platform import SEARCH_LIMIT, DeskSeller, parse_energy
 
 router = APIRouter(prefix="/agencies/{code}", tags=["données d'agence"])
 
@@ -38,6 +38,13 @@ def desk_sale(body: DeskSaleIn, scope: Scope, vending: Vending,
         meter=body.meter, amount_minor=body.amount, phone=body.phone)
     response.status_code = 200 if replayed else 201
     return {**sale_json(sale, vending, replayed=replayed), "agent": sale.sold_by}
+
+
+@router.get("/vend-meters", summary="Chercher en direct les compteurs prépayés de l'agence "
+            "(début du numéro ou du nom du titulaire), titulaires masqués")
+def desk_search(scope: Scope, vending: Vending,
+                q: str = Query(min_length=1, max_length=60)) -> dict[str, Any]:
+    return {"items": vending.search_meters(q, scope.id), "limit": SEARCH_LIMIT}
 
 
 @router.get("/vend-meters/{number}", summary="Vérifier un compteur prépayé avant une vente au guichet")
