@@ -67,6 +67,15 @@ class MeterCheck:
 
 
 @dataclass(frozen=True)
+class MeterSearch:
+    """Central's live search: the agency's meters found (owners masked); ``capped`` when
+    central stopped at its limit (more may match: type more)."""
+
+    meters: tuple[MeterCheck, ...]
+    capped: bool
+
+
+@dataclass(frozen=True)
 class Split:
     energy: int
     fixed_charge: int
@@ -229,12 +238,13 @@ class VendingDesk:
         mobile = mobile_of(session, body["meter"], meter.strip()) if session else ""
         return MeterCheck(body["meter"], body["owner"], body["tariff"], mobile)
 
-    def search(self, text: str) -> list[MeterCheck]:
+    def search(self, text: str) -> MeterSearch:
         """Central's own answer for a meter the desk does not know (installed today, not yet
         synced): the agency's meters whose number or holder's name starts with ``text``."""
         body = self._call("GET", "/vend-meters", params={"q": text.strip()})
-        return [MeterCheck(str(row["meter"]), str(row["owner"]), str(row["tariff"]))
-                for row in body.get("items") or ()]
+        meters = tuple(MeterCheck(str(row["meter"]), str(row["owner"]), str(row["tariff"]))
+                       for row in body.get("items") or ())
+        return MeterSearch(meters, len(meters) >= int(body.get("limit") or 0) > 0)
 
     def quote(self, meter: str, *, amount: int | None = None,
               energy_kwh: str | None = None) -> VendQuote:

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -27,6 +29,7 @@ from app.services.prepaid_desk import (
     CentralUnreachable,
     DeskSale,
     MeterCheck,
+    MeterSearch,
     PendingStore,
     VendingDesk,
     VendQuote,
@@ -80,6 +83,11 @@ class PrepaidPage(QWidget):
         self.meter.returnPressed.connect(self.check_meter)
         self.meter_result = named(QLabel(), "prepaidMeterResult")
         self.meter_result.setWordWrap(True)
+        # central's live answer for a meter this desk does not know (installed today…)
+        self.found = named(QListWidget(), "prepaidFound")
+        self.found.setMaximumHeight(150)
+        self.found.itemActivated.connect(self._picked)
+        self.found.setVisible(False)
 
         self.amount = named(QLineEdit(), "prepaidAmount")
         self.amount.setPlaceholderText("Montant (5000) ou énergie (25 kWh)")
@@ -131,6 +139,7 @@ class PrepaidPage(QWidget):
         form = self.form = QFormLayout()
         form.addRow("&Compteur :", self.meter)
         form.addRow("", self.meter_result)
+        form.addRow("", self.found)
         form.addRow("&Montant ou kWh :", self.amount)
         form.addRow("Devis :", self.quote_box)
         form.addRow("&Espèces reçues :", self.cash)
@@ -223,6 +232,10 @@ class PrepaidPage(QWidget):
         self.resume_button.setVisible(bool(self.pending.all()) and self.step != Step.PAYMENT)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Escape and self.found.isVisible() and not self.busy:
+            self._hide_found()
+            self._focus_step()
+            return
         if event.key() == Qt.Key.Key_Escape and not self.busy:
             self.back()
             return
@@ -277,6 +290,7 @@ class PrepaidPage(QWidget):
         for field in (self.meter, self.amount, self.cash, self.phone):
             field.clear()
         self.meter_result.clear()
+        self._hide_found()
         self.change_due.clear()
         self._say("")
         self._show_step(Step.METER)
@@ -315,11 +329,73 @@ class PrepaidPage(QWidget):
 
     def _refused_meter(self, error: BaseException) -> None:
         self.meter_result.setText("")
+        typed = self.meter.text().strip()
+        if isinstance(error, VendRefused) and error.code == "meter_unknown" and typed:
+            self.search_central(typed, error)
+            return
         self._failed(error)
+
+    def search_central(self, typed: str, unknown: VendRefused) -> None:
+        """The meter is unknown by its exact number: central is asked live for the agency's
+        meters starting with what was typed (number or holder's name)."""
+
+        def search() -> MeterSearch:
+            with self._desk() as desk:
+                return desk.search(typed)
+
+        self.busy = True
+        self._say(f"« {typed} » n'est pas un numéro de compteur connu : recherche sur le "
+                  "serveur central…")
+        self.shell.runner.read(search, on_success=lambda found: self._found(typed, found),
+                               on_failure=lambda error: self._search_failed(error, unknown))
+
+    def _search_failed(self, error: BaseException, unknown: VendRefused) -> None:
+        self._hide_found()
+        if isinstance(error, VendRefused) and error.code == "search_too_short":
+            error = unknown
+        if isinstance(error, CentralUnreachable):
+            error = CentralUnreachable("Le serveur central ne répond pas : la recherche du "
+                                       "compteur n'a pas pu être faite. Vérifiez le numéro ou "
+                                       "réessayez dans un instant.")
+        self._failed(error)
+
+    def _found(self, typed: str, found: MeterSearch) -> None:
+        self.busy = False
+        self.found.clear()
+        if not found.meters:
+            self._hide_found()
+            self._say(f"Aucun compteur prépayé de l'agence ne commence par « {typed} », ni "
+                      "sur ce poste ni sur le serveur central : vérifiez le numéro sur la "
+                      "carte ou sur le compteur.", problem=True)
+            self._focus_step()
+            return
+        for meter in found.meters:
+            item = QListWidgetItem(f"{meter.meter} — titulaire {meter.owner} — {meter.tariff}")
+            item.setData(Qt.ItemDataRole.UserRole, meter.meter)
+            self.found.addItem(item)
+        self.found.setVisible(True)
+        self.found.setCurrentRow(0)
+        more = " (les premiers seulement : précisez)" if found.capped else ""
+        self._say(f"Le serveur central connaît {len(found.meters)} compteur(s) de l'agence pour "
+                  f"« {typed} »{more}. Flèches pour choisir, Entrée pour vendre, Échap pour "
+                  "corriger.")
+        self.found.setFocus()
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        if self.busy or self.step != Step.METER:
+            return
+        self.meter.setText(str(item.data(Qt.ItemDataRole.UserRole)))
+        self._hide_found()
+        self.check_meter()
+
+    def _hide_found(self) -> None:
+        self.found.clear()
+        self.found.setVisible(False)
 
     def _checked(self, checked: MeterCheck) -> None:
         self.busy = False
         self.checked = checked
+        self._hide_found()
         self.meter_result.setText(f"Compteur {checked.meter} — titulaire {checked.owner} — "
                                   f"{checked.tariff}")
         self._say("")
