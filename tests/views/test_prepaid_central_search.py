@@ -16,9 +16,9 @@ from app.views.main_window import MainWindow
 from app.views.prepaid.page import PrepaidPage, Step
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.prepaid_desk.conftest import Central, central  # noqa: F401
-from tests.views.test_prepaid_page import _focused, _shot, _text, _type, open_window  # noqa: F401
 from tests.vending.world import DRN_A, DRN_B
 from tests.views.conftest import wait_idle
+from tests.views.test_prepaid_page import _focused, _shot, _text, _type, open_window  # noqa: F401
 
 
 def _page(qtbot: QtBot, window: MainWindow) -> PrepaidPage:
