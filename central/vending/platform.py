@@ -384,10 +384,10 @@ class Platform:
         or whose holder's name starts with it (a meter installed today, not yet on the desk):
         at most ``limit``, owners masked. Another agency's meters are never read."""
         text = " ".join(text.split())[:SEARCH_MAX_TEXT]
-        if len(text) < SEARCH_MIN_TEXT:
+        number = normalise_meter_number(text)
+        if len(number) < SEARCH_MIN_TEXT:
             raise refused("search_too_short", f"Tapez au moins {SEARCH_MIN_TEXT} caractères "
                           "du numéro ou du nom.", 422)
-        number = normalise_meter_number(text)
         prefix = _like_prefix(number)
         name = _like_prefix(text.lower())
         query = (
