@@ -57,10 +57,13 @@ class VendTransaction(Synced, Base):
 
 
 class PendingVendSale(Base):
-    """A counter sale asked of central whose answer has not come back yet (local to the desk,
-    never synchronised): written and committed **before** the request leaves, removed only on
-    central's answer (a sale or a refusal), so a crash or a cut line never loses the key the
-    sale must be asked again with (one sale, one token, one payment)."""
+    """A counter sale this desk asked of central (local to the desk, never synchronised):
+    written and committed **before** the request leaves, so a crash or a cut line never loses
+    the key the sale must be asked again with (one sale, one token, one payment). On central's
+    sale the row is kept and marked sold (receipt, amount sold, ``sold_at``): the desk's own
+    ledger of its counter sales, counted by the cash-up before the nightly sync brings the
+    ``vend_transaction``; on a refusal it is deleted (nothing sold). ``sold_at`` empty: still
+    waiting for central's answer."""
 
     __tablename__ = "prepaid_pending_sale"
 
@@ -71,3 +74,7 @@ class PendingVendSale(Base):
     phone: Mapped[str] = mapped_column(String(20))
     agent: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Central's answer (empty while the sale waits for it).
+    receipt: Mapped[str | None] = mapped_column(String(24))
+    sold_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    sold_at: Mapped[datetime | None]

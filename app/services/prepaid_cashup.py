@@ -1,7 +1,12 @@
 """The agent's end-of-day cash-up at the prepaid desk (issue 17, *clôture de caisse*).
 
 For one agent and one day of the agency's time zone: the counter sales the desk holds
-(``vend_transaction``, channel *counter*, ``sold_by`` the agent) and the counter payments of
+(``vend_transaction``, channel *counter*, ``sold_by`` the agent — it comes from central with
+the nightly sync), the sales this desk made itself that are not there yet (its own ledger
+``prepaid_pending_sale``, rows central answered with a sale, matched on the desk's reference —
+``vend_transaction.operator_reference`` — or the receipt, so a sale is counted once whether or
+not the night has run), the sales still waiting for central's answer (listed apart, not
+counted: nothing is known of them yet) and the counter payments of
 invoices the agent received (``payment.received_by``: the agent's full name, as
 ``app.services.payments`` writes it), their total by means of payment, the reversed, failed or
 cancelled ones (listed, not counted), the management tokens (amount 0), the cash expected, the
@@ -21,7 +26,16 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Account, AuditEntry, Document, Meter, Payment, User, VendTransaction
+from app.models import (
+    Account,
+    AuditEntry,
+    Document,
+    Meter,
+    Payment,
+    PendingVendSale,
+    User,
+    VendTransaction,
+)
 from app.models.capture import set_reason
 from app.models.enums import PaymentMethod, VendChannel, VendStatus
 from app.models.ids import utcnow
@@ -33,6 +47,8 @@ from kernel.vocabulary import label
 
 KIND = "prepaid_cashup"
 CASH = label(PaymentMethod.CASH)
+SOLD = "vente"
+WAITING = "en attente de réponse du central"
 
 
 class DayClosed(BusinessError):
@@ -47,7 +63,8 @@ class CashupLine:
     method: str
     amount_minor: int
     #: "vente", "paiement" (an invoice paid at the counter), "annulée"/"paiement annulé" (not
-    #: counted) or "jeton de gestion" (amount 0).
+    #: counted), "jeton de gestion" (amount 0) or WAITING (central's answer not back: not
+    #: counted).
     state: str
 
 
@@ -72,6 +89,9 @@ class CashupDay:
     management_count: int
     expected_cash_minor: int
     closing: Closing | None
+    #: sales asked of central whose answer has not come back (not counted)
+    waiting_count: int = 0
+    waiting_minor: int = 0
 
     @property
     def total_minor(self) -> int:
@@ -156,11 +176,35 @@ def _summary(ctx: ServiceContext, session: Session, agent: str, day: date) -> Ca
             state = "jeton de gestion"
             management += 1
         else:
-            state = "vente"
+            state = SOLD
             sales += 1
             by_method[method] = by_method.get(method, 0) + sale.amount_minor
         lines.append(CashupLine(sale.receipt_number, ctx.installation.local(sale.sold_at),
                                 meter.sts_drn or meter.serial, method, sale.amount_minor, state))
+    known = select(VendTransaction.id).where(
+        (VendTransaction.operator_reference == PendingVendSale.reference)
+        | (VendTransaction.receipt_number == PendingVendSale.receipt))
+    for own in session.scalars(
+            select(PendingVendSale).where(
+                PendingVendSale.agent == agent, PendingVendSale.sold_at >= start,
+                PendingVendSale.sold_at < end, ~known.exists())):
+        assert own.sold_at is not None
+        amount = own.sold_amount_minor if own.sold_amount_minor is not None \
+            else own.amount_minor
+        sales += 1
+        by_method[CASH] = by_method.get(CASH, 0) + amount
+        lines.append(CashupLine(own.receipt or own.reference,
+                                ctx.installation.local(own.sold_at), own.meter, CASH, amount,
+                                SOLD))
+    waiting = waiting_minor = 0
+    for own in session.scalars(
+            select(PendingVendSale).where(
+                PendingVendSale.agent == agent, PendingVendSale.sold_at.is_(None),
+                PendingVendSale.created_at >= start, PendingVendSale.created_at < end)):
+        waiting += 1
+        waiting_minor += own.amount_minor
+        lines.append(CashupLine(own.reference, ctx.installation.local(own.created_at),
+                                own.meter, CASH, own.amount_minor, WAITING))
     names = {agent, *session.scalars(select(User.full_name).where(User.username == agent))}
     payments = 0
     for payment, account in session.execute(
@@ -180,7 +224,8 @@ def _summary(ctx: ServiceContext, session: Session, agent: str, day: date) -> Ca
                                 f"compte {account.number}", method, payment.amount_minor, state))
     lines.sort(key=lambda line: (line.sold_at, line.receipt))
     return CashupDay(agent, day, tuple(lines), by_method, sales, payments, voided, voided_minor,
-                     management, by_method.get(CASH, 0), _closing(ctx, session, agent, day))
+                     management, by_method.get(CASH, 0), _closing(ctx, session, agent, day),
+                     waiting, waiting_minor)
 
 
 def _closing(ctx: ServiceContext, session: Session, agent: str, day: date) -> Closing | None:

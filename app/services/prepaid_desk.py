@@ -15,15 +15,17 @@ import os
 import ssl
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Account, Contract, Customer, Meter, PendingVendSale
 from app.models.database import Database
+from app.models.ids import utcnow
 from app.models.enums import ContractStatus
 from kernel.errors import EnvironmentProblem
 
@@ -153,10 +155,12 @@ def order_sentence(sale: DeskSale) -> str:
 
 
 class PendingStore:
-    """The sales asked of central whose answer has not come back yet: rows of the desk's
-    ``prepaid_pending_sale`` table, each committed before its request leaves and deleted on
-    central's answer. ``legacy`` is the JSON file earlier versions kept them in: its sales are
-    taken into the table once (nothing lost on upgrade), then the file is renamed."""
+    """The counter sales this desk asked of central: rows of the desk's ``prepaid_pending_sale``
+    table, each committed before its request leaves; on central's sale the row is kept, marked
+    sold (the desk's ledger the cash-up counts before the nightly sync), on a refusal it is
+    deleted. ``all()`` is the retry list: the rows still waiting for an answer. ``legacy`` is
+    the JSON file earlier versions kept them in: its sales are taken into the table once
+    (nothing lost on upgrade), then the file is renamed."""
 
     def __init__(self, db: Database, legacy: Path | None = None) -> None:
         self.db = db
@@ -166,6 +170,7 @@ class PendingStore:
     def all(self) -> list[PendingSale]:
         with self.db.reading() as session:
             rows = session.scalars(select(PendingVendSale)
+                                   .where(PendingVendSale.sold_at.is_(None))
                                    .order_by(PendingVendSale.created_at)).all()
             return [PendingSale(r.reference, r.meter, r.amount_minor, r.phone, r.agent)
                     for r in rows]
@@ -176,7 +181,17 @@ class PendingStore:
                                           amount_minor=sale.amount, phone=sale.phone,
                                           agent=sale.agent))
 
+    def sold(self, sale: DeskSale) -> None:
+        """Central sold it: the row stays, with the receipt, the amount and when."""
+        sold_at = _instant(sale.sold_at)
+        with self.db.session() as session, session.begin():
+            session.execute(update(PendingVendSale)
+                            .where(PendingVendSale.reference == sale.reference)
+                            .values(receipt=sale.receipt, sold_amount_minor=sale.amount,
+                                    sold_at=sold_at))
+
     def remove(self, reference: str) -> None:
+        """Central refused it: nothing was sold, nothing is kept."""
         with self.db.session() as session, session.begin():
             session.execute(delete(PendingVendSale)
                             .where(PendingVendSale.reference == reference))
@@ -297,8 +312,8 @@ class VendingDesk:
         return self.resume(sale)
 
     def resume(self, sale: PendingSale) -> DeskSale:
-        """Asks central for ``sale`` with its own key; the key leaves the disk only on an
-        answer (a sale or a refusal). A lost answer keeps it pending."""
+        """Asks central for ``sale`` with its own key; a sale marks the row sold, a refusal
+        deletes it, a lost answer keeps it pending."""
         body = {"reference": sale.reference, "meter": sale.meter, "amount": sale.amount,
                 "phone": sale.phone, "agent": sale.agent}
         for _attempt in range(self.attempts):
@@ -309,8 +324,9 @@ class VendingDesk:
             except VendRefused:
                 self.pending.remove(sale.reference)
                 raise
-            self.pending.remove(sale.reference)
-            return _sale(answer)
+            made = _sale(answer)
+            self.pending.sold(made)
+            return made
         raise CentralUnreachable(LOST)
 
 
@@ -322,6 +338,15 @@ def _verification(ca_file: Path | None) -> ssl.SSLContext | bool:
     except (OSError, ssl.SSLError) as error:
         raise CentralUnreachable(f"Autorité de certification {ca_file} illisible : "
                                  f"{error}.") from error
+
+
+def _instant(text: str) -> datetime:
+    """Central's ``sold_at`` (ISO 8601), or now when it is missing or unreadable."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return utcnow()
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _split(body: dict[str, Any]) -> Split:

@@ -54,6 +54,10 @@ class CashupDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.totals = named(QLabel(), "cashupTotals")
         self.totals.setMinimumHeight(self.totals.fontMetrics().lineSpacing() * 4 + 4)
+        self.waiting = named(QLabel(), "cashupWaiting")
+        self.waiting.setWordWrap(True)
+        self.waiting.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.waiting.setVisible(False)
         self.counted = named(QLineEdit(), "cashupCounted")
         self.counted.setPlaceholderText("ex. 125 000")
         self.reason = named(QLineEdit(), "cashupReason")
@@ -70,6 +74,7 @@ class CashupDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.totals)
+        layout.addWidget(self.waiting)
         counted = QFormLayout()
         counted.addRow("Espèces &comptées :", self.counted)
         counted.addRow("&Motif de l'écart :", self.reason)
@@ -118,6 +123,12 @@ class CashupDialog(QDialog):
             f"Annulées (non comptées) : {summary.voided_count} ({fmt(summary.voided_minor)}) — "
             f"jetons de gestion : {summary.management_count}<br>"
             f"<b>Espèces attendues : {fmt(summary.expected_cash_minor)}</b>")
+        self.waiting.setText(
+            f"Attention : {summary.waiting_count} vente(s) en attente de réponse du central "
+            f"({fmt(summary.waiting_minor)}), non comptées dans les espèces attendues. "
+            "Redemandez-les sur la page Prépayé (« Redemander la vente en attente ») avant de "
+            "clôturer.")
+        self.waiting.setVisible(bool(summary.waiting_count))
         closed = summary.closing
         for widget in (self.counted, self.reason):
             widget.setEnabled(closed is None)

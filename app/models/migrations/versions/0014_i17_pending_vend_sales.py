@@ -1,5 +1,6 @@
 """prepaid desk (issue 17): the counter sales awaiting central's answer move from a JSON file
-to a local table (never synchronised)
+to a local table (never synchronised); an answered sale stays there, marked sold (receipt,
+amount, sold_at): the desk's own ledger of its counter sales, for the cash-up
 
 Revision ID: 0014
 Revises: 0013
@@ -26,6 +27,9 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("agent", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("receipt", sa.String(length=24), nullable=True),
+        sa.Column("sold_amount_minor", sa.BigInteger(), nullable=True),
+        sa.Column("sold_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("reference", name=op.f("pk_prepaid_pending_sale")),
     )
 
