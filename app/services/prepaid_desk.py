@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Account, Contract, Customer, Meter, PendingVendSale
 from app.models.database import Database
-from app.models.ids import utcnow
 from app.models.enums import ContractStatus
+from app.models.ids import utcnow
 from kernel.errors import EnvironmentProblem
 
 UNREACHABLE = ("Le serveur central ne répond pas : aucune vente n'a été faite. Réessayez "

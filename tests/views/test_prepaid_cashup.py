@@ -1,6 +1,7 @@
 """The cash-up dialog driven from the keyboard: Ctrl+Maj+K on the Prépayé page, the day's totals
 read, a counted amount with a difference asks the reason, Entrée closes, the report is opened,
-the closed day then says so and refuses a new count."""
+the closed day then says so and refuses a new count; a sale still waiting for central's answer
+is listed apart with a warning, not counted."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from app.services.prepaid_cashup import day_summary
+from app.services.prepaid_cashup import WAITING, day_summary
+from app.services.prepaid_desk import PendingSale, PendingStore
 from app.settings import Settings
 from app.views.main_window import MainWindow
 from app.views.prepaid.cashup import CashupDialog
@@ -27,6 +29,8 @@ from tests.views.test_counter_day import _window
 @pytest.fixture
 def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
     add_day_sales(ctx, day=ctx.installation.today())
+    PendingStore(ctx.db).add(PendingSale("GUICHET-en-attente-1", "47100000018", 6000,
+                                         "0701020304", "agent"))  # no answer from central
     yield from _window(qtbot, ctx, settings, "agent", "Guichet-Agent-2026")
 
 
@@ -48,7 +52,11 @@ def test_typing_the_counted_cash_and_closing(qtbot: QtBot, window: MainWindow, c
     wait_idle(qtbot)
     assert "3 recharge(s), 2 paiement(s)" in _label(dialog, "cashupTotals")
     assert "Espèces attendues : 17 500" in _label(dialog, "cashupTotals").replace("\u202f", " ")
-    assert dialog.table.rowCount() == 8
+    assert dialog.table.rowCount() == 9
+    states = [dialog.table.item(row, 4).text() for row in range(dialog.table.rowCount())]
+    assert states.count(WAITING) == 1, "the sale without central's answer, listed apart"
+    assert dialog.waiting.isVisible()
+    assert "1 vente(s) en attente de réponse du central" in _label(dialog, "cashupWaiting")
     counted = QApplication.focusWidget()
     assert counted is dialog.counted
     qtbot.keyClicks(counted, "17000")
