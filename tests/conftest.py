@@ -48,6 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
         (home / folder).mkdir()
         os.environ[variable] = str(home / folder)
     os.environ["GUICHET_TEST_HOME_SET"] = worker
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        config.pluginmanager.register(_GroupingCheck(), "guichet-grouping-check")
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
@@ -70,6 +72,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 group = item.nodeid.split("::", 1)[0]
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+class _GroupingCheck:
+    """Stops a worker whose grouped tests were not grouped (a pytest and a pytest-xdist that no
+    longer agree): their module fixtures would be built on both workers and a test that reads
+    what an earlier one made would fail depending on where it ran."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own, which suffixes a grouped test's id
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        if not config.getvalue("loadgroup"):
+            return
+        for item in items:
+            if any(True for _ in item.iter_markers("xdist_group")) and "@" not in item.nodeid:
+                raise pytest.UsageError(
+                    f"pytest-xdist did not group {item.nodeid}: this pytest and this "
+                    "pytest-xdist do not work together (see the pin in pyproject.toml)")
 
 
 @pytest.fixture(autouse=True, scope="session")

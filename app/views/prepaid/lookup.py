@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -196,6 +197,9 @@ class TokenLookupPage(QWidget):
         column.addStretch(1)
         self.results = SalesList(shell, "tokenLookup")
         self.refusal = RefusalPanel(shell)
+        # Its minimum would add to the search form's and widen the whole window past a small
+        # screen: it takes its share of what is left instead (its labels wrap).
+        self.refusal.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(form_box, 3)
         top.addWidget(self.refusal, 2)
