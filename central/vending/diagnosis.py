@@ -210,6 +210,13 @@ class TokenDoctor:
                     else "un nombre trop grand pour un code STS")
             return self._typing(f"Le code tapé compte {what} : c'est une erreur de saisie.",
                                 close, key_fields)
+        misread = isinstance(outcome, (FunctionError, MfrCodeError)) or (
+            isinstance(outcome, DecodedToken) and outcome.token_class == 1)
+        if close and misread:
+            # One digit off a code this meter was sold: the slip moved the class bits (a reserved
+            # class, or a test code) instead of breaking the CRC.
+            return self._typing("Le code tapé ne se lit pas comme un code de crédit : c'est une "
+                                "erreur de saisie.", close, key_fields)
         if isinstance(outcome, MfrCodeError) or (isinstance(outcome, DecodedToken)
                                                  and outcome.token_class == 1):
             return Diagnosis(
