@@ -65,8 +65,9 @@ from bench.bench_many_desks import (  # noqa: E402
     credential,
     server_errors,
     start_central,
+    stop_central,
 )
-from bench.bench_sync import PeakMemory, create_pg, drop_pg  # noqa: E402
+from bench.bench_sync import PeakMemory, create_pg  # noqa: E402
 
 
 def load() -> str:
@@ -290,14 +291,7 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
         print(f"  load average during the night: mean {statistics.mean(loads or [0]):.1f}, "
               f"max {max(loads or [0]):.1f}; now {load()}")
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(60)
-        if not args.keep:
-            drop_pg(name)
-        else:
-            print(f"(central database kept: {name})")
-        print(f"(files in {folder})")
+        stop_central(process, name, args.keep, folder)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -226,6 +227,19 @@ class DeskUnderTest:
             db.dispose()
 
 
+def stop_central(process: subprocess.Popen[bytes] | None, name: str, keep: bool,
+                 folder: Path) -> None:
+    """End of a bench: the central server stopped, its database dropped unless kept."""
+    if process is not None:
+        process.terminate()
+        process.wait(60)
+    if keep:
+        print(f"(central database kept: {name})")
+    else:
+        drop_pg(name)
+    print(f"(files in {folder})")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -328,14 +342,7 @@ def main() -> None:
         print(f"  rows up {rows_up}, rows down {rows_down}; central peak RSS "
               f"{memory.stop():.0f} MiB (first process)")
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(60)
-        if not args.keep:
-            drop_pg(name)
-        else:
-            print(f"(central database kept: {name})")
-        print(f"(files in {folder})")
+        stop_central(process, name, args.keep, folder)
 
 
 if __name__ == "__main__":
