@@ -134,7 +134,6 @@ def build_central(db_url: str, desks: int, customers: int) -> list[tuple[str, uu
 
 
 def start_central(db_url: str, folder: Path, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    import subprocess
 
     import httpx
 
@@ -158,7 +157,6 @@ def start_central(db_url: str, folder: Path, args: argparse.Namespace):  # type:
 
 
 def credential(db_url: str, folder: Path, code: str, agency_id: uuid.UUID) -> str:
-    import subprocess
 
     path = folder / f"credential-{code}"
     subprocess.run([sys.executable, "-m", "central", "--database-url", db_url, "--data-dir",
