@@ -414,6 +414,96 @@ def test_an_interrupted_import_resumes_without_doubling(
     db.dispose()
 
 
+def test_a_document_already_integrated_is_rejected_by_its_supplier_number_and_kind(
+    central: list[str], tmp_path: Path
+) -> None:
+    """Across interchanges and within one: the key is (supplier, document number, credit note),
+    so a credit note may bear the number of an invoice; a batch boundary changes nothing."""
+    import random
+
+    from central.edifact import integration
+
+    edf = [s for s in generator.world(sites_per_agency=2) if s.supplier == EDF][:1]
+    rng = random.Random(3)
+
+    def interchange(reference: str, *documents: tuple[str, bool]) -> Path:
+        path = tmp_path / f"{reference}.edi"
+        with path.open("wb") as handle:
+            generator.write(handle, iter([
+                generator.message(rng, f"M{rank}", edf, number, credit_note=credit)
+                for rank, (number, credit) in enumerate(documents, start=1)]),
+                reference=reference)
+        return path
+
+    db = _db(central)
+    first = integration.Importer(db, "EUR").import_file(
+        interchange("DAY1", ("D-1", False), ("D-2", False)))
+    assert first.complete and first.accepted == 2
+    second = integration.Importer(db, "EUR", batch=2).import_file(interchange(
+        "DAY2", ("D-1", False), ("D-2", True), ("D-3", False), ("D-4", False), ("D-3", False)))
+    assert second.accepted == 3
+    assert [(o.rank, o.number, o.reason) for o in second.rejected] == [
+        (1, "D-1", f"facture D-1 du fournisseur {EDF} déjà intégré(e)"),
+        (5, "D-3", f"facture D-3 du fournisseur {EDF} déjà intégré(e)")]
+    with db.engine.connect() as connection:
+        rows = connection.execute(select(SupplierInvoice.number, SupplierInvoice.is_credit_note,
+                                         SupplierInvoice.interchange_reference)
+                                  .order_by(SupplierInvoice.number,
+                                            SupplierInvoice.is_credit_note)).all()
+    db.dispose()
+    assert rows == [("D-1", False, "DAY1"), ("D-2", False, "DAY1"), ("D-2", True, "DAY2"),
+                    ("D-3", False, "DAY2"), ("D-4", False, "DAY2")]
+
+
+@pytest.mark.postgres
+def test_the_already_integrated_look_up_stays_on_the_unique_index_whatever_the_plan(
+    central_pg_url: str,
+) -> None:
+    """The look-up once kept a generic plan costed on a small table without statistics
+    (docs/edifact.md, "Bench"): at 20,000 invoices, generic or custom plan, with or without
+    statistics, each key must be one probe of the unique index, never a scan of the table."""
+    from psycopg import ClientCursor
+    from sqlalchemy import text
+
+    from central.edifact.integration import INTEGRATED_SQL, integrated_documents
+
+    db = Database(central_pg_url)
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO supplier_invoice (id, version, created_at, updated_at, supplier_code, "
+            "supplier_name, number, is_credit_note, issued_on, currency, amount_excl_vat_minor, "
+            "vat_minor, total_minor, sender, interchange_reference, message_reference, "
+            "received_at) SELECT gen_random_uuid(), 1, now(), now(), "
+            "CASE WHEN n % 2 = 0 THEN :edf ELSE :ft END, 'S', 'F' || n, n % 10 = 0, "
+            "DATE '2026-12-01', 'EUR', 100, 20, 120, 'S', 'R', 'M', now() "
+            "FROM generate_series(1, 20000) AS n"), {"edf": EDF, "ft": FT})
+    keys = {(EDF if n % 2 == 0 else FT, f"F{n}", n % 10 == 0) for n in range(19_500, 20_500)}
+    numbered = INTEGRATED_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1)
+    suppliers, numbers, credits = (list(column) for column in zip(*keys, strict=True))
+    with db.engine.connect() as connection:
+        found = integrated_documents(connection, keys)
+        assert found == {k for k in keys if int(k[1][1:]) <= 20_000} and len(found) == 501
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with ClientCursor(raw) as cursor:  # EXPLAIN EXECUTE takes its values inline
+            cursor.execute(f"PREPARE look_up AS {numbered}")
+            for statistics in (False, True):
+                if statistics:
+                    cursor.execute("ANALYZE supplier_invoice")
+                for mode in ("force_generic_plan", "force_custom_plan"):
+                    cursor.execute(f"SET plan_cache_mode = {mode}")
+                    cursor.execute("EXPLAIN EXECUTE look_up(%s::varchar[], %s::varchar[], "
+                                   "%s::boolean[])",
+                                   (suppliers, numbers, credits))
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+                    assert "Nested Loop" in plan and \
+                        "using uq_supplier_invoice_supplier_code_number_is_credit_note" in plan, \
+                        (mode, statistics, plan)
+                    assert "Seq Scan on supplier_invoice" not in plan, (mode, statistics, plan)
+        connection.rollback()
+    db.dispose()
+
+
 def test_a_file_the_import_stumbles_on_is_set_aside_and_the_folder_goes_on(
     central: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
