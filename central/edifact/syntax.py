@@ -148,6 +148,25 @@ def _trimmed(components: tuple[str, ...]) -> tuple[str, ...]:
     return components[:end]
 
 
+def _released_joined(pieces: list[bytes], terminator: bytes, release: bytes) -> list[bytes]:
+    """Pieces split on every terminator, those a released terminator cut joined again: a piece
+    ending in an odd number of release characters ends with a released one (``??`` is a
+    released ``?``). A plain split then this pass cost a third of a regular expression's cut."""
+    joined: list[bytes] = []
+    pending: bytes | None = None
+    for piece in pieces:
+        if pending is not None:
+            piece = pending + terminator + piece
+            pending = None
+        if piece[-1:] == release and (len(piece) - len(piece.rstrip(release))) % 2:
+            pending = piece
+        else:
+            joined.append(piece)
+    if pending is not None:
+        joined.append(pending)  # the text after the last terminator, cut by the chunk
+    return joined
+
+
 class Interchange:
     """One interchange file: its service characters and character set, its segments.
 
@@ -213,30 +232,19 @@ class Interchange:
         c = self.characters
         release = c.escape_character.encode("latin-1")
         terminator = c.segment_terminator.encode("latin-1")
-        pattern = re.compile(
-            rb"(?:[^" + re.escape(release) + re.escape(terminator) + rb"]|"
-            + re.escape(release) + rb".)*" + re.escape(terminator), re.S)
-        lookbehind = re.compile(rb"(?<!" + re.escape(release) + rb")" + re.escape(terminator))
         buffer = self._head
         self.tail = b""
         while True:
-            cut = buffer.rfind(terminator)
-            if release not in buffer:
-                pieces = buffer[:cut].split(terminator) if cut >= 0 else []
-            elif release + release not in buffer:
-                pieces = lookbehind.split(buffer)
-                cut = len(buffer) - len(pieces[-1]) - 1
-                pieces = pieces[:-1]
-            else:
-                found = [m.group()[:-1] for m in pattern.finditer(buffer)]
-                cut = sum(len(f) + 1 for f in found) - 1
-                pieces = found
+            pieces = buffer.split(terminator)
+            if release + terminator in buffer:
+                pieces = _released_joined(pieces, terminator, release)
+            rest = pieces.pop()
             if b"\n" in buffer or b"\r" in buffer:
                 for data in pieces:
                     yield data.lstrip(b"\r\n")
             else:
                 yield from pieces
-            buffer = buffer[cut + 1:].lstrip(b"\r\n")
+            buffer = rest.lstrip(b"\r\n")
             more = self._stream.read(_CHUNK)
             if not more:
                 break

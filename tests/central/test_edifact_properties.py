@@ -112,3 +112,38 @@ def test_the_fixtures_read_the_same_with_pydifact() -> None:
     for path in sorted(Path(__file__).with_name("edifact_files").glob("*.edi")):
         data = path.read_bytes()
         assert _read_all(data, "fast") == _read_all(data, "pydifact"), path.name
+
+
+def _cut_one_by_one(text: bytes) -> tuple[list[bytes], bytes]:
+    """The reference cut: byte by byte, a ``?`` releases the next byte whatever it is."""
+    pieces, current, released = [], bytearray(), False
+    for byte in text:
+        if not released and byte == ord("'"):
+            pieces.append(bytes(current).lstrip(b"\r\n"))
+            current.clear()
+            continue
+        released = not released and byte == ord("?")
+        current.append(byte)
+    return pieces, bytes(current).lstrip(b"\r\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"A", b"B+C", b"?", b"'", b"??", b"?'", b"\n"]), max_size=60),
+       st.integers(1, 9))
+def test_segments_are_cut_alike_whatever_the_chunk_boundaries(parts: list[bytes],
+                                                              chunk: int) -> None:
+    """Released terminators and release characters cut across chunks of any size (the import
+    reads 1 MB at a time) are joined back: the segments are those of a byte-by-byte cut."""
+    body = b"".join(parts)
+    head = b"UNA:+.? 'UNB+UNOC:3+S+R+261201:0630+1'"
+    expected, tail = _cut_one_by_one(body)
+
+    class Trickle(io.BytesIO):
+        """The head at the first read, then ``chunk`` bytes a read."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            return super().read(len(head) + 1 if self.tell() == 0 else chunk)
+
+    interchange = Interchange(Trickle(head + body))
+    assert list(interchange.pieces()) == [head[9:-1], *expected]
+    assert interchange.tail == (tail.rstrip() if tail.strip() else b"")
