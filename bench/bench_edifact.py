@@ -193,7 +193,9 @@ def main() -> int:
               f"batch {args.batch_size}")
         print(f"CPU (load-independent): this process {cpu:.1f} s, PostgreSQL backends "
               f"{server_cpu:.1f} s, together {cpu + server_cpu:.1f} s "
-              f"({args.messages / (cpu + server_cpu):,.0f} messages per CPU second)")
+              f"({args.messages / (cpu + server_cpu):,.0f} messages per CPU second); per "
+              f"10,000 messages: this process {cpu * 1e4 / args.messages:.2f} s, PostgreSQL "
+              f"{server_cpu * 1e4 / args.messages:.2f} s")
         print(f"machine: before the import {load_before}; after {load()}")
         print(f"memory: RSS {before / 1e6:.0f} MB before, peak {monitor.peak / 1e6:.0f} MB "
               f"during (+{(monitor.peak - before) / 1e6:.0f} MB)")
