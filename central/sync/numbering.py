@@ -55,6 +55,13 @@ def use_transaction(session: Session, transaction_id: uuid.UUID,
     session.info.setdefault(_USED, {})[transaction_id] = origin
 
 
+def number_only(session: Session, transactions: Sequence[uuid.UUID]) -> None:
+    """The session's commit numbers these transaction ids only, in this order (a batch of
+    sales whose rolled-back savepoints used others: they wrote nothing to number)."""
+    session.info[_USED] = dict.fromkeys(transactions)
+    session.info.pop("transaction_id", None)
+
+
 def stamp(connection: Connection,
           transactions: Sequence[tuple[uuid.UUID, uuid.UUID | None]]) -> list[int]:
     """Numbers these transactions, in order: call it last before the commit."""

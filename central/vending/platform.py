@@ -14,7 +14,7 @@ import hashlib
 import re
 import time as clock_time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -38,7 +38,7 @@ from app.models import (
     User,
     VendTransaction,
 )
-from app.models.capture import Actor, set_reason
+from app.models.capture import SYSTEM, Actor, set_actor, set_reason
 from app.models.database import Database
 from app.models.enums import (
     ContractStatus,
@@ -73,6 +73,7 @@ from central.vending.errors import refused
 from central.vending.hes import TokenMaker
 from central.vending.operators import OperatorInfo
 from central.vending.pricing import Band, PricingError, Split, Terms, from_amount, from_energy
+from central.vending.sale_writer import Order, SaleWriter, Written
 from kernel.context import UnitOfWork
 from kernel.errors import EnvironmentProblem, NotFoundError
 from kernel.money import Currency
@@ -262,6 +263,11 @@ class Platform:
         self.clock = clock
         self.wake = wake or (lambda: None)
         self._tariffs: dict[tuple[uuid.UUID, date], tuple[float, TariffTerms | None]] = {}
+        #: PostgreSQL: the process's sales written in groups, one commit a group.
+        self.writer = SaleWriter(
+            db.session, lambda *order: self._write_sale(*order),
+            lambda *batch: self._number_and_commit(*batch), lambda: self.clock(),
+            lambda: self.wake())
 
     # --- meters -------------------------------------------------------------------------
     def _meter(self, session: Session, number: str, today: date,
@@ -457,13 +463,15 @@ class Platform:
         if amount_minor <= 0:
             raise refused("amount_invalid", "Montant invalide.", 422)
         digest = _digest(number, amount_minor, phone, channel.value)
+        order = Order(operator, reference, number, amount_minor, phone, channel, digest, desk)
+        if self.db.engine.dialect.name == "postgresql":
+            return self.writer.sell(order)
         for attempt in range(3):
             try:
-                return self._purchase_once(operator, reference, number, amount_minor, phone,
-                                           channel, digest, desk)
+                return self._purchase_once(order)
             except (IntegrityError, OperationalError, EnvironmentProblem):
                 # SQLite: the writer moved on under a deferred transaction; the next round
-                # reads the other request's sale (PostgreSQL waits on the reference instead).
+                # reads the other request's sale.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -510,127 +518,145 @@ class Platform:
                 raise refused("unauthorized", "Identifiant d'opérateur inconnu ou révoqué.", 401)
         return taken is not None
 
-    def _purchase_once(self, operator: OperatorInfo, reference: str, number: str,
-                       amount_minor: int, phone: str, channel: VendChannel,
-                       digest: str, desk: DeskSeller | None) -> tuple[Sale, bool]:
-        seller = desk.agent if desk else f"opérateur {operator.code}"
-        actor = Actor(username=seller, agency_id=desk.agency_id if desk else None)
-        with UnitOfWork(self.db, actor) as uow:
-            session = uow.session
-            now = self.clock()
-            vend_id = new_id()
-            if not self._take_reference(session, operator, reference, digest, vend_id, now):
-                return self._existing(session, operator, reference, digest), True
-            today = now.astimezone(self.zone).date()
-            facts = self._meter(session, number, today, desk.agency_id if desk else None)
-            if desk is None:
-                self._check_limits(operator, amount_minor)
-            state = self._lock_meter(session, facts)
-            terms, spent = self._terms(session, facts, today,
-                                       None if desk else (operator.code, phone))
-            if desk is None:
-                self._check_daily(operator, amount_minor, spent)
-            try:
-                split = from_amount(terms, amount_minor)
-            except PricingError as error:
-                raise refused(error.code, error.message, 422) from None
-            if self.tokens is None:
-                raise refused("token_unavailable", "Service de jetons indisponible : réessayez "
-                              "plus tard.", 503)
-            try:
-                issued = self.tokens.issue(facts.record, state, split.energy, now)
-            except StsError as error:
-                raise refused("token_unavailable", "Jeton impossible à produire pour ce "
-                              f"compteur : {error.message_fr}", 503) from None
-            state.updated_at = now
-            if self.hes_enabled:
-                session.add(HesDelivery(vend_id=vend_id, drn=facts.drn, next_at=now,
-                                        tokens=" ".join(t.digits for t in issued.in_order)))
-            session.flush()
-            postgres = session.get_bind().dialect.name == "postgresql"
-            # The receipt series is one row for the whole platform, held from the moment its
-            # number is taken to the commit: on PostgreSQL the sale is written with a
-            # placeholder, the commit numbered, then one statement takes the number and puts
-            # it in the sale, its journal and audit entries and its SMS (SQLite: one writer).
-            placeholder = f"#{vend_id.hex[-17:]}"  # GSM-7, unique, as long as a receipt
-            sale = VendTransaction(
-                id=vend_id, agency_id=facts.agency_id,
-                receipt_number=placeholder if postgres else self._receipt(session, now),
-                meter_id=facts.meter_id, account_id=facts.account_id,
-                tariff_id=facts.tariff.id, channel=channel, status=VendStatus.COMPLETED,
-                amount_minor=amount_minor, energy=split.energy,
-                energy_minor=split.energy_minor, fixed_charge_minor=split.fixed_charge_minor,
-                arrears_minor=split.arrears_minor, vat_minor=split.vat_minor,
-                token=issued.credit.digits, token_class=0, token_subclass=0,
-                token_tid=issued.credit.tid,
-                key_change_tokens=" ".join(t.digits for t in issued.key_change),
-                phone=phone, operator_reference=reference, operator_code=operator.code,
-                sms_status=SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED,
-                sold_at=now, sold_by=seller)
-            session.add(sale)
-            if split.arrears_minor and facts.account_id is not None:
-                refresh_accounts(session, [facts.account_id])
-            texts = sale_messages(sale, facts.drn, self.currency) if self.sms_enabled else []
-            view = Sale.of(sale, facts.drn,
-                           DeliveryStatus.QUEUED.value if self.hes_enabled else None)
-            if postgres:
-                receipt = self._number_and_commit(session, vend_id, placeholder, texts, phone,
-                                                  now)
-                view = replace(view, receipt=receipt)
-            else:
-                for text_ in texts:
-                    session.add(SmsMessage(vend_id=vend_id, phone=phone, text=text_,
-                                           next_at=now))
-            uow.commit()  # PostgreSQL: committed above; this ends the session's transaction
+    def _purchase_once(self, order: Order) -> tuple[Sale, bool]:
+        """SQLite (one writer): one sale, one transaction, its receipt taken in it."""
+        with UnitOfWork(self.db, SYSTEM) as uow:
+            written = self._write_sale(uow.session, order, self.clock())
+            if not isinstance(written, Written):
+                return written, True
+            for text_ in written.texts:
+                uow.session.add(SmsMessage(vend_id=written.vend_id, phone=written.phone,
+                                           text=text_, next_at=written.view.sold_at))
+            uow.commit()
         self.wake()
-        return view, False
+        return written.view, False
 
-    def _number_and_commit(self, session: Session, vend_id: uuid.UUID, placeholder: str,
-                           texts: list[str], phone: str, now: datetime) -> str:
-        """PostgreSQL: the two rows every sale takes in turn — the commit counter (sync
-        numbering) and the receipt series — in one statement sent together with the COMMIT
-        (one round trip): each row is locked for that statement and the commit's disk write
-        only. The statement numbers the commit, takes the receipt number and puts it in the sale,
-        its journal and audit entries (written with ``placeholder``) and its SMS."""
+    def _write_sale(self, session: Session, order: Order, now: datetime) -> Written | Sale:
+        """Writes one sale in ``session`` under its own actor and transaction id (audit and
+        journal entries, commit number), or answers the sale its reference already has.
+        PostgreSQL: the receipt is a placeholder, numbered with the batch
+        (:meth:`_number_and_commit`)."""
+        operator, desk, amount_minor, phone = (order.operator, order.desk, order.amount_minor,
+                                               order.phone)
+        seller = desk.agent if desk else f"opérateur {operator.code}"
+        set_actor(session, Actor(username=seller, agency_id=desk.agency_id if desk else None))
+        vend_id = new_id()
+        if not self._take_reference(session, operator, order.reference, order.digest, vend_id,
+                                    now):
+            return self._existing(session, operator, order.reference, order.digest)
+        today = now.astimezone(self.zone).date()
+        facts = self._meter(session, order.number, today, desk.agency_id if desk else None)
+        if desk is None:
+            self._check_limits(operator, amount_minor)
+        state = self._lock_meter(session, facts)
+        terms, spent = self._terms(session, facts, today,
+                                   None if desk else (operator.code, phone))
+        if desk is None:
+            self._check_daily(operator, amount_minor, spent)
+        try:
+            split = from_amount(terms, amount_minor)
+        except PricingError as error:
+            raise refused(error.code, error.message, 422) from None
+        if self.tokens is None:
+            raise refused("token_unavailable", "Service de jetons indisponible : réessayez "
+                          "plus tard.", 503)
+        try:
+            issued = self.tokens.issue(facts.record, state, split.energy, now)
+        except StsError as error:
+            raise refused("token_unavailable", "Jeton impossible à produire pour ce "
+                          f"compteur : {error.message_fr}", 503) from None
+        # The sale's own transaction id from here (the meter's first sale released a
+        # savepoint above, which ends the capture's transaction id).
+        session.info["transaction_id"] = new_id()
+        state.updated_at = now
+        if self.hes_enabled:
+            session.add(HesDelivery(vend_id=vend_id, drn=facts.drn, next_at=now,
+                                    tokens=" ".join(t.digits for t in issued.in_order)))
+        postgres = session.get_bind().dialect.name == "postgresql"
+        placeholder = f"#{vend_id.hex[-17:]}"  # GSM-7, unique, as long as a receipt
+        sale = VendTransaction(
+            id=vend_id, agency_id=facts.agency_id,
+            receipt_number=placeholder if postgres else self._receipt(session, now),
+            meter_id=facts.meter_id, account_id=facts.account_id,
+            tariff_id=facts.tariff.id, channel=order.channel, status=VendStatus.COMPLETED,
+            amount_minor=amount_minor, energy=split.energy,
+            energy_minor=split.energy_minor, fixed_charge_minor=split.fixed_charge_minor,
+            arrears_minor=split.arrears_minor, vat_minor=split.vat_minor,
+            token=issued.credit.digits, token_class=0, token_subclass=0,
+            token_tid=issued.credit.tid,
+            key_change_tokens=" ".join(t.digits for t in issued.key_change),
+            phone=phone, operator_reference=order.reference, operator_code=operator.code,
+            sms_status=SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED,
+            sold_at=now, sold_by=seller)
+        session.add(sale)
+        if split.arrears_minor and facts.account_id is not None:
+            refresh_accounts(session, [facts.account_id])
+        texts = sale_messages(sale, facts.drn, self.currency) if self.sms_enabled else []
+        view = Sale.of(sale, facts.drn, DeliveryStatus.QUEUED.value if self.hes_enabled else None)
+        session.flush()
+        return Written(vend_id, session.info["transaction_id"], placeholder, texts, phone, view)
+
+    def _number_and_commit(self, session: Session, sales: Sequence[Written],
+                           now: datetime) -> list[str]:
+        """PostgreSQL: the two rows every sale takes — the commit counter (sync numbering) and
+        the receipt series — in one statement sent together with the COMMIT (one round trip),
+        for a batch of sales written with placeholders: each row is locked for that statement
+        and the commit's disk write only, once for the whole batch. The statement numbers the
+        commits (one per sale's transaction id), gives the sales consecutive receipt numbers in
+        order and puts them in the sales, their journal and audit entries and their SMS.
+        Answers the receipts, in order, once committed."""
         session.flush()
         write_pending(session)
         sync, params = stamp_clause(session)
         year = now.astimezone(self.zone).year
+        count = len(sales)
         params.update({
             "code": SERIES_CODE, "series": Series.VEND_RECEIPT.value, "year": year,
-            "prefix": f"{PREFIX[Series.VEND_RECEIPT]}{SERIES_CODE}-{year}-",
-            "vend": vend_id, "ph": placeholder, "tx": session.info["transaction_id"],
-            "phone": phone, "now": now})
-        sms = []
-        for index, text_ in enumerate(texts):
-            params[f"sms{index}"], params[f"text{index}"] = new_id(), text_
-            sms.append(
-                f", s{index} AS (INSERT INTO sms_outbox (id, vend_id, phone, text, status, "
-                f"attempts, next_at, last_error, created_at) SELECT %(sms{index})s, %(vend)s, "
-                f"%(phone)s, replace(%(text{index})s, %(ph)s, n.receipt), 'queued', 0, "
-                f"%(now)s, '', %(now)s FROM n)")
+            "prefix": f"{PREFIX[Series.VEND_RECEIPT]}{SERIES_CODE}-{year}-", "count": count,
+            "now": now})
+        batch, messages = [], []
+        for index, sale in enumerate(sales):
+            params[f"vend{index}"], params[f"tx{index}"] = sale.vend_id, sale.transaction_id
+            params[f"ph{index}"], params[f"phone{index}"] = sale.placeholder, sale.phone
+            batch.append(f"({index}, CAST(%(vend{index})s AS uuid), "
+                         f"CAST(%(tx{index})s AS uuid), CAST(%(ph{index})s AS text), "
+                         f"CAST(%(phone{index})s AS text))")
+            for part, text_ in enumerate(sale.texts):
+                key = f"{index}_{part}"
+                params[f"sms{key}"], params[f"text{key}"] = new_id(), text_
+                messages.append(f"({index}, CAST(%(sms{key})s AS uuid), "
+                                f"CAST(%(text{key})s AS text))")
+        sms = ""
+        if messages:
+            sms = (
+                ", s AS (INSERT INTO sms_outbox (id, vend_id, phone, text, status, attempts, "
+                "next_at, last_error, created_at) SELECT m.id, n.vend, n.phone, "
+                "replace(m.text, n.ph, n.receipt), 'queued', 0, %(now)s, '', %(now)s "
+                f"FROM n JOIN (VALUES {', '.join(messages)}) AS m (o, id, text) ON m.o = n.o)")
         statement = (
             "WITH " + sync + ", "
             "r AS (INSERT INTO number_series (agency_code, series, year, last_value) "
-            "SELECT %(code)s, %(series)s, %(year)s, 1 FROM sync_counter "
+            "SELECT %(code)s, %(series)s, %(year)s, %(count)s FROM sync_counter "
             "ON CONFLICT (agency_code, series, year) DO UPDATE "
-            "SET last_value = number_series.last_value + 1 RETURNING last_value), "
-            "n AS (SELECT %(prefix)s || lpad(last_value::text, "
-            "greatest(6, length(last_value::text)), '0') AS receipt FROM r), "
+            "SET last_value = number_series.last_value + %(count)s RETURNING last_value), "
+            f"b (o, vend, tx, ph, phone) AS (VALUES {', '.join(batch)}), "
+            "n AS (SELECT b.*, %(prefix)s || lpad(k::text, greatest(6, length(k::text)), '0') "
+            "AS receipt FROM r, b, LATERAL (SELECT r.last_value - %(count)s + 1 + b.o AS k) x), "
             "v AS (UPDATE vend_transaction SET receipt_number = n.receipt FROM n "
-            "WHERE vend_transaction.id = %(vend)s RETURNING vend_transaction.id), "
-            "j AS (UPDATE sync_journal SET changes = replace(changes::text, %(ph)s, "
-            "n.receipt)::json FROM n WHERE transaction_id = %(tx)s AND row_id = %(vend)s "
+            "WHERE vend_transaction.id = n.vend RETURNING vend_transaction.id), "
+            "j AS (UPDATE sync_journal SET changes = replace(changes::text, n.ph, "
+            "n.receipt)::json FROM n WHERE transaction_id = n.tx AND row_id = n.vend "
             "RETURNING seq), "
-            "a AS (UPDATE audit_entry SET changes = replace(changes::text, %(ph)s, "
-            "n.receipt)::json FROM n WHERE transaction_id = %(tx)s AND row_id = %(vend)s "
+            "a AS (UPDATE audit_entry SET changes = replace(changes::text, n.ph, "
+            "n.receipt)::json FROM n WHERE transaction_id = n.tx AND row_id = n.vend "
             "RETURNING audit_entry.id)"
-            + "".join(sms) +
+            + sms +
             # Checked inside the statement (the COMMIT is already on its way): a sale, its
             # journal or audit entry or its commit number missing divides by zero, and the
             # transaction is rolled back whole.
-            " SELECT n.receipt, 1 / ((SELECT count(*) FROM v) * (SELECT count(*) FROM j) "
-            "* (SELECT count(*) FROM a) * least(1, (SELECT count(*) FROM sync_numbers))) FROM n")
+            " SELECT n.o, n.receipt, 1 / (((SELECT count(*) FROM v) = %(count)s "
+            "AND (SELECT count(*) FROM j) = %(count)s AND (SELECT count(*) FROM a) = %(count)s "
+            "AND (SELECT count(*) FROM sync_numbers) = %(count)s)::int) FROM n ORDER BY n.o")
         raw = session.connection().connection.driver_connection
         assert isinstance(raw, psycopg.Connection)
         try:
@@ -638,11 +664,11 @@ class Platform:
                 cursor = raw.cursor()
                 cursor.execute(statement, params)
                 raw.commit()
-            row = cursor.fetchone()
+            rows = cursor.fetchall()
         except psycopg.Error as error:
             raise DBAPIError.instance(statement, params, error, psycopg.Error) from error
-        assert row is not None and row[1] == 1
-        return str(row[0])
+        assert len(rows) == count and all(row[2] == 1 for row in rows)
+        return [str(row[1]) for row in rows]
 
     def _receipt(self, session: Session, now: datetime) -> str:
         year = now.astimezone(self.zone).year
@@ -762,8 +788,11 @@ class Platform:
             session.add(row)
             view = Sale.of(row, found.sts_drn, None)
             if postgres:
-                view = replace(view, receipt=self._number_and_commit(
-                    session, vend_id, placeholder, [], "", now))
+                session.flush()
+                written = Written(vend_id, session.info["transaction_id"], placeholder, [], "",
+                                  view)
+                view = replace(view, receipt=self._number_and_commit(session, [written],
+                                                                     now)[0])
             uow.commit()  # PostgreSQL: committed above; this ends the session's transaction
         return view, False
 

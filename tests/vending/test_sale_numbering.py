@@ -6,7 +6,6 @@ last statement fails leaves nothing behind."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from app.models import Account, AuditEntry, SyncJournalEntry, VendTransaction
 from app.models.database import Database
 from central.models import SmsMessage, SyncCommit, VendingMeter, VendingRequest
 from central.vending.platform import Platform
+from central.vending.sale_writer import Written
 
 from .world import DRN_A, DRN_B, DRN_C, VendingWorld
 
@@ -108,12 +108,13 @@ def test_a_failed_last_statement_leaves_nothing(pg_world: VendingWorld,
     platform = world.platform()
     original = Platform._number_and_commit
 
-    def broken(self: Platform, session: Session, vend_id: uuid.UUID, *args: Any) -> str:
+    def broken(self: Platform, session: Session, sales: list[Written], *args: Any) -> list[str]:
         # The sale's journal entry gone: the last statement finds no entry to number and
         # fails with the COMMIT sent after it (nothing committed, no receipt number taken).
         session.flush()
-        session.execute(delete(SyncJournalEntry).where(SyncJournalEntry.row_id == vend_id))
-        return original(self, session, vend_id, *args)
+        session.execute(delete(SyncJournalEntry).where(
+            SyncJournalEntry.row_id == sales[0].vend_id))
+        return original(self, session, sales, *args)
 
     models = (VendTransaction, VendingRequest, SyncCommit, SyncJournalEntry, AuditEntry,
               VendingMeter)
