@@ -150,21 +150,71 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_snapshot(server_pid: int, url: str) -> dict[str, float]:
-    """CPU seconds used so far by the server's processes (supervisor and workers), the
-    PostgreSQL backends of the bench database, and this process (the clients)."""
-    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
-    workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+def _backends_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends of the bench database (but this
+    look-up's own)."""
     engine = create_engine(url)
     with engine.connect() as c:
         backends = [int(p) for p in c.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()")).scalars()]
     engine.dispose()
+    return sum(_cpu_seconds(p) for p in backends)
+
+
+def cpu_snapshot(server_pid: int, url: str) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (supervisor and workers), the
+    PostgreSQL backends of the bench database, and this process (the clients)."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    workers = [int(p) for p in children.read_text().split()] if children.exists() else []
     own = os.times()
     return {"serveur": sum(_cpu_seconds(p) for p in [server_pid, *workers]),
-            "PostgreSQL": sum(_cpu_seconds(p) for p in backends),
+            "PostgreSQL": _backends_cpu(url),
             "clients": own.user + own.system}
+
+
+def writer_speed(url: str, secret: str, meters: int, seconds: float,
+                 batch: int) -> tuple[int, float, float, float]:
+    """The sale writer alone in this process (no HTTP): batches of ``batch`` orders for
+    ``seconds``; ``(sales, wall seconds, CPU ms per sale here, PostgreSQL CPU ms per sale)``."""
+    from zoneinfo import ZoneInfo
+
+    from app.models.enums import VendChannel
+    from central.sts.vending_keys import VendingKeyRing
+    from central.vending.hes import TokenMaker
+    from central.vending.operators import authenticate_operator
+    from central.vending.platform import Platform, _digest
+    from central.vending.sale_writer import Order
+    from kernel.money import Currency
+
+    db = Database(url)
+    operator = authenticate_operator(db, secret)
+    assert operator is not None
+    platform = Platform(db, Currency.of("XOF"), ZoneInfo("Africa/Abidjan"),
+                        TokenMaker(VendingKeyRing(test_keys=True)))
+    tag = uuid.uuid4().hex[:6]
+    made = 0
+
+    def orders(count: int) -> list[Order]:
+        nonlocal made
+        found = []
+        for _ in range(count):
+            number, phone = drn(random.randrange(meters)), f"07{random.randrange(10**8):08d}"
+            found.append(Order(operator, f"{tag}-{made}", number, 2000, phone,
+                               VendChannel.USSD, _digest(number, 2000, phone, "ussd"), None))
+            made += 1
+        return found
+
+    platform.writer._write_batch(orders(batch))  # connection and caches warm
+    before_pg, before, begun = _backends_cpu(url), time.process_time(), time.monotonic()
+    sold = platform.writer.sales
+    while time.monotonic() - begun < seconds:
+        platform.writer._write_batch(orders(batch))
+    sold = platform.writer.sales - sold
+    used, wall = time.process_time() - before, time.monotonic() - begun
+    pg = _backends_cpu(url) - before_pg
+    db.dispose()
+    return sold, wall, used * 1000 / max(sold, 1), pg * 1000 / max(sold, 1)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -201,6 +251,8 @@ def main() -> None:
     parser.add_argument("--with-outbox", action="store_true",
                         help="queue HES pushes and SMS (to closed ports) as in production")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--writer-only", type=int, metavar="N", default=0,
+                        help="the sale writer alone in this process, batches of N (no HTTP)")
     args = parser.parse_args()
     name = f"guichet_bench_vend_{uuid.uuid4().hex[:8]}"
     admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
@@ -221,6 +273,16 @@ def main() -> None:
         _op, secret = add_operator(db, "moov", min_amount_minor=100,
                                    max_amount_minor=10**9, max_payer_day_minor=10**12)
         db.dispose()
+        if args.writer_only:
+            sold, wall, here, pg = writer_speed(url, secret, args.meters, args.seconds,
+                                                args.writer_only)
+            print(f"écrivain de ventes seul (sans HTTP), lots de {args.writer_only} : "
+                  f"{sold:,} ventes en {wall:.1f} s ({sold / wall:,.0f} ventes/s) ; CPU par "
+                  f"vente : Python {here:.2f} ms · PostgreSQL {pg:.2f} ms — au plus "
+                  f"{(os.cpu_count() or 1) * 1000 / (here + pg):,.0f} ventes/s sur "
+                  f"{os.cpu_count()} cœurs libres ; charge "
+                  f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            return
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_CENTRAL_")}
         env["GUICHET_CENTRAL_VENDING_TEST_KEYS"] = "1"

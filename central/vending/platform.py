@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -127,6 +128,58 @@ _FACTS = (
     .outerjoin(Customer, Customer.id == Account.customer_id)
     .limit(1)
 )
+
+
+_FACTS_BY_DRN = _FACTS.where(Meter.sts_drn == bindparam("number"))
+_FACTS_BY_SERIAL = _FACTS.where(Meter.serial == bindparam("number"))
+
+
+def _month_so_far(payer: bool) -> Select[Any]:
+    """The meter's completed energy purchases since ``month`` (sum, count) and, with
+    ``payer``, what the paying phone spent with the operator on the day: one query."""
+    vt = VendTransaction
+    meter = (vt.meter_id == bindparam("meter")) & (vt.sold_at >= bindparam("month"))
+    wanted = meter
+    columns: list[Any] = [func.coalesce(func.sum(vt.energy).filter(meter), 0),
+                          func.count().filter(meter)]
+    if payer:
+        paid = ((vt.operator_code == bindparam("operator")) & (vt.phone == bindparam("phone"))
+                & (vt.sold_at >= bindparam("day")) & (vt.sold_at < bindparam("next_day")))
+        wanted = meter | paid
+        columns.append(func.coalesce(func.sum(vt.amount_minor).filter(paid), 0))
+    return select(*columns).where(vt.status == VendStatus.COMPLETED, vt.token_class == 0,
+                                  wanted)
+
+
+@cache
+def _take_statement(dialect: str, check_credential: bool) -> Any:
+    """``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` of a purchase's reference, with
+    or without the check of the operator's credential (see :meth:`Platform._take_reference`)."""
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    request = VendingRequest
+    values = select(bindparam("operator", type_=request.operator_id.type),
+                    bindparam("reference", type_=request.reference.type),
+                    bindparam("digest", type_=request.digest.type),
+                    bindparam("vend", type_=request.vend_id.type),
+                    bindparam("at", type_=request.at.type))
+    if check_credential:
+        values = values.where(select(VendingOperator.id).where(
+            VendingOperator.id == bindparam("operator", type_=request.operator_id.type),
+            VendingOperator.secret_hash == bindparam("secret"),
+            VendingOperator.revoked_at.is_(None)).exists())
+    # On the table, not the mapped class: an ORM insert given parameters is a bulk insert.
+    return (insert_(request.__table__).from_select(["operator_id", "reference", "digest", "vend_id", "at"],
+                                         values)
+            .on_conflict_do_nothing().returning(request.__table__.c.vend_id))
+
+
+#: Statements built once (their SQL and cache key are then reused by every sale).
+_MONTH = _month_so_far(payer=False)
+_MONTH_AND_PAYER = _month_so_far(payer=True)
+
+#: The meter's vending row, locked for the sale (its TIDs and key).
+_LOCK_METER = (select(VendingMeter).where(VendingMeter.meter_id == bindparam("meter"))
+               .with_for_update())
 
 
 @dataclass(frozen=True)
@@ -278,8 +331,8 @@ class Platform:
         if not re.fullmatch(r"[A-Za-z0-9]{4,20}", number):
             raise refused("meter_unknown", "Numéro de compteur invalide : vérifiez le numéro "
                           "sur votre carte ou sur le compteur.", 404)
-        row = session.execute(_FACTS.where(Meter.sts_drn == number)).first() or \
-            session.execute(_FACTS.where(Meter.serial == number)).first()
+        row = session.execute(_FACTS_BY_DRN, {"number": number}).first() or \
+            session.execute(_FACTS_BY_SERIAL, {"number": number}).first()
         if row is None:
             raise refused("meter_unknown", f"Compteur {number} inconnu : vérifiez le numéro "
                           "sur votre carte ou sur le compteur.", 404)
@@ -355,19 +408,12 @@ class Platform:
                payer: tuple[str, str] | None = None) -> tuple[Terms, int]:
         """The meter's month so far, and what ``payer`` (operator, phone) spent today: one
         query."""
-        vt = VendTransaction
-        meter = (vt.meter_id == facts.meter_id) & (vt.sold_at >= self._month_start(today))
-        wanted = meter
-        columns: list[Any] = [func.coalesce(func.sum(vt.energy).filter(meter), 0),
-                              func.count().filter(meter)]
+        params: dict[str, Any] = {"meter": facts.meter_id, "month": self._month_start(today)}
         if payer is not None:
             start = datetime.combine(today, time(0), self.zone)
-            paid = ((vt.operator_code == payer[0]) & (vt.phone == payer[1])
-                    & (vt.sold_at >= start) & (vt.sold_at < start + timedelta(days=1)))
-            wanted = meter | paid
-            columns.append(func.coalesce(func.sum(vt.amount_minor).filter(paid), 0))
-        row = session.execute(select(*columns).where(
-            vt.status == VendStatus.COMPLETED, vt.token_class == 0, wanted)).one()
+            params.update(operator=payer[0], phone=payer[1], day=start,
+                          next_day=start + timedelta(days=1))
+        row = session.execute(_MONTH if payer is None else _MONTH_AND_PAYER, params).one()
         energy, count = row[0], row[1]
         spent = int(row[2]) if payer is not None else 0
         return Terms(bands=facts.tariff.bands, fixed_charge_minor=facts.tariff.fixed_charge_minor,
@@ -495,22 +541,11 @@ class Platform:
         The same statement checks that the operator's credential is still the one the request
         came with and is not revoked (the server keeps a recognised credential a moment, but a
         sale never goes through on a credential revoked or replaced before it)."""
-        dialect = session.get_bind().dialect.name
-        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = select(literal(operator.id, VendingRequest.operator_id.type),
-                        literal(reference, VendingRequest.reference.type),
-                        literal(digest, VendingRequest.digest.type),
-                        literal(vend_id, VendingRequest.vend_id.type),
-                        literal(now, VendingRequest.at.type))
-        if operator.secret_hash:
-            values = values.where(select(VendingOperator.id).where(
-                VendingOperator.id == operator.id,
-                VendingOperator.secret_hash == operator.secret_hash,
-                VendingOperator.revoked_at.is_(None)).exists())
-        taken = session.execute(
-            insert_(VendingRequest).from_select(
-                ["operator_id", "reference", "digest", "vend_id", "at"], values)
-            .on_conflict_do_nothing().returning(VendingRequest.vend_id)).first()
+        statement = _take_statement(session.get_bind().dialect.name,
+                                    bool(operator.secret_hash))
+        taken = session.execute(statement, {
+            "operator": operator.id, "reference": reference, "digest": digest,
+            "vend": vend_id, "at": now, "secret": operator.secret_hash}).first()
         if taken is None and operator.secret_hash:
             current = session.get(VendingOperator, operator.id)
             if (current is None or current.revoked_at is not None
@@ -702,19 +737,18 @@ class Platform:
 
     def _lock(self, session: Session, meter_id: uuid.UUID, drn: str,
               record: MeterRecord) -> VendingMeter:
-        query = select(VendingMeter).where(VendingMeter.meter_id == meter_id)
-        state = session.scalars(query.with_for_update()).first()
+        """The meter's vending row, locked (``FOR UPDATE``); its first sale makes it (from
+        the record: the key the meter holds is taken as the record's)."""
+        state = session.scalars(_LOCK_METER, {"meter": meter_id}).first()
         if state is not None:
             return state
-        try:
-            with session.begin_nested():
-                session.add(VendingMeter(
-                    meter_id=meter_id, drn=drn, sgc=record.sgc, ti=record.ti,
-                    krn=record.krn, kt=record.kt, ken=record.ken, base_date=record.base_date,
-                    last_tid=None, blocked_reason=""))
-        except IntegrityError:
-            pass  # another sale of this meter made it first
-        state = session.scalars(query.with_for_update()).first()
+        dialect = session.get_bind().dialect.name
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert_(VendingMeter).values(
+            meter_id=meter_id, drn=drn, sgc=record.sgc, ti=record.ti, krn=record.krn,
+            kt=record.kt, ken=record.ken, base_date=record.base_date, last_tid=None,
+            blocked_reason="", updated_at=self.clock()).on_conflict_do_nothing())
+        state = session.scalars(_LOCK_METER, {"meter": meter_id}).first()
         assert state is not None
         return state
 
