@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from app.models.enums import Energy, MeterPayment  # noqa: E402
 from app.models.ids import new_id  # noqa: E402
 from central import migrate  # noqa: E402
 from central.embedded import free_port  # noqa: E402
+from central.models import VendingMeter  # noqa: E402
 from central.sts.meter_number import luhn_check_digit  # noqa: E402
 from central.vending.operators import add_operator  # noqa: E402
 
@@ -65,7 +66,7 @@ def drn(n: int) -> str:
     return body + str(luhn_check_digit(body))
 
 
-def build(url: str, meters: int) -> None:
+def build(url: str, meters: int, sold_before: bool = True) -> None:
     db = Database(url)
     try:
         with db.session() as s, s.begin():
@@ -86,7 +87,7 @@ def build(url: str, meters: int) -> None:
             s.flush()
             aid, cid, tid = agency.id, commune.id, tariff.id
         rows: dict[type, list[dict[str, object]]] = {m: [] for m in (
-            Customer, Premise, Account, ServiceConnection, Meter, Contract)}
+            Customer, Premise, Account, ServiceConnection, Meter, Contract, VendingMeter)}
         for n in range(meters):
             ids = {m: new_id() for m in rows}
             common = {"agency_id": aid}
@@ -106,6 +107,11 @@ def build(url: str, meters: int) -> None:
                                 "sts_key_revision": 2, "sts_key_type": 2, "sts_key_expiry": 255,
                                 "sts_algorithm": "07", "sts_dkga": "02", "sts_base_date": 2014,
                                 "prepaid_tariff_id": tid})
+            if sold_before:
+                rows[VendingMeter].append({
+                    "meter_id": ids[Meter], "drn": drn(n), "sgc": 123456, "ti": 1, "krn": 2,
+                    "kt": 2, "ken": 255, "base_date": 2014, "last_tid": None,
+                    "blocked_reason": "", "updated_at": datetime(2026, 1, 1, tzinfo=UTC)})
             rows[Contract].append({**common, "id": ids[Contract], "number": f"AB{n:010d}",
                                    "account_id": ids[Account],
                                    "connection_id": ids[ServiceConnection], "tariff_id": tid,
@@ -251,6 +257,8 @@ def main() -> None:
     parser.add_argument("--with-outbox", action="store_true",
                         help="queue HES pushes and SMS (to closed ports) as in production")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--new-meters", action="store_true",
+                        help="no meter sold before (every sale makes its meter's vending row)")
     parser.add_argument("--writer-only", type=int, metavar="N", default=0,
                         help="the sale writer alone in this process, batches of N (no HTTP)")
     args = parser.parse_args()
@@ -266,9 +274,10 @@ def main() -> None:
         migrate.upgrade(engine)
         engine.dispose()
         started = time.monotonic()
-        build(url, args.meters)
+        build(url, args.meters, sold_before=not args.new_meters)
         print(f"données : {args.meters:,} compteurs prépayés STS (+ clients, comptes, "
-              f"abonnements) en {time.monotonic() - started:.1f} s")
+              f"abonnements{'' if args.new_meters else ', tous déjà servis une fois'}) en "
+              f"{time.monotonic() - started:.1f} s")
         db = Database(url)
         _op, secret = add_operator(db, "moov", min_amount_minor=100,
                                    max_amount_minor=10**9, max_payer_day_minor=10**12)
