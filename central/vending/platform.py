@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -168,9 +168,10 @@ def _take_statement(dialect: str, check_credential: bool) -> Any:
             VendingOperator.secret_hash == bindparam("secret"),
             VendingOperator.revoked_at.is_(None)).exists())
     # On the table, not the mapped class: an ORM insert given parameters is a bulk insert.
-    return (insert_(request.__table__).from_select(["operator_id", "reference", "digest", "vend_id", "at"],
+    table = cast(Table, request.__table__)
+    return (insert_(table).from_select(["operator_id", "reference", "digest", "vend_id", "at"],
                                          values)
-            .on_conflict_do_nothing().returning(request.__table__.c.vend_id))
+            .on_conflict_do_nothing().returning(table.c.vend_id))
 
 
 #: Statements built once (their SQL and cache key are then reused by every sale).

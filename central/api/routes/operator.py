@@ -13,9 +13,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.models.enums import VendChannel
 from central.api.errors import ApiError
@@ -29,21 +31,23 @@ bearer = HTTPBearer(auto_error=False, description="Identifiant d'opérateur "
                     "(python -m central operator add NOM)")
 
 
-def platform(request: Request) -> Platform:
+# The dependencies are coroutines: FastAPI runs a plain function dependency in its thread pool,
+# one hand-off (and GIL hand-over) per dependency and request (docs/vending.md, Speed).
+async def platform(request: Request) -> Platform:
     found: Platform | None = getattr(request.app.state, "platform", None)
     if found is None:
         raise ApiError(503, "vending_disabled", "Plateforme de vente indisponible.")
     return found
 
 
-def operator(
+async def operator(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> OperatorInfo:
     if credentials is None:
         raise ApiError(401, "unauthorized", "Identifiant d'opérateur manquant.",
                        headers={"WWW-Authenticate": "Bearer"})
-    found = _authenticated(request, credentials.credentials)
+    found = await _authenticated(request, credentials.credentials)
     if found is None:
         raise ApiError(401, "unauthorized", "Identifiant d'opérateur inconnu ou révoqué.",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -56,12 +60,12 @@ def operator(
 AUTH_CACHE_SECONDS = 2.0
 
 
-def _authenticated(request: Request, secret: str) -> OperatorInfo | None:
+async def _authenticated(request: Request, secret: str) -> OperatorInfo | None:
     cache: dict[str, tuple[float, OperatorInfo | None]] = request.app.state.operator_credentials
     known = cache.get(secret)
     if known is not None and time.monotonic() - known[0] < AUTH_CACHE_SECONDS:
         return known[1]
-    found = authenticate_operator(request.app.state.db, secret)
+    found = await run_in_threadpool(authenticate_operator, request.app.state.db, secret)
     if len(cache) > 10_000:
         cache.clear()
     cache[secret] = (time.monotonic(), found)
@@ -141,14 +145,15 @@ def quote(body: QuoteIn, caller: Operator, vending: Vending) -> dict[str, Any]:
                        vending)
 
 
-@router.post("/purchases", summary="Achat (idempotent par référence de l'opérateur)")
-def purchase(body: PurchaseIn, caller: Operator, vending: Vending,
-             response: Response) -> dict[str, Any]:
+@router.post("/purchases", summary="Achat (idempotent par référence de l'opérateur)",
+             status_code=201)
+def purchase(body: PurchaseIn, caller: Operator, vending: Vending) -> JSONResponse:
     sale, replayed = vending.purchase(
         caller, reference=body.reference, meter=body.meter, amount_minor=body.amount,
         phone=body.phone, channel=VendChannel(body.channel))
-    response.status_code = 200 if replayed else 201
-    return sale_json(sale, vending, replayed=replayed)
+    # Plain JSON values already: answered as they are (no second encoding pass).
+    return JSONResponse(sale_json(sale, vending, replayed=replayed),
+                        status_code=200 if replayed else 201)
 
 
 @router.get("/purchases/{reference}", summary="Un achat, par la référence de l'opérateur")
