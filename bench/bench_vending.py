@@ -3,11 +3,15 @@ with ``python -m central serve --workers 2``, and p50/p95/p99 latency; then the 
 tokens per second (key derived per token, and cached).
 
 Data: agency 101, the prepaid tariff (3 bands, fixed charge, VAT, arrears share), N prepaid
-STS meters (default 10,000) each with its customer, premise, account, connection and contract.
+STS meters (default 10,000) each with its customer, premise, account, connection and contract,
+and its vending row as after a first sale (``--new-meters``: none, every sale makes it).
 Purchases go to random meters (unique operator references, 2,000 F each) from C concurrent
 clients (asyncio + httpx, one process on the same machine). Every sale is the whole write path
 (reference row, meter lock, tokens, receipt, audit + journal, commit number); HES pushes and
 SMS are off unless ``--with-outbox`` (then they are queued in the outbox; nothing listens).
+
+``--writer-only N``: the sale writer alone in this process (no HTTP, no server), batches of N
+orders: the CPU a sale costs Python and PostgreSQL.
 
 Run: ``python bench/bench_vending.py [--meters 10000] [--seconds 20] [--clients 32]``
 (``GUICHET_BENCH_PG`` = server URL, default the local one; a database is created and dropped).

@@ -1,11 +1,13 @@
 """The vending platform's use cases for an operator: check a meter, quote both ways, purchase
 (idempotent by the operator's reference), look sales up.
 
-A sale is one transaction through the write path (``UnitOfWork``: audit entry and sync journal
-entry, synchronised to the meter's agency): the reference row first (a second request with the
-same reference waits on it, then answers the first one's sale), the meter's vending row locked
-(its TIDs and key), the tokens, the receipt number last (the series row is held only for the
-end of the transaction), the HES delivery and the SMS in the outbox.
+A sale goes through the write path (the capture: audit entry and sync journal entry under its
+own transaction id, synchronised to the meter's agency): the reference row first (a second
+request with the same reference waits on it, then answers the first one's sale), the meter's
+vending row locked (its TIDs and key), the tokens, the receipt number last (the series row is
+held only for the end of the transaction), the HES delivery and the SMS in the outbox. On
+PostgreSQL the sales of a server process are written in batches, one transaction and one commit
+a batch (:mod:`central.vending.sale_writer`).
 """
 
 from __future__ import annotations
