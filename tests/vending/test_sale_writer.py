@@ -221,3 +221,22 @@ def test_a_worker_killed_in_the_middle_of_a_batch_leaves_nothing(
     sale, replayed = world.platform().purchase(moov, reference="K0", meter=DRN_A,
                                                amount_minor=2000, phone="0701020304")
     assert not replayed and sale.receipt == "RP000-2026-000001", "no number lost"
+
+
+def test_a_batch_counts_its_own_sales_in_the_payers_day_and_the_meters_month(
+        pg_world: VendingWorld) -> None:
+    world = pg_world
+    moov, _ = world.operator(max_amount_minor=5000, max_payer_day_minor=5000)
+    platform = world.platform()
+    batch = [order(moov, "D1", DRN_A, 3000), order(moov, "D2", DRN_B, 3000),
+             order(moov, "D3", DRN_C, 2000), order(moov, "D4", DRN_A, 2000, "0709080706")]
+    platform.writer._write_batch(batch)
+    assert [outcome(o) for o in batch] == [
+        "RP000-2026-000001", "refused daily_limit_exceeded", "RP000-2026-000002",
+        "RP000-2026-000003"]
+    first, fourth = batch[0].sale, batch[3].sale
+    assert first is not None and fourth is not None
+    # The meter's second sale of the month in the same batch: no second fixed charge.
+    assert first.fixed_charge_minor == 500 and fourth.fixed_charge_minor == 0
+    assert fourth.token_tid is not None and first.token_tid is not None
+    assert fourth.token_tid > first.token_tid
