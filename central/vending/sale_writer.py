@@ -89,26 +89,34 @@ class SaleWriter:
         self._written = written
         self._max = max_batch
         self._queue: deque[Order] = deque()
-        self._queue_lock = threading.Lock()
-        self._writing = threading.Lock()
+        #: Guards the queue and ``_busy`` (a batch being written by one of the callers).
+        self._free = threading.Condition()
+        self._busy = False
         #: Sizes of the batches written by this process (the bench reads it).
         self.batches = 0
         self.sales = 0
 
     def sell(self, order: Order) -> tuple[Sale, bool]:
         """Queues the order and waits for it; the caller that finds the writer free writes
-        the batch of everything waiting (its own order among them)."""
-        with self._queue_lock:
+        the batch of everything waiting (its own order among them). Waiting callers are woken
+        when a batch ends, so an answered order returns at once instead of queueing for the
+        writer behind the next batch."""
+        with self._free:
             self._queue.append(order)
-        while not order.done.is_set():
-            with self._writing:
+        while True:
+            with self._free:
+                while self._busy and not order.done.is_set():
+                    self._free.wait()
                 if order.done.is_set():
                     break
-                with self._queue_lock:
-                    batch = [self._queue.popleft()
-                             for _ in range(min(self._max, len(self._queue)))]
-                if batch:
-                    self._write_batch(batch)
+                self._busy = True
+                batch = [self._queue.popleft() for _ in range(min(self._max, len(self._queue)))]
+            try:
+                self._write_batch(batch)
+            finally:
+                with self._free:
+                    self._busy = False
+                    self._free.notify_all()
         if order.error is not None:
             raise order.error
         assert order.sale is not None
@@ -170,7 +178,7 @@ class SaleWriter:
             receipt = receipts.get(view.id)
             _answer(order, replace(view, receipt=receipt) if receipt else view, True)
         if retry:
-            with self._queue_lock:
+            with self._free:
                 self._queue.extendleft(reversed(retry))
         if written:
             self._written()
