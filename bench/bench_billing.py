@@ -9,8 +9,10 @@ start on 10 November (move-in, prorated), 1 % end on 20 November (move-out), and
 contract in ten more (not billed). The engine then bills November; invoices per second and
 the process's peak memory (RSS sampled every 50 ms) are printed with the data size.
 
-Run: ``python bench/bench_billing.py --contracts 100000 [--chunk-size 2000] [--keep]``
-(``GUICHET_BENCH_PG`` = server URL, default the local one; a database is created and dropped).
+Run: ``python bench/bench_billing.py --contracts 100000 [--chunk-size 2000] [--workers 2]
+[--keep] [--template NAME]`` (``GUICHET_BENCH_PG`` = server URL, default the local one; a database
+is created and dropped). With ``--template`` the data is made once in database NAME (kept) and
+each run bills a copy of it (``CREATE DATABASE … TEMPLATE``): runs compare on the same data.
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def counts(url: str) -> dict[str, int]:
 
 
 class MemoryWatch:
-    """Peak resident memory of this process, sampled in a thread."""
+    """Peak resident memory of this process and its billing processes, sampled in a thread."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.process = psutil.Process()
@@ -186,7 +188,7 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, self.now)
             self._stop.wait(self.every)
 
     def __enter__(self) -> MemoryWatch:
@@ -199,7 +201,11 @@ class MemoryWatch:
 
     @property
     def now(self) -> int:
-        return int(self.process.memory_info().rss)
+        total = self.process.memory_info().rss
+        for child in self.process.children():
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+        return int(total)
 
 
 def backend_cpu(admin: Any, name: str, seen: dict[int, float]) -> float:
@@ -227,6 +233,29 @@ def n(value: int) -> str:
     return f"{value:,}".replace(",", " ")
 
 
+def database_url(name: str) -> str:
+    return SERVER.rsplit("/", 1)[0] + f"/{name}"
+
+
+def exists(admin: Any, name: str) -> bool:
+    with admin.connect() as connection:
+        return connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).first() is not None
+
+
+def prepare(admin: Any, name: str, contracts: int, *, created: bool = False) -> None:
+    """Database ``name`` at the schema's head with ``contracts`` postpaid contracts to bill."""
+    if not created:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(database_url(name))
+    migrate.upgrade(engine)
+    engine.dispose()
+    print(f"Base {name} : {n(contracts)} contrats postpayés")
+    seconds = make_data(database_url(name), contracts)
+    print(f"  préparées en {seconds:.0f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contracts", type=int, default=100_000,
@@ -234,22 +263,22 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2, help="fils de facturation")
     parser.add_argument("--keep", action="store_true", help="garder la base à la fin")
+    parser.add_argument("--template", help="base modèle des données (faite une fois, gardée)")
     args = parser.parse_args()
 
     name = f"guichet_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    if args.template and not exists(admin, args.template):
+        prepare(admin, args.template, args.contracts)
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = SERVER.rsplit("/", 1)[0] + f"/{name}"
+        template = f' TEMPLATE "{args.template}"' if args.template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+    url = database_url(name)
     try:
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        print(f"Base {name} : {n(args.contracts)} contrats postpayés")
-        seconds = make_data(url, args.contracts)
+        if not args.template:
+            prepare(admin, name, args.contracts, created=True)
         before = counts(url)
-        print(f"  préparées en {seconds:.0f} s : " + ", ".join(
-            f"{k} {n(v)}" for k, v in before.items() if v))
+        print(f"Base {name} : " + ", ".join(f"{k} {n(v)}" for k, v in before.items() if v))
 
         with admin.connect() as connection:
             size_before = connection.execute(text("SELECT pg_database_size(:n)"),
@@ -261,7 +290,7 @@ def main() -> int:
         seen: dict[int, float] = {}
         server_before = backend_cpu(admin, name, seen)
         me = psutil.Process()
-        cpu_before = sum(me.cpu_times()[:2])
+        cpu_before = sum(me.cpu_times()[:4])  # with its worker processes
         load_before = load()
         with MemoryWatch() as memory:
             start_rss = memory.now
@@ -271,7 +300,7 @@ def main() -> int:
                 backend_cpu(admin, name, seen)
 
             report = billing.run(Period.parse("2026-11"), date(2026, 12, 5), progress=progress)
-        cpu = sum(me.cpu_times()[:2]) - cpu_before
+        cpu = sum(me.cpu_times()[:4]) - cpu_before
         server = backend_cpu(admin, name, seen) - server_before
         db.dispose()
         with admin.connect() as connection:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ from app.models import Agency
 from app.models.database import Database
 from app.models.ids import utcnow
 from central.billing.chunk import BillingSetup, ChunkOutcome, bill_chunk
-from central.billing.loading import contract_page
+from central.billing.loading import contract_bounds, contract_page
 from central.billing.period import ONE_DAY, Period
+from central.billing.processes import bill_in_processes, ranges
 from central.billing.tariffs import TariffBook
 from central.models import BillingRun, RunStatus
 from central.writes import BulkWriter
@@ -45,6 +47,10 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
+#: Contracts to bill from which a PostgreSQL run forks ``workers`` processes rather than
+#: threads (a process and its connection are worth it past a few chunks; an agency's night,
+#: a few hundred contracts, stays in the server process).
+PROCESSES_FROM = 10_000
 #: SQLite takes at most 32 766 parameters in a statement (IN lists of a chunk).
 SQLITE_MAX_CHUNK = 10_000
 #: Session-level PostgreSQL advisory lock: one billing run at a time on a database.
@@ -108,9 +114,11 @@ class BillingEngine:
         chunk_size: int = 2000,
         payment_terms_days: int = 20,
         workers: int = 2,
+        processes_from: int = PROCESSES_FROM,
     ) -> None:
         self.db = db
         self.workers = max(1, workers)
+        self.processes_from = processes_from
         if db.dialect == "sqlite":
             chunk_size = min(chunk_size, SQLITE_MAX_CHUNK)
         self.currency = currency
@@ -176,9 +184,10 @@ class BillingEngine:
         fault: Fault | None,
         started: float,
     ) -> None:
-        """Chunks one after the other, or on PostgreSQL in ``workers`` threads: while one
-        chunk is written by the server, the next one is planned in Python (psycopg releases
-        the GIL while it waits). Pages are taken in id order under a lock; the number series
+        """Chunks one after the other; on PostgreSQL in ``workers`` threads (while one chunk is
+        written by the server, the next one is planned in Python: psycopg releases the GIL
+        while it waits), or for a large run in ``workers`` processes (``central.billing.
+        processes``: Python past one core). Pages are taken in id order; the number series
         row makes the writes follow one another, so numbers stay gapless."""
         setup = BillingSetup(
             period, issued_on, tariffs, self.currency, self.payment_terms_days, run_id,
@@ -188,33 +197,58 @@ class BillingEngine:
         state = _Progress(report, progress, started)
         if not postpaid:
             return
+        writers: list[BulkWriter] = []
 
-        def work() -> None:
-            writer = BulkWriter(self.db.dialect) if writing else None
-            while not state.stop.is_set():
+        def bill_range(
+            after: uuid.UUID | None, upto: uuid.UUID | None, done: Callable[[ChunkOutcome], None]
+        ) -> None:
+            """The chunks of one range of contracts (``upto`` None: to the end), each its own
+            transaction."""
+            if writing and not writers:
+                writers.append(BulkWriter(self.db.dialect))
+            writer = writers[0] if writing else None
+            while True:
                 with self._chunk_connection(writing=writing) as connection:
-                    with state.pages:
-                        contracts = contract_page(
-                            connection, after=state.cursor, limit=self.chunk_size,
-                            period_end=period.end, tariff_ids=postpaid, agency_id=agency_id,
-                            lock=writing,
-                        )
-                        if not contracts:
-                            return
-                        state.cursor = contracts[-1].id
+                    contracts = contract_page(connection, after=after, upto=upto,
+                                              limit=self.chunk_size, lock=writing,
+                                              period_end=period.end, tariff_ids=postpaid,
+                                              agency_id=agency_id)
+                    if not contracts:
+                        return
                     outcome = bill_chunk(connection, contracts, setup, writer, utcnow())
                     if run_id is not None:
                         number = _count_chunk(connection, run_id, outcome, contracts[-1].id)
                         if fault is not None:
                             fault(number)
                         checkpoint("bill.chunk")  # fault tests: the server dies mid-chunk
-                state.done(outcome)
+                done(outcome)
+                after = contracts[-1].id
+                if after == upto:
+                    return
 
-        workers = self.workers if writing and self.db.dialect == "postgresql" else 1
-        if workers == 1:
-            work()
+        parallel = self.workers if writing and self.db.dialect == "postgresql" else 1
+        if parallel == 1:
+            bill_range(None, None, state.done)
         else:
-            _run_in_threads(work, workers, state.stop)
+            with self._chunk_connection(writing=False) as connection:
+                work = ranges(contract_bounds(
+                    connection, size=self.chunk_size, period_end=period.end,
+                    tariff_ids=postpaid, agency_id=agency_id))
+            if len(work) * self.chunk_size > self.processes_from:
+                bill_in_processes(parallel, work, bill_range,
+                                  lambda: self.db.engine.dispose(close=False), state.done)
+            else:
+                pending = deque(work)
+
+                def take() -> None:
+                    while not state.stop.is_set():
+                        with state.pages:
+                            if not pending:
+                                return
+                            after, upto = pending.popleft()
+                        bill_range(after, upto, state.done)
+
+                _run_in_threads(take, parallel, state.stop)
         report.seconds = time.perf_counter() - started
 
     def _connect(self) -> Connection:
@@ -361,13 +395,12 @@ def _count_chunk(
 
 
 class _Progress:
-    """What the workers share: the page cursor, the report, the stop signal."""
+    """What the workers share: the lock on the pending ranges, the report, the stop signal."""
 
     def __init__(self, report: BillingReport, progress: Progress | None, started: float) -> None:
         self.report = report
         self.progress = progress
         self.started = started
-        self.cursor: uuid.UUID | None = None
         self.pages = threading.Lock()
         self.stop = threading.Event()
         self._lock = threading.Lock()

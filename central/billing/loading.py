@@ -85,6 +85,30 @@ def among(
     return column.in_(list(values))
 
 
+def _to_bill(
+    connection: Connection,
+    period_end: date,
+    tariff_ids: Collection[uuid.UUID],
+    agency_id: uuid.UUID | None,
+) -> list[ColumnElement[bool]]:
+    """Contracts under a postpaid tariff with days left to bill up to the end of the period."""
+    c = _contract.c
+    conditions = [
+        among(connection, c.tariff_id, tariff_ids),
+        c.start_date <= period_end,
+        or_(
+            c.billed_until.is_(None),
+            and_(
+                c.billed_until < period_end,
+                or_(c.end_date.is_(None), c.billed_until < c.end_date),
+            ),
+        ),
+    ]
+    if agency_id is not None:
+        conditions.append(c.agency_id == agency_id)
+    return conditions
+
+
 def contract_page(
     connection: Connection,
     *,
@@ -94,36 +118,46 @@ def contract_page(
     tariff_ids: Collection[uuid.UUID],
     agency_id: uuid.UUID | None,
     lock: bool,
+    upto: uuid.UUID | None = None,
 ) -> list[ContractFacts]:
-    """The next contracts (by id) under a postpaid tariff with days left to bill up to the end
-    of the period."""
+    """The next contracts to bill (by id), after ``after`` and up to ``upto`` included."""
     c = _contract.c
     query = (
         select(
             c.id, c.agency_id, c.account_id, c.connection_id, c.tariff_id, c.start_date,
             c.end_date, c.billed_until, c.version, c.move_in_reading_id,
         )
-        .where(
-            among(connection, c.tariff_id, tariff_ids),
-            c.start_date <= period_end,
-            or_(
-                c.billed_until.is_(None),
-                and_(
-                    c.billed_until < period_end,
-                    or_(c.end_date.is_(None), c.billed_until < c.end_date),
-                ),
-            ),
-        )
+        .where(*_to_bill(connection, period_end, tariff_ids, agency_id))
         .order_by(c.id)
         .limit(limit)
     )
     if after is not None:
         query = query.where(c.id > after)
-    if agency_id is not None:
-        query = query.where(c.agency_id == agency_id)
+    if upto is not None:
+        query = query.where(c.id <= upto)
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update(of=_contract)
     return [ContractFacts._make(row) for row in connection.execute(query).all()]
+
+
+def contract_bounds(
+    connection: Connection,
+    *,
+    size: int,
+    period_end: date,
+    tariff_ids: Collection[uuid.UUID],
+    agency_id: uuid.UUID | None,
+) -> list[uuid.UUID]:
+    """The id of every ``size``-th contract to bill, in order: the last of each full chunk
+    (only ids are read; the chunks themselves are loaded, and locked, by whoever bills them)."""
+    c = _contract.c
+    ranked = (
+        select(c.id, func.row_number().over(order_by=c.id).label("rank"))
+        .where(*_to_bill(connection, period_end, tariff_ids, agency_id))
+        .subquery()
+    )
+    query = select(ranked.c.id).where(ranked.c.rank % size == 0).order_by(ranked.c.id)
+    return list(connection.execute(query).scalars())
 
 
 def ledger_states(

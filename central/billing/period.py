@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from kernel.errors import ValidationError
 
@@ -53,6 +54,7 @@ class Period:
         return self.label
 
 
+@lru_cache(maxsize=4096)
 def fixed_charge_share(start: date, end: date) -> Fraction:
     """Months of fixed charge for the days ``start``..``end`` inclusive: each calendar month
     counts its own days over its own length (17 days of a 31-day month = 17/31)."""

@@ -85,6 +85,8 @@ class TariffBook:
         self._by_code: dict[tuple[str, uuid.UUID | None], list[TariffVersion]] = defaultdict(list)
         for version in sorted(versions, key=lambda v: v.valid_from):
             self._by_code[(version.code, version.agency_id)].append(version)
+        #: Nearly every contract of a run has the same window: its segments are worked out once.
+        self._segments: dict[tuple[uuid.UUID, date, date], list[tuple[TariffVersion, date, date]]] = {}
 
     @classmethod
     def load(cls, session: Session) -> TariffBook:
@@ -106,6 +108,15 @@ class TariffBook:
     ) -> list[tuple[TariffVersion, date, date]]:
         """The versions in force over ``start``..``end``, each with its own days (one item when
         no version starts inside the window, which is nearly always)."""
+        key = (tariff_id, start, end)
+        found = self._segments.get(key)
+        if found is None:
+            found = self._segments[key] = self._cut(tariff_id, start, end)
+        return found
+
+    def _cut(
+        self, tariff_id: uuid.UUID, start: date, end: date
+    ) -> list[tuple[TariffVersion, date, date]]:
         own = self.by_id[tariff_id]
         versions = self._by_code[(own.code, own.agency_id)]
         cuts = [v.valid_from for v in versions if start < v.valid_from <= end]
