@@ -211,7 +211,9 @@ def print_report(report: BillingReport, currency: Currency) -> None:
 def _bill(db: Database, settings: CentralSettings, args: argparse.Namespace) -> int:
     currency = installation_currency(db, settings)
     engine = BillingEngine(db, currency, chunk_size=settings.billing_chunk_size,
-                           payment_terms_days=settings.payment_terms_days)
+                           payment_terms_days=settings.payment_terms_days,
+                           workers=settings.billing_workers,
+                           processes_from=settings.billing_processes_from)
     today = utcnow().astimezone(settings.zone).date()
     issued_on = args.issued_on or today
 

@@ -67,6 +67,10 @@ class CentralSettings(BaseSettings):
     keyfile: Path | None = None
     #: Contracts billed per transaction: memory is bounded by this, not by the data size.
     billing_chunk_size: int = Field(2000, ge=1, le=100_000)
+    #: Billing workers: processes for a run of at least ``billing_processes_from`` contracts on
+    #: PostgreSQL (one per core is the most that helps), threads below that.
+    billing_workers: int = Field(2, ge=1, le=64)
+    billing_processes_from: int = Field(10_000, ge=1)
     #: Days between the issue date and the due date of an invoice.
     payment_terms_days: int = Field(20, ge=0, le=365)
     #: Local hour by which every agency's night must be done (``night status`` exits 1 and
