@@ -65,6 +65,7 @@ class FastLoader(BulkLoader):
         self._get = operator.itemgetter(*self.columns)
         self._convert = [(i, conv) for i, (_, conv) in enumerate(self.converters) if conv]
         self._pg_types = [_pg_type(table.c[name]) for name in self.columns]
+        self._tuple_plans: dict[tuple[str, ...], tuple[list[tuple[int, Any]], list[str]]] = {}
 
     def load(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """On PostgreSQL a binary ``COPY``: nothing to parse on either side."""
@@ -83,6 +84,41 @@ class FastLoader(BulkLoader):
             copy.set_types(self._pg_types)
             for record in self.tuples(rows):
                 copy.write_row(record)
+
+    def load_tuples(
+        self, connection: Connection, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Rows as tuples of ``columns`` (PostgreSQL): a binary ``COPY`` of those columns with
+        the dialect's converters on the columns that need one, no dictionary per row."""
+        if not rows:
+            return
+        key = tuple(columns)
+        plan = self._tuple_plans.get(key)
+        if plan is None:
+            converters = dict(self.converters)
+            plan = self._tuple_plans[key] = (
+                [(i, converters[c]) for i, c in enumerate(columns) if converters.get(c)],
+                [_pg_type(self.table.c[c]) for c in columns],
+            )
+        convert, types = plan
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
+        ):
+            copy.set_types(types)
+            write = copy.write_row
+            if not convert:
+                for row in rows:
+                    write(row)
+                return
+            for row in rows:
+                values = list(row)
+                for i, conv in convert:
+                    values[i] = conv(values[i])
+                write(values)
 
     def tuples(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         get, convert = self._get, self._convert

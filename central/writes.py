@@ -70,9 +70,40 @@ class ChangeSet:
 
     inserts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     updates: dict[str, list[_Update]] = field(default_factory=lambda: defaultdict(list))
+    #: Rows given as tuples of ``columns`` (every column of the table): the bulk of a billing
+    #: run (invoice lines) goes to PostgreSQL's COPY without a dictionary per row.
+    tuples: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = field(default_factory=dict)
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         self.inserts[table].append(row)
+
+    def insert_tuples(
+        self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        known = self.tuples.get(table)
+        if known is None:
+            self.tuples[table] = (columns, rows)
+        else:
+            assert known[0] == columns, "one column order per table"
+            known[1].extend(rows)
+
+    def as_dicts(self) -> None:
+        """The tuple rows turned into dictionaries (the SQLite path builds journal entries
+        from them)."""
+        for table, (columns, rows) in self.tuples.items():
+            self.inserts[table].extend(dict(zip(columns, row, strict=True)) for row in rows)
+        self.tuples.clear()
+
+    def row_ids(self, table: str) -> list[uuid.UUID]:
+        ids = [row["id"] for row in self.inserts.get(table, ())]
+        if table in self.tuples:
+            columns, rows = self.tuples[table]
+            at = columns.index("id")
+            ids.extend(row[at] for row in rows)
+        return ids
+
+    def has_inserts(self, table: str) -> bool:
+        return bool(self.inserts.get(table)) or bool(self.tuples.get(table, ((), []))[1])
 
     def update(
         self,
@@ -85,7 +116,8 @@ class ChangeSet:
         self.updates[table].append(_Update(row_id, agency_id, base_version, dict(changes)))
 
     def __len__(self) -> int:
-        return sum(map(len, self.inserts.values())) + sum(map(len, self.updates.values()))
+        return (sum(map(len, self.inserts.values())) + sum(map(len, self.updates.values()))
+                + sum(len(rows) for _, rows in self.tuples.values()))
 
 
 def _pg_json_value(column: Column[Any], alias: str, name: str | None = None) -> str:
@@ -138,7 +170,10 @@ class BulkWriter:
         there, late in its transaction, so that the number series lock is held only while
         they are written. Rows inserted in ``unaudited`` tables get their journal entry but
         no audit entry of their own (an invoice's audit entry stands for its lines)."""
-        names = list(order) + [t for t in changes.inserts if t not in set(order)]
+        if self.dialect != "postgresql":
+            changes.as_dicts()
+        names = list(order) + [t for t in (*changes.inserts, *changes.tuples)
+                               if t not in set(order)]
         if self.dialect != "postgresql":
             if before_last is not None:
                 before_last(connection)
@@ -164,23 +199,30 @@ class BulkWriter:
         unaudited: Collection[str],
     ) -> None:
         audit = [actor.user_id, actor.username, reason[:200]]
-        first = [t for t in names if t not in last and changes.inserts.get(t)]
+        first = [t for t in dict.fromkeys(names) if t not in last and changes.has_inserts(t)]
         for table in first:
-            self.loader(table).load(connection, changes.inserts[table])
+            self._pg_load(connection, changes, table)
         for table in first:
-            self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+            self._pg_journal_inserts(connection, table, changes.row_ids(table), now,
                                      transaction_id, audit, table not in unaudited)
         for table, updates in changes.updates.items():
             if updates:
                 self._pg_update(connection, table, updates, now, transaction_id, audit)
         if before_last is not None:
             before_last(connection)
-        final = [t for t in last if changes.inserts.get(t)]
+        final = [t for t in last if changes.has_inserts(t)]
         for table in final:
-            self.loader(table).load(connection, changes.inserts[table])
+            self._pg_load(connection, changes, table)
         for table in final:
-            self._pg_journal_inserts(connection, table, changes.inserts[table], now,
+            self._pg_journal_inserts(connection, table, changes.row_ids(table), now,
                                      transaction_id, audit, table not in unaudited)
+
+    def _pg_load(self, connection: Connection, changes: ChangeSet, table: str) -> None:
+        loader = self.loader(table)
+        if changes.inserts.get(table):
+            loader.load(connection, changes.inserts[table])
+        if table in changes.tuples:
+            loader.load_tuples(connection, *changes.tuples[table])
 
     def _write_here(
         self,
@@ -210,7 +252,7 @@ class BulkWriter:
         self,
         connection: Connection,
         table_name: str,
-        rows: list[dict[str, Any]],
+        ids: list[uuid.UUID],
         now: datetime,
         transaction_id: uuid.UUID,
         audit: list[Any],
@@ -233,7 +275,7 @@ class BulkWriter:
                 f"WITH j AS ({journal} RETURNING *) {_AUDIT_FROM_JOURNAL}" if audited else journal
             )
         _execute(connection, self._sql[key],
-                 [transaction_id, now, pgarrays.uuids([r["id"] for r in rows]),
+                 [transaction_id, now, pgarrays.uuids(ids),
                   *(audit if audited else [])])
 
     def _pg_update(

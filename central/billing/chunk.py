@@ -29,6 +29,7 @@ from central.billing.plan import (
     prepare,
 )
 from central.billing.rows import (
+    LINE_COLUMNS,
     credit_note_rows,
     due_date,
     estimate_reading_row,
@@ -235,13 +236,13 @@ def _write(
     due = due_date(setup.issued_on, setup.payment_terms_days)
     deltas: dict[uuid.UUID, int] = {}
     invoices: list[dict[str, Any]] = []
+    line_rows: list[tuple[Any, ...]] = []
     for bill, estimate in bills:
         contract = bill.contract
         invoice, lines = invoice_rows(bill, "", label, setup.issued_on, due, ids, now)
         invoices.append(invoice)
         changes.insert("invoice", invoice)
-        for line in lines:
-            changes.insert("invoice_line", line)
+        line_rows.extend(lines)
         if bill.estimate is not None:
             changes.insert("meter_reading", estimate_reading_row(bill, ids, now, *estimate))
         ledger.append(ledger_row(bill, label, invoice["id"], setup.run_id))
@@ -250,12 +251,13 @@ def _write(
             {"billed_until": (contract.billed_until, bill.window.end)},
         )
         deltas[contract.account_id] = deltas.get(contract.account_id, 0) + invoice["total_minor"]
+    changes.insert_tuples("invoice_line", LINE_COLUMNS, line_rows)
     notes: list[dict[str, Any]] = []
     for issued in (i for group in credited.values() for i in group):
-        note, lines = credit_note_rows(issued, "", setup.issued_on, ids, now)
+        note, note_lines = credit_note_rows(issued, "", setup.issued_on, ids, now)
         notes.append(note)
         changes.insert("invoice", note)
-        for line in lines:
+        for line in note_lines:
             changes.insert("invoice_line", line)
         row = issued.row
         changes.update(

@@ -31,7 +31,13 @@ from central.billing.plan import (
     finish,
     measured_window,
 )
-from central.billing.rows import credit_note_rows, due_date, estimate_reading_row, invoice_rows
+from central.billing.rows import (
+    LINE_COLUMNS,
+    credit_note_rows,
+    due_date,
+    estimate_reading_row,
+    invoice_rows,
+)
 from central.billing.rows import ledger_row as make_ledger_row
 from central.billing.tariffs import TariffBook
 from central.models import BilledPeriod
@@ -120,9 +126,10 @@ def correct_invoice(
             bill, new_number, period_label, issued_on,
             due_date(issued_on, payment_terms_days), writer.ids, now,
         )
-        for table, rows in (("invoice", [note, invoice]), ("invoice_line", note_lines + invoice_lines)):
+        for table, rows in (("invoice", [note, invoice]), ("invoice_line", note_lines)):
             for item in rows:
                 changes.insert(table, item)
+        changes.insert_tuples("invoice_line", LINE_COLUMNS, invoice_lines)
         if bill.estimate is not None:
             changes.insert("meter_reading", estimate_reading_row(bill, writer.ids, now, *average))
         changes.update("invoice", row["id"], row["agency_id"], row["version"],

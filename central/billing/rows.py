@@ -46,6 +46,14 @@ def totals(priced: PricedInvoice) -> tuple[int, int, int]:
     return excl, vat, excl + vat
 
 
+#: Columns of an invoice line row as ``invoice_rows`` builds it (every column of the table).
+LINE_COLUMNS = (
+    "id", "agency_id", "version", "created_at", "updated_at", "invoice_id", "position", "kind",
+    "label", "quantity", "unit", "unit_price", "amount_excl_vat_minor", "vat_rate", "vat_minor",
+    "amount_minor",
+)
+
+
 def invoice_rows(
     bill: ContractBill,
     number: str,
@@ -54,8 +62,9 @@ def invoice_rows(
     due_on: date,
     new_id: NewId,
     now: datetime,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    # Dict literals (no merging), built once per row: this runs for every invoice and line.
+) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """The invoice (a dictionary) and its lines (tuples of ``LINE_COLUMNS``: three a bill, the
+    bulk of a run's rows, with no dictionary each)."""
     contract = bill.contract
     agency_id = contract.agency_id
     lines_in = bill.priced.lines
@@ -82,21 +91,9 @@ def invoice_rows(
         "is_estimated": bill.estimate is not None,
     }
     lines = [
-        {
-            "id": new_id(), "agency_id": agency_id, "version": 1, "created_at": now,
-            "updated_at": now,
-            "invoice_id": invoice_id,
-            "position": position,
-            "kind": _LINE_KIND[line.kind],
-            "label": line.label,
-            "quantity": line.quantity,
-            "unit": line.unit,
-            "unit_price": line.unit_price,
-            "amount_excl_vat_minor": line.amount_excl_vat_minor,
-            "vat_rate": line.vat_rate,
-            "vat_minor": line.vat_minor,
-            "amount_minor": line.amount_excl_vat_minor + line.vat_minor,
-        }
+        (new_id(), agency_id, 1, now, now, invoice_id, position, _LINE_KIND[line.kind],
+         line.label, line.quantity, line.unit, line.unit_price, line.amount_excl_vat_minor,
+         line.vat_rate, line.vat_minor, line.amount_excl_vat_minor + line.vat_minor)
         for position, line in enumerate(lines_in, start=1)
     ]
     return invoice, lines
