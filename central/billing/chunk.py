@@ -175,15 +175,21 @@ def plan_chunk(
         [p.contract for p in prepared.values()
          if p.contract.end_date is not None and p.contract.end_date == p.window.end],
     )
-    return [
-        (
-            finish(prepared[c.id], averages.get(c.id, Fraction(0)), setup.tariffs, setup.currency,
-                   handed_over=c.id in handed_over),
-            Estimate(averages.get(c.id, Fraction(0)), c.id in from_category),
-        )
-        for c in contracts
-        if c.id in prepared
-    ]
+    zero = Fraction(0)
+    bills = []
+    for contract in contracts:
+        key = contract.id
+        plan = prepared.get(key)
+        if plan is None:
+            continue
+        # Estimates and hand-overs are the exception: an empty set is not looked up at all.
+        average = averages.get(key, zero) if averages else zero
+        bills.append((
+            finish(plan, average, setup.tariffs, setup.currency,
+                   handed_over=bool(handed_over) and key in handed_over),
+            Estimate(average, bool(from_category) and key in from_category),
+        ))
+    return bills
 
 
 def bill_chunk(

@@ -197,16 +197,17 @@ class BillingEngine:
         state = _Progress(report, progress, started)
         if not postpaid:
             return
-        writers: list[BulkWriter] = []
+        # One writer per thread (its id maker is not shared) and per process.
+        own = threading.local()
 
         def bill_range(
             after: uuid.UUID | None, upto: uuid.UUID | None, done: Callable[[ChunkOutcome], None]
         ) -> None:
             """The chunks of one range of contracts (``upto`` None: to the end), each its own
             transaction."""
-            if writing and not writers:
-                writers.append(BulkWriter(self.db.dialect))
-            writer = writers[0] if writing else None
+            writer: BulkWriter | None = getattr(own, "writer", None)
+            if writing and writer is None:
+                writer = own.writer = BulkWriter(self.db.dialect)
             while True:
                 with self._chunk_connection(writing=writing) as connection:
                     contracts = contract_page(connection, after=after, upto=upto,

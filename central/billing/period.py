@@ -15,6 +15,7 @@ _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 ONE_DAY = timedelta(days=1)
 
 
+@lru_cache(maxsize=1024)
 def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
