@@ -300,7 +300,7 @@ def main() -> int:
         seen: dict[int, float] = {}
         server_before = backend_cpu(admin, name, seen)
         me = psutil.Process()
-        cpu_before = sum(me.cpu_times()[:4])  # with its worker processes
+        times_before = me.cpu_times()  # this process, then its (waited for) worker processes
         load_before = load()
         with MemoryWatch() as memory:
             start_rss = memory.now
@@ -310,7 +310,9 @@ def main() -> int:
                 backend_cpu(admin, name, seen)
 
             report = billing.run(Period.parse("2026-11"), date(2026, 12, 5), progress=progress)
-        cpu = sum(me.cpu_times()[:4]) - cpu_before
+        times = me.cpu_times()
+        own = sum(times[:2]) - sum(times_before[:2])
+        cpu = own + sum(times[2:4]) - sum(times_before[2:4])
         server = backend_cpu(admin, name, seen) - server_before
         db.dispose()
         with admin.connect() as connection:
@@ -335,14 +337,18 @@ def main() -> int:
                  if memory.worker_peak else ""))
         per_100k = 100_000 / max(report.invoices, 1)
         cores = psutil.cpu_count() or 1
-        # Python past one core only with worker processes: threads share one interpreter lock.
+        # Python past one core only with worker processes (threads share one interpreter
+        # lock), and one thread alone waits for the server: nothing overlaps.
         spread = args.workers if memory.worker_peak else 1
-        ceiling = report.invoices / max(cpu / spread, (cpu + server) / cores)
-        print(f"  CPU (indépendant de la charge) : Python {cpu:.1f} s (ce processus et ses "
-              f"processus de facturation), serveur PostgreSQL {server:.1f} s, ensemble "
-              f"{cpu + server:.1f} s, soit {cpu * per_100k:.1f} + {server * per_100k:.1f} s pour "
-              f"100 000 factures ; plafond sur {cores} cœurs libres ≈ {n(round(ceiling))} "
-              f"factures/s (Python sur {spread} processus)")
+        if args.workers == 1:
+            ceiling = report.invoices / (cpu + server)
+        else:
+            ceiling = report.invoices / max(cpu / spread, (cpu + server) / cores)
+        print(f"  CPU (indépendant de la charge) : Python {cpu:.1f} s (dont ce processus "
+              f"{own:.1f} s, le reste ses processus de facturation), serveur PostgreSQL "
+              f"{server:.1f} s, ensemble {cpu + server:.1f} s, soit {cpu * per_100k:.1f} + "
+              f"{server * per_100k:.1f} s pour 100 000 factures ; plafond sur {cores} cœurs "
+              f"libres ≈ {n(round(ceiling))} factures/s (Python sur {spread} processus)")
         print(f"  base : {mib(size_before)} avant, {mib(size_after)} après")
         print(f"  machine : avant {load_before} ; après {load()}")
     finally:
