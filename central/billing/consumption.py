@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -66,8 +65,7 @@ class Point(NamedTuple):
     value: int
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):
     units: int
     #: Last point reached on the meter in place at the end (or the last meter of the window).
     end: Point | None

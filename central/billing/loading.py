@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -297,8 +297,7 @@ def invoice_lines(
     return found
 
 
-@dataclass(frozen=True)
-class AccountState:
+class AccountState(NamedTuple):
     id: uuid.UUID
     agency_id: uuid.UUID | None
     version: int

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -45,8 +44,7 @@ class ContractFacts(NamedTuple):
     move_in_reading_id: uuid.UUID | None
 
 
-@dataclass(frozen=True)
-class BillingState:
+class BillingState(NamedTuple):
     """Where the last invoice left the contract (``known`` False: central has no record yet)."""
 
     end: Point | None
@@ -56,8 +54,7 @@ class BillingState:
     known: bool = True
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     start: date
     end: date
     base: Point | None
@@ -68,8 +65,7 @@ class Window:
     anchor_since: date | None = None
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     contract: ContractFacts
     window: Window
     measured_units: int
@@ -80,8 +76,7 @@ class Prepared:
     measured_at: tuple[tuple[date, int], ...] = ()
 
 
-@dataclass(frozen=True)
-class ContractBill:
+class ContractBill(NamedTuple):
     contract: ContractFacts
     window: Window
     tariff: TariffVersion
