@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--contracts", type=int, default=100_000,
                         help="contrats postpayés à facturer")
     parser.add_argument("--chunk-size", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=2, help="fils de facturation")
+    parser.add_argument("--workers", type=int, default=2, help="processus (au-delà de 10 000 contrats) ou fils de facturation")
     parser.add_argument("--keep", action="store_true", help="garder la base à la fin")
     parser.add_argument("--template", help="base modèle des données (faite une fois, gardée)")
     args = parser.parse_args()
@@ -321,7 +321,7 @@ def main() -> int:
         after = counts(url)
         print(f"Facturation 2026-11 : {n(report.invoices)} factures ({n(report.estimated)} "
               f"estimées) en {report.seconds:.1f} s, {report.chunks} lots de {args.chunk_size}, "
-              f"{args.workers} fil(s)")
+              f"{args.workers} {'processus' if memory.worker_peak else 'fil(s)'}")
         print(f"  débit : {n(round(report.per_second))} factures/s (objectif ≥ {n(GOAL)})")
         print(f"  écrit : {n(after['invoice'] - before['invoice'])} factures, "
               f"{n(after['invoice_line'] - before['invoice_line'])} lignes, "
