@@ -103,7 +103,7 @@ class ChangeSet:
         return ids
 
     def has_inserts(self, table: str) -> bool:
-        return bool(self.inserts.get(table)) or bool(self.tuples.get(table, ((), []))[1])
+        return bool(self.inserts.get(table)) or (table in self.tuples and bool(self.tuples[table][1]))
 
     def update(
         self,
