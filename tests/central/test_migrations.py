@@ -87,3 +87,26 @@ def test_c0003_existing_billing_runs_have_no_machine_and_keep_their_figures(
     downgrade(shared_only, CENTRAL, "c0002")
     with shared_only.connect() as connection:
         assert connection.execute(text("SELECT invoices FROM billing_run")).scalar_one() == 42
+
+
+def test_c0006_leaves_room_on_contract_and_account_pages_for_the_billing_updates(
+        shared_only: Engine) -> None:
+    """Fill factor 50 on PostgreSQL (HOT updates of the billing run), nothing on SQLite; the
+    downgrade gives the default back."""
+    upgrade(shared_only, CENTRAL, "c0005")
+
+    def options() -> dict[str, list[str] | None]:
+        with shared_only.connect() as connection:
+            return dict(connection.execute(text(
+                "SELECT relname, reloptions FROM pg_class WHERE relname IN ('contract', 'account')"
+            )).all())
+
+    postgres = shared_only.dialect.name == "postgresql"
+    if postgres:
+        assert options() == {"contract": None, "account": None}
+    upgrade(shared_only, CENTRAL, "c0006")
+    if postgres:
+        assert options() == {"contract": ["fillfactor=50"], "account": ["fillfactor=50"]}
+    downgrade(shared_only, CENTRAL, "c0005")
+    if postgres:
+        assert options() == {"contract": None, "account": None}
