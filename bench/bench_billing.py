@@ -6,8 +6,11 @@ one customer, account, premise, connection, meter and postpaid contract per cont
 an October invoice (70 % paid), readings on 31 October and 30 November; 5 % of the meters
 have no November reading (estimated, from August–October history), 2 % of the contracts
 start on 10 November (move-in, prorated), 1 % end on 20 November (move-out), and one prepaid
-contract in ten more (not billed). The engine then bills November; invoices per second and
-the process's peak memory (RSS sampled every 50 ms) are printed with the data size.
+contract in ten more (not billed). The engine then bills November (in ``--workers`` processes
+past 10 000 contracts); invoices per second, the peak memory of the process and of each worker
+process (RSS sampled every 100 ms), the CPU seconds of Python (process and workers) and of the
+PostgreSQL backends, the ceiling they allow on idle cores and the load average are printed with
+the data size.
 
 Run: ``python bench/bench_billing.py --contracts 100000 [--chunk-size 2000] [--workers 2]
 [--keep] [--template NAME]`` (``GUICHET_BENCH_PG`` = server URL, default the local one; a database
