@@ -31,7 +31,7 @@ from app.models.network import (
     Tariff,
     TariffBand,
 )
-from app.models.prepaid import PendingVendSale, VendTransaction
+from app.models.prepaid import CashDay, PendingVendSale, VendTransaction
 from app.models.reference import Agency, Commune, Street
 from app.models.suppliers import SupplierInvoice, SupplierInvoiceLine
 from app.models.sync import SyncConflict, SyncOutboxBatch, SyncParked, SyncRun
@@ -83,6 +83,7 @@ __all__ = [
     "TechnicianTeam",
     "User",
     "PendingVendSale",
+    "CashDay",
     "VendTransaction",
     "WorkingHours",
     "WorksCatalogueItem",

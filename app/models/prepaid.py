@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Synced
 from app.models.enums import SmsStatus, VendChannel, VendStatus
-from app.models.ids import utcnow
+from app.models.ids import new_id, utcnow
 from app.models.types import ScaledDecimal
 
 
@@ -78,3 +89,34 @@ class PendingVendSale(Base):
     receipt: Mapped[str | None] = mapped_column(String(24))
     sold_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     sold_at: Mapped[datetime | None]
+
+
+class CashDay(Base):
+    """An agent's till for one day of the agency's time zone (local to the agency's database,
+    never synchronised; the closed report goes to central as a ``document``): the agent's
+    count (submitted, may be submitted again until closed), then a supervisor's closing with
+    the figures locked. Once ``closed_at`` is set nothing more is taken into that day."""
+
+    __tablename__ = "cash_day"
+    __table_args__ = (UniqueConstraint("agent", "day"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agent: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date]
+    #: The agent's count (empty until submitted).
+    counted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    count_reason: Mapped[str] = mapped_column(Text, default="")
+    counted_by: Mapped[str] = mapped_column(String(40), default="")
+    counted_at: Mapped[datetime | None]
+    #: The cash expected when the count was submitted (a later operation makes it stale).
+    expected_at_count: Mapped[int | None] = mapped_column(BigInteger)
+    #: The supervisor's closing: the figures as locked.
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None]
+    expected_minor: Mapped[int | None] = mapped_column(BigInteger)
+    closed_counted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    difference_minor: Mapped[int | None] = mapped_column(BigInteger)
+    closing_reason: Mapped[str] = mapped_column(Text, default="")
+    #: ``{means of payment: total minor}`` at closing.
+    by_method: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    filename: Mapped[str] = mapped_column(String(120), default="")

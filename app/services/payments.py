@@ -22,6 +22,7 @@ from app.models.capture import set_reason
 from app.models.enums import AccountStatus, InvoiceStatus, PaymentMethod, Role
 from app.models.ids import utcnow
 from app.services.balances import balances_of
+from app.services.cash_days import refuse_if_closed, username_of
 from app.services.documents.receipt import CancellationSlipData, ReceiptData
 from app.services.interventions.links import reconnection_after_payment
 from app.services.search import format_address
@@ -181,6 +182,8 @@ def record_payment(
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError("Compte introuvable.")
+        today = ctx.installation.local(now).date()
+        refuse_if_closed(ctx, session, ctx.actor.username, today, "cet encaissement")
         owed = outstanding_minor(session, account)
         if account.status is AccountStatus.CLOSED and owed <= 0:
             raise BusinessError(
@@ -193,7 +196,6 @@ def record_payment(
             invoice = session.get(Invoice, invoice_id)
             if invoice is None or invoice.account_id != account_id:
                 raise ValidationError({"invoice": "Cette facture n'est pas celle de ce compte"})
-        today = ctx.installation.local(now).date()
         payment = Payment(
             agency_id=ctx.installation.agency_id,
             receipt_number=next_number(
@@ -292,6 +294,11 @@ def cancel_payment(ctx: ServiceContext, payment_id: uuid.UUID, reason: str) -> I
             raise NotFoundError("Encaissement introuvable.")
         if payment.is_cancelled:
             raise BusinessError(f"L'encaissement {payment.receipt_number} est déjà annulé.")
+        refuse_if_closed(ctx, session, username_of(session, payment.received_by),
+                         ctx.installation.local(payment.paid_at).date(),
+                         f"l'annulation de l'encaissement {payment.receipt_number}",
+                         "Ses chiffres sont arrêtés : un remboursement se fait sur une caisse "
+                         "ouverte, avec son propre reçu.")
         set_reason(session, f"annulation de l'encaissement {payment.receipt_number} : {reason}"[:200])
         payment.is_cancelled = True
         payment.cancel_reason = reason

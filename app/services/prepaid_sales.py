@@ -15,6 +15,7 @@ from app.models import Account, Customer, Document, Meter, VendTransaction
 from app.models.capture import set_reason
 from app.models.enums import Role
 from app.models.ids import utcnow
+from app.services.cash_days import ensure_counter_open
 from app.services.documents.prepaid_receipt import Paper, PrepaidReceiptData, render_prepaid_receipt
 from app.services.prepaid_desk import DeskSale, VendingDesk
 from kernel.context import ServiceContext
@@ -49,6 +50,14 @@ class SaleRow:
 
 def receipt_filename(receipt: str) -> str:
     return f"recu-prepaye-{receipt}.pdf"
+
+
+def sell_at_counter(ctx: ServiceContext, desk: VendingDesk, meter: str, amount: int,
+                    phone: str) -> DeskSale:
+    """A counter sale by the signed-in agent; refused (``DayClosed``) before anything is asked
+    of central when the agent's till of today is closed."""
+    ensure_counter_open(ctx)
+    return desk.sell(meter, amount, phone, ctx.actor.username)
 
 
 def issue_receipt(ctx: ServiceContext, sale: DeskSale, owner: str, paper: Paper) -> IssuedDocument:

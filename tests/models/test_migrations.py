@@ -201,3 +201,25 @@ def test_0015_existing_prospect_quotes_get_their_search_key(empty: Engine) -> No
     with empty.connect() as connection:
         assert sorted(connection.execute(text("SELECT prospect_key FROM works_quote")).scalars()) \
             == ["", "nguessan kone awa"]
+
+
+def test_0016_an_agents_day_is_one_row_and_the_downgrade_drops_it(empty: Engine) -> None:
+    upgrade(empty, DESK, "0015")
+    with empty.begin() as connection:
+        RowMaker(connection, [Base.metadata]).insert("document", kind="prepaid_cashup")
+    upgrade(empty, DESK, "0016")
+    insert = text("INSERT INTO cash_day (id, agent, day, count_reason, counted_by, "
+                  "closing_reason, filename) VALUES (:id, 'agent', '2026-12-05', '', '', '', '')")
+    with empty.begin() as connection:
+        connection.execute(insert, {"id": uuid.uuid4().hex if empty.dialect.name == "sqlite"
+                                    else str(uuid.uuid4())})
+    with pytest.raises(Exception, match="(?i)unique"), empty.begin() as connection:
+        connection.execute(insert, {"id": uuid.uuid4().hex if empty.dialect.name == "sqlite"
+                                    else str(uuid.uuid4())})
+    with empty.connect() as connection:
+        assert connection.execute(text(
+            "SELECT count(*) FROM document WHERE kind = 'prepaid_cashup'")).scalar() == 1
+    downgrade(empty, DESK, "0015")
+    with empty.connect() as connection:
+        assert connection.execute(text(
+            "SELECT count(*) FROM document WHERE kind = 'prepaid_cashup'")).scalar() == 1

@@ -1,6 +1,8 @@
 """The agent's end-of-day cash-up report (A4, same look as the prepaid receipt): the day's
-counter sales and invoice payments, the totals by means of payment, the cash expected and counted, the difference
-and its reason, and two signature boxes (agent, supervisor)."""
+counter sales and invoice payments, the totals by means of payment, the cash expected and
+counted, the difference and its reason, and two signature boxes (agent, supervisor). The
+supervisor's closing issues it marked *DÉFINITIF*; before, a copy marked *PROVISOIRE* (never
+stored) lets the agent check the day."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from app.services.documents.pdf import BOLD, REGULAR, register_fonts
 from app.services.documents.prepaid_receipt import GREY, INK
+
+ALERT = HexColor("#b00020")
 from kernel.money import Currency
 
 
@@ -36,6 +41,13 @@ class CashupReportData:
     difference_minor: int
     reason: str
     currency: Currency
+    #: True: issued at the supervisor's closing (``closed_at``/``closed_by``); False: a
+    #: provisional copy printed at ``closed_at`` by ``closed_by``, the day still open.
+    final: bool = True
+    #: False: nothing counted yet (the counted and difference lines say so).
+    counted_known: bool = True
+    #: who submitted the count
+    counted_by: str = ""
 
 
 def render_cashup(data: CashupReportData) -> bytes:
@@ -60,12 +72,23 @@ def render_cashup(data: CashupReportData) -> bytes:
     pdf.drawString(left, y, data.agency_name)
     y -= 10 * mm
     pdf.setFont(BOLD, 14)
-    pdf.drawString(left, y, f"Clôture de caisse prépayé du {data.day:%d/%m/%Y}")
+    pdf.drawString(left, y, f"Arrêté de caisse du {data.day:%d/%m/%Y}")
+    pdf.setFillColor(INK if data.final else ALERT)
+    pdf.drawRightString(right, y, "DÉFINITIF" if data.final else "PROVISOIRE")
     y -= 6 * mm
     pdf.setFillColor(GREY)
     pdf.setFont(REGULAR, 10)
-    pdf.drawString(left, y, f"Agent : {data.agent} — clôturée le "
-                            f"{data.closed_at:%d/%m/%Y à %H:%M} par {data.closed_by}")
+    counted_by = f", compté par {data.counted_by}" if data.counted_by else ""
+    if data.final:
+        pdf.drawString(left, y, f"Agent : {data.agent}{counted_by} — clôturée le "
+                                f"{data.closed_at:%d/%m/%Y à %H:%M} par {data.closed_by}")
+    else:
+        pdf.drawString(left, y, f"Agent : {data.agent}{counted_by} — édité le "
+                                f"{data.closed_at:%d/%m/%Y à %H:%M} par {data.closed_by}")
+        y -= 5 * mm
+        pdf.setFillColor(ALERT)
+        pdf.drawString(left, y, "Journée non clôturée : les chiffres peuvent encore changer. "
+                                "Seul le rapport de clôture du superviseur fait foi.")
     y -= 10 * mm
     pdf.setFillColor(INK)
     pdf.setFont(BOLD, 9)
@@ -97,17 +120,18 @@ def render_cashup(data: CashupReportData) -> bytes:
             ("Annulées (non comptées)", str(data.voided_count)),
             ("Jetons de gestion (montant 0)", str(data.management_count)),
             ("Espèces attendues", fmt(data.expected_minor)),
-            ("Espèces comptées", fmt(data.counted_minor))]
+            ("Espèces comptées",
+             fmt(data.counted_minor) if data.counted_known else "non comptées")]
     for label, value in rows:
         pdf.drawString(left, y, label)
         pdf.drawRightString(right, y, value)
         y -= 6 * mm
     pdf.setFont(BOLD, 12)
     pdf.drawString(left, y, "Écart (compté − attendu)")
-    pdf.drawRightString(right, y, fmt(data.difference_minor))
+    pdf.drawRightString(right, y, fmt(data.difference_minor) if data.counted_known else "—")
     y -= 8 * mm
     pdf.setFont(REGULAR, 10)
-    if data.difference_minor:
+    if data.difference_minor and data.counted_known:
         pdf.drawString(left, y, f"Motif de l'écart : {data.reason}")
         y -= 8 * mm
     y -= 10 * mm

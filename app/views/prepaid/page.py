@@ -37,7 +37,8 @@ from app.services.prepaid_desk import (
     grouped,
     order_sentence,
 )
-from app.services.prepaid_sales import IssuedDocument, issue_receipt
+from app.services.cash_days import DayClosed, ensure_counter_open
+from app.services.prepaid_sales import IssuedDocument, issue_receipt, sell_at_counter
 from app.views.customers.file_tabs import deliver_document
 from app.views.prepaid import PENDING_FILE, central_of, named, vending_desk
 from app.views.prepaid.management import ManagementDialog
@@ -306,7 +307,7 @@ class PrepaidPage(QWidget):
 
     def _failed(self, error: BaseException) -> None:
         self.busy = False
-        if isinstance(error, VendRefused | CentralUnreachable):
+        if isinstance(error, VendRefused | CentralUnreachable | DayClosed):
             self._say(str(error), problem=True)
             self._show_pending()
             self._focus_step()
@@ -417,9 +418,10 @@ class PrepaidPage(QWidget):
         except (ValidationError, InvalidOperation) as error:
             self._say(str(error) or "Montant illisible.", problem=True)
             return
-        meter = self.checked.meter
+        meter, ctx = self.checked.meter, self.shell.ctx
 
         def quote() -> VendQuote:
+            ensure_counter_open(ctx)  # told before the cash is taken
             with self._desk() as desk:
                 return desk.quote(meter, **kwargs)
 
@@ -483,7 +485,7 @@ class PrepaidPage(QWidget):
 
         def sell() -> tuple[DeskSale, IssuedDocument | None]:
             with self._desk() as desk:
-                sale = desk.sell(meter, amount, phone, ctx.actor.username)
+                sale = sell_at_counter(ctx, desk, meter, amount, phone)
             return sale, _receipt(ctx, sale, owner, paper)
 
         self.busy = True
