@@ -28,6 +28,7 @@ def standard_registry() -> Registry:
     from app.views.interventions.planning_page import PlanningPage
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.letters_tab import LettersTab
+    from app.views.prepaid.cashup import CLOSING_KEYS
     from app.views.prepaid.lookup import PrepaidTab, TokenLookupPage
     from app.views.prepaid.page import PrepaidPage
     from app.views.supplier_invoices_page import SupplierInvoicesPage
@@ -75,9 +76,12 @@ def standard_registry() -> Registry:
                       actions=(PageAction("Ctrl+Maj+T", "Jeton de gestion (superviseur) : "
                                           "remise à zéro, fraude, puissance, changement de clé",
                                           PrepaidPage.management_token),
-                               PageAction("Ctrl+Maj+K", "Clôture de caisse : ventes du jour, "
-                                          "espèces comptées, écart, rapport à signer",
-                                          PrepaidPage.cashup))),
+                               PageAction("Ctrl+Maj+K", "Arrêté de caisse : ventes et paiements "
+                                          "du jour, espèces comptées, écart, comptage soumis "
+                                          "au superviseur", PrepaidPage.cashup),
+                               PageAction(CLOSING_KEYS, "Clôture des caisses de l'agence "
+                                          "(superviseur) : attendu, compté, écart par agent",
+                                          PrepaidPage.close_tills))),
             PageEntry("Jetons", "Ctrl+Maj+J",
                       "Module Jetons : retrouver une recharge, duplicata du reçu",
                       TokenLookupPage,

@@ -266,11 +266,25 @@ class PrepaidPage(QWidget):
         self.management.open()
 
     def cashup(self) -> None:
-        """The agent's end-of-day cash-up dialog (*clôture de caisse*)."""
+        """The agent's end-of-day count (*arrêté de caisse*), submitted to the supervisor."""
         from app.views.prepaid.cashup import CashupDialog
 
         self.cashup_dialog = CashupDialog(self.shell, self)
         self.cashup_dialog.open()
+
+    def close_tills(self) -> None:
+        """The supervisor's closing of the agency's tills (an agent is told it is theirs)."""
+        from app.services.prepaid_sales import MANAGING_ROLES
+        from app.views.prepaid.closing import ClosingDialog
+
+        user = self.shell.ctx.user
+        if user is None or user.role not in MANAGING_ROLES:
+            self._say("La clôture des caisses est réservée aux superviseurs : comptez votre "
+                      "tiroir et soumettez le comptage (Ctrl+Maj+K), le superviseur clôture.",
+                      problem=True)
+            return
+        self.closing_dialog = ClosingDialog(self.shell, self)
+        self.closing_dialog.open()
 
     def back(self) -> None:
         self._say("")
