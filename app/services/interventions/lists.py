@@ -295,6 +295,7 @@ ACTION_LABELS = {
     "created": "Demande enregistrée", "edited": "Demande modifiée", "scheduled": "Planifiée",
     "moved": "Replanifiée", "unscheduled": "Retirée du planning", "started": "Commencée",
     "done": "Terminée", "cancelled": "Annulée", "reopened": "Rouverte",
+    "noted": "Signalement ajouté",
 }
 
 

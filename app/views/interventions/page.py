@@ -420,6 +420,14 @@ class InterventionsPage(QWidget):
             return
         self.load_detail(self.model.row(current.row()).request_id)
 
+    def show_request(self, request_id: uuid.UUID, number: str) -> None:
+        """One request, found by its number whatever its status, shown in the panel."""
+        self.number.setText(number)
+        self.status.setCurrentIndex(0)  # every status
+        self.refresh()
+        self.load_detail(request_id)
+        self.table.setFocus()
+
     def load_detail(self, request_id: uuid.UUID) -> None:
         ctx = self.shell.ctx
         self.shell.runner.read(lambda: lists.request_detail(ctx, request_id),

@@ -1,20 +1,31 @@
 """« Le compteur refuse ce code » (the complaint desk): the agent types the meter and the code
 the customer says the meter refuses; central decodes it with that meter's keys and the panel
-says why in plain French, what to do, and what the code holds (type, date, kWh, key)."""
+says why in plain French, what to do, and what the code holds (type, date, kWh, key). When a
+technician is worth sending, Alt+E files the intervention request in one click (once: a second
+click names the open request, Alt+O opens it on the Interventions page)."""
 
 from __future__ import annotations
 
 from html import escape as _escape
 
+import uuid
+
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
 )
 
+from app.services.interventions.token_refusal import (
+    TECHNICIAN_ACTIONS,
+    RefusedCode,
+    TechnicianRequest,
+    request_technician,
+)
 from app.services.prepaid_desk import CentralUnreachable, TokenDiagnosis, VendRefused
 from app.views.prepaid import central_of, named, vending_desk
 from app.views.shell import Shell
@@ -55,15 +66,33 @@ class RefusalPanel(QGroupBox):
         for label in (self.verdict, self.explanation, self.todo, self.details):
             label.setWordWrap(True)
             label.setVisible(False)
+        self.technician = named(QPushButton("&Envoyer un technicien"), "refusalTechnician")
+        self.technician.setToolTip("Dépose une demande d'intervention (contrôle du compteur) "
+                                   "avec ce code et ce verdict (Alt+E)")
+        self.technician.clicked.connect(self.send_technician)
+        self.open_request = named(QPushButton("&Ouvrir la demande"), "refusalOpenRequest")
+        self.open_request.clicked.connect(self.show_request)
+        self.filed = named(QLabel(), "refusalFiled")
+        self.filed.setWordWrap(True)
+        technician = QHBoxLayout()
+        technician.addWidget(self.technician)
+        technician.addWidget(self.open_request)
+        technician.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.explain_button)
         layout.addWidget(self.verdict)
         layout.addWidget(self.explanation)
         layout.addWidget(self.todo)
+        layout.addLayout(technician)
+        layout.addWidget(self.filed)
         layout.addWidget(self.details)
         layout.addStretch(1)
         self.shown: TokenDiagnosis | None = None
+        #: The meter and code the shown verdict is about (the fields may have changed since).
+        self.asked: tuple[str, str] = ("", "")
+        self.request: TechnicianRequest | None = None
+        self._technician_state()
 
     def start(self, meter: str = "") -> None:
         """Ready for a code (the meter kept or given)."""
@@ -96,6 +125,8 @@ class RefusalPanel(QGroupBox):
             with vending_desk(shell, connection) as desk:
                 return desk.diagnose(meter, token)
 
+        self.asked = (meter, token)
+
         self._say("Décodage par le serveur central…")
         self.explain_button.setEnabled(False)
         shell.runner.read(ask, on_success=self.show_diagnosis, on_failure=self._failed,
@@ -107,6 +138,8 @@ class RefusalPanel(QGroupBox):
         self.verdict.setVisible(True)
         for label in (self.explanation, self.todo, self.details):
             label.setVisible(False)
+        self.shown = None
+        self._technician_state()
 
     def _failed(self, error: BaseException) -> None:
         self.explain_button.setEnabled(True)
@@ -130,5 +163,70 @@ class RefusalPanel(QGroupBox):
             for k, v in found.fields if k != "Compteur"))
         for label in (self.verdict, self.explanation, self.todo, self.details):
             label.setVisible(True)
+        self.request = None
+        self._technician_state()
         self.token.setFocus()
         self.token.selectAll()
+
+    def technician_useful(self) -> bool:
+        """The verdict's « que faire » sends a technician (or checks the credit, after which
+        one is sent)."""
+        return self.shown is not None and any(
+            code in TECHNICIAN_ACTIONS for code, _text in self.shown.actions)
+
+    def _technician_state(self) -> None:
+        self.technician.setVisible(self.technician_useful())
+        self.technician.setEnabled(True)
+        self.open_request.setVisible(self.request is not None)
+        if self.request is not None:
+            self.open_request.setText(f"&Ouvrir la demande {self.request.number}")
+        else:
+            self.filed.clear()
+            self.filed.setVisible(False)
+
+    def send_technician(self) -> None:
+        """Files the intervention request for the shown verdict (in the writer thread)."""
+        found = self.shown
+        if found is None or not self.technician.isEnabled():
+            return
+        meter, token = self.asked
+        refused = RefusedCode(meter, token, found.verdict, found.title, found.explanation)
+        ctx = self.shell.ctx
+        self.technician.setEnabled(False)
+        self.shell.runner.write(lambda: request_technician(ctx, refused),
+                                on_success=self._filed, on_failure=self._not_filed,
+                                parent=self)
+
+    def _filed(self, filed: TechnicianRequest) -> None:
+        self.request = filed
+        self.filed.setText(
+            f"Demande déjà déposée : n° {filed.number} — Alt+O pour l'ouvrir." if filed.already
+            else f"Demande d'intervention n° {filed.number} déposée (contrôle du compteur) : "
+                 "Alt+O pour l'ouvrir.")
+        self.filed.setStyleSheet("color: #8a5a00; font-weight: bold;" if filed.already
+                                 else "color: #1b5e20; font-weight: bold;")
+        self._technician_state()
+        self.filed.setVisible(True)
+        self.open_request.setFocus()
+
+    def _not_filed(self, error: BaseException) -> None:
+        from kernel.errors import BusinessError
+
+        self.technician.setEnabled(True)
+        if isinstance(error, BusinessError):
+            self.filed.setText(escape(str(error)))
+            self.filed.setStyleSheet("color: #b00020; font-weight: bold;")
+            self.filed.setVisible(True)
+            return
+        raise error
+
+    def show_request(self) -> None:
+        """The filed request on the Interventions page."""
+        from app.views.interventions.page import InterventionsPage
+        from app.views.main_window import MainWindow
+
+        window = self.window()
+        if self.request is None or not isinstance(window, MainWindow):
+            return
+        request_id: uuid.UUID = self.request.request_id
+        window.show_page(InterventionsPage).show_request(request_id, self.request.number)
