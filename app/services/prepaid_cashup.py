@@ -23,7 +23,7 @@ takes nothing more (``app.services.cash_days``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -133,6 +133,12 @@ class AgencyDay:
 
     day: date
     agents: tuple[CashupDay, ...]
+    #: user name → full name (the agents who are users of the desk)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_of(self, agent: str) -> str:
+        full = self.names.get(agent)
+        return f"{full} ({agent})" if full and full != agent else agent
 
     @property
     def by_method(self) -> dict[str, int]:
@@ -175,8 +181,11 @@ def agency_day(ctx: ServiceContext, day: date) -> AgencyDay:
                                                          Payment.paid_at < end)))
         agents.update(session.scalars(select(CashDay.agent).where(CashDay.day == day)))
         agents.discard("")
-        return AgencyDay(day, tuple(_summary(ctx, session, agent, day)
-                                    for agent in sorted(agents)))
+        names = {username: full for username, full in session.execute(
+            select(User.username, User.full_name).where(User.username.in_(agents)))}
+        ordered = sorted(agents, key=lambda a: (names.get(a, a).casefold(), a))
+        return AgencyDay(day, tuple(_summary(ctx, session, agent, day) for agent in ordered),
+                         names)
 
 
 def submit_count(ctx: ServiceContext, agent: str, day: date, counted_minor: int,

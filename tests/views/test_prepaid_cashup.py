@@ -130,9 +130,11 @@ def test_the_supervisor_closes_the_agents_till(qtbot: QtBot, supervisor_window: 
     dialog = page.closing_dialog
     qtbot.waitExposed(dialog)
     wait_idle(qtbot)
-    rows = {dialog.table.item(r, 0).text(): [_plain(dialog.table.item(r, c).text())
-                                             for c in range(6)]
+    assert dialog.agency is not None
+    rows = {dialog.agency.agents[r].agent: [_plain(dialog.table.item(r, c).text())
+                                            for c in range(6)]
             for r in range(dialog.table.rowCount())}
+    assert rows["agent"][0] == "Yao KOUASSI (agent)"
     assert {"agent", "autre", "superviseur"} <= set(rows)
     assert rows["agent"][2:5] == ["17 500 F CFA", "17 000 F CFA", "-500 F CFA"]
     assert rows["agent"][5].startswith("comptée à")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDateEdit,
@@ -39,6 +39,7 @@ from kernel.errors import BusinessError
 from kernel.money import Currency
 
 PROBLEM = "color: #b00020; font-weight: bold;"
+DONE = "color: #1b5e20; font-weight: bold;"
 #: The supervisor's closing screen (declared with the page in ``app.views.modules``).
 CLOSING_KEYS = "Ctrl+Maj+V"
 
@@ -72,6 +73,7 @@ class CashupDialog(QDialog):
         self.setWindowTitle("Arrêté de caisse — comptage de l'agent")
         self.setObjectName("cashupDialog")
         self.setMinimumSize(860, 600)
+        self.resize(960, 680)  # a 1366×768 screen: the lines get the height
         self.agent = named(QLineEdit(ctx.actor.username), "cashupAgent")
         self.agent.setEnabled(ctx.user is not None and ctx.user.role in MANAGING_ROLES)
         today = ctx.installation.today()
@@ -137,9 +139,9 @@ class CashupDialog(QDialog):
         chosen = self.day.date()
         return date(chosen.year(), chosen.month(), chosen.day())
 
-    def _say(self, text: str, problem: bool = False) -> None:
+    def _say(self, text: str, problem: bool = False, done: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(PROBLEM if problem else "")
+        self.message.setStyleSheet(PROBLEM if problem else DONE if done else "")
 
     def refresh(self) -> None:
         ctx, agent, day = self.shell.ctx, self.agent.text().strip(), self._day()
@@ -154,7 +156,11 @@ class CashupDialog(QDialog):
         for row, line in enumerate(summary.lines):
             for column, value in enumerate((line.receipt, f"{line.sold_at:%H:%M}", line.meter,
                                             line.method, line.state, fmt(line.amount_minor))):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                if column == 5:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self.totals.setText(totals_text(summary, currency))
         self.waiting.setText(
@@ -189,9 +195,12 @@ class CashupDialog(QDialog):
                       f"maintenant {fmt(summary.expected_cash_minor)}) : recomptez et "
                       "soumettez à nouveau.", problem=True)
         else:
+            difference = count.counted_minor - summary.expected_cash_minor
+            gap = (f", écart {fmt(difference)} (motif : {count.reason})" if difference
+                   else ", pas d'écart")
             self._say(f"Comptage soumis à {count.counted_at:%H:%M} par {count.counted_by} : "
-                      f"{fmt(count.counted_minor)}. Le superviseur clôture la journée "
-                      f"({CLOSING_KEYS}) ; jusque-là vous pouvez recompter.")
+                      f"{fmt(count.counted_minor)}{gap}. Le superviseur clôture la journée "
+                      f"({CLOSING_KEYS}) ; jusque-là vous pouvez recompter.", done=True)
 
     def _counted_changed(self) -> None:
         if self.summary is None or self.summary.closing is not None:

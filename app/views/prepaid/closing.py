@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,6 +45,18 @@ from kernel.errors import BusinessError
 COLUMNS = ("Agent", "Opérations", "Espèces attendues", "Espèces comptées", "Écart", "État")
 
 
+ALERT = "#b00020"
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _state_colour(agent: CashupDay) -> str:
+    if agent.closing is not None:
+        return "#1b5e20"
+    if agent.waiting_count or agent.count_is_stale:
+        return ALERT
+    return "#8a5a00" if agent.count is None and agent.lines else "#1f3a5f"
+
+
 def state_of(agent: CashupDay) -> str:
     if agent.closing is not None:
         return (f"clôturée par {agent.closing.closed_by} à "
@@ -67,6 +79,7 @@ class ClosingDialog(QDialog):
         self.setWindowTitle("Clôture des caisses de l'agence (superviseur)")
         self.setObjectName("closingDialog")
         self.setMinimumSize(900, 560)
+        self.resize(960, 680)  # a 1366×768 screen: the lines get the height
         today = shell.ctx.installation.today()
         self.day = named(QDateEdit(QDate(today.year, today.month, today.day)), "closingDay")
         self.day.setDisplayFormat("dd/MM/yyyy")
@@ -148,13 +161,17 @@ class ClosingDialog(QDialog):
         for row, agent in enumerate(agency.agents):
             counted, difference = agent.counted_minor, agent.difference_minor
             operations = agent.sales_count + agent.payments_count
-            values = (agent.agent, str(operations), fmt(agent.expected_cash_minor),
-                      "—" if counted is None else fmt(counted),
+            values = (agency.name_of(agent.agent), str(operations),
+                      fmt(agent.expected_cash_minor), "—" if counted is None else fmt(counted),
                       "—" if difference is None else fmt(difference), state_of(agent))
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
+                if column in (1, 2, 3, 4):
+                    item.setTextAlignment(RIGHT)
                 if column == 4 and difference:
-                    item.setForeground(QColor("#b00020"))
+                    item.setForeground(QColor(ALERT))
+                if column == 5:
+                    item.setForeground(QColor(_state_colour(agent)))
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         methods = " ; ".join(f"{m} : {fmt(v)}" for m, v in agency.by_method.items()) or "—"
@@ -170,7 +187,15 @@ class ClosingDialog(QDialog):
                         if a.closing is None and a.count is not None), 0)
         if agency.agents:
             self.table.setCurrentCell(row, 0)
+        self.close_every.setEnabled(bool(self._ready()))
         self._chosen()
+
+    def _ready(self) -> list[str]:
+        """The tills « Clôturer toutes » would close: counted, not stale, nothing waiting."""
+        if self.agency is None:
+            return []
+        return [a.agent for a in self.agency.agents if a.closing is None and a.count is not None
+                and not a.count_is_stale and not a.waiting_count]
 
     def chosen(self) -> CashupDay | None:
         if self.agency is None:
@@ -192,25 +217,26 @@ class ClosingDialog(QDialog):
             self._say("Aucun agent n'a de caisse ce jour.")
             return
         self.close_one.setEnabled(True)
+        name = self.agency.name_of(agent.agent) if self.agency is not None else agent.agent
         if closed:
             assert agent.closing is not None
             self.close_one.setText("&Ouvrir le rapport de clôture (Entrée)")
-            self._say(f"Caisse de {agent.agent} clôturée par {agent.closing.closed_by} le "
+            self._say(f"Caisse de {name} clôturée par {agent.closing.closed_by} le "
                       f"{agent.closing.closed_at:%d/%m/%Y à %H:%M} : les chiffres ne changent "
                       "plus.")
             return
-        self.close_one.setText(f"&Clôturer la caisse de {agent.agent} (Entrée)")
+        self.close_one.setText(f"&Clôturer la caisse de {name} (Entrée)")
         if agent.waiting_count:
-            self._say(f"{agent.agent} a {agent.waiting_count} vente(s) sans réponse du central : "
+            self._say(f"{name} a {agent.waiting_count} vente(s) sans réponse du central : "
                       "à redemander sur la page Prépayé avant la clôture.", problem=True)
         elif agent.count is None:
-            self._say(f"{agent.agent} n'a pas soumis de comptage : comptez le tiroir avec "
+            self._say(f"{name} n'a pas soumis de comptage : comptez le tiroir avec "
                       "l'agent et tapez les espèces comptées.")
         elif agent.count_is_stale:
-            self._say(f"Des opérations sont arrivées après le comptage de {agent.agent} : "
+            self._say(f"Des opérations sont arrivées après le comptage de {name} : "
                       "faites recompter.", problem=True)
         else:
-            self._say(f"Comptage de {agent.agent} soumis à {agent.count.counted_at:%H:%M} : "
+            self._say(f"Comptage de {name} soumis à {agent.count.counted_at:%H:%M} : "
                       "Entrée clôture la caisse avec ce montant.")
 
     def close_agent(self) -> None:
@@ -248,8 +274,7 @@ class ClosingDialog(QDialog):
     def close_counted(self) -> None:
         if self.agency is None:
             return
-        ready = [a.agent for a in self.agency.agents if a.closing is None and a.count is not None
-                 and not a.count_is_stale and not a.waiting_count]
+        ready = [self.agency.name_of(a) for a in self._ready()]
         if not ready:
             self._say("Aucune caisse comptée à clôturer.", problem=True)
             return

@@ -201,8 +201,10 @@ class TokenLookupPage(QWidget):
         # screen: it takes its share of what is left instead (its labels wrap).
         self.refusal.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
-        top.addWidget(form_box, 3)
-        top.addWidget(self.refusal, 2)
+        # Half each: a wider panel wraps its explanation on fewer lines (the sales table below
+        # keeps its rows at 1366×768); the search fields need no more than half.
+        top.addWidget(form_box, 1)
+        top.addWidget(self.refusal, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(title)

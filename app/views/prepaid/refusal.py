@@ -74,10 +74,10 @@ class RefusalPanel(QGroupBox):
         self.open_request.clicked.connect(self.show_request)
         self.filed = named(QLabel(), "refusalFiled")
         self.filed.setWordWrap(True)
-        technician = QHBoxLayout()
+        technician = QHBoxLayout()  # one row: the panel must leave the sales table its height
         technician.addWidget(self.technician)
         technician.addWidget(self.open_request)
-        technician.addStretch(1)
+        technician.addWidget(self.filed, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.explain_button)
@@ -85,7 +85,6 @@ class RefusalPanel(QGroupBox):
         layout.addWidget(self.explanation)
         layout.addWidget(self.todo)
         layout.addLayout(technician)
-        layout.addWidget(self.filed)
         layout.addWidget(self.details)
         layout.addStretch(1)
         self.shown: TokenDiagnosis | None = None
@@ -178,9 +177,7 @@ class RefusalPanel(QGroupBox):
         self.technician.setVisible(self.technician_useful())
         self.technician.setEnabled(True)
         self.open_request.setVisible(self.request is not None)
-        if self.request is not None:
-            self.open_request.setText(f"&Ouvrir la demande {self.request.number}")
-        else:
+        if self.request is None:
             self.filed.clear()
             self.filed.setVisible(False)
 
@@ -200,9 +197,10 @@ class RefusalPanel(QGroupBox):
     def _filed(self, filed: TechnicianRequest) -> None:
         self.request = filed
         self.filed.setText(
-            f"Demande déjà déposée : n° {filed.number} — Alt+O pour l'ouvrir." if filed.already
-            else f"Demande d'intervention n° {filed.number} déposée (contrôle du compteur) : "
-                 "Alt+O pour l'ouvrir.")
+            f"Demande déjà déposée : n° {filed.number}" if filed.already
+            else f"Demande n° {filed.number} déposée (contrôle du compteur)")
+        self.open_request.setToolTip(f"La demande {filed.number} dans la page Interventions "
+                                     "(Alt+O)")
         self.filed.setStyleSheet("color: #8a5a00; font-weight: bold;" if filed.already
                                  else "color: #1b5e20; font-weight: bold;")
         self._technician_state()
