@@ -183,7 +183,7 @@ def agency_day(ctx: ServiceContext, day: date) -> AgencyDay:
         agents.discard("")
         names = {username: full for username, full in session.execute(
             select(User.username, User.full_name).where(User.username.in_(agents)))}
-        ordered = sorted(agents, key=lambda a: (names.get(a, a).casefold(), a))
+        ordered = sorted(agents, key=lambda a: ((names.get(a) or a).casefold(), a))
         return AgencyDay(day, tuple(_summary(ctx, session, agent, day) for agent in ordered),
                          names)
 

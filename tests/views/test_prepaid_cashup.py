@@ -29,7 +29,6 @@ from tests.services.test_prepaid_cashup import add_day_sales
 from tests.views.conftest import Answers, type_text, wait_idle
 from tests.views.test_counter_day import _window
 
-
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 SHOTS = os.environ.get("GUICHET_SCREENSHOTS")
 

@@ -17,9 +17,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from app.services.documents.pdf import BOLD, REGULAR, register_fonts
 from app.services.documents.prepaid_receipt import GREY, INK
+from kernel.money import Currency
 
 ALERT = HexColor("#b00020")
-from kernel.money import Currency
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ class ClosingDialog(QDialog):
 
     def refresh(self, keep: str = "") -> None:
         ctx, day = self.shell.ctx, self._day()
-        current = keep or (self.chosen().agent if self.chosen() is not None else "")
+        chosen = self.chosen()
+        current = keep or (chosen.agent if chosen is not None else "")
         self.shell.runner.read(lambda: agency_day(ctx, day),
                                on_success=lambda found: self._show(found, current),
                                on_failure=self._failed, parent=self)
@@ -181,10 +182,10 @@ class ClosingDialog(QDialog):
             f"<b>Espèces attendues : {fmt(agency.expected_cash_minor)} — comptées : "
             f"{fmt(agency.counted_minor)}</b> — caisses clôturées : {closed} sur "
             f"{len(agency.agents)}")
-        row = next((n for n, a in enumerate(agency.agents) if a.agent == keep), None)
-        if row is None:
-            row = next((n for n, a in enumerate(agency.agents)
-                        if a.closing is None and a.count is not None), 0)
+        kept = next((n for n, a in enumerate(agency.agents) if a.agent == keep), None)
+        row = kept if kept is not None else next(
+            (n for n, a in enumerate(agency.agents) if a.closing is None and a.count is not None),
+            0)
         if agency.agents:
             self.table.setCurrentCell(row, 0)
         self.close_every.setEnabled(bool(self._ready()))

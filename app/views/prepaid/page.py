@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.cash_days import DayClosed, ensure_counter_open
 from app.services.prepaid_desk import (
     CentralUnreachable,
     DeskSale,
@@ -37,7 +38,6 @@ from app.services.prepaid_desk import (
     grouped,
     order_sentence,
 )
-from app.services.cash_days import DayClosed, ensure_counter_open
 from app.services.prepaid_sales import IssuedDocument, issue_receipt, sell_at_counter
 from app.views.customers.file_tabs import deliver_document
 from app.views.prepaid import PENDING_FILE, central_of, named, vending_desk

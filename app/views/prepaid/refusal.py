@@ -6,9 +6,8 @@ click names the open request, Alt+O opens it on the Interventions page)."""
 
 from __future__ import annotations
 
-from html import escape as _escape
-
 import uuid
+from html import escape as _escape
 
 from PySide6.QtWidgets import (
     QFormLayout,
