@@ -24,6 +24,7 @@ from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.prepaid_desk.conftest import Central, central, pending_store  # noqa: F401
 from tests.prepaid_desk.desk_rows import add_prepaid_sales
 from tests.vending.world import DRN_A
+from tests.views.conftest import wait_idle
 from tests.views.test_prepaid_page import _focused, _shot, _text, _type, open_window  # noqa: F401
 
 ALT = Qt.KeyboardModifier.AltModifier
@@ -81,4 +82,6 @@ def test_send_a_technician_once(qtbot: QtBot, open_window: Callable[..., MainWin
     qtbot.waitUntil(lambda: window.stack.currentWidget() is interventions, timeout=5000)
     qtbot.waitUntil(lambda: interventions.detail is not None
                     and interventions.detail.request_id == filed.request_id, timeout=15000)
+    wait_idle(qtbot)
+    assert interventions.model.rows and interventions.model.rows[0].number == filed.number
     _shot(window, "desk17-request-opened")

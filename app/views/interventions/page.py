@@ -423,8 +423,10 @@ class InterventionsPage(QWidget):
     def show_request(self, request_id: uuid.UUID, number: str) -> None:
         """One request, found by its number whatever its status, shown in the panel."""
         self.number.setText(number)
-        self.status.setCurrentIndex(0)  # every status
-        self.refresh()
+        if self.status.currentIndex() != 0:
+            self.status.setCurrentIndex(0)  # every status (the list reloads)
+        else:
+            self.refresh()
         self.load_detail(request_id)
         self.table.setFocus()
 
