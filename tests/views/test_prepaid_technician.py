@@ -1,8 +1,8 @@
 """« Envoyer un technicien » driven as an agent against a real central process: Ctrl+Maj+X on the
 Jetons page, the meter, the code the meter refuses (already used), Alt+E files the intervention
 request (the meter's customer, the code, the verdict, the agent), Alt+E again files nothing and
-says « demande déjà déposée : n° … », Alt+O opens it on the Interventions page; a typing error
-offers no technician."""
+says « demande déjà déposée : n° … », Entrée (or Alt+O) opens it on the Interventions page; a
+typing error offers no technician."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def test_send_a_technician_once(qtbot: QtBot, open_window: Callable[..., MainWin
         assert len(session.scalars(select(InterventionRequest.id)).all()) == 1
     _shot(window, "desk17-refusal-already-filed")
 
-    qtbot.keyClick(panel.open_request, Qt.Key.Key_O, ALT)
+    assert panel.open_request.hasFocus(), "the filed request is one Entrée away"
+    qtbot.keyClick(panel.open_request, Qt.Key.Key_Return)
     interventions = window.page(InterventionsPage)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is interventions, timeout=5000)
     qtbot.waitUntil(lambda: interventions.detail is not None

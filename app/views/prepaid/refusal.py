@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from html import escape as _escape
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -91,6 +93,15 @@ class RefusalPanel(QGroupBox):
         self.asked: tuple[str, str] = ("", "")
         self.request: TechnicianRequest | None = None
         self._technician_state()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        """Entrée on a focused button presses it (outside a dialog Qt only takes Space)."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            for button in (self.technician, self.open_request, self.explain_button):
+                if button.hasFocus():
+                    button.click()
+                    return
+        super().keyPressEvent(event)
 
     def start(self, meter: str = "") -> None:
         """Ready for a code (the meter kept or given)."""
@@ -197,7 +208,7 @@ class RefusalPanel(QGroupBox):
         self.request = filed
         self.filed.setText(
             f"Demande déjà déposée : n° {filed.number}" if filed.already
-            else f"Demande n° {filed.number} déposée (contrôle du compteur)")
+            else f"Demande n° {filed.number} déposée")
         self.open_request.setToolTip(f"La demande {filed.number} dans la page Interventions "
                                      "(Alt+O)")
         self.filed.setStyleSheet("color: #8a5a00; font-weight: bold;" if filed.already
