@@ -55,12 +55,33 @@ class Progress:
 class _Signals(QObject):
     """The one object workers emit on: it lives as long as its runner (whose ``shutdown``
     waits for the workers), so no worker ever emits on, or is last to release, an object of
-    the GUI thread that is going away. Each signal names its task by number."""
+    the GUI thread that is going away.
 
-    #: (task, (result, Changes))
-    succeeded = Signal(int, object)
-    failed = Signal(int, object)
+    Its signals carry numbers only, the task's and its progress; what a job returns or raises
+    waits in ``outcomes``. A queued signal copies its arguments while Qt holds a lock of the
+    receiver, and copying a Python object there takes the GIL: a worker doing so while the GUI
+    thread, holding the GIL, waits for that same lock (a ``connect``, a layout being built)
+    froze the program for good."""
+
+    #: task number; its (result, Changes) or its exception waits in ``outcomes``
+    succeeded = Signal(int)
+    failed = Signal(int)
     progressed = Signal(int, int, int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._outcomes: dict[int, Any] = {}
+
+    def deliver(self, signal: Any, key: int, outcome: Any) -> None:
+        """From a worker thread: leaves ``outcome`` for the GUI thread, then says so."""
+        with self._lock:
+            self._outcomes[key] = outcome
+        signal.emit(key)
+
+    def collect(self, key: int) -> Any:
+        with self._lock:
+            return self._outcomes.pop(key)
 
 
 class _Job(QRunnable):
@@ -81,9 +102,9 @@ class _Job(QRunnable):
                 else:
                     result = self.fn()
         except BaseException as error:  # noqa: BLE001 — delivered to the GUI thread as is
-            self.signals.failed.emit(self.key, error)
+            self.signals.deliver(self.signals.failed, self.key, error)
         else:
-            self.signals.succeeded.emit(self.key, (result, collector.changes()))
+            self.signals.deliver(self.signals.succeeded, self.key, (result, collector.changes()))
 
 
 class _Task(QObject):
@@ -205,14 +226,16 @@ class TaskRunner(QObject):
         self.signals.failed.connect(self._failed, queued)
         self.signals.progressed.connect(self._progressed, queued)
 
-    @Slot(int, object)
-    def _succeeded(self, key: int, outcome: tuple[Any, Changes]) -> None:
+    @Slot(int)
+    def _succeeded(self, key: int) -> None:
+        result, changes = self.signals.collect(key)
         task = self._tasks.get(key)
         if task is not None:
-            task._succeeded(*outcome)
+            task._succeeded(result, changes)
 
-    @Slot(int, object)
-    def _failed(self, key: int, error: Any) -> None:
+    @Slot(int)
+    def _failed(self, key: int) -> None:
+        error = self.signals.collect(key)
         task = self._tasks.get(key)
         if task is not None:
             task._failed(error)

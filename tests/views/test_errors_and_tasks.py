@@ -47,6 +47,55 @@ def test_results_come_back_on_the_gui_thread(qtbot: QtBot) -> None:
     runner.shutdown()
 
 
+def test_what_crosses_from_a_worker_thread_carries_no_python_object() -> None:
+    """A queued signal copies its arguments under a Qt lock of the receiver; a Python object
+    copied there takes the GIL, and the GUI thread holding the GIL while it waits for that lock
+    (a connect, a layout) froze the whole program (seen in the suite on a fresh machine)."""
+    from PySide6.QtCore import QMetaMethod
+
+    from app.views.sync.page import _Relay
+    from app.views.tasks import _Signals
+
+    for carrier in (_Signals, _Relay):
+        meta = carrier.staticMetaObject
+        signals = [
+            meta.method(i) for i in range(meta.methodOffset(), meta.methodCount())
+            if meta.method(i).methodType() == QMetaMethod.MethodType.Signal
+        ]
+        assert signals, carrier
+        for signal in signals:
+            types = [bytes(t).decode() for t in signal.parameterTypes()]
+            assert set(types) <= {"int"}, (carrier.__name__, bytes(signal.methodSignature()))
+
+
+def test_results_and_failures_arrive_while_the_gui_thread_connects_and_lays_out(
+    qtbot: QtBot,
+) -> None:
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    runner = TaskRunner()
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def fails() -> None:
+        raise BusinessError("refusé")
+
+    for n in range(200):
+        runner.read(lambda n=n: {"n": n}, on_success=results.append)
+        runner.read(fails, on_failure=errors.append)
+    for _ in range(300):
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        button = QPushButton("ok")
+        layout.addWidget(button)
+        button.clicked.connect(widget.close)
+        widget.deleteLater()
+    qtbot.waitUntil(lambda: len(results) == 200 and len(errors) == 200, timeout=30_000)
+    assert sorted(r["n"] for r in results) == list(range(200))  # type: ignore[index]
+    assert all(str(e) == "refusé" for e in errors)
+    runner.shutdown()
+
+
 def test_failures_reach_the_agent_as_french_messages(qtbot: QtBot, answers: Answers) -> None:
     runner = TaskRunner()
 

@@ -57,9 +57,27 @@ class _CancelEvent(threading.Event):
 
 
 class _Relay(QObject):
-    """Carries the runner's progress from its worker thread to the page (queued signal)."""
+    """Carries the runner's progress from its worker thread to the page. The reports wait in a
+    queue and the queued signal carries nothing: a Python object as a queued signal's argument
+    can freeze the program (see ``app.views.tasks._Signals``)."""
 
-    progressed = Signal(object)
+    arrived = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._reports: list[Any] = []
+
+    def report(self, progress: Any) -> None:
+        """From the worker thread."""
+        with self._lock:
+            self._reports.append(progress)
+        self.arrived.emit()
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            reports, self._reports = self._reports, []
+        return reports
 
 
 class _Content(QWidget):
@@ -97,7 +115,7 @@ class SyncPage(QWidget):
         # Owned by the runner, which outlives the page and waits for its workers: a run still
         # reporting when the page closes never emits on a deleted object.
         self.relay = _Relay(self.shell.runner)
-        self.relay.progressed.connect(self._progressed)
+        self.relay.arrived.connect(self._progressed)
 
         title = QLabel("Synchronisation")
         title.setObjectName("pageTitle")
@@ -293,7 +311,7 @@ class SyncPage(QWidget):
             cancel.progress = progress
             return run(
                 ctx.db, ctx.installation, endpoint, data_dir=data_dir, dry_run=dry_run,
-                trigger="manual", progress=relay.progressed.emit, cancel=cancel,
+                trigger="manual", progress=relay.report, cancel=cancel,
             )
 
         self.running = True
@@ -322,9 +340,10 @@ class SyncPage(QWidget):
             self.stop_button.setEnabled(False)
             self.result_label.setText("Arrêt demandé : la synchronisation s'arrête après l'étape en cours…")
 
-    def _progressed(self, progress: Any) -> None:
-        if self.running:
-            self.phases.progressed(progress)
+    def _progressed(self) -> None:
+        for progress in self.relay.take():
+            if self.running:
+                self.phases.progressed(progress)
 
     def _end_run(self) -> None:
         self.running = False
