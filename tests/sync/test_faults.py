@@ -99,6 +99,7 @@ def test_the_desk_killed_at_each_step_resumes(desk: Desk, central: Central) -> N
         _same_everywhere(desk, central)
 
 
+@pytest.mark.timeout(900)  # twenty kill cycles and five server restarts: 5 min at load 15
 def test_twenty_random_kills_of_desk_and_server(both_desks: Desk, central: Central) -> None:
     """Twenty cycles on SQLite; eight on PostgreSQL, where they take the same path through the
     sync code (the kill at every single step is the test above): what PostgreSQL adds is its
