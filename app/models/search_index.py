@@ -6,6 +6,8 @@ already lower-cased and without accents, so "helene" finds "Hélène" the same w
 Elided and glued forms of a name are both indexed ("N'Diaye" → "n diaye ndiaye", "Ould Sidi" →
 "ould sidi ouldsidi"). The ends of phone numbers, read backwards, are a B-tree table of their own
 (``customer_search_phone_end``) so that "3890" finds a number ending in 3890 by a range scan.
+On PostgreSQL every word of the row is also a B-tree entry (``customer_search_word``: word,
+customer), read as prefix ranges that stop at the cap where a GIN bitmap is always built whole.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from app.models.reference import Commune, Street
 
 TABLE = "customer_search"
 PHONE_ENDS = "customer_search_phone_end"
-#: The index's own tables on PostgreSQL (SQLite adds the FTS5 rowid keys).
-TABLES = (TABLE, PHONE_ENDS)
+#: PostgreSQL only: (word, customer) for every word of a customer's row.
+WORDS = "customer_search_word"
+#: The index's own tables on PostgreSQL (SQLite adds the FTS5 rowid keys and has no word table).
+TABLES = (TABLE, PHONE_ENDS, WORDS)
 COLUMNS = ("names", "accounts", "meters", "phones", "address")
 
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -225,18 +229,61 @@ def _write_phone_ends(
     )
 
 
-def write_documents(connection: Connection, documents: list[SearchDocument], replace: bool) -> None:
+#: A row's text as its ``document`` reads it.
+_ROW_TEXT = "s.names || ' ' || s.accounts || ' ' || s.meters || ' ' || s.phones || ' ' || s.address"
+#: Longest word kept whole in the word table (a B-tree entry has a size limit): a longer one is
+#: kept by its start, which every prefix typed of it still finds.
+WORD_LENGTH = 200
+#: Every word of the search rows (``s``), with its customer: the lexemes the full-text
+#: ``document`` holds and the words split on spaces its 2- and 3-character prefixes come from
+#: (the same on normalised text), so that a range of the word table finds every row the
+#: ``document`` matches. Revision 0016 fills the table with the same statement.
+WORD_ROWS = (
+    f'SELECT DISTINCT left(w.word, {WORD_LENGTH}) COLLATE "C" AS word, s.customer_id FROM {TABLE} s '
+    "CROSS JOIN LATERAL ("
+    f"SELECT unnest(tsvector_to_array(to_tsvector('simple', {_ROW_TEXT}))) "
+    f"UNION ALL SELECT regexp_split_to_table({_ROW_TEXT}, '\\s+')"
+    ") AS w(word) WHERE w.word <> ''"
+)
+
+
+def _forget_words(connection: Connection, ids: list[uuid.UUID]) -> None:
+    """The word entries of these customers' rows as they are before being replaced (found by
+    their key: the word table has no index on the customer alone)."""
+    connection.execute(
+        text(
+            f"DELETE FROM {WORDS} d USING ({WORD_ROWS} AND s.customer_id = ANY(:ids)) o "
+            "WHERE d.word = o.word AND d.customer_id = o.customer_id"
+        ),
+        {"ids": ids},
+    )
+
+
+def _index_words(connection: Connection, ids: list[uuid.UUID]) -> None:
+    connection.execute(
+        text(
+            f"INSERT INTO {WORDS} (word, customer_id) {WORD_ROWS} AND s.customer_id = ANY(:ids) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"ids": ids},
+    )
+
+
+def write_documents(
+    connection: Connection, documents: list[SearchDocument], replace: bool, words: bool = True
+) -> None:
+    """The rows of these customers (``replace``: in place of the ones there); ``words=False``
+    leaves PostgreSQL's word table to the caller (a rebuild fills it once at the end)."""
     if not documents:
         return
     _write_phone_ends(connection, documents, replace)
     if connection.dialect.name == "sqlite":
         _write_sqlite(connection, documents, replace)
         return
+    ids = [d.customer_id for d in documents]
     if replace:
-        connection.execute(
-            text(f"DELETE FROM {TABLE} WHERE customer_id = ANY(:ids)"),
-            {"ids": [d.customer_id for d in documents]},
-        )
+        _forget_words(connection, ids)
+        connection.execute(text(f"DELETE FROM {TABLE} WHERE customer_id = ANY(:ids)"), {"ids": ids})
     connection.execute(
         text(
             f"INSERT INTO {TABLE} (customer_id, names, accounts, meters, phones, address, prefixes) "
@@ -244,6 +291,8 @@ def write_documents(connection: Connection, documents: list[SearchDocument], rep
         ),
         [d.values() for d in documents],
     )
+    if words:
+        _index_words(connection, ids)
 
 
 def _write_sqlite(connection: Connection, documents: list[SearchDocument], replace: bool) -> None:
@@ -292,7 +341,7 @@ def rebuild(
     postgres = connection.dialect.name == "postgresql"
     analyse(connection, SOURCES)
     if postgres:
-        connection.exec_driver_sql(f"TRUNCATE {TABLE}, {PHONE_ENDS}")
+        connection.exec_driver_sql(f"TRUNCATE {TABLE}, {PHONE_ENDS}, {WORDS}")
         for name, _ddl in _LOADED_INDEXES:
             connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     else:
@@ -309,13 +358,15 @@ def rebuild(
         ids = list(session.scalars(query))
         if not ids:
             break
-        write_documents(connection, build_documents(session, ids), replace=False)
+        write_documents(connection, build_documents(session, ids), replace=False, words=False)
         session.expunge_all()
         last = ids[-1]
         done += len(ids)
         if progress:
             progress(done, total)
     if postgres:
+        # in the index's order: a range of entries then lies on a few neighbouring pages
+        connection.exec_driver_sql(f"INSERT INTO {WORDS} (word, customer_id) {WORD_ROWS} ORDER BY 1, 2")
         for _name, ddl in _LOADED_INDEXES:
             connection.exec_driver_sql(ddl)
     else:
@@ -326,8 +377,8 @@ def rebuild(
 #: The tables the index is made from.
 SOURCES = ("customer", "account", "contract", "service_connection", "meter", "premise", "street",
             "commune")
-#: PostgreSQL indexes of the search tables built after a rebuild's load (as revisions 0007 and
-#: 0006 made them).
+#: PostgreSQL indexes of the search tables built after a rebuild's load (as revisions 0007,
+#: 0006 and 0016 made them).
 _LOADED_INDEXES = (
     (
         "ix_customer_search_document",
@@ -336,6 +387,10 @@ _LOADED_INDEXES = (
     (
         "ix_customer_search_phone_end_customer",
         f"CREATE INDEX ix_customer_search_phone_end_customer ON {PHONE_ENDS} (customer_id)",
+    ),
+    (
+        "ix_customer_search_word",
+        f"CREATE UNIQUE INDEX ix_customer_search_word ON {WORDS} (word, customer_id)",
     ),
 )
 

@@ -223,3 +223,30 @@ def test_0016_an_agents_day_is_one_row_and_the_downgrade_drops_it(empty: Engine)
     with empty.connect() as connection:
         assert connection.execute(text(
             "SELECT count(*) FROM document WHERE kind = 'prepaid_cashup'")).scalar() == 1
+
+
+def test_0017_puts_every_word_of_the_indexed_customers_in_the_word_table(empty: Engine) -> None:
+    upgrade(empty, DESK, "0016")
+    postgres = empty.dialect.name == "postgresql"
+    if postgres:
+        kone, ndiaye = uuid.uuid4(), uuid.uuid4()
+        with empty.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO customer_search (customer_id, names, accounts, meters, phones, address)"
+                " VALUES (:a, 'kone awa', '10116000001234', 'ea123', '0701020304', '12 rue 12 bis')"
+                ", (:b, 'n diaye ndiaye', '', '', '', '')"), {"a": kone, "b": ndiaye})
+    upgrade(empty, DESK, "0017")
+    if not postgres:
+        assert "customer_search_word" not in shape(empty)  # FTS5 keeps SQLite's words
+        return
+    with empty.connect() as connection:
+        assert sorted(connection.execute(text(
+            "SELECT word, customer_id FROM customer_search_word")).all()) == sorted(
+            [(w, kone) for w in ("kone", "awa", "10116000001234", "ea123", "0701020304", "12",
+                                 "rue", "bis")]
+            + [(w, ndiaye) for w in ("n", "diaye", "ndiaye")])
+        assert connection.execute(text(
+            "SELECT customer_id FROM customer_search_word WHERE word >= 'ko' AND word < 'kp'")
+        ).scalar_one() == kone
+    downgrade(empty, DESK, "0016")
+    assert "customer_search_word" not in shape(empty)

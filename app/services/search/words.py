@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models.search_index import TABLE
 from app.services.search.plan import Plan, plan_query
+from app.services.search.ranges import word_range_ids
 from kernel.identifiers import format_account_number
 
 FIELD_LABELS = {
@@ -146,18 +147,10 @@ def _rank(plan: Plan, row: _Row) -> tuple[float, str]:
 def _tsvector_rows(
     session: Session, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[Any], int | None]:
-    """One pass over the GIN index (the costly part) gives at most ``cap + 1`` keys;
-    ranking and reading the page then go through the primary key."""
+    """The ids come from ranges of the word table (at most ``cap + 1``); ranking and reading
+    the page then go through the primary key."""
     query = {"q": _tsquery(plan)}
-    ids = list(
-        session.execute(
-            text(
-                f"SELECT customer_id FROM {TABLE} WHERE document @@ to_tsquery('simple', :q) "
-                f"LIMIT {cap + 1}"
-            ),
-            query,
-        ).scalars()
-    )
+    ids = word_range_ids(session, plan, query["q"], cap)
     total = len(ids) if len(ids) <= cap else None
     if total is None:
         wanted = ids[offset : offset + limit]

@@ -1,0 +1,224 @@
+"""PostgreSQL's word table (word, customer) read as ranges finds exactly the customers the
+full-text index found, as an agent types, and is kept current by every way rows are written."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import Account, Customer, Meter, Premise, search_index
+from app.models.database import Database
+from app.services import search
+from app.services.installation import load_installation
+from app.services.search import plan_query, search_customers, words
+from app.settings import Settings
+from kernel.context import ServiceContext
+from tests.conftest import make_demo
+
+pytestmark = pytest.mark.postgres
+
+REVISION = importlib.import_module("app.models.migrations.versions.0016_i22_search_word_ranges")
+
+
+@pytest.fixture
+def demo(pg_url: str, settings: Settings) -> Iterator[ServiceContext]:
+    database = Database(pg_url)
+    make_demo(database, customers=300)
+    yield ServiceContext(database, load_installation(database, settings))
+    database.dispose()
+
+
+def full_text_ids(cap: int) -> Any:
+    """The search as it was before the word table: the first ``cap + 1`` customers the GIN index
+    gives for the query."""
+
+    def found(session: Session, _plan: Any, tsquery: str, _cap: int) -> list[Any]:
+        return list(session.execute(text(
+            f"SELECT customer_id FROM {search_index.TABLE} "
+            "WHERE document @@ to_tsquery('simple', :q) LIMIT :n"), {"q": tsquery, "n": cap + 1}
+        ).scalars())
+    return found
+
+
+def keystrokes(query: str) -> list[str]:
+    return [query[:n] for n in range(1, len(query) + 1) if query[n - 1] != " "]
+
+
+def typed_queries(ctx: ServiceContext) -> list[str]:
+    """What agents type: names with and without accents, in any order, whole or started; a name
+    with a phone's or an account's start, a meter serial and a name, addresses."""
+    with ctx.reading() as session:
+        people = list(session.scalars(
+            select(Customer).where(Customer.last_name != "").order_by(Customer.id).limit(12)))
+        accented = session.scalars(select(Customer).where(Customer.first_name.like("%é%"))).first()
+        assert accented is not None
+        people.append(accented)
+        accounts = {a.customer_id: a for a in session.scalars(
+            select(Account).where(Account.customer_id.in_([c.id for c in people])))}
+        premises = {p.id: p for p in session.scalars(select(Premise).where(
+            Premise.id.in_([a.billing_premise_id for a in accounts.values()])))}
+        meter = session.scalars(select(Meter).order_by(Meter.serial)).first()
+        assert meter is not None
+        queries = [f"{accented.first_name} {accented.last_name}",
+                   search_index.normalise(f"{accented.last_name} {accented.first_name}")]
+        for person in people:
+            account = accounts[person.id]
+            premise = premises[account.billing_premise_id]
+            queries += [
+                f"{person.first_name} {person.last_name}",
+                f"{person.last_name[:4]} {person.first_name[:3]}",
+                f"{person.last_name} {person.mobile[:4]}",
+                f"{account.number[:6]} {person.first_name}",
+                f"{premise.house_number} {premise.street.name if premise.street else ''} "
+                f"{premise.commune.name}",
+            ]
+        queries += [f"{meter.serial} {people[0].last_name}", "de la", "n d", "4 b", "a b c"]
+    return queries
+
+
+def pages(ctx: ServiceContext, query: str, limit: int = 500) -> tuple[Any, ...]:
+    page = search_customers(ctx, query, limit=limit)
+    return page.total, [(h.customer_id, h.matched_field, h.matched_value) for h in page.hits]
+
+
+def _same_as_the_full_text_index(ctx: ServiceContext, queries: list[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> int:
+    compared = 0
+    for query in queries:
+        for typed in keystrokes(query):
+            if search_index.normalise(typed) == "p":
+                continue  # the full-text index found everyone: see the test below
+            now = pages(ctx, typed)
+            with monkeypatch.context() as patched:
+                patched.setattr(words, "word_range_ids", full_text_ids(search.MAX_RESULTS))
+                before = pages(ctx, typed)
+            assert now == before, typed
+            compared += plan_query(typed).kind == "words"
+    return compared
+
+
+def test_every_keystroke_finds_what_the_full_text_index_found(
+        demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _same_as_the_full_text_index(demo, typed_queries(demo), monkeypatch) > 300
+
+
+def test_a_lone_p_finds_the_words_starting_with_p_not_the_prefix_lexemes(
+        demo: ServiceContext) -> None:
+    """The document's prefix lexemes ("p2ko", "p3kon") all start with "p": as a prefix, "p"
+    matched every customer in the full-text index."""
+    with demo.reading() as session:
+        starting = set(session.execute(text(
+            f"SELECT customer_id FROM {search_index.TABLE} WHERE "
+            "' ' || names || ' ' || accounts || ' ' || meters || ' ' || phones || ' ' || address "
+            "LIKE '% p%'")).scalars())
+        everyone = session.execute(text(f"SELECT count(*) FROM {search_index.TABLE}")).scalar_one()
+    page = search_customers(demo, "P", limit=500)
+    assert 0 < len(starting) < everyone
+    assert page.total == len(starting) and {h.customer_id for h in page.hits} == starting
+
+
+def test_elided_and_glued_names_after_edits_find_the_same(
+        demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """N'Diaye / NDIAYE and the like, written by the write path (which keeps the word table),
+    typed both ways."""
+    families = [("N'Diaye", "NDIAYE"), ("D'Almeida", "DALMEIDA"), ("Ben Saïd", "BENSAID")]
+    with demo.reading() as session:
+        ids = list(session.scalars(select(Customer.id).where(Customer.last_name != "")
+                                   .order_by(Customer.id).limit(2 * len(families))))
+    with demo.unit_of_work() as uow:
+        for number, (apart, glued) in enumerate(families):
+            for form, customer_id in ((apart, ids[2 * number]), (glued, ids[2 * number + 1])):
+                row = uow.session.get(Customer, customer_id)
+                assert row is not None
+                row.last_name, row.first_name = form, "Éléonore"
+        uow.commit()
+    queries = [f"{form} Éléonore" for family in families for form in family]
+    queries += [f"eleonore {form.lower()}" for family in families for form in family]
+    _same_as_the_full_text_index(demo, queries, monkeypatch)
+    assert sorted(h.customer_id for h in search_customers(demo, "NDIAYE eleonore").hits) \
+        == sorted(ids[:2])
+
+
+def test_past_the_cap_only_matches_are_read_and_not_counted(
+        demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_RESULTS", 20)
+    with demo.reading() as session:
+        for typed in ("a", "ab", "ko", "ru", "12 r", "n d", "de", "kone a"):
+            plan = plan_query(typed)
+            tsquery = words._tsquery(plan)
+            every = set(session.execute(text(
+                f"SELECT customer_id FROM {search_index.TABLE} "
+                "WHERE document @@ to_tsquery('simple', :q)"), {"q": tsquery}).scalars())
+            found = words.word_range_ids(session, plan, tsquery, 20)
+            assert len(found) == min(21, len(every)) and set(found) <= every, typed
+            assert len(set(found)) == len(found)
+    page = search_customers(demo, "a", limit=10)
+    assert page.total is None and len(page.hits) == 10
+
+
+def word_table_is_current(session: Session) -> bool:
+    """The word table holds the words of every search row, and nothing else."""
+    stored = set(session.execute(text(
+        f"SELECT word, customer_id FROM {search_index.WORDS}")).all())
+    return stored == set(session.execute(text(search_index.WORD_ROWS)).all()) and bool(stored)
+
+
+def test_the_word_table_follows_writes_and_a_rebuild(demo: ServiceContext) -> None:
+    with demo.reading() as session:
+        assert word_table_is_current(session)
+        customer = session.scalars(select(Customer).where(Customer.last_name != "")
+                                   .order_by(Customer.id)).first()
+        assert customer is not None
+        old = search_index.normalise(customer.last_name).split()[0]
+    with demo.unit_of_work() as uow:
+        row = uow.session.get(Customer, customer.id)
+        assert row is not None
+        row.last_name = "Zinsou-Akpovi"
+        uow.commit()
+    with demo.reading() as session:
+        assert word_table_is_current(session)
+        assert session.execute(text(
+            f"SELECT count(*) FROM {search_index.WORDS} WHERE customer_id = :id AND word = :w"),
+            {"id": customer.id, "w": old}).scalar_one() == 0
+    assert [h.customer_id for h in search_customers(demo, "akpo zins").hits] == [customer.id]
+    with demo.db.engine.begin() as connection:
+        connection.execute(text(f"DELETE FROM {search_index.WORDS}"))
+    with demo.db.session() as session:
+        search_index.rebuild(session.connection(), session)
+        session.commit()
+    with demo.reading() as session:
+        assert word_table_is_current(session)
+        # what revision 0016 fills an existing index with
+        assert set(session.execute(text(REVISION.WORD_ROWS)).all()) == set(session.execute(
+            text(f"SELECT word, customer_id FROM {search_index.WORDS}")).all())
+
+
+def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceContext) -> None:
+    """After a bulk load nobody analysed: no full scan, no bitmap built whole, no sort."""
+    from app.services.search import ranges
+
+    with demo.db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DELETE FROM pg_statistic WHERE starelid IN (SELECT c.oid FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public')")
+        connection.exec_driver_sql(
+            "UPDATE pg_class SET reltuples = -1, relpages = 0, relallvisible = 0 "
+            "WHERE relnamespace = 'public'::regnamespace")
+    with demo.reading() as session:
+        search._index_plans_only(session)
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        for statement, values in (
+            (ranges._FIRST, ("ko", "kp", "'p2ko'", 501)),
+            (ranges._NEXT, ("ko", "kp", "kone", "00000000-0000-0000-0000-000000000000",
+                            "'p2ko'", 501)),
+        ):
+            plan = "\n".join(row[0] for row in raw.execute("EXPLAIN " + statement, values))
+            assert "Index Only Scan using ix_customer_search_word" in plan, plan
+            assert "customer_search_pkey" in plan, plan
+            assert not any(word in plan for word in ("Seq Scan", "Bitmap", "Sort", "Hash")), plan
