@@ -6,9 +6,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from app.models import Commune, Contract, Meter, MeterReading, ServiceConnection, Street, Tariff
+from app.models import (
+    Commune,
+    Contract,
+    Meter,
+    MeterReading,
+    ServiceConnection,
+    Street,
+    Tariff,
+    search_index,
+)
 from app.models.enums import (
     Civility,
     Energy,
@@ -84,3 +94,10 @@ def household(ctx: ServiceContext, readings: list[tuple[int, int]] | None = None
 
 def day_ago(ctx: ServiceContext, days: int) -> date:
     return ctx.installation.today() - timedelta(days=days)
+
+
+def word_table_is_current(session: Session) -> bool:
+    """PostgreSQL's search word table holds the words of every search row, and nothing else."""
+    stored = set(session.execute(text(
+        f"SELECT word, customer_id FROM {search_index.WORDS}")).all())
+    return stored == set(session.execute(text(search_index.WORD_ROWS)).all()) and bool(stored)

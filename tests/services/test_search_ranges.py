@@ -19,6 +19,7 @@ from app.services.search import plan_query, search_customers, words
 from app.settings import Settings
 from kernel.context import ServiceContext
 from tests.conftest import make_demo
+from tests.services.helpers import word_table_is_current
 
 pytestmark = pytest.mark.postgres
 
@@ -159,13 +160,6 @@ def test_past_the_cap_only_matches_are_read_and_not_counted(
             assert len(set(found)) == len(found)
     page = search_customers(demo, "a", limit=10)
     assert page.total is None and len(page.hits) == 10
-
-
-def word_table_is_current(session: Session) -> bool:
-    """The word table holds the words of every search row, and nothing else."""
-    stored = set(session.execute(text(
-        f"SELECT word, customer_id FROM {search_index.WORDS}")).all())
-    return stored == set(session.execute(text(search_index.WORD_ROWS)).all()) and bool(stored)
 
 
 def test_the_word_table_follows_writes_and_a_rebuild(demo: ServiceContext) -> None:

@@ -29,7 +29,7 @@ from app.sync.download import apply_page
 from app.sync.reconcile import local_checksums
 from kernel import wire
 from kernel.context import ServiceContext
-from tests.services.helpers import household
+from tests.services.helpers import household, word_table_is_current
 
 
 def _entries(body: bytes) -> list[dict]:
@@ -184,6 +184,9 @@ def test_rows_applied_from_central_are_found_by_the_search(ctx: ServiceContext) 
         session.commit()
     found = search_customers(ctx, "bleh")
     assert [r.customer_id for r in found.hits] == [home.customer_id]
+    if ctx.db.dialect == "postgresql":
+        with ctx.reading() as session:
+            assert word_table_is_current(session)
 
 
 def test_checksums_ignore_order_and_see_a_version_change(ctx: ServiceContext) -> None:
