@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ def full_text_ids(cap: int) -> Any:
     """The search as it was before the word table: the first ``cap + 1`` customers the GIN index
     gives for the query."""
 
-    def found(session: Session, _plan: Any, tsquery: str, _cap: int) -> list[Any]:
+    def found(session: Session, _plan: Any, tsquery: str, _cap: int, _exact: Any) -> list[Any]:
         return list(session.execute(text(
             f"SELECT customer_id FROM {search_index.TABLE} "
             "WHERE document @@ to_tsquery('simple', :q) LIMIT :n"), {"q": tsquery, "n": cap + 1}
@@ -108,6 +109,26 @@ def test_every_keystroke_finds_what_the_full_text_index_found(
     assert _same_as_the_full_text_index(demo, typed_queries(demo), monkeypatch) > 300
 
 
+def test_words_with_many_entries_each_are_intersected_by_the_full_text_index(
+        demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``COUNTED`` entries for every word typed, the GIN index intersects them, with the
+    prefixes only one word starts as that word: the same customers again."""
+    from app.services.search import ranges
+
+    monkeypatch.setattr(ranges, "COUNTED", 1)
+    queries = typed_queries(demo)[:12]
+    assert _same_as_the_full_text_index(demo, queries, monkeypatch) > 50
+    with demo.reading() as session:
+        customer = session.scalars(select(Customer).where(Customer.last_name != "")
+                                   .order_by(Customer.id)).first()
+        assert customer is not None
+        last = search_index.normalise(customer.last_name).split()[0]
+        first = search_index.normalise(customer.first_name).split()[0]
+        raw = session.connection().connection.driver_connection
+        plan = plan_query(f"{last} {first}")
+        assert len(last) >= 4 and ranges._survey(raw, plan).only.get(last) == last
+
+
 def test_a_lone_p_finds_the_words_starting_with_p_not_the_prefix_lexemes(
         demo: ServiceContext) -> None:
     """The document's prefix lexemes ("p2ko", "p3kon") all start with "p": as a prefix, "p"
@@ -155,7 +176,7 @@ def test_past_the_cap_only_matches_are_read_and_not_counted(
             every = set(session.execute(text(
                 f"SELECT customer_id FROM {search_index.TABLE} "
                 "WHERE document @@ to_tsquery('simple', :q)"), {"q": tsquery}).scalars())
-            found = words.word_range_ids(session, plan, tsquery, 20)
+            found = words.word_range_ids(session, plan, tsquery, 20, partial(words._tsquery, plan))
             assert len(found) == min(21, len(every)) and set(found) <= every, typed
             assert len(set(found)) == len(found)
     page = search_customers(demo, "a", limit=10)

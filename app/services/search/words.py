@@ -3,6 +3,8 @@ Counted up to the cap on the index alone, ranked here under it, read in index or
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import Uuid, any_, func, text
@@ -45,23 +47,28 @@ def _either(options: list[str], operator: str) -> str:
     return "(" + operator.join(f"({o})" for o in options) + ")"
 
 
-def _tsquery(plan: Plan) -> str:
+def _tsquery(plan: Plan, only: Mapping[str, str] | None = None) -> str:
+    """``only``: the prefixes typed that only one word of the index starts with, and that word."""
     if plan.kind == "digits":
         return " | ".join(f"'{t}':*B" for t in plan.terms)
     return " & ".join(
-        _either([" & ".join(_lexeme(plan, w) for w in option) for option in group], " | ")
+        _either([" & ".join(_lexeme(plan, w, only or {}) for w in option) for option in group],
+                " | ")
         for group in plan.groups
     )
 
 
-def _lexeme(plan: Plan, word: str) -> str:
+def _lexeme(plan: Plan, word: str, only: Mapping[str, str]) -> str:
     """A whole word, a prefix of 2 or 3 characters as the lexeme made for it (revision 0007: GIN
     then intersects posting lists instead of gathering every word with that start), a longer
-    prefix as a prefix."""
+    prefix as a prefix, or as the one word it starts (a list GIN can skip through, where a
+    prefix is gathered whole first)."""
     if word in plan.exact:
         return f"'{word}'"
     if len(word) in (2, 3):
         return f"'p{len(word)}{word}'"
+    if word in only:
+        return f"'{only[word]}'"
     return f"'{word}':*"
 
 
@@ -150,7 +157,7 @@ def _tsvector_rows(
     """The ids come from ranges of the word table (at most ``cap + 1``); ranking and reading
     the page then go through the primary key."""
     query = {"q": _tsquery(plan)}
-    ids = word_range_ids(session, plan, query["q"], cap)
+    ids = word_range_ids(session, plan, query["q"], cap, partial(_tsquery, plan))
     total = len(ids) if len(ids) <= cap else None
     if total is None:
         wanted = ids[offset : offset + limit]
