@@ -237,3 +237,6 @@ def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceCont
             assert "Index Only Scan using ix_customer_search_word" in plan, plan
             assert "customer_search_pkey" in plan, plan
             assert not any(word in plan for word in ("Seq Scan", "Bitmap", "Sort", "Hash")), plan
+        raw.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+        plan = "\n".join(row[0] for row in raw.execute("EXPLAIN " + ranges._GIN, ("'p2ko' & 'awa'", 501)))
+        assert "Bitmap Index Scan on ix_customer_search_document" in plan and "Seq Scan" not in plan
