@@ -201,6 +201,20 @@ def test_the_word_table_follows_writes_and_a_rebuild(demo: ServiceContext) -> No
             f"SELECT count(*) FROM {search_index.WORDS} WHERE customer_id = :id AND word = :w"),
             {"id": customer.id, "w": old}).scalar_one() == 0
     assert [h.customer_id for h in search_customers(demo, "akpo zins").hits] == [customer.id]
+    # A page of rows applied in one go (as from central): replaced by key, the planner's
+    # settings as they were after it.
+    with demo.db.session() as session:
+        ids = list(session.scalars(select(Customer.id)))
+        connection = session.connection()
+        connection.execute(text(f"UPDATE {search_index.TABLE} SET names = 'ancien nom'"))
+        connection.execute(text(
+            f"INSERT INTO {search_index.WORDS} SELECT 'ancien', customer_id FROM {search_index.TABLE}"))
+        search_index.write_documents(connection, search_index.build_documents(session, ids), replace=True)
+        assert connection.execute(text(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_hashjoin')")).one() \
+            == ("on", "on")
+        assert word_table_is_current(session)
+        session.commit()
     with demo.db.engine.begin() as connection:
         connection.execute(text(f"DELETE FROM {search_index.WORDS}"))
     with demo.db.session() as session:
