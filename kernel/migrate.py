@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(app.models.__file__).with_name("migrations")
-HEAD = "0016"
+HEAD = "0017"
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
