@@ -237,7 +237,7 @@ WORD_LENGTH = 200
 #: Every word of the search rows (``s``), with its customer: the lexemes the full-text
 #: ``document`` holds and the words split on spaces its 2- and 3-character prefixes come from
 #: (the same on normalised text), so that a range of the word table finds every row the
-#: ``document`` matches. Revision 0016 fills the table with the same statement.
+#: ``document`` matches. Revision 0017 fills the table with the same statement.
 WORD_ROWS = (
     f'SELECT DISTINCT left(w.word, {WORD_LENGTH}) COLLATE "C" AS word, s.customer_id FROM {TABLE} s '
     "CROSS JOIN LATERAL ("

@@ -24,7 +24,7 @@ from tests.services.helpers import word_table_is_current
 
 pytestmark = pytest.mark.postgres
 
-REVISION = importlib.import_module("app.models.migrations.versions.0016_i22_search_word_ranges")
+REVISION = importlib.import_module("app.models.migrations.versions.0017_i22_search_word_ranges")
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def test_the_word_table_follows_writes_and_a_rebuild(demo: ServiceContext) -> No
         session.commit()
     with demo.reading() as session:
         assert word_table_is_current(session)
-        # what revision 0016 fills an existing index with
+        # what revision 0017 fills an existing index with
         assert set(session.execute(text(REVISION.WORD_ROWS)).all()) == set(session.execute(
             text(f"SELECT word, customer_id FROM {search_index.WORDS}")).all())
 
