@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy import Select, Table, bindparam, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -180,6 +181,29 @@ def _take_statement(dialect: str, check_credential: bool) -> Any:
 _MONTH = _month_so_far(payer=False)
 _MONTH_AND_PAYER = _month_so_far(payer=True)
 
+#: The payers' advisory locks of a batch, taken in the order of the (sorted) array.
+_LOCK_PAYERS = sql_text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+                        "WITH ORDINALITY AS t (k, o) ORDER BY o")
+
+
+def payer_lock_key(operator_id: uuid.UUID, phone: str) -> int:
+    """The PostgreSQL advisory lock key of a paying phone's day with an operator."""
+    digest = hashlib.sha256(f"vending-payer\0{operator_id}\0{phone}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_payers(session: Session, orders: Sequence[Order]) -> None:
+    """Holds, until the batch's transaction ends, the paying phones of the batch's operator
+    sales: a payer's sales in batches of two server processes are checked against the daily
+    limit one batch after the other, the second seeing the first's committed. Taken before
+    any sale of the batch (outside their savepoints, which would release them) in sorted
+    order: two batches never wait for each other's payers crosswise, and a batch that holds
+    meters' rows already holds every payer lock it needs."""
+    keys = sorted({payer_lock_key(o.operator.id, o.phone) for o in orders if o.desk is None})
+    if keys:
+        session.execute(_LOCK_PAYERS, {"keys": keys})
+
+
 #: The meter's vending row, locked for the sale (its TIDs and key).
 _LOCK_METER = (select(VendingMeter).where(VendingMeter.meter_id == bindparam("meter"))
                .with_for_update())
@@ -323,7 +347,7 @@ class Platform:
         self.writer = SaleWriter(
             db.session, lambda *order: self._write_sale(*order),
             lambda *batch: self._number_and_commit(*batch), lambda: self.clock(),
-            lambda: self.wake())
+            lambda: self.wake(), lock=lock_payers)
 
     # --- meters -------------------------------------------------------------------------
     def _meter(self, session: Session, number: str, today: date,

@@ -76,13 +76,18 @@ class Written:
 WriteSale = Callable[[Session, Order, datetime], "Written | Sale"]
 #: ``(session, written sales, now)`` → their receipts, in order, the transaction committed.
 NumberAndCommit = Callable[[Session, Sequence[Written], datetime], list[str]]
+#: ``(session, orders)``: what the batch's sales must hold before any of them is written (the
+#: payers' locks), taken in the batch's transaction outside the sales' savepoints.
+LockBatch = Callable[[Session, Sequence[Order]], None]
 
 
 class SaleWriter:
     def __init__(self, open_session: Callable[[], Session], write: WriteSale,
                  finish: NumberAndCommit, clock: Callable[[], datetime],
-                 written: Callable[[], None], max_batch: int = MAX_BATCH) -> None:
+                 written: Callable[[], None], max_batch: int = MAX_BATCH,
+                 lock: LockBatch | None = None) -> None:
         self._open = open_session
+        self._lock = lock
         self._write = write
         self._finish = finish
         self._clock = clock
@@ -129,6 +134,8 @@ class SaleWriter:
         session = self._open()
         now = self._clock()
         try:
+            if self._lock is not None:
+                self._lock(session, batch)
             for order in batch:
                 try:
                     with session.begin_nested():
