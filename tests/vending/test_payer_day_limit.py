@@ -119,7 +119,9 @@ def test_a_payers_sale_waits_for_the_other_processes_batch_and_sees_it(
     def second_waits_for_a_payer() -> bool:
         with world.db.reading() as session:
             return bool(session.scalar(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())")))
 
     started = threading.Event()
     first._number_and_commit = waiting_for_the_second  # type: ignore[method-assign]
