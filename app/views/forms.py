@@ -113,6 +113,7 @@ class FormDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         #: Where the cursor is put when the dialog opens (the first field by default).
         self.first_field: QWidget | None = None
+        self._ordered = False
         self.layout_ = QVBoxLayout(self)
         self.layout_.addLayout(self.form)
         self.layout_.addWidget(self.general_error)
@@ -120,9 +121,33 @@ class FormDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
+        if not self._ordered:
+            self._ordered = True
+            fields = self.fields_in_tab_order()
+            if fields:  # the buttons, made before the subclass's fields, come after them
+                previous = fields[-1]
+                for button in self.buttons.buttons():
+                    QWidget.setTabOrder(previous, button)
+                    previous = button
+            chosen = self.focusWidget()  # a field the dialog put the cursor in itself
+            if self.first_field is None and (chosen is None or self.buttons.isAncestorOf(chosen)):
+                self.first_field = next(
+                    (f for f in fields if f.isVisible() and f.isEnabled()), None)
         if self.first_field is not None:
             self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
             self.first_field = None
+
+    def fields_in_tab_order(self) -> list[QWidget]:
+        """The widgets Tab stops on, in order, but the OK and Cancel buttons."""
+        fields: list[QWidget] = []
+        widget = self.nextInFocusChain()
+        while widget is not None and widget is not self:
+            if (widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+                    and self.isAncestorOf(widget) and not self.buttons.isAncestorOf(widget)
+                    and widget.focusProxy() is None):
+                fields.append(widget)
+            widget = widget.nextInFocusChain()
+        return fields
 
     def work(self) -> Callable[[], Any]:
         """The function to run off the GUI thread with the values read from the form."""

@@ -33,6 +33,7 @@ def _card(title: str) -> tuple[QFrame, QLabel]:
     value.setObjectName("cardValue")
     for label in (caption, value):
         label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label.setWordWrap(True)  # a module's sentence on a narrow card: two lines, never cut
     layout.addWidget(caption)
     layout.addWidget(value)
     return frame, value

@@ -24,6 +24,7 @@ from app import __version__
 from app.models.enums import Role
 from app.services.central_link import OFFLINE, CentralStatus, check_central
 from app.views import messages
+from app.views.elided import ElidedLabel
 from app.views.pages import MountedPage, Page, StatusWarning
 from app.views.shell import Shell
 from app.views.sync.connection import CentralState
@@ -181,12 +182,14 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         ctx = self.shell.ctx
         bar = self.statusBar()
-        self.agency_label = QLabel(
+        # The agency, the user and the database give way (…) to the warnings and the central's
+        # state when the window is narrow; their tips say them whole.
+        self.agency_label = ElidedLabel(
             f"Agence {ctx.installation.agency_code} — {ctx.installation.agency_name}"
         )
         user = ctx.user
-        self.user_label = QLabel(f"{user.full_name} ({user.role_label})" if user else "")
-        self.database_label = QLabel(ctx.db.describe())
+        self.user_label = ElidedLabel(f"{user.full_name} ({user.role_label})" if user else "")
+        self.database_label = ElidedLabel(ctx.db.describe())
         self.central_label = QLabel("Serveur central : vérification…")
         self.warning_labels = [
             self._warning_label(m.page, m.entry.warning, m.warning)

@@ -435,4 +435,4 @@ def quotes_to_follow_up(ctx: ServiceContext) -> str:
         count = int(session.scalar(select(func.count()).select_from(WorksQuote).where(
             WorksQuote.status == QuoteStatus.SENT, WorksQuote.valid_until >= today,
             WorksQuote.valid_until <= today + EXPIRING_SOON)) or 0)
-    return f"{count} devis expire(nt) dans la semaine" if count else "Aucun devis à relancer"
+    return f"{count} devis expire(nt) dans la semaine" if count else "aucun"

@@ -315,7 +315,7 @@ class InterventionsPage(QWidget):
             ("reopen", "&Rouvrir…", self.reopen),
             ("print", "&Bon d'intervention", self.print_order),
             ("letter", "Courri&er…", self.letter),
-            ("export", "E&xport CSV…", self.export),
+            ("export", "E&xporter (CSV)", self.export),
         ):
             button = QPushButton(text)
             button.setObjectName(f"action_{key}")
@@ -324,15 +324,21 @@ class InterventionsPage(QWidget):
                 button.setToolTip(f"{PAGE_KEYS[key].what} ({PAGE_KEYS[key].keys})")
                 bind(self, PAGE_KEYS[key].keys, slot)
             self.buttons[key] = button
-            actions.addWidget(button)
+            if key != "export":
+                actions.addWidget(button)
         actions.addStretch(1)
+        # The export takes what the list shows: under the list, beside its count (in the row
+        # of actions, the row was wider than the window's first size on a 1366 px screen).
+        listed = QHBoxLayout()
+        listed.addWidget(self.more, 1)
+        listed.addWidget(self.buttons["export"])
 
         top = QWidget()
         column = QVBoxLayout(top)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(filters)
         column.addWidget(self.table, 1)
-        column.addWidget(self.more)
+        column.addLayout(listed)
         bottom = QWidget()
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)

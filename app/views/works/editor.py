@@ -67,6 +67,9 @@ TIPS = {
     "connect": "Travaux faits : créer le branchement, le compteur et l'abonnement",
 }
 
+#: The buttons that move the quote along its workflow (the others act on the document).
+WORKFLOW = ("send", "approve", "refuse", "revise", "order", "invoice", "connect")
+
 
 class QuoteEditor(QWidget):
     """One quote, new or opened. ``closed`` asks the page to go back to the list."""
@@ -105,7 +108,8 @@ class QuoteEditor(QWidget):
         account_row.setContentsMargins(0, 0, 0, 0)
         self.account = QLineEdit()
         self.account.setObjectName("quoteAccount")
-        self.account.setPlaceholderText("N° de compte : 101 26 0000042 17")
+        self.account.setPlaceholderText("ex. 101 26 0000042 17")
+        self.account.setMinimumWidth(190)
         self.account.setMaximumWidth(210)
         self.holder = QLabel()
         self.holder.setObjectName("accountHolder")
@@ -153,8 +157,7 @@ class QuoteEditor(QWidget):
         # Terms.
         self.subject = QLineEdit()
         self.subject.setObjectName("quoteSubject")
-        self.subject.setPlaceholderText("Objet : branchement neuf, extension, déplacement de "
-                                        "compteur…")
+        self.subject.setPlaceholderText("branchement neuf, extension, déplacement de compteur…")
         today = shell.ctx.installation.today()
         self.valid_until = date_edit(today + timedelta(days=30))
         self.valid_until.setObjectName("quoteValidUntil")
@@ -178,7 +181,9 @@ class QuoteEditor(QWidget):
         self.totals.setTextFormat(Qt.TextFormat.RichText)
 
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
+        # Two rows (one was wider than the page at 1366 px): the document's own buttons, then
+        # the steps of its workflow.
+        document_bar, workflow_bar = QHBoxLayout(), QHBoxLayout()
         for key, text, keys, slot in (
             ("save", "&Enregistrer", "Ctrl+S", self.save),
             ("send", "En&voyer", "", self.send),
@@ -202,8 +207,13 @@ class QuoteEditor(QWidget):
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 shortcut.activated.connect(slot)
             self.buttons[key] = button
-            bar.addWidget(button)
-        bar.addStretch(1)
+            if key in WORKFLOW:
+                workflow_bar.addWidget(button)
+            else:
+                document_bar.addWidget(button)
+                if key == "letter":
+                    document_bar.addStretch(1)
+        workflow_bar.addStretch(1)
 
         head = QHBoxLayout()
         head.addWidget(self.title)
@@ -230,7 +240,11 @@ class QuoteEditor(QWidget):
         layout.addLayout(terms)
         layout.addWidget(self.lines, 1)
         layout.addLayout(bottom)
-        layout.addLayout(bar)
+        layout.addLayout(workflow_bar)
+        layout.addLayout(document_bar)
+        # Tab follows the rows as they read: the workflow's, then the document's.
+        QWidget.setTabOrder(self.buttons[WORKFLOW[-1]], self.buttons["save"])
+        QWidget.setTabOrder(self.buttons["save"], self.buttons["print"])
 
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)

@@ -116,24 +116,35 @@ class QuotesPage(QWidget):
         self.period = combo(_periods(today))
         self.period.setObjectName("quotePeriod")
         self.agent = QLineEdit()
-        self.agent.setPlaceholderText("Agent")
-        self.agent.setMaximumWidth(110)
+        self.agent.setPlaceholderText("nom de l'agent")
+        self.agent.setMaximumWidth(160)
         self.commune = ValueCombo()
         self.commune.add("Toutes communes", None)
         self.minimum = QLineEdit()
-        self.minimum.setPlaceholderText("Montant min.")
-        self.minimum.setMaximumWidth(100)
+        self.minimum.setPlaceholderText("minimum")
+        self.minimum.setMaximumWidth(110)
         self.maximum = QLineEdit()
-        self.maximum.setPlaceholderText("max.")
-        self.maximum.setMaximumWidth(100)
-        filters = QHBoxLayout()
+        self.maximum.setPlaceholderText("maximum")
+        self.maximum.setMaximumWidth(110)
+        # Two rows: on one, the filters were wider than a 1366 px screen (« max. » cut off).
+        search_row = QHBoxLayout()
         search_label = QLabel("&Rechercher")
         search_label.setBuddy(self.search)
-        filters.addWidget(search_label)
-        filters.addWidget(self.search, 2)
-        for widget in (self.status, self.period, self.agent, self.commune, self.minimum,
-                       self.maximum):
-            filters.addWidget(widget)
+        search_row.addWidget(search_label)
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.status)
+        search_row.addWidget(self.period)
+        narrow_row = QHBoxLayout()
+        for caption, widget in (("Établi &par", self.agent), ("Comm&une", self.commune),
+                                ("Montant TT&C de", self.minimum), ("à", self.maximum)):
+            label = QLabel(caption)
+            label.setBuddy(widget)
+            narrow_row.addWidget(label)
+            narrow_row.addWidget(widget)
+        narrow_row.addStretch(1)
+        filters = QVBoxLayout()
+        filters.addLayout(search_row)
+        filters.addLayout(narrow_row)
 
         self.quotes_model = QuotesModel([
             Column("N°", lambda r: r.number),
