@@ -125,10 +125,8 @@ class FormDialog(QDialog):
             self._ordered = True
             fields = self.fields_in_tab_order()
             if fields:  # the buttons, made before the subclass's fields, come after them
-                previous = fields[-1]
-                for button in self.buttons.buttons():
-                    QWidget.setTabOrder(previous, button)
-                    previous = button
+                for button in reversed(self.buttons.buttons()):
+                    QWidget.setTabOrder(fields[-1], button)
             chosen = self.focusWidget()  # a field the dialog put the cursor in itself
             if self.first_field is None and (chosen is None or self.buttons.isAncestorOf(chosen)):
                 self.first_field = next(

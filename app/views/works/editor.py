@@ -157,7 +157,7 @@ class QuoteEditor(QWidget):
         # Terms.
         self.subject = QLineEdit()
         self.subject.setObjectName("quoteSubject")
-        self.subject.setPlaceholderText("branchement neuf, extension, déplacement de compteur…")
+        self.subject.setPlaceholderText("ex. branchement neuf, extension")
         today = shell.ctx.installation.today()
         self.valid_until = date_edit(today + timedelta(days=30))
         self.valid_until.setObjectName("quoteValidUntil")

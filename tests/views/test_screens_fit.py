@@ -1,0 +1,132 @@
+"""Every screen fits a 1366×768 screen: each page of the sidebar and each tab of the customer
+file, in the window maximised (1366×768) and in its first-start size there (1280×728), shows
+nothing cut sideways; the form dialogs open on their first field and Tab reaches OK, then
+Annuler, last."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from app.models.enums import Role
+from app.services.auth import sign_in
+from app.settings import Settings
+from app.views.customers.file_view import CustomerFileView
+from app.views.customers.page import ClientsPage
+from app.views.forms import FormDialog
+from app.views.main_window import MainWindow
+from app.views.modules import standard_registry
+from app.views.shell import Shell
+from app.views.tasks import TaskRunner
+from app.views.works.page import QuotesPage
+from kernel.context import ServiceContext
+from tests.services.helpers import Household, household
+from tests.views.conftest import wait_idle
+from tests.views.screen_fit import clipped
+
+#: The window maximised on a 1366×768 screen, and its first-start size there (fit_screen: at
+#: most 1280 wide, the title bar and borders taken off the height).
+SIZES = {"maximised": QSize(1366, 768), "first start": QSize(1280, 728)}
+
+REGISTRY = standard_registry()
+PAGES = [entry.title for entry in REGISTRY.pages]
+TABS = [entry.title.replace("&", "") for entry in REGISTRY.file_tabs]
+
+
+@pytest.fixture
+def home(ctx: ServiceContext) -> Household:
+    return household(ctx)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ctx: ServiceContext, settings: Settings) -> Iterator[MainWindow]:
+    """The administrator's window: every page of the registry is in it."""
+    user = sign_in(ctx.db, "admin", "Guichet-Admin-2026")
+    assert user.role is Role.ADMINISTRATOR
+    runner = TaskRunner()
+    main = MainWindow(Shell(settings, ctx.signed_in(user), runner))
+    qtbot.addWidget(main)
+    main.show()
+    wait_idle(qtbot)
+    yield main
+    runner.shutdown()
+
+
+def _fits(qtbot: QtBot, window: MainWindow, show: Callable[[], object]) -> dict[str, list[str]]:
+    """What is cut in each size, after ``show()`` put the screen in front."""
+    found: dict[str, list[str]] = {}
+    for name, size in SIZES.items():
+        window.resize(size)
+        show()
+        wait_idle(qtbot)
+        QApplication.processEvents()
+        assert window.size() == size, f"the window cannot be made {size.width()}×{size.height()}"
+        assert window.minimumSizeHint().width() <= size.width()
+        cut = clipped(window)
+        if cut:
+            found[name] = cut
+    return found
+
+
+@pytest.mark.parametrize("title", PAGES)
+def test_every_page_fits_1366_by_768(qtbot: QtBot, window: MainWindow, title: str) -> None:
+    mounted = next(m for m in window.mounted if m.entry.title == title)
+    assert _fits(qtbot, window, lambda: window.go_to(mounted.page)) == {}
+
+
+def test_the_quote_editor_fits_1366_by_768(qtbot: QtBot, window: MainWindow) -> None:
+    page = window.show_page(QuotesPage)
+    assert _fits(qtbot, window, page.new_quote) == {}
+
+
+def _file(qtbot: QtBot, window: MainWindow, home: Household) -> CustomerFileView:
+    view = window.show_page(ClientsPage).open_file(home.customer_id)
+    assert isinstance(view, CustomerFileView)
+    qtbot.waitUntil(lambda: view.file is not None, timeout=10000)
+    wait_idle(qtbot)
+    return view
+
+
+@pytest.mark.parametrize("title", TABS)
+def test_every_customer_file_tab_fits_1366_by_768(
+    qtbot: QtBot, window: MainWindow, home: Household, title: str
+) -> None:
+    view = _file(qtbot, window, home)
+    index = next(i for i, e in enumerate(view.entries) if e.title.replace("&", "") == title)
+    assert _fits(qtbot, window, lambda: view.tabs.setCurrentIndex(index)) == {}
+
+
+def _tab_stops(dialog: QWidget) -> list[QWidget]:
+    """The widgets Tab visits, in order, from the dialog's first."""
+    stops: list[QWidget] = []
+    widget = dialog.nextInFocusChain()
+    while widget is not dialog:
+        if (widget.isVisible() and widget.isEnabled() and widget.focusPolicy().value & 1
+                and widget.focusProxy() is None):
+            stops.append(widget)
+        widget = widget.nextInFocusChain()
+    return stops
+
+
+@pytest.mark.parametrize("action", ["record_payment", "record_reading", "change_occupant",
+                                    "replace_meter", "edit_identity"])
+def test_a_form_dialog_opens_on_its_first_field_and_tab_ends_on_ok_then_cancel(
+    qtbot: QtBot, window: MainWindow, home: Household, action: str
+) -> None:
+    view = _file(qtbot, window, home)
+    before = set(QApplication.topLevelWidgets())
+    getattr(view, action)()
+    wait_idle(qtbot)
+    dialog = next(w for w in QApplication.topLevelWidgets()
+                  if isinstance(w, FormDialog) and w.isVisible() and w not in before)
+    stops = _tab_stops(dialog)
+    ok, cancel = dialog.buttons.buttons()
+    assert stops[-2:] == [ok, cancel], [type(s).__name__ for s in stops]
+    assert dialog.focusWidget() in stops[:-2], "the cursor is in a field, not on a button"
+    size = dialog.size()
+    assert size.width() <= 1366 and size.height() <= 728
+    dialog.reject()
