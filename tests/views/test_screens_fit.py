@@ -130,3 +130,24 @@ def test_a_form_dialog_opens_on_its_first_field_and_tab_ends_on_ok_then_cancel(
     size = dialog.size()
     assert size.width() <= 1366 and size.height() <= 728
     dialog.reject()
+
+
+def test_the_status_bar_keeps_both_warnings_and_the_central_state_whole(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    from app.views.interventions.page import InterventionsPage
+    from app.views.sync.page import SyncPage
+
+    window.page(InterventionsPage).overdue_changed.emit("3 demandes ouvertes ont dépassé leur "
+                                                        "échéance")
+    window.page(SyncPage).warning_changed.emit("La synchronisation de la nuit n'a pas abouti")
+    for size in SIZES.values():
+        window.resize(size)
+        QApplication.processEvents()
+        bar = window.statusBar()
+        assert clipped(bar) == []
+        for label in (*window.warning_labels, window.central_label):
+            assert label.isVisible()
+            assert label.width() >= label.sizeHint().width(), label.text()
+            assert label.geometry().right() <= bar.width()
+        assert window.agency_label.toolTip().startswith("Agence 101")
