@@ -142,6 +142,8 @@ class TechniciansDialog(QDialog):
             button = QPushButton(text)
             button.setAutoDefault(False)
             button.clicked.connect(slot)
+            if text == "&Fermer":
+                buttons.addStretch(1)  # closing the dialog stands apart from the actions
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)

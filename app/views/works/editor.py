@@ -89,11 +89,9 @@ class QuoteEditor(QWidget):
 
         self.title = QLabel("Nouveau devis")
         self.title.setObjectName("quoteTitle")
-        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
         self.steps = QLabel()
         self.steps.setObjectName("quoteSteps")
         self.steps.setWordWrap(True)
-        self.steps.setStyleSheet("color: #4a5868;")
 
         # Who the quote is for.
         self.for_account = QRadioButton("&Client")
