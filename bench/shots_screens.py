@@ -20,7 +20,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from sqlalchemy import select
 
-from app.models import Account, Customer, InterventionRequest
+from app.models import Account, InterventionRequest
 from app.models.database import Database
 from app.models.enums import InterventionType
 from app.services.auth import sign_in

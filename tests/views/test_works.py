@@ -18,8 +18,8 @@ from app.services.works.lists import QuoteFilter, list_quotes
 from app.services.works.quotes import load_quote
 from app.settings import Settings
 from app.views.main_window import MainWindow
-from app.views.works.editor import ApprovalDialog, InvoiceDialog
 from app.views.works.page import QuotesPage
+from app.views.works.quote_dialogs import ApprovalDialog, InvoiceDialog
 from kernel.context import ServiceContext
 from kernel.identifiers import format_account_number
 from tests.services.helpers import Household, household
@@ -71,10 +71,10 @@ def test_a_ten_line_quote_typed_at_the_keyboard_approved_and_invoiced(
     qtbot.keyClick(page.search, Qt.Key.Key_N,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     editor = page.editor
-    assert page.stack.currentWidget() is editor and editor.account.hasFocus()
-    type_text(qtbot, editor.account, format_account_number(home.account_number))
-    qtbot.waitUntil(lambda: "Mme KONÉ Hélène" in editor.holder.text(), timeout=5000)
-    qtbot.keyClick(editor.account, Qt.Key.Key_Tab)  # to "Prospect", then the terms
+    assert page.stack.currentWidget() is editor and editor.party.account.hasFocus()
+    type_text(qtbot, editor.party.account, format_account_number(home.account_number))
+    qtbot.waitUntil(lambda: "Mme KONÉ Hélène" in editor.party.holder.text(), timeout=5000)
+    qtbot.keyClick(editor.party.account, Qt.Key.Key_Tab)  # to "Prospect", then the terms
     editor.lines.start()
     qtbot.keyClick(editor.lines, Qt.Key.Key_Return)  # opens the first code cell
 
@@ -207,15 +207,15 @@ def test_a_quote_for_a_prospect_keeps_its_address(
     page = _page(qtbot, window)
     page.new_quote()
     editor = page.editor
-    editor.for_prospect.setChecked(True)
-    qtbot.waitUntil(lambda: editor.commune.count() > 1, timeout=10000)
-    type_text(qtbot, editor.last_name, "Traoré")
-    type_text(qtbot, editor.first_name, "Ali")
-    type_text(qtbot, editor.phone, "07 11 22 33 44")
-    editor.commune.setCurrentIndex(editor.commune.findText("Cocody"))
-    qtbot.waitUntil(lambda: editor.street.count() > 1, timeout=10000)
-    editor.street.setCurrentIndex(1)
-    street = editor.street.value()
+    editor.party.for_prospect.setChecked(True)
+    qtbot.waitUntil(lambda: editor.party.commune.count() > 1, timeout=10000)
+    type_text(qtbot, editor.party.last_name, "Traoré")
+    type_text(qtbot, editor.party.first_name, "Ali")
+    type_text(qtbot, editor.party.phone, "07 11 22 33 44")
+    editor.party.commune.setCurrentIndex(editor.party.commune.findText("Cocody"))
+    qtbot.waitUntil(lambda: editor.party.street.count() > 1, timeout=10000)
+    editor.party.street.setCurrentIndex(1)
+    street = editor.party.street.value()
     editor.lines.start()
     qtbot.keyClick(editor.lines, Qt.Key.Key_Return)
     _type(qtbot, "COFFRET")
@@ -228,8 +228,8 @@ def test_a_quote_for_a_prospect_keeps_its_address(
     quote_id = editor.quote.quote_id
     page.show_list()
     page.open_quote(quote_id)
-    qtbot.waitUntil(lambda: editor.street.value() == street, timeout=10000)
-    assert editor.for_prospect.isChecked() and editor.last_name.text() == "Traoré"
+    qtbot.waitUntil(lambda: editor.party.street.value() == street, timeout=10000)
+    assert editor.party.for_prospect.isChecked() and editor.party.last_name.text() == "Traoré"
     rows = list_quotes(ctx, QuoteFilter(text="traor")).rows
     assert len(rows) == 1 and rows[0].is_prospect
     wait_idle(qtbot)
@@ -336,7 +336,7 @@ def test_the_invoices_list_follows_the_agent_and_commune_filters(
 def test_a_prepaid_connection_is_put_in_service_by_hand_with_its_drn(
         qtbot: QtBot, window: MainWindow, ctx: ServiceContext, answers: Answers) -> None:
     from app.models.enums import Energy
-    from app.views.works.editor import ConnectionDialog
+    from app.views.works.quote_dialogs import ConnectionDialog
     from kernel.identifiers import make_drn, make_meter_serial
     from tests.services.test_interventions import ordered_prepaid_quote
 

@@ -1,5 +1,5 @@
-"""The quote editor: who the quote is for (an account number checked as it is typed, or a
-prospect), its terms, its lines typed at the keyboard, live totals, and the workflow's buttons."""
+"""The quote editor: who the quote is for (``party``), its terms, its lines typed at the
+keyboard, live totals, and the workflow's buttons (``quote_buttons``, ``quote_dialogs``)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,20 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QRadioButton,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.models.enums import ApprovalMethod, Civility, QuoteStatus
-from app.services.account_check import account_id_for, check_account
-from app.services.customer_edit import communes, streets
+from app.services.account_check import account_id_for
+from app.services.customer_edit import communes
 from app.services.works.catalogue import CatalogueItem, find_items
 from app.services.works.documents import quote_pdf
-from app.services.works.invoicing import InvoiceChoice, IssuedInvoice, invoice_quote
 from app.services.works.quotes import (
-    Prospect,
     QuoteInput,
     QuoteView,
     SavedQuote,
-    approve_quote,
     create_quote,
     load_quote,
     order_works,
@@ -50,25 +33,16 @@ from app.services.works.totals import PricedQuote, parse_percent, percent_text
 from app.views import messages
 from app.views.customers.file_tabs import deliver_document
 from app.views.errors import show_error
-from app.views.forms import FormDialog, ValueCombo, combo, date_edit, read_date
+from app.views.forms import FormDialog, ValueCombo, date_edit, read_date
 from app.views.works import run
 from app.views.works.lines import CODE, LinesView, QuoteLinesModel
-from kernel.errors import NotFoundError, ValidationError
+from app.views.works.party import PartyForm
+from app.views.works.quote_buttons import TIPS, WORKFLOW, button_states
+from app.views.works.quote_dialogs import ApprovalDialog, ConnectionDialog, InvoiceDialog
+from kernel.errors import ValidationError
 
 if TYPE_CHECKING:
     from app.views.shell import Shell
-
-
-TIPS = {
-    "approve": "Enregistrer l'accord du client (qui a signé, quand, comment)",
-    "refuse": "Enregistrer le refus du client et son motif",
-    "revise": "Nouvelle révision (DV…-2) ; ce devis reste tel quel",
-    "order": "Commander les travaux (demande d'intervention « travaux »)",
-    "connect": "Travaux faits : créer le branchement, le compteur et l'abonnement",
-}
-
-#: The buttons that move the quote along its workflow (the others act on the document).
-WORKFLOW = ("send", "approve", "refuse", "revise", "order", "invoice", "connect")
 
 
 class QuoteEditor(QWidget):
@@ -83,8 +57,6 @@ class QuoteEditor(QWidget):
         self.setObjectName("quoteEditor")
         self.shell = shell
         self.quote: QuoteView | None = None
-        #: The street of an opened prospect's quote, chosen once its commune's streets are read.
-        self._wanted_street: uuid.UUID | None = None
         currency = shell.ctx.installation.currency
 
         self.title = QLabel("Nouveau devis")
@@ -93,64 +65,7 @@ class QuoteEditor(QWidget):
         self.steps.setObjectName("quoteSteps")
         self.steps.setWordWrap(True)
 
-        # Who the quote is for.
-        self.for_account = QRadioButton("&Client")
-        self.for_prospect = QRadioButton("Pros&pect")
-        self.for_account.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.for_account)
-        group.addButton(self.for_prospect)
-        self.party_stack = QStackedWidget()
-        account_box = QWidget()
-        account_row = QHBoxLayout(account_box)
-        account_row.setContentsMargins(0, 0, 0, 0)
-        self.account = QLineEdit()
-        self.account.setObjectName("quoteAccount")
-        self.account.setPlaceholderText("ex. 101 26 0000042 17")
-        self.account.setMinimumWidth(190)
-        self.account.setMaximumWidth(210)
-        self.holder = QLabel()
-        self.holder.setObjectName("accountHolder")
-        account_label = QLabel("N° de c&ompte")
-        account_label.setBuddy(self.account)
-        account_row.addWidget(account_label)
-        account_row.addWidget(self.account)
-        account_row.addWidget(self.holder, 1)
-        self.party_stack.addWidget(account_box)
-        prospect_box = QWidget()
-        grid = QGridLayout(prospect_box)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.civility = combo([("M.", Civility.MR), ("Mme", Civility.MRS),
-                               ("Mlle", Civility.MISS), ("Sté", Civility.COMPANY)])
-        self.civility.setObjectName("prospectCivility")
-        self.last_name = QLineEdit()
-        self.last_name.setObjectName("prospectLastName")
-        self.last_name.setPlaceholderText("Nom ou raison sociale")
-        self.first_name = QLineEdit()
-        self.first_name.setObjectName("prospectFirstName")
-        self.first_name.setPlaceholderText("Prénom")
-        self.phone = QLineEdit()
-        self.phone.setObjectName("prospectPhone")
-        self.phone.setPlaceholderText("Téléphone")
-        self.commune = ValueCombo()
-        self.commune.setObjectName("prospectCommune")
-        self.street = ValueCombo()
-        self.street.setObjectName("prospectStreet")
-        self.house = QLineEdit()
-        self.house.setPlaceholderText("N°")
-        self.house.setMaximumWidth(60)
-        self.complement = QLineEdit()
-        self.complement.setPlaceholderText("Complément (lot, îlot, repère)")
-        for column, widget in enumerate((self.civility, self.last_name, self.first_name,
-                                         self.phone)):
-            grid.addWidget(widget, 0, column)
-        for column, widget in enumerate((self.commune, self.street, self.house,
-                                         self.complement)):
-            grid.addWidget(widget, 1, column)
-        self.party_stack.addWidget(prospect_box)
-        self.for_prospect.toggled.connect(
-            lambda on: self.party_stack.setCurrentIndex(1 if on else 0))
-        self.commune.currentIndexChanged.connect(self._load_streets)
+        self.party = PartyForm(shell)
 
         # Terms.
         self.subject = QLineEdit()
@@ -179,8 +94,8 @@ class QuoteEditor(QWidget):
         self.totals.setTextFormat(Qt.TextFormat.RichText)
 
         self.buttons: dict[str, QPushButton] = {}
-        # Two rows (one was wider than the page at 1366 px): the document's own buttons, then
-        # the steps of its workflow.
+        # Two rows (one was wider than the page at 1366 px): the steps of the workflow, then
+        # the document's own buttons.
         document_bar, workflow_bar = QHBoxLayout(), QHBoxLayout()
         for key, text, keys, slot in (
             ("save", "&Enregistrer", "Ctrl+S", self.save),
@@ -216,10 +131,6 @@ class QuoteEditor(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addStretch(1)
-        party_row = QHBoxLayout()
-        party_row.addWidget(self.for_account)
-        party_row.addWidget(self.for_prospect)
-        party_row.addWidget(self.party_stack, 1)
         terms = QHBoxLayout()
         for caption, widget in (("O&bjet", self.subject), ("Valable &jusqu'au", self.valid_until),
                                 ("Re&mise totale", self.discount), ("Tari&f", self.tariff)):
@@ -234,7 +145,7 @@ class QuoteEditor(QWidget):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(head)
         layout.addWidget(self.steps)
-        layout.addLayout(party_row)
+        layout.addWidget(self.party)
         layout.addLayout(terms)
         layout.addWidget(self.lines, 1)
         layout.addLayout(bottom)
@@ -244,11 +155,6 @@ class QuoteEditor(QWidget):
         QWidget.setTabOrder(self.buttons[WORKFLOW[-1]], self.buttons["save"])
         QWidget.setTabOrder(self.buttons["save"], self.buttons["print"])
 
-        self._check_timer = QTimer(self)
-        self._check_timer.setSingleShot(True)
-        self._check_timer.setInterval(250)
-        self._check_timer.timeout.connect(self._check_account)
-        self.account.textEdited.connect(lambda _t: self._check_timer.start())
         self.model.dataChanged.connect(lambda *_a: self._show_totals())
         self.model.rowsRemoved.connect(lambda *_a: self._show_totals())
         self.model.modelReset.connect(self._show_totals)
@@ -267,44 +173,19 @@ class QuoteEditor(QWidget):
 
         def fill(found: tuple[list[Any], list[tuple[uuid.UUID, str]]]) -> None:
             places, tariffs = found
-            self.commune.clear()
-            self.commune.add("(commune)", None)
-            for choice in places:
-                self.commune.add(choice.label, choice.value)
+            self.party.set_communes(places)
             for tariff_id, name in tariffs:
                 self.tariff.add(name, tariff_id)
 
         run.read(self.shell, lambda: (communes(ctx), connection_tariffs(ctx)), fill, self)
-
-    def _load_streets(self) -> None:
-        commune_id = self.commune.value()
-        self.street.clear()
-        self.street.add("(sans rue)", None)
-        if commune_id is None:
-            return
-        ctx = self.shell.ctx
-
-        def fill(found: list[Any]) -> None:
-            if self.commune.value() != commune_id:
-                return
-            for choice in found:
-                self.street.add(choice.label, choice.value)
-            if self._wanted_street is not None:
-                self.street.set_value(self._wanted_street)
-                self._wanted_street = None
-
-        run.read(self.shell, lambda: streets(ctx, commune_id), fill, self)
 
     # --- opening ---------------------------------------------------------------------------
     def new_quote(self, account_number: str = "") -> None:
         self.quote = None
         self.title.setText("Nouveau devis")
         self.steps.setText("Brouillon : le numéro est donné à l'enregistrement.")
-        self.for_account.setChecked(True)
-        self.account.setText(account_number)
-        self.holder.clear()
-        for field in (self.last_name, self.first_name, self.phone, self.house, self.complement,
-                      self.subject, self.discount):
+        self.party.clear(account_number)
+        for field in (self.subject, self.discount):
             field.clear()
         until = self.shell.ctx.installation.today() + timedelta(days=30)
         self.valid_until.setDate(QDate(until.year, until.month, until.day))
@@ -313,11 +194,11 @@ class QuoteEditor(QWidget):
         self.model.set_lines([])
         self._enable()
         if account_number:
-            self._check_account()
+            self.party.check_account()
             self.lines.start()
             self.lines.edit(self.model.index(0, CODE))
         else:
-            self.account.setFocus()
+            self.party.account.setFocus()
 
     def open_quote(self, quote_id: uuid.UUID) -> None:
         ctx = self.shell.ctx
@@ -340,21 +221,7 @@ class QuoteEditor(QWidget):
                 f"{number} ({currency.format_minor(total)})"
                 for _i, number, _k, total in view.invoices)
         self.steps.setText(steps)
-        if view.prospect is None:
-            self.for_account.setChecked(True)
-            self.account.setText(view.account_number)
-            self.holder.setText(view.party)
-        else:
-            prospect = view.prospect
-            self.for_prospect.setChecked(True)
-            self.civility.set_value(prospect.civility)
-            self.last_name.setText(prospect.last_name)
-            self.first_name.setText(prospect.first_name)
-            self.phone.setText(prospect.phone)
-            self._wanted_street = prospect.street_id
-            self.commune.set_value(prospect.commune_id)
-            self.house.setText(prospect.house_number)
-            self.complement.setText(prospect.complement)
+        self.party.show_quote(view)
         self.subject.setText(view.subject)
         self.valid_until.setDate(QDate(view.valid_until.year, view.valid_until.month,
                                        view.valid_until.day))
@@ -399,51 +266,12 @@ class QuoteEditor(QWidget):
         self.hint.setText(text)
         self.hint.setStyleSheet("color: #b00020;" if text else "")
 
-    def _check_account(self) -> None:
-        typed = self.account.text()
-        if len([c for c in typed if c.isdigit()]) < 14:
-            self.holder.setText("")
-            return
-        ctx = self.shell.ctx
-
-        def answered(found: Any) -> None:
-            if self.account.text() == typed:
-                self.holder.setText(f"{found.civility} {found.name} — {found.status.lower()}")
-
-        def refused(error: BaseException) -> None:
-            if self.account.text() != typed:
-                return
-            if isinstance(error, ValidationError | NotFoundError):
-                self.holder.setText(error.message)
-            else:
-                show_error(self, error)
-
-        run.read(self.shell, lambda: check_account(ctx, typed), answered, self, refused)
-
     def _enable(self) -> None:
-        status = self.quote.status if self.quote else QuoteStatus.DRAFT
         editable = self.quote is None or self.quote.editable
-        for widget in (self.for_account, self.for_prospect, self.account, self.last_name,
-                       self.first_name, self.phone, self.commune, self.street, self.house,
-                       self.complement, self.civility, self.subject, self.valid_until,
-                       self.discount, self.tariff):
+        self.party.set_editable(editable)
+        for widget in (self.subject, self.valid_until, self.discount, self.tariff):
             widget.setEnabled(editable)
-        states = {
-            "save": editable,
-            "send": self.quote is not None and status is QuoteStatus.DRAFT,
-            "approve": status is QuoteStatus.SENT,
-            "refuse": status is QuoteStatus.SENT,
-            "revise": status in (QuoteStatus.SENT, QuoteStatus.APPROVED, QuoteStatus.REFUSED,
-                                 QuoteStatus.EXPIRED),
-            "order": status is QuoteStatus.APPROVED,
-            "invoice": status in (QuoteStatus.APPROVED, QuoteStatus.ORDERED),
-            "connect": self.quote is not None and self.quote.tariff_id is not None
-            and status in (QuoteStatus.ORDERED, QuoteStatus.INVOICED),
-            "print": self.quote is not None,
-            "letter": self.quote is not None and self.quote.customer_id is not None,
-            "back": True,
-        }
-        for key, on in states.items():
+        for key, on in button_states(self.quote).items():
             self.buttons[key].setEnabled(on)
 
     # --- actions ---------------------------------------------------------------------------
@@ -454,15 +282,11 @@ class QuoteEditor(QWidget):
             raise ValidationError({"lines": "Ligne(s) " + ", ".join(map(str, incomplete))
                                    + " incomplète(s) : désignation, quantité et prix"})
         discount = parse_percent(self.discount.text(), "discount")
-        prospect = None
-        if self.for_prospect.isChecked():
-            prospect = Prospect(self.civility.value(), self.last_name.text(),
-                                self.first_name.text(), self.phone.text(), self.commune.value(),
-                                self.street.value(), self.house.text(), self.complement.text())
+        prospect = self.party.prospect()
         data = QuoteInput(self.model.inputs(), prospect=prospect, subject=self.subject.text(),
                           valid_until=read_date(self.valid_until), discount_rate=discount,
                           tariff_id=self.tariff.value())
-        return data, "" if prospect else self.account.text()
+        return data, "" if prospect else self.party.account.text()
 
     def save(self, then: Callable[[SavedQuote], None] | None = None) -> None:
         if self.quote is not None and not self.quote.editable:
@@ -615,137 +439,3 @@ class QuoteEditor(QWidget):
             self.back()
             return
         super().keyPressEvent(event)
-
-
-class ApprovalDialog(FormDialog):
-    """The customer's agreement: who signed, on which day, how (a signed paper is attached)."""
-
-    def __init__(self, shell: Shell, quote: QuoteView, parent: QWidget | None = None) -> None:
-        super().__init__(f"Accord du client — devis {quote.number}", shell.runner, parent,
-                         ok_text="&Enregistrer l'accord")
-        self.shell = shell
-        self.quote = quote
-        self.signer = QLineEdit(quote.party)
-        self.signer.setObjectName("approvalSigner")
-        self.day = date_edit(shell.ctx.installation.today())
-        self.method = combo([("Signé au guichet", ApprovalMethod.IN_PERSON),
-                             ("Papier signé (scanné)", ApprovalMethod.SIGNED_PAPER)])
-        self.method.setObjectName("approvalMethod")
-        self.scan = QLineEdit()
-        self.scan.setObjectName("approvalScan")
-        self.scan.setPlaceholderText("Fichier du papier signé (PDF, JPEG, PNG)")
-        browse = QPushButton("Pa&rcourir…")
-        browse.clicked.connect(self._browse)
-        scan_row = QWidget()
-        row = QHBoxLayout(scan_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.scan, 1)
-        row.addWidget(browse)
-        self.errors.add_row(self.form, "&Signé par", "signer", self.signer)
-        self.errors.add_row(self.form, "&Date de l'accord", "approved_on", self.day)
-        self.form.addRow("&Comment", self.method)
-        self.errors.add_row(self.form, "Papier &scanné", "scan", scan_row)
-        self.setMinimumWidth(520)
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Papier signé", "",
-                                              "Documents (*.pdf *.jpg *.jpeg *.png)")
-        if path:
-            self.scan.setText(path)
-
-    def work(self) -> Callable[[], Any]:
-        ctx, quote_id = self.shell.ctx, self.quote.quote_id
-        signer, method, on = self.signer.text(), self.method.value(), read_date(self.day)
-        path = self.scan.text().strip()
-        scan = None
-        if path:
-            try:
-                scan = Path(path).read_bytes()
-            except OSError as error:
-                raise ValidationError({"scan": f"Fichier illisible : {error.strerror}"}) from None
-        return lambda: approve_quote(ctx, quote_id, signer, method, on, scan,
-                                     Path(path).name if path else "")
-
-
-class InvoiceDialog(FormDialog):
-    """The deposit (a percentage), the balance, or one invoice for the whole quote."""
-
-    def __init__(self, shell: Shell, quote: QuoteView, parent: QWidget | None = None) -> None:
-        super().__init__(f"Facturer le devis {quote.number}", shell.runner, parent,
-                         ok_text="&Facturer")
-        self.shell = shell
-        self.quote = quote
-        has_deposit = any(kind for _i, number, kind, total in quote.invoices if total > 0)
-        choices = [("Facture unique", InvoiceChoice.FULL),
-                   ("Acompte", InvoiceChoice.DEPOSIT), ("Solde", InvoiceChoice.BALANCE)]
-        self.choice = combo(choices, InvoiceChoice.BALANCE if has_deposit else InvoiceChoice.FULL)
-        self.choice.setObjectName("invoiceChoice")
-        self.percent = QLineEdit("30")
-        self.percent.setObjectName("depositPercent")
-        currency = shell.ctx.installation.currency
-        self.form.addRow("Montant du devis", QLabel(
-            f"{currency.format_minor(quote.priced.total_minor)} TTC"))
-        self.form.addRow("&Type de facture", self.choice)
-        self.errors.add_row(self.form, "&Acompte (%)", "deposit", self.percent)
-        self.setMinimumWidth(440)
-
-    def work(self) -> Callable[[], Any]:
-        ctx, quote_id, choice = self.shell.ctx, self.quote.quote_id, self.choice.value()
-        rate = parse_percent(self.percent.text(), "deposit") \
-            if choice is InvoiceChoice.DEPOSIT else None
-        return lambda: invoice_quote(ctx, quote_id, choice, rate)
-
-    def succeeded(self, result: Any) -> None:
-        assert isinstance(result, IssuedInvoice)
-        deliver_document(self, self.shell.settings.data_dir, result.filename, result.pdf,
-                         title="Facture de travaux",
-                         what=f"Facture {result.number} émise et portée au compte du client.")
-        self.accept()
-
-
-class ConnectionDialog(FormDialog):
-    """The completion report of a connection quote: the meter's serial, its first index and
-    the day it was laid; the premise gets its connection, meter and contract."""
-
-    def __init__(self, shell: Shell, quote: QuoteView, parent: QWidget | None = None) -> None:
-        super().__init__(f"Mise en service — devis {quote.number}", shell.runner, parent,
-                         ok_text="&Mettre en service")
-        self.shell = shell
-        self.quote = quote
-        self.serial = QLineEdit()
-        self.serial.setObjectName("connectionSerial")
-        self.serial.setPlaceholderText("EA123456789")
-        self.index = QLineEdit("0")
-        self.index.setObjectName("connectionIndex")
-        self.day = date_edit(shell.ctx.installation.today())
-        self.errors.add_row(self.form, "N° du &compteur posé", "serial", self.serial)
-        self.errors.add_row(self.form, "&Index de pose", "index", self.index)
-        self.errors.add_row(self.form, "&Date de pose", "installed_on", self.day)
-        self.sts_drn = QLineEdit()
-        self.sts_drn.setObjectName("connectionDrn")
-        self.sts_drn.setPlaceholderText("tarif prépayé : 11 ou 13 chiffres (plaque)")
-        self.errors.add_row(self.form, "N° &STS (DRN)", "sts_drn", self.sts_drn)
-        self.setMinimumWidth(440)
-
-    def work(self) -> Callable[[], Any]:
-        from app.services.works.connection import connect_from_quote
-
-        text = self.index.text().replace(" ", "")
-        if not text.isdigit():
-            raise ValidationError({"index": "L'index est un nombre entier"})
-        ctx, quote_id = self.shell.ctx, self.quote.quote_id
-        serial, index, on = self.serial.text(), int(text), read_date(self.day)
-        drn = self.sts_drn.text()
-        return lambda: connect_from_quote(ctx, quote_id, serial, index, on, sts_drn=drn)
-
-    def refused(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError) and "first_index" in error.fields:
-            error = ValidationError({"index" if k == "first_index" else k: v
-                                     for k, v in error.fields.items()}, error.message)
-        super().refused(error)
-
-    def succeeded(self, result: Any) -> None:
-        messages.inform(self, "Mise en service",
-                        f"Branchement {result.connection_reference} et abonnement "
-                        f"{result.contract_number} créés : le client peut être facturé.")
-        self.accept()
