@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.models import Account, InterventionRequest
 from app.models.database import Database
-from app.models.enums import InterventionType
+from app.models.enums import InterventionStatus, InterventionType
 from app.services.auth import sign_in
 from app.services.demo import build_demo
 from app.services.installation import load_installation
@@ -225,6 +225,44 @@ def _walk_dialogs(walk: Walk, window: MainWindow, customer: uuid.UUID) -> None:
     lookup = window.show_page(TokenLookupPage)
     lookup.explain_refusal()
     walk.shoot(window, "max-jetons-refusal")
+    _walk_built_dialogs(walk, window, view)
+
+
+def _walk_built_dialogs(walk: Walk, window: MainWindow, view: CustomerFileView) -> None:
+    """The dialogs a quote, a job or a reading in a given state opens, built for it."""
+    from app.services.interventions import lists
+    from app.services.interventions.planning import technicians
+    from app.services.works.quotes import load_quote
+    from app.views.customers.dialogs import ReadingCorrectionDialog
+    from app.views.customers.file_tabs import PremisesTab
+    from app.views.interventions.report_dialog import ReportDialog
+    from app.views.interventions.technicians import AbsenceDialog, TechnicianDialog
+    from app.views.works.quote_dialogs import ApprovalDialog, ConnectionDialog, InvoiceDialog
+
+    shell, ctx = window.shell, window.shell.ctx
+    quote_id = lists_first_quote(ctx)
+    quote = load_quote(ctx, quote_id)
+    for kind, name in ((ApprovalDialog, "quote-approval"), (InvoiceDialog, "quote-invoice"),
+                       (ConnectionDialog, "quote-connection")):
+        walk.dialog(lambda kind=kind: kind(shell, quote, window).open(), f"dialog-{name}")
+    rows = lists.list_requests(ctx, lists.RequestFilter(status=InterventionStatus.IN_PROGRESS))
+    if rows:
+        detail = lists.request_detail(ctx, rows[0].request_id)
+        walk.dialog(lambda: ReportDialog(shell, detail, window).open(), "dialog-request-report")
+    walk.dialog(lambda: TechnicianDialog(shell, window).open(), "dialog-technician-new")
+    walk.dialog(lambda: AbsenceDialog(shell, technicians(ctx)[0], window).open(),
+                "dialog-technician-absence")
+    premises = view.tab(PremisesTab)
+    if premises.meter is not None and premises.readings_model.rowCount():
+        walk.dialog(lambda: ReadingCorrectionDialog(shell, premises.meter,
+                                                    premises.readings_model.row(0),
+                                                    window).open(), "dialog-reading-correction")
+
+
+def lists_first_quote(ctx: ServiceContext) -> uuid.UUID:
+    from app.services.works.lists import QuoteFilter, list_quotes
+
+    return list_quotes(ctx, QuoteFilter()).rows[0].quote_id
 
 
 if __name__ == "__main__":

@@ -151,3 +151,32 @@ def test_the_status_bar_keeps_both_warnings_and_the_central_state_whole(
             assert label.width() >= label.sizeHint().width(), label.text()
             assert label.geometry().right() <= bar.width()
         assert window.agency_label.toolTip().startswith("Agence 101")
+
+
+def test_the_quote_dialogs_show_everything_and_the_deposit_counts_only_for_a_deposit(
+    qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext
+) -> None:
+    from decimal import Decimal
+
+    from app.services.works.invoicing import InvoiceChoice
+    from app.services.works.quotes import QuoteInput, create_quote, load_quote
+    from app.services.works.totals import LineInput
+    from app.views.works.quote_dialogs import ApprovalDialog, ConnectionDialog, InvoiceDialog
+
+    agent = window.shell.ctx
+    saved = create_quote(agent, QuoteInput([LineInput("Robinet d'arrêt", Decimal(1), 8500,
+                                                      Decimal("0.18"))],
+                                           account_id=home.account_id))
+    quote = load_quote(ctx, saved.quote_id)
+    for kind in (ApprovalDialog, InvoiceDialog, ConnectionDialog):
+        dialog = kind(window.shell, quote, window)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        QApplication.processEvents()
+        assert clipped(dialog) == [], kind.__name__
+        assert dialog.focusWidget() not in dialog.buttons.buttons(), kind.__name__
+        if isinstance(dialog, InvoiceDialog):
+            assert not dialog.percent.isEnabled()
+            dialog.choice.set_value(InvoiceChoice.DEPOSIT)
+            assert dialog.percent.isEnabled()
+        dialog.reject()

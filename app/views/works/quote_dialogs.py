@@ -92,7 +92,13 @@ class InvoiceDialog(FormDialog):
             f"{currency.format_minor(quote.priced.total_minor)} TTC"))
         self.form.addRow("&Type de facture", self.choice)
         self.errors.add_row(self.form, "&Acompte (%)", "deposit", self.percent)
+        # The percentage counts for a deposit only: greyed for the others, not ignored unseen.
+        self.choice.currentIndexChanged.connect(self._deposit_or_not)
+        self._deposit_or_not()
         self.setMinimumWidth(440)
+
+    def _deposit_or_not(self) -> None:
+        self.percent.setEnabled(self.choice.value() is InvoiceChoice.DEPOSIT)
 
     def work(self) -> Callable[[], Any]:
         ctx, quote_id, choice = self.shell.ctx, self.quote.quote_id, self.choice.value()
@@ -130,7 +136,7 @@ class ConnectionDialog(FormDialog):
         self.sts_drn.setObjectName("connectionDrn")
         self.sts_drn.setPlaceholderText("tarif prépayé : 11 ou 13 chiffres (plaque)")
         self.errors.add_row(self.form, "N° &STS (DRN)", "sts_drn", self.sts_drn)
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(480)  # the DRN's hint whole
 
     def work(self) -> Callable[[], Any]:
         from app.services.works.connection import connect_from_quote
