@@ -107,7 +107,6 @@ class FormDialog(QDialog):
         self.general_error.hide()
         self.buttons = QDialogButtonBox()
         self.ok_button = self.buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
         self.buttons.addButton("Annuler", QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self.attempt)
         self.buttons.rejected.connect(self.reject)
@@ -118,6 +117,9 @@ class FormDialog(QDialog):
         self.layout_.addLayout(self.form)
         self.layout_.addWidget(self.general_error)
         self.layout_.addWidget(self.buttons)
+        # Made default once in the dialog, it is the dialog's own: Enter presses it whichever
+        # field has the cursor (not the first other button after that field, e.g. Parcourir…).
+        self.ok_button.setDefault(True)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

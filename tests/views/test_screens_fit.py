@@ -175,6 +175,7 @@ def test_the_quote_dialogs_show_everything_and_the_deposit_counts_only_for_a_dep
         QApplication.processEvents()
         assert clipped(dialog) == [], kind.__name__
         assert dialog.focusWidget() not in dialog.buttons.buttons(), kind.__name__
+        assert dialog.ok_button.isDefault(), "Enter validates, even beside « Parcourir… »"
         if isinstance(dialog, InvoiceDialog):
             assert not dialog.percent.isEnabled()
             dialog.choice.set_value(InvoiceChoice.DEPOSIT)
