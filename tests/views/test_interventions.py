@@ -454,6 +454,6 @@ def test_a_quote_follow_up_opens_a_new_quote_for_the_account(
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     quotes = window.show_page(QuotesPage)
     qtbot.waitUntil(lambda: quotes.stack.currentWidget() is quotes.editor, timeout=10000)
-    qtbot.waitUntil(lambda: quotes.editor.account.text() == format_account_number(
+    qtbot.waitUntil(lambda: quotes.editor.party.account.text() == format_account_number(
         home.account_number), timeout=10000)
     wait_idle(qtbot)
