@@ -49,23 +49,38 @@ def _fast_enum(value: Any) -> Any:
 
 class FastLoader(BulkLoader):
     """``BulkLoader`` with rows taken by ``itemgetter`` and converters run only where the
-    dialect needs one; ``skip`` leaves columns to the database, ``raw`` takes values as given."""
+    dialect needs one; ``skip`` leaves columns to the database.
+
+    A JSON column is encoded by its type, once: its rows carry the Python value (a dict, a
+    list, a string is a JSON string), which the binary ``COPY`` sends as ``json`` on
+    PostgreSQL and ``json.dumps`` writes elsewhere. The columns named in ``raw`` carry JSON
+    text already encoded, sent as it is on either dialect."""
 
     def __init__(
         self, table: Table, dialect: str, skip: Iterable[str] = (), raw: Iterable[str] = ()
     ) -> None:
         super().__init__(table, dialect)
         skipped, raws = set(skip), set(raw)
+        for name in raws:
+            if not isinstance(table.c[name].type, JSON):
+                raise TypeError(f"{table.name}.{name}: only a JSON column is taken as text")
         self.columns = [c for c in self.columns if c not in skipped]
+        binary_json = dialect == "postgresql"
         self.converters = [
-            (name, None if name in raws else _fast_enum if conv is _enum_value else conv)
+            (name, None if name in raws or (binary_json and isinstance(table.c[name].type, JSON))
+             else _fast_enum if conv is _enum_value else conv)
             for name, conv in self.converters
             if name not in skipped
         ]
         self._get = operator.itemgetter(*self.columns)
         self._convert = [(i, conv) for i, (_, conv) in enumerate(self.converters) if conv]
-        self._pg_types = [_pg_type(table.c[name]) for name in self.columns]
+        self._raws = raws
+        # JSON text goes as ``text``: json's binary input is its text, parsed by the server
+        self._pg_types = [self._copy_type(name) for name in self.columns]
         self._tuple_plans: dict[tuple[str, ...], tuple[list[tuple[int, Any]], list[str]]] = {}
+
+    def _copy_type(self, name: str) -> str:
+        return "text" if name in self._raws else _pg_type(self.table.c[name])
 
     def load(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """On PostgreSQL a binary ``COPY``: nothing to parse on either side."""
@@ -98,7 +113,7 @@ class FastLoader(BulkLoader):
             converters = dict(self.converters)
             plan = self._tuple_plans[key] = (
                 [(i, converters[c]) for i, c in enumerate(columns) if converters.get(c)],
-                [_pg_type(self.table.c[c]) for c in columns],
+                [self._copy_type(c) for c in columns],
             )
         convert, types = plan
         raw = connection.connection.driver_connection

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -126,8 +127,25 @@ def _dumper(cls: type[BinaryArray]) -> type[Dumper]:
     return _ArrayDumper
 
 
-for _cls in (UuidArray, Int8Array, Int4Array, DateArray, TimestamptzArray):
-    psycopg.adapters.register_dumper(_cls, _dumper(_cls))
+_KINDS = (UuidArray, Int8Array, Int4Array, DateArray, TimestamptzArray)
+_DUMPERS = {cls: _dumper(cls) for cls in _KINDS}
+for _cls, _made in _DUMPERS.items():
+    psycopg.adapters.register_dumper(_cls, _made)
+_ready: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def ready(connection: Any) -> None:
+    """The arrays' dumpers on this connection (SQLAlchemy's or psycopg's). psycopg gives each
+    connection the adapters of its engine's dialect, copied when the engine was made: an
+    engine made before this module was imported (a script that imports central's sync late)
+    would not know them ("cannot adapt type 'UuidArray'")."""
+    raw = getattr(connection, "connection", None)
+    raw = getattr(raw, "driver_connection", None) or connection
+    if raw in _ready:
+        return
+    for cls, made in _DUMPERS.items():
+        raw.adapters.register_dumper(cls, made)
+    _ready.add(raw)
 
 
 class EncodedUuidArray(UserDefinedType[Any]):

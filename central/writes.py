@@ -427,6 +427,7 @@ def _converted(conv: Callable[[Any], Any] | None, values: list[Any]) -> list[Any
 def _execute(connection: Connection, sql: str, params: Sequence[Any]) -> int:
     raw = connection.connection.driver_connection
     assert raw is not None
+    pgarrays.ready(raw)
     with raw.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)

@@ -78,6 +78,7 @@ def among(
     if connection.dialect.name == "postgresql":
         # UUIDs (nearly every such list) encoded at once rather than one by one by psycopg.
         if isinstance(column.type, Uuid):
+            pgarrays.ready(connection)
             array = bindparam(None, pgarrays.uuids(values), type_=pgarrays.EncodedUuidArray())
         else:
             array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
@@ -168,6 +169,7 @@ def ledger_states(
         return {}
     led = _ledger.c
     if connection.dialect.name == "postgresql":
+        pgarrays.ready(connection)
         # One backward step on the (contract, period) key per contract.
         ids = select(
             func.unnest(bindparam("ids", pgarrays.uuids(contract_ids),

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Connection, Table, Uuid, and_, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Table, Uuid, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import SCHEMA_VERSION, Account, AuditEntry, Base, SyncJournalEntry
@@ -328,13 +328,12 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 @cache
 def _loader(name: str) -> FastLoader | None:
-    """A binary ``COPY`` writer of a table (JSON columns as Python values: the COPY's json
-    type writes them), or None for a table with a column it does not carry."""
+    """A binary ``COPY`` writer of a table, or None for a table with a column it does not
+    carry."""
     table = Base.metadata.tables[name]
     try:
         return FastLoader(table, "postgresql", skip=[c.name for c in table.columns
-                                                     if c.name == "seq"],
-                          raw=[c.name for c in table.columns if isinstance(c.type, JSON)])
+                                                     if c.name == "seq"])
     except TypeError:
         return None
 
