@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -162,6 +163,12 @@ class SyncCommit(CentralBase):
     """A numbered central transaction that wrote journal entries, in commit order."""
 
     __tablename__ = "sync_commit"
+    #: Central's own commits (no origin): a download reads only these and the journal of its
+    #: agency's, never the millions of other agencies' upload commits of a night, whether or
+    #: not the table has statistics yet.
+    __table_args__ = (Index("ix_sync_commit_central", "no",
+                            postgresql_where=text("origin_agency_id IS NULL"),
+                            sqlite_where=text("origin_agency_id IS NULL")),)
 
     no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     transaction_id: Mapped[uuid.UUID] = mapped_column(unique=True)

@@ -35,6 +35,7 @@ from app.models.ids import new_id, utcnow
 from app.models.ownership import QUEUES, TABLE_OWNER, Owner, Target, agency_may_change, target_of
 from central.billing.loading import among, computed_balances
 from central.copying import FastLoader
+from central.ids import IdMaker
 from central.sync import values
 from central.sync.numbering import use_transaction
 from central.sync.parking import ParkError
@@ -171,6 +172,8 @@ class _Planner:
         self.user_id = actor.user_id
         self.reason = session.info.get("sync_reason", "")
         self.now = utcnow()
+        #: Transaction and audit ids: time-ordered, unique, without a random draw each.
+        self.ids = IdMaker()
         self.plan = _Plan()
         self.born: dict[str, set[uuid.UUID]] = {}
         #: Identifiers read (their wire text → UUID) and written (UUID → journal text).
@@ -179,7 +182,7 @@ class _Planner:
 
     def group(self, entries: list[dict[str, Any]],
               owners: dict[str, dict[uuid.UUID, uuid.UUID | None]]) -> None:
-        tx = new_id()
+        tx = self.ids()
         self.plan.transactions.append(tx)
         for entry in entries:
             self.entry(tx, entry, owners)
@@ -287,9 +290,9 @@ class _Planner:
                 operation: JournalOperation, changes: dict[str, Any], base: int,
                 new: int) -> None:
         """The audit and journal entries ``capture.record`` makes for one write."""
-        at = utcnow()
+        at = self.now
         self.plan.audit.append({
-            "id": new_id(), "at": at, "agency_id": self.agency_id, "user_id": self.user_id,
+            "id": self.ids(), "at": at, "agency_id": self.agency_id, "user_id": self.user_id,
             "username": self.username, "transaction_id": tx, "table_name": name,
             "row_id": row_id, "operation": operation, "changes": changes,
             "reason": self.reason})

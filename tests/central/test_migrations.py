@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from app.models import Base
+from app.models.ids import new_id
 from central.models import CentralBase
 from tests.migration_rows import (
     CENTRAL,
@@ -110,3 +111,20 @@ def test_c0006_leaves_room_on_contract_and_account_pages_for_the_billing_updates
     downgrade(shared_only, CENTRAL, "c0005")
     if postgres:
         assert options() == {"contract": None, "account": None}
+
+
+def test_c0007_indexes_central_commits_apart_from_the_uploads(shared_only: Engine) -> None:
+    upgrade(shared_only, CENTRAL, "c0006")
+    with shared_only.begin() as connection:
+        rows = RowMaker(connection, MODELS)
+        rows.insert("sync_commit", no=1, origin_agency_id=None)
+        rows.insert("sync_commit", no=2, origin_agency_id=new_id())
+    upgrade(shared_only, CENTRAL, "c0007")
+    assert "ix_sync_commit_central" in {i["name"] for i in inspect(shared_only).get_indexes(
+        "sync_commit")}
+    with shared_only.connect() as connection:
+        assert connection.execute(text(
+            "SELECT no FROM sync_commit WHERE origin_agency_id IS NULL")).scalars().all() == [1]
+    downgrade(shared_only, CENTRAL, "c0006")
+    assert "ix_sync_commit_central" not in {i["name"] for i in inspect(shared_only).get_indexes(
+        "sync_commit")}
