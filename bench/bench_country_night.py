@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from app.models import (  # noqa: E402
     SCHEMA_VERSION,
@@ -173,6 +173,73 @@ def cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
+class CpuMeter:
+    """CPU seconds since its start of central's server, the PostgreSQL backends of its
+    database and this process (the desks), sampled every few seconds: backends come and go
+    with the pool, each is counted from its first sight (from zero when born after the
+    start). ``at(t)`` gives the three at an epoch second (nearest sample before)."""
+
+    def __init__(self, server: psutil.Process, db_url: str) -> None:
+        self.server = server
+        self.database = db_url.rsplit("/", 1)[1]
+        self.engine = create_engine(db_url.rsplit("/", 1)[0] + "/postgres")
+        self.base: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.samples: list[tuple[float, float, float, float]] = []
+        self.start = (cpu_seconds(server), time.process_time())
+        self._backends(first=True)
+        self.sample()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _backends(self, first: bool = False) -> None:
+        with self.engine.connect() as connection:
+            pids = connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                {"d": self.database}).scalars().all()
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            used = times.user + times.system
+            if pid not in self.base:
+                self.base[pid] = used if first else 0.0
+            self.last[pid] = used
+
+    def sample(self) -> None:
+        database = sum(self.last[p] - self.base[p] for p in self.last)
+        self.samples.append((time.time(), cpu_seconds(self.server) - self.start[0], database,
+                             time.process_time() - self.start[1]))
+
+    def _run(self) -> None:
+        while not self.stop.wait(3):
+            self._backends()
+            self.sample()
+
+    def finish(self) -> tuple[float, float, float]:
+        self.stop.set()
+        self.thread.join()
+        self._backends()
+        self.sample()
+        self.engine.dispose()
+        return self.samples[-1][1:]
+
+    def at(self, moment: float) -> tuple[float, float, float]:
+        before = [s for s in self.samples if s[0] <= moment] or self.samples[:1]
+        return before[-1][1:]
+
+
+def on_idle_cores(entries: int, central: float, database: float, desks: float,
+                  cores: int = 2) -> float:
+    """Entries per second the CPU seconds give on ``cores`` idle cores: the work shared by
+    the cores, and no single process above one core (central's workers=1 server and the
+    desks' process each hold one interpreter lock; PostgreSQL runs one backend per session)."""
+    floor = max((central + database + desks) / cores, central, desks)
+    return entries / floor if floor else 0.0
+
+
 def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
     parser = argparse.ArgumentParser()
     parser.add_argument("--agencies", type=int, default=40)
@@ -233,7 +300,7 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
         print(f"\nthe night starts ({load()})")
         central_memory = PeakMemory(process.pid)
         desk_memory = PeakMemory(os.getpid())
-        central_cpu, desk_cpu = cpu_seconds(server), time.process_time()
+        meter = CpuMeter(server, db_url)
         start_wall = time.time()
         loads: list[float] = []
         stop = threading.Event()
@@ -247,8 +314,7 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
         with ThreadPoolExecutor(len(desks)) as pool:
             results = list(pool.map(night, desks))
         stop.set()
-        central_cpu = cpu_seconds(server) - central_cpu
-        desk_cpu = time.process_time() - desk_cpu
+        central_cpu, database_cpu, desk_cpu = meter.finish()
         runs = [d.last_run() for d in desks]
         failures = [(d.code, m) for d, (s, m, _t) in zip(desks, results, strict=True)
                     if s != "succeeded"]
@@ -278,14 +344,24 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
             up_seconds = upload_end - start_wall
             print(f"  central integrated {rows_up} entries in {up_seconds:.1f} s: "
                   f"{rows_up / up_seconds:,.0f} entries/s")
+            up = meter.at(upload_end)
+            print(f"  CPU seconds until the last upload ended: central {up[0]:.1f}, its "
+                  f"PostgreSQL backends {up[1]:.1f}, desks {up[2]:.1f}: "
+                  f"{(up[0] + up[1]) * 1e6 / max(rows_up, 1):.0f} µs of central + database "
+                  f"per entry; on 2 idle cores {on_idle_cores(rows_up, *up):,.0f} entries/s "
+                  f"({on_idle_cores(rows_up, up[0], up[1], 0):,.0f} with the desks "
+                  f"elsewhere)")
         print(f"  rows up {rows_up}, rows down {rows_down}; failed runs {len(failures)} "
               f"{failures[:2]}; 5xx answers "
               f"{sum(server_errors(log_file, 0).values()) - sum(before.values())}; desk "
               f"retries {sum(r.retries for r in runs if r)}; mismatches "
               f"{sum(len(r.mismatches or []) for r in runs if r)}")
-        print(f"  CPU seconds: central server {central_cpu:.0f} "
-              f"({rows_up / central_cpu if central_cpu else 0:,.0f} entries up per CPU-second"
-              f" of central's Python), desks (this process) {desk_cpu:.0f}")
+        night = max(done_at.values()) - start_wall
+        print(f"  CPU seconds of the whole night: central server {central_cpu:.0f}, its "
+              f"PostgreSQL backends {database_cpu:.0f}, desks (this process) {desk_cpu:.0f}; "
+              f"on 2 idle cores the night would take at least "
+              f"{max((central_cpu + database_cpu + desk_cpu) / 2, central_cpu, desk_cpu):.0f} s"
+              f" (it took {night:.0f} s at this load)")
         print(f"  peak RSS: central {central_memory.stop():.0f} MiB (first process), desks "
               f"{desk_memory.stop():.0f} MiB (all {len(desks)} in this process)")
         print(f"  load average during the night: mean {statistics.mean(loads or [0]):.1f}, "

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models.database import Database
 from central.models import AgencySyncState, SyncBatch
+from central.sync import statistics
 from central.sync.apply import Applier
 from central.sync.recording import prepare_session
 from central.sync.state import (
@@ -211,4 +212,7 @@ def receive_batch(db: Database, agency: Agency, batch: Batch, *, dry_run: bool =
         except BaseException:
             session.rollback()
             raise
+    if answer["status"] == "applied" and not dry_run:
+        statistics.refresh(db, {str(e["table"]) for e in batch.entries}
+                           | set(statistics.BOOKKEEPING))
     return answer
