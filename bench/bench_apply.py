@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models.database import Database  # noqa: E402
 from central import migrate  # noqa: E402
+from central.collector import tune_for_server  # noqa: E402
 from central.sync.batches import Batch, receive_batch  # noqa: E402
 from central.sync.state import Agency  # noqa: E402
 from kernel import migrate as desk_migrate  # noqa: E402
@@ -65,6 +66,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--database-url")
+    parser.add_argument("--default-collector", action="store_true",
+                        help="Python's default garbage collector thresholds (not the server's)")
     args = parser.parse_args()
     url = args.database_url
     if url is None:
@@ -76,6 +79,8 @@ def main() -> None:
     started = time.perf_counter()
     subs = [world.subscribe() for _ in range(args.accounts)]
     print(f"{args.accounts} subscriptions made in {time.perf_counter() - started:.1f} s")
+    if not args.default_collector:
+        tune_for_server()  # as the central server runs
     agency = Agency(world.agency_id, "101")
     paid = datetime(2026, 12, 1, 9, tzinfo=UTC)
     seq = 0

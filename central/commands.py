@@ -20,6 +20,7 @@ from central.billing.balances import refresh_all_balances
 from central.billing.corrections import correct_invoice
 from central.billing.engine import BillingEngine, BillingReport, recent_runs, resume_command
 from central.billing.period import Period
+from central.collector import tune_for_server
 from central.credentials import issue_admin_credential
 from central.database import installation_currency, open_database
 from central.models import RunStatus
@@ -371,6 +372,7 @@ def serve(settings: CentralSettings, args: argparse.Namespace) -> int:
         return 0
     try:
         app = create_app(settings, db=db)
+        tune_for_server()
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         if args.watch_parent:

@@ -108,5 +108,9 @@ def app_from_environment() -> FastAPI:
     from central.logs import configure_logging
 
     settings = CentralSettings(**json.loads(os.environ[SERVE_SETTINGS]))
+    from central.collector import tune_for_server
+
     configure_logging(settings.log_level, log_file=settings.log_file, to_stderr=True)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_for_server()
+    return app

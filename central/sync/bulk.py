@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,8 @@ _CHUNK = 1000
 _NO_DEFAULT = object()
 #: Values whose journal form is themselves.
 _PLAIN = frozenset({str, int, bool})
+#: The journal form (``jsonable``) of the commonest other values, by their exact class.
+_FORMS: dict[type, Callable[[Any], Any]] = {datetime: datetime.isoformat, date: date.isoformat}
 
 
 class _NotBulk(Exception):
@@ -86,6 +89,8 @@ class _Shape:
     identifiers: frozenset[str]
     settable: frozenset[str]
     defaults: dict[str, Any]
+    #: ``created_at`` / ``updated_at`` from the wire (same type, same checks).
+    stamp: Callable[[Any], Any]
 
 
 @cache
@@ -107,7 +112,8 @@ def _shape(name: str) -> _Shape:
         identifiers=frozenset(c for c in defaults if isinstance(table.c[c].type, Uuid)),
         settable=frozenset(c for c in defaults
                            if c == "agency_id" or agency_may_change(name, c)),
-        defaults=defaults)
+        defaults=defaults,
+        stamp=values.converter(table, "created_at"))
 
 
 @dataclass
@@ -241,17 +247,18 @@ class _Planner:
                         text = texts[value] = str(value)
                     value = text
                 else:
-                    value = jsonable(value)
+                    form = _FORMS.get(value.__class__)
+                    value = jsonable(value) if form is None else form(value)
             changes[column] = [None, value]
         raw = entry["changes"]
         moments = [(raw.get(column) or [None, None])[1] or entry.get("at")
                    for column in ("created_at", "updated_at")]
+        stamp = shape.stamp
         if moments[0] == moments[1]:
-            row["created_at"] = row["updated_at"] = \
-                values.to_python(table, "created_at", moments[0]) if moments[0] else self.now
+            row["created_at"] = row["updated_at"] = stamp(moments[0]) if moments[0] else self.now
         else:
             for column, moment in zip(("created_at", "updated_at"), moments, strict=True):
-                row[column] = values.to_python(table, column, moment) if moment else self.now
+                row[column] = stamp(moment) if moment else self.now
         row["id"] = row_id
         row["version"] = int(entry["new"])
         self.plan.rows.setdefault(name, []).append(row)

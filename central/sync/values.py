@@ -201,7 +201,29 @@ def converter(table: Table, column: str) -> Callable[[Any], Any]:
                     pass
             return slow(value)
         return identifier
-    if isinstance(type_, ScaledDecimal | UTCDateTime | Date | Boolean):
+    if isinstance(type_, UTCDateTime):
+        def moment(value: Any) -> Any:
+            if value.__class__ is str:
+                try:
+                    found = datetime.fromisoformat(value)
+                except ValueError:
+                    return slow(value)
+                if found.tzinfo is not None and FIRST_DAY <= found.date() <= LAST_DAY:
+                    return found.astimezone(UTC)
+            return slow(value)
+        return moment
+    if isinstance(type_, Date):
+        def day(value: Any) -> Any:
+            if value.__class__ is str:
+                try:
+                    found = date.fromisoformat(value)
+                except ValueError:
+                    return slow(value)
+                if FIRST_DAY <= found <= LAST_DAY:
+                    return found
+            return slow(value)
+        return day
+    if isinstance(type_, ScaledDecimal | Boolean):
         return slow
     for kind, bound in _INT_RANGES.items():
         if isinstance(type_, kind):
