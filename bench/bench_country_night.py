@@ -356,12 +356,12 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
               f"{sum(server_errors(log_file, 0).values()) - sum(before.values())}; desk "
               f"retries {sum(r.retries for r in runs if r)}; mismatches "
               f"{sum(len(r.mismatches or []) for r in runs if r)}")
-        night = max(done_at.values()) - start_wall
+        whole = max(done_at.values()) - start_wall
         print(f"  CPU seconds of the whole night: central server {central_cpu:.0f}, its "
               f"PostgreSQL backends {database_cpu:.0f}, desks (this process) {desk_cpu:.0f}; "
               f"on 2 idle cores the night would take at least "
               f"{max((central_cpu + database_cpu + desk_cpu) / 2, central_cpu, desk_cpu):.0f} s"
-              f" (it took {night:.0f} s at this load)")
+              f" (it took {whole:.0f} s at this load)")
         print(f"  peak RSS: central {central_memory.stop():.0f} MiB (first process), desks "
               f"{desk_memory.stop():.0f} MiB (all {len(desks)} in this process)")
         print(f"  load average during the night: mean {statistics.mean(loads or [0]):.1f}, "
