@@ -282,3 +282,40 @@ def test_the_batch_of_the_requests_due_tomorrow(
     page.run_button.click()
     wait_idle(qtbot)
     assert page.status.text().startswith("Lot terminé : 2 courriers")
+
+
+def test_the_catalogue_reads_in_french_and_fits_1366_by_768(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Examples as the program writes them (« oui », not Python's ``True``); every cell of the
+    catalogue shown whole in the dialog at its size on a 1366×768 screen (wrapped when long),
+    its full text in the tooltip."""
+    from PySide6.QtGui import QFontMetrics
+
+    from app.views.letters.batch_page import BatchPage
+    from app.views.letters.templates_dialog import TemplatesDialog
+
+    page = window.show_page(BatchPage)
+    wait_idle(qtbot)
+    page.templates_button.click()
+    dialog = dialog_of(TemplatesDialog)
+    assert isinstance(dialog, TemplatesDialog)
+    wait_idle(qtbot)
+    assert dialog.width() <= 1366 and dialog.height() <= 768 - 40
+    fields, view = dialog.fields, dialog.catalogue
+    examples = {fields.data(fields.index(r, 0)): fields.data(fields.index(r, 2))
+                for r in range(fields.rowCount())}
+    assert examples["{{ compte.a_payer }}"] == "oui"
+    assert not {"True", "False", "None"} & set(examples.values())
+    QApplication.processEvents()
+    assert not view.horizontalScrollBar().isVisible(), "every column in sight"
+    metrics = QFontMetrics(view.font())
+    wrap = int(Qt.TextFlag.TextWordWrap)
+    for row in range(fields.rowCount()):
+        for column in range(fields.columnCount()):
+            index = fields.index(row, column)
+            text = fields.data(index)
+            assert fields.data(index, Qt.ItemDataRole.ToolTipRole) == text
+            room = view.visualRect(index).adjusted(4, 1, -4, -1)
+            needed = metrics.boundingRect(0, 0, room.width(), 10_000, wrap, text)
+            assert needed.width() <= room.width() and needed.height() <= room.height(), (
+                f"« {text} » is cut in column {column}")

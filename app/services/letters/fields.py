@@ -43,9 +43,19 @@ def amount(ctx: ServiceContext, minor: int) -> str:
 
 @dataclass(frozen=True)
 class Field:
+    """``example`` is the value a template is tried with, of the type the field really has (a
+    condition such as ``{% if compte.nb_impayes > 1 %}`` is checked as it will run)."""
+
     name: str
     meaning: str
-    example: str
+    example: str | bool | int
+
+    @property
+    def shown_example(self) -> str:
+        """The example as the catalogue shows it: « oui » / « non » for a condition."""
+        if isinstance(self.example, bool):
+            return "oui" if self.example else "non"
+        return str(self.example)
 
 
 @dataclass(frozen=True)
@@ -299,9 +309,9 @@ register(Section("client", "Client", (
 register(Section("compte", "Compte", (
     Field("compte.numero", "Numéro du compte", "101 26 0000042 17"),
     Field("compte.solde", "Solde à jour du compte", "12 500 FCFA"),
-    Field("compte.a_payer", "Vrai si le compte doit de l'argent (pour les conditions)", "True"),
+    Field("compte.a_payer", "Vrai si le compte doit de l'argent (pour les conditions)", True),
     Field("compte.impayes", "Montant des factures échues non réglées", "8 000 FCFA"),
-    Field("compte.nb_impayes", "Nombre de factures échues non réglées", "2"),
+    Field("compte.nb_impayes", "Nombre de factures échues non réglées", 2),
     Field("compte.derniere_facture.numero", "Numéro de la dernière facture", "FC101-2026-000311"),
     Field("compte.derniere_facture.date", "Date de la dernière facture", "02/11/2026"),
     Field("compte.derniere_facture.echeance", "Échéance de la dernière facture", "30/11/2026"),

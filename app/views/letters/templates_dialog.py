@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -34,6 +35,9 @@ from app.views.errors import show_error
 from app.views.format import day
 from app.views.table_model import Column, ListTableModel
 
+#: The example and group columns wrap beyond this width: the meaning keeps room to be read.
+GROUP_WIDTH = 170
+
 if TYPE_CHECKING:
     from app.views.shell import Shell
 
@@ -45,7 +49,7 @@ class TemplatesDialog(QDialog):
         super().__init__(parent)
         self.shell = shell
         self.setWindowTitle("Modèles de courrier")
-        self.resize(1100, 640)
+        self.resize(1300, 680)
         self.templates = QListWidget()
         self.templates.setObjectName("templateList")
         self.report = QPlainTextEdit()
@@ -54,10 +58,12 @@ class TemplatesDialog(QDialog):
         self.fields: ListTableModel[tuple[str, Field]] = ListTableModel([
             Column("Champ", lambda f: "{{ " + f[1].name + " }}"),
             Column("Signification", lambda f: f[1].meaning),
-            Column("Exemple", lambda f: f[1].example),
+            Column("Exemple", lambda f: f[1].shown_example),
             Column("Groupe", lambda f: f[0]),
         ], catalogue())
         self.catalogue = table(self.fields, "fieldCatalogue", stretch=1)
+        self.catalogue.setWordWrap(True)
+        self.catalogue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.check_button = QPushButton("&Vérifier le modèle")
         self.add_button = QPushButton("&Ajouter un modèle de l'agence…")
         close = QPushButton("Fermer")
@@ -81,7 +87,8 @@ class TemplatesDialog(QDialog):
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setSizes([380, 720])
+        splitter.setSizes([330, 970])
+        splitter.splitterMoved.connect(lambda *_: self._fit_rows())
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.add_button)
@@ -91,6 +98,18 @@ class TemplatesDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.load()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """The meaning and the group wrap in their width; each row as tall as its text."""
+        header = self.catalogue.horizontalHeader()
+        for column in (2, 3):
+            if header.sectionSize(column) > GROUP_WIDTH:
+                header.resizeSection(column, GROUP_WIDTH)
+        self.catalogue.resizeRowsToContents()
 
     def load(self) -> None:
         ctx = self.shell.ctx
