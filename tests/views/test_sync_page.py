@@ -85,11 +85,30 @@ def test_offline_desk_says_so_and_cannot_synchronise(open_window: Callable[..., 
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert "Synchronisation" in titles
     page = sync_page(window)
-    assert "hors ligne" in page.central_label.text()
+    assert "sans serveur central" in page.central_label.text()
     assert not page.sync_button.isEnabled()
     tabs = [page.tabs.tabText(i).replace("&", "") for i in range(page.tabs.count())]
     assert tabs == ["Historique", "Conflits", "Lignes en attente"]
     assert page.history_tab.summary.text() == "Aucune synchronisation n'a encore été faite sur ce poste."
+
+
+def test_offline_the_page_speaks_plainly_and_invites_to_no_disabled_button(
+    open_window: Callable[..., MainWindow],
+) -> None:
+    """An installation without a central server: said in plain French with how an administrator
+    connects one (the raw setting only in the tooltip); no night run to miss, so no warning that
+    asks to click « Synchroniser maintenant », which is greyed."""
+    window = open_window("agent")
+    page = sync_page(window)
+    assert not page.sync_button.isEnabled()
+    text = page.central_label.text()
+    assert text.startswith("Cette installation fonctionne sans serveur central")
+    assert "administrateur" in text
+    assert "GUICHET_CENTRAL_URL" not in text and "=off" not in text
+    assert "GUICHET_CENTRAL_URL=off" in page.central_label.toolTip()
+    assert "Synchroniser maintenant" not in page.banner.text()
+    assert not page.banner.isVisible()
+    assert not status_bar(window)["statusSyncWarning"].isVisible()
 
 
 def test_an_agent_sees_the_history_but_not_the_queues(open_window: Callable[..., MainWindow]) -> None:
@@ -99,12 +118,14 @@ def test_an_agent_sees_the_history_but_not_the_queues(open_window: Callable[...,
 
 
 def test_the_night_warning_shows_on_the_page_and_the_status_bar(
-    open_window: Callable[..., MainWindow], ctx: ServiceContext
+    open_window: Callable[..., MainWindow], ctx: ServiceContext, settings: Settings
 ) -> None:
-    window = open_window("agent")
+    window = open_window("agent", configured(ctx, settings))
     page = sync_page(window)
     assert page.banner.isVisible(), "no run ever succeeded on this desk"
     assert page.banner.text().startswith("La synchronisation de la nuit n'a pas abouti avant 07:30")
+    assert page.sync_button.isEnabled()
+    assert page.banner.text().endswith("Lancez « Synchroniser maintenant » ou prévenez le support.")
     warning = status_bar(window)["statusSyncWarning"]
     assert warning.isVisible() and "⚠ Nuit non synchronisée" in warning.text()
     assert warning.toolTip().startswith(page.banner.text())

@@ -28,6 +28,7 @@ def night_warning(
     last_success: datetime | None, now: datetime, zone: ZoneInfo, deadline: str | time
 ) -> str | None:
     """The warning to show when the night's run has not succeeded by the deadline, else None.
+    What to do about it is the screen's to say (it knows whether a run can be started there).
 
     The night's run is the one due by the latest deadline passed: it counts when it succeeded
     after the deadline before (a late run that finally succeeded clears the warning)."""
@@ -49,7 +50,7 @@ def night_warning(
         message += (
             f"Dernière synchronisation réussie : {last_success.astimezone(zone):%d/%m/%Y à %H:%M}."
         )
-    return message + " Lancez « Synchroniser maintenant » ou prévenez le support."
+    return message
 
 
 def night_run_warning(

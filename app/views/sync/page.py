@@ -112,6 +112,8 @@ class SyncPage(QWidget):
         self.cancel_event: _CancelEvent | None = None
         self.last_outcome: Any = None
         self.warning = ""
+        #: The night's warning as the ledger states it, before what to do about it.
+        self.night_fact = ""
         # Owned by the runner, which outlives the page and waits for its workers: a run still
         # reporting when the page closes never emits on a deleted object.
         self.relay = _Relay(self.shell.runner)
@@ -252,7 +254,20 @@ class SyncPage(QWidget):
             parent=self,
         )
 
-    def _show_warning(self, text: str) -> None:
+    def _show_warning(self, fact: str) -> None:
+        self.night_fact = fact
+        self._render_warning()
+
+    def _render_warning(self) -> None:
+        """The night's warning and what to do about it, from what this desk can do now. A desk
+        that works without a central server has no night run to miss: no warning."""
+        fact = self.night_fact
+        if not fact or self.connection.state is CentralState.OFFLINE:
+            text = ""
+        elif self._can_run():
+            text = f"{fact} Lancez « Synchroniser maintenant » ou prévenez le support."
+        else:
+            text = f"{fact} Prévenez le support."
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
         if text != self.warning:
@@ -261,14 +276,19 @@ class SyncPage(QWidget):
 
     def _show_connection(self) -> None:
         self.central_label.setText(connection_text(self.connection))
+        self.central_label.setToolTip(connection_detail(self.connection))
         self._enable_sync()
+        self._render_warning()
 
-    def _enable_sync(self) -> None:
+    def _can_run(self) -> bool:
+        """Whether « Synchroniser maintenant » can start a run here (when none is running)."""
         connection = self.connection
-        ready = connection.state is CentralState.READY or (
+        return connection.state is CentralState.READY or (
             connection.state is CentralState.FAILED and connection.embedded
         )
-        self.sync_button.setEnabled(ready and not self.running)
+
+    def _enable_sync(self) -> None:
+        self.sync_button.setEnabled(self._can_run() and not self.running)
         self.dry_run.setEnabled(not self.running)
         self.stop_button.setEnabled(self.running)
 
@@ -398,8 +418,11 @@ def connection_text(connection: CentralConnection) -> str:
         return "Démarrage du serveur central local… La synchronisation sera possible dans un instant."
     if state is CentralState.OFFLINE:
         return (
-            "Ce poste travaille hors ligne (GUICHET_CENTRAL_URL=off) : la synchronisation est "
-            "désactivée. L'historique reste consultable."
+            "Cette installation fonctionne sans serveur central : ses données restent sur ce "
+            "poste, rien n'est envoyé ni reçu et il n'y a pas de synchronisation de la nuit. "
+            "L'historique reste consultable. Pour relier ce poste au serveur central de "
+            "l'agence, un administrateur lui fait rejoindre ce serveur (voir le guide "
+            "d'installation)."
         )
     if state is CentralState.FAILED:
         text = f"Synchronisation impossible : {connection.message}"
@@ -407,3 +430,16 @@ def connection_text(connection: CentralConnection) -> str:
             text += " « Synchroniser maintenant » essaie de le démarrer de nouveau."
         return text
     return "Le serveur central n'est pas disponible."
+
+
+def connection_detail(connection: CentralConnection) -> str:
+    """The technical detail behind ``connection_text``, for the administrator (a tooltip)."""
+    if connection.state is CentralState.OFFLINE:
+        return (
+            "Réglage du poste : GUICHET_CENTRAL_URL=off (ou --central-url off). Pour le relier : "
+            "./guichet --agency CODE join ADRESSE, ou GUICHET_CENTRAL_URL=ADRESSE avec "
+            "GUICHET_AGENCY_CODE et la clé d'accès de l'agence (docs/deploy.md)."
+        )
+    if connection.state is CentralState.READY:
+        return connection.url
+    return connection.message
