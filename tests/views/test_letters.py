@@ -290,6 +290,7 @@ def test_the_catalogue_reads_in_french_and_fits_1366_by_768(
     catalogue shown whole in the dialog at its size on a 1366×768 screen (wrapped when long),
     its full text in the tooltip."""
     from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QStyle
 
     from app.views.letters.batch_page import BatchPage
     from app.views.letters.templates_dialog import TemplatesDialog
@@ -310,12 +311,14 @@ def test_the_catalogue_reads_in_french_and_fits_1366_by_768(
     assert not view.horizontalScrollBar().isVisible(), "every column in sight"
     metrics = QFontMetrics(view.font())
     wrap = int(Qt.TextFlag.TextWordWrap)
+    # The margin the style leaves each side of a cell's text (QCommonStyle's item view text).
+    margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
     for row in range(fields.rowCount()):
         for column in range(fields.columnCount()):
             index = fields.index(row, column)
             text = fields.data(index)
             assert fields.data(index, Qt.ItemDataRole.ToolTipRole) == text
-            room = view.visualRect(index).adjusted(4, 1, -4, -1)
+            room = view.visualRect(index).adjusted(margin, 0, -margin, 0)
             needed = metrics.boundingRect(0, 0, room.width(), 10_000, wrap, text)
             assert needed.width() <= room.width() and needed.height() <= room.height(), (
                 f"« {text} » is cut in column {column}")

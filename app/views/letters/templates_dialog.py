@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -62,7 +62,14 @@ class TemplatesDialog(QDialog):
             Column("Groupe", lambda f: f[0]),
         ], catalogue())
         self.catalogue = table(self.fields, "fieldCatalogue", stretch=1)
+        # The meaning takes the spare width; the example and group wrap beyond GROUP_WIDTH; each
+        # row as tall as its wrapped text, again whenever a column's width changes.
         self.catalogue.setWordWrap(True)
+        for column in (2, 3):
+            if self.catalogue.horizontalHeader().sectionSize(column) > GROUP_WIDTH:
+                self.catalogue.horizontalHeader().resizeSection(column, GROUP_WIDTH)
+        self.catalogue.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
         self.catalogue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.check_button = QPushButton("&Vérifier le modèle")
         self.add_button = QPushButton("&Ajouter un modèle de l'agence…")
@@ -88,7 +95,6 @@ class TemplatesDialog(QDialog):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setSizes([330, 970])
-        splitter.splitterMoved.connect(lambda *_: self._fit_rows())
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.add_button)
@@ -98,18 +104,6 @@ class TemplatesDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.load()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_rows()
-
-    def _fit_rows(self) -> None:
-        """The meaning and the group wrap in their width; each row as tall as its text."""
-        header = self.catalogue.horizontalHeader()
-        for column in (2, 3):
-            if header.sectionSize(column) > GROUP_WIDTH:
-                header.resizeSection(column, GROUP_WIDTH)
-        self.catalogue.resizeRowsToContents()
 
     def load(self) -> None:
         ctx = self.shell.ctx
@@ -122,6 +116,7 @@ class TemplatesDialog(QDialog):
             origin = "agence" if template.is_agency_own else "siège"
             item = QListWidgetItem(f"{template.name} — {origin}, révision {template.revision} du "
                                    f"{day(template.revised_at)}")
+            item.setToolTip(item.text())
             item.setData(Qt.ItemDataRole.UserRole, template.id)
             self.templates.addItem(item)
         if templates:
