@@ -87,6 +87,11 @@ PREFIX = {
 }
 
 
+#: The vending platform's one receipt series (every operator, every agency): its receipts read
+#: ``RP000-2026-000001``.
+VEND_RECEIPT_CODE = "000"
+
+
 def next_counter(session: Session, agency_code: str, series: Series, year: int) -> int:
     return advance(session, agency_code, series.value, year)
 

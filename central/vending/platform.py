@@ -81,7 +81,7 @@ from central.vending.sale_writer import Order, SaleWriter, Written
 from kernel.context import UnitOfWork
 from kernel.errors import EnvironmentProblem, NotFoundError
 from kernel.money import Currency
-from kernel.numbering import PREFIX, Series, format_number
+from kernel.numbering import PREFIX, VEND_RECEIPT_CODE, Series, format_number
 
 #: Management tokens a supervisor may ask at the counter (code → French name).
 MANAGEMENT_KINDS = {
@@ -92,7 +92,7 @@ MANAGEMENT_KINDS = {
 }
 
 #: The platform's receipt series (one for every operator): ``RP000-2026-000001``.
-SERIES_CODE = "000"
+SERIES_CODE = VEND_RECEIPT_CODE
 _PHONE = re.compile(r"\+?\d{8,15}")
 _REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,60}")
 

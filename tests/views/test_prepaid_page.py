@@ -25,7 +25,9 @@ from app.views.shell import Shell
 from app.views.sync.connection import CentralConnection, CentralState
 from app.views.tasks import TaskRunner
 from central.embedded import free_port
+from central.vending.platform import SERIES_CODE
 from kernel.context import ServiceContext
+from kernel.numbering import Series, format_number
 from tests.central.conftest import central_sqlite_template  # noqa: F401
 from tests.prepaid_desk.conftest import (  # noqa: F401
     Central,
@@ -190,6 +192,10 @@ def test_find_a_token_and_reprint_a_duplicata(
     qtbot.keyClick(_focused(), Qt.Key.Key_Tab)
     qtbot.keyClick(_focused(), Qt.Key.Key_Tab)
     assert _focused() is page.digits
+    first_of_year = format_number(Series.VEND_RECEIPT, SERIES_CODE,
+                                  ctx.installation.today().year, 1)
+    assert page.receipt.placeholderText() == f"n° complet, ex. {first_of_year}", (
+        "the hint is a receipt as the platform numbers them, this year, and says it is an example")
     _type(qtbot, "7134 7068")
     model = page.results.model
     qtmodeltester.check(model)

@@ -33,6 +33,7 @@ from app.views.prepaid import central_of, named, vending_desk
 from app.views.prepaid.refusal import RefusalPanel
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
+from kernel.numbering import VEND_RECEIPT_CODE, Series, format_number
 
 
 def _tokens(row: SaleRow) -> str:
@@ -162,7 +163,9 @@ class TokenLookupPage(QWidget):
         self.meter.setPlaceholderText("N° de série ou DRN")
         self.phone = named(QLineEdit(), "lookupPhone")
         self.receipt = named(QLineEdit(), "lookupReceipt")
-        self.receipt.setPlaceholderText("RP000-2026-000001")
+        first_of_year = format_number(Series.VEND_RECEIPT, VEND_RECEIPT_CODE,
+                                      shell.ctx.installation.today().year, 1)
+        self.receipt.setPlaceholderText(f"n° complet, ex. {first_of_year}")
         self.digits = named(QLineEdit(), "lookupDigits")
         self.digits.setPlaceholderText("quelques chiffres du code, ex. 7134 7068")
         self.use_dates = QCheckBox("Entre le")
