@@ -15,6 +15,7 @@ from app.services.installation import Desk, first_start_question, open_desk
 from app.settings import Settings
 from app.sync.join import Joined
 from app.views import first_start, messages, zoom
+from app.views.collector import GuiThreadCollector
 from app.views.errors import install_excepthook, show_error
 from app.views.main_window import MainWindow
 from app.views.shell import Shell, interface_settings
@@ -198,6 +199,7 @@ def run_gui(settings: Settings) -> int:
     assert isinstance(app, QApplication)
     configure_application(app)
     install_excepthook(settings.log_file)
+    collector = GuiThreadCollector(app)
     startup = Startup(settings)
     exit_code = 0
 
@@ -212,4 +214,5 @@ def run_gui(settings: Settings) -> int:
     startup.start()
     app.exec()
     startup.shutdown()
+    collector.stop()
     return exit_code

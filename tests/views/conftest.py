@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from app.settings import Settings
 from app.views import first_start, messages
 from app.views.application import configure_application
+from app.views.collector import GuiThreadCollector
 from app.views.tasks import RUNNERS
 
 CRASH_TITLE = "Erreur inattendue"
@@ -96,15 +97,20 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
 def _no_work_outlives_the_test(
         qapp: QApplication, answers: Answers, request: pytest.FixtureRequest) -> Iterator[None]:
     configure_application(qapp)
+    collector = GuiThreadCollector(qapp)  # as the program runs (app.views.collector)
     yield
     for runner in list(RUNNERS):
-        runner.shutdown()
-        for _ in range(20):  # results already computed are delivered by queued signals
+        # Results already computed are delivered by queued signals, and a result delivered may
+        # start the next job (a write's announcement refreshes a page): wait, deliver, again.
+        for _ in range(20):
+            runner.shutdown()
+            QApplication.processEvents()
             if not runner.busy:
                 break
-            QApplication.processEvents()
         assert not runner.busy, "a background task was still running at the end of the test"
     QThreadPool.globalInstance().waitForDone(5000)
+    collector.stop()
+    collector.deleteLater()
     assert QThreadPool.globalInstance().activeThreadCount() == 0
     if answers.crashes and request.node.get_closest_marker("crash_expected") is None:
         pytest.fail("a crash dialog was shown during the test:\n\n"

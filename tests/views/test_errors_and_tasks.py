@@ -96,6 +96,44 @@ def test_results_and_failures_arrive_while_the_gui_thread_connects_and_lays_out(
     runner.shutdown()
 
 
+def test_cycles_holding_qt_objects_are_collected_on_the_gui_thread_only(qtbot: QtBot) -> None:
+    """A worker thread that allocates never runs the collector: a cycle holding a Qt wrapper
+    freed there destroyed its C++ object off its thread (a segmentation fault in the suite)."""
+    import gc
+
+    from app.views.collector import GuiThreadCollector
+
+    enabled_before = gc.isenabled()
+    collector = GuiThreadCollector(interval_ms=20)
+    finalised_in: list[threading.Thread] = []
+    kept: list[list[int]] = []
+    try:
+        assert not gc.isenabled()
+
+        class Holder:  # stands for a page and the lambdas connected to it
+            def __del__(self) -> None:
+                finalised_in.append(threading.current_thread())
+
+        holder = Holder()
+        holder.me = holder  # type: ignore[attr-defined]
+        del holder
+
+        def allocate() -> None:  # kept alive: what is freed at once does not count
+            kept.extend([n] for n in range(200_000))
+
+        worker = threading.Thread(target=allocate)
+        worker.start()
+        worker.join()
+        assert finalised_in == []
+        qtbot.waitUntil(lambda: bool(finalised_in), timeout=5_000)
+        assert finalised_in == [threading.current_thread()]
+    finally:
+        collector.stop()
+        collector.deleteLater()
+        kept.clear()
+    assert gc.isenabled() == enabled_before
+
+
 def test_failures_reach_the_agent_as_french_messages(qtbot: QtBot, answers: Answers) -> None:
     runner = TaskRunner()
 
