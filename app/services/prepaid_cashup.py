@@ -204,13 +204,7 @@ def submit_count(ctx: ServiceContext, agent: str, day: date, counted_minor: int,
         if difference and len(reason) < 5:
             raise ValidationError({"reason": "Écart de caisse : indiquez le motif "
                                              "(5 caractères au moins)"})
-        row = cash_day_row(session, agent, day)
-        operation = JournalOperation.UPDATE
-        if row is None:
-            row = CashDay(id=new_id(), agent=agent, day=day, count_reason="", counted_by="",
-                          closing_reason="", filename="")
-            session.add(row)
-            operation = JournalOperation.INSERT
+        row, operation = _cash_day(session, agent, day)
         before = row.counted_minor
         row.counted_minor, row.count_reason = counted_minor, reason if difference else ""
         row.counted_by, row.counted_at = user.username, utcnow()
@@ -268,13 +262,7 @@ def close_day(ctx: ServiceContext, agent: str, day: date, counted_minor: int | N
             agency_id=ctx.installation.agency_id, kind=KIND, filename=filename,
             media_type="application/pdf", content=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
             size=len(pdf)))
-        row = cash_day_row(session, agent, day)
-        operation = JournalOperation.UPDATE
-        if row is None:
-            row = CashDay(id=new_id(), agent=agent, day=day, count_reason="", counted_by="",
-                          closing_reason="", filename="")
-            session.add(row)
-            operation = JournalOperation.INSERT
+        row, operation = _cash_day(session, agent, day)
         row.closed_by, row.closed_at = user.username, closed_at
         row.expected_minor, row.closed_counted_minor = figures.expected_cash_minor, counted_minor
         row.difference_minor, row.closing_reason = difference, reason if difference else ""
@@ -366,6 +354,18 @@ def _checked(counted_minor: int, reason: str) -> str:
     if counted_minor < 0:
         raise ValidationError({"counted": "Le montant compté ne peut pas être négatif"})
     return " ".join(reason.split())
+
+
+def _cash_day(session: Session, agent: str, day: date) -> tuple[CashDay, JournalOperation]:
+    """The agent's row for the day, made when it is the day's first count or closing, with
+    the journal operation that writing it is."""
+    row = cash_day_row(session, agent, day)
+    if row is not None:
+        return row, JournalOperation.UPDATE
+    row = CashDay(id=new_id(), agent=agent, day=day, count_reason="", counted_by="",
+                  closing_reason="", filename="")
+    session.add(row)
+    return row, JournalOperation.INSERT
 
 
 def _refuse_closed(figures: CashupDay) -> None:
