@@ -31,7 +31,7 @@ from central.sync.numbering import number_only
 
 if TYPE_CHECKING:
     from central.vending.operators import OperatorInfo
-    from central.vending.platform import DeskSeller, Sale
+    from central.vending.records import DeskSeller, Sale
 
 #: Orders written in one transaction at most (the first waits for the whole batch).
 MAX_BATCH = 32
