@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import Protocol
 
 from central.meters.fleet import MeterRecord
-from central.models import VendingMeter
 from central.sts import DecoderKeyCache, MeterKeyProfile, key_change_set
 from central.sts.tid import BaseDate, tid_from_datetime
 from central.sts.token_types import Token
@@ -22,6 +23,21 @@ from central.sts.tokens import encode_value, issue_tid_token
 from central.sts.vending_keys import VendingKey, VendingKeyRing
 
 _KEY_FIELDS = ("sgc", "ti", "krn", "kt", "ken", "base_date")
+#: Meter key profiles kept (a few hundred bytes each).
+_PROFILES = 50_000
+
+
+class KeyState(Protocol):
+    """The key a meter holds and its last TID: its ``vending_meter`` row, or that row as a
+    batch of sales holds it (:class:`central.vending.batch.KeyHeld`)."""
+
+    sgc: int
+    ti: int
+    krn: int
+    kt: int
+    ken: int
+    base_date: int
+    last_tid: int | None
 
 
 @dataclass(frozen=True)
@@ -42,15 +58,28 @@ def _key_of(profile: MeterKeyProfile) -> tuple[int, ...]:
 def target_profile(record: MeterRecord, now: datetime) -> MeterKeyProfile:
     """The profile to sell under: the record's, rolled over to base 2014 (next KRN, at least
     2) when the record is still on base date 1993 and that base date has run out."""
+    return _target(record, now > BaseDate.Y1993.last_minute)
+
+
+def held_profile(record: MeterRecord, state: KeyState) -> MeterKeyProfile:
+    return _held(record, state.sgc, state.ti, state.krn, state.kt, state.ken, state.base_date)
+
+
+# A profile is checked when it is made (the DRN's digits, its check digit, the key's fields):
+# every sale of a meter asks the same few, kept here (records and profiles are immutable).
+@lru_cache(maxsize=_PROFILES)
+def _target(record: MeterRecord, base_1993_over: bool) -> MeterKeyProfile:
     profile = record.profile()
-    if int(profile.base) == BaseDate.Y1993 and now > BaseDate.Y1993.last_minute:
+    if int(profile.base) == BaseDate.Y1993 and base_1993_over:
         profile = profile.with_changes(krn=max(profile.krn + 1, 2), base_date=BaseDate.Y2014)
     return profile
 
 
-def held_profile(record: MeterRecord, state: VendingMeter) -> MeterKeyProfile:
-    return record.profile().with_changes(sgc=state.sgc, ti=state.ti, krn=state.krn,
-                                         kt=state.kt, ken=state.ken, base_date=state.base_date)
+@lru_cache(maxsize=_PROFILES)
+def _held(record: MeterRecord, sgc: int, ti: int, krn: int, kt: int, ken: int,
+          base_date: int) -> MeterKeyProfile:
+    return _target(record, False).with_changes(sgc=sgc, ti=ti, krn=krn, kt=kt, ken=ken,
+                                               base_date=base_date)
 
 
 class TokenMaker:
@@ -61,12 +90,12 @@ class TokenMaker:
     def _vending_key(self, profile: MeterKeyProfile) -> VendingKey:
         return self.keys.key_for(profile.sgc, profile.krn, profile.dkga)
 
-    def issue(self, record: MeterRecord, state: VendingMeter, energy: Decimal,
+    def issue(self, record: MeterRecord, state: KeyState, energy: Decimal,
               now: datetime) -> IssuedTokens:
         """Tokens for ``energy`` kWh; updates ``state`` (key held, last TID) in place."""
         return self.issue_tid(record, state, 0, 0, encode_value(0, 0, energy, None), now)
 
-    def key_change(self, record: MeterRecord, state: VendingMeter,
+    def key_change(self, record: MeterRecord, state: KeyState,
                    now: datetime) -> tuple[Token, ...]:
         """The key change set from the key the meter holds to the record's (empty when they
         are the same); updates ``state`` in place."""
@@ -83,7 +112,7 @@ class TokenMaker:
             state.last_tid = None
         return change
 
-    def issue_tid(self, record: MeterRecord, state: VendingMeter, token_class: int,
+    def issue_tid(self, record: MeterRecord, state: KeyState, token_class: int,
                   subclass: int, value: int, now: datetime) -> IssuedTokens:
         """A TID-bearing token (credit, or a class 2 register token: power limit, clear
         credit, clear tamper), the key change set first when needed."""

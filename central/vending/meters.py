@@ -9,7 +9,7 @@ import time as clock_time
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -61,16 +61,24 @@ def _contract(column: Any) -> Any:
             .order_by(Contract.start_date.desc()).limit(1).scalar_subquery())
 
 
+#: A meter's columns the platform reads (its rules and its STS identity, not the whole row).
+_METER = (Meter.id, Meter.agency_id, Meter.payment, Meter.status, Meter.serial, Meter.sts_drn,
+          Meter.sts_iin, Meter.sts_sgc, Meter.sts_tariff_index, Meter.sts_key_revision,
+          Meter.sts_key_type, Meter.sts_key_expiry, Meter.sts_algorithm, Meter.sts_dkga,
+          Meter.sts_base_date, Meter.prepaid_tariff_id)
+
 #: A meter, its block, and the owner, account and tariff of its active contract: one query.
-_FACTS = (
-    select(Meter, VendingMeter.blocked_reason, _contract(Contract.tariff_id), Account.id,
-           Account.balance_minor, Customer.kind, Customer.last_name, Customer.first_name,
+_ALL_FACTS = (
+    select(*_METER, VendingMeter.blocked_reason.label("blocked"),
+           _contract(Contract.tariff_id).label("contract_tariff"),
+           Account.id.label("account_id"), Account.balance_minor.label("balance"),
+           Customer.kind, Customer.last_name, Customer.first_name,
            Customer.organisation_name)
     .outerjoin(VendingMeter, VendingMeter.meter_id == Meter.id)
     .outerjoin(Account, Account.id == _contract(Contract.account_id))
     .outerjoin(Customer, Customer.id == Account.customer_id)
-    .limit(1)
 )
+_FACTS = _ALL_FACTS.limit(1)
 
 _FACTS_BY_DRN = _FACTS.where(Meter.sts_drn == bindparam("number"))
 _FACTS_BY_SERIAL = _FACTS.where(Meter.serial == bindparam("number"))
@@ -112,7 +120,12 @@ class MeterRules(PlatformState):
         if row is None:
             raise refused("meter_unknown", f"Compteur {number} inconnu : vérifiez le numéro "
                           "sur votre carte ou sur le compteur.", 404)
-        meter, blocked, contract_tariff, account_id, balance, kind, last, first, organisation = row
+        return self._judge(session, row, number, today, agency_id)
+
+    def _judge(self, session: Session, meter: Any, number: str, today: date,
+               agency_id: uuid.UUID | None) -> MeterFacts:
+        """The facts of a meter read by ``_ALL_FACTS``, or its refusal (the rules a sale
+        checks before anything is written)."""
         if agency_id is not None and meter.agency_id != agency_id:
             raise refused("meter_other_agency", f"Le compteur {number} dépend d'une autre "
                           "agence : la vente se fait dans son agence ou par paiement mobile.",
@@ -128,20 +141,21 @@ class MeterRules(PlatformState):
         if not meter.sts_drn:
             raise refused("meter_not_sts", f"Le compteur {number} n'a pas d'identité STS : "
                           "adressez-vous à votre agence.")
-        if blocked:
+        if meter.blocked:
             raise refused("meter_blocked", f"Le compteur {number} est bloqué : "
                           "adressez-vous à votre agence.")
         owner = "***"
-        if kind is not None:
-            owner = (mask_name(organisation, "") if kind is CustomerKind.ORGANISATION
-                     else mask_name(last, first))
-        tariff = self._tariff(session, meter.prepaid_tariff_id or contract_tariff, today)
+        if meter.kind is not None:
+            owner = (mask_name(meter.organisation_name, "")
+                     if meter.kind is CustomerKind.ORGANISATION
+                     else mask_name(meter.last_name, meter.first_name))
+        tariff = self._tariff(session, meter.prepaid_tariff_id or meter.contract_tariff, today)
         if tariff is None or tariff.payment is not MeterPayment.PREPAID:
             raise refused("no_tariff", f"Aucun tarif prépayé en vigueur pour le compteur "
                           f"{number} : adressez-vous à votre agence.")
-        record = meter_record(meter)
-        return MeterFacts(meter.id, meter.agency_id, meter.sts_drn, record, owner, account_id,
-                          max(0, balance or 0), tariff,
+        record = meter_record(cast(Meter, meter))
+        return MeterFacts(meter.id, meter.agency_id, meter.sts_drn, record, owner,
+                          meter.account_id, max(0, meter.balance or 0), tariff,
                           tariff.arrears_recovery_share or Decimal(0))
 
     def _tariff(self, session: Session, tariff_id: uuid.UUID | None,
@@ -190,13 +204,16 @@ class MeterRules(PlatformState):
             params.update(operator=payer[0], phone=payer[1], day=start,
                           next_day=start + timedelta(days=1))
         row = session.execute(_MONTH if payer is None else _MONTH_AND_PAYER, params).one()
-        energy, count = row[0], row[1]
         spent = int(row[2]) if payer is not None else 0
+        return self._terms_of(facts, Decimal(row[0]), int(row[1])), spent
+
+    def _terms_of(self, facts: MeterFacts, month_energy: Decimal, month_sales: int) -> Terms:
+        """The pricing terms of the meter's next sale, given its month so far."""
         return Terms(bands=facts.tariff.bands, fixed_charge_minor=facts.tariff.fixed_charge_minor,
                      vat_rate=facts.tariff.vat_rate, arrears_share=facts.arrears_share,
-                     exponent=self.currency.exponent, month_energy=Decimal(energy),
-                     first_of_month=int(count) == 0,
-                     arrears_owed_minor=facts.arrears_owed_minor), spent
+                     exponent=self.currency.exponent, month_energy=month_energy,
+                     first_of_month=month_sales == 0,
+                     arrears_owed_minor=facts.arrears_owed_minor)
 
     def check_meter(self, number: str, agency_id: uuid.UUID | None = None) -> dict[str, Any]:
         """The meter as a payer may see it; ``agency_id`` (a desk): its own meters only."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from app.models.database import Database
 from app.models.ids import utcnow
+from central.vending.batch import BatchSelling
 from central.vending.hes import TokenMaker
 from central.vending.lookups import LookUps
 from central.vending.management import Management
@@ -40,7 +41,7 @@ from central.vending.selling import lock_payers, payer_lock_key  # noqa: F401
 from kernel.money import Currency
 
 
-class Platform(LookUps, Management):
+class Platform(LookUps, Management, BatchSelling):
     """The platform's rules over one database; built once per server process."""
 
     def __init__(self, db: Database, currency: Currency, zone: ZoneInfo,
@@ -61,5 +62,6 @@ class Platform(LookUps, Management):
         self.writer = SaleWriter(
             db.session, lambda *order: self._write_sale(*order),
             lambda *batch: self._number_and_commit(*batch), lambda: self.clock(),
-            lambda: self.wake(), lock=lock_payers)
+            lambda: self.wake(), lock=lock_payers,
+            write_many=lambda *batch: self._write_plain(*batch))
 

@@ -14,6 +14,7 @@ sales. A worker killed before that COMMIT leaves nothing of its batch (one trans
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections import deque
@@ -32,6 +33,8 @@ from central.sync.numbering import number_only
 if TYPE_CHECKING:
     from central.vending.operators import OperatorInfo
     from central.vending.records import DeskSeller, Sale
+
+log = logging.getLogger(__name__)
 
 #: Orders written in one transaction at most (the first waits for the whole batch).
 MAX_BATCH = 32
@@ -76,6 +79,10 @@ class Written:
 WriteSale = Callable[[Session, Order, datetime], "Written | Sale"]
 #: ``(session, written sales, now)`` → their receipts, in order, the transaction committed.
 NumberAndCommit = Callable[[Session, Sequence[Written], datetime], list[str]]
+#: ``(session, orders, now)`` → the sales of the batch written together and the orders left to
+#: write one by one (in their own savepoints, after those), both in the batch's order.
+WriteMany = Callable[[Session, Sequence["Order"], datetime],
+                     tuple[list[tuple["Order", Written]], list["Order"]]]
 #: ``(session, orders)``: what the batch's sales must hold before any of them is written (the
 #: payers' locks), taken in the batch's transaction outside the sales' savepoints.
 LockBatch = Callable[[Session, Sequence[Order]], None]
@@ -85,8 +92,9 @@ class SaleWriter:
     def __init__(self, open_session: Callable[[], Session], write: WriteSale,
                  finish: NumberAndCommit, clock: Callable[[], datetime],
                  written: Callable[[], None], max_batch: int = MAX_BATCH,
-                 lock: LockBatch | None = None) -> None:
+                 lock: LockBatch | None = None, write_many: WriteMany | None = None) -> None:
         self._open = open_session
+        self._write_many = write_many
         self._lock = lock
         self._write = write
         self._finish = finish
@@ -100,6 +108,8 @@ class SaleWriter:
         #: Sizes of the batches written by this process (the bench reads it).
         self.batches = 0
         self.sales = 0
+        #: Of those sales, the ones written together by ``write_many`` (the tests read it).
+        self.together = 0
 
     def sell(self, order: Order) -> tuple[Sale, bool]:
         """Queues the order and waits for it; the caller that finds the writer free writes
@@ -129,6 +139,7 @@ class SaleWriter:
 
     def _write_batch(self, batch: list[Order]) -> None:
         written: list[tuple[Order, Written]] = []
+        together_count = 0
         replays: list[tuple[Order, Sale]] = []
         retry: list[Order] = []
         session = self._open()
@@ -136,7 +147,12 @@ class SaleWriter:
         try:
             if self._lock is not None:
                 self._lock(session, batch)
-            for order in batch:
+            alone = batch
+            if self._write_many is not None:
+                alone, together = self._together(session, batch, now)
+                written.extend(together)
+                together_count = len(together)
+            for order in alone:
                 try:
                     with session.begin_nested():
                         result = self._write(session, order, now)
@@ -177,6 +193,7 @@ class SaleWriter:
             session.close()
         self.batches += 1
         self.sales += len(written)
+        self.together += together_count
         for order, sale in written:
             _answer(order, replace(sale.view, receipt=receipts[sale.vend_id]), False)
         for order, view in replays:
@@ -189,6 +206,21 @@ class SaleWriter:
                 self._queue.extendleft(reversed(retry))
         if written:
             self._written()
+
+
+    def _together(self, session: Session, batch: list[Order], now: datetime
+                  ) -> tuple[list[Order], list[tuple[Order, Written]]]:
+        """``write_many`` in a savepoint: ``(orders left to write alone, sales written)``. If
+        it fails (a deadlock with another process's batch, a row refused by the database),
+        nothing of it stays and every order of the batch is written alone."""
+        assert self._write_many is not None
+        try:
+            with session.begin_nested():
+                together, alone = self._write_many(session, batch, now)
+        except Exception:  # noqa: BLE001 (each order then gets its own answer, alone)
+            log.warning("lot de %d ventes écrit vente par vente", len(batch), exc_info=True)
+            return list(batch), []
+        return alone, together
 
 
 def _answer(order: Order, sale: Sale, replayed: bool) -> None:
