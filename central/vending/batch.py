@@ -1,8 +1,9 @@
 """PostgreSQL: the plain sales of a batch written together, a few statements for the whole
 batch instead of a dozen per sale.
 
-The sale writer (:mod:`central.vending.sale_writer`) hands the batch here first, inside a
-savepoint, after the payers' locks. In order: the facts of every meter (one query) and the
+The sale writer (:mod:`central.vending.sale_writer`) hands the batch here first, in the
+batch's transaction, after the payers' locks (if this fails, the transaction is rolled back and
+every order written alone). In order: the facts of every meter (one query) and the
 rules a sale checks before anything is written; the references of the sales that passed,
 taken in one statement (sorted, with the operators' credentials checked in it); the meters'
 vending rows made when missing and locked in one statement (sorted: two batches never wait for
@@ -174,7 +175,7 @@ class BatchSelling(Selling):
             except Exception:  # noqa: BLE001 (written alone next, which gives its answer)
                 refused_.append(item)
         if refused_:
-            session.execute(_GIVE_BACK, {
+            session.connection().execute(_GIVE_BACK, {
                 "operators": [p.order.operator.id for p in refused_],
                 "references": [p.order.reference for p in refused_]})
             rest += [p.order for p in refused_]
@@ -194,7 +195,7 @@ class BatchSelling(Selling):
             keys.add(key)
         rows: dict[str, list[Any]] = {}
         if first:
-            for row in session.execute(_FACTS_BY_DRNS,
+            for row in session.connection().execute(_FACTS_BY_DRNS,
                                        {"numbers": sorted({o.number for o in first})}):
                 rows.setdefault(row.sts_drn, []).append(row)
         plain: list[_Plain] = []
@@ -216,7 +217,7 @@ class BatchSelling(Selling):
     def _take(session: Session, plain: list[_Plain], now: datetime) -> set[uuid.UUID]:
         if not plain:
             return set()
-        return set(session.execute(_TAKE, {
+        return set(session.connection().execute(_TAKE, {
             "at": now, "operators": [p.order.operator.id for p in plain],
             "references": [p.order.reference for p in plain],
             "digests": [p.order.digest for p in plain], "vends": [p.vend_id for p in plain],
@@ -228,28 +229,28 @@ class BatchSelling(Selling):
         meter holds taken as its record's)."""
         missing = {p.facts.meter_id: p.facts for p in plain if not p.has_state}
         if missing:
-            session.execute(postgresql.insert(_STATE).on_conflict_do_nothing(), [
+            session.connection().execute(postgresql.insert(_STATE).on_conflict_do_nothing(), [
                 {"meter_id": f.meter_id, "drn": f.drn, "sgc": f.record.sgc, "ti": f.record.ti,
                  "krn": f.record.krn, "kt": f.record.kt, "ken": f.record.ken,
                  "base_date": f.record.base_date, "last_tid": None, "blocked_reason": "",
                  "updated_at": self.clock()}
                 for f in sorted(missing.values(), key=lambda f: f.meter_id)])
         meters = sorted({p.facts.meter_id for p in plain})
-        return {row[0]: KeyHeld(*row) for row in session.execute(_LOCK, {"meters": meters})}
+        return {row[0]: KeyHeld(*row) for row in session.connection().execute(_LOCK, {"meters": meters})}
 
     def _so_far(self, session: Session, plain: list[_Plain], today: Any
                 ) -> tuple[dict[uuid.UUID, list[Any]], dict[tuple[str, str], int]]:
         """The meters' months ``{meter: [energy, sales]}`` and the payers' days
         ``{(operator code, phone): spent}`` before the batch."""
         months: dict[uuid.UUID, list[Any]] = {
-            meter: [Decimal(energy or 0), int(count)] for meter, energy, count in session.execute(
+            meter: [Decimal(energy or 0), int(count)] for meter, energy, count in session.connection().execute(
                 _MONTHS, {"meters": sorted({p.facts.meter_id for p in plain}),
                           "month": self._month_start(today)})}
         payers = {(p.order.operator.code, p.order.phone) for p in plain if p.order.desk is None}
         days: dict[tuple[str, str], int] = {}
         if payers:
             start = datetime.combine(today, time(0), self.zone)
-            days = {(code, phone): int(spent) for code, phone, spent in session.execute(_DAYS, {
+            days = {(code, phone): int(spent) for code, phone, spent in session.connection().execute(_DAYS, {
                 "phones": sorted({p for _c, p in payers}),
                 "codes": sorted({c for c, _p in payers}),
                 "day": start, "next_day": start + timedelta(days=1)})}
@@ -287,7 +288,7 @@ class BatchSelling(Selling):
         if not sold:
             return []
         moved = [states[m] for m in sorted({item.facts.meter_id for item, _i, _s in sold})]
-        session.execute(_SAVE_STATES, {
+        session.connection().execute(_SAVE_STATES, {
             "now": now, "meters": [s.meter_id for s in moved], "sgc": [s.sgc for s in moved],
             "ti": [s.ti for s in moved], "krn": [s.krn for s in moved],
             "kt": [s.kt for s in moved], "ken": [s.ken for s in moved],
@@ -340,11 +341,11 @@ class BatchSelling(Selling):
                         order.operator.code, seller)
             written.append((order, Written(vend_id, transaction_id, placeholder, texts,
                                            order.phone, view)))
-        session.execute(insert(_TABLE), rows)
-        session.execute(insert(_JOURNAL), journal)
-        session.execute(insert(_AUDIT), audit)
+        session.connection().execute(insert(_TABLE), rows)
+        session.connection().execute(insert(_JOURNAL), journal)
+        session.connection().execute(insert(_AUDIT), audit)
         if deliveries:
-            session.execute(insert(_HES), deliveries)
+            session.connection().execute(insert(_HES), deliveries)
         return written
 
 

@@ -210,15 +210,18 @@ class SaleWriter:
 
     def _together(self, session: Session, batch: list[Order], now: datetime
                   ) -> tuple[list[Order], list[tuple[Order, Written]]]:
-        """``write_many`` in a savepoint: ``(orders left to write alone, sales written)``. If
-        it fails (a deadlock with another process's batch, a row refused by the database),
-        nothing of it stays and every order of the batch is written alone."""
+        """``write_many``, first in the batch's transaction: ``(orders left to write alone,
+        sales written)``. If it fails (a deadlock with another process's batch, a row refused
+        by the database), the transaction is rolled back (it held only the payers' locks,
+        taken again) and every order of the batch is written alone."""
         assert self._write_many is not None
         try:
-            with session.begin_nested():
-                together, alone = self._write_many(session, batch, now)
+            together, alone = self._write_many(session, batch, now)
         except Exception:  # noqa: BLE001 (each order then gets its own answer, alone)
             log.warning("lot de %d ventes écrit vente par vente", len(batch), exc_info=True)
+            session.rollback()
+            if self._lock is not None:
+                self._lock(session, batch)
             return list(batch), []
         return alone, together
 
