@@ -14,7 +14,9 @@ from app.models.enums import JournalOperation
 from kernel import wire
 
 
-def entry_to_wire(journal: Any, tx: uuid.UUID) -> dict[str, Any]:
+def entry_to_wire(journal: Any, tx: uuid.UUID,
+                  changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The entry's wire form; ``changes`` when they were read apart (from their stored text)."""
     return {
         "seq": journal.seq,
         "tx": str(tx),
@@ -25,7 +27,7 @@ def entry_to_wire(journal: Any, tx: uuid.UUID) -> dict[str, Any]:
         "new": journal.new_version,
         "at": wire.to_wire(journal.at),
         "schema": journal.schema_version,
-        "changes": dict(journal.changes),
+        "changes": dict(journal.changes) if changes is None else changes,
     }
 
 

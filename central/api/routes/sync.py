@@ -109,9 +109,10 @@ def close_upload(request: Request, scope: Scope, db: Db) -> dict[str, Any]:
 @router.get("/changes", summary="Changements du central après un numéro de commit")
 def changes_after(scope: Scope, db: Db, after: Cursor = 0,
                   limit: Annotated[int, Query(ge=1, le=20_000)] = 2000,
-                  anchor: str | None = None) -> dict[str, Any]:
+                  anchor: str | None = None) -> Response:
     with db.reading() as session:
-        return changes.changes_after(session.connection(), scope.id, after, limit, anchor)
+        return Response(changes.changes_body(session.connection(), scope.id, after, limit,
+                                             anchor), media_type="application/json")
 
 
 @router.get("/snapshot", summary="Point de départ d'une initialisation du poste")

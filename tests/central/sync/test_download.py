@@ -3,11 +3,16 @@ the echoes of its own uploads; anchors tell a desk whether its cursor still mean
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Any
 
-from app.models import Account, Customer
+from sqlalchemy import Text, cast, select
+
+from app.models import Account, Customer, LetterTemplate, SyncJournalEntry
 from app.models.capture import SYSTEM
+from central.sync.changes import changes_after
 from kernel.context import UnitOfWork
 from tests.central.sync.kit import Central, Desk
 
@@ -83,3 +88,41 @@ def test_anchors_tell_whether_a_cursor_is_still_the_same_commit(central: Central
     assert desk.get("state", cursor=cursor, anchor=str(uuid.uuid4()))["anchor_ok"] is False
     assert desk.get("state", cursor=cursor + 1000, anchor=anchor)["anchor_ok"] is False
     assert desk.get("changes", after=cursor, anchor=anchor)["anchor_ok"] is True
+
+
+def test_the_answer_carries_the_stored_journal_text_and_reads_as_the_decoded_page(
+        central: Central) -> None:
+    """The download copies each entry's stored ``changes`` text into the answer: once parsed it
+    is the page of Python values (``changes_after``), a binary field still travels as the
+    row's content, and the text of the other entries is the stored one, byte for byte."""
+    desk = central.desks["101"]
+    start = desk.get("state")["head"]
+    _edit(central, Customer, _customer(central, "101"), notes="Électricité « réglée » ✓ \"nuit\"")
+    template = uuid.uuid4()
+    with UnitOfWork(central.db, SYSTEM) as uow:
+        uow.session.add(LetterTemplate(id=template, code="NUIT", name="Modèle",
+                                       content=b"\x00docx\xff"))
+        uow.commit()
+    desk.send([desk.insert("customer", {"last_name": "Ñandú"})])
+    response = desk.client.get(desk.url("changes"), params={"after": 0, "limit": 20000},
+                               headers=desk.auth)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.content
+    j = SyncJournalEntry.__table__.c
+    with central.db.reading() as session:
+        connection = session.connection()
+        page = changes_after(connection, desk.agency_id, 0, 20000)
+        stored = dict(connection.execute(select(j.seq, cast(j.changes, Text))).all())
+    assert json.loads(body) == page
+    entries = [e for c in page["commits"] for e in c["entries"]]
+    binary = [e for e in entries if e["table"] == "letter_template"]
+    assert [e["changes"]["content"][1] for e in binary] == [
+        base64.b64encode(b"\x00docx\xff").decode()]
+    others = [e for e in entries if e["table"] != "letter_template"]
+    assert any(e["changes"].get("notes", [None, ""])[1].startswith("Électricité")
+               for e in others)
+    for entry in others:
+        assert f'"changes":{stored[entry["seq"]]}}}'.encode() in body
+    assert [c["no"] for c in json.loads(body)["commits"]] == [c["no"] for c in page["commits"]]
+    assert page["commits"][-1]["no"] > start
