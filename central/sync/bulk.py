@@ -19,6 +19,7 @@ twice): the bulk writes are undone in their savepoint first.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -318,9 +319,21 @@ def _write(connection: Connection, plan: _Plan) -> None:
 
 
 def _records(connection: Connection, plan: _Plan, start: int) -> None:
-    """The audit and journal entries from ``start`` on (in the order they were made)."""
-    _insert(connection, AuditEntry.__table__, plan.audit[start:])  # type: ignore[arg-type]
-    _insert(connection, SyncJournalEntry.__table__, plan.journal[start:])  # type: ignore[arg-type]
+    """The audit and journal entries from ``start`` on (in the order they were made). On
+    PostgreSQL an entry's changes are encoded once, the text its audit and journal rows share
+    (``_record`` makes them in pairs), as the driver would have encoded them."""
+    audit, journal = plan.audit[start:], plan.journal[start:]
+    if connection.dialect.name != "postgresql" or not audit:
+        _insert(connection, AuditEntry.__table__, audit)  # type: ignore[arg-type]
+        _insert(connection, SyncJournalEntry.__table__, journal)  # type: ignore[arg-type]
+        return
+    dumps = json.dumps
+    for audited, journaled in zip(audit, journal, strict=True):
+        audited["changes"] = journaled["changes"] = dumps(journaled["changes"])
+    for name, rows in ((AuditEntry.__tablename__, audit), (SyncJournalEntry.__tablename__, journal)):
+        loader = _loader(name, raw=True)
+        assert loader is not None  # their columns are all ones COPY carries
+        loader.load(connection, rows)
 
 
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -337,13 +350,14 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 
 @cache
-def _loader(name: str) -> FastLoader | None:
+def _loader(name: str, raw: bool = False) -> FastLoader | None:
     """A binary ``COPY`` writer of a table, or None for a table with a column it does not
-    carry."""
+    carry; ``raw``: its ``changes`` come as JSON text already encoded."""
     table = Base.metadata.tables[name]
     try:
         return FastLoader(table, "postgresql", skip=[c.name for c in table.columns
-                                                     if c.name == "seq"])
+                                                     if c.name == "seq"],
+                          raw=["changes"] if raw else [])
     except TypeError:
         return None
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from app.models import Account, AuditEntry, MeterReading, Payment, SyncJournalEntry, SyncParked
 from central.models import SyncCommit
@@ -201,3 +201,25 @@ def test_a_row_central_already_holds_is_skipped_as_before(
         journaled = session.scalar(select(func.count()).select_from(SyncJournalEntry).where(
             SyncJournalEntry.row_id == uuid.UUID(first[0]["row"])))
     assert journaled == 1
+
+
+def test_an_entrys_audit_and_journal_rows_hold_the_same_changes_text(
+        central: Central, used: list[bool]) -> None:
+    """The bulk path encodes an entry's changes once for its audit and journal rows: the same
+    text in both, the JSON the driver writes for those values."""
+    after = _last_seq(central)
+    central.desks["101"].send(_day(central, "101", "T"))
+    assert used == [True]
+    j, a = SyncJournalEntry.__table__.c, AuditEntry.__table__.c
+    with central.db.reading() as session:
+        journal = session.execute(
+            select(j.transaction_id, j.row_id, cast(j.changes, Text))
+            .where(j.seq > after)).all()
+        audit = {(tx, row): text for tx, row, text in session.execute(
+            select(a.transaction_id, a.row_id, cast(a.changes, Text))
+            .where(a.transaction_id.in_([tx for tx, _row, _text in journal])))}
+    assert len(journal) == 7 and len(audit) == 7  # 6 entries and the balance's change
+    for tx, row, text in journal:
+        assert audit[(tx, row)] == text
+        assert isinstance(json.loads(text), dict)
+        assert text == json.dumps(json.loads(text))
