@@ -113,9 +113,8 @@ def _binary(table_name: str) -> bool:
         return False
 
 
-def _dumps(value: Any) -> str:
-    """JSON as the server's JSON answers write it (compact, UTF-8)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+#: JSON as the server's JSON answers write it (compact, UTF-8).
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def changes_body(connection: Connection, agency_id: uuid.UUID, after: int, limit: int,
@@ -135,24 +134,28 @@ def changes_body(connection: Connection, agency_id: uuid.UUID, after: int, limit
     for first, members in _commits(rows):
         texts = []
         for row in members:
-            entry = filled.get(row.seq)
+            entry = filled.get(row.seq) if filled else None
             if entry is not None:
                 texts.append(_dumps(entry))
                 continue
             name = names.get(row.table_name)
-            if name is None:
+            if name is None:  # the table and the operation, as JSON, once per page
                 name = names[row.table_name] = _dumps(row.table_name)
+            operation = row.operation
+            # ``at`` is a timestamp (``wire.to_wire``: its ISO text, nothing to escape)
             texts.append(
                 f'{{"seq":{int(row.seq)},"tx":"{row.tx}","table":{name},"row":"{row.row_id}",'
-                f'"op":"{JournalOperation(row.operation).value}",'
-                f'"base":{int(row.base_version)},"new":{int(row.new_version)},'
-                f'"at":{_dumps(wire.to_wire(row.at))},"schema":{_dumps(row.schema_version)},'
-                f'"changes":{row.changes}}}')
+                f'"op":"{_OPERATIONS[operation]}","base":{int(row.base_version)},'
+                f'"new":{int(row.new_version)},"at":"{row.at.isoformat()}",'
+                f'"schema":{int(row.schema_version)},"changes":{row.changes}}}')
         parts.append(f'{{"no":{int(first.no)},"tx":"{first.tx}",'
-                     f'"at":{_dumps(first.committed_at.isoformat())},'
+                     f'"at":"{first.committed_at.isoformat()}",'
                      f'"entries":[{",".join(texts)}]}}')
     following = int(rows[-1].no) if more else max(top, after)
     return (f'{{"after":{int(after)},'
             f'"anchor_ok":{_dumps(anchor_ok(connection, after, anchor))},"head":{int(top)},'
             f'"commits":[{",".join(parts)}],"next":{following},'
             f'"more":{_dumps(more)}}}').encode()
+
+
+_OPERATIONS = {operation: operation.value for operation in JournalOperation}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -57,6 +58,7 @@ def fill_binary(connection: Connection, entries: Iterable[dict[str, Any]]) -> No
             entry["changes"][column] = [old, value]
 
 
+@cache
 def _tables() -> frozenset[str]:
     return frozenset(t.name for t in wire.synced_tables())
 
