@@ -247,11 +247,11 @@ class CpuMeter:
 
 
 def on_idle_cores(entries: int, central: float, database: float, desks: float,
-                  cores: int = 2) -> float:
+                  cores: int = 2, workers: int = 1) -> float:
     """Entries per second the CPU seconds give on ``cores`` idle cores: the work shared by
-    the cores, and no single process above one core (central's workers=1 server and the
-    desks' process each hold one interpreter lock; PostgreSQL runs one backend per session)."""
-    floor = max((central + database + desks) / cores, central, desks)
+    the cores, and no process above one core (each of central's ``workers`` and the desks'
+    process hold one interpreter lock; PostgreSQL runs one backend per session)."""
+    floor = max((central + database + desks) / cores, central / min(workers, cores), desks)
     return entries / floor if floor else 0.0
 
 
@@ -372,9 +372,9 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
                   f"PostgreSQL backends {up[1]:.1f}, desks {up[2]:.1f}: "
                   f"{(up[0] + up[1]) * 1e6 / max(rows_up, 1):.0f} µs of central + database "
                   f"per entry ({up[0] * 1e6 / max(rows_up, 1):.0f} central Python, "
-                  f"{up[1] * 1e6 / max(rows_up, 1):.0f} PostgreSQL); on 2 idle cores {on_idle_cores(rows_up, *up):,.0f} entries/s "
-                  f"({on_idle_cores(rows_up, up[0], up[1], 0):,.0f} with the desks "
-                  f"elsewhere)")
+                  f"{up[1] * 1e6 / max(rows_up, 1):.0f} PostgreSQL); on 2 idle cores {on_idle_cores(rows_up, *up, workers=args.workers):,.0f} "
+                  f"entries/s ({on_idle_cores(rows_up, up[0], up[1], 0, workers=args.workers):,.0f}"
+                  f" with the desks elsewhere)")
         print(f"  rows up {rows_up}, rows down {rows_down}; failed runs {len(failures)} "
               f"{failures[:2]}; 5xx answers "
               f"{sum(server_errors(log_file, 0).values()) - sum(before.values())}; desk "
