@@ -4,9 +4,9 @@ ORM flush would record (``app.models.capture``: ``{field: [old, new]}``, base an
 agencies download central's changes like any other.
 
 Rows go in with ``COPY`` (PostgreSQL) or ``executemany`` (SQLite). On PostgreSQL the journal and
-audit entries are then built by the server from the rows just written (``INSERT … SELECT
-json_build_object(…)``), which keeps Python out of the per-field work at millions of rows; on
-SQLite (the embedded server, small volumes) they are built here. Updates are one statement per
+audit entries are then built by the server from the rows just written (``INSERT … SELECT``
+of their JSON text, ``_pg_json_changes``), which keeps Python out of the per-field work at
+millions of rows; on SQLite (the embedded server, small volumes) they are built here. Updates are one statement per
 table and set of columns, each checked against the version the change was computed from.
 """
 
@@ -21,9 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
+    Integer,
     Table,
+    Uuid,
 )
 
 from app.models import AuditEntry, Base, SyncJournalEntry
@@ -121,11 +124,33 @@ class ChangeSet:
 
 
 def _pg_json_value(column: Column[Any], alias: str, name: str | None = None) -> str:
-    """SQL giving a column's value in the journal's JSON form (scaled decimals as text)."""
+    """SQL giving a column's value as JSON text, ``null`` for NULL: the text
+    ``json_build_array`` would write for it (scaled decimals as strings). Integers, booleans and
+    UUIDs are spelled by their own output function, which gives that text already; the other
+    types (strings to escape, dates and times in JSON's ISO form) go through ``to_json``."""
     ref = f'{alias}."{name or column.name}"'
-    if isinstance(column.type, ScaledDecimal):
-        return f"trim_scale({ref}::numeric / {10**column.type.scale})::text"
-    return ref
+    kind = column.type
+    if isinstance(kind, ScaledDecimal):
+        text = f"""'"' || trim_scale({ref}::numeric / {10**kind.scale})::text || '"'"""
+    elif isinstance(kind, Uuid):
+        text = f"""'"' || {ref}::text || '"'"""
+    elif isinstance(kind, Integer | Boolean):
+        text = f"{ref}::text"
+    else:
+        text = f"to_json({ref})::text"
+    # a stored NOT NULL column needs no fallback; an update's arrays may carry NULL anywhere
+    return text if name is None and not column.nullable else f"coalesce({text}, 'null')"
+
+
+def _pg_json_changes(pairs: Sequence[tuple[str, str, str]]) -> str:
+    """SQL building the journal's ``{field: [old, new]}`` from ``(field, old, new)`` JSON texts:
+    one concatenation cast to ``json``, about a third cheaper per row for the server than
+    ``json_build_object`` of ``json_build_array`` (which looks up how to write each argument
+    on every row). Field names are column names (no character to escape)."""
+    body = " || ', ' || ".join(
+        f"""'"{name}": [' || {old} || ', ' || {new} || ']'""" for name, old, new in pairs
+    )
+    return f"('{{' || {body} || '}}')::json" if pairs else "'{}'::json"
 
 
 class BulkWriter:
@@ -260,15 +285,15 @@ class BulkWriter:
     ) -> None:
         key = ("insert", table_name, str(audited))
         if key not in self._sql:
-            pairs = ", ".join(
-                f"'{c.name}', json_build_array(NULL, {_pg_json_value(c, 't')})"
+            changes = _pg_json_changes([
+                (c.name, "'null'", _pg_json_value(c, "t"))
                 for c in self.tables[table_name].columns
                 if c.name not in _BOOKKEEPING
-            )
+            ])
             journal = (
                 f"INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                 f"SELECT %s, %s, t.agency_id, '{table_name}', t.id, 'insert', 0, t.version, "
-                f"json_build_object({pairs}), {SCHEMA_VERSION} "
+                f"{changes}, {SCHEMA_VERSION} "
                 f'FROM "{table_name}" AS t WHERE t.id = ANY(%b) ORDER BY t.id'
             )
             self._sql[key] = (
@@ -301,11 +326,11 @@ class BulkWriter:
                     ["_id", "_base"] + [f'"{c}"' for c in columns] + [f'"_old_{c}"' for c in columns]
                 )
                 assign = ", ".join(f'"{c}" = v."{c}"' for c in columns)
-                pairs = ", ".join(
-                    f"'{c}', json_build_array({_pg_json_value(table.c[c], 'v', '_old_' + c)}, "
-                    f"{_pg_json_value(table.c[c], 'v')})"
+                changes = _pg_json_changes([
+                    (c, _pg_json_value(table.c[c], "v", "_old_" + c),
+                     _pg_json_value(table.c[c], "v"))
                     for c in columns
-                )
+                ])
                 self._sql[key] = (
                     f"WITH v AS (SELECT * FROM unnest({arrays}) AS v({names})), "
                     f'u AS (UPDATE "{table_name}" AS t SET {assign}, "version" = v._base + 1, '
@@ -313,7 +338,7 @@ class BulkWriter:
                     f'RETURNING t."id", t."agency_id"), '
                     f"j AS (INSERT INTO sync_journal ({_JOURNAL_COLUMNS}) "
                     f"SELECT %s, %s, u.agency_id, '{table_name}', u.id, 'update', v._base, "
-                    f"v._base + 1, json_build_object({pairs}), {SCHEMA_VERSION} "
+                    f"v._base + 1, {changes}, {SCHEMA_VERSION} "
                     f"FROM u JOIN v ON v._id = u.id ORDER BY u.id RETURNING *) "
                     f"{_AUDIT_FROM_JOURNAL}"
                 )
