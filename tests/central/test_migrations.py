@@ -128,3 +128,21 @@ def test_c0007_indexes_central_commits_apart_from_the_uploads(shared_only: Engin
     downgrade(shared_only, CENTRAL, "c0006")
     assert "ix_sync_commit_central" not in {i["name"] for i in inspect(shared_only).get_indexes(
         "sync_commit")}
+
+
+def test_c0008_drops_the_agency_index_of_invoice_lines_on_postgresql_only(
+        shared_only: Engine) -> None:
+    """The billing run's bulk table loses an index no query of central uses (PostgreSQL); the
+    downgrade gives it back; SQLite keeps its shape."""
+    upgrade(shared_only, CENTRAL, "c0007")
+
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(shared_only).get_indexes("invoice_line")}
+
+    assert "ix_invoice_line_agency_id" in indexes()
+    upgrade(shared_only, CENTRAL, "c0008")
+    postgres = shared_only.dialect.name == "postgresql"
+    assert ("ix_invoice_line_agency_id" in indexes()) is not postgres
+    assert "ix_invoice_line_invoice_id" in indexes()
+    downgrade(shared_only, CENTRAL, "c0007")
+    assert "ix_invoice_line_agency_id" in indexes()
