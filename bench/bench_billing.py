@@ -15,7 +15,8 @@ the data size.
 Run: ``python bench/bench_billing.py --contracts 100000 [--chunk-size 2000] [--workers 2]
 [--keep] [--template NAME]`` (``GUICHET_BENCH_PG`` = server URL, default the local one; a database
 is created and dropped). With ``--template`` the data is made once in database NAME (kept) and
-each run bills a copy of it (``CREATE DATABASE … TEMPLATE``): runs compare on the same data.
+each run bills a copy of it (``CREATE DATABASE … TEMPLATE``, brought to the schema's head): runs
+compare on the same data.
 """
 
 from __future__ import annotations
@@ -290,6 +291,10 @@ def main() -> int:
     try:
         if not args.template:
             prepare(admin, name, args.contracts, created=True)
+        else:  # a template made before the last revision: its copy brought to the head
+            engine = create_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
         before = counts(url)
         print(f"Base {name} : " + ", ".join(f"{k} {n(v)}" for k, v in before.items() if v))
 
