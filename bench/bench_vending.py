@@ -187,8 +187,8 @@ async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while time.monotonic() < deadline:
-                body = ('{"reference":"%s-%d","meter":"%s","amount":2000,"phone":"07%08d"}' % (
-                    tag, next(counter), pick(numbers), phone(100_000_000))).encode()
+                body = (f'{{"reference":"{tag}-{next(counter)}","meter":"{pick(numbers)}",'
+                        f'"amount":2000,"phone":"07{phone(100_000_000):08d}"}}').encode()
                 started = time.perf_counter()
                 writer.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
                 try:

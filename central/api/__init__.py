@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from app.models.database import Database
 from central.api.errors import error_response, install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
+from central.api.operator_credentials import OperatorCredentials
 from central.api.routes import (
     admin,
     agency,
@@ -47,8 +48,10 @@ def _vending_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def default_routers() -> list[APIRouter]:
-    return [system.router, reference.router, agency.router, sync.router, admin.router,
-            night.router, operator.router, desk_vending.router]
+    # The operators' first: a request is matched against the routes in this order, and a
+    # purchase is the request made most often (the other paths never start /operator/).
+    return [operator.router, system.router, reference.router, agency.router, sync.router,
+            admin.router, night.router, desk_vending.router]
 
 
 def create_app(
@@ -79,6 +82,8 @@ def create_app(
         description=DESCRIPTION,
         version=system.package_version(),
         lifespan=lifespan,
+        # No OpenTelemetry here: FastAPI's own would check for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         middleware=[
             Middleware(RequestContext),
             Middleware(BodyLimit, max_bytes=settings.max_request_bytes,
@@ -90,7 +95,7 @@ def create_app(
     app.state.currency = currency
     app.state.platform = vending
     app.state.dispatcher = dispatcher
-    app.state.operator_credentials = {}
+    app.state.operator_credentials = OperatorCredentials(database)
     install_error_handlers(app)
     app.add_exception_handler(VendingError, _vending_error)
     for router in (*default_routers(), *routers):

@@ -127,9 +127,14 @@ def authenticate_operator(db: Database, secret: str) -> OperatorInfo | None:
     agency's or administrator's credential, which is never an operator's)."""
     if not secret.startswith(PREFIX + ".") or len(secret) > 200:
         return None
+    return operator_by_digest(db, hash_secret(secret))
+
+
+def operator_by_digest(db: Database, digest: str) -> OperatorInfo | None:
+    """The unrevoked operator whose credential has this SHA-256, or None."""
     with db.reading() as session:
         row = session.scalars(select(VendingOperator).where(
-            VendingOperator.secret_hash == hash_secret(secret))).one_or_none()
+            VendingOperator.secret_hash == digest)).one_or_none()
         if row is None or row.revoked_at is not None:
             return None
         return _info(row)
