@@ -202,3 +202,13 @@ def test_a_flood_of_unknown_credentials_keeps_a_bounded_memory(world: VendingWor
         assert known.look_up(hash_secret(f"gop1.x.{n}")) is None
         assert len(known._known) <= 3
     assert known.digest("gc1.admin.secret") is None
+
+
+async def test_the_description_shows_the_operators_bearer_scheme(
+        api: tuple[httpx.AsyncClient, OperatorCredentials]) -> None:
+    client, _known = api
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["paths"]["/operator/v1/purchases"]["post"]["security"] == [
+        {"OperatorBearer": []}]
+    assert spec["components"]["securitySchemes"]["OperatorBearer"]["scheme"] == "bearer"
+    assert "PurchaseIn" in spec["components"]["schemas"]
