@@ -39,6 +39,22 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], request: str
     await send({"type": "http.response.body", "body": payload})
 
 
+def _log_request(scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
+    principal = state.get("principal")
+    log.info(
+        "%s %s %s", scope.get("method"), scope.get("path"), status,
+        extra={
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "agency": getattr(principal, "agency_code", None)
+            or ("admin" if principal is not None else None),
+            "client": (scope.get("client") or (None,))[0],
+        },
+    )
+
+
 class RequestContext:
     """Gives each request an id (``X-Request-ID``, kept if the client sent a sane one), logs one
     line when it ends, and turns any exception that escaped the app into a JSON 500."""
@@ -81,19 +97,8 @@ class RequestContext:
                     f"Erreur interne du serveur. Référence à transmettre au support : {rid}.",
                 ), rid)
         finally:
-            principal = state.get("principal")
-            log.info(
-                "%s %s %s", scope.get("method"), scope.get("path"), status,
-                extra={
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "agency": getattr(principal, "agency_code", None)
-                    or ("admin" if principal is not None else None),
-                    "client": (scope.get("client") or (None,))[0],
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                _log_request(scope, state, status, started)
             request_id.reset(token)
 
 
