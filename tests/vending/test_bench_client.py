@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_vending.py"
 
@@ -55,7 +56,7 @@ def test_the_lean_client_counts_every_answer_and_reconnects() -> None:
         except asyncio.IncompleteReadError:
             writer.close()
 
-    async def run() -> object:
+    async def run() -> Any:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         async with server:
