@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,9 +59,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
-        )
+        self._read_engine = self.engine.execution_options(**{_READONLY: True})
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -78,6 +77,14 @@ class Database:
             yield session
         finally:
             session.close()
+
+    @contextmanager
+    def reading_connection(self) -> Iterator[Connection]:
+        """``reading`` without a Session, for Core statements only: the customer search at every
+        keystroke, where making and closing a Session costs more than some of its queries."""
+        with self._read_engine.connect() as connection:
+            connection.begin()  # now, not at the first Core statement: some go to the driver
+            yield connection  # closing rolls back
 
     def describe(self, *, short: bool = False) -> str:
         """Where the data lives, for the status bar (never the password)."""

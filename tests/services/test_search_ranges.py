@@ -176,7 +176,7 @@ def test_past_the_cap_only_matches_are_read_and_not_counted(
             every = set(session.execute(text(
                 f"SELECT customer_id FROM {search_index.TABLE} "
                 "WHERE document @@ to_tsquery('simple', :q)"), {"q": tsquery}).scalars())
-            found = words.word_range_ids(session, plan, tsquery, 20, partial(words._tsquery, plan))
+            found = words.word_range_ids(session.connection(), plan, tsquery, 20, partial(words._tsquery, plan))
             assert len(found) == min(21, len(every)) and set(found) <= every, typed
             assert len(set(found)) == len(found)
     page = search_customers(demo, "a", limit=10)
@@ -239,7 +239,7 @@ def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceCont
             "UPDATE pg_class SET reltuples = -1, relpages = 0, relallvisible = 0 "
             "WHERE relnamespace = 'public'::regnamespace")
     with demo.reading() as session:
-        search._index_plans_only(session)
+        search._index_plans_only(session.connection())
         raw = session.connection().connection.driver_connection
         assert raw is not None
         for statement, values in (

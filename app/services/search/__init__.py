@@ -11,10 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
-from app.services.balances import balances_of
+from app.services.balances import current_minors
 from app.services.search.identifiers import identifier_matches, number_lookups
 from app.services.search.plan import Plan, plan_query
 from app.services.search.summaries import as_uuid, format_address, format_phone, summaries
@@ -68,21 +67,19 @@ class SearchPage:
 
 
 
-def _index_plans_only(session: Session) -> None:
+def _index_plans_only(connection: Connection) -> None:
     """Every search query is meant to walk an index in its order for a few hundred entries at
     most, and look rows up by their key. On PostgreSQL, without statistics (just after a bulk
     load, autovacuum off or late) the planner may guess a full scan, a hash join or a bitmap is
     cheaper; for this transaction it is told they are not (and not to compile: a guessed cost can
     wake the JIT for a query of a millisecond). A bitmap scan would read every entry of a range
     and sort it before the ``LIMIT`` (3,263 customers for "05 51" at a million)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
-                " set_config('enable_bitmapscan', 'off', true),"
-                " set_config('enable_hashjoin', 'off', true),"
-                " set_config('enable_mergejoin', 'off', true)"
-            )
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
+            " set_config('enable_bitmapscan', 'off', true),"
+            " set_config('enable_hashjoin', 'off', true),"
+            " set_config('enable_mergejoin', 'off', true)"
         )
 
 
@@ -92,35 +89,35 @@ def search_customers(
     plan = plan_query(query)
     if plan.kind == "empty":
         return SearchPage([], 0)
-    with ctx.reading() as session:
-        _index_plans_only(session)
+    with ctx.db.reading_connection() as connection:
+        _index_plans_only(connection)
         if plan.kind in ("number", "digits", "serial"):
             if plan.kind == "number":
                 matches = [
                     (cid, label, number)
                     for label, statement in number_lookups(plan.terms[0], MAX_RESULTS)
-                    for cid, number in session.execute(statement)
+                    for cid, number in connection.execute(statement)
                 ]
                 total = len(matches) if len(matches) <= MAX_RESULTS else None
                 page = matches[offset : offset + limit]
             else:
-                page, total = identifier_matches(session, plan, offset, limit, MAX_RESULTS)
+                page, total = identifier_matches(connection, plan, offset, limit, MAX_RESULTS)
         else:
-            rows, total = index_rows(session, plan, offset, limit, MAX_RESULTS)
+            rows, total = index_rows(connection, plan, offset, limit, MAX_RESULTS)
             page = []
             for row in rows:
                 field, value = matched(plan, row)
                 page.append((as_uuid(row.customer_id), field, value))
-        found = summaries(session, [cid for cid, _, _ in page])
+        found = summaries(connection, [cid for cid, _, _ in page])
         stored = {k: v for summary in found.values() for k, v in summary.stored.items()}
-        balances = balances_of(session, list(stored), stored=stored)
+        balances = current_minors(connection, stored)
     hits = []
     for cid, field, value in page:
         summary = found.get(cid)
         if summary is None:
             continue
         shown = value or (summary.address if field == "Adresse" else "")
-        owed = [balances[a].current_minor for a in summary.account_ids if a in balances]
+        owed = [balances[a] for a in summary.account_ids if a in balances]
         hits.append(
             SearchHit(
                 cid, summary.name, summary.accounts, summary.phone, summary.address, field, shown,

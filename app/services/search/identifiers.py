@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     String,
     Uuid,
     bindparam,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import column as table_column
-from sqlalchemy.orm import Session
 
 from app.models import (
     Account,
@@ -182,19 +182,26 @@ def _statements(kind: str, terms: int, phone_end: bool) -> tuple[list[str], Any,
     return [label for label, _statement in lookups], counts, rows
 
 
+#: Built once (the search makes it at every keystroke of a number).
+_HOLDERS = (
+    select(Contract.connection_id, Account.customer_id)
+    .join(Account, Account.id == Contract.account_id)
+    .where(
+        Contract.connection_id.in_(bindparam("connections", expanding=True)),
+        Contract.status == ContractStatus.ACTIVE,
+    )
+)
+
+
 def _meter_holders(
-    session: Session, connection_ids: list[uuid.UUID]
+    connection: Connection, connection_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
     """The customers whose active contract is on each of these connections."""
     holders: dict[uuid.UUID, list[uuid.UUID]] = {}
     if not connection_ids:
         return holders
-    for connection_id, customer_id in session.execute(
-        select(Contract.connection_id, Account.customer_id)
-        .join(Account, Account.id == Contract.account_id)
-        .where(
-            Contract.connection_id.in_(connection_ids), Contract.status == ContractStatus.ACTIVE
-        )
+    for connection_id, customer_id in connection.execute(
+        _HOLDERS, {"connections": connection_ids}
     ):
         holders.setdefault(connection_id, []).append(customer_id)
     return holders
@@ -217,7 +224,7 @@ _PHONE_END = "phone end"
 
 
 def identifier_matches(
-    session: Session, plan: Plan, offset: int, limit: int, cap: int
+    connection: Connection, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[tuple[uuid.UUID, str, str]], int | None]:
     """The page of matches, exact ones first, and their number (``None`` past ``cap``).
     Each lookup is first counted on its index alone (up to the cap): past the cap only the
@@ -231,14 +238,14 @@ def identifier_matches(
             values |= _range_values(f"t{number}", term)
     if plan.phone_end:
         values |= _range_values("end", plan.phone_end)
-    capped = sum(session.execute(counts, values).one()) > cap
+    capped = sum(connection.execute(counts, values).one()) > cap
     values["each"] = offset + limit if capped else cap + 1
     by_lookup: dict[int, list[tuple[Any, str]]] = {}
-    for number, key, value in session.execute(rows, values):
+    for number, key, value in connection.execute(rows, values):
         by_lookup.setdefault(number, []).append((key, value))
     meters = [key for n, found_rows in by_lookup.items() if labels[n] == "Compteur"
               for key, _ in found_rows]
-    holders = _meter_holders(session, [as_uuid(key) for key in dict.fromkeys(meters)])
+    holders = _meter_holders(connection, [as_uuid(key) for key in dict.fromkeys(meters)])
     found: dict[tuple[Any, str, str], bool] = {}
     for number, label in enumerate(labels):
         matches = by_lookup.get(number, [])

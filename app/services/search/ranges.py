@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from app.models.search_index import TABLE, WORD_LENGTH, WORDS
 from app.services.search.plan import Plan
@@ -91,13 +91,13 @@ _GIN = f"SELECT customer_id FROM {TABLE} WHERE document @@ to_tsquery('simple', 
 
 
 def word_range_ids(
-    session: Session, plan: Plan, tsquery: str, cap: int, exact: Callable[[dict[str, str]], str]
+    connection: Connection, plan: Plan, tsquery: str, cap: int, exact: Callable[[dict[str, str]], str]
 ) -> list[uuid.UUID]:
     """The first ``cap + 1`` customers (fewer: all of them) matching ``tsquery``, in the word
     table's order (or the GIN index's: ``exact`` gives the same query with some prefixes as the
     one word they start). Plain driver cursor: a statement through SQLAlchemy costs more than its
     rows."""
-    raw = session.connection().connection.driver_connection
+    raw = connection.connection.driver_connection
     assert raw is not None
     survey = _survey(raw, plan)
     if survey.large and LARGE_IN_GIN:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from app.models.enums import CustomerKind
 from kernel.identifiers import format_account_number
@@ -54,41 +53,43 @@ class Summary:
     phone: str
     address: str
     account_ids: tuple[uuid.UUID, ...]
-    #: Each account's balance as central last gave it, and when (for ``balances_of``).
-    stored: dict[uuid.UUID, tuple[int, datetime | None]]
+    #: Each account's balance as central last gave it (for ``current_minors``).
+    stored: dict[uuid.UUID, int]
 
 
-def _rows(session: Session, ids: list[uuid.UUID]) -> list[_Summary]:
-    raw = session.connection().connection.driver_connection
+def _rows(connection: Connection, ids: list[uuid.UUID]) -> list[_Summary]:
+    raw = connection.connection.driver_connection
     assert raw is not None
-    if session.get_bind().dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         sql = _SUMMARY_SQL.format(ids=f"IN ({', '.join('?' * len(ids))})")
-        return [_Summary(*row) for row in raw.execute(sql, [i.hex for i in ids])]
-    return [_Summary(*row) for row in raw.execute(_SUMMARY_SQL.format(ids="= ANY(%s)"), (ids,))]
+        return [_Summary._make(row) for row in raw.execute(sql, [i.hex for i in ids])]
+    return [_Summary._make(row) for row in raw.execute(_SUMMARY_SQL.format(ids="= ANY(%s)"), (ids,))]
 
 
-def _moment(value: Any) -> datetime | None:
-    """A timestamp as SQLite stores it (naive UTC text) or as psycopg gives it."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def _opening(account: _Summary) -> tuple[str, str]:
+    return str(account.opened_on), account.number or ""
 
 
-def summaries(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Summary]:
+def summaries(connection: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Summary]:
     """Name, first accounts, phone and address of each customer, and its accounts' stored
     balances."""
     if not ids:
         return {}
     accounts: dict[Any, list[_Summary]] = {}
     first_row: dict[Any, _Summary] = {}
-    for row in _rows(session, ids):
-        first_row.setdefault(row.customer_id, row)
-        own = accounts.setdefault(row.customer_id, [])
+    for row in _rows(connection, ids):
+        own = accounts.get(row.customer_id)
+        if own is None:
+            first_row[row.customer_id] = row
+            own = accounts[row.customer_id] = []
         if row.number is not None:
             own.append(row)
+    organisation = CustomerKind.ORGANISATION.value
     result = {}
     for key, row in first_row.items():
-        own = sorted(accounts[key], key=lambda a: (str(a.opened_on), a.number))
+        own = accounts[key]
+        if len(own) > 1:
+            own.sort(key=_opening)
         numbers = ", ".join(format_account_number(a.number or "") for a in own[:2]) + (
             " …" if len(own) > 2 else ""
         )
@@ -98,7 +99,7 @@ def summaries(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Summary
             if first is not None and first.premise_id is not None
             else ""
         )
-        if row.kind == CustomerKind.ORGANISATION.value:
+        if row.kind == organisation:
             name = row.organisation_name
         else:
             name = " ".join(p for p in (row.last_name.upper(), row.first_name) if p)
@@ -112,7 +113,7 @@ def summaries(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Summary
             address,
             account_ids,
             {
-                account_id: (a.balance_minor or 0, _moment(a.balance_as_of))
+                account_id: a.balance_minor or 0
                 for account_id, a in zip(account_ids, own, strict=True)
             },
         )

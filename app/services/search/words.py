@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Uuid, any_, func, text
+from sqlalchemy import Connection, Uuid, any_, func, text
 from sqlalchemy import column as table_column
 from sqlalchemy.orm import Session
 
@@ -76,12 +76,12 @@ _COLUMNS = "customer_id, names, accounts, meters, phones, address"
 
 
 def index_rows(
-    session: Session, plan: Plan, offset: int, limit: int, cap: int
+    connection: Connection, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[Any], int | None]:
     """The page's rows, and how many there are (``None`` past ``cap``)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return _fts5_rows(session, plan, offset, limit, cap)
-    return _tsvector_rows(session, plan, offset, limit, cap)
+    if connection.dialect.name == "sqlite":
+        return _fts5_rows(connection, plan, offset, limit, cap)
+    return _tsvector_rows(connection, plan, offset, limit, cap)
 
 
 class _Row(NamedTuple):
@@ -94,13 +94,13 @@ class _Row(NamedTuple):
 
 
 def _fts5_rows(
-    session: Session, plan: Plan, offset: int, limit: int, cap: int
+    connection: Connection, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[Any], int | None]:
     """Counting up to the cap reads only the index. Past it, the page comes in index order until
     the agent types more; under it, the rows are ranked here: ``bm25()`` would first count every
     row matching each word (all of "ko*" for "aminata ko"), the slowest part of a search at a
     million customers. Plain DB-API cursor: the rows are many and short-lived."""
-    raw = session.connection().connection.driver_connection
+    raw = connection.connection.driver_connection
     assert raw is not None
     match = _fts5_expression(plan)
     rowids = [
@@ -152,21 +152,21 @@ def _rank(plan: Plan, row: _Row) -> tuple[float, str]:
 
 
 def _tsvector_rows(
-    session: Session, plan: Plan, offset: int, limit: int, cap: int
+    connection: Connection, plan: Plan, offset: int, limit: int, cap: int
 ) -> tuple[list[Any], int | None]:
     """The ids come from ranges of the word table (at most ``cap + 1``); ranking and reading
     the page then go through the primary key."""
     query = {"q": _tsquery(plan)}
-    ids = word_range_ids(session, plan, query["q"], cap, partial(_tsquery, plan))
+    ids = word_range_ids(connection, plan, query["q"], cap, partial(_tsquery, plan))
     total = len(ids) if len(ids) <= cap else None
     if total is None:
         wanted = ids[offset : offset + limit]
-        rows = session.execute(
+        rows = connection.execute(
             text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids)"), {"ids": wanted}
         ).all()
         order = {customer_id: index for index, customer_id in enumerate(wanted)}
         return sorted(rows, key=lambda row: order[row.customer_id]), None
-    rows = session.execute(
+    rows = connection.execute(
         text(
             f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids) "
             "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC, customer_id "
