@@ -33,6 +33,7 @@ import uuid
 
 import psutil
 from sqlalchemy import event, func, select
+from sqlalchemy.pool import Pool
 
 from app.models import Account, Customer, Meter, Premise
 from app.models.database import Database

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,8 +59,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._engine_kwargs = engine_kwargs
         self._read_engine = self.engine.execution_options(**{_READONLY: True})
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        #: PostgreSQL engines whose connections start with given settings (``reading_connection``).
+        self._set_engines: dict[tuple[tuple[str, str], ...], Engine] = {}
 
     @property
     def dialect(self) -> str:
@@ -79,12 +82,33 @@ class Database:
             session.close()
 
     @contextmanager
-    def reading_connection(self) -> Iterator[Connection]:
+    def reading_connection(self, settings: Mapping[str, str] | None = None) -> Iterator[Connection]:
         """``reading`` without a Session, for Core statements only: the customer search at every
-        keystroke, where making and closing a Session costs more than some of its queries."""
+        keystroke, where making and closing a Session costs more than some of its queries.
+
+        On PostgreSQL with ``settings`` (``enable_seqscan``: ``off``…): a pool of its own whose
+        connections start with them, in autocommit. Under read committed a transaction gives each
+        statement a snapshot of its own all the same; without one, a search is spared the BEGIN,
+        ``set_config`` and ROLLBACK round trips, each a wait for a core on a busy machine. A
+        statement that needs a setting of its own opens a transaction for it."""
+        if settings and self.dialect == "postgresql":
+            with self._engine_with(settings).connect() as connection:
+                yield connection
+            return
         with self._read_engine.connect() as connection:
             connection.begin()  # now, not at the first Core statement: some go to the driver
             yield connection  # closing rolls back
+
+    def _engine_with(self, settings: Mapping[str, str]) -> Engine:
+        key = tuple(sorted(settings.items()))
+        engine = self._set_engines.get(key)
+        if engine is None:
+            kwargs = dict(self._engine_kwargs)
+            options = " ".join(f"-c {name}={value}" for name, value in key)
+            kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "options": options}
+            kwargs["isolation_level"] = "AUTOCOMMIT"
+            engine = self._set_engines.setdefault(key, make_engine(self.url, **kwargs))
+        return engine
 
     def describe(self, *, short: bool = False) -> str:
         """Where the data lives, for the status bar (never the password)."""
@@ -95,3 +119,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        for engine in self._set_engines.values():
+            engine.dispose()

@@ -238,9 +238,8 @@ def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceCont
         connection.exec_driver_sql(
             "UPDATE pg_class SET reltuples = -1, relpages = 0, relallvisible = 0 "
             "WHERE relnamespace = 'public'::regnamespace")
-    with demo.reading() as session:
-        search._index_plans_only(session.connection())
-        raw = session.connection().connection.driver_connection
+    with demo.db.reading_connection(search.INDEX_PLANS) as connection:
+        raw = connection.connection.driver_connection
         assert raw is not None
         for statement, values in (
             (ranges._FIRST, ("ko", "kp", "'p2ko'", 501)),
@@ -251,6 +250,8 @@ def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceCont
             assert "Index Only Scan using ix_customer_search_word" in plan, plan
             assert "customer_search_pkey" in plan, plan
             assert not any(word in plan for word in ("Seq Scan", "Bitmap", "Sort", "Hash")), plan
-        raw.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
-        plan = "\n".join(row[0] for row in raw.execute("EXPLAIN " + ranges._GIN, ("'p2ko' & 'awa'", 501)))
+        with raw.transaction():
+            raw.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+            plan = "\n".join(row[0] for row in raw.execute("EXPLAIN " + ranges._GIN,
+                                                           ("'p2ko' & 'awa'", 501)))
         assert "Bitmap Index Scan on ix_customer_search_document" in plan and "Seq Scan" not in plan

@@ -11,8 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from app.services.balances import current_minors
 from app.services.search.identifiers import identifier_matches, number_lookups
 from app.services.search.plan import Plan, plan_query
@@ -67,20 +65,20 @@ class SearchPage:
 
 
 
-def _index_plans_only(connection: Connection) -> None:
-    """Every search query is meant to walk an index in its order for a few hundred entries at
-    most, and look rows up by their key. On PostgreSQL, without statistics (just after a bulk
-    load, autovacuum off or late) the planner may guess a full scan, a hash join or a bitmap is
-    cheaper; for this transaction it is told they are not (and not to compile: a guessed cost can
-    wake the JIT for a query of a millisecond). A bitmap scan would read every entry of a range
-    and sort it before the ``LIMIT`` (3,263 customers for "05 51" at a million)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
-            " set_config('enable_bitmapscan', 'off', true),"
-            " set_config('enable_hashjoin', 'off', true),"
-            " set_config('enable_mergejoin', 'off', true)"
-        )
+#: Every search query is meant to walk an index in its order for a few hundred entries at most,
+#: and look rows up by their key. On PostgreSQL, without statistics (just after a bulk load,
+#: autovacuum off or late) the planner may guess a full scan, a hash join or a bitmap is cheaper;
+#: the search's connections are told they are not (and not to compile: a guessed cost can wake the
+#: JIT for a query of a millisecond). A bitmap scan would read every entry of a range and sort it
+#: before the ``LIMIT`` (3,263 customers for "05 51" at a million). Set when each connection
+#: starts (``Database.reading_connection``), not at every keystroke.
+INDEX_PLANS = {
+    "enable_seqscan": "off",
+    "jit": "off",
+    "enable_bitmapscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
 
 
 def search_customers(
@@ -89,8 +87,7 @@ def search_customers(
     plan = plan_query(query)
     if plan.kind == "empty":
         return SearchPage([], 0)
-    with ctx.db.reading_connection() as connection:
-        _index_plans_only(connection)
+    with ctx.db.reading_connection(INDEX_PLANS) as connection:
         if plan.kind in ("number", "digits", "serial"):
             if plan.kind == "number":
                 matches = [

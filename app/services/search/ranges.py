@@ -101,7 +101,9 @@ def word_range_ids(
     assert raw is not None
     survey = _survey(raw, plan)
     if survey.large and LARGE_IN_GIN:
-        with raw.pipeline():  # one round trip: each costs a scheduling wait on a busy machine
+        # One round trip (each costs a scheduling wait on a busy machine); a transaction of its
+        # own where the search's connection has none (a savepoint in one).
+        with raw.pipeline(), raw.transaction():
             raw.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
             cursor = raw.execute(_GIN, (exact(survey.only), cap + 1))
             raw.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
