@@ -38,6 +38,7 @@ from app.services.payments import (
     record_payment,
     reprint_receipt,
 )
+from app.services.search import search_customers
 from app.services.statements import account_statement
 from kernel.context import ServiceContext, SignedInUser, UnitOfWork
 from kernel.errors import BusinessError, PermissionDeniedError, ValidationError
@@ -99,6 +100,15 @@ def _night(ctx: ServiceContext, account_id: uuid.UUID) -> None:
             cursor.value, cursor.updated_at = str(int(cursor.value) + 1), now
         uow.commit()
     _central_balance(ctx, account_id, invoiced - paid, now - timedelta(seconds=1))
+
+
+def _searched_balance(ctx: ServiceContext, customer_id: uuid.UUID) -> int | None:
+    """The solde à jour the search's results show for this customer (found by account number)."""
+    with ctx.reading() as session:
+        number = session.scalars(select(Account.number).where(Account.customer_id == customer_id)).one()
+    hits = [h for h in search_customers(ctx, number).hits if h.customer_id == customer_id]
+    assert len(hits) == 1
+    return hits[0].balance_minor
 
 
 # --- unusual amounts -----------------------------------------------------------------------
@@ -198,8 +208,9 @@ def test_statement_and_balance_show_the_payment_and_its_cancellation(ctx: Servic
     _invoice(ctx, home.account_id, "FC2026-00000301", ctx.installation.today() - timedelta(days=3), 4372)
     _central_balance(ctx, home.account_id, 4372, utcnow())
     receipt = record_payment(ctx, home.account_id, Decimal(4372), PaymentMethod.CASH)
-    assert account_balance(ctx, home.account_id).current_minor == 0
+    assert account_balance(ctx, home.account_id).current_minor == 0 == _searched_balance(ctx, home.customer_id)
     cancel_payment(_as(ctx, Role.SUPERVISOR), receipt.payment_id, "Chèque sans provision")
+    assert _searched_balance(ctx, home.customer_id) == 4372
     statement = account_statement(ctx, home.account_id)
     assert [(line.debit_minor, line.credit_minor, line.balance_minor) for line in statement.lines] == [
         (4372, 0, 4372), (0, 4372, 0), (4372, 0, 4372)]
@@ -228,9 +239,11 @@ def test_the_file_the_statement_and_the_receipt_agree_right_after_a_payment_and_
     assert (balance.central_minor, balance.payments_minor, balance.current_minor) == (4372, 4372, 0)
     assert load_customer_file(ctx, home.customer_id).accounts[0].balance_minor == 0
     assert account_statement(ctx, home.account_id).closing_minor == 0
+    assert _searched_balance(ctx, home.customer_id) == 0
     _night(ctx, home.account_id)
     balance = account_balance(ctx, home.account_id)
     assert (balance.central_minor, balance.payments_minor, balance.current_minor) == (0, 0, 0)
+    assert _searched_balance(ctx, home.customer_id) == 0
     assert account_statement(ctx, home.account_id).closing_minor == 0
     # uploaded but central's balance not downloaded yet: still counted as made here
     record_payment(ctx, home.account_id, Decimal(1000), PaymentMethod.CASH, confirmed=True)
@@ -241,6 +254,7 @@ def test_the_file_the_statement_and_the_receipt_agree_right_after_a_payment_and_
                             .values(batch_number=99))
         uow.commit()
     assert account_balance(ctx, home.account_id).current_minor == -1000
+    assert _searched_balance(ctx, home.customer_id) == -1000
 
 
 @pytest.mark.parametrize("zone", ["Africa/Abidjan", "Indian/Reunion", "America/Cayenne"])

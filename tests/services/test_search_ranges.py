@@ -255,3 +255,42 @@ def test_plans_walk_the_word_index_in_order_without_statistics(demo: ServiceCont
             plan = "\n".join(row[0] for row in raw.execute("EXPLAIN " + ranges._GIN,
                                                            ("'p2ko' & 'awa'", 501)))
         assert "Bitmap Index Scan on ix_customer_search_document" in plan and "Seq Scan" not in plan
+
+
+def test_the_search_runs_on_connections_that_start_with_its_planner_settings(
+        demo: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No BEGIN, ``set_config`` nor ROLLBACK per keystroke: the search's own connections start
+    with its settings, in autocommit; the GIN intersection's bitmap is on for its statement only;
+    the program's other connections keep the server's defaults."""
+    from app.services.search import ranges
+
+    settings = "SELECT " + ", ".join(f"current_setting('{name}')" for name in search.INDEX_PLANS)
+    with demo.db.reading_connection(search.INDEX_PLANS) as connection:
+        assert connection.exec_driver_sql(settings).one() == tuple(search.INDEX_PLANS.values())
+        raw = connection.connection.driver_connection
+        assert raw.autocommit and raw.info.transaction_status.name == "IDLE"
+    with demo.reading() as session:
+        customer = session.scalars(select(Customer).where(Customer.last_name != "")
+                                   .order_by(Customer.id)).first()
+        assert customer is not None
+    monkeypatch.setattr(ranges, "COUNTED", 1)  # every word typed is large: the GIN intersection
+    intersected = []
+    monkeypatch.setattr(ranges, "_GIN", ranges._GIN + " -- intersected")
+    from psycopg import Connection as Driver
+
+    execute = Driver.execute
+
+    def noted(self: Driver, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if "intersected" in str(query):
+            intersected.append(query)
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Driver, "execute", noted)
+    typed = f"{customer.last_name} {customer.first_name}"
+    assert customer.id in [h.customer_id for h in search_customers(demo, typed).hits]
+    assert intersected
+    monkeypatch.undo()
+    with demo.db.reading_connection(search.INDEX_PLANS) as connection:
+        assert connection.exec_driver_sql("SHOW enable_bitmapscan").scalar() == "off"
+    with demo.reading() as session:
+        assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
