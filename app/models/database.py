@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.models.capture  # noqa: F401  (registers the write path's capture)
@@ -16,6 +17,7 @@ import app.models.changes  # noqa: F401  (notes what each commit wrote, for the 
 import app.models.search_index  # noqa: F401  (keeps the search index up to date)
 
 _READONLY = "guichet_readonly"
+T = TypeVar("T")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -49,7 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **({"pool_pre_ping": True} | kwargs))
 
 
 class Database:
@@ -99,6 +101,32 @@ class Database:
             connection.begin()  # now, not at the first Core statement: some go to the driver
             yield connection  # closing rolls back
 
+    def reading_with(self, work: Callable[[Connection], T], settings: Mapping[str, str]) -> T:
+        """``work`` done on a ``reading_connection`` with ``settings``. On PostgreSQL those
+        connections are not pinged when taken from their pool (a round trip at every keystroke):
+        when the server closed them since (a restart), the first statement fails, the pool is
+        renewed and ``work`` runs once more."""
+        for attempt in (1, 2):
+            with self.reading_connection(settings) as connection:
+                try:
+                    return work(connection)
+                except Exception as error:
+                    if attempt == 2 or not self._disconnected(connection, error):
+                        raise
+                    connection.invalidate()
+            self._engine_with(settings).dispose()
+        raise AssertionError("unreachable")
+
+    def _disconnected(self, connection: Connection, error: Exception) -> bool:
+        """Whether the server closed this connection (a statement sent through SQLAlchemy or to
+        the driver itself)."""
+        if isinstance(error, DBAPIError):
+            return error.connection_invalidated
+        dialect = self.engine.dialect
+        return isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            error, connection.connection.dbapi_connection, None
+        )
+
     def _engine_with(self, settings: Mapping[str, str]) -> Engine:
         key = tuple(sorted(settings.items()))
         engine = self._set_engines.get(key)
@@ -107,6 +135,7 @@ class Database:
             options = " ".join(f"-c {name}={value}" for name, value in key)
             kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "options": options}
             kwargs["isolation_level"] = "AUTOCOMMIT"
+            kwargs["pool_pre_ping"] = False  # see ``reading_with``
             engine = self._set_engines.setdefault(key, make_engine(self.url, **kwargs))
         return engine
 

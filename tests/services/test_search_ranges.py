@@ -294,3 +294,20 @@ def test_the_search_runs_on_connections_that_start_with_its_planner_settings(
         assert connection.exec_driver_sql("SHOW enable_bitmapscan").scalar() == "off"
     with demo.reading() as session:
         assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
+
+
+def test_a_search_connection_the_server_closed_is_replaced_without_an_error(
+        demo: ServiceContext) -> None:
+    """The search's connections are not pinged when taken from their pool: after a server
+    restart the first statement fails, and the search runs again on a new connection."""
+    for typed in ("ko", "10"):  # the first statement sent to the driver itself, or through Core
+        assert search_customers(demo, typed).hits
+        with demo.db.reading_connection(search.INDEX_PLANS) as connection:
+            old = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with demo.db.engine.begin() as connection:  # as a restart would
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert search_customers(demo, typed).hits
+        with demo.db.reading_connection(search.INDEX_PLANS) as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != old

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Connection
 
 from app.services.balances import current_minors
 from app.services.search.identifiers import identifier_matches, number_lookups
@@ -87,27 +90,30 @@ def search_customers(
     plan = plan_query(query)
     if plan.kind == "empty":
         return SearchPage([], 0)
-    with ctx.db.reading_connection(INDEX_PLANS) as connection:
-        if plan.kind in ("number", "digits", "serial"):
-            if plan.kind == "number":
-                matches = [
-                    (cid, label, number)
-                    for label, statement in number_lookups(plan.terms[0], MAX_RESULTS)
-                    for cid, number in connection.execute(statement)
-                ]
-                total = len(matches) if len(matches) <= MAX_RESULTS else None
-                page = matches[offset : offset + limit]
-            else:
-                page, total = identifier_matches(connection, plan, offset, limit, MAX_RESULTS)
+    return ctx.db.reading_with(partial(_search, plan, offset, limit), INDEX_PLANS)
+
+
+def _search(plan: Plan, offset: int, limit: int, connection: Connection) -> SearchPage:
+    if plan.kind in ("number", "digits", "serial"):
+        if plan.kind == "number":
+            matches = [
+                (cid, label, number)
+                for label, statement in number_lookups(plan.terms[0], MAX_RESULTS)
+                for cid, number in connection.execute(statement)
+            ]
+            total = len(matches) if len(matches) <= MAX_RESULTS else None
+            page = matches[offset : offset + limit]
         else:
-            rows, total = index_rows(connection, plan, offset, limit, MAX_RESULTS)
-            page = []
-            for row in rows:
-                field, value = matched(plan, row)
-                page.append((as_uuid(row.customer_id), field, value))
-        found = summaries(connection, [cid for cid, _, _ in page])
-        stored = {k: v for summary in found.values() for k, v in summary.stored.items()}
-        balances = current_minors(connection, stored)
+            page, total = identifier_matches(connection, plan, offset, limit, MAX_RESULTS)
+    else:
+        rows, total = index_rows(connection, plan, offset, limit, MAX_RESULTS)
+        page = []
+        for row in rows:
+            field, value = matched(plan, row)
+            page.append((as_uuid(row.customer_id), field, value))
+    found = summaries(connection, [cid for cid, _, _ in page])
+    stored = {k: v for summary in found.values() for k, v in summary.stored.items()}
+    balances = current_minors(connection, stored)
     hits = []
     for cid, field, value in page:
         summary = found.get(cid)
