@@ -32,8 +32,7 @@ import time
 import uuid
 
 import psutil
-from sqlalchemy import event, func, select
-from sqlalchemy.pool import Pool
+from sqlalchemy import Connection, Engine, event, func, select
 
 from app.models import Account, Customer, Meter, Premise
 from app.models.database import Database
@@ -84,7 +83,11 @@ class ServerTime:
     def __init__(self, db: Database) -> None:
         self.pids: set[int] = set()
         if db.dialect == "postgresql":
-            event.listen(db.engine, "connect", self._connected)
+            # every engine's checkouts: the search has a pool of its own
+            event.listen(Engine, "engine_connect", self._checked_out)
+
+    def _checked_out(self, connection: Connection) -> None:
+        self._connected(connection.connection.dbapi_connection, None)
 
     def _connected(self, dbapi_connection: object, _record: object) -> None:
         self.pids.add(dbapi_connection.info.backend_pid)  # type: ignore[attr-defined]
