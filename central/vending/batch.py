@@ -45,9 +45,11 @@ from central.sms.text import sale_messages
 from central.vending.hes import IssuedTokens
 from central.vending.meters import _ALL_FACTS
 from central.vending.pricing import from_amount
-from central.vending.records import MeterFacts, Sale
+from central.sync.numbering import number_only, stamp_clause
+from central.vending.records import SERIES_CODE, MeterFacts, Sale
 from central.vending.sale_writer import Order, Written
 from central.vending.selling import Selling
+from kernel.numbering import Series, format_number
 
 _TABLE: Table = VendTransaction.__table__  # type: ignore[assignment]
 _JOURNAL: Table = SyncJournalEntry.__table__  # type: ignore[assignment]
@@ -179,7 +181,7 @@ class BatchSelling(Selling):
                 "operators": [p.order.operator.id for p in refused_],
                 "references": [p.order.reference for p in refused_]})
             rest += [p.order for p in refused_]
-        written = self._write(session, sold, states, now)
+        written = self._write(session, sold, states, now, numbered=not rest)
         return written, _in_order(orders, rest)
 
     def _facts_of(self, session: Session, orders: Sequence[Order], today: Any
@@ -283,10 +285,15 @@ class BatchSelling(Selling):
         return item, issued, split
 
     def _write(self, session: Session, sold: list[tuple[_Plain, IssuedTokens, Any]],
-               states: dict[uuid.UUID, KeyHeld], now: datetime) -> list[tuple[Order, Written]]:
-        """The meters' rows, the sales, their journal and audit entries, the HES deliveries."""
+               states: dict[uuid.UUID, KeyHeld], now: datetime, numbered: bool
+               ) -> list[tuple[Order, Written]]:
+        """The meters' rows, the sales, their journal and audit entries, the HES deliveries;
+        ``numbered`` (nothing of the batch left to write alone): with their receipts, taken
+        first (:meth:`_number_first`), else with placeholders numbered at the commit."""
         if not sold:
             return []
+        transactions = [new_id() for _ in sold]
+        receipts = self._number_first(session, transactions, now) if numbered else None
         moved = [states[m] for m in sorted({item.facts.meter_id for item, _i, _s in sold})]
         session.connection().execute(_SAVE_STATES, {
             "now": now, "meters": [s.meter_id for s in moved], "sgc": [s.sgc for s in moved],
@@ -297,10 +304,11 @@ class BatchSelling(Selling):
         sms = SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED
         hes = DeliveryStatus.QUEUED.value if self.hes_enabled else None
         rows, journal, audit, deliveries, written = [], [], [], [], []
-        for item, issued, split in sold:
+        for index, (item, issued, split) in enumerate(sold):
             order, facts, vend_id = item.order, item.facts, item.vend_id
-            transaction_id = new_id()
-            placeholder = f"#{vend_id.hex[-17:]}"  # GSM-7, unique, as long as a receipt
+            transaction_id = transactions[index]
+            placeholder = (receipts[index] if receipts is not None
+                           else f"#{vend_id.hex[-17:]}")  # GSM-7, unique, as long as a receipt
             seller = order.desk.agent if order.desk else f"opérateur {order.operator.code}"
             changes_of = " ".join(t.digits for t in issued.key_change)
             row = {
@@ -340,13 +348,39 @@ class BatchSelling(Selling):
                         now, sms.value, hes, facts.account_id, facts.agency_id,
                         order.operator.code, seller)
             written.append((order, Written(vend_id, transaction_id, placeholder, texts,
-                                           order.phone, view)))
+                                           order.phone, view, receipts is not None)))
         session.connection().execute(insert(_TABLE), rows)
         session.connection().execute(insert(_JOURNAL), journal)
         session.connection().execute(insert(_AUDIT), audit)
         if deliveries:
             session.connection().execute(insert(_HES), deliveries)
         return written
+
+
+    def _number_first(self, session: Session, transactions: list[uuid.UUID], now: datetime
+                      ) -> list[str]:
+        """The batch's commit numbers and receipts, taken right before its sales are written
+        (each row then written once, with its receipt) when nothing of the batch is left to
+        write alone. Gap-free as at the commit: the numbers are the transaction's, so if
+        anything after fails, the writer rolls the whole transaction back (numbers with it)
+        before writing the orders alone. No deadlock: the batch holds every meter's row it
+        needs before it takes the commit counter and then the receipt series, in the order
+        every batch's last statement takes them, and waits for nothing after."""
+        number_only(session, transactions)
+        sync, params = stamp_clause(session)
+        year = now.astimezone(self.zone).year
+        count = len(transactions)
+        params.update({"code": SERIES_CODE, "series": Series.VEND_RECEIPT.value,
+                       "year": year, "count": count})
+        last, stamped = session.connection().exec_driver_sql(
+            "WITH " + sync + ", r AS (INSERT INTO number_series (agency_code, series, year, "
+            "last_value) SELECT %(code)s, %(series)s, %(year)s, %(count)s FROM sync_counter "
+            "ON CONFLICT (agency_code, series, year) DO UPDATE "
+            "SET last_value = number_series.last_value + %(count)s RETURNING last_value) "
+            "SELECT r.last_value, (SELECT count(*) FROM sync_numbers) FROM r", params).one()
+        assert stamped == count
+        return [format_number(Series.VEND_RECEIPT, SERIES_CODE, year, int(last) - count + k)
+                for k in range(1, count + 1)]
 
 
 def _in_order(orders: Sequence[Order], some: list[Order]) -> list[Order]:

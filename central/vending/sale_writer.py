@@ -65,7 +65,9 @@ class Order:
 
 @dataclass(frozen=True)
 class Written:
-    """A sale written in the batch's transaction, its receipt still a placeholder."""
+    """A sale written in the batch's transaction, its receipt still a placeholder (or, when
+    ``numbered``, its receipt already: a batch of plain sales only numbers them before writing
+    them, see :meth:`central.vending.batch.BatchSelling._number_first`)."""
 
     vend_id: uuid.UUID
     transaction_id: uuid.UUID
@@ -73,6 +75,7 @@ class Written:
     texts: list[str]
     phone: str
     view: Sale
+    numbered: bool = False
 
 
 #: ``(session, order, now)`` → the sale written, or the sale its reference already has.

@@ -117,6 +117,13 @@ _LOCK_METER = (select(VendingMeter).where(VendingMeter.meter_id == bindparam("me
 
 
 
+#: The SMS of sales numbered before the commit (as the numbering statement writes them).
+_OUTBOX_ROWS = (
+    "INSERT INTO sms_outbox (id, vend_id, phone, text, status, attempts, next_at, last_error, "
+    "created_at) VALUES (%(id)s, %(vend_id)s, %(phone)s, %(text)s, 'queued', 0, %(next_at)s, "
+    "'', %(created_at)s)")
+
+
 class Selling(MeterRules):
     # --- purchases ----------------------------------------------------------------------
     def sell_at_desk(self, desk: DeskSeller, *, reference: str, meter: str, amount_minor: int,
@@ -270,9 +277,14 @@ class Selling(MeterRules):
         and the commit's disk write only, once for the whole batch. The statement numbers the
         commits (one per sale's transaction id), gives the sales consecutive receipt numbers in
         order and puts them in the sales, their journal and audit entries and their SMS.
-        Answers the receipts, in order, once committed."""
+        Answers the receipts, in order, once committed.
+
+        Sales already numbered (a batch of plain sales only: ``Written.numbered``) have their
+        commit numbers and receipts: their SMS only are written, with the COMMIT."""
         session.flush()
         write_pending(session)
+        if any(sale.numbered for sale in sales):
+            return self._commit_numbered(session, sales, now)
         sync, params = stamp_clause(session)
         year = now.astimezone(self.zone).year
         count = len(sales)
@@ -335,6 +347,26 @@ class Selling(MeterRules):
             raise DBAPIError.instance(statement, params, error, psycopg.Error) from error
         assert len(rows) == count and all(row[2] == 1 for row in rows)
         return [str(row[1]) for row in rows]
+
+    @staticmethod
+    def _commit_numbered(session: Session, sales: Sequence[Written], now: datetime
+                         ) -> list[str]:
+        if not all(sale.numbered for sale in sales):
+            raise ValueError("a batch's sales are numbered together, before or at the commit")
+        messages = [{"id": new_id(), "vend_id": sale.vend_id, "phone": sale.phone,
+                     "text": text_, "next_at": now, "created_at": now}
+                    for sale in sales for text_ in sale.texts]
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        statement = _OUTBOX_ROWS
+        try:
+            with raw.pipeline():
+                if messages:
+                    raw.cursor().executemany(statement, messages)
+                raw.commit()
+        except psycopg.Error as error:
+            raise DBAPIError.instance(statement, {}, error, psycopg.Error) from error
+        return [sale.placeholder for sale in sales]
 
     def _receipt(self, session: Session, now: datetime) -> str:
         year = now.astimezone(self.zone).year

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.models import Account, AuditEntry, SyncJournalEntry, VendTransaction
 from app.models.database import Database
 from central.models import SmsMessage, SyncCommit, VendingMeter, VendingRequest
+from central.vending import selling
 from central.vending.platform import Platform
 from central.vending.sale_writer import Written
 
@@ -106,6 +107,7 @@ def test_a_failed_last_statement_leaves_nothing(pg_world: VendingWorld,
     world = pg_world
     moov, _ = world.operator()
     platform = world.platform()
+    platform.writer._write_many = None  # the sale written alone: numbered at the commit
     original = Platform._number_and_commit
 
     def broken(self: Platform, session: Session, sales: list[Written], *args: Any) -> list[str]:
@@ -133,3 +135,39 @@ def test_a_failed_last_statement_leaves_nothing(pg_world: VendingWorld,
     sale, replayed = platform.purchase(moov, reference="X1", meter=DRN_A, amount_minor=2000,
                                        phone="0701020304")
     assert not replayed and sale.receipt == "RP000-2026-000001", "no number lost"
+
+
+def test_a_batch_numbered_before_its_writes_loses_no_number_if_its_commit_fails(
+        pg_world: VendingWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of plain sales takes its receipts before writing its rows: if anything after
+    fails (here its SMS, written with the COMMIT), nothing is committed and no number lost."""
+    world = pg_world
+    moov, _ = world.operator()
+    platform = world.platform(sms_enabled=True)
+    models = (VendTransaction, VendingRequest, SyncCommit, SyncJournalEntry, AuditEntry,
+              VendingMeter, SmsMessage)
+
+    def counts() -> list[int]:
+        with world.db.reading() as session:
+            return [session.scalar(select(func.count()).select_from(m)) or 0 for m in models]
+
+    before = counts()
+    monkeypatch.setattr(selling, "_OUTBOX_ROWS", selling._OUTBOX_ROWS.replace(
+        "'queued', 0", "'queued', 1 / 0"))
+    with pytest.raises(DBAPIError, match="division by zero"):
+        platform.purchase(moov, reference="X1", meter=DRN_A, amount_minor=2000,
+                          phone="0701020304")
+    assert platform.writer.together == 0
+    monkeypatch.undo()
+    assert counts() == before
+    sale, replayed = platform.purchase(moov, reference="X1", meter=DRN_A, amount_minor=2000,
+                                       phone="0701020304")
+    assert not replayed and sale.receipt == "RP000-2026-000001", "no number lost"
+    assert platform.writer.together == 1
+    with world.db.reading() as session:
+        stored = session.get(VendTransaction, sale.id)
+        assert stored is not None and stored.receipt_number == sale.receipt
+        texts = list(session.scalars(select(SmsMessage.text)))
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.row_id == sale.id)).one()
+    assert texts and all(sale.receipt in t for t in texts)
+    assert entry.changes["receipt_number"] == [None, sale.receipt]
