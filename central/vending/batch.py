@@ -17,7 +17,8 @@ savepoint after this (:meth:`Selling._write_sale`): a refusal (its reference, ta
 back first), a reference already taken (a replay, a concurrent request, a revoked credential),
 a second request with a reference of the batch, a meter found by its serial, a sale recovering
 arrears (the account's balance moves through the ORM's capture). The receipts are numbered with
-the rest of the batch (:meth:`Selling._number_and_commit`).
+the rest of the batch (:meth:`Selling._number_and_commit`), or first when nothing of the batch is
+left to write alone (:meth:`BatchSelling._number_first`).
 """
 
 from __future__ import annotations
