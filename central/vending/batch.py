@@ -23,12 +23,14 @@ left to write alone (:meth:`BatchSelling._number_first`).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, insert, inspect, select
@@ -36,17 +38,17 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, Meter, SyncJournalEntry, VendTransaction
+from app.models import Meter, SyncJournalEntry, VendTransaction
 from app.models.base import SCHEMA_VERSION
 from app.models.enums import JournalOperation, SmsStatus, VendStatus
 from app.models.ids import new_id, utcnow
 from app.models.jsonable import to_jsonable
 from central.models import DeliveryStatus, HesDelivery, VendingMeter, VendingRequest
 from central.sms.text import sale_messages
+from central.sync.numbering import number_only, stamp_clause
 from central.vending.hes import IssuedTokens
 from central.vending.meters import _ALL_FACTS
 from central.vending.pricing import from_amount
-from central.sync.numbering import number_only, stamp_clause
 from central.vending.records import SERIES_CODE, MeterFacts, Sale
 from central.vending.sale_writer import Order, Written
 from central.vending.selling import Selling
@@ -54,7 +56,6 @@ from kernel.numbering import Series, format_number
 
 _TABLE: Table = VendTransaction.__table__  # type: ignore[assignment]
 _JOURNAL: Table = SyncJournalEntry.__table__  # type: ignore[assignment]
-_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _HES: Table = HesDelivery.__table__  # type: ignore[assignment]
 _STATE: Table = VendingMeter.__table__  # type: ignore[assignment]
 _UUIDS = ARRAY(_STATE.c.meter_id.type)
@@ -327,14 +328,9 @@ class BatchSelling(Selling):
             changes = {key: [None, to_jsonable(row[key])] for key in _JOURNALED}
             row.update(id=vend_id, version=1, created_at=stamp, updated_at=stamp)
             rows.append(row)
-            common = {"transaction_id": transaction_id, "at": stamp,
-                      "agency_id": facts.agency_id, "table_name": "vend_transaction",
-                      "row_id": vend_id, "operation": JournalOperation.INSERT,
-                      "changes": changes}
-            journal.append({**common, "base_version": 0, "new_version": 1,
-                            "schema_version": SCHEMA_VERSION, "batch_number": None})
-            audit.append({**common, "id": new_id(), "user_id": None, "username": seller,
-                          "reason": ""})
+            journal.append({"transaction_id": transaction_id, "agency_id": facts.agency_id,
+                            "row_id": vend_id, "changes": changes})
+            audit.append({"id": new_id(), "username": seller})
             if self.hes_enabled:
                 deliveries.append({"vend_id": vend_id, "drn": facts.drn, "next_at": now,
                                    "tokens": " ".join(t.digits for t in issued.in_order)})
@@ -350,9 +346,18 @@ class BatchSelling(Selling):
                         order.operator.code, seller)
             written.append((order, Written(vend_id, transaction_id, placeholder, texts,
                                            order.phone, view, receipts is not None)))
-        session.connection().execute(insert(_TABLE), rows)
-        session.connection().execute(insert(_JOURNAL), journal)
-        session.connection().execute(insert(_AUDIT), audit)
+        connection = session.connection()
+        connection.exec_driver_sql(_sales_statement(), _as_arrays(rows, connection.dialect))
+        journal_at = _JOURNAL.c.at.type.bind_processor(connection.dialect)
+        connection.exec_driver_sql(_ENTRIES, {
+            "at": journal_at(stamp) if journal_at else stamp,
+            "operation": _operation(connection.dialect),
+            "schema_version": SCHEMA_VERSION,
+            "transactions": [e["transaction_id"] for e in journal],
+            "agencies": [e["agency_id"] for e in journal],
+            "rows": [e["row_id"] for e in journal],
+            "changes": [json.dumps(e["changes"]) for e in journal],
+            "audit_ids": [a["id"] for a in audit], "usernames": [a["username"] for a in audit]})
         if deliveries:
             session.connection().execute(insert(_HES), deliveries)
         return written
@@ -382,6 +387,51 @@ class BatchSelling(Selling):
         assert stamped == count
         return [format_number(Series.VEND_RECEIPT, SERIES_CODE, year, int(last) - count + k)
                 for k in range(1, count + 1)]
+
+
+@cache
+def _sales_statement() -> str:
+    """The sales' rows in one statement: one array parameter per column (a prepared
+    statement whatever the batch's size)."""
+    columns = list(_TABLE.columns)
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"CAST(%({c.name})s AS {c.type.compile(dialect)}[])" for c in columns)
+    return (f"INSERT INTO {_TABLE.name} ({', '.join(c.name for c in columns)}) "
+            f"SELECT * FROM unnest({arrays})")
+
+
+def _as_arrays(rows: list[dict[str, Any]], dialect: Any) -> dict[str, list[Any]]:
+    """The rows as one list per column, each value as the column's type binds it."""
+    arrays = {}
+    for column in _TABLE.columns:
+        process = column.type.bind_processor(dialect)
+        values = [row[column.name] for row in rows]
+        arrays[column.name] = [process(v) for v in values] if process else values
+    return arrays
+
+
+def _operation(dialect: Any) -> Any:
+    process = _JOURNAL.c.operation.type.bind_processor(dialect)
+    return process(JournalOperation.INSERT) if process else JournalOperation.INSERT
+
+
+#: The sales' journal entries and, in the same statement, their audit entries copied from
+#: them (the same transaction, time, agency, operation and changes, as the capture writes a
+#: sale's), each with its own id and seller.
+_ENTRIES = (
+    "WITH j AS (INSERT INTO sync_journal (transaction_id, at, agency_id, table_name, row_id, "
+    "operation, base_version, new_version, changes, schema_version, batch_number) "
+    "SELECT t.tx, %(at)s, t.agency, 'vend_transaction', t.row, %(operation)s, 0, 1, t.changes, "
+    "%(schema_version)s, NULL FROM unnest(CAST(%(transactions)s AS uuid[]), "
+    "CAST(%(agencies)s AS uuid[]), CAST(%(rows)s AS uuid[]), CAST(%(changes)s AS json[])) "
+    "AS t (tx, agency, row, changes) "
+    "RETURNING transaction_id, at, agency_id, table_name, row_id, operation, changes) "
+    "INSERT INTO audit_entry (id, user_id, username, reason, transaction_id, at, agency_id, "
+    "table_name, row_id, operation, changes) "
+    "SELECT a.id, NULL, a.username, '', j.transaction_id, j.at, j.agency_id, j.table_name, "
+    "j.row_id, j.operation, j.changes FROM j JOIN unnest(CAST(%(audit_ids)s AS uuid[]), "
+    "CAST(%(rows)s AS uuid[]), CAST(%(usernames)s AS text[])) AS a (id, row, username) "
+    "ON a.row = j.row_id")
 
 
 def _in_order(orders: Sequence[Order], some: list[Order]) -> list[Order]:
