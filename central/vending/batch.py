@@ -33,7 +33,20 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, insert, inspect, select
+from sqlalchemy import (
+    ARRAY,
+    CompoundSelect,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -108,17 +121,19 @@ _SAVE_STATES = sql_text(
 
 _vt = VendTransaction
 _COUNTED = (_vt.status == VendStatus.COMPLETED, _vt.token_class == 0)
-#: The batch's meters' completed energy purchases since the month began.
-_MONTHS = (select(_vt.meter_id, func.sum(_vt.energy), func.count())
-           .where(_vt.meter_id == any_(bindparam("meters", type_=_UUIDS)),
-                  _vt.sold_at >= bindparam("month"), *_COUNTED)
-           .group_by(_vt.meter_id))
-#: What the batch's paying phones spent today (per operator and phone).
-_DAYS = (select(_vt.operator_code, _vt.phone, func.sum(_vt.amount_minor))
-         .where(_vt.phone == any_(bindparam("phones", type_=_TEXTS)),
-                _vt.operator_code == any_(bindparam("codes", type_=_TEXTS)),
-                _vt.sold_at >= bindparam("day"), _vt.sold_at < bindparam("next_day"), *_COUNTED)
-         .group_by(_vt.operator_code, _vt.phone))
+#: The batch's meters' completed energy purchases since the month began ``(meter, energy,
+#: sales)`` and what its paying phones spent today ``(operator code, phone, spent)``, in one
+#: query: each row fills one side, the other's columns null.
+_SO_FAR: CompoundSelect[Any] = union_all(
+    select(_vt.meter_id, func.sum(_vt.energy), func.count(), null(), null(), null())
+    .where(_vt.meter_id == any_(bindparam("meters", type_=_UUIDS)),
+           _vt.sold_at >= bindparam("month"), *_COUNTED)
+    .group_by(_vt.meter_id),
+    select(null(), null(), null(), _vt.operator_code, _vt.phone, func.sum(_vt.amount_minor))
+    .where(_vt.phone == any_(bindparam("phones", type_=_TEXTS)),
+           _vt.operator_code == any_(bindparam("codes", type_=_TEXTS)),
+           _vt.sold_at >= bindparam("day"), _vt.sold_at < bindparam("next_day"), *_COUNTED)
+    .group_by(_vt.operator_code, _vt.phone))
 
 
 @dataclass
@@ -246,18 +261,19 @@ class BatchSelling(Selling):
                 ) -> tuple[dict[uuid.UUID, list[Any]], dict[tuple[str, str], int]]:
         """The meters' months ``{meter: [energy, sales]}`` and the payers' days
         ``{(operator code, phone): spent}`` before the batch."""
-        months: dict[uuid.UUID, list[Any]] = {
-            meter: [Decimal(energy or 0), int(count)] for meter, energy, count in session.connection().execute(
-                _MONTHS, {"meters": sorted({p.facts.meter_id for p in plain}),
-                          "month": self._month_start(today)})}
         payers = {(p.order.operator.code, p.order.phone) for p in plain if p.order.desk is None}
+        start = datetime.combine(today, time(0), self.zone)
+        months: dict[uuid.UUID, list[Any]] = {}
         days: dict[tuple[str, str], int] = {}
-        if payers:
-            start = datetime.combine(today, time(0), self.zone)
-            days = {(code, phone): int(spent) for code, phone, spent in session.connection().execute(_DAYS, {
-                "phones": sorted({p for _c, p in payers}),
-                "codes": sorted({c for c, _p in payers}),
-                "day": start, "next_day": start + timedelta(days=1)})}
+        for meter, energy, count, code, phone, spent in session.connection().execute(_SO_FAR, {
+                "meters": sorted({p.facts.meter_id for p in plain}),
+                "month": self._month_start(today),
+                "phones": sorted({p for _c, p in payers}), "codes": sorted({c for c, _p in payers}),
+                "day": start, "next_day": start + timedelta(days=1)}):
+            if meter is not None:
+                months[meter] = [Decimal(energy or 0), int(count)]
+            else:
+                days[(code, phone)] = int(spent)
         return months, days
 
     def _price_and_issue(self, item: _Plain, states: dict[uuid.UUID, KeyHeld],

@@ -198,3 +198,24 @@ def test_a_meters_second_sale_in_the_batch_continues_its_tids_and_month(
     # The month's energy moves up the bands, sale after sale: the last gets the least.
     energies = [s.energy for s in sales if s is not None]
     assert energies[3] < energies[2] < energies[1]
+
+
+def test_a_later_batch_counts_the_meters_month_and_the_payers_day_already_sold(
+        pg_world: VendingWorld) -> None:
+    """The month and the day read in one query: a second batch prices the meter's sale as the
+    month's second (no fixed charge, energy as in one batch) and refuses the payer over its
+    day's limit, counting the first batch's sales."""
+    world = pg_world
+    moov, _ = world.operator(max_amount_minor=10_000, max_payer_day_minor=12_000)
+    platform = world.platform()
+    one = [order(moov, "D1", DRN_A, 5000), order(moov, "D2", DRN_A, 5000)]
+    platform.writer._write_batch(one)
+    first, second = world.platform(), world.platform()
+    first.writer._write_batch(later := [order(moov, "D3", DRN_A, 5000, phone="0709090909")])
+    second.writer._write_batch(refused_ := [order(moov, "D4", DRN_C, 3000)])
+    sales = [o.sale for o in [*one, *later]]
+    assert all(s is not None for s in sales) and first.writer.together == 1
+    assert [s.fixed_charge_minor for s in sales if s is not None] == [500, 0, 0]
+    assert sales[2] is not None and sales[1] is not None and sales[0] is not None
+    assert sales[2].energy < sales[1].energy < sales[0].energy
+    assert outcome(refused_[0]).startswith("refused ") and second.writer.together == 0
