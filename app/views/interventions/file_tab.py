@@ -91,4 +91,5 @@ class InterventionsTab(QWidget):
         if self.file is None:
             return
         editor = RequestEditor(self.shell, self, file=self.file)
+        self._editor = editor  # an open() dialog lives on after this method: keep its wrapper
         editor.open()  # the tab reloads itself: the write announced the request

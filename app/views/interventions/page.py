@@ -474,7 +474,7 @@ class InterventionsPage(QWidget):
                 self.load_detail(editor.result_value.request_id)
 
         editor.accepted.connect(saved)
-        editor.open()
+        self._open(editor)
 
     def edit(self) -> None:
         if self.detail is None or self.detail.status not in OPEN_STATUSES:
@@ -482,6 +482,7 @@ class InterventionsPage(QWidget):
         self._open(RequestEditor(self.shell, self, detail=self.detail))
 
     def _open(self, dialog: FormDialog) -> None:
+        self._dialog = dialog  # an open() dialog lives on after this method: keep its wrapper
         dialog.open()
 
     def schedule(self) -> None:
