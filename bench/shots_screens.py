@@ -233,8 +233,8 @@ def _walk_built_dialogs(walk: Walk, window: MainWindow, view: CustomerFileView) 
     from app.services.interventions import lists
     from app.services.interventions.planning import technicians
     from app.services.works.quotes import load_quote
-    from app.views.customers.dialogs import ReadingCorrectionDialog
     from app.views.customers.file_tabs import PremisesTab
+    from app.views.customers.reading_dialogs import ReadingCorrectionDialog
     from app.views.interventions.report_dialog import ReportDialog
     from app.views.interventions.technicians import AbsenceDialog, TechnicianDialog
     from app.views.works.quote_dialogs import ApprovalDialog, ConnectionDialog, InvoiceDialog

@@ -26,10 +26,10 @@ from app.settings import Settings
 from app.sync.client import CentralClient
 from app.sync.endpoint import Endpoint
 from app.sync.runner import SyncOutcome, run_sync
-from app.views.customers.dialogs import PaymentDialog
 from app.views.customers.file_tabs import AccountsTab
 from app.views.customers.file_view import CustomerFileView
 from app.views.customers.page import ClientsPage
+from app.views.customers.payment_dialog import PaymentDialog
 from app.views.customers.results_model import BALANCE_COLUMN
 from app.views.home_page import HomePage
 from app.views.main_window import MainWindow

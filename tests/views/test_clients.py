@@ -144,7 +144,7 @@ def test_a_stale_edit_is_refused_and_the_file_reloads(
 def test_cash_a_payment_and_see_it_on_the_statement(
     qtbot: QtBot, window: MainWindow, home: Household, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import PaymentDialog
+    from app.views.customers.payment_dialog import PaymentDialog
 
     view = open_file(qtbot, window, "kone helene")
     qtbot.keyClick(view, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
@@ -168,7 +168,7 @@ def test_cash_a_payment_and_see_it_on_the_statement(
 def test_record_a_reading_with_the_unusual_check(
     qtbot: QtBot, window: MainWindow, home: Household, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import ReadingDialog
+    from app.views.customers.reading_dialogs import ReadingDialog
 
     view = open_file(qtbot, window, "kone helene")
     qtbot.mouseClick(view.action_buttons["reading"], Qt.MouseButton.LeftButton)
@@ -197,7 +197,7 @@ def test_move_out_then_move_in_from_the_file(
 ) -> None:
     from app.models.enums import Civility
     from app.services.customer_edit import create_customer
-    from app.views.customers.dialogs import OccupantDialog
+    from app.views.customers.occupant_dialog import OccupantDialog
     from tests.services.helpers import new_customer_input
 
     newcomer = create_customer(ctx, new_customer_input(ctx, last_name="Traoré", first_name="Moussa",
@@ -221,7 +221,7 @@ def test_move_out_then_move_in_from_the_file(
 
 
 def test_account_check_dialog(qtbot: QtBot, window: MainWindow, home: Household) -> None:
-    from app.views.customers.dialogs import AccountCheckDialog
+    from app.views.customers.account_check_dialog import AccountCheckDialog
 
     page = clients(window)
     qtbot.mouseClick(page.search_tab.check_button, Qt.MouseButton.LeftButton)

@@ -72,7 +72,7 @@ def _owes(ctx: ServiceContext, home: Household, minor: int) -> None:
 def test_the_payment_dialog_proposes_what_is_owed_and_gives_the_change(
     qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import PaymentDialog
+    from app.views.customers.payment_dialog import PaymentDialog
 
     _owes(ctx, home, 4372)
     view = open_file(qtbot, window, "kone helene")
@@ -96,7 +96,7 @@ def test_the_payment_dialog_proposes_what_is_owed_and_gives_the_change(
 def test_an_amount_in_euros_is_refused_and_an_advance_is_confirmed_first(
     qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import PaymentDialog
+    from app.views.customers.payment_dialog import PaymentDialog
 
     _owes(ctx, home, 4372)
     view = open_file(qtbot, window, "kone helene")
@@ -123,7 +123,7 @@ def test_a_receipt_that_cannot_be_opened_says_so_and_offers_a_copy(
     qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers,
     tmp_path: Path,
 ) -> None:
-    from app.views.customers.dialogs import PaymentDialog
+    from app.views.customers.payment_dialog import PaymentDialog
 
     _owes(ctx, home, 4372)
     answers.can_open = False
@@ -249,7 +249,7 @@ def _second_meter(ctx: ServiceContext, home: Household) -> str:
 def test_the_reading_dialog_makes_the_agent_choose_among_two_meters_and_shows_it(
     qtbot: QtBot, window: MainWindow, home: Household, ctx: ServiceContext, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import ReadingDialog
+    from app.views.customers.reading_dialogs import ReadingDialog
 
     serial = _second_meter(ctx, home)
     view = open_file(qtbot, window, "kone helene")
@@ -281,7 +281,7 @@ def test_a_reading_on_a_vacant_premise_is_confirmed_from_the_dialog(
 ) -> None:
     from app.models import Contract, MeterReading
     from app.models.enums import ContractStatus
-    from app.views.customers.dialogs import ReadingDialog
+    from app.views.customers.reading_dialogs import ReadingDialog
 
     with UnitOfWork(ctx.db, SYSTEM) as uow:
         uow.session.execute(update(Contract).where(Contract.id == home.contract_id)
@@ -352,7 +352,7 @@ def test_enter_in_the_account_field_validates_the_move_dialog(
 ) -> None:
     from app.models.enums import Civility
     from app.services.customer_edit import create_customer
-    from app.views.customers.dialogs import OccupantDialog
+    from app.views.customers.occupant_dialog import OccupantDialog
     from tests.services.helpers import new_customer_input
 
     newcomer = create_customer(ctx, new_customer_input(ctx, last_name="Traoré", first_name="Moussa",
@@ -439,7 +439,7 @@ def test_a_new_customer_without_connection_is_told_why_and_what_to_do(
 def test_the_move_dialog_shows_the_proposed_tariff_and_the_confirmation_names_it(
     qtbot: QtBot, window: MainWindow, home: Household, answers: Answers
 ) -> None:
-    from app.views.customers.dialogs import OccupantDialog
+    from app.views.customers.occupant_dialog import OccupantDialog
 
     view = open_file(qtbot, window, "kone helene")
     qtbot.keyClick(view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)

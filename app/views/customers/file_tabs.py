@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -17,7 +15,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableView,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -41,54 +38,16 @@ from app.services.quantities import number, quantity
 from app.services.readings import CORRECTING_ROLES
 from app.services.statements import Statement, StatementLine, account_statement
 from app.views import messages
+from app.views.documents import deliver_document
 from app.views.errors import show_error
 from app.views.format import day, moment
 from app.views.table_model import Column, ListTableModel
+from app.views.tables import table
 from kernel.vocabulary import label
 
 if TYPE_CHECKING:
     from app.views.customers.file_view import CustomerFileView
     from app.views.shell import Shell
-
-
-def table(
-    model: ListTableModel[Any], name: str, stretch: int = -1, cap: int = 0
-) -> QTableView:
-    """A read-only table whose columns fit their content; the ``stretch`` column (the last by
-    default) takes the spare width."""
-    view = QTableView()
-    view.setObjectName(name)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().hide()
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(stretch < 0)
-    if stretch >= 0:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    model.modelReset.connect(lambda: fit_columns(view, stretch, cap or COLUMN_CAP))
-    fit_columns(view, stretch, cap or COLUMN_CAP)
-    return view
-
-
-#: No column sized by its content grows wider than this (the full text is in the tooltip).
-COLUMN_CAP = 260
-
-
-def fit_columns(view: QTableView, stretch: int = -1, cap: int = 260) -> None:
-    """Each column as wide as its content, capped, so that a long reason or label does not push
-    the others out of sight; the stretched column takes what is left."""
-    header = view.horizontalHeader()
-    spare = stretch if stretch >= 0 else header.count() - 1
-    for column in range(header.count()):
-        if column == spare:
-            continue
-        view.resizeColumnToContents(column)
-        if header.sectionSize(column) > cap:
-            header.resizeSection(column, cap)
 
 
 class IdentityTab(QWidget):
@@ -348,39 +307,6 @@ def balance_detail(shell: Shell, balance: Balance) -> str:
     return "\n".join(lines)
 
 
-def deliver_document(
-    parent: QWidget, data_dir: Path, filename: str, pdf: bytes, *, title: str, what: str
-) -> Path:
-    """Saves a document in the data folder and opens it to print; says plainly when it could
-    not be opened, and offers to save a copy elsewhere."""
-    path = save_receipt(data_dir, filename, pdf)
-    if messages.open_document(str(path)):
-        messages.inform(parent, title, f"{what}\nOuvert pour impression ; fichier : {path}")
-        return path
-    if messages.confirm(
-        parent,
-        title,
-        f"{what}\nIl n'a pas pu être ouvert pour impression : aucun lecteur de PDF n'est "
-        f"disponible sur ce poste.\nLe fichier est enregistré ici : {path}\n\n"
-        "Voulez-vous en enregistrer une copie ailleurs (clé USB, dossier partagé) pour "
-        "l'imprimer depuis un autre poste ?",
-        default_yes=True,
-    ):
-        target = messages.save_path(parent, "Enregistrer le document", filename, "PDF (*.pdf)")
-        if target:
-            Path(target).write_bytes(pdf)
-            messages.inform(parent, title, f"Copie enregistrée : {target}")
-    return path
-
-
-def save_receipt(data_dir: Path, filename: str, pdf: bytes) -> Path:
-    folder = Path(data_dir) / "recus"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / filename
-    path.write_bytes(pdf)
-    return path
-
-
 class PremisesTab(QWidget):
     """Premises → connections → meters and contracts; the readings of the selected meter."""
 
@@ -545,7 +471,7 @@ class PremisesTab(QWidget):
         self.correct.setEnabled(line is not None and line.source is not ReadingSource.ESTIMATE)
 
     def _correct(self) -> None:
-        from app.views.customers.dialogs import ReadingCorrectionDialog
+        from app.views.customers.reading_dialogs import ReadingCorrectionDialog
 
         index = self.readings.currentIndex()
         if self.meter is None or not index.isValid():

@@ -239,22 +239,22 @@ class CustomerFileView(QWidget):
         dialog.open()
 
     def record_payment(self) -> None:
-        from app.views.customers.dialogs import PaymentDialog
+        from app.views.customers.payment_dialog import PaymentDialog
 
         self._open(PaymentDialog)
 
     def record_reading(self) -> None:
-        from app.views.customers.dialogs import ReadingDialog
+        from app.views.customers.reading_dialogs import ReadingDialog
 
         self._open(ReadingDialog)
 
     def change_occupant(self) -> None:
-        from app.views.customers.dialogs import OccupantDialog
+        from app.views.customers.occupant_dialog import OccupantDialog
 
         self._open(OccupantDialog)
 
     def replace_meter(self) -> None:
-        from app.views.customers.dialogs import MeterChangeDialog
+        from app.views.customers.reading_dialogs import MeterChangeDialog
 
         self._open(MeterChangeDialog)
 

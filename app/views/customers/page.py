@@ -282,7 +282,7 @@ class ClientsPage(QWidget):
         dialog.open()
 
     def check_account(self) -> None:
-        from app.views.customers.dialogs import AccountCheckDialog
+        from app.views.customers.account_check_dialog import AccountCheckDialog
 
         AccountCheckDialog(self.shell, self).open()
 

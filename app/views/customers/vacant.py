@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from app.models.changes import Changes
 from app.services.readings import VacantReading, vacant_premise_readings
-from app.views.customers.file_tabs import table
 from app.views.format import day
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
+from app.views.tables import table
 
 #: How far back the list goes.
 DAYS = 90

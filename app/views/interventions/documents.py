@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 
 
 def save_and_open(parent: QWidget, filename: str, pdf: bytes) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class LettersTab(QWidget):
     def __init__(self, view: CustomerFileView) -> None:
-        from app.views.customers.file_tabs import table
+        from app.views.tables import table
 
         super().__init__()
         self.view = view

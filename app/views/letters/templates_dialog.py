@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 class TemplatesDialog(QDialog):
     def __init__(self, shell: Shell, parent: QWidget | None = None) -> None:
-        from app.views.customers.file_tabs import table
+        from app.views.tables import table
 
         super().__init__(parent)
         self.shell = shell

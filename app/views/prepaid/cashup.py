@@ -32,7 +32,7 @@ from app.services.prepaid_cashup import (
     submit_count,
 )
 from app.services.prepaid_sales import MANAGING_ROLES, IssuedDocument
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.prepaid import named
 from app.views.shell import Shell
 from kernel.errors import BusinessError

@@ -36,7 +36,7 @@ from app.services.prepaid_cashup import (
 )
 from app.services.prepaid_sales import IssuedDocument
 from app.views import messages
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.prepaid import named
 from app.views.prepaid.cashup import PROBLEM, counted_of
 from app.views.shell import Shell

@@ -26,13 +26,14 @@ from app.services.customer_file import CustomerFile
 from app.services.prepaid_desk import CentralUnreachable, VendRefused, grouped
 from app.services.prepaid_sales import IssuedDocument, SaleRow, find_sales, reprint_receipt
 from app.views import messages
-from app.views.customers.file_tabs import deliver_document, table
 from app.views.customers.file_view import CustomerFileView
+from app.views.documents import deliver_document
 from app.views.format import moment
 from app.views.prepaid import central_of, named, vending_desk
 from app.views.prepaid.refusal import RefusalPanel
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
+from app.views.tables import table
 from kernel.numbering import VEND_RECEIPT_CODE, Series, format_number
 
 

@@ -26,7 +26,7 @@ from app.services.prepaid_sales import (
     ManagementToken,
     issue_management_token,
 )
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.prepaid import central_of, named, vending_desk
 from app.views.shell import Shell
 from kernel.errors import BusinessError

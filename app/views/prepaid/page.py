@@ -39,7 +39,7 @@ from app.services.prepaid_desk import (
     order_sentence,
 )
 from app.services.prepaid_sales import IssuedDocument, issue_receipt, sell_at_counter
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.prepaid import PENDING_FILE, central_of, named, vending_desk
 from app.views.prepaid.management import ManagementDialog
 from app.views.shell import Shell

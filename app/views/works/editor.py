@@ -31,7 +31,7 @@ from app.services.works.quotes import (
 )
 from app.services.works.totals import PricedQuote, parse_percent, percent_text
 from app.views import messages
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.errors import show_error
 from app.views.forms import FormDialog, ValueCombo, date_edit, read_date
 from app.views.works import run

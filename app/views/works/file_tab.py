@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 
 from app.services.customer_file import CustomerFile
 from app.services.works.lists import CustomerWorks, QuoteRow, WorksInvoiceRow, customer_works
-from app.views.customers.file_tabs import table
 from app.views.format import day
 from app.views.table_model import Column, ListTableModel
+from app.views.tables import table
 from app.views.works import run
 
 if TYPE_CHECKING:

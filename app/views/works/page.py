@@ -48,11 +48,12 @@ from app.services.works.lists import (
 )
 from app.services.works.quotes import expire_overdue
 from app.views import messages
-from app.views.customers.file_tabs import deliver_document, table
+from app.views.documents import deliver_document
 from app.views.format import day, plural
 from app.views.forms import ValueCombo, combo
 from app.views.shell import Shell
 from app.views.table_model import Column, ListTableModel
+from app.views.tables import table
 from app.views.works import run
 from app.views.works.editor import QuoteEditor
 from kernel.errors import ValidationError

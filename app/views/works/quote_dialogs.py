@@ -14,7 +14,7 @@ from app.services.works.invoicing import InvoiceChoice, IssuedInvoice, invoice_q
 from app.services.works.quotes import QuoteView, approve_quote
 from app.services.works.totals import parse_percent
 from app.views import messages
-from app.views.customers.file_tabs import deliver_document
+from app.views.documents import deliver_document
 from app.views.forms import FormDialog, combo, date_edit, read_date
 from kernel.errors import ValidationError
 
