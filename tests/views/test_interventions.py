@@ -325,9 +325,9 @@ def test_a_connection_job_is_closed_with_the_meter_put_in(
     closing it connects the site (the job then names the meter)."""
     from app.models.enums import Energy
     from kernel.identifiers import make_meter_serial
-    from tests.services.test_interventions import _ordered_connection_quote
+    from tests.services.interventions_setup import ordered_connection_quote
 
-    _quote_id, job_id, _version = _ordered_connection_quote(ctx)
+    _quote_id, job_id, _version = ordered_connection_quote(ctx)
     page = window.show_page(InterventionsPage)
     assert isinstance(page, InterventionsPage)
     page.refresh()

@@ -338,7 +338,7 @@ def test_a_prepaid_connection_is_put_in_service_by_hand_with_its_drn(
     from app.models.enums import Energy
     from app.views.works.quote_dialogs import ConnectionDialog
     from kernel.identifiers import make_drn, make_meter_serial
-    from tests.services.test_interventions import ordered_prepaid_quote
+    from tests.services.interventions_setup import ordered_prepaid_quote
 
     _tariff, quote_id, _job = ordered_prepaid_quote(ctx)
     page = _page(qtbot, window)
