@@ -11,6 +11,8 @@ allocations."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Young objects between collections, then young collections between the older ones.
 THRESHOLDS = (50_000, 20, 20)
@@ -21,3 +23,17 @@ def tune_for_server() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def rare_collections() -> Iterator[None]:
+    """Young collections every 50,000 allocations (at least) for the duration of a bulk job
+    outside the server (a billing run, an EDIFACT import): it allocates millions of short-lived
+    rows that reference counting frees, and at the default pace the collector kept walking the
+    job's live objects (readings, contracts, rows) and found nothing to collect."""
+    first, *older = gc.get_threshold()
+    gc.set_threshold(max(first, THRESHOLDS[0]), *older)
+    try:
+        yield
+    finally:
+        gc.set_threshold(first, *older)

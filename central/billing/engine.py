@@ -33,6 +33,7 @@ from central.billing.loading import contract_bounds, contract_page
 from central.billing.period import ONE_DAY, Period
 from central.billing.processes import bill_in_processes, ranges
 from central.billing.tariffs import TariffBook
+from central.collector import rare_collections
 from central.models import BillingRun, RunStatus
 from central.writes import BulkWriter
 from kernel.errors import BusinessError, NotFoundError
@@ -151,8 +152,9 @@ class BillingEngine:
         agency_id, tariffs = _patiently(load)
         postpaid = tariffs.postpaid_ids()
         if dry_run:
-            self._loop(report, period, issued_on, agency_id, tariffs, postpaid, None, progress,
-                       None, started)
+            with rare_collections():
+                self._loop(report, period, issued_on, agency_id, tariffs, postpaid, None,
+                           progress, None, started)
             return report
         with self._exclusive():
             run_id, resumed = _patiently(lambda: self._open_run(period, issued_on, agency_code))
@@ -160,8 +162,9 @@ class BillingEngine:
             log.info("billing run %s for %s started (agency %s)", run_id, period,
                      agency_code or "toutes")
             try:
-                self._loop(report, period, issued_on, agency_id, tariffs, postpaid, run_id,
-                           progress, fault, started)
+                with rare_collections():
+                    self._loop(report, period, issued_on, agency_id, tariffs, postpaid, run_id,
+                               progress, fault, started)
             except BaseException as error:
                 self._close_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
                 log.exception("billing run %s failed after %d invoices", run_id, report.invoices)

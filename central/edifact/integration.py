@@ -5,7 +5,6 @@ the interchange recorded once (its sender and reference are the idempotence guar
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import queue
 import threading
@@ -28,6 +27,7 @@ from app.models import SupplierInvoice
 from app.models.database import Database
 from app.models.ids import new_id, utcnow
 from central.actors import ADMINISTRATION
+from central.collector import rare_collections
 from central.edifact.envelope import Header, check, messages
 from central.edifact.invoic import InvoiceMessage, read_invoice
 from central.edifact.syntax import Interchange, Problem, Rejected
@@ -153,20 +153,6 @@ def integrated_documents(connection: Connection, keys: Collection[tuple[str, str
                table.number.in_({k[1] for k in keys})))}
 
 
-@contextmanager
-def _rare_collections() -> Iterator[None]:
-    """The cycle collector run every 50,000 allocations instead of 700 while a file is read:
-    reading allocates millions of short-lived containers (segments, lines, rows) that reference
-    counting frees, and the default pace spent 15 % of the import's CPU in collections that
-    found nothing to collect."""
-    first, *older = gc.get_threshold()
-    gc.set_threshold(max(first, 50_000), *older)
-    try:
-        yield
-    finally:
-        gc.set_threshold(first, *older)
-
-
 class _Batch:
     """The accepted invoices waiting for their transaction."""
 
@@ -287,7 +273,7 @@ class Importer:
         writer = _WriterThread(lambda b: self._flush(b, header, reference, resumed))
         writer.start()
         try:
-            with path.open("rb") as stream, _rare_collections():
+            with path.open("rb") as stream, rare_collections():
                 interchange = Interchange(stream)
                 for outcome, invoice, agency in self._read(interchange, reference):
                     if invoice is None:

@@ -146,3 +146,43 @@ def test_c0008_drops_the_agency_index_of_invoice_lines_on_postgresql_only(
     assert "ix_invoice_line_invoice_id" in indexes()
     downgrade(shared_only, CENTRAL, "c0007")
     assert "ix_invoice_line_agency_id" in indexes()
+
+
+def test_c0009_gives_invoice_lines_one_key_to_their_invoice_and_its_agency_on_postgresql(
+        shared_only: Engine) -> None:
+    """One composite key (invoice, agency) instead of two (PostgreSQL): a line in another
+    agency than its invoice's, without an agency, or of no invoice is refused; a line of its
+    invoice's agency goes in; the downgrade gives the two keys back; SQLite keeps its shape."""
+    upgrade(shared_only, CENTRAL, "c0008")
+
+    def keys() -> set[tuple[tuple[str, ...], str]]:
+        return {(tuple(fk["constrained_columns"]), fk["referred_table"])
+                for fk in inspect(shared_only).get_foreign_keys("invoice_line")}
+
+    two = {(("agency_id",), "agency"), (("invoice_id",), "invoice")}
+    assert keys() == two
+    upgrade(shared_only, CENTRAL, "c0009")
+    if shared_only.dialect.name != "postgresql":
+        assert keys() == two
+        downgrade(shared_only, CENTRAL, "c0008")
+        return
+    assert keys() == {(("invoice_id", "agency_id"), "invoice")}
+    with shared_only.begin() as connection:
+        maker = RowMaker(connection, MODELS)
+        ids = {"agency": maker.insert("agency")["id"], "other": maker.insert("agency")["id"]}
+        ids["invoice"] = maker.insert("invoice", agency_id=ids["agency"])["id"]
+    line = ("INSERT INTO invoice_line (id, agency_id, version, created_at, updated_at, "
+            "invoice_id, position, kind, label, quantity, unit, unit_price, "
+            "amount_excl_vat_minor, vat_rate, vat_minor, amount_minor) VALUES (:id, :agency, 1, "
+            "now(), now(), :invoice, 1, 'consumption', 'x', 1000, 'm3', 2450000, 245, 1800, 45, "
+            "290)")
+    for agency, invoice in ((ids["other"], ids["invoice"]), (None, ids["invoice"]),
+                            (ids["agency"], new_id())):
+        with pytest.raises(Exception, match="foreign key"), shared_only.begin() as connection:
+            connection.execute(text(line), {"id": new_id(), "agency": agency,
+                                            "invoice": invoice})
+    with shared_only.begin() as connection:
+        connection.execute(text(line), {"id": new_id(), "agency": ids["agency"],
+                                        "invoice": ids["invoice"]})
+    downgrade(shared_only, CENTRAL, "c0008")
+    assert keys() == two
