@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.models import Account, AuditEntry, Customer, SyncJournalEntry
+from app.models import Account, Agency, AuditEntry, Customer, SyncJournalEntry
 from app.models.capture import SYSTEM, Actor
 from app.models.database import Database
 from app.models.enums import JournalOperation
@@ -102,7 +102,8 @@ def test_server_built_journal_is_the_json_python_would_write(central_pg_url: str
     cdb = Database(central_pg_url)
     with UnitOfWork(cdb, SYSTEM) as uow:
         customer = Customer(last_name="Yao")
-        uow.session.add(customer)
+        agency = Agency(code="126", name="Agence 126")
+        uow.session.add_all([customer, agency])
         uow.session.flush()
         account = Account(number="10126000000143", customer_id=customer.id,
                           opened_on=date(2020, 1, 1))
@@ -113,7 +114,7 @@ def test_server_built_journal_is_the_json_python_would_write(central_pg_url: str
     person = customer_row(ids) | {"last_name": 'N\'Guessan "Kouadio" \\ é\n\t☂',
                                   "birth_date": None}
     invoice = {
-        "id": ids(), "agency_id": None, "version": 1, "created_at": NOW, "updated_at": NOW,
+        "id": ids(), "agency_id": agency.id, "version": 1, "created_at": NOW, "updated_at": NOW,
         "number": "FC-2026-000001", "kind": "consumption", "status": "issued",
         "account_id": account.id, "contract_id": None, "works_quote_id": None,
         "credited_invoice_id": None, "period": "2026-11", "period_start": date(2026, 11, 1),
@@ -122,7 +123,7 @@ def test_server_built_journal_is_the_json_python_would_write(central_pg_url: str
         "is_estimated": True,
     }
     line = {
-        "id": ids(), "agency_id": None, "version": 1, "created_at": NOW, "updated_at": NOW,
+        "id": ids(), "agency_id": agency.id, "version": 1, "created_at": NOW, "updated_at": NOW,
         "invoice_id": invoice["id"], "position": 1, "kind": "energy",
         "label": "Tranche « 1 » : 0–100 kWh", "quantity": Decimal("-12.5"), "unit": "kWh",
         "unit_price": Decimal("95.1234"), "amount_excl_vat_minor": -1200,

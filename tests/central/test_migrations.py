@@ -167,6 +167,10 @@ def test_c0009_gives_invoice_lines_one_key_to_their_invoice_and_its_agency_on_po
         downgrade(shared_only, CENTRAL, "c0008")
         return
     assert keys() == {(("invoice_id", "agency_id"), "invoice")}
+    indexes = {i["name"] for i in inspect(shared_only).get_indexes("invoice")}
+    assert "ix_invoice_agency_id" not in indexes
+    assert {"agency_id", "id"} in [set(u["column_names"]) for u in
+                                   inspect(shared_only).get_unique_constraints("invoice")]
     with shared_only.begin() as connection:
         maker = RowMaker(connection, MODELS)
         ids = {"agency": maker.insert("agency")["id"], "other": maker.insert("agency")["id"]}
@@ -186,3 +190,5 @@ def test_c0009_gives_invoice_lines_one_key_to_their_invoice_and_its_agency_on_po
                                         "invoice": ids["invoice"]})
     downgrade(shared_only, CENTRAL, "c0008")
     assert keys() == two
+    assert "ix_invoice_agency_id" in {i["name"] for i in inspect(shared_only).get_indexes(
+        "invoice")}
