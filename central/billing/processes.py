@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import pickle
@@ -117,10 +118,12 @@ def _worker(
 
     def report(outcome: ChunkOutcome) -> None:
         results.put(("done", outcome))
+        gc.collect()
         _check_parent(parent)
 
     try:
         in_child()
+        _collect_between_chunks()
         while True:
             item = todo.get()
             if item is None:
@@ -136,6 +139,16 @@ def _worker(
         results.join_thread()
         sys.stdout.flush()
         os._exit(0)
+
+
+def _collect_between_chunks() -> None:
+    """The cycle collector of a billing process runs once after each chunk, not while it is
+    built: a chunk is a few hundred thousand live objects (readings, contracts, rows), which
+    every young collection walked again (even every 50,000 allocations: ≈ 10 % of the process's
+    CPU, for the few cycles the database layers leave, freed after the chunk all the same).
+    What the process inherited from the run is frozen: never walked, its pages never copied."""
+    gc.freeze()
+    gc.disable()
 
 
 def _portable(error: BaseException) -> BaseException:

@@ -5,11 +5,13 @@ command killed leaves no worker writing behind it."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,9 @@ from sqlalchemy import func, select
 from app.models import Contract, Invoice, InvoiceLine, SyncJournalEntry
 from app.models.database import Database
 from central.billing import engine as engine_module
+from central.billing.chunk import ChunkOutcome
 from central.billing.engine import BillingEngine
-from central.billing.processes import WorkerLost
+from central.billing.processes import WorkerLost, bill_in_processes
 from central.models import BillingRun, RunStatus
 from kernel.money import Currency
 from tests.central.test_billing_runs import ISSUED, NOV, billable, count, read_november
@@ -191,3 +194,30 @@ def test_the_command_killed_leaves_no_worker_and_the_next_run_finishes(
     assert runs == {RunStatus.INTERRUPTED, RunStatus.COMPLETED}
     assert count(demo, Invoice, Invoice.period == NOV.label) == billable(demo)
     assert_whole_and_gapless(demo)
+
+
+class _Node:
+    me: Any = None
+
+
+def _cycle_per_chunk(after: Any, upto: Any, report: Any) -> None:
+    """Two chunks, each leaving a reference cycle: says whether the collector runs by itself
+    and whether the previous chunk's cycle was freed once that chunk was reported."""
+    freed = None
+    for _ in range(2):
+        node = _Node()
+        node.me = node
+        made = weakref.ref(node)
+        del node
+        report(ChunkOutcome(numbers=[f"automatic={gc.isenabled()}", f"freed={freed}"]))
+        freed = made() is None
+
+
+def test_a_worker_collects_cycles_after_each_chunk_not_while_building_it() -> None:
+    """The cycle collector of a billing process does not walk a chunk while it is built; what
+    a chunk leaves in cycles is freed once the chunk is reported (memory stays flat)."""
+    outcomes: list[ChunkOutcome] = []
+    bill_in_processes(1, [(None, None)], _cycle_per_chunk, lambda: None, outcomes.append)
+    assert [o.numbers for o in outcomes] == [["automatic=False", "freed=None"],
+                                             ["automatic=False", "freed=True"]]
+    assert gc.isenabled(), "the run's own process keeps its collector"
