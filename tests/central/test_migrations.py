@@ -169,6 +169,10 @@ def test_c0009_gives_invoice_lines_one_key_to_their_invoice_and_its_agency_on_po
     assert keys() == {(("invoice_id", "agency_id"), "invoice")}
     indexes = {i["name"] for i in inspect(shared_only).get_indexes("invoice")}
     assert "ix_invoice_agency_id" not in indexes
+    with shared_only.connect() as connection:  # no line broke it: checked for every line
+        assert connection.execute(text(
+            "SELECT convalidated FROM pg_constraint WHERE conname = "
+            "'fk_invoice_line_invoice_id_agency_id_invoice'")).scalar_one() is True
     assert {"agency_id", "id"} in [set(u["column_names"]) for u in
                                    inspect(shared_only).get_unique_constraints("invoice")]
     with shared_only.begin() as connection:
