@@ -13,10 +13,17 @@ purchase, so the clients take little of the server's cores). Every sale is the w
 (reference row, meter lock, tokens, receipt, audit + journal, commit number); HES pushes and
 SMS are off unless ``--with-outbox`` (then they are queued in the outbox; nothing listens).
 
+Closed loop (default, ``--clients C``): each client sends its next purchase the moment its last
+is answered — the rate the server saturates at, its latency then. Open loop (``--rate R``):
+purchases start on a fixed schedule of R a second, whatever the answers (customers arriving
+independently), each on a free keep-alive connection or a new one (never held back), latency
+measured from the scheduled start (a wait for the server counts); ``--rate 300,400,500``: one
+run each in turn, then the highest rate whose p95 stayed under the goal without an error.
+
 ``--writer-only N``: the sale writer alone in this process (no HTTP, no server), batches of N
 orders: the CPU a sale costs Python and PostgreSQL.
 
-Run: ``python bench/bench_vending.py [--meters 10000] [--seconds 20] [--clients 32]``
+Run: ``python bench/bench_vending.py [--meters 10000] [--seconds 20] [--clients 32 | --rate 500]``
 (``GUICHET_BENCH_PG`` = server URL, default the local one; a database is created and dropped).
 """
 
@@ -143,6 +150,11 @@ class LoadResult:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.statuses: dict[int | str, int] = {}
+        #: Open loop: the connections opened, and how late the client sent at worst (ms).
+        self.opened = 0
+        self.late_ms = 0.0
+        #: Open loop: seconds from the first scheduled start to the last answer.
+        self.span = 0.0
 
     def count(self, status: int | str) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -213,14 +225,84 @@ async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
     return result
 
 
-def run_load(*args: Any) -> LoadResult:
-    """:func:`load` on uvloop's event loop when installed (less CPU per request)."""
+async def load_open(url: str, secret: str, meters: int, seconds: float, rate: float,
+                    tag: str) -> LoadResult:
+    """Open loop: purchase ``i`` is started at ``i / rate`` seconds, whether the earlier ones
+    were answered or not (customers arriving through the operator, independent of each
+    other), and its latency is measured from that scheduled start, so a request that waits —
+    for a connection, in the server's queue — counts its wait. Each request takes a free
+    keep-alive connection or opens one: never held back for want of one (``opened`` says how
+    many were needed; ``late_ms``: how far behind its schedule the client sent at worst)."""
+    result = LoadResult()
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    head = purchase_head(host, port, secret)
+    numbers = [drn(n) for n in range(meters)]
+    pick, phone = random.choice, random.randrange
+    free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = 0
+    late = 0.0
+
+    async def connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        nonlocal opened
+        opened += 1
+        return await asyncio.open_connection(host, port)
+
+    async def one(index: int, scheduled: float) -> None:
+        body = (f'{{"reference":"{tag}-{index}","meter":"{pick(numbers)}",'
+                f'"amount":2000,"phone":"07{phone(100_000_000):08d}"}}').encode()
+        reader, writer = free.pop() if free else await connection()
+        writer.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+        try:
+            status, answer, closing = await read_answer(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            result.latencies.append((time.perf_counter() - scheduled) * 1000)
+            result.count("coupure")
+            writer.close()
+            return
+        result.latencies.append((time.perf_counter() - scheduled) * 1000)
+        if 200 <= status < 300 and not json.loads(answer).get("token"):
+            result.count("sans jeton")
+        else:
+            result.count(status)
+        if closing:
+            writer.close()
+        else:
+            free.append((reader, writer))
+
+    # Connections for twice the requests a 50 ms answer keeps in flight, opened beforehand.
+    free.extend(await asyncio.gather(*(connection() for _ in range(max(8, int(rate / 10))))))
+    tasks = []
+    total = int(rate * seconds)
+    begun = time.perf_counter()
+    for index in range(total):
+        scheduled = begun + index / rate
+        wait = scheduled - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            late = max(late, -wait * 1000)
+        tasks.append(asyncio.ensure_future(one(index, scheduled)))
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
+    for _reader, writer in free:
+        writer.close()
+    result.opened, result.late_ms = opened, late
+    result.span = time.perf_counter() - begun
+    return result
+
+
+def run_load(url: str, secret: str, meters: int, seconds: float, clients: int, tag: str,
+             rate: float = 0) -> LoadResult:
+    """:func:`load` (closed loop, ``clients``), or :func:`load_open` at ``rate`` requests per
+    second, on uvloop's event loop when installed (less CPU per request)."""
+    work = (load_open(url, secret, meters, seconds, rate, tag) if rate
+            else load(url, secret, meters, seconds, clients, tag))
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(load(*args))
+        return asyncio.run(work)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(load(*args))
+        return runner.run(work)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -299,6 +381,20 @@ def writer_speed(url: str, secret: str, meters: int, seconds: float,
     return sold, wall, used * 1000 / max(sold, 1), pg * 1000 / max(sold, 1)
 
 
+def measured(server_pid: int, url: str, run: Any
+             ) -> tuple[LoadResult, float, dict[str, float], tuple[float, float, float]]:
+    """``run()``'s answers, its wall seconds, the CPU ms per purchase of the server, the
+    PostgreSQL backends and the clients, and the load average at its end."""
+    before = cpu_snapshot(server_pid, url)
+    begun = time.monotonic()
+    seen = run()
+    elapsed = time.monotonic() - begun
+    after = cpu_snapshot(server_pid, url)
+    ok = seen.statuses.get(201, 0)
+    return seen, elapsed, {k: (after[k] - before[k]) * 1000 / max(ok, 1) for k in after}, \
+        os.getloadavg()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
@@ -328,6 +424,10 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--rate", type=lambda t: [float(r) for r in t.split(",")],
+                        metavar="R[,R…]", default=None,
+                        help="open loop: R purchases started per second on a fixed schedule "
+                        "(several: one run each, in turn), latency from the scheduled start")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool-size", type=int, default=20)
     parser.add_argument("--with-outbox", action="store_true",
@@ -388,37 +488,51 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         run_load(base, secret, args.meters, 3, 8, "warm")
-        before = cpu_snapshot(process.pid, url)
-        begun = time.monotonic()
-        seen = run_load(base, secret, args.meters, args.seconds, args.clients, "run")
-        latencies, statuses = seen.latencies, seen.statuses
-        elapsed = time.monotonic() - begun
-        after = cpu_snapshot(process.pid, url)
-        load_average = os.getloadavg()
-        ok = statuses.get(201, 0)
+        print(f"serveur : {args.workers} processus, PostgreSQL, outbox HES/SMS "
+              f"{'activée' if args.with_outbox else 'désactivée'}")
+        passed: list[float] = []
+        runs = [(0.0, f"{args.clients} clients en boucle fermée")] if not args.rate else [
+            (rate, f"boucle ouverte à {rate:g} achats/s") for rate in args.rate]
+        for number, (rate, label) in enumerate(runs):
+            seen, elapsed, used, load_average = measured(
+                process.pid, url, lambda rate=rate, number=number: run_load(
+                    base, secret, args.meters, args.seconds, args.clients, f"run{number}",
+                    rate))
+            ok = seen.statuses.get(201, 0)
+            elapsed = seen.span or elapsed
+            p95 = percentile(seen.latencies, 0.95)
+            print(f"— {label} pendant {elapsed:.1f} s")
+            print(f"achats : {ok:,} réussis ({ok / elapsed:,.0f} achats/s), réponses "
+                  f"{seen.statuses}, erreurs {sum(seen.statuses.values()) - ok}"
+                  + (f" ; {seen.opened} connexions, envoi en retard sur l'horaire de "
+                     f"{seen.late_ms:.1f} ms au plus" if rate else ""))
+            print(f"latence{' (depuis le départ prévu)' if rate else ''} : p50 "
+                  f"{percentile(seen.latencies, 0.5):.1f} ms · p95 {p95:.1f} ms · p99 "
+                  f"{percentile(seen.latencies, 0.99):.1f} ms")
+            print("CPU par achat : " + " · ".join(f"{k} {v:.1f} ms" for k, v in used.items())
+                  + f" — total {sum(used.values()):.1f} ms, soit au plus "
+                  f"{os.cpu_count() or 1} × 1000 / {sum(used.values()):.1f} = "
+                  f"{(os.cpu_count() or 1) * 1000 / max(sum(used.values()), 0.001):,.0f} "
+                  "achats/s sur ces cœurs s'ils étaient libres")
+            print(f"charge de la machine (load average 1/5/15 min) : "
+                  f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs")
+            if rate and p95 < GOAL_P95_MS and ok == sum(seen.statuses.values()):
+                passed.append(rate)
+            if not rate or rate == GOAL_RATE:
+                # Open loop: the rate offered, answered (the last answers end the span).
+                reached = ok / elapsed >= (GOAL_RATE * 0.99 if rate else GOAL_RATE)
+                print(f"objectif : ≥ {GOAL_RATE} achats/s et p95 < {GOAL_P95_MS} ms — "
+                      f"{'atteint' if reached and p95 < GOAL_P95_MS else 'non atteint'}")
+        if args.rate:
+            print(f"débit le plus haut essayé avec p95 < {GOAL_P95_MS} ms sans erreur : "
+                  + (f"{max(passed):g} achats/s" if passed else "aucun"))
         check = Database(url)
         with check.reading() as session:
             sales = session.scalar(select(func.count()).select_from(VendTransaction)) or 0
             top = session.scalar(select(func.max(VendTransaction.receipt_number)))
         check.dispose()
-        print(f"serveur : {args.workers} processus, PostgreSQL, outbox HES/SMS "
-              f"{'activée' if args.with_outbox else 'désactivée'} ; {args.clients} clients "
-              f"simultanés pendant {elapsed:.1f} s")
-        print(f"achats : {ok:,} réussis ({ok / elapsed:,.0f} achats/s), réponses {statuses}")
-        print(f"latence : p50 {percentile(latencies, 0.5):.1f} ms · p95 "
-              f"{percentile(latencies, 0.95):.1f} ms · p99 {percentile(latencies, 0.99):.1f} ms")
         print(f"base : {sales:,} ventes au total, dernier reçu {top} (série sans trou : "
               f"{'oui' if top and int(top[-6:]) == sales else 'NON'})")
-        used = {k: (after[k] - before[k]) * 1000 / max(ok, 1) for k in after}
-        print("CPU par achat : " + " · ".join(f"{k} {v:.1f} ms" for k, v in used.items())
-              + f" — total {sum(used.values()):.1f} ms, soit au plus "
-              f"{os.cpu_count() or 1} × 1000 / {sum(used.values()):.1f} = "
-              f"{(os.cpu_count() or 1) * 1000 / max(sum(used.values()), 0.001):,.0f} achats/s "
-              "sur ces cœurs s'ils étaient libres")
-        print(f"charge de la machine (load average 1/5/15 min) : "
-              f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs")
-        print(f"objectif : ≥ {GOAL_RATE} achats/s et p95 < {GOAL_P95_MS} ms — "
-              f"{'atteint' if ok / elapsed >= GOAL_RATE and percentile(latencies, 0.95) < GOAL_P95_MS else 'non atteint'}")
     finally:
         if process is not None:
             process.terminate()

@@ -18,6 +18,7 @@ from app.models.database import Database
 from central.api.errors import error_response, install_error_handlers
 from central.api.middleware import BodyLimit, RequestContext
 from central.api.operator_credentials import OperatorCredentials
+from central.api.operator_lane import OperatorLane
 from central.api.routes import (
     admin,
     agency,
@@ -66,6 +67,7 @@ def create_app(
     owned = db is None
     currency = installation_currency(database, settings)
     vending, dispatcher = build_vending(database, settings, currency)
+    credentials = OperatorCredentials(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +90,7 @@ def create_app(
             Middleware(RequestContext),
             Middleware(BodyLimit, max_bytes=settings.max_request_bytes,
                        larger=((BATCH_PATH, settings.max_batch_bytes),)),
+            Middleware(OperatorLane, platform=vending, credentials=credentials),
         ],
     )
     app.state.settings = settings
@@ -95,7 +98,7 @@ def create_app(
     app.state.currency = currency
     app.state.platform = vending
     app.state.dispatcher = dispatcher
-    app.state.operator_credentials = OperatorCredentials(database)
+    app.state.operator_credentials = credentials
     install_error_handlers(app)
     app.add_exception_handler(VendingError, _vending_error)
     for router in (*default_routers(), *routers):

@@ -79,6 +79,12 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def _business_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GuichetError)
+    return business_error_response(exc)
+
+
+def business_error_response(exc: GuichetError) -> JSONResponse:
+    """The answer to a refusal of the business layers (what ``install_error_handlers`` gives
+    the framework)."""
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, PermissionDeniedError):
