@@ -26,6 +26,7 @@ _HEADER = struct.Struct("!iiIii")  # dimensions, has NULL, element oid, size, lo
 _EMPTY = struct.Struct("!iiI")
 _INT8 = struct.Struct("!iq")
 _INT4 = struct.Struct("!ii")
+_LENGTH = struct.Struct("!i")
 _EPOCH_DAYS = date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -67,6 +68,10 @@ class Int4Array(UuidArray):
     oid, element_oid = 1007, 23
 
 
+class TextArray(UuidArray):
+    oid, element_oid = 1009, 25
+
+
 class DateArray(UuidArray):
     oid, element_oid = 1182, 1082
 
@@ -93,6 +98,21 @@ def int4s(values: Iterable[int | None]) -> Int4Array:
     pack = _INT4.pack
     parts = [_NULL if v is None else pack(4, v) for v in values]
     return _pack(Int4Array, parts, _NULL in parts)  # type: ignore[return-value]
+
+
+def texts(values: Iterable[str | None]) -> TextArray:
+    """Strings (cast in SQL to the column's type: ``varchar``, ``json``, ``numeric``…)."""
+    pack = _LENGTH.pack
+    parts = []
+    has_null = False
+    for v in values:
+        if v is None:
+            parts.append(_NULL)
+            has_null = True
+        else:
+            data = v.encode()
+            parts.append(pack(len(data)) + data)
+    return _pack(TextArray, parts, has_null)  # type: ignore[return-value]
 
 
 def dates(values: Iterable[date | None]) -> DateArray:
@@ -127,7 +147,7 @@ def _dumper(cls: type[BinaryArray]) -> type[Dumper]:
     return _ArrayDumper
 
 
-_KINDS = (UuidArray, Int8Array, Int4Array, DateArray, TimestamptzArray)
+_KINDS = (UuidArray, Int8Array, Int4Array, TextArray, DateArray, TimestamptzArray)
 _DUMPERS = {cls: _dumper(cls) for cls in _KINDS}
 for _cls, _made in _DUMPERS.items():
     psycopg.adapters.register_dumper(_cls, _made)

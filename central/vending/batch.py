@@ -56,7 +56,8 @@ from app.models.base import SCHEMA_VERSION
 from app.models.enums import JournalOperation, SmsStatus, VendStatus
 from app.models.ids import new_id, utcnow
 from app.models.jsonable import to_jsonable
-from central.models import DeliveryStatus, HesDelivery, VendingMeter, VendingRequest
+from central import pgarrays
+from central.models import DeliveryStatus, HesDelivery, VendingMeter
 from central.sms.text import sale_messages
 from central.sync.numbering import number_only, stamp_clause
 from central.vending.hes import IssuedTokens
@@ -64,7 +65,7 @@ from central.vending.meters import _ALL_FACTS
 from central.vending.pricing import from_amount
 from central.vending.records import SERIES_CODE, MeterFacts, Sale
 from central.vending.sale_writer import Order, Written
-from central.vending.selling import Selling
+from central.vending.selling import Selling, driver
 from kernel.numbering import Series, format_number
 
 _TABLE: Table = VendTransaction.__table__  # type: ignore[assignment]
@@ -87,17 +88,15 @@ _FACTS_BY_DRNS = _ALL_FACTS.where(Meter.sts_drn == any_(bindparam("numbers", typ
 
 #: The batch's references taken in one statement, in sorted order; an operator's only while
 #: its credential is still the one the request came with and not revoked.
-_TAKE = sql_text(
+_TAKE = (
     "INSERT INTO vending_request (operator_id, reference, digest, vend_id, at) "
-    "SELECT r.operator, r.reference, r.digest, r.vend, :at "
-    "FROM unnest(CAST(:operators AS uuid[]), CAST(:references AS text[]), "
-    "CAST(:digests AS text[]), CAST(:vends AS uuid[]), CAST(:secrets AS text[])) "
-    "AS r (operator, reference, digest, vend, secret) "
+    "SELECT r.operator, r.reference, r.digest, r.vend, %(at)s "
+    "FROM unnest(%(operators)s::uuid[], %(references)s::text[], %(digests)s::text[], "
+    "%(vends)s::uuid[], %(secrets)s::text[]) AS r (operator, reference, digest, vend, secret) "
     "WHERE r.secret = '' OR EXISTS (SELECT FROM vending_operator o WHERE o.id = r.operator "
     "AND o.secret_hash = r.secret AND o.revoked_at IS NULL) "
     "ORDER BY r.operator, r.reference "
-    "ON CONFLICT DO NOTHING RETURNING vend_id"
-).bindparams(bindparam("at", type_=VendingRequest.__table__.c.at.type))
+    "ON CONFLICT DO NOTHING RETURNING vend_id")
 
 #: References of sales refused after they were taken: free again.
 _GIVE_BACK = sql_text(
@@ -105,19 +104,16 @@ _GIVE_BACK = sql_text(
     "unnest(CAST(:operators AS uuid[]), CAST(:references AS text[])))")
 
 #: The meters' vending rows, locked in sorted order.
-_LOCK = (select(_STATE.c.meter_id, _STATE.c.sgc, _STATE.c.ti, _STATE.c.krn, _STATE.c.kt,
-                _STATE.c.ken, _STATE.c.base_date, _STATE.c.last_tid)
-         .where(_STATE.c.meter_id == any_(bindparam("meters", type_=_UUIDS)))
-         .order_by(_STATE.c.meter_id).with_for_update())
+_LOCK = ("SELECT meter_id, sgc, ti, krn, kt, ken, base_date, last_tid FROM vending_meter "
+         "WHERE meter_id = ANY(%(meters)s::uuid[]) ORDER BY meter_id FOR UPDATE")
 
-_SAVE_STATES = sql_text(
+_SAVE_STATES = (
     "UPDATE vending_meter AS m SET sgc = v.sgc, ti = v.ti, krn = v.krn, kt = v.kt, "
-    "ken = v.ken, base_date = v.base_date, last_tid = v.last_tid, updated_at = :now "
-    "FROM unnest(CAST(:meters AS uuid[]), CAST(:sgc AS integer[]), CAST(:ti AS integer[]), "
-    "CAST(:krn AS integer[]), CAST(:kt AS integer[]), CAST(:ken AS integer[]), "
-    "CAST(:base_date AS integer[]), CAST(:last_tid AS integer[])) "
-    "AS v (meter_id, sgc, ti, krn, kt, ken, base_date, last_tid) WHERE m.meter_id = v.meter_id"
-).bindparams(bindparam("now", type_=_STATE.c.updated_at.type))
+    "ken = v.ken, base_date = v.base_date, last_tid = v.last_tid, updated_at = %(now)s "
+    "FROM unnest(%(meters)s::uuid[], %(sgc)s::integer[], %(ti)s::integer[], "
+    "%(krn)s::integer[], %(kt)s::integer[], %(ken)s::integer[], %(base_date)s::integer[], "
+    "%(last_tid)s::integer[]) AS v (meter_id, sgc, ti, krn, kt, ken, base_date, last_tid) "
+    "WHERE m.meter_id = v.meter_id")
 
 _vt = VendTransaction
 _COUNTED = (_vt.status == VendStatus.COMPLETED, _vt.token_class == 0)
@@ -236,11 +232,12 @@ class BatchSelling(Selling):
     def _take(session: Session, plain: list[_Plain], now: datetime) -> set[uuid.UUID]:
         if not plain:
             return set()
-        return set(session.connection().execute(_TAKE, {
-            "at": now, "operators": [p.order.operator.id for p in plain],
-            "references": [p.order.reference for p in plain],
-            "digests": [p.order.digest for p in plain], "vends": [p.vend_id for p in plain],
-            "secrets": [p.order.operator.secret_hash or "" for p in plain]}).scalars())
+        return {row[0] for row in driver(session).execute(_TAKE, {
+            "at": now, "operators": pgarrays.uuids([p.order.operator.id for p in plain]),
+            "references": pgarrays.texts([p.order.reference for p in plain]),
+            "digests": pgarrays.texts([p.order.digest for p in plain]),
+            "vends": pgarrays.uuids([p.vend_id for p in plain]),
+            "secrets": pgarrays.texts([p.order.operator.secret_hash or "" for p in plain])}, prepare=True)}
 
     def _lock_states(self, session: Session, plain: list[_Plain], now: datetime
                      ) -> dict[uuid.UUID, KeyHeld]:
@@ -254,8 +251,9 @@ class BatchSelling(Selling):
                  "base_date": f.record.base_date, "last_tid": None, "blocked_reason": "",
                  "updated_at": self.clock()}
                 for f in sorted(missing.values(), key=lambda f: f.meter_id)])
-        meters = sorted({p.facts.meter_id for p in plain})
-        return {row[0]: KeyHeld(*row) for row in session.connection().execute(_LOCK, {"meters": meters})}
+        meters = pgarrays.uuids(sorted({p.facts.meter_id for p in plain}))
+        return {row[0]: KeyHeld(*row)
+                for row in driver(session).execute(_LOCK, {"meters": meters}, prepare=True)}
 
     def _so_far(self, session: Session, plain: list[_Plain], today: Any
                 ) -> tuple[dict[uuid.UUID, list[Any]], dict[tuple[str, str], int]]:
@@ -313,15 +311,14 @@ class BatchSelling(Selling):
         transactions = [new_id() for _ in sold]
         receipts = self._number_first(session, transactions, now) if numbered else None
         moved = [states[m] for m in sorted({item.facts.meter_id for item, _i, _s in sold})]
-        session.connection().execute(_SAVE_STATES, {
-            "now": now, "meters": [s.meter_id for s in moved], "sgc": [s.sgc for s in moved],
-            "ti": [s.ti for s in moved], "krn": [s.krn for s in moved],
-            "kt": [s.kt for s in moved], "ken": [s.ken for s in moved],
-            "base_date": [s.base_date for s in moved], "last_tid": [s.last_tid for s in moved]})
         stamp = utcnow()
         sms = SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED
         hes = DeliveryStatus.QUEUED.value if self.hes_enabled else None
-        rows, journal, audit, deliveries, written = [], [], [], [], []
+        rows: list[dict[str, Any]] = []
+        changes_json: list[str | None] = []
+        sellers: list[str | None] = []
+        deliveries: list[dict[str, Any]] = []
+        written: list[tuple[Order, Written]] = []
         for index, (item, issued, split) in enumerate(sold):
             order, facts, vend_id = item.order, item.facts, item.vend_id
             transaction_id = transactions[index]
@@ -344,9 +341,8 @@ class BatchSelling(Selling):
             changes = {key: [None, to_jsonable(row[key])] for key in _JOURNALED}
             row.update(id=vend_id, version=1, created_at=stamp, updated_at=stamp)
             rows.append(row)
-            journal.append({"transaction_id": transaction_id, "agency_id": facts.agency_id,
-                            "row_id": vend_id, "changes": changes})
-            audit.append({"id": new_id(), "username": seller})
+            changes_json.append(json.dumps(changes))
+            sellers.append(seller)
             if self.hes_enabled:
                 deliveries.append({"vend_id": vend_id, "drn": facts.drn, "next_at": now,
                                    "tokens": " ".join(t.digits for t in issued.in_order)})
@@ -362,18 +358,14 @@ class BatchSelling(Selling):
                         order.operator.code, seller)
             written.append((order, Written(vend_id, transaction_id, placeholder, texts,
                                            order.phone, view, receipts is not None)))
-        connection = session.connection()
-        connection.exec_driver_sql(_sales_statement(), _as_arrays(rows, connection.dialect))
-        journal_at = _JOURNAL.c.at.type.bind_processor(connection.dialect)
-        connection.exec_driver_sql(_ENTRIES, {
-            "at": journal_at(stamp) if journal_at else stamp,
-            "operation": _operation(connection.dialect),
-            "schema_version": SCHEMA_VERSION,
-            "transactions": [e["transaction_id"] for e in journal],
-            "agencies": [e["agency_id"] for e in journal],
-            "rows": [e["row_id"] for e in journal],
-            "changes": [json.dumps(e["changes"]) for e in journal],
-            "audit_ids": [a["id"] for a in audit], "usernames": [a["username"] for a in audit]})
+        driver(session).execute(_write_statement(), {
+            "now": now, "meters": pgarrays.uuids([m.meter_id for m in moved]),
+            **{key: pgarrays.int4s([getattr(m, key) for m in moved]) for key in _KEY_HELD},
+            **_as_arrays(rows),
+            "at": stamp, "operation": _operation(), "schema_version": SCHEMA_VERSION,
+            "transactions": pgarrays.uuids(transactions), "changes": pgarrays.texts(changes_json),
+            "audit_ids": pgarrays.uuids([new_id() for _ in rows]),
+            "usernames": pgarrays.texts(sellers)}, prepare=True)
         if deliveries:
             session.connection().execute(insert(_HES), deliveries)
         return written
@@ -405,6 +397,19 @@ class BatchSelling(Selling):
                 for k in range(1, count + 1)]
 
 
+#: The key state columns of a meter's vending row the batch moves.
+_KEY_HELD = ("sgc", "ti", "krn", "kt", "ken", "base_date", "last_tid")
+
+
+@cache
+def _write_statement() -> str:
+    """The meters' rows, the sales, their journal and audit entries: one statement (each
+    data-modifying part of a ``WITH`` runs whole, whether read or not), prepared."""
+    assert _ENTRIES.startswith("WITH ")
+    return (f"WITH s AS ({_SAVE_STATES}), v AS ({_sales_statement()}), "
+            + _ENTRIES[len("WITH "):])
+
+
 @cache
 def _sales_statement() -> str:
     """The sales' rows in one statement: one array parameter per column (a prepared
@@ -416,18 +421,38 @@ def _sales_statement() -> str:
             f"SELECT * FROM unnest({arrays})")
 
 
-def _as_arrays(rows: list[dict[str, Any]], dialect: Any) -> dict[str, list[Any]]:
-    """The rows as one list per column, each value as the column's type binds it."""
-    arrays = {}
+def _as_arrays(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rows as one encoded array per column (:mod:`central.pgarrays`), each value as the
+    column's type binds it."""
+    return {name: encode([process(row[name]) for row in rows] if process
+                         else [row[name] for row in rows])
+            for name, process, encode in _column_encoders()}
+
+
+@cache
+def _column_encoders() -> list[tuple[str, Any, Any]]:
+    """``(column, its bind processor or None, the array encoder of its type)``; strings for
+    the types PostgreSQL casts from text (``varchar``, ``text``, the enums' names)."""
+    dialect = postgresql.psycopg.dialect()
+    kinds = {"UUID": pgarrays.uuids, "BIGINT": pgarrays.int8s, "INTEGER": pgarrays.int4s, "SMALLINT": pgarrays.int4s,
+             "TIMESTAMP WITH TIME ZONE": pgarrays.timestamps}
+    found = []
     for column in _TABLE.columns:
-        process = column.type.bind_processor(dialect)
-        values = [row[column.name] for row in rows]
-        arrays[column.name] = [process(v) for v in values] if process else values
-    return arrays
+        encode = kinds.get(column.type.compile(dialect))
+        if encode is None:
+            assert isinstance(column.type.compile(dialect), str)
+            encode = _strings
+        found.append((column.name, column.type.bind_processor(dialect), encode))
+    return found
 
 
-def _operation(dialect: Any) -> Any:
-    process = _JOURNAL.c.operation.type.bind_processor(dialect)
+def _strings(values: list[Any]) -> Any:
+    return pgarrays.texts([None if v is None else str(v) for v in values])
+
+
+@cache
+def _operation() -> Any:
+    process = _JOURNAL.c.operation.type.bind_processor(postgresql.psycopg.dialect())
     return process(JournalOperation.INSERT) if process else JournalOperation.INSERT
 
 
@@ -439,14 +464,14 @@ _ENTRIES = (
     "operation, base_version, new_version, changes, schema_version, batch_number) "
     "SELECT t.tx, %(at)s, t.agency, 'vend_transaction', t.row, %(operation)s, 0, 1, t.changes, "
     "%(schema_version)s, NULL FROM unnest(CAST(%(transactions)s AS uuid[]), "
-    "CAST(%(agencies)s AS uuid[]), CAST(%(rows)s AS uuid[]), CAST(%(changes)s AS json[])) "
+    "CAST(%(agency_id)s AS uuid[]), CAST(%(id)s AS uuid[]), CAST(%(changes)s AS json[])) "
     "AS t (tx, agency, row, changes) "
     "RETURNING transaction_id, at, agency_id, table_name, row_id, operation, changes) "
     "INSERT INTO audit_entry (id, user_id, username, reason, transaction_id, at, agency_id, "
     "table_name, row_id, operation, changes) "
     "SELECT a.id, NULL, a.username, '', j.transaction_id, j.at, j.agency_id, j.table_name, "
     "j.row_id, j.operation, j.changes FROM j JOIN unnest(CAST(%(audit_ids)s AS uuid[]), "
-    "CAST(%(rows)s AS uuid[]), CAST(%(usernames)s AS text[])) AS a (id, row, username) "
+    "CAST(%(id)s AS uuid[]), CAST(%(usernames)s AS text[])) AS a (id, row, username) "
     "ON a.row = j.row_id")
 
 

@@ -13,7 +13,6 @@ from typing import Any, cast
 
 import psycopg
 from sqlalchemy import Select, Table, bindparam, select
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from app.models.enums import (
 )
 from app.models.ids import new_id
 from app.models.search_index import write_pending
+from central import pgarrays
 from central.billing.balances import refresh_accounts
 from central.meters.fleet import MeterRecord
 from central.models import (
@@ -89,14 +89,24 @@ def _take_statement(dialect: str, check_credential: bool) -> Any:
 
 #: Statements built once (their SQL and cache key are then reused by every sale).
 #: The payers' advisory locks of a batch, taken in the order of the (sorted) array.
-_LOCK_PAYERS = sql_text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
-                        "WITH ORDINALITY AS t (k, o) ORDER BY o")
+_LOCK_PAYERS = ("SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) "
+                "WITH ORDINALITY AS t (k, o) ORDER BY o")
 
 
 def payer_lock_key(operator_id: uuid.UUID, phone: str) -> int:
     """The PostgreSQL advisory lock key of a paying phone's day with an operator."""
     digest = hashlib.sha256(f"vending-payer\0{operator_id}\0{phone}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def driver(session: Session) -> psycopg.Connection[Any]:
+    """The session's psycopg connection (its transaction), ready for ``central.pgarrays``'
+    arrays: a batch's statements go to the driver as they are, prepared (no SQLAlchemy
+    compilation or execution context; psycopg dumps each array in one piece)."""
+    raw = session.connection().connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    pgarrays.ready(raw)
+    return raw
 
 
 def lock_payers(session: Session, orders: Sequence[Order]) -> None:
@@ -108,7 +118,7 @@ def lock_payers(session: Session, orders: Sequence[Order]) -> None:
     meters' rows already holds every payer lock it needs."""
     keys = sorted({payer_lock_key(o.operator.id, o.phone) for o in orders if o.desk is None})
     if keys:
-        session.execute(_LOCK_PAYERS, {"keys": keys})
+        driver(session).execute(_LOCK_PAYERS, {"keys": pgarrays.int8s(keys)}, prepare=True)
 
 
 #: The meter's vending row, locked for the sale (its TIDs and key).
