@@ -57,6 +57,8 @@ class Order:
     digest: str
     desk: DeskSeller | None
     done: threading.Event = field(default_factory=threading.Event)
+    #: Set when its caller has something to do: its answer is given, or the writer is its.
+    wake: threading.Event = field(default_factory=threading.Event)
     sale: Sale | None = None
     replayed: bool = False
     error: BaseException | None = None
@@ -105,8 +107,8 @@ class SaleWriter:
         self._written = written
         self._max = max_batch
         self._queue: deque[Order] = deque()
-        #: Guards the queue and ``_busy`` (a batch being written by one of the callers).
-        self._free = threading.Condition()
+        #: Guards the queue and ``_busy`` (a batch being written, or handed to a caller).
+        self._free = threading.Lock()
         self._busy = False
         #: Sizes of the batches written by this process (the bench reads it).
         self.batches = 0
@@ -116,25 +118,35 @@ class SaleWriter:
 
     def sell(self, order: Order) -> tuple[Sale, bool]:
         """Queues the order and waits for it; the caller that finds the writer free writes
-        the batch of everything waiting (its own order among them). Waiting callers are woken
-        when a batch ends, so an answered order returns at once instead of queueing for the
-        writer behind the next batch."""
+        the batch of everything waiting (its own order among them). When a batch ends, each
+        of its callers is woken alone (its answer given), and the writer is handed to the
+        caller of the oldest order still waiting, woken alone too: no caller is woken for
+        nothing (waking every waiting thread at each batch's end cost a GIL hand-over each)."""
         with self._free:
             self._queue.append(order)
+            mine = not self._busy
+            self._busy = True
         while True:
-            with self._free:
-                while self._busy and not order.done.is_set():
-                    self._free.wait()
+            if not mine:
+                order.wake.wait()
+                order.wake.clear()
                 if order.done.is_set():
                     break
-                self._busy = True
+            with self._free:
                 batch = [self._queue.popleft() for _ in range(min(self._max, len(self._queue)))]
+            heir = None
             try:
                 self._write_batch(batch)
             finally:
                 with self._free:
-                    self._busy = False
-                    self._free.notify_all()
+                    heir = self._queue[0] if self._queue else None
+                    self._busy = heir is not None
+                if heir is not None and heir is not order:
+                    heir.wake.set()
+            if order.done.is_set():
+                break
+            # Tried again (a deadlock lost): at the head of the queue, or behind older orders.
+            mine = heir is order
         if order.error is not None:
             raise order.error
         assert order.sale is not None
@@ -232,8 +244,10 @@ class SaleWriter:
 def _answer(order: Order, sale: Sale, replayed: bool) -> None:
     order.sale, order.replayed = sale, replayed
     order.done.set()
+    order.wake.set()
 
 
 def _fail(order: Order, error: BaseException) -> None:
     order.error = error
     order.done.set()
+    order.wake.set()
