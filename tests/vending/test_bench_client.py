@@ -76,3 +76,38 @@ def test_the_lean_client_counts_every_answer_and_reconnects() -> None:
     assert set(body) == {"reference", "meter", "amount", "phone"}
     assert body["reference"] == "t-0" and body["amount"] == 2000
     assert str(bench.luhn_check_digit(body["meter"][:-1])) == body["meter"][-1]
+
+
+def test_the_open_loop_starts_on_schedule_whatever_the_answers() -> None:
+    """Every scheduled purchase is sent even while earlier ones wait (connections opened as
+    needed), and each latency counts from its scheduled start (the server's 300 ms too)."""
+    bench = _bench()
+    served = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+                await asyncio.sleep(0.3)
+                served += 1
+                writer.write(_answer(201, {"token": "1234"}))
+        except asyncio.IncompleteReadError:
+            writer.close()
+
+    async def run() -> Any:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            seen = await bench.load_open(f"http://127.0.0.1:{port}", "gop1.moov.s3cret", 50,
+                                         0.3, 100, "o")
+            await asyncio.sleep(0.1)  # the handlers see their connections closed
+            return seen
+
+    result = asyncio.run(run())
+    assert served == result.statuses[201] == len(result.latencies) == 30
+    assert min(result.latencies) >= 300
+    assert result.opened > 10, "more connections than the 10 opened beforehand: none held back"
+    assert result.span < 1.2, "30 requests of 300 ms each in 0.3 s + 0.3 s: sent in parallel"
