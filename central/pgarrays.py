@@ -4,8 +4,9 @@ Bulk statements pass thousands of values per array (row ids to journal, the old 
 of an update, the ids a chunk loads). psycopg dumps a list element by element through its
 generic list dumper (a dumper call, a struct pack and a length per value): at a billing run's
 volume that is a measurable part of the Python time, mostly for UUIDs. Wrapping such a list
-in ``uuids(...)``, ``int8s(...)``, ``dates(...)`` or ``timestamps(...)`` sends the same array,
-encoded here with one join. Values may be ``None`` (a NULL element)."""
+in ``uuids(...)``, ``int8s(...)``, ``int4s(...)``, ``texts(...)``, ``dates(...)`` or
+``timestamps(...)`` sends the same array, encoded here with one join. Values may be ``None`` (a
+NULL element)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ def test_each_encoded_array_reads_back_as_the_values_given(central_pg_url: str) 
             datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5))),
             datetime(1990, 6, 1, 23, 59, 59, tzinfo=UTC)]),
         (pgarrays.uuids, "uuid[]", []),
+        (pgarrays.texts, "text[]", ["Énergie « 25,5 kWh »", None, "", 'a"b\\c{,}', "x" * 300]),
+        (pgarrays.texts, "text[]", []),
     ]
     db = Database(central_pg_url)
     raw = db.engine.raw_connection()
