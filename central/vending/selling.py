@@ -118,7 +118,9 @@ def lock_payers(session: Session, orders: Sequence[Order]) -> None:
     meters' rows already holds every payer lock it needs."""
     keys = sorted({payer_lock_key(o.operator.id, o.phone) for o in orders if o.desk is None})
     if keys:
-        driver(session).execute(_LOCK_PAYERS, {"keys": pgarrays.int8s(keys)}, prepare=True)
+        raw = driver(session)
+        with raw.pipeline():  # the transaction's BEGIN goes with it: one round trip
+            raw.execute(_LOCK_PAYERS, {"keys": pgarrays.int8s(keys)}, prepare=True)
 
 
 #: The meter's vending row, locked for the sale (its TIDs and key).
