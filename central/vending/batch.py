@@ -237,7 +237,8 @@ class BatchSelling(Selling):
             "references": pgarrays.texts([p.order.reference for p in plain]),
             "digests": pgarrays.texts([p.order.digest for p in plain]),
             "vends": pgarrays.uuids([p.vend_id for p in plain]),
-            "secrets": pgarrays.texts([p.order.operator.secret_hash or "" for p in plain])}, prepare=True)}
+            "secrets": pgarrays.texts([p.order.operator.secret_hash or "" for p in plain]),
+        }, prepare=True)}
 
     def _lock_states(self, session: Session, plain: list[_Plain], now: datetime
                      ) -> dict[uuid.UUID, KeyHeld]:
@@ -434,8 +435,8 @@ def _column_encoders() -> list[tuple[str, Any, Any]]:
     """``(column, its bind processor or None, the array encoder of its type)``; strings for
     the types PostgreSQL casts from text (``varchar``, ``text``, the enums' names)."""
     dialect = postgresql.psycopg.dialect()
-    kinds = {"UUID": pgarrays.uuids, "BIGINT": pgarrays.int8s, "INTEGER": pgarrays.int4s, "SMALLINT": pgarrays.int4s,
-             "TIMESTAMP WITH TIME ZONE": pgarrays.timestamps}
+    kinds = {"UUID": pgarrays.uuids, "BIGINT": pgarrays.int8s, "INTEGER": pgarrays.int4s,
+             "SMALLINT": pgarrays.int4s, "TIMESTAMP WITH TIME ZONE": pgarrays.timestamps}
     found = []
     for column in _TABLE.columns:
         encode = kinds.get(column.type.compile(dialect))

@@ -20,7 +20,8 @@ class SlowWriter(SaleWriter):
     """Writes a batch in 5 ms; the order ``again`` loses its first batch (tried again)."""
 
     def __init__(self) -> None:
-        super().__init__(lambda: None, None, None, None, lambda: None, max_batch=4)  # type: ignore[arg-type, return-value]
+        super().__init__(lambda: None, None, None, None,  # type: ignore[arg-type, return-value]
+                         lambda: None, max_batch=4)
         self.sizes: list[int] = []
         self.answered: list[str] = []
         self.writers: set[int] = set()
