@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
+
 from app.models.database import Database
 from central.credentials import hash_secret
 from central.vending.operators import PREFIX, OperatorInfo, operator_by_digest
@@ -56,4 +58,18 @@ class OperatorCredentials:
         if len(self._known) >= self.max_entries:
             self._known.clear()
         self._known[digest] = (started, found)
+        return found
+
+    async def bearer(self, authorization: str) -> OperatorInfo | None:
+        """The operator of an ``Authorization: Bearer …`` header (None: none, unknown or
+        revoked), looked up off the event loop when not recognised a moment ago."""
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            return None
+        digest = self.digest(secret)
+        if digest is None:
+            return None
+        fresh, found = self.recent(digest)
+        if not fresh:
+            found = await run_in_threadpool(self.look_up, digest)
         return found

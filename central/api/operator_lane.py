@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError as ModelError
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from app.models.enums import VendChannel
@@ -49,7 +48,8 @@ class OperatorLane:
         body = await _body(receive)
         operator = None
         if headers.get(b"content-type", b"").startswith(b"application/json"):
-            operator = await self._operator(headers.get(b"authorization", b""))
+            operator = await self.credentials.bearer(
+                headers.get(b"authorization", b"").decode("latin-1"))
         order = None
         if operator is not None:
             try:
@@ -62,20 +62,6 @@ class OperatorLane:
         scope.setdefault("state", {})["operator"] = operator.code
         response = await self._sell(operator, order)
         await response(scope, receive, send)
-
-    async def _operator(self, header: bytes) -> OperatorInfo | None:
-        """The operator of a ``Bearer`` credential, as ``OperatorBearer`` finds it (None:
-        the framework's route answers, 401 with its message)."""
-        scheme, _, secret = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not secret:
-            return None
-        digest = self.credentials.digest(secret)
-        if digest is None:
-            return None
-        fresh, found = self.credentials.recent(digest)
-        if not fresh:
-            found = await run_in_threadpool(self.credentials.look_up, digest)
-        return found
 
     async def _sell(self, operator: OperatorInfo, order: PurchaseIn) -> JSONResponse:
         vending = self.platform

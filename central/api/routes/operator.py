@@ -21,7 +21,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.models.enums import VendChannel
 from central.api.errors import ApiError
@@ -50,17 +49,13 @@ class OperatorBearer(HTTPBearer):
     parser then the look-up: each dependency costs its solving, every request)."""
 
     async def __call__(self, request: Request) -> OperatorInfo:  # type: ignore[override]
-        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret:
             raise ApiError(401, "unauthorized", "Identifiant d'opérateur manquant.",
                            headers={"WWW-Authenticate": "Bearer"})
         known: OperatorCredentials = request.app.state.operator_credentials
-        digest = known.digest(secret)
-        found = None
-        if digest is not None:
-            fresh, found = known.recent(digest)
-            if not fresh:
-                found = await run_in_threadpool(known.look_up, digest)
+        found = await known.bearer(header)
         if found is None:
             raise ApiError(401, "unauthorized", "Identifiant d'opérateur inconnu ou révoqué.",
                            headers={"WWW-Authenticate": "Bearer"})
