@@ -1,5 +1,5 @@
 """Structured logs: one JSON object per line (time, level, logger, message, and the request's
-id, agency, method, path, status and duration when there is one).
+id, agency or operator, method, path, status and duration when there is one).
 
 The server logs to stderr (the service manager keeps it) and to a rotating file in the data
 directory; commands log to the file only, so a terminal shows one clear line per error.
@@ -19,7 +19,7 @@ from typing import Any
 #: The id of the request being served (set by the request middleware).
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-_FIELDS = ("request_id", "agency", "method", "path", "status", "duration_ms", "client")
+_FIELDS = ("request_id", "agency", "operator", "method", "path", "status", "duration_ms", "client")
 
 
 def stamp_request_ids() -> None:

@@ -50,6 +50,7 @@ def _log_request(scope: Scope, state: dict[str, Any], status: int, started: floa
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             "agency": getattr(principal, "agency_code", None)
             or ("admin" if principal is not None else None),
+            "operator": state.get("operator"),
             "client": (scope.get("client") or (None,))[0],
         },
     )

@@ -5,6 +5,7 @@ time), the request's id carried into the sale's thread, one log line per request
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from central.api import create_app
 from central.api.operator_credentials import SECONDS, OperatorCredentials
 from central.api.routes.operator import _in_sale_thread
 from central.credentials import hash_secret
-from central.logs import request_id
+from central.logs import JsonFormatter, request_id
 from central.settings import CentralSettings
 from central.vending.operators import new_operator_secret, revoke_operator
 
@@ -186,6 +187,13 @@ async def test_each_purchase_leaves_one_log_line_with_its_request_id(
     (line,) = [r for r in caplog.records if getattr(r, "path", None) == "/operator/v1/purchases"]
     assert (getattr(line, "status", None), getattr(line, "request_id", None),
             getattr(line, "method", None)) == (201, "op-42", "POST")
+    with caplog.at_level(logging.INFO, logger="central.api"):
+        found = await client.get("/operator/v1/purchases/L1", headers=_auth(secret))
+    assert found.status_code == 200
+    (read,) = [r for r in caplog.records if getattr(r, "path", None) == "/operator/v1/purchases/L1"]
+    # the operator is named on its requests, whichever way they were served (lane or routes)
+    assert [json.loads(JsonFormatter().format(r)).get("operator") for r in (line, read)] == [
+        "moov", "moov"]
     assert secret not in caplog.text
 
 
