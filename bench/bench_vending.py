@@ -184,6 +184,25 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     return status, body, b"\r\nconnection: close" in lowered
 
 
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes,
+                   body: bytes, since: float, result: LoadResult) -> bool:
+    """One purchase sent and its answer read and counted, its latency from ``since``; whether
+    the connection is done with (the server closes it, or it was lost)."""
+    writer.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+    try:
+        status, answer, closing = await read_answer(reader)
+    except (ConnectionError, asyncio.IncompleteReadError):
+        result.latencies.append((time.perf_counter() - since) * 1000)
+        result.count("coupure")
+        return True
+    result.latencies.append((time.perf_counter() - since) * 1000)
+    if 200 <= status < 300 and not json.loads(answer).get("token"):
+        result.count("sans jeton")
+    else:
+        result.count(status)
+    return closing
+
+
 async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
                tag: str) -> LoadResult:
     """``clients`` simulated operators, each on its own keep-alive connection, one purchase at
@@ -204,21 +223,7 @@ async def load(url: str, secret: str, meters: int, seconds: float, clients: int,
             while time.monotonic() < deadline:
                 body = (f'{{"reference":"{tag}-{next(counter)}","meter":"{pick(numbers)}",'
                         f'"amount":2000,"phone":"07{phone(100_000_000):08d}"}}').encode()
-                started = time.perf_counter()
-                writer.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
-                try:
-                    status, answer, closing = await read_answer(reader)
-                except (ConnectionError, asyncio.IncompleteReadError):
-                    result.latencies.append((time.perf_counter() - started) * 1000)
-                    result.count("coupure")
-                    closing = True
-                else:
-                    result.latencies.append((time.perf_counter() - started) * 1000)
-                    if 200 <= status < 300 and not json.loads(answer).get("token"):
-                        result.count("sans jeton")
-                    else:
-                        result.count(status)
-                if closing:
+                if await exchange(reader, writer, head, body, time.perf_counter(), result):
                     writer.close()
                     reader, writer = await asyncio.open_connection(host, port)
         finally:
@@ -267,20 +272,7 @@ async def load_open(url: str, secret: str, meters: int, seconds: float, rate: fl
         body = (f'{{"reference":"{tag}-{index}","meter":"{pick(numbers)}",'
                 f'"amount":2000,"phone":"07{phone(100_000_000):08d}"}}').encode()
         reader, writer = await take()
-        writer.write(b"%s%d\r\n\r\n%s" % (head, len(body), body))
-        try:
-            status, answer, closing = await read_answer(reader)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            result.latencies.append((time.perf_counter() - scheduled) * 1000)
-            result.count("coupure")
-            writer.close()
-            return
-        result.latencies.append((time.perf_counter() - scheduled) * 1000)
-        if 200 <= status < 300 and not json.loads(answer).get("token"):
-            result.count("sans jeton")
-        else:
-            result.count(status)
-        if closing:
+        if await exchange(reader, writer, head, body, scheduled, result):
             writer.close()
         else:
             free.append((reader, writer, time.perf_counter()))
