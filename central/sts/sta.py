@@ -8,7 +8,9 @@ The substitution and the permutation of one round are folded into 8 byte-indexed
 (one per input byte, chosen by the two key bits that select that byte's tables), so a round
 is one ``int.to_bytes`` and 8 lookups. Decryption regroups the inverse rounds the same way:
 one inverse permutation, 15 folded "inverse-substitute then inverse-permute" rounds and a
-last inverse substitution.
+last inverse substitution. The 8 entries of a round have disjoint bits (each is the image
+of its own byte's bits), so they are added rather than OR-ed: CPython 3.11 has a fast path
+for int addition and none for ``|``, which makes the rounds about a sixth faster.
 
 Key set-up is cheap enough to do for every token: the 16 bits that pick a round's tables
 (its "selector") come from the decoder key in 8 lookups for rounds 0..3, round r + 4 using
@@ -297,15 +299,15 @@ class StaCipher:
         x = block
         for t0, t1, t2, t3, t4, t5, t6, t7 in rounds:
             b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
-            x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
+            x = t0[b0] + t1[b1] + t2[b2] + t3[b3] + t4[b4] + t5[b5] + t6[b6] + t7[b7]
         return x
 
     def decrypt(self, block: int) -> int:
         rounds = self._decrypt_rounds or self._decrypt_schedule()
         t0, t1, t2, t3, t4, t5, t6, t7 = self._compiled.first_decrypt
         b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
-        x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
+        x = t0[b0] + t1[b1] + t2[b2] + t3[b3] + t4[b4] + t5[b5] + t6[b6] + t7[b7]
         for t0, t1, t2, t3, t4, t5, t6, t7 in rounds:
             b0, b1, b2, b3, b4, b5, b6, b7 = x.to_bytes(8, "little")
-            x = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
+            x = t0[b0] + t1[b1] + t2[b2] + t3[b3] + t4[b4] + t5[b5] + t6[b6] + t7[b7]
         return x
