@@ -69,6 +69,12 @@ class MeterKeyProfile:
     base_date: int = BaseDate.Y1993
     tables: str = "real"
     meter_pan: MeterPan = field(init=False, repr=False, compare=False)
+    #: The base date as :class:`BaseDate`, and the derivation inputs and table set as one
+    #: string (a cache key whose hash is computed once, where a tuple's is recomputed at
+    #: every look-up). Both are set with the profile: plain attributes are the cheapest
+    #: reads on the issuing hot path.
+    base: BaseDate = field(init=False, repr=False, compare=False)
+    cache_id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pan = parse_meter_number(str(self.pan))
@@ -96,7 +102,9 @@ class MeterKeyProfile:
                 f"DKGA {self.dkga!r} is not supported (02 or 04)",
                 f"DKGA {self.dkga!r} non pris en charge (02 ou 04)",
             ) from None
-        object.__setattr__(self, "base_date", base_date(self.base_date))
+        base = base_date(self.base_date)
+        object.__setattr__(self, "base_date", base)
+        object.__setattr__(self, "base", base)
         _int_in("KRN", self.krn, 1, 9 if self.dkga == Dkga.DES else 15)
         if self.ea == Ea.MISTY1 and self.dkga != Dkga.HMAC_SHA256:
             raise ProfileError(
@@ -108,25 +116,10 @@ class MeterKeyProfile:
                 f"STA table set {self.tables!r} is not one of {', '.join(TABLE_SETS)}",
                 f"jeu de tables STA {self.tables!r} : {', '.join(TABLE_SETS)} attendu",
             )
-
-    @property
-    def cache_id(self) -> str:
-        """The derivation inputs and table set as one string, made on first use: a cache key
-        whose hash is computed once (a tuple's is recomputed at every look-up)."""
-        found: str | None = self.__dict__.get("_cache_id")
-        if found is None:
-            pan, sgc, ti, krn, kt, ea, dkga, base = self.derivation_inputs()
-            tables = self.tables if self.ea == Ea.STA else ""
-            found = f"{pan}|{sgc}|{ti}|{krn}|{kt}|{ea}|{dkga}|{base}|{tables}"
-            self.__dict__["_cache_id"] = found
-        return found
-
-    @property
-    def base(self) -> BaseDate:
-        """The base date as :class:`BaseDate` (``__post_init__`` stores it so)."""
-        base = self.base_date
-        assert isinstance(base, BaseDate)
-        return base
+        pan, sgc, ti, krn, kt, ea, dkga, key_base = self.derivation_inputs()
+        tables = self.tables if self.ea == Ea.STA else ""
+        object.__setattr__(self, "cache_id",
+                           f"{pan}|{sgc}|{ti}|{krn}|{kt}|{ea}|{dkga}|{key_base}|{tables}")
 
     @property
     def key_bytes(self) -> int:

@@ -47,7 +47,7 @@ class BaseDate(IntEnum):
         return self.start + timedelta(minutes=MAX_TID)
 
 
-# Keyed by the plain year: hashing an enum member runs Python code, an int does not.
+# Keyed by the plain year; a BaseDate member finds its entry (IntEnum hashes as its int).
 _STARTS = {int(base): datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
 _NAIVE_STARTS = {year: start.replace(tzinfo=None) for year, start in _STARTS.items()}
 _BY_YEAR = {int(base): base for base in BaseDate}
@@ -82,7 +82,7 @@ def tid_from_datetime(moment: datetime, base: BaseDate) -> int:
     """Whole minutes (seconds truncated) from the base date to ``moment``."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    delta = moment - _NAIVE_STARTS[base._value_]
+    delta = moment - _NAIVE_STARTS[base]
     minutes = delta.days * 1440 + delta.seconds // 60
     if minutes < 0:
         raise TidOutOfRangeError(
