@@ -41,25 +41,21 @@ def _parse_hex(text: str, what: str, lengths: tuple[int, ...]) -> bytes:
 
 
 class _Secret:
-    __slots__ = ("_fingerprint", "_key", "label")
+    __slots__ = ("_key", "fingerprint", "label")
     kind = "secret"
+    #: A one-way identifier of the key, used as a cache key instead of the key (made with
+    #: the key: a plain attribute is read on every token, a property would run each time).
+    fingerprint: bytes
 
     def __init__(self, key: bytes, label: str = "") -> None:
         self._key = bytes(key)
         self.label = label
-        self._fingerprint: bytes | None = None
+        tag = f"guichet-sts-{self.kind}:".encode()
+        self.fingerprint = hashlib.sha256(tag + self._key).digest()
 
     def secret(self) -> bytes:
         """The key bytes; call only where the key is used, never to log or display."""
         return self._key
-
-    @property
-    def fingerprint(self) -> bytes:
-        """A one-way identifier of the key, used as a cache key instead of the key."""
-        if self._fingerprint is None:
-            tag = f"guichet-sts-{self.kind}:".encode()
-            self._fingerprint = hashlib.sha256(tag + self._key).digest()
-        return self._fingerprint
 
     @property
     def bits(self) -> int:

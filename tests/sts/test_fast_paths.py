@@ -173,3 +173,135 @@ def test_sta_cipher_gives_the_same_answers_once_it_keeps_its_own_schedule(
         assert ciphertext == StaCipher(key, load_tables("real")).encrypt(block)
         assert cipher.decrypt(ciphertext) == block == fresh.decrypt(ciphertext)
     assert cipher._encrypt_rounds is not None and cipher._decrypt_rounds is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.integers(0, 0xFFFF), subkey=st.integers(0, 0xFFFF))
+def test_fi_in_two_lookups_matches_the_rfc_fi(value: int, subkey: int) -> None:
+    from central.sts.misty1 import _FI_IN, _FI_OUT, _rot7
+
+    assert _FI_OUT[_FI_IN[value] ^ _rot7(subkey)] == _fi(value, subkey)
+
+
+def test_fi_tables_match_the_rfc_fi_for_every_input() -> None:
+    from central.sts.misty1 import _FI_IN, _FI_OUT, _rot7
+
+    for subkey in (0, 0x1FF, 0xFE00, 0xFFFF, 0x1234):
+        rotated = _rot7(subkey)
+        assert all(_FI_OUT[_FI_IN[x] ^ rotated] == _fi(x, subkey) for x in range(1 << 16))
+
+
+def _reach(tables: tuple[tuple[int, ...], ...]) -> int:
+    """Every bit that any entry of these tables sets."""
+    bits = 0
+    for table in tables:
+        for entry in table:
+            bits |= entry
+    return bits
+
+
+@pytest.mark.parametrize("name", ["real", "sample"])
+def test_sta_round_table_entries_of_different_bytes_have_disjoint_bits(name: str) -> None:
+    """What lets a round add its 8 entries instead of OR-ing them."""
+    from central.sts.sta import load_tables
+
+    compiled = load_tables(name).compiled
+    for per_byte in (compiled.encrypt, compiled.middle_decrypt, compiled.last_decrypt,
+                     tuple((table,) for table in compiled.first_decrypt)):
+        reach = [_reach(combos) for combos in per_byte]
+        assert all(a & b == 0 for i, a in enumerate(reach) for b in reach[i + 1:])
+        assert sum(reach) == (1 << 64) - 1
+
+
+@pytest.mark.parametrize(("dkga", "ea", "tables"), ALGORITHMS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_issued_token_equals_the_readable_layout(
+    dkga: int, ea: int, tables: str, data: st.DataObject
+) -> None:
+    """The written-out CRC, block and transposition against layout.seal/transpose."""
+    from central.sts.keys import build_cipher
+    from central.sts.layout import seal, tid_block, transpose
+
+    profile = data.draw(profiles(dkga, ea, tables))
+    token_class, subclass = data.draw(kinds)
+    tid, value, rnd = (data.draw(st.integers(0, 0xFFFFFF)), data.draw(st.integers(0, 0xFFFF)),
+                       data.draw(st.integers(0, 15)))
+    keys = TEST_VENDING_KEY_DKGA02 if dkga == 2 else TEST_VENDING_KEY_DKGA04
+    token = issue_tid_token(profile, token_class, subclass, value, tid, keys=keys, rnd=rnd,
+                            cache=DecoderKeyCache(maxsize=0))
+    block = seal(token_class, tid_block(subclass, rnd, tid, value))
+    expected = transpose(build_cipher(profile, keys).encrypt(block), token_class)
+    assert token == Token(expected, token_class, subclass, tid=tid, rnd=rnd, value=value)
+
+
+def test_new_token_is_a_token_like_the_constructor_makes() -> None:
+    from central.sts.token_types import new_token
+
+    made, built = new_token(12, 2, 5, 7, 3, 0), Token(12, 2, 5, tid=7, rnd=3, value=0)
+    assert type(made) is Token and made == built and hash(made) == hash(built)
+    assert repr(made) == repr(built) and vars(made) == vars(built)
+    with pytest.raises(FrozenInstanceError):
+        made.tid = 8  # type: ignore[misc]
+
+
+amounts = st.one_of(
+    st.decimals(min_value=0, max_value=1_820_162, places=2, allow_nan=False),
+    st.integers(0, 1_820_162),
+    st.floats(min_value=0, max_value=1_820_162, allow_nan=False),
+    st.decimals(min_value=0, max_value=999, places=1).map(str),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(amount=amounts, subclass=st.sampled_from([(0, 0), (0, 3), (2, 0), (2, 6)]))
+def test_remembered_amount_fields_equal_a_fresh_encoding(
+    amount: object, subclass: tuple[int, int]
+) -> None:
+    from central.sts.amount import encode_steps, steps_from_units
+    from central.sts.token_types import AMOUNT_UNITS
+    from central.sts.tokens import encode_value
+
+    token_class, sub = subclass
+    unit, steps_per_unit = AMOUNT_UNITS[(token_class, sub)]
+    fresh = encode_steps(steps_from_units(amount, steps_per_unit, unit))  # type: ignore[arg-type]
+    assert encode_value(token_class, sub, amount) == fresh  # type: ignore[arg-type]
+    assert encode_value(token_class, sub, amount) == fresh  # type: ignore[arg-type]
+
+
+def test_remembered_amount_fields_keep_types_and_refusals_apart() -> None:
+    from decimal import Decimal
+
+    from central.sts.errors import AmountError
+    from central.sts.tokens import encode_value
+
+    assert encode_value(0, 0, 1) == 10
+    with pytest.raises(AmountError):
+        encode_value(0, 0, True)                       # equal to 1 and hashed alike
+    assert encode_value(0, 0, 0.1) == encode_value(0, 0, Decimal("0.1")) == 1
+    assert encode_value(2, 0, 1) == 1                  # watts: one step per unit
+    assert encode_value(0, 0, Decimal("12.5")) == encode_value(0, 0, Decimal("12.50")) == 125
+    with pytest.raises(AmountError):
+        encode_value(0, 0, Decimal("sNaN"))            # unhashable
+    with pytest.raises(AmountError):
+        encode_value(2, 1, 1)                          # ClearCredit carries no amount
+    assert encode_value(2, 1, value=0xFFFF) == 0xFFFF
+
+
+def test_profile_attributes_of_the_hot_path_follow_changes(profile_a1: MeterKeyProfile) -> None:
+    from central.sts.tid import BaseDate
+
+    assert profile_a1.base is BaseDate.Y1993 and profile_a1.base_date is BaseDate.Y1993
+    moved = profile_a1.with_changes(base_date=2014, ti=2)
+    assert moved.base is BaseDate.Y2014
+    assert moved.cache_id != profile_a1.cache_id
+    assert profile_a1.cache_id == "600727000000000009|123456|1|1|2|7|2|0|real"
+    assert profile_a1.with_changes(ken=3).cache_id == profile_a1.cache_id
+    assert "cache_id" not in repr(profile_a1)
+    assert profile_a1 == MeterKeyProfile(pan="600727000000000009", sgc=123456, ti=1, krn=1)
+
+
+def test_key_fingerprint_is_made_with_the_key() -> None:
+    raw = bytes.fromhex("abababababababab")
+    key = VendingKey(raw)
+    assert key.fingerprint == hashlib.sha256(b"guichet-sts-vending key:" + raw).digest()
