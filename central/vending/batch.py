@@ -306,11 +306,11 @@ class BatchSelling(Selling):
                ) -> list[tuple[Order, Written]]:
         """The meters' rows, the sales, their journal and audit entries, the HES deliveries;
         ``numbered`` (nothing of the batch left to write alone): with their receipts, taken
-        first (:meth:`_number_first`), else with placeholders numbered at the commit."""
+        once the rows are built (:meth:`_number_first`), right before the one statement that
+        writes them, else with placeholders numbered at the commit."""
         if not sold:
             return []
         transactions = [new_id() for _ in sold]
-        receipts = self._number_first(session, transactions, now) if numbered else None
         moved = [states[m] for m in sorted({item.facts.meter_id for item, _i, _s in sold})]
         stamp = utcnow()
         sms = SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED
@@ -323,8 +323,7 @@ class BatchSelling(Selling):
         for index, (item, issued, split) in enumerate(sold):
             order, facts, vend_id = item.order, item.facts, item.vend_id
             transaction_id = transactions[index]
-            placeholder = (receipts[index] if receipts is not None
-                           else f"#{vend_id.hex[-17:]}")  # GSM-7, unique, as long as a receipt
+            placeholder = f"#{vend_id.hex[-17:]}"  # GSM-7, unique, as long as a receipt
             seller = order.desk.agent if order.desk else f"opérateur {order.operator.code}"
             changes_of = " ".join(t.digits for t in issued.key_change)
             row = {
@@ -358,7 +357,20 @@ class BatchSelling(Selling):
                         now, sms.value, hes, facts.account_id, facts.agency_id,
                         order.operator.code, seller)
             written.append((order, Written(vend_id, transaction_id, placeholder, texts,
-                                           order.phone, view, receipts is not None)))
+                                           order.phone, view)))
+        if numbered:
+            # Taken last: from here to the commit the batch holds the counter and the series
+            # that every batch of every process takes, so nothing but statements happens here.
+            receipts = self._number_first(session, transactions, now)
+            for index, (order, sale) in enumerate(written):
+                receipt, placeholder = receipts[index], sale.placeholder
+                rows[index]["receipt_number"] = receipt
+                stored = changes_json[index]
+                changes_json[index] = stored and stored.replace(placeholder, receipt)
+                written[index] = (order, replace(
+                    sale, placeholder=receipt, numbered=True,
+                    texts=[text.replace(placeholder, receipt) for text in sale.texts],
+                    view=replace(sale.view, receipt=receipt)))
         driver(session).execute(_write_statement(), {
             "now": now, "meters": pgarrays.uuids([m.meter_id for m in moved]),
             **{key: pgarrays.int4s([getattr(m, key) for m in moved]) for key in _KEY_HELD},
