@@ -99,13 +99,7 @@ class Token:
     ) -> None:
         # Frozen: no attribute assignment; the instance dictionary is filled directly,
         # which costs a third of the generated __init__'s object.__setattr__ calls.
-        fields = self.__dict__
-        fields["number"] = number
-        fields["token_class"] = token_class
-        fields["subclass"] = subclass
-        fields["tid"] = tid
-        fields["rnd"] = rnd
-        fields["value"] = value
+        _fill(self, number, token_class, subclass, tid, rnd, value)
 
     @property
     def digits(self) -> str:
@@ -133,6 +127,12 @@ def new_token(number: int, token_class: int, subclass: int, tid: int | None, rnd
     Calling the class runs its Python ``__init__`` from C (``type.__call__``), which costs
     about as much again as filling the new instance's dictionary here."""
     token = _new_object(Token)
+    _fill(token, number, token_class, subclass, tid, rnd, value)
+    return token
+
+
+def _fill(token: Token, number: int, token_class: int, subclass: int, tid: int | None,
+          rnd: int | None, value: int | None) -> None:
     fields = token.__dict__
     fields["number"] = number
     fields["token_class"] = token_class
@@ -140,4 +140,3 @@ def new_token(number: int, token_class: int, subclass: int, tid: int | None, rnd
     fields["tid"] = tid
     fields["rnd"] = rnd
     fields["value"] = value
-    return token
