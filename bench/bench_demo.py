@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.models.database import Database
 from app.services.demo import build_demo, reset_database
-from app.services.demo.customers import TABLES
+from app.services.demo.rows import TABLES
 from kernel import migrate
 from kernel.money import Currency
 

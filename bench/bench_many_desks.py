@@ -49,8 +49,9 @@ from app.models.database import Database  # noqa: E402
 from app.models.enums import Energy, MeterPayment  # noqa: E402
 from app.models.ids import utcnow  # noqa: E402
 from app.services.demo import build_demo  # noqa: E402
-from app.services.demo.customers import TABLES, CustomerFactory, generate  # noqa: E402
+from app.services.demo.customers import CustomerFactory, generate  # noqa: E402
 from app.services.demo.reference import DemoReference  # noqa: E402
+from app.services.demo.rows import TABLES  # noqa: E402
 from app.services.installation import load_installation  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.sync.endpoint import Endpoint  # noqa: E402

@@ -13,8 +13,9 @@ from app.models import Agency, Base, InstallationSetting, NumberSeries, search_i
 from app.models.bulk import BulkWriter, analyse
 from app.models.capture import mark_from_server
 from app.models.database import Database
-from app.services.demo.customers import TABLES, CustomerFactory, generate
+from app.services.demo.customers import CustomerFactory, generate
 from app.services.demo.reference import DEMO_USERS, build_reference
+from app.services.demo.rows import TABLES
 from kernel.errors import BusinessError
 from kernel.money import Currency
 from kernel.numbering import CENTRAL_CODE, CentralSeries

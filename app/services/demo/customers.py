@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import calendar
 import random
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any
 
 from app.models.enums import (
     AccountStatus,
@@ -37,105 +34,26 @@ from app.models.enums import (
     ReadingKind,
     ReadingSource,
 )
-from app.models.network import Tariff
 from app.services.demo import names
 from app.services.demo.reference import DemoReference
+from app.services.demo.rows import (
+    Chunk,
+    Counters,
+    Row,
+    Storage,
+    month_end,
+    month_shift,
+    terms_of,
+)
 from kernel.identifiers import make_account_number, make_drn, make_meter_serial
 from kernel.money import Currency
 from kernel.numbering import Series, format_number
-from kernel.pricing import Band, TariffTerms, price_consumption
-from kernel.vocabulary import UNITS
+from kernel.pricing import price_consumption
 
 HISTORY_MONTHS = 6
 INVOICED_MONTHS = 2
 STS_MANUFACTURER = 4
 STS_SGC = 600675
-TABLES = (
-    "customer",
-    "premise",
-    "account",
-    "service_connection",
-    "meter",
-    "meter_reading",
-    "contract",
-    "invoice",
-    "invoice_line",
-    "payment",
-)
-Row = dict[str, Any]
-
-
-def month_shift(first_of_month: date, months: int) -> date:
-    index = first_of_month.year * 12 + first_of_month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(first_of_month: date) -> date:
-    days = calendar.monthrange(first_of_month.year, first_of_month.month)[1]
-    return first_of_month.replace(day=days)
-
-
-def terms_of(tariff: Tariff) -> TariffTerms:
-    return TariffTerms(
-        label=tariff.name,
-        unit=UNITS[tariff.energy],
-        bands=tuple(Band(b.lower_bound, b.upper_bound, b.unit_price) for b in tariff.bands),
-        fixed_charge_minor=tariff.fixed_charge_minor,
-        vat_rate=tariff.vat_rate,
-    )
-
-
-@dataclass
-class Counters:
-    """Last numbers used, to leave the number series where the demo stopped."""
-
-    per_series: Counter[tuple[str, int]] = field(default_factory=Counter)
-    meters: Counter[Energy] = field(default_factory=Counter)
-    drn: int = 0
-
-    def next(self, series: str, year: int) -> int:
-        self.per_series[(series, year)] += 1
-        return self.per_series[(series, year)]
-
-
-@dataclass
-class Chunk:
-    """Rows of one chunk of customers, per table, in dependency order."""
-
-    tables: dict[str, list[Row]] = field(default_factory=lambda: {t: [] for t in TABLES})
-
-    def add(self, table: str, row: Row) -> Row:
-        self.tables[table].append(row)
-        return row
-
-
-class Storage:
-    """Values in the form the database stores them, made once and cached where they repeat."""
-
-    def __init__(self, dialect: str, rng: random.Random, start_ms: int) -> None:
-        self.rng = rng
-        self.sequence = start_ms
-        self.zone_suffix = "" if dialect == "sqlite" else "+00"
-        self._dates: dict[date, str] = {}
-
-    def id(self) -> str:
-        """Time-ordered like a UUIDv7 (a counter stands for the clock) so indexes fill in order."""
-        self.sequence += 1
-        bits = (self.sequence << 80) | (0x7 << 76) | (0x2 << 62) | self.rng.getrandbits(62)
-        return f"{bits:032x}"
-
-    def day(self, value: date | None) -> str | None:
-        if value is None:
-            return None
-        text = self._dates.get(value)
-        if text is None:
-            text = self._dates[value] = value.isoformat()
-        return text
-
-    def moment(self, value: date, hour: int, minute: int) -> str:
-        return f"{self.day(value)} {hour:02d}:{minute:02d}:00.000000{self.zone_suffix}"
-
-
 class CustomerFactory:
     def __init__(
         self,
