@@ -316,8 +316,8 @@ class BatchSelling(Selling):
         sms = SmsStatus.PENDING if self.sms_enabled else SmsStatus.NOT_REQUESTED
         hes = DeliveryStatus.QUEUED.value if self.hes_enabled else None
         rows: list[dict[str, Any]] = []
-        changes_json: list[str | None] = []
-        sellers: list[str | None] = []
+        changes_json: list[str] = []
+        sellers: list[str] = []
         deliveries: list[dict[str, Any]] = []
         written: list[tuple[Order, Written]] = []
         for index, (item, issued, split) in enumerate(sold):
@@ -365,8 +365,7 @@ class BatchSelling(Selling):
             for index, (order, sale) in enumerate(written):
                 receipt, placeholder = receipts[index], sale.placeholder
                 rows[index]["receipt_number"] = receipt
-                stored = changes_json[index]
-                changes_json[index] = stored and stored.replace(placeholder, receipt)
+                changes_json[index] = changes_json[index].replace(placeholder, receipt)
                 written[index] = (order, replace(
                     sale, placeholder=receipt, numbered=True,
                     texts=[text.replace(placeholder, receipt) for text in sale.texts],
@@ -451,10 +450,7 @@ def _column_encoders() -> list[tuple[str, Any, Any]]:
              "SMALLINT": pgarrays.int4s, "TIMESTAMP WITH TIME ZONE": pgarrays.timestamps}
     found = []
     for column in _TABLE.columns:
-        encode = kinds.get(column.type.compile(dialect))
-        if encode is None:
-            assert isinstance(column.type.compile(dialect), str)
-            encode = _strings
+        encode = kinds.get(column.type.compile(dialect), _strings)
         found.append((column.name, column.type.bind_processor(dialect), encode))
     return found
 
