@@ -5,8 +5,10 @@ time), the request's id carried into the sale's thread, one log line per request
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -211,6 +213,37 @@ def test_a_flood_of_unknown_credentials_keeps_a_bounded_memory(world: VendingWor
         assert known.look_up(hash_secret(f"gop1.x.{n}")) is None
         assert len(known._known) <= 3
     assert known.digest("gc1.admin.secret") is None
+
+
+async def test_requests_finding_a_credential_expired_together_wait_for_one_look_up(
+        world: VendingWorld, ticks: Ticks, monkeypatch: pytest.MonkeyPatch) -> None:
+    _moov, secret = world.operator()
+    known = OperatorCredentials(world.db, clock=ticks)
+    look_ups: list[str] = []
+    release = threading.Event()
+    real = known.look_up
+
+    def held(digest: str) -> Any:
+        look_ups.append(digest)
+        release.wait(5)
+        return real(digest)
+
+    monkeypatch.setattr(known, "look_up", held)
+    waiting = [asyncio.ensure_future(known.bearer(f"Bearer {secret}")) for _ in range(8)]
+    await asyncio.sleep(0.05)
+    release.set()
+    found = await asyncio.gather(*waiting)
+    assert {o.code if o else None for o in found} == {"moov"}
+    assert look_ups == [hash_secret(secret)], "eight requests, one look-up"
+    ticks.now += SECONDS
+    release.clear()
+    again = [asyncio.ensure_future(known.bearer(f"Bearer {secret}")) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    revoke_operator(world.db, "moov")
+    release.set()
+    assert await asyncio.gather(*again) == [None, None, None], \
+        "the look-up made after the delay answers, revocation included"
+    assert len(look_ups) == 2 and not known._pending
 
 
 async def test_the_description_shows_the_operators_bearer_scheme(
