@@ -240,3 +240,70 @@ def test_a_batch_counts_its_own_sales_in_the_payers_day_and_the_meters_month(
     assert first.fixed_charge_minor == 500 and fourth.fixed_charge_minor == 0
     assert fourth.token_tid is not None and first.token_tid is not None
     assert fourth.token_tid > first.token_tid
+
+
+def _close_server_connections(db: Database) -> None:
+    """What a server restart does to the pools: every other connection to the database closed
+    by the server."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND pid <> pg_backend_pid()")
+        for _ in range(100):
+            others = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()").scalar()
+            if not others:
+                return
+            threading.Event().wait(0.05)
+
+
+def test_a_connection_the_server_closed_is_renewed_and_the_batch_written_again(
+        pg_world: VendingWorld) -> None:
+    """The writer's connections are not pinged when taken: the batch's first statement finds
+    the connection closed, nothing of the batch was committed, it is written again once."""
+    world = pg_world
+    moov, _ = world.operator(max_amount_minor=50_000, max_payer_day_minor=10**9)
+    platform = world.platform(sms_enabled=True)
+    first = [order(moov, "B1", DRN_A)]
+    platform.writer._write_batch(first)
+    before = counts(world.db)
+    _close_server_connections(world.db)
+    batch = [order(moov, "B2", DRN_B), order(moov, "B3", DRN_C), order(moov, "B2", DRN_B),
+             order(moov, "BX", "47999999999")]
+    platform.writer._write_batch(batch)
+    b2, b3, b2_again, unknown = (outcome(o) for o in batch)
+    assert outcome(first[0]) == "RP000-2026-000001"
+    assert {b2, b3} == {"RP000-2026-000002", "RP000-2026-000003"}
+    assert (b2_again, unknown) == (f"{b2} (replayed)", "refused meter_unknown")
+    after = counts(world.db)
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 2, 3, 3, 3], \
+        "sales, references, commit numbers, journal and audit entries, SMS: what the same " \
+        "batch writes on a live connection, once"
+    assert platform.writer.batches == 2
+
+
+def test_a_connection_lost_at_the_commit_is_not_written_again(
+        pg_world: VendingWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lost with the COMMIT on its way, the batch may have been committed: its orders get the
+    error (the operator's retry with the same reference answers the sale if it was)."""
+    world = pg_world
+    moov, _ = world.operator(max_amount_minor=50_000, max_payer_day_minor=10**9)
+    platform = world.platform()
+    original = Platform._number_and_commit
+
+    def closed_before_commit(self: Platform, *args: Any) -> list[str]:
+        _close_server_connections(world.db)
+        return original(self, *args)
+
+    monkeypatch.setattr(Platform, "_number_and_commit", closed_before_commit)
+    before = counts(world.db)
+    batch = [order(moov, "L1", DRN_A), order(moov, "L2", DRN_B)]
+    platform.writer._write_batch(batch)
+    assert all(o.done.is_set() and o.error is not None for o in batch)
+    assert counts(world.db) == before
+    assert platform.writer.batches == 0
+    monkeypatch.setattr(Platform, "_number_and_commit", original)
+    again = [order(moov, "L1", DRN_A)]
+    platform.writer._write_batch(again)
+    assert outcome(again[0]) == "RP000-2026-000001"
