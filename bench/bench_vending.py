@@ -322,16 +322,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _backends_cpu(url: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends of the bench database (but this
-    look-up's own)."""
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL backends of the bench database (but this look-up's own): the server's
+    pooled connections, kept open once made."""
     engine = create_engine(url)
     with engine.connect() as c:
         backends = [int(p) for p in c.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()")).scalars()]
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalars()]
     engine.dispose()
-    return sum(_cpu_seconds(p) for p in backends)
+    return backends
+
+
+def _backends_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends of the bench database."""
+    return sum(_cpu_seconds(p) for p in _backends(url))
 
 
 def cpu_snapshot(server_pid: int, url: str) -> dict[str, float]:
@@ -525,7 +530,8 @@ def main() -> None:
                   f"{(os.cpu_count() or 1) * 1000 / max(sum(used.values()), 0.001):,.0f} "
                   "achats/s sur ces cœurs s'ils étaient libres")
             print(f"charge de la machine (load average 1/5/15 min) : "
-                  f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs")
+                  f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs"
+                  f" ; connexions du serveur à PostgreSQL : {len(_backends(url))}")
             if rate and p95 < GOAL_P95_MS and ok == sum(seen.statuses.values()):
                 passed.append(rate)
             if not rate or rate == GOAL_RATE:
