@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
-    CompoundSelect,
     String,
     Table,
     any_,
@@ -60,6 +59,7 @@ from central import pgarrays
 from central.models import DeliveryStatus, HesDelivery, VendingMeter
 from central.sms.text import sale_messages
 from central.sync.numbering import number_only, stamp_clause
+from central.vending.driver_select import DriverSelect
 from central.vending.hes import IssuedTokens
 from central.vending.meters import _ALL_FACTS
 from central.vending.pricing import from_amount
@@ -84,7 +84,8 @@ assert all(attr.key == attr.columns[0].name for attr in inspect(VendTransaction)
 _NUMBER = re.compile(r"[A-Za-z0-9]{4,20}")
 
 #: The batch's meters found by their DRN (a number found by its serial goes the single way).
-_FACTS_BY_DRNS = _ALL_FACTS.where(Meter.sts_drn == any_(bindparam("numbers", type_=_TEXTS)))
+_FACTS_BY_DRNS = DriverSelect(
+    _ALL_FACTS.where(Meter.sts_drn == any_(bindparam("numbers", type_=_TEXTS))))
 
 #: The batch's references taken in one statement, in sorted order; an operator's only while
 #: its credential is still the one the request came with and not revoked.
@@ -120,7 +121,7 @@ _COUNTED = (_vt.status == VendStatus.COMPLETED, _vt.token_class == 0)
 #: The batch's meters' completed energy purchases since the month began ``(meter, energy,
 #: sales)`` and what its paying phones spent today ``(operator code, phone, spent)``, in one
 #: query: each row fills one side, the other's columns null.
-_SO_FAR: CompoundSelect[Any] = union_all(
+_SO_FAR = DriverSelect(union_all(
     select(_vt.meter_id, func.sum(_vt.energy), func.count(), null(), null(), null())
     .where(_vt.meter_id == any_(bindparam("meters", type_=_UUIDS)),
            _vt.sold_at >= bindparam("month"), *_COUNTED)
@@ -129,7 +130,7 @@ _SO_FAR: CompoundSelect[Any] = union_all(
     .where(_vt.phone == any_(bindparam("phones", type_=_TEXTS)),
            _vt.operator_code == any_(bindparam("codes", type_=_TEXTS)),
            _vt.sold_at >= bindparam("day"), _vt.sold_at < bindparam("next_day"), *_COUNTED)
-    .group_by(_vt.operator_code, _vt.phone))
+    .group_by(_vt.operator_code, _vt.phone)))
 
 
 @dataclass
@@ -210,8 +211,8 @@ class BatchSelling(Selling):
             keys.add(key)
         rows: dict[str, list[Any]] = {}
         if first:
-            for row in session.connection().execute(_FACTS_BY_DRNS,
-                                       {"numbers": sorted({o.number for o in first})}):
+            for row in _FACTS_BY_DRNS.rows(session,
+                                           {"numbers": sorted({o.number for o in first})}):
                 rows.setdefault(row.sts_drn, []).append(row)
         plain: list[_Plain] = []
         for order in first:
@@ -264,7 +265,7 @@ class BatchSelling(Selling):
         start = datetime.combine(today, time(0), self.zone)
         months: dict[uuid.UUID, list[Any]] = {}
         days: dict[tuple[str, str], int] = {}
-        for meter, energy, count, code, phone, spent in session.connection().execute(_SO_FAR, {
+        for meter, energy, count, code, phone, spent in _SO_FAR.rows(session, {
                 "meters": sorted({p.facts.meter_id for p in plain}),
                 "month": self._month_start(today),
                 "phones": sorted({p for _c, p in payers}), "codes": sorted({c for c, _p in payers}),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, SyncJournalEntry, VendTransaction
 from app.models.database import Database
-from app.models.enums import VendChannel
+from app.models.enums import MeterPayment, VendChannel
 from central.models import SyncCommit, VendingMeter, VendingRequest
+from central.vending import batch
 from central.vending.batch import BatchSelling
 from central.vending.errors import refused
 from central.vending.operators import OperatorInfo
@@ -219,3 +220,28 @@ def test_a_later_batch_counts_the_meters_month_and_the_payers_day_already_sold(
     assert sales[2] is not None and sales[1] is not None and sales[0] is not None
     assert sales[2].energy < sales[1].energy < sales[0].energy
     assert outcome(refused_[0]).startswith("refused ") and second.writer.together == 0
+
+
+def test_the_batch_reads_through_the_driver_what_sqlalchemy_reads(
+        pg_world: VendingWorld) -> None:
+    """The meters' facts and their months so far, read on the driver with the columns' own
+    conversions (enums, scaled decimals, UTC times), are SQLAlchemy's rows."""
+    world = pg_world
+    moov, _ = world.operator(max_amount_minor=50_000, max_payer_day_minor=10**9)
+    platform = world.platform()
+    sold = [order(moov, "D1", DRN_A), order(moov, "D2", DRN_B, 3500)]
+    platform.writer._write_batch(sold)
+    day = platform.clock() - timedelta(hours=1)
+    with world.db.session() as session:
+        numbers = {"numbers": [DRN_A, DRN_B, DRN_C, DRN_OLD, "0000"]}
+        facts = batch._FACTS_BY_DRNS.rows(session, numbers)
+        assert sorted(map(tuple, facts), key=str) == sorted(
+            map(tuple, session.execute(batch._FACTS_BY_DRNS.statement, numbers).all()), key=str)
+        assert len(facts) == 4 and all(isinstance(f.payment, MeterPayment) for f in facts)
+        so_far = {"meters": [f.id for f in facts], "month": day, "phones": ["0701020304"],
+                  "codes": ["moov"], "day": day, "next_day": day + timedelta(days=2)}
+        rows = batch._SO_FAR.rows(session, so_far)
+        assert sorted(map(tuple, rows), key=str) == sorted(
+            map(tuple, session.execute(batch._SO_FAR.statement, so_far).all()), key=str)
+        assert sum(r[2] or 0 for r in rows) == 2 and {r[5] for r in rows} - {None} == {5500}
+        assert {r[1] for r in rows} - {None} <= {s.sale.energy for s in sold if s.sale}
