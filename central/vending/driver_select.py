@@ -23,7 +23,8 @@ _DIALECT = PGDialect_psycopg()
 
 
 class DriverSelect:
-    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
+                 ) -> None:
         self.statement = statement
         compiled = statement.compile(dialect=_DIALECT)
         self._sql = str(compiled)
@@ -33,7 +34,7 @@ class DriverSelect:
         self._given = {name: compiled.binds[name].type.bind_processor(_DIALECT)
                        for name in compiled.params if name not in self._fixed}
         columns = list(statement.selected_columns)
-        self._row = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
+        self._row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
         self._processors: list[Callable[[Any], Any] | None] = [
             c.type.result_processor(_DIALECT, None) for c in columns]
 
