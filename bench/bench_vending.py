@@ -20,6 +20,13 @@ independently), each on a free keep-alive connection or a new one (never held ba
 measured from the scheduled start (a wait for the server counts); ``--rate 300,400,500``: one
 run each in turn, then the highest rate whose p95 stayed under the goal without an error.
 
+Before the measured runs, an unmeasured warm-up (``--warm SECONDS``): with ``--rate``, open
+loop at the first rate for 20 s (at 500/s, as many purchases as meters), as a server is after
+its first minutes in service — each worker has then made its pooled connections and prepared
+their statements, and met most meters once (a meter's key profiles and decoder key are
+derived at its first sale in each worker, then kept: the cold first run paid for those);
+without ``--rate``, 16 clients in closed loop for 5 s. ``--warm 0``: the server measured cold.
+
 ``--writer-only N``: the sale writer alone in this process (no HTTP, no server), batches of N
 orders: the CPU a sale costs Python and PostgreSQL.
 
@@ -441,6 +448,9 @@ def main() -> None:
                         metavar="R[,R…]", default=None,
                         help="open loop: R purchases started per second on a fixed schedule "
                         "(several: one run each, in turn), latency from the scheduled start")
+    parser.add_argument("--warm", type=float, default=None, metavar="SECONDS",
+                        help="unmeasured warm-up before the runs: open loop at the first rate "
+                        "(default 20 s), or 16 clients in closed loop (default 5 s); 0: none")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool-size", type=int, default=20)
     parser.add_argument("--with-outbox", action="store_true",
@@ -500,11 +510,18 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        # Warm: the workers' caches (tariffs, meter key profiles), the pool's connections and
-        # their prepared statements; the first measured run is then not the cold one.
-        run_load(base, secret, args.meters, 5, 16, "warm")
+        # Warm, as a server is after its first minute in service: the workers' caches (tariffs,
+        # each meter's key profiles and decoder key, filled at its first sale in each worker),
+        # the pool's connections and their prepared statements, the sale threads.
+        warm_rate = args.rate[0] if args.rate else 0.0
+        warm_seconds = args.warm if args.warm is not None else (20.0 if warm_rate else 5.0)
+        if warm_seconds > 0:
+            run_load(base, secret, args.meters, warm_seconds, 16, "warm", warm_rate)
         print(f"serveur : {args.workers} processus, PostgreSQL, outbox HES/SMS "
-              f"{'activée' if args.with_outbox else 'désactivée'}")
+              f"{'activée' if args.with_outbox else 'désactivée'} ; préchauffage non mesuré : "
+              + (f"{warm_seconds:g} s en boucle ouverte à {warm_rate:g} achats/s"
+                 if warm_rate else f"{warm_seconds:g} s en boucle fermée à 16 clients")
+              + " (le serveur tel qu'après ses premières minutes en service)")
         passed: list[float] = []
         runs = [(0.0, f"{args.clients} clients en boucle fermée")] if not args.rate else [
             (rate, f"boucle ouverte à {rate:g} achats/s") for rate in args.rate]
