@@ -64,13 +64,16 @@ class Database:
         self._engine_kwargs = engine_kwargs
         self._read_engine = self.engine.execution_options(**{_READONLY: True})
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
-        #: PostgreSQL engines whose connections start with given settings (``reading_connection``).
+        #: Engines whose connections start with given settings (PostgreSQL) or pragmas (SQLite):
+        #: ``reading_connection``.
         self._set_engines: dict[tuple[tuple[str, str], ...], Engine] = {}
         self._unpinged: sessionmaker[Session] | None = None
         if self.dialect == "postgresql":
             self._unpinged = sessionmaker(
                 make_engine(url, **(engine_kwargs | {"pool_pre_ping": False})),
                 expire_on_commit=False)
+        #: The read-only views of the SQLite ones.
+        self._pragma_engines: dict[tuple[tuple[str, str], ...], Engine] = {}
 
     @property
     def dialect(self) -> str:
@@ -104,7 +107,9 @@ class Database:
             session.close()
 
     @contextmanager
-    def reading_connection(self, settings: Mapping[str, str] | None = None) -> Iterator[Connection]:
+    def reading_connection(
+        self, settings: Mapping[str, str] | None = None, pragmas: Mapping[str, str] | None = None
+    ) -> Iterator[Connection]:
         """``reading`` without a Session, for Core statements only: the customer search at every
         keystroke, where making and closing a Session costs more than some of its queries.
 
@@ -112,22 +117,31 @@ class Database:
         connections start with them, in autocommit. Under read committed a transaction gives each
         statement a snapshot of its own all the same; without one, a search is spared the BEGIN,
         ``set_config`` and ROLLBACK round trips, each a wait for a core on a busy machine. A
-        statement that needs a setting of its own opens a transaction for it."""
+        statement that needs a setting of its own opens a transaction for it.
+
+        On SQLite with ``pragmas`` (``cache_size``…): a pool of its own whose connections start
+        with them, the one used last taken first (its page cache is the warm one)."""
         if settings and self.dialect == "postgresql":
             with self._engine_with(settings).connect() as connection:
                 yield connection
             return
-        with self._read_engine.connect() as connection:
+        engine = self._sqlite_engine_with(pragmas) if pragmas else self._read_engine
+        with engine.connect() as connection:
             connection.begin()  # now, not at the first Core statement: some go to the driver
             yield connection  # closing rolls back
 
-    def reading_with(self, work: Callable[[Connection], T], settings: Mapping[str, str]) -> T:
+    def reading_with(
+        self,
+        work: Callable[[Connection], T],
+        settings: Mapping[str, str],
+        pragmas: Mapping[str, str] | None = None,
+    ) -> T:
         """``work`` done on a ``reading_connection`` with ``settings``. On PostgreSQL those
         connections are not pinged when taken from their pool (a round trip at every keystroke):
         when the server closed them since (a restart), the first statement fails, the pool is
         renewed and ``work`` runs once more."""
         for attempt in (1, 2):
-            with self.reading_connection(settings) as connection:
+            with self.reading_connection(settings, pragmas) as connection:
                 try:
                     return work(connection)
                 except Exception as error:
@@ -157,6 +171,21 @@ class Database:
             kwargs["isolation_level"] = "AUTOCOMMIT"
             kwargs["pool_pre_ping"] = False  # see ``reading_with``
             engine = self._set_engines.setdefault(key, make_engine(self.url, **kwargs))
+        return engine
+
+    def _sqlite_engine_with(self, pragmas: Mapping[str, str]) -> Engine:
+        key = tuple(sorted(pragmas.items()))
+        engine = self._pragma_engines.get(key)
+        if engine is None:
+            made = make_engine(self.url, **(self._engine_kwargs | {"pool_use_lifo": True}))
+
+            @event.listens_for(made, "connect")
+            def _start(dbapi_connection: Any, _record: Any) -> None:
+                for name, value in key:
+                    dbapi_connection.execute(f"PRAGMA {name}={value}")
+
+            self._set_engines[key] = made
+            engine = self._pragma_engines.setdefault(key, made.execution_options(**{_READONLY: True}))
         return engine
 
     def describe(self, *, short: bool = False) -> str:
