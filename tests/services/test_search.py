@@ -253,3 +253,22 @@ def test_postgresql_prefix_lexemes_are_those_the_revision_computes(demo: Service
     assert all(set(stored.split()) == set(computed.split()) and stored for stored, computed in rows)
     # and a two-letter start is looked up as its lexeme
     assert search.words._tsquery(search.plan_query("ko")) == "'p2ko'"
+
+
+def test_sqlite_keystrokes_keep_a_page_cache_of_their_own(demo: ServiceContext) -> None:
+    """One connection serves keystroke after keystroke with the search's large page cache; the
+    other connections keep SQLite's default."""
+    if demo.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's search connections start with planner settings instead")
+    seen = []
+
+    def cache(connection: object) -> None:
+        raw = connection.connection.driver_connection  # type: ignore[attr-defined]
+        seen.append((id(raw), raw.execute("PRAGMA cache_size").fetchone()[0]))
+
+    for _ in range(3):
+        demo.db.reading_with(cache, search.INDEX_PLANS, search.SEARCH_PRAGMAS)
+    assert [size for _raw, size in seen] == [int(search.SEARCH_PRAGMAS["cache_size"])] * 3
+    assert len({raw for raw, _size in seen}) == 1
+    with demo.reading() as session:
+        assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -2000
