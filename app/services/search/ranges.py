@@ -31,8 +31,11 @@ _COUNT = f"(SELECT count(*) FROM (SELECT FROM {WORDS} WHERE word >= %s AND word 
 #: starts with what was typed.
 _FIRST_WORD = f"(SELECT min(word) FROM {WORDS} WHERE word >= %s AND word < %s)"
 _LAST_WORD = f"(SELECT max(word) FROM {WORDS} WHERE word >= %s AND word < %s)"
+#: Each row checked is ranked on the way (``ts_rank``, as the page's order asks): the ranking then
+#: reads no row a second time.
 _FOUND = (
-    f"SELECT w.word, w.customer_id FROM {WORDS} w JOIN {TABLE} s ON s.customer_id = w.customer_id "
+    f"SELECT w.word, w.customer_id, ts_rank(s.document, to_tsquery('simple', %s)) "
+    f"FROM {WORDS} w JOIN {TABLE} s ON s.customer_id = w.customer_id "
     "WHERE w.word >= %s AND w.word < %s {after}"
     "AND s.document @@ to_tsquery('simple', %s) ORDER BY w.word, w.customer_id LIMIT %s"
 )
@@ -98,16 +101,20 @@ def _survey(raw: Any, plan: Plan) -> _Survey:
 #: million): the GIN index intersects their lists without reading a row, where a range would
 #: check each of thousands of rows.
 LARGE_IN_GIN = True
-_GIN = f"SELECT customer_id FROM {TABLE} WHERE document @@ to_tsquery('simple', %s) LIMIT %s"
+_GIN = (
+    f"SELECT customer_id, ts_rank(document, to_tsquery('simple', %s)) FROM {TABLE} "
+    "WHERE document @@ to_tsquery('simple', %s) LIMIT %s"
+)
 
 
 def word_range_ids(
     connection: Connection, plan: Plan, tsquery: str, cap: int, exact: Callable[[dict[str, str]], str]
-) -> list[uuid.UUID]:
+) -> dict[uuid.UUID, float | None]:
     """The first ``cap + 1`` customers (fewer: all of them) matching ``tsquery``, in the word
     table's order (or the GIN index's: ``exact`` gives the same query with some prefixes as the
-    one word they start). Plain driver cursor: a statement through SQLAlchemy costs more than its
-    rows."""
+    one word they start), each with its ``ts_rank`` for ``tsquery`` where its row was read
+    (``None``: one word typed, no row read). Plain driver cursor: a statement through SQLAlchemy
+    costs more than its rows."""
     raw = connection.connection.driver_connection
     assert raw is not None
     survey = _survey(raw, plan)
@@ -116,24 +123,25 @@ def word_range_ids(
         # own where the search's connection has none (a savepoint in one).
         with raw.pipeline(), raw.transaction():
             raw.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
-            cursor = raw.execute(_GIN, (exact(survey.only), cap + 1))
+            cursor = raw.execute(_GIN, (tsquery, exact(survey.only), cap + 1))
             raw.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
-        return [row[0] for row in cursor.fetchall()]
+        return dict(cursor.fetchall())
     alone = len(plan.terms) == 1
-    checked = () if alone else (tsquery,)
+    ranked, checked = ((), ()) if alone else ((tsquery,), (tsquery,))
     first, following = (_ALONE_FIRST, _ALONE_NEXT) if alone else (_FIRST, _NEXT)
-    found: dict[uuid.UUID, None] = {}
+    found: dict[uuid.UUID, float | None] = {}
     for word in survey.drivers:
         low, high = _bounds(plan, word)
-        rows = raw.execute(first, (low, high, *checked, cap + 1)).fetchall()
+        rows = raw.execute(first, (*ranked, low, high, *checked, cap + 1)).fetchall()
         while True:
-            found.update(dict.fromkeys(customer_id for _word, customer_id in rows))
+            for row in rows:
+                found.setdefault(row[1], None if alone else row[2])
             if len(found) > cap or len(rows) <= cap:
                 break
-            last_word, last_customer = rows[-1]
+            last_word, last_customer = rows[-1][:2]
             rows = raw.execute(
-                following, (low, high, last_word, last_customer, *checked, cap + 1)
+                following, (*ranked, low, high, last_word, last_customer, *checked, cap + 1)
             ).fetchall()
         if len(found) > cap:
             break
-    return list(found)[: cap + 1]
+    return dict(list(found.items())[: cap + 1])

@@ -157,15 +157,15 @@ def _tsvector_rows(
     """The ids come from ranges of the word table (at most ``cap + 1``); ranking and reading
     the page then go through the primary key."""
     query = {"q": _tsquery(plan)}
-    ids = word_range_ids(connection, plan, query["q"], cap, partial(_tsquery, plan))
+    found = word_range_ids(connection, plan, query["q"], cap, partial(_tsquery, plan))
+    ids = list(found)
     total = len(ids) if len(ids) <= cap else None
     if total is None:
-        wanted = ids[offset : offset + limit]
-        rows = connection.execute(
-            text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids)"), {"ids": wanted}
-        ).all()
-        order = {customer_id: index for index, customer_id in enumerate(wanted)}
-        return sorted(rows, key=lambda row: order[row.customer_id]), None
+        return _rows_in_order(connection, ids[offset : offset + limit]), None
+    if None not in found.values():
+        # ranked when their rows were read: only the page's rows are read again
+        ranked = sorted(ids, key=lambda customer_id: (-(found[customer_id] or 0.0), customer_id))
+        return _rows_in_order(connection, ranked[offset : offset + limit]), total
     rows = connection.execute(
         text(
             f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids) "
@@ -175,6 +175,14 @@ def _tsvector_rows(
         query | {"ids": ids, "limit": limit, "offset": offset},
     ).all()
     return list(rows), total
+
+
+def _rows_in_order(connection: Connection, wanted: list[Any]) -> list[Any]:
+    rows = connection.execute(
+        text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE customer_id = ANY(:ids)"), {"ids": wanted}
+    ).all()
+    order = {customer_id: index for index, customer_id in enumerate(wanted)}
+    return sorted(rows, key=lambda row: order[row.customer_id])
 
 
 def matched(plan: Plan, row: Any) -> tuple[str, str]:
