@@ -174,6 +174,8 @@ class Database:
         return engine
 
     def _sqlite_engine_with(self, pragmas: Mapping[str, str]) -> Engine:
+        if make_url(self.url).database in (None, "", ":memory:"):
+            return self._read_engine  # another engine would open another, empty, database
         key = tuple(sorted(pragmas.items()))
         engine = self._pragma_engines.get(key)
         if engine is None:
