@@ -186,8 +186,10 @@ def build_cipher(profile: MeterKeyProfile, keys: KeySource) -> BlockCipher:
 
 
 class DecoderKeyCache:
-    """LRU cache of ready-to-use ciphers per meter key, keyed by the derivation inputs, the
-    table set and a one-way fingerprint of the vending/decoder key (never the key itself).
+    """LRU cache of ready-to-use ciphers per meter key, keyed by the derivation inputs and
+    the table set (``profile.cache_id``), each entry holding the one-way fingerprint of the
+    vending/decoder key it was made with (never the key itself): a hit needs the same
+    fingerprint, a meter asked for with another key is a miss that replaces its entry.
 
     ``maxsize=0`` caches nothing: every token derives its meter's key (what a platform with
     more meters than it can keep keys for does); ``misses`` still counts the derivations.
@@ -197,7 +199,7 @@ class DecoderKeyCache:
         self.maxsize = maxsize
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[tuple[object, ...], BlockCipher] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[bytes, BlockCipher]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -211,23 +213,26 @@ class DecoderKeyCache:
         if not self.maxsize:
             self.misses += 1
             return build_cipher(profile, keys)
-        cache_key = (keys.fingerprint, profile.cache_id)
+        cache_id = profile.cache_id
         entries = self._entries
-        found = entries.get(cache_key)
-        if found is not None:
+        found = entries.get(cache_id)
+        # The string key's hash is kept by the string and found by identity, where a tuple
+        # of (fingerprint, cache id) was hashed and compared item by item at every look-up.
+        if found is not None and found[0] == keys.fingerprint:
             # No lock on a hit: each call is atomic; an entry evicted between the two by
             # another thread is simply not moved to the end. (try/except: a hit is the
             # hot path and contextlib.suppress costs a context manager per token.)
             try:  # noqa: SIM105
-                entries.move_to_end(cache_key)
+                entries.move_to_end(cache_id)
             except KeyError:
                 pass
             self.hits += 1
-            return found
+            return found[1]
         built = build_cipher(profile, keys)
         with self._lock:
             self.misses += 1
-            self._entries[cache_key] = built
+            self._entries[cache_id] = (keys.fingerprint, built)
+            self._entries.move_to_end(cache_id)
             if len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
         return built

@@ -10,6 +10,7 @@ same meter are issued within one minute.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -47,9 +48,10 @@ class BaseDate(IntEnum):
         return self.start + timedelta(minutes=MAX_TID)
 
 
-# Keyed by the plain year; a BaseDate member finds its entry (IntEnum hashes as its int).
-_STARTS = {int(base): datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
-_NAIVE_STARTS = {year: start.replace(tzinfo=None) for year, start in _STARTS.items()}
+# Keyed by the members, which a plain year also finds (IntEnum hashes as its int); a member
+# (what a profile holds) finds its own key without an equality test.
+_STARTS = {base: datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
+_NAIVE_STARTS = {base: start.replace(tzinfo=None) for base, start in _STARTS.items()}
 _BY_YEAR = {int(base): base for base in BaseDate}
 
 
@@ -134,21 +136,53 @@ def _system_utc() -> datetime:
     return datetime.now(UTC)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Whole minutes from the POSIX epoch to each base date (all start on a minute).
+_BASE_MINUTES = {base: (start - _EPOCH) // timedelta(minutes=1) for base, start in _STARTS.items()}
+_NS_PER_MINUTE = 60_000_000_000
+
+
 class MonotonicUtcClock:
-    """UTC wall clock that never returns an earlier time than it already returned."""
+    """UTC wall clock that never returns an earlier time than it already returned.
+
+    With the system clock (the default ``source``) the time is kept as POSIX nanoseconds
+    (``time.time_ns``), so :meth:`minutes_since` gives a TID in integer arithmetic, without
+    building and subtracting datetimes; another ``source`` is read as datetimes."""
 
     def __init__(self, source: Callable[[], datetime] = _system_utc) -> None:
         self._source = source
+        self._system = source is _system_utc
         self._last: datetime | None = None
+        self._last_ns = 0
         self._lock = threading.Lock()
 
+    def _now_ns(self) -> int:
+        current = time.time_ns()
+        with self._lock:
+            if current < self._last_ns:
+                current = self._last_ns
+            self._last_ns = current
+        return current
+
     def now(self) -> datetime:
+        if self._system:
+            return _EPOCH + timedelta(microseconds=self._now_ns() // 1000)
         current = to_utc(self._source())
         with self._lock:
             if self._last is not None and current < self._last:
                 current = self._last
             self._last = current
             return current
+
+    def minutes_since(self, base: BaseDate) -> int:
+        """The TID of this minute under ``base``: ``tid_from_datetime(self.now(), base)``."""
+        if not self._system:
+            return tid_from_datetime(self.now(), base)
+        ns = self._now_ns()
+        minutes = ns // _NS_PER_MINUTE - _BASE_MINUTES[base]
+        if not 0 <= minutes <= MAX_TID:
+            tid_from_datetime(_EPOCH + timedelta(microseconds=ns // 1000), base)  # raises
+        return minutes
 
 
 class TidAllocator:
@@ -176,8 +210,10 @@ class TidAllocator:
     ) -> int:
         """Next TID for the meter: the minute of ``at`` (default: now), or one more than the
         last TID given to this meter. Refuses past the base date and the key expiry."""
-        wanted = tid_from_datetime(at if at is not None else self.clock.now(), base)
-        key = (pan, int(base))
+        wanted = self.clock.minutes_since(base) if at is None else tid_from_datetime(at, base)
+        # Keyed by the BaseDate member, which finds a key seeded with the plain year
+        # (same hash, equal) without an int() call per token.
+        key = (pan, base)
         with self._lock:
             previous = self._last.get(key)
             tid = wanted if previous is None or wanted > previous else previous + 1
@@ -186,6 +222,7 @@ class TidAllocator:
                     f"no TID left for meter {pan} under base date {int(base)}",
                     f"plus aucun TID pour le compteur {pan} sous la date de base {int(base)}",
                 )
-            check_key_expiry(tid, ken, base)
+            if ken != KEN_NO_EXPIRY and tid >> 16 > ken:
+                check_key_expiry(tid, ken, base)
             self._last[key] = tid
             return tid

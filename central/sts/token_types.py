@@ -98,7 +98,8 @@ class Token:
         rnd: int | None = None, value: int | None = None,
     ) -> None:
         # Frozen: no attribute assignment; the instance dictionary is filled directly,
-        # which costs a third of the generated __init__'s object.__setattr__ calls.
+        # which costs a third of the generated __init__'s object.__setattr__ calls. (The
+        # issuing hot path, tokens._issue, fills a new instance the same way inline.)
         _fill(self, number, token_class, subclass, tid, rnd, value)
 
     @property
@@ -115,20 +116,6 @@ class Token:
 
     def __str__(self) -> str:
         return self.digits
-
-
-_new_object = object.__new__
-
-
-def new_token(number: int, token_class: int, subclass: int, tid: int | None, rnd: int | None,
-              value: int | None) -> Token:
-    """``Token(number, token_class, subclass, tid, rnd, value)`` for the issuing hot path.
-
-    Calling the class runs its Python ``__init__`` from C (``type.__call__``), which costs
-    about as much again as filling the new instance's dictionary here."""
-    token = _new_object(Token)
-    _fill(token, number, token_class, subclass, tid, rnd, value)
-    return token
 
 
 def _fill(token: Token, number: int, token_class: int, subclass: int, tid: int | None,

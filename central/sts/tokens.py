@@ -33,7 +33,6 @@ from .token_types import (
     Token,
     TokenClass,
     describe,
-    new_token,
 )
 
 
@@ -116,24 +115,21 @@ def _check_tid_subclass(token_class: int, subclass: int) -> None:
     )
 
 
-class _RandomNibbles:
-    """RND nibbles from the system's CSPRNG, drawn 4 KiB at a time instead of one system
-    call per token. ``next()`` on a bytes iterator is atomic, so threads may share it."""
-
-    def __init__(self, chunk: int = 4096) -> None:
-        self._chunk = chunk
-        self._bytes = iter(b"")
-
-    def next(self) -> int:
-        value = next(self._bytes, None)
-        if value is None:
-            self._bytes = iter(secrets.token_bytes(self._chunk))
-            value = next(self._bytes)
-        return value & 0x0F
+#: RND nibbles from the system's CSPRNG, drawn 4 KiB at a time (one system call per 4,096
+#: tokens) and already masked to their low four bits. ``next()`` on a bytes iterator is
+#: atomic, so threads may share it; two threads refilling at once each draw fresh bytes.
+_NIBBLE_OF_BYTE = bytes(b & 0x0F for b in range(256))
+_rnd_nibbles = iter(b"")
 
 
-_RND = _RandomNibbles()
+def _fresh_nibbles() -> int:
+    global _rnd_nibbles
+    _rnd_nibbles = iter(secrets.token_bytes(4096).translate(_NIBBLE_OF_BYTE))
+    return next(_rnd_nibbles)
+
+
 _TID_CRC: TidCrc | None = None
+_new_object = object.__new__
 
 
 def _tid_crc() -> TidCrc:
@@ -155,12 +151,22 @@ def issue_tid_token(
     rnd: int | None = None,
     cache: DecoderKeyCache | None = None,
 ) -> Token:
-    """Encrypt a class 0 or TID-bearing class 2 token for ``profile``.
+    """Encrypt a class 0 or TID-bearing class 2 token for ``profile``."""
+    return _issue(profile, token_class, subclass, value, tid, keys, rnd, cache)
 
-    The hot path of the vending platform: the checks are inlined and fall back to the
-    functions that raise the typed errors, and the CRC and class-bit transposition are
-    written out (``layout.seal``/``layout.transpose`` are the readable forms; fields with
-    disjoint bits are added, CPython's fast path, rather than OR-ed)."""
+
+def _issue(
+    profile: MeterKeyProfile, token_class: int, subclass: int, value: int, tid: int,
+    keys: KeySource, rnd: int | None, cache: DecoderKeyCache | None,
+) -> Token:
+    """The hot path of every issuing entry point, with positional parameters only: CPython
+    3.11 runs such a call in the caller's loop (its specialised call), where keyword or
+    keyword-only parameters cost a call through C with the names matched one by one.
+
+    The checks are inlined and fall back to the functions that raise the typed errors; the
+    CRC, the class-bit transposition and the ``Token`` are written out (``layout.seal`` /
+    ``layout.transpose`` / ``Token()`` are the readable forms; fields with disjoint bits
+    are added, CPython's fast path, rather than OR-ed)."""
     if not ((token_class == 0 and 0 <= subclass <= 3)
             or (token_class == 2 and subclass in MANAGEMENT_TID_SUBCLASSES)):
         _check_tid_subclass(token_class, subclass)
@@ -172,7 +178,9 @@ def issue_tid_token(
     if ken != KEN_NO_EXPIRY and tid >> 16 > ken:
         check_key_expiry(tid, ken, profile.base)
     if rnd is None:
-        rnd = _RND.next()
+        rnd = next(_rnd_nibbles, None)
+        if rnd is None:
+            rnd = _fresh_nibbles()
     elif type(rnd) is not int or not 0 <= rnd <= 0x0F:
         _check_field("RND", rnd, 4)
     cipher = (DEFAULT_CACHE if cache is None else cache).cipher(profile, keys)
@@ -182,8 +190,15 @@ def issue_tid_token(
     crc = (c.zero ^ c.head[(token_class << 8) + nibbles] ^ c.tid_high[tid >> 12]
            ^ c.tid_low[tid & 0xFFF] ^ c.value_high[value >> 8] ^ c.value_low[value & 0xFF])
     ciphertext = cipher.encrypt((((nibbles << 24) + tid) << 32) + (value << 16) + crc)
-    number = ((ciphertext >> 27 & 3) << 64) + (ciphertext & _KEEP_BITS) + (token_class << 27)
-    return new_token(number, token_class, subclass, tid, rnd, value)
+    token = _new_object(Token)
+    fields = token.__dict__
+    fields["number"] = ((ciphertext >> 27 & 3) << 64) + (ciphertext & _KEEP_BITS) + (token_class << 27)
+    fields["token_class"] = token_class
+    fields["subclass"] = subclass
+    fields["tid"] = tid
+    fields["rnd"] = rnd
+    fields["value"] = value
+    return token
 
 
 def issue_credit(
@@ -198,9 +213,15 @@ def issue_credit(
     cache: DecoderKeyCache | None = None,
 ) -> Token:
     """Class 0 credit token; ``amount`` in kWh (electricity) is rounded up to the grid."""
-    field = encode_value(0, subclass, amount, value)
-    tid = tid_from_datetime(issued_at, profile.base)
-    return issue_tid_token(profile, 0, subclass, field, tid, keys=keys, rnd=rnd, cache=cache)
+    if value is None:
+        try:
+            field = _AMOUNT_FIELDS[(amount, type(amount), 0, subclass)]
+        except (KeyError, TypeError):  # as in encode_value
+            field = encode_value(0, subclass, amount, None)
+    else:
+        field = encode_value(0, subclass, amount, value)
+    return _issue(profile, 0, subclass, field, tid_from_datetime(issued_at, profile.base),
+                  keys, rnd, cache)
 
 
 def issue_management(
@@ -291,18 +312,26 @@ class TokenIssuer:
         self.allocator = TidAllocator() if allocator is None else allocator
 
     def _tid(self, profile: MeterKeyProfile, issued_at: datetime | None) -> int:
-        return self.allocator.allocate(profile.pan, profile.base, profile.ken, at=issued_at)
+        return self.allocator.allocate(profile.pan, profile.base, profile.ken, issued_at)
 
     def credit(
         self, profile: MeterKeyProfile, keys: KeySource, amount: Number | None = None, *,
         value: int | None = None, subclass: int = 0, issued_at: datetime | None = None,
         rnd: int | None = None,
     ) -> Token:
-        field = encode_value(TokenClass.TRANSFER_CREDIT, subclass, amount, value)
-        _check_tid_subclass(0, subclass)
-        tid = self._tid(profile, issued_at)
-        return issue_tid_token(profile, 0, subclass, field, tid, keys=keys, rnd=rnd,
-                               cache=self.cache)
+        # issue_credit's steps, the TID from the allocator: the amount field, then the
+        # subclass check before a TID is spent, then the shared hot path.
+        if value is None:
+            try:
+                field = _AMOUNT_FIELDS[(amount, type(amount), 0, subclass)]
+            except (KeyError, TypeError):
+                field = encode_value(0, subclass, amount, None)
+        else:
+            field = encode_value(0, subclass, amount, value)
+        if not 0 <= subclass <= 3:
+            _check_tid_subclass(0, subclass)
+        tid = self.allocator.allocate(profile.pan, profile.base, profile.ken, issued_at)
+        return _issue(profile, 0, subclass, field, tid, keys, rnd, self.cache)
 
     def management(
         self, profile: MeterKeyProfile, keys: KeySource, subclass: int, *,
@@ -313,6 +342,5 @@ class TokenIssuer:
             value = 0
         field = encode_value(TokenClass.METER_SPECIFIC_MANAGEMENT, subclass, amount, value)
         _check_tid_subclass(2, subclass)
-        tid = self._tid(profile, issued_at)
-        return issue_tid_token(profile, 2, subclass, field, tid, keys=keys, rnd=rnd,
-                               cache=self.cache)
+        return _issue(profile, 2, subclass, field, self._tid(profile, issued_at), keys, rnd,
+                      self.cache)

@@ -232,17 +232,12 @@ def test_issued_token_equals_the_readable_layout(
                             cache=DecoderKeyCache(maxsize=0))
     block = seal(token_class, tid_block(subclass, rnd, tid, value))
     expected = transpose(build_cipher(profile, keys).encrypt(block), token_class)
-    assert token == Token(expected, token_class, subclass, tid=tid, rnd=rnd, value=value)
-
-
-def test_new_token_is_a_token_like_the_constructor_makes() -> None:
-    from central.sts.token_types import new_token
-
-    made, built = new_token(12, 2, 5, 7, 3, 0), Token(12, 2, 5, tid=7, rnd=3, value=0)
-    assert type(made) is Token and made == built and hash(made) == hash(built)
-    assert repr(made) == repr(built) and vars(made) == vars(built)
+    built = Token(expected, token_class, subclass, tid=tid, rnd=rnd, value=value)
+    # The Token filled inline by the hot path is the one the constructor makes.
+    assert type(token) is Token and token == built and hash(token) == hash(built)
+    assert repr(token) == repr(built) and vars(token) == vars(built)
     with pytest.raises(FrozenInstanceError):
-        made.tid = 8  # type: ignore[misc]
+        token.tid = 8  # type: ignore[misc]
 
 
 amounts = st.one_of(
@@ -305,3 +300,121 @@ def test_key_fingerprint_is_made_with_the_key() -> None:
     raw = bytes.fromhex("abababababababab")
     key = VendingKey(raw)
     assert key.fingerprint == hashlib.sha256(b"guichet-sts-vending key:" + raw).digest()
+
+
+@settings(max_examples=100, deadline=None)
+@given(amount=amounts, subclass=st.integers(0, 3), rnd=st.integers(0, 15),
+       minute=st.integers(0, 5_000_000))
+def test_credit_entry_points_equal_the_plain_encoding(
+    amount: object, subclass: int, rnd: int, minute: int
+) -> None:
+    """issue_credit and TokenIssuer.credit look the amount field up themselves (first call
+    fills it, second finds it): both against the field encoded from scratch."""
+    from datetime import datetime, timedelta
+
+    from central.sts.amount import encode_steps, steps_from_units
+    from central.sts.tokens import TokenIssuer, issue_credit
+
+    profile = MeterKeyProfile(pan="600727000000000009", sgc=123456, ti=1, krn=1)
+    field = encode_steps(steps_from_units(amount, 10))  # type: ignore[arg-type]
+    when = datetime(1993, 1, 1) + timedelta(minutes=minute)
+    expected = issue_tid_token(profile, 0, subclass, field, minute, keys=TEST_VENDING_KEY_DKGA02,
+                               rnd=rnd, cache=DecoderKeyCache(maxsize=0))
+    for _ in range(2):
+        issued = issue_credit(profile, amount, when, keys=TEST_VENDING_KEY_DKGA02,  # type: ignore[arg-type]
+                              subclass=subclass, rnd=rnd)
+        sold = TokenIssuer().credit(profile, TEST_VENDING_KEY_DKGA02, amount,  # type: ignore[arg-type]
+                                    subclass=subclass, issued_at=when, rnd=rnd)
+        assert issued == sold == expected
+
+
+def test_credit_entry_points_refuse_what_encode_value_refuses(
+    profile_a1: MeterKeyProfile,
+) -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    from central.sts.errors import AmountError, FunctionError
+    from central.sts.tokens import TokenIssuer, issue_credit
+
+    when = datetime(2020, 1, 1)
+    issuer = TokenIssuer()
+    issue_credit(profile_a1, 1, when, keys=TEST_VENDING_KEY_DKGA02)   # remembers the int 1
+    for amount in (True, Decimal("sNaN"), None, "-1"):
+        with pytest.raises(AmountError):
+            issue_credit(profile_a1, amount, when, keys=TEST_VENDING_KEY_DKGA02)  # type: ignore[arg-type]
+        with pytest.raises(AmountError):
+            issuer.credit(profile_a1, TEST_VENDING_KEY_DKGA02, amount)  # type: ignore[arg-type]
+    with pytest.raises(AmountError):
+        issuer.credit(profile_a1, TEST_VENDING_KEY_DKGA02, "1", value=10)
+    with pytest.raises(FunctionError):
+        issuer.credit(profile_a1, TEST_VENDING_KEY_DKGA02, value=10, subclass=9)
+    assert issuer.allocator.last(profile_a1.pan, profile_a1.base) is None, "no TID spent"
+
+
+def test_cached_cipher_is_only_found_with_the_key_it_was_made_with(
+    profile_a1: MeterKeyProfile,
+) -> None:
+    """The cache is keyed by the profile; the entry's key fingerprint must match too."""
+    other_key = VendingKey(bytes.fromhex("0123456789abcdef"))
+    cache = DecoderKeyCache(maxsize=4)
+    for keys, misses in ((TEST_VENDING_KEY_DKGA02, 1), (other_key, 2), (other_key, 2),
+                         (TEST_VENDING_KEY_DKGA02, 3), (derive_decoder_key(profile_a1, other_key), 4)):
+        token = issue_tid_token(profile_a1, 0, 0, 25, 1000, keys=keys, rnd=3, cache=cache)
+        plain = issue_tid_token(profile_a1, 0, 0, 25, 1000, keys=keys, rnd=3,
+                                cache=DecoderKeyCache(maxsize=0))
+        assert token == plain and cache.misses == misses
+    assert len(cache) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(ns=st.integers(0, 4_000_000_000 * 10**9), base=st.sampled_from([1993, 2014, 2035]))
+def test_system_clock_minutes_equal_the_datetime_reading(ns: int, base: int) -> None:
+    """The TID from the system clock in integer nanoseconds against tid_from_datetime."""
+    from datetime import UTC, datetime, timedelta
+    from unittest import mock
+
+    from central.sts import tid as tid_module
+    from central.sts.errors import StsError
+    from central.sts.tid import MonotonicUtcClock, base_date, tid_from_datetime
+
+    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+    with mock.patch.object(tid_module.time, "time_ns", return_value=ns):
+        clock = MonotonicUtcClock()
+        assert clock.now() == when
+        try:
+            expected: int | type[StsError] = tid_from_datetime(when, base_date(base))
+        except StsError as error:
+            expected = type(error)
+        if isinstance(expected, int):
+            assert clock.minutes_since(base_date(base)) == expected
+        else:
+            with pytest.raises(expected):
+                clock.minutes_since(base_date(base))
+
+
+def test_system_clock_never_goes_backwards() -> None:
+    from unittest import mock
+
+    from central.sts import tid as tid_module
+    from central.sts.tid import BaseDate, MonotonicUtcClock
+
+    later, earlier = 1_750_000_000 * 10**9, 1_749_990_000 * 10**9
+    clock = MonotonicUtcClock()
+    with mock.patch.object(tid_module.time, "time_ns", side_effect=[later, earlier, earlier]):
+        first = clock.minutes_since(BaseDate.Y2014)
+        assert clock.minutes_since(BaseDate.Y2014) == first
+        assert clock.now().timestamp() == later / 10**9
+
+
+def test_rnd_nibbles_are_the_low_half_of_fresh_random_bytes() -> None:
+    from unittest import mock
+
+    from central.sts import tokens
+
+    with mock.patch.object(tokens.secrets, "token_bytes", return_value=bytes(range(256)) * 16):
+        assert tokens._fresh_nibbles() == 0
+        drawn = [next(tokens._rnd_nibbles) for _ in range(4095)]
+    assert drawn == [b & 0x0F for b in range(1, 256)] + [b & 0x0F for b in range(256)] * 15
+    tokens._fresh_nibbles()                          # real random bytes again
+    assert {tokens._fresh_nibbles() for _ in range(400)} == set(range(16))
