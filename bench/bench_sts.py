@@ -113,10 +113,15 @@ def run_issuer(profiles: list[MeterKeyProfile], keys: VendingKey, count: int, re
     from central.sts import DecoderKeyCache, TokenIssuer
 
     issuer = TokenIssuer(cache=DecoderKeyCache(maxsize=0))
+    cached = TokenIssuer(cache=DecoderKeyCache(maxsize=len(profiles)))
     meters_n = len(profiles)
+    for i in range(2 * meters_n):  # each cipher built, then keeping its own round tables
+        cached.credit(profiles[i % meters_n], keys, "12.5")
     print(f"-- TokenIssuer (TID allocator on the UTC clock), EA07/DKGA-02, {meters_n:,} meters")
     timed("TokenIssuer.credit, derived per token", count, repeat,
           lambda i: issuer.credit(profiles[i % meters_n], keys, "12.5"))
+    timed("TokenIssuer.credit, cached key", count, repeat,
+          lambda i: cached.credit(profiles[i % meters_n], keys, "12.5"))
 
 
 def main() -> None:
