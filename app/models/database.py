@@ -67,11 +67,6 @@ class Database:
         #: Engines whose connections start with given settings (PostgreSQL) or pragmas (SQLite):
         #: ``reading_connection``.
         self._set_engines: dict[tuple[tuple[str, str], ...], Engine] = {}
-        self._unpinged: sessionmaker[Session] | None = None
-        if self.dialect == "postgresql":
-            self._unpinged = sessionmaker(
-                make_engine(url, **(engine_kwargs | {"pool_pre_ping": False})),
-                expire_on_commit=False)
         #: The read-only views of the SQLite ones.
         self._pragma_engines: dict[tuple[tuple[str, str], ...], Engine] = {}
 
@@ -81,21 +76,6 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
-
-    def unpinged_session(self) -> Session:
-        """A session whose connection is not pinged when taken from its pool (on PostgreSQL a
-        round trip each time, ``pool_pre_ping``): a pool of its own, for a caller that finds a
-        connection the server closed by its failure, renews the pool with :meth:`renew_unpinged`
-        and starts again (the sale writer, before each batch's commit)."""
-        return self.session() if self._unpinged is None else self._unpinged()
-
-    def renew_unpinged(self) -> None:
-        """The unpinged pool's connections closed (a server restart closed them all): the next
-        session opens a new one."""
-        if self._unpinged is not None:
-            bind = self._unpinged.kw["bind"]
-            assert isinstance(bind, Engine)
-            bind.dispose()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -199,6 +179,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.renew_unpinged()
         for engine in self._set_engines.values():
             engine.dispose()

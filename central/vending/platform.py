@@ -60,8 +60,8 @@ class Platform(LookUps, Management, BatchSelling):
         self._tariffs: dict[tuple[uuid.UUID, date], tuple[float, TariffTerms | None]] = {}
         #: PostgreSQL: the process's sales written in groups, one commit a group.
         self.writer = SaleWriter(
-            db.unpinged_session, lambda *order: self._write_sale(*order),
+            db.session, lambda *order: self._write_sale(*order),
             lambda *batch: self._number_and_commit(*batch), lambda: self.clock(),
             lambda: self.wake(), lock=lock_payers,
-            write_many=lambda *batch: self._write_plain(*batch), renew=db.renew_unpinged)
+            write_many=lambda *batch: self._write_plain(*batch))
 

@@ -10,13 +10,6 @@ number), so a refused or failing sale is rolled back alone; then one last statem
 the COMMIT, numbers the batch's commits and gives its sales consecutive receipt numbers. One
 disk write for the batch; across server processes the counter rows serialise batches, not
 sales. A worker killed before that COMMIT leaves nothing of its batch (one transaction).
-
-The writer's pooled connections are not pinged when taken (a round trip every batch): a
-connection the server closed (a restart) fails the batch before its COMMIT is sent, so nothing
-of it was committed; the pool is renewed and the batch written again, once, on a new
-connection. A connection lost at the COMMIT is not retried (the commit may have been made):
-its orders get the error, and the operator's retry with the same reference answers the sale
-if it was.
 """
 
 from __future__ import annotations
@@ -31,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -105,10 +97,8 @@ class SaleWriter:
     def __init__(self, open_session: Callable[[], Session], write: WriteSale,
                  finish: NumberAndCommit, clock: Callable[[], datetime],
                  written: Callable[[], None], max_batch: int = MAX_BATCH,
-                 lock: LockBatch | None = None, write_many: WriteMany | None = None,
-                 renew: Callable[[], None] | None = None) -> None:
+                 lock: LockBatch | None = None, write_many: WriteMany | None = None) -> None:
         self._open = open_session
-        self._renew = renew
         self._write_many = write_many
         self._lock = lock
         self._write = write
@@ -163,17 +153,6 @@ class SaleWriter:
         return order.sale, order.replayed
 
     def _write_batch(self, batch: list[Order]) -> None:
-        if self._write_once(batch, lost_is_retried=self._renew is not None):
-            assert self._renew is not None
-            log.warning("connexion perdue avant la validation d'un lot : lot réécrit sur une "
-                        "nouvelle connexion")
-            self._renew()
-            self._write_once([o for o in batch if not o.done.is_set()], lost_is_retried=False)
-
-    def _write_once(self, batch: list[Order], *, lost_is_retried: bool) -> bool:
-        """Writes the batch; True (nothing answered but refusals) when the connection was
-        lost before the COMMIT was sent and ``lost_is_retried``."""
-        committing = False
         written: list[tuple[Order, Written]] = []
         together_count = 0
         replays: list[tuple[Order, Sale]] = []
@@ -210,27 +189,21 @@ class SaleWriter:
             receipts: dict[uuid.UUID, str] = {}
             if written:
                 number_only(session, [w.transaction_id for _o, w in written])
-                committing = True
                 numbers = self._finish(session, [w for _o, w in written], now)
                 receipts = {w.vend_id: n for (_o, w), n in zip(written, numbers, strict=True)}
             else:
-                committing = True
                 session.commit()
         except BaseException as error:
             # The batch's transaction is lost (the connection, the last statement): every
             # order of it not answered yet gets the error; nothing of it was committed.
-            lost = (lost_is_retried and not committing and isinstance(error, Exception)
-                    and _connection_lost(session, error))
             with suppress(DBAPIError):
                 session.rollback()
-            if lost:
-                return True
             for order in batch:
                 if not order.done.is_set():
                     _fail(order, error)
             if not isinstance(error, Exception):
                 raise
-            return False
+            return
         finally:
             session.close()
         self.batches += 1
@@ -248,7 +221,7 @@ class SaleWriter:
                 self._queue.extendleft(reversed(retry))
         if written:
             self._written()
-        return False
+
 
     def _together(self, session: Session, batch: list[Order], now: datetime
                   ) -> tuple[list[Order], list[tuple[Order, Written]]]:
@@ -266,20 +239,6 @@ class SaleWriter:
                 self._lock(session, batch)
             return list(batch), []
         return alone, together
-
-
-def _connection_lost(session: Session, error: Exception) -> bool:
-    """Whether the batch failed for its connection closed (through SQLAlchemy, which then
-    invalidated it, or a statement sent to the driver itself)."""
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated
-    if not isinstance(error, psycopg.Error):
-        return False
-    try:
-        raw = session.connection().connection.driver_connection
-    except Exception:  # noqa: BLE001 (no connection to look at: not this case)
-        return False
-    return isinstance(raw, psycopg.Connection) and (raw.broken or raw.closed)
 
 
 def _answer(order: Order, sale: Sale, replayed: bool) -> None:
