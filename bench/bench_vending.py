@@ -341,6 +341,17 @@ def _backends(url: str) -> list[int]:
     return backends
 
 
+def _checkpoints(url: str) -> int:
+    """PostgreSQL's checkpoints so far (timed and asked for by the WAL's size): after each, the
+    first change to every page writes the whole page to the WAL, which the backends pay."""
+    engine = create_engine(url)
+    with engine.connect() as c:
+        done = int(c.execute(text(
+            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")).scalar_one())
+    engine.dispose()
+    return done
+
+
 def _backends_cpu(url: str) -> float:
     """CPU seconds used so far by the PostgreSQL backends of the bench database."""
     return sum(_cpu_seconds(p) for p in _backends(url))
@@ -526,6 +537,7 @@ def main() -> None:
         runs = [(0.0, f"{args.clients} clients en boucle fermée")] if not args.rate else [
             (rate, f"boucle ouverte à {rate:g} achats/s") for rate in args.rate]
         for number, (rate, label) in enumerate(runs):
+            checkpoints = _checkpoints(url)
             seen, elapsed, used, load_average = measured(
                 process.pid, url, lambda rate=rate, number=number: run_load(
                     base, secret, args.meters, args.seconds, args.clients, f"run{number}",
@@ -548,7 +560,9 @@ def main() -> None:
                   "achats/s sur ces cœurs s'ils étaient libres")
             print(f"charge de la machine (load average 1/5/15 min) : "
                   f"{' / '.join(f'{x:.1f}' for x in load_average)} sur {os.cpu_count()} cœurs"
-                  f" ; connexions du serveur à PostgreSQL : {len(_backends(url))}")
+                  f" ; connexions du serveur à PostgreSQL : {len(_backends(url))}"
+                  f" ; checkpoints de PostgreSQL pendant la mesure : "
+                  f"{_checkpoints(url) - checkpoints}")
             if rate and p95 < GOAL_P95_MS and ok == sum(seen.statuses.values()):
                 passed.append(rate)
             if not rate or rate == GOAL_RATE:
