@@ -50,7 +50,7 @@ class BaseDate(IntEnum):
 
 # Keyed by the members, which a plain year also finds (IntEnum hashes as its int); a member
 # (what a profile holds) finds its own key without an equality test.
-_STARTS = {base: datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
+_STARTS: dict[int, datetime] = {base: datetime(int(base), 1, 1, tzinfo=UTC) for base in BaseDate}
 _NAIVE_STARTS = {base: start.replace(tzinfo=None) for base, start in _STARTS.items()}
 _BY_YEAR = {int(base): base for base in BaseDate}
 
