@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from app.models.enums import InvoiceLineKind
 from kernel.money import Currency
+from kernel.vocabulary import UNITS
+
+if TYPE_CHECKING:
+    from app.models.network import Tariff
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,17 @@ class TariffTerms:
     bands: tuple[Band, ...]
     fixed_charge_minor: int
     vat_rate: Decimal
+
+
+def terms_of(tariff: Tariff) -> TariffTerms:
+    """A tariff row's prices as the pricing rules read them."""
+    return TariffTerms(
+        label=tariff.name,
+        unit=UNITS[tariff.energy],
+        bands=tuple(Band(b.lower_bound, b.upper_bound, b.unit_price) for b in tariff.bands),
+        fixed_charge_minor=tariff.fixed_charge_minor,
+        vat_rate=tariff.vat_rate,
+    )
 
 
 @dataclass(frozen=True)

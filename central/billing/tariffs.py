@@ -20,12 +20,17 @@ from app.models import Tariff
 from app.models.enums import MeterPayment
 from central.billing.period import ONE_DAY
 from kernel.money import Currency
-from kernel.pricing import Band, PricedInvoice, Quantity, TariffTerms, price_consumption
-from kernel.vocabulary import UNITS
+from kernel.pricing import (
+    Band,
+    PricedInvoice,
+    Quantity,
+    TariffTerms,
+    price_consumption,
+    terms_of,
+)
 
 #: Prorated band bounds and split quantities keep three decimals (the lines' quantity scale).
 THOUSANDTH = Decimal("0.001")
-
 
 
 @dataclass(frozen=True)
@@ -40,16 +45,6 @@ class TariffVersion:
 
     def in_force_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
-
-
-def terms_of(tariff: Tariff) -> TariffTerms:
-    return TariffTerms(
-        label=tariff.name,
-        unit=UNITS[tariff.energy],
-        bands=tuple(Band(b.lower_bound, b.upper_bound, b.unit_price) for b in tariff.bands),
-        fixed_charge_minor=tariff.fixed_charge_minor,
-        vat_rate=tariff.vat_rate,
-    )
 
 
 def exact(value: Fraction) -> Decimal:

@@ -43,12 +43,11 @@ from app.services.demo.rows import (
     Storage,
     month_end,
     month_shift,
-    terms_of,
 )
 from kernel.identifiers import make_account_number, make_drn, make_meter_serial
 from kernel.money import Currency
 from kernel.numbering import Series, format_number
-from kernel.pricing import price_consumption
+from kernel.pricing import price_consumption, terms_of
 
 HISTORY_MONTHS = 6
 INVOICED_MONTHS = 2

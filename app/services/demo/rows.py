@@ -12,9 +12,6 @@ from datetime import date
 from typing import Any
 
 from app.models.enums import Energy
-from app.models.network import Tariff
-from kernel.pricing import Band, TariffTerms
-from kernel.vocabulary import UNITS
 
 TABLES = (
     "customer",
@@ -39,16 +36,6 @@ def month_shift(first_of_month: date, months: int) -> date:
 def month_end(first_of_month: date) -> date:
     days = calendar.monthrange(first_of_month.year, first_of_month.month)[1]
     return first_of_month.replace(day=days)
-
-
-def terms_of(tariff: Tariff) -> TariffTerms:
-    return TariffTerms(
-        label=tariff.name,
-        unit=UNITS[tariff.energy],
-        bands=tuple(Band(b.lower_bound, b.upper_bound, b.unit_price) for b in tariff.bands),
-        fixed_charge_minor=tariff.fixed_charge_minor,
-        vat_rate=tariff.vat_rate,
-    )
 
 
 @dataclass
