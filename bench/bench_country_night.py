@@ -270,6 +270,9 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
                         help="the desks build their upload batches during the night (by "
                              "default before it: the desks' CPU is not central's)")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--start-when", type=Path, metavar="FILE",
+                        help="after the set-up, wait until FILE exists before the night starts "
+                             "(so that the night runs on a machine left quiet)")
     args = parser.parse_args()
     print(f"country night: {args.agencies} agencies × {args.customers} customers × "
           f"{args.entries} entries; {os.cpu_count()} cores; {load()}")
@@ -320,6 +323,10 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
             done_at[desk.code] = time.time()
             return outcome
 
+        if args.start_when is not None:
+            print(f"set-up done; the night waits for {args.start_when} ({load()})", flush=True)
+            while not args.start_when.exists():
+                time.sleep(5)
         print(f"\nthe night starts ({load()})")
         central_memory = PeakMemory(process.pid)
         desk_memory = PeakMemory(os.getpid())
