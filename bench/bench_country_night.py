@@ -8,7 +8,9 @@ joins central the normal way (its rows downloaded), then gets a day at the count
 written in bulk with exactly the rows, journal and audit entries the write path's capture
 makes). Then every desk runs the night's synchronisation **at the same time** against central
 as a real server process (``python -m central serve``, uvicorn, the real protocol): upload,
-close (billing of the agency's month), download, reconciliation.
+close (billing of the agency's month), download, reconciliation. Each desk's night runs in a
+process of its own, as each agency has its own computer (``--desks-in-threads``: all of them
+in this process instead, where one interpreter lock serialises the desks' work).
 
 Prints: each set-up step's time; for each phase of the run ledger its window over all the
 desks (first start → last end) and the median / max per desk; the entries integrated per
@@ -22,8 +24,10 @@ entries: hours of set-up) or smaller: ``--agencies 4 --customers 2000 --entries 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -177,6 +181,43 @@ def window(runs: list[Any], name: str) -> tuple[float, float, list[float]] | Non
     return min(starts), max(ends), seconds
 
 
+def desk_night_in_process(desk: DeskUnderTest, deadline: float) -> tuple[str, str, float]:
+    """One desk's night in a Python process of its own (``--sync-desk``), as on its own PC."""
+    order = json.dumps({"folder": str(desk.folder), "code": desk.code, "url": desk.endpoint.url,
+                        "credential": desk.endpoint.credential, "deadline": deadline})
+    done = subprocess.run([sys.executable, __file__, "--sync-desk", order], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        return "failed", done.stderr.strip()[-300:], 0.0
+    status, message, seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    return status, message, seconds
+
+
+def sync_desk(order_text: str) -> None:
+    order = json.loads(order_text)
+    desk = DeskUnderTest(Path(order["folder"]), order["code"],
+                         Endpoint(order["url"], order["credential"], order["code"]))
+    print(json.dumps(desk.sync(float(order["deadline"]))))
+
+
+def desks_cpu(central: psutil.Process) -> float:
+    """CPU seconds of this process and of its children but central's server (ended children
+    once waited for, live ones as they stand)."""
+    own = psutil.Process()
+    times = own.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    skip = {central.pid, *(c.pid for c in central.children(recursive=True))}
+    for child in own.children(recursive=True):
+        if child.pid in skip:
+            continue
+        try:
+            used = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += used.user + used.system
+    return total
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     total = 0.0
     for each in [process, *process.children(recursive=True)]:
@@ -190,7 +231,7 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 class CpuMeter:
     """CPU seconds since its start of central's server, the PostgreSQL backends of its
-    database and this process (the desks), sampled every few seconds: backends come and go
+    database and the desks (this process and its children), sampled every few seconds: backends come and go
     with the pool, each is counted from its first sight (from zero when born after the
     start). ``at(t)`` gives the three at an epoch second (nearest sample before)."""
 
@@ -201,7 +242,7 @@ class CpuMeter:
         self.base: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.samples: list[tuple[float, float, float, float]] = []
-        self.start = (cpu_seconds(server), time.process_time())
+        self.start = (cpu_seconds(server), desks_cpu(server))
         self._backends(first=True)
         self.sample()
         self.stop = threading.Event()
@@ -226,7 +267,7 @@ class CpuMeter:
     def sample(self) -> None:
         database = sum(self.last[p] - self.base[p] for p in self.last)
         self.samples.append((time.time(), cpu_seconds(self.server) - self.start[0], database,
-                             time.process_time() - self.start[1]))
+                             desks_cpu(self.server) - self.start[1]))
 
     def _run(self) -> None:
         while not self.stop.wait(3):
@@ -247,11 +288,13 @@ class CpuMeter:
 
 
 def on_idle_cores(entries: int, central: float, database: float, desks: float,
-                  cores: int = 2, workers: int = 1) -> float:
+                  cores: int = 2, workers: int = 1, desks_one_process: bool = False) -> float:
     """Entries per second the CPU seconds give on ``cores`` idle cores: the work shared by
-    the cores, and no process above one core (each of central's ``workers`` and the desks'
-    process hold one interpreter lock; PostgreSQL runs one backend per session)."""
-    floor = max((central + database + desks) / cores, central / min(workers, cores), desks)
+    the cores, and no process above one core (each of central's ``workers``, and the desks'
+    process when they share one, hold one interpreter lock; PostgreSQL runs one backend per
+    session)."""
+    floor = max((central + database + desks) / cores, central / min(workers, cores),
+                desks if desks_one_process else 0.0)
     return entries / floor if floor else 0.0
 
 
@@ -270,10 +313,16 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
                         help="the desks build their upload batches during the night (by "
                              "default before it: the desks' CPU is not central's)")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--desks-in-threads", action="store_true",
+                        help="every desk's night in a thread of this process")
+    parser.add_argument("--sync-desk", help=argparse.SUPPRESS)
     parser.add_argument("--start-when", type=Path, metavar="FILE",
                         help="after the set-up, wait until FILE exists before the night starts "
                              "(so that the night runs on a machine left quiet)")
     args = parser.parse_args()
+    if args.sync_desk:
+        sync_desk(args.sync_desk)
+        return
     print(f"country night: {args.agencies} agencies × {args.customers} customers × "
           f"{args.entries} entries; {os.cpu_count()} cores; {load()}")
     folder = Path(tempfile.mkdtemp(prefix="bench-country-"))
@@ -319,7 +368,8 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
 
         def night(desk: DeskUnderTest) -> tuple[str, str, float]:
             barrier.wait()
-            outcome = desk.sync(args.deadline)
+            outcome = (desk.sync(args.deadline) if args.desks_in_threads
+                       else desk_night_in_process(desk, args.deadline))
             done_at[desk.code] = time.time()
             return outcome
 
@@ -379,7 +429,7 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
                   f"PostgreSQL backends {up[1]:.1f}, desks {up[2]:.1f}: "
                   f"{(up[0] + up[1]) * 1e6 / max(rows_up, 1):.0f} µs of central + database "
                   f"per entry ({up[0] * 1e6 / max(rows_up, 1):.0f} central Python, "
-                  f"{up[1] * 1e6 / max(rows_up, 1):.0f} PostgreSQL); on 2 idle cores {on_idle_cores(rows_up, *up, workers=args.workers):,.0f} "
+                  f"{up[1] * 1e6 / max(rows_up, 1):.0f} PostgreSQL); on 2 idle cores {on_idle_cores(rows_up, *up, workers=args.workers, desks_one_process=args.desks_in_threads):,.0f} "
                   f"entries/s ({on_idle_cores(rows_up, up[0], up[1], 0, workers=args.workers):,.0f}"
                   f" with the desks elsewhere)")
         print(f"  rows up {rows_up}, rows down {rows_down}; failed runs {len(failures)} "
@@ -389,12 +439,14 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
               f"{sum(len(r.mismatches or []) for r in runs if r)}")
         whole = max(done_at.values()) - start_wall
         print(f"  CPU seconds of the whole night: central server {central_cpu:.0f}, its "
-              f"PostgreSQL backends {database_cpu:.0f}, desks (this process) {desk_cpu:.0f}; "
+              f"PostgreSQL backends {database_cpu:.0f}, desks {desk_cpu:.0f}; "
               f"on 2 idle cores the night would take at least "
-              f"{max((central_cpu + database_cpu + desk_cpu) / 2, central_cpu, desk_cpu):.0f} s"
-              f" (it took {whole:.0f} s at this load)")
+              f"{max((central_cpu + database_cpu + desk_cpu) / 2, central_cpu / min(args.workers, 2), desk_cpu if args.desks_in_threads else 0):.0f} s"
+              f" (it took {whole:.0f} s at this load), with the desks on their own computers "
+              f"{max((central_cpu + database_cpu) / 2, central_cpu / min(args.workers, 2)):.0f} s")
+        where = "all in this process" if args.desks_in_threads else "this process"
         print(f"  peak RSS: central {central_memory.stop():.0f} MiB (first process), desks "
-              f"{desk_memory.stop():.0f} MiB (all {len(desks)} in this process)")
+              f"{desk_memory.stop():.0f} MiB ({where})")
         print(f"  load average during the night: mean {statistics.mean(loads or [0]):.1f}, "
               f"max {max(loads or [0]):.1f}; now {load()}")
     finally:
