@@ -4,6 +4,7 @@ they are integrated as their batch is applied."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -15,8 +16,17 @@ from central.sync.state import Agency, locked_state, read_state
 from kernel.errors import BusinessError
 from kernel.money import Currency
 
-_BUSY_WAIT_SECONDS = 2.0
-_BUSY_TRIES = 300  # ten minutes: forty agencies closing at once bill one after the other
+#: How long a close queues behind the other agencies' billing runs (one run at a time). The
+#: forty agencies of a country close within minutes of one another and are billed one after
+#: the other: the last one's turn can come after ten minutes and more on a busy night. Under
+#: the desk's own wait for this answer (``app.sync.client.CLOSE_TIMEOUT``, 30 minutes), so
+#: the desk hears the refusal rather than a timeout.
+TURN_WAIT_SECONDS = 25 * 60.0
+#: Between two looks at the run lock: short, so that the next agency starts at once; a look
+#: holds no connection while it waits (the billing run in progress needs the pool).
+_POLL_SECONDS = 0.5
+
+log = logging.getLogger("central.sync")
 
 
 def previous_period(today: date) -> Period:
@@ -24,7 +34,8 @@ def previous_period(today: date) -> Period:
 
 
 def close(db: Database, currency: Currency, agency: Agency, today: date, *,
-          chunk_size: int = 2000, payment_terms_days: int = 20) -> dict[str, Any]:
+          chunk_size: int = 2000, payment_terms_days: int = 20,
+          turn_wait: float = TURN_WAIT_SECONDS) -> dict[str, Any]:
     period = previous_period(today)
     with db.reading() as session:
         state = read_state(session, agency.id)
@@ -34,14 +45,20 @@ def close(db: Database, currency: Currency, agency: Agency, today: date, *,
                            "already": True}}
     engine = BillingEngine(db, currency, chunk_size=chunk_size,
                            payment_terms_days=payment_terms_days)
-    for attempt in range(_BUSY_TRIES):
+    deadline = time.monotonic() + turn_wait
+    waited = False
+    while True:
         try:
             report = engine.run(period, today, agency_code=agency.code, today=today)
             break
         except BusinessError as error:
-            if "déjà en cours" not in error.message or attempt == _BUSY_TRIES - 1:
+            if "déjà en cours" not in error.message or time.monotonic() >= deadline:
                 raise
-            time.sleep(_BUSY_WAIT_SECONDS)
+            if not waited:
+                log.info("agency %s: billing of %s waits for the run in progress", agency.code,
+                         period.label)
+                waited = True
+            time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     with db.session() as session, session.begin():
         locked_state(session, agency.id).last_billed_period = period.label
     return {"billed": {"period": period.label, "invoices": report.invoices,

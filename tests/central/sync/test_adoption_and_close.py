@@ -3,9 +3,12 @@ the agency's previous month once."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import Account, Commune, Customer, Invoice, Tariff
@@ -114,3 +117,36 @@ def test_close_bills_the_previous_month_once_for_that_agency_only(central: Centr
     invoices = [e for c in desk.get("changes", after=0)["commits"] for e in c["entries"]
                 if e["table"] == "invoice" and e["changes"]["period"][1] == "2026-11"]
     assert len(invoices) == 1
+
+
+def test_a_close_queues_behind_a_billing_run_in_progress(pg_central: Central) -> None:
+    """Forty agencies close at once and are billed one after the other: an agency whose turn
+    comes late is billed when it comes, not refused (a country's night lost 14 of 40 agencies
+    to a ten-minute limit); past its wait it gets the clear refusal."""
+    from sqlalchemy import text
+
+    from app.sync.client import CLOSE_TIMEOUT
+    from central.billing.engine import _ADVISORY_KEY
+    from central.sync.closing import TURN_WAIT_SECONDS
+    from kernel.errors import BusinessError
+
+    assert TURN_WAIT_SECONDS < CLOSE_TIMEOUT  # the desk hears the answer, not a timeout
+    agency = Agency(pg_central.desks["101"].agency_id, "101")
+    holder = pg_central.db.engine.connect()
+    holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_KEY})
+    holder.commit()
+    try:
+        with pytest.raises(BusinessError, match="déjà en cours"):
+            close(pg_central.db, Currency.of("XOF"), agency, date(2026, 12, 5), turn_wait=1.0)
+        release = threading.Timer(3.0, lambda: (
+            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY}),
+            holder.commit()))
+        release.start()
+        started = time.monotonic()
+        billed = close(pg_central.db, Currency.of("XOF"), agency, date(2026, 12, 5),
+                       turn_wait=60.0)
+        release.join()
+        assert time.monotonic() - started >= 2.5  # it waited for the run in progress
+        assert billed["billed"]["period"] == "2026-11" and billed["billed"]["invoices"] == 1
+    finally:
+        holder.close()
