@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -33,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,11 @@ def window(runs: list[Any], name: str) -> tuple[float, float, list[float]] | Non
     return min(starts), max(ends), seconds
 
 
+def set_up_pool(processes: int) -> ProcessPoolExecutor:
+    """Processes for the desks' set-up (forked: each desk's work is its own)."""
+    return ProcessPoolExecutor(max(1, processes), mp_context=multiprocessing.get_context("fork"))
+
+
 def desk_night_in_process(desk: DeskUnderTest, deadline: float) -> tuple[str, str, float]:
     """One desk's night in a Python process of its own (``--sync-desk``), as on its own PC."""
     order = json.dumps({"folder": str(desk.folder), "code": desk.code, "url": desk.endpoint.url,
@@ -315,6 +321,8 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--desks-in-threads", action="store_true",
                         help="every desk's night in a thread of this process")
+    parser.add_argument("--set-up-processes", type=int, default=2,
+                        help="desks joined, given their day and sealed this many at a time")
     parser.add_argument("--sync-desk", help=argparse.SUPPRESS)
     parser.add_argument("--start-when", type=Path, metavar="FILE",
                         help="after the set-up, wait until FILE exists before the night starts "
@@ -342,22 +350,25 @@ def main() -> None:  # noqa: PLR0915  (a script that tells its steps in order)
                                                         agency_id), code))
                  for code, agency_id in agencies]
         started = time.perf_counter()
-        joined = [d.join() for d in desks]
+        with set_up_pool(args.set_up_processes) as pool:
+            joined = list(pool.map(DeskUnderTest.join, desks))
         failed = [(d.code, m) for d, (s, m, _t) in zip(desks, joined, strict=True)
                   if s != "succeeded"]
-        print(f"{len(desks)} desks joined central one after the other in "
+        print(f"{len(desks)} desks joined central, {args.set_up_processes} at a time, in "
               f"{time.perf_counter() - started:.0f} s (median "
               f"{statistics.median(t for _s, _m, t in joined):.1f} s each), failed "
               f"{len(failed)} {failed[:2]}")
         if failed:
             raise SystemExit("a desk could not join: see above")
         started = time.perf_counter()
-        made = sum(day_of_work(d, args.entries) for d in desks)
+        with set_up_pool(args.set_up_processes) as pool:
+            made = sum(pool.map(day_of_work, desks, [args.entries] * len(desks)))
         print(f"day at the counter: {made} entries on {len(desks)} desks written in "
               f"{time.perf_counter() - started:.0f} s")
         if not args.seal_at_night:
             started = time.perf_counter()
-            batches = sum(seal_day(d) for d in desks)
+            with set_up_pool(args.set_up_processes) as pool:
+                batches = sum(pool.map(seal_day, desks))
             print(f"upload batches sealed before the night: {batches} in "
                   f"{time.perf_counter() - started:.0f} s")
 
