@@ -455,7 +455,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _run_lock_free(db: Database) -> bool:
+def run_lock_free(db: Database) -> bool:
     """No process holds the billing run lock (PostgreSQL): no run is in progress."""
     with db.engine.connect() as connection:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
@@ -479,7 +479,7 @@ def settle_dead_runs(db: Database, *, holding_lock: bool = False) -> int:
     if not running:
         return 0
     if db.dialect == "postgresql":
-        dead = [r.id for r in running] if holding_lock or _run_lock_free(db) else []
+        dead = [r.id for r in running] if holding_lock or run_lock_free(db) else []
     else:
         here = socket.gethostname()[:255]
         dead = [r.id for r in running

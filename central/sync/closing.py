@@ -9,8 +9,10 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from app.models.database import Database
-from central.billing.engine import BillingEngine
+from central.billing.engine import BillingEngine, run_lock_free
 from central.billing.period import Period
 from central.sync.state import Agency, locked_state, read_state
 from kernel.errors import BusinessError
@@ -27,6 +29,14 @@ TURN_WAIT_SECONDS = 25 * 60.0
 _POLL_SECONDS = 0.5
 
 log = logging.getLogger("central.sync")
+
+
+def _lock_looks_free(db: Database) -> bool:
+    """One try of the billing run lock; a pool too busy to lend a connection is "not yet"."""
+    try:
+        return run_lock_free(db)
+    except PoolTimeout:
+        return False
 
 
 def previous_period(today: date) -> Period:
@@ -48,17 +58,19 @@ def close(db: Database, currency: Currency, agency: Agency, today: date, *,
     deadline = time.monotonic() + turn_wait
     waited = False
     while True:
-        try:
-            report = engine.run(period, today, agency_code=agency.code, today=today)
-            break
-        except BusinessError as error:
-            if "déjà en cours" not in error.message or time.monotonic() >= deadline:
-                raise
-            if not waited:
-                log.info("agency %s: billing of %s waits for the run in progress", agency.code,
-                         period.label)
-                waited = True
-            time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        # While waiting, a look is one try of the lock, not a run's set-up (its tariffs).
+        if not waited or _lock_looks_free(db) or time.monotonic() >= deadline:
+            try:
+                report = engine.run(period, today, agency_code=agency.code, today=today)
+                break
+            except BusinessError as error:
+                if "déjà en cours" not in error.message or time.monotonic() >= deadline:
+                    raise
+        if not waited:
+            log.info("agency %s: billing of %s waits for the run in progress", agency.code,
+                     period.label)
+            waited = True
+        time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     with db.session() as session, session.begin():
         locked_state(session, agency.id).last_billed_period = period.label
     return {"billed": {"period": period.label, "invoices": report.invoices,
