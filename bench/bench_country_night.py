@@ -210,29 +210,26 @@ def desks_cpu(central: psutil.Process) -> float:
     """CPU seconds of this process and of its children but central's server (ended children
     once waited for, live ones as they stand)."""
     own = psutil.Process()
-    times = own.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
+    waited = own.cpu_times()
     skip = {central.pid, *(c.pid for c in central.children(recursive=True))}
-    for child in own.children(recursive=True):
-        if child.pid in skip:
-            continue
-        try:
-            used = child.cpu_times()
-        except psutil.Error:
-            continue
-        total += used.user + used.system
-    return total
+    live = [own, *(c for c in own.children(recursive=True) if c.pid not in skip)]
+    return waited.children_user + waited.children_system + _cpu_of(live)
 
 
-def cpu_seconds(process: psutil.Process) -> float:
+def _cpu_of(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of the processes still there."""
     total = 0.0
-    for each in [process, *process.children(recursive=True)]:
+    for each in processes:
         try:
             times = each.cpu_times()
         except psutil.Error:
             continue
         total += times.user + times.system
     return total
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    return _cpu_of([process, *process.children(recursive=True)])
 
 
 class CpuMeter:
