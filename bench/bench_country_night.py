@@ -17,6 +17,8 @@ desks (first start → last end) and the median / max per desk; the entries inte
 second (entries up ÷ time until the last desk's upload ended); the time the last agency is
 done; central's and the desks' CPU seconds and peak memory; the load average beside it.
 
+``GUICHET_BENCH_PROFILE=FOLDER`` writes each desk's night profile (cProfile) there.
+
 Run: ``python bench/bench_country_night.py`` (40 agencies × 18,500 customers × 50,000
 entries: hours of set-up) or smaller: ``--agencies 4 --customers 2000 --entries 5000``.
 """
@@ -203,7 +205,15 @@ def sync_desk(order_text: str) -> None:
     order = json.loads(order_text)
     desk = DeskUnderTest(Path(order["folder"]), order["code"],
                          Endpoint(order["url"], order["credential"], order["code"]))
-    print(json.dumps(desk.sync(float(order["deadline"]))))
+    profile_to = os.environ.get("GUICHET_BENCH_PROFILE")
+    if not profile_to:
+        print(json.dumps(desk.sync(float(order["deadline"]))))
+        return
+    import cProfile  # noqa: PLC0415  (only when asked)
+    profiler = cProfile.Profile()
+    outcome = profiler.runcall(desk.sync, float(order["deadline"]))
+    profiler.dump_stats(str(Path(profile_to) / f"desk-{desk.code}.prof"))
+    print(json.dumps(outcome))
 
 
 def desks_cpu(central: psutil.Process) -> float:

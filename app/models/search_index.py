@@ -501,6 +501,25 @@ def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+#: The fields of each table a customer's search document is made of (``build_documents``),
+#: links to the customer included: a row written without one of them changing leaves the
+#: documents as they are.
+SEARCHED_FIELDS: dict[str, frozenset[str]] = {
+    "customer": frozenset({"last_name", "first_name", "organisation_name", "phone", "mobile"}),
+    "account": frozenset({"customer_id", "number", "billing_premise_id"}),
+    "contract": frozenset({"account_id", "connection_id"}),
+    "service_connection": frozenset({"premise_id"}),
+    "meter": frozenset({"serial", "sts_drn", "connection_id"}),
+    "premise": frozenset({"house_number", "complement", "street_id", "commune_id"}),
+}
+
+
+def searched_fields(table: str, fields: Iterable[str]) -> bool:
+    """Whether changing these fields of a row of ``table`` changes a search document."""
+    wanted = SEARCHED_FIELDS.get(table)
+    return wanted is not None and not wanted.isdisjoint(fields)
+
+
 def refresh_rows(session: Session, touched: dict[str, set[uuid.UUID]]) -> None:
     """Brings the index up to date after rows were written without the ORM (rows applied from
     central), given the ids written per table."""

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from app.models import SyncJournalEntry, SyncOutboxBatch, SyncParked
 from app.models.capture import mark_from_server
 from app.models.ownership import Owner, owner_of
-from app.models.search_index import refresh_rows
+from app.models.search_index import refresh_rows, searched_fields
 from kernel import wire
 from kernel.errors import environment_problem
 
@@ -35,6 +35,7 @@ class ApplyCounts:
     skipped: int = 0
     kept_local: int = 0
     parked: int = 0
+    #: Rows whose customer's search document is to be written again, per table.
     touched: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     #: Rows applied per table (kept over pages, unlike ``touched``: a big download analyses the
     #: tables it filled).
@@ -156,7 +157,8 @@ class DeskApplier:
 
 class _CommitWriter:
     """Writes one commit's entries: the versions of its rows read in one query per table,
-    consecutive inserts of a table sent together, updates and deletes one by one."""
+    consecutive inserts of a table sent together, consecutive updates of a table's same
+    fields too (a billing commit sets thousands of rows' one field), deletes one by one."""
 
     def __init__(self, applier: DeskApplier, commit: dict[str, Any], *,
                  one_by_one: bool = False) -> None:
@@ -166,10 +168,13 @@ class _CommitWriter:
         self.connection = applier.session.connection()
         self.current: dict[str, Any] | None = None
         self.applied: list[tuple[str, uuid.UUID]] = []
+        #: Rows whose search document may have changed (inserted, deleted, or a field the
+        #: search reads changed).
+        self.searched: list[tuple[str, uuid.UUID]] = []
         self.skipped = 0
         self.kept_local = 0
         self._queue: list[dict[str, Any]] = []
-        self._queue_key: tuple[str, frozenset[str]] | None = None
+        self._queue_key: tuple[str, str, frozenset[str]] | None = None
 
     def _versions(self, entries: list[dict[str, Any]]) -> dict[tuple[str, uuid.UUID], int]:
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
@@ -187,8 +192,27 @@ class _CommitWriter:
 
     def _flush(self) -> None:
         if self._queue and self._queue_key is not None:
-            self.connection.execute(insert(wire.table(self._queue_key[0])), self._queue)
+            kind, name, fields = self._queue_key
+            tbl = wire.table(name)
+            if kind == "insert":
+                self.connection.execute(insert(tbl), self._queue)
+            else:
+                self.connection.execute(
+                    update(tbl).where(tbl.c.id == bindparam("_row_id"))
+                    .values({field: bindparam(f"_set_{field}") for field in fields
+                             if field != "id"}),
+                    [{"_row_id": row["id"], **{f"_set_{k}": v for k, v in row.items()
+                                               if k != "id"}} for row in self._queue])
         self._queue, self._queue_key = [], None
+
+    def _enqueue(self, kind: str, name: str, row: dict[str, Any]) -> None:
+        """Queues a row to write; a row of another kind, table or set of fields sends the
+        queue first (the entries' order is kept)."""
+        key = (kind, name, frozenset(row))
+        if key != self._queue_key:
+            self._flush()
+            self._queue_key = key
+        self._queue.append(row)
 
     def run(self, entries: list[dict[str, Any]]) -> None:
         versions = self._versions(entries)
@@ -213,6 +237,7 @@ class _CommitWriter:
             self.connection.execute(delete(tbl).where(tbl.c.id == row_id))
             versions.pop(key, None)
             self.applied.append(key)
+            self.searched.append(key)
             return
         if current is not None and current >= entry["new"]:
             self.skipped += 1
@@ -225,15 +250,11 @@ class _CommitWriter:
         if current is None:
             if entry["op"] != "insert":
                 raise CannotApply(f"ligne absente de {tbl.name} ({row_id})")
-            row = {"id": row_id, "version": entry["new"], "created_at": moment,
-                   "updated_at": moment, **values}
-            queue_key = (tbl.name, frozenset(row))
-            if queue_key != self._queue_key:
-                self._flush()
-                self._queue_key = queue_key
-            self._queue.append(row)
+            self._enqueue("insert", tbl.name, {"id": row_id, "version": entry["new"],
+                                               "created_at": moment, "updated_at": moment,
+                                               **values})
+            self.searched.append(key)
         else:
-            self._flush()
             local = self.applier._pending.get(row_id, set())  # noqa: SLF001
             kept = {name for name in values
                     if name in local and owner_of(tbl.name, name) is not Owner.CENTRAL}
@@ -241,8 +262,10 @@ class _CommitWriter:
                 self.kept_local += 1
             for name in kept:
                 values.pop(name)
-            self.connection.execute(update(tbl).where(tbl.c.id == row_id).values(
-                version=entry["new"], updated_at=moment, **values))
+            if searched_fields(tbl.name, values):
+                self.searched.append(key)
+            self._enqueue("update", tbl.name, {"id": row_id, "version": entry["new"],
+                                               "updated_at": moment, **values})
         versions[key] = entry["new"]
         self.applied.append(key)
 
@@ -251,9 +274,10 @@ class _CommitWriter:
         counts.applied += len(self.applied)
         counts.skipped += self.skipped
         counts.kept_local += self.kept_local
-        for name, row_id in self.applied:
-            counts.touched[name].add(row_id)
+        for name, _row in self.applied:
             counts.per_table[name] += 1
+        for name, row_id in self.searched:
+            counts.touched[name].add(row_id)
 
 
 def _parents_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -189,6 +189,47 @@ def test_rows_applied_from_central_are_found_by_the_search(ctx: ServiceContext) 
             assert word_table_is_current(session)
 
 
+def test_a_commit_of_many_updates_is_applied_row_by_row_and_the_search_follows(
+        ctx: ServiceContext) -> None:
+    first, second = household(ctx, last_name="Ouattara"), household(ctx, last_name="Sawadogo")
+    _all_sent(ctx)
+    with ctx.reading() as session:
+        versions = {c.id: c.version for c in session.scalars(select(Customer))}
+
+    def update(seq: int, customer: uuid.UUID, new: int, changes: dict[str, list[str]]) -> dict:
+        return {"seq": seq, "tx": "", "table": "customer", "row": str(customer), "op": "update",
+                "base": new - 1, "new": new, "at": "2026-11-21T20:00:00+00:00", "schema": 2,
+                "changes": changes}
+
+    one, two = first.customer_id, second.customer_id
+    commit = _commit(4, update(1, one, versions[one] + 1, {"email": ["", "a@example.ci"]}))
+    commit["entries"] += [
+        update(2, two, versions[two] + 1, {"email": ["", "b@example.ci"]}),
+        update(3, one, versions[one] + 2, {"last_name": ["Ouattara", "Traoré-Kaboré"]}),
+        update(4, two, versions[two] + 2, {"email": ["b@example.ci", "c@example.ci"]}),
+    ]
+    with ctx.db.session() as session:
+        counts = apply_page(session, {"commits": [commit]})
+        session.commit()
+    assert (counts.applied, counts.parked) == (4, 0)
+    assert dict(counts.per_table) == {"customer": 4}
+    assert {name: set(ids) for name, ids in counts.touched.items()} == {"customer": {one}}
+    with ctx.reading() as session:
+        a, b = session.get(Customer, one), session.get(Customer, two)
+        assert a is not None and b is not None
+        assert (a.email, a.last_name, a.version) == ("a@example.ci", "Traoré-Kaboré",
+                                                     versions[one] + 2)
+        assert (b.email, b.version) == ("c@example.ci", versions[two] + 2)
+    assert [r.customer_id for r in search_customers(ctx, "kabore").hits] == [one]
+
+
+def test_the_searched_fields_are_columns_of_their_tables() -> None:
+    from app.models.search_index import SEARCHED_FIELDS
+
+    for name, fields in SEARCHED_FIELDS.items():
+        assert fields <= set(wire.table(name).c.keys()), name
+
+
 def test_checksums_ignore_order_and_see_a_version_change(ctx: ServiceContext) -> None:
     pairs = [(uuid.uuid4(), n) for n in range(50)]
     assert wire.Checksum().update(pairs).as_dict() == wire.Checksum().update(reversed(pairs)).as_dict()
