@@ -47,6 +47,8 @@ def _query(agency_id: uuid.UUID, after: int, upto: int) -> Any:
         # may read, so no desk downloads it. Leaving them out at once spares, on a night of
         # forty agencies, a journal lookup for each of the millions of commits of the others.
         .where(c.no > after, c.no <= upto, c.origin_agency_id.is_(None),
+               # a commit of another agency's rows only is not even opened
+               or_(c.agency_id == agency_id, c.agency_id.is_(None)),
                or_(j.agency_id == agency_id, and_(j.agency_id.is_(None), _travels(j))))
         .order_by(c.no, j.seq)
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -62,11 +63,32 @@ def number_only(session: Session, transactions: Sequence[uuid.UUID]) -> None:
     session.info.pop("transaction_id", None)
 
 
+def agencies_of(connection: Connection, transactions: Collection[uuid.UUID]
+                ) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Per transaction id that wrote journal entries, the one agency all of them belong to
+    (None: shared rows, or several agencies')."""
+    if not transactions:
+        return {}
+    j = SyncJournalEntry.__table__.c
+    found: dict[uuid.UUID, set[uuid.UUID | None]] = defaultdict(set)
+    for tx, agency in connection.execute(
+            select(j.transaction_id, j.agency_id)
+            .where(among(connection, j.transaction_id, list(transactions))).distinct()):
+        found[tx].add(agency)
+    return {tx: next(iter(agencies)) if len(agencies) == 1 else None
+            for tx, agencies in found.items()}
+
+
 def stamp(connection: Connection,
-          transactions: Sequence[tuple[uuid.UUID, uuid.UUID | None]]) -> list[int]:
-    """Numbers these transactions, in order: call it last before the commit."""
+          transactions: Sequence[tuple[uuid.UUID, uuid.UUID | None]],
+          agencies: Mapping[uuid.UUID, uuid.UUID | None] | None = None) -> list[int]:
+    """Numbers these transactions, in order: call it last before the commit. ``agencies``
+    (``agencies_of``) is looked up when not given, for the transactions without origin (the
+    others are never downloaded)."""
     if not transactions:
         return []
+    if agencies is None:
+        agencies = agencies_of(connection, [tx for tx, origin in transactions if origin is None])
     counter = CommitCounter.__table__.c
     last = int(connection.execute(
         update(CommitCounter).where(counter.id == 1)
@@ -74,7 +96,8 @@ def stamp(connection: Connection,
     ).scalar_one())
     first = last - len(transactions) + 1
     now = utcnow()
-    rows = [{"no": first + offset, "transaction_id": tx, "origin_agency_id": origin, "at": now}
+    rows = [{"no": first + offset, "transaction_id": tx, "origin_agency_id": origin, "at": now,
+             "agency_id": agencies.get(tx) if origin is None else None}
             for offset, (tx, origin) in enumerate(transactions)]
     if len(rows) > _COPY_FROM and connection.dialect.name == "postgresql":
         _commit_loader().load(connection, rows)  # a batch's thousands of desk transactions
@@ -148,12 +171,8 @@ def _stamp_session(session: Session) -> None:
     connection = session.connection()
     if not used or not numbered(connection):
         return
-    written = set(connection.execute(
-        select(SyncJournalEntry.transaction_id)
-        .where(among(connection, SyncJournalEntry.__table__.c.transaction_id, list(used)))
-        .distinct()
-    ).scalars())
-    stamp(connection, [(t, origin) for t, origin in used.items() if t in written])
+    written = agencies_of(connection, list(used))
+    stamp(connection, [(t, origin) for t, origin in used.items() if t in written], written)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -126,3 +126,29 @@ def test_the_answer_carries_the_stored_journal_text_and_reads_as_the_decoded_pag
         assert f'"changes":{stored[entry["seq"]]}}}'.encode() in body
     assert [c["no"] for c in json.loads(body)["commits"]] == [c["no"] for c in page["commits"]]
     assert page["commits"][-1]["no"] > start
+
+
+def test_a_commit_names_its_one_agency_and_a_download_reads_it_only_there(
+        central: Central) -> None:
+    from central.models import SyncCommit
+
+    desk, other = central.desks["101"], central.desks["102"]
+    start = desk.get("state")["head"]
+    customer_101, customer_102 = _customer(central, "101"), _customer(central, "102")
+    _edit(central, Customer, customer_101, notes="seule")
+    with UnitOfWork(central.db, SYSTEM) as uow:
+        for row_id, note in ((customer_101, "ensemble 101"), (customer_102, "ensemble 102")):
+            row = uow.session.get(Customer, row_id)
+            assert row is not None
+            row.notes = note
+        uow.commit()
+    with central.db.reading() as session:
+        commits = session.execute(select(SyncCommit.no, SyncCommit.agency_id)
+                                  .where(SyncCommit.no > start).order_by(SyncCommit.no)).all()
+    assert [agency for _no, agency in commits] == [central.worlds["101"].agency_id, None]
+    for who, customer, notes in ((desk, customer_101, ["seule", "ensemble 101"]),
+                                 (other, customer_102, ["ensemble 102"])):
+        got, _cursor = _all(who, start, 100)
+        entries = [e for c in got for e in c["entries"]]
+        assert {e["row"] for e in entries} == {str(customer)}
+        assert [e["changes"]["notes"][1] for e in entries] == notes
