@@ -196,3 +196,19 @@ def test_c0009_gives_invoice_lines_one_key_to_their_invoice_and_its_agency_on_po
     assert keys() == two
     assert "ix_invoice_agency_id" in {i["name"] for i in inspect(shared_only).get_indexes(
         "invoice")}
+
+
+def test_c0010_commits_numbered_before_name_no_agency_and_are_read_by_every_download(
+        shared_only: Engine) -> None:
+    upgrade(shared_only, CENTRAL, "c0009")
+    with shared_only.begin() as connection:
+        RowMaker(connection, MODELS).insert("sync_commit", no=7, origin_agency_id=None)
+    upgrade(shared_only, CENTRAL, "c0010")
+    indexes = {i["name"]: i["column_names"] for i in inspect(shared_only).get_indexes(
+        "sync_commit")}
+    assert indexes["ix_sync_commit_agency"] == ["agency_id", "no"]
+    with shared_only.connect() as connection:
+        assert connection.execute(text(
+            "SELECT no, agency_id FROM sync_commit")).all() == [(7, None)]
+    downgrade(shared_only, CENTRAL, "c0009")
+    assert "agency_id" not in {c["name"] for c in inspect(shared_only).get_columns("sync_commit")}
